@@ -1,0 +1,71 @@
+/* The accelerator interface: how a cell hands its frames to the per-cell kernel and gets trigger
+ * candidates back, whatever runs the kernel. Backends: "cpu" (the kernels/ C source compiled by
+ * gcc, SIMD + threads, always present) and "xrt" (Xilinx Alveo via XRT; built when libxrt-dev is
+ * present). Both produce bit-identical integer results; only where they run differs.
+ *
+ * Threading: one thread per cell calls submit/collect for its own slot; different slots may be
+ * used from different threads at once. submit does not block on compute (the cpu backend hands
+ * the block to a worker; the xrt backend starts a run on a double-buffered BO); collect waits
+ * for the oldest submitted block of that slot. No allocation after lt_accel_add_cell. */
+#ifndef LARTRIG_ACCEL_H
+#define LARTRIG_ACCEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "candidate.h"
+#include "chmap.h"
+#include "wibeth.h"
+
+struct lt_weights; /* fpga/weights.h: the versioned, checksummed weights file */
+struct lt_accel;
+
+struct lt_accel_config {
+    const char *backend;      /* "cpu" or "xrt" */
+    uint32_t threads;         /* cpu: worker threads (0 = one per core) */
+    uint32_t max_cells;       /* slots to preallocate */
+    uint32_t max_block_periods; /* largest block: frame periods (64 samples each) per submit */
+    /* xrt only */
+    uint32_t device_index;
+    const char *xclbin_path;
+    const char *kernel_name;
+    uint32_t compute_units;
+    uint32_t cells_per_unit;
+};
+
+/* A block's result for one cell. Times are absolute ticks (kernel latency already removed). */
+struct lt_accel_result {
+    uint32_t n_candidates;
+    uint64_t watermark;       /* the cell has been processed up to this tick (exclusive) */
+    uint64_t columns;         /* score-map columns produced in this block */
+};
+
+int lt_accel_open(const struct lt_accel_config *cfg, struct lt_accel **out, char *err,
+                  size_t errlen);
+void lt_accel_close(struct lt_accel *a);
+const char *lt_accel_backend_name(const struct lt_accel *a);
+
+/* Load (or replace, between blocks) the network. The xrt backend uploads it to a BO once. */
+int lt_accel_load_weights(struct lt_accel *a, const struct lt_weights *w, char *err, size_t errlen);
+
+/* Register a cell; returns its slot (>= 0) or a negative lt_error. Allocates the cell's kernel
+ * state (pedestals, line buffers, open candidates). */
+int lt_accel_add_cell(struct lt_accel *a, uint32_t cell_id, const struct lt_cell_geom *geom,
+                      char *err, size_t errlen);
+
+/* Submit n_periods consecutive frame periods of a cell, laid out frames[period * n_streams +
+ * stream] (all streams of the cell, every frame's timestamp = period start). The frames must stay
+ * valid until the matching collect returns. LT_EFULL if the slot already has 2 blocks in flight. */
+int lt_accel_submit(struct lt_accel *a, int slot, const lt_wibeth_frame *frames, uint32_t n_periods);
+
+/* Wait for the oldest block of a slot; copy up to max candidates into out. Candidates that did not
+ * fit are counted in *dropped (never silently lost). */
+int lt_accel_collect(struct lt_accel *a, int slot, struct lt_candidate *out, uint32_t max,
+                     struct lt_accel_result *res, uint32_t *dropped);
+
+/* Optional debug hook for tests: the score map of the last collected block of a slot
+ * (columns x outputs, row-major), or NULL when the backend does not keep it. */
+const int16_t *lt_accel_last_scores(struct lt_accel *a, int slot, uint32_t *columns,
+                                    uint32_t *outputs);
+
+#endif

@@ -1,0 +1,76 @@
+/* The DUNE WIBEth frame (fddetdataformats WIBEthFrame): 16-byte DAQEthHeader, 16-byte WIBEth
+ * header, then 64 time samples x 14 little-endian 64-bit words holding 64 channels of 14-bit ADC.
+ * Channel i of a sample starts at bit 14*i of that sample's 896-bit block, LSB first, and may
+ * straddle two words. 7200 bytes; consecutive frames of a stream are 2048 ticks apart.
+ *
+ * The frame struct is the wire image (little-endian host assumed, checked at compile time); the
+ * header fields are read and written through encode/decode so bit fields never depend on the
+ * compiler's bit-field layout. */
+#ifndef LARTRIG_WIBETH_H
+#define LARTRIG_WIBETH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define LT_WIBETH_FRAME_SIZE      7200U
+#define LT_WIBETH_CHANNELS        64U
+#define LT_WIBETH_SAMPLES         64U
+#define LT_WIBETH_WORDS_PER_SAMPLE 14U
+#define LT_WIBETH_ADC_BITS        14U
+#define LT_WIBETH_ADC_MAX         0x3FFFU
+#define LT_DAQETH_VERSION         1U /* DAQEthHeader version we write and accept */
+
+typedef struct lt_wibeth_frame {
+    uint64_t daq_header[2]; /* DAQEthHeader: bit fields, then 64-bit timestamp */
+    uint64_t wib_header[2]; /* WIBEthHeader */
+    uint64_t adc_words[LT_WIBETH_SAMPLES][LT_WIBETH_WORDS_PER_SAMPLE];
+} lt_wibeth_frame;
+
+_Static_assert(sizeof(lt_wibeth_frame) == LT_WIBETH_FRAME_SIZE, "WIBEth frame must be 7200 bytes");
+
+/* DAQEthHeader word 0, LSB first: version 6, det_id 6, crate 10, slot 4, stream 8, reserved 6,
+ * seq_id 12, block_length 12. Word 1: timestamp (62.5 MHz ticks of the first sample). */
+struct lt_daqeth_header {
+    uint8_t version;       /* 6 bits */
+    uint8_t det_id;        /* 6 bits */
+    uint16_t crate;        /* 10 bits */
+    uint8_t slot;          /* 4 bits */
+    uint8_t stream;        /* 8 bits */
+    uint16_t seq_id;       /* 12 bits */
+    uint16_t block_length; /* 12 bits */
+    uint64_t timestamp;
+};
+
+/* WIBEthHeader (two 64-bit words of status from the WIB firmware). */
+struct lt_wibeth_header {
+    uint8_t channel;   /* 8 bits */
+    uint8_t version;   /* 5 bits */
+    uint16_t cd;       /* 16 bits: cold-data timestamp id etc. */
+    uint8_t context;   /* 8 bits */
+    uint8_t ready;     /* 8 bits */
+    uint8_t calibration; /* 8 bits */
+    uint8_t pulser;    /* 8 bits */
+    uint64_t word1;    /* second header word kept verbatim (link status, CRC error bits, ...) */
+};
+
+/* Encode writes the fields into the frame, rejecting values wider than their bit field
+ * (LT_ERANGE). Decode never fails on a 7200-byte frame; validation is separate. */
+int lt_daqeth_encode(lt_wibeth_frame *f, const struct lt_daqeth_header *h);
+void lt_daqeth_decode(const lt_wibeth_frame *f, struct lt_daqeth_header *h);
+int lt_wibeth_header_encode(lt_wibeth_frame *f, const struct lt_wibeth_header *h);
+void lt_wibeth_header_decode(const lt_wibeth_frame *f, struct lt_wibeth_header *h);
+
+/* Validate a received buffer as one frame: length, DAQEthHeader version, field ranges.
+ * Returns 0 or a negative lt_error with a message in err. */
+int lt_wibeth_validate(const void *buf, size_t len, char *err, size_t errlen);
+
+/* Fast bulk pack/unpack of all 64x64 ADC values, adc[sample][channel]. Values are masked to
+ * 14 bits on pack. */
+void lt_wibeth_pack(lt_wibeth_frame *f, const uint16_t adc[LT_WIBETH_SAMPLES][LT_WIBETH_CHANNELS]);
+void lt_wibeth_unpack(const lt_wibeth_frame *f, uint16_t adc[LT_WIBETH_SAMPLES][LT_WIBETH_CHANNELS]);
+
+/* Single-value access (slow path, for tests and tools). */
+uint16_t lt_wibeth_get_adc(const lt_wibeth_frame *f, unsigned sample, unsigned channel);
+void lt_wibeth_set_adc(lt_wibeth_frame *f, unsigned sample, unsigned channel, uint16_t value);
+
+#endif
