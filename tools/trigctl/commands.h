@@ -1,0 +1,9 @@
+/* One function per trigctl subcommand, each in its own cmd_<name>.c. argv[0] is the subcommand
+ * name; the function returns the process exit code (0 ok, 1 runtime failure, 2 usage error). */
+#ifndef LARTRIG_TRIGCTL_COMMANDS_H
+#define LARTRIG_TRIGCTL_COMMANDS_H
+
+int cmd_sim(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+
+#endif

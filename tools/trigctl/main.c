@@ -1,0 +1,47 @@
+/* trigctl: the operator's and physicist's tool. Dispatches to one subcommand per file. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "log.h"
+
+struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+};
+
+static const struct command commands[] = {
+    {"sim", cmd_sim, "write a run file of simulated cells with a /Truth table"},
+    {"inspect", cmd_inspect, "list the records, fragments and truth of an HDF5 file"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: trigctl <command> [options]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n'trigctl <command> --help' describes a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+    lt_log_set_ident("trigctl");
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("trigctl %s\n", LARTRIG_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "trigctl: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
