@@ -3,7 +3,6 @@
 #ifndef LARTRIG_TRIGCTL_COMMANDS_H
 #define LARTRIG_TRIGCTL_COMMANDS_H
 
-int cmd_sim(int argc, char **argv);
-int cmd_inspect(int argc, char **argv);
+int cmd_version(int argc, char **argv);
 
 #endif
