@@ -79,6 +79,35 @@ uint64_t lt_ctl_server_bad_requests(const struct lt_ctl_server *s)
     return s->bad_requests;
 }
 
+json_t *lt_ctl_handle_request(const char *buf, size_t len, lt_ctl_handler handler, void *user,
+                              int *bad)
+{
+    *bad = 1;
+    if (len > LT_CTL_MAX_REQUEST)
+        return json_pack("{s:b, s:s}", "ok", 0, "error", "request too large");
+    json_error_t jerr;
+    json_t *req = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!req || !json_is_object(req)) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "malformed JSON request: %s", req ? "not an object" : jerr.text);
+        LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 5, "control: %s", msg);
+        json_decref(req);
+        return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+    }
+    const char *cmd = json_string_value(json_object_get(req, "cmd"));
+    if (!cmd) {
+        json_decref(req);
+        return json_pack("{s:b, s:s}", "ok", 0, "error", "request has no string \"cmd\"");
+    }
+    char err[256] = "";
+    json_t *reply = handler(user, cmd, req, err, sizeof err);
+    json_decref(req);
+    if (!reply) return json_pack("{s:b, s:s}", "ok", 0, "error", err[0] ? err : "command failed");
+    *bad = 0;
+    if (!json_object_get(reply, "ok")) json_object_set_new(reply, "ok", json_true());
+    return reply;
+}
+
 static void serve_one(struct lt_ctl_server *s, int len)
 {
     s->requests++;
@@ -96,31 +125,9 @@ static void serve_one(struct lt_ctl_server *s, int len)
         send_error(s, "request too large or multipart");
         return;
     }
-    s->buf[len] = '\0';
-    json_error_t jerr;
-    json_t *req = json_loadb(s->buf, (size_t)len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!req || !json_is_object(req)) {
-        char msg[256];
-        snprintf(msg, sizeof msg, "malformed JSON request: %s", req ? "not an object" : jerr.text);
-        LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 5, "control: %s", msg);
-        json_decref(req);
-        send_error(s, msg);
-        return;
-    }
-    const char *cmd = json_string_value(json_object_get(req, "cmd"));
-    if (!cmd) {
-        json_decref(req);
-        send_error(s, "request has no string \"cmd\"");
-        return;
-    }
-    char err[256] = "";
-    json_t *reply = s->handler(s->user, cmd, req, err, sizeof err);
-    json_decref(req);
-    if (!reply) {
-        send_error(s, err[0] ? err : "command failed");
-        return;
-    }
-    if (!json_object_get(reply, "ok")) json_object_set_new(reply, "ok", json_true());
+    int bad;
+    json_t *reply = lt_ctl_handle_request(s->buf, (size_t)len, s->handler, s->user, &bad);
+    if (bad) s->bad_requests++;
     send_json(s->sock, reply);
     json_decref(reply);
 }
