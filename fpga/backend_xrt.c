@@ -486,8 +486,9 @@ int lt_xrt_submit(struct lt_xrt *x, int slot, const lt_wibeth_frame *frames, uin
                          s->cell_id, bytes, c->name, strerror(errno_or(EIO)));
     k->sequence = s->next_seq;
     /* INIT and RESTART are applied on the card in queue order, after any block in flight. */
-    k->flags =
-        (s->need_init ? LT_XRT_FLAG_INIT : 0U) | (s->need_restart ? LT_XRT_FLAG_RESTART : 0U);
+    k->flags = (s->need_init ? LT_XRT_FLAG_INIT : 0U) |
+               (s->need_restart ? LT_XRT_FLAG_RESTART : 0U) |
+               (x->cells_per_unit == 1 ? LT_XRT_FLAG_RESIDENT : 0U);
     k->n_periods = n_periods;
     if (xrtRunSetArg(k->run, LT_XRT_ARG_WEIGHTS, x->weights[c->weights_bo].bo) != 0 ||
         xrtRunSetArg(k->run, LT_XRT_ARG_WEIGHTS_BYTES, (unsigned)x->weights_bytes) != 0 ||

@@ -404,6 +404,43 @@ START_TEST(host_path_matches_cpu)
 }
 END_TEST
 
+/* One cell per CU: its state stays in the CU between blocks (RESIDENT), never in card memory. */
+START_TEST(resident_state_matches_cpu)
+{
+    make_data();
+    load_default_weights();
+    struct lt_accel_config cx = config("xrt", xclbin2), cc = config("cpu", NULL);
+    cx.cells_per_unit = cc.cells_per_unit = 1;
+    cx.compute_units = 1;
+    cx.max_cells = cc.max_cells = 1;
+    struct lt_accel *x = NULL, *cpu = NULL;
+    ck_assert_msg(lt_accel_open(&cx, &x, errbuf, sizeof errbuf) == 0, "%s", errbuf);
+    ck_assert_msg(lt_accel_open(&cc, &cpu, errbuf, sizeof errbuf) == 0, "%s", errbuf);
+    ck_assert_int_eq(lt_accel_load_weights(x, &WTS, errbuf, sizeof errbuf), 0);
+    ck_assert_int_eq(lt_accel_load_weights(cpu, &WTS, errbuf, sizeof errbuf), 0);
+    struct lt_cell_geom g = {NF};
+    ck_assert_int_eq(lt_accel_add_cell(x, 1, &g, errbuf, sizeof errbuf), 0);
+    ck_assert_int_eq(lt_accel_add_cell(cpu, 1, &g, errbuf, sizeof errbuf), 0);
+    ck_assert_int_eq(lt_accel_add_cell(x, 2, &g, errbuf, sizeof errbuf), LT_EFULL);
+    struct lt_xrt_debug_block b;
+    for (int blk = 0; blk < NBLK; blk++) {
+        const lt_wibeth_frame *f = &FR[1][blk * BLOCK][0]; /* the cell with the time gap */
+        ck_assert_int_eq(lt_accel_submit(x, 0, f, BLOCK), 0);
+        ck_assert_int_eq(lt_accel_submit(cpu, 0, f, BLOCK), 0);
+        ck_assert_int_eq(lt_xrt_debug_block(lt_xrt_of(x), 0, 0, &b), 0);
+        ck_assert_uint_eq(b.flags, LT_XRT_FLAG_RESIDENT | (blk == 0 ? LT_XRT_FLAG_INIT : 0U));
+        memset(b.state, 0x5a, b.state_bytes); /* card memory is not where the state lives */
+        card_runs(x, 0, 0);
+        static struct collected gx, gc;
+        collect(x, 0, &gx);
+        collect(cpu, 0, &gc);
+        same(&gx, &gc, 1, blk);
+    }
+    lt_accel_close(x);
+    lt_accel_close(cpu);
+}
+END_TEST
+
 /* Stand in for the card with a hand-written result, to reach the host's checks. */
 static void fake_result(struct lt_xrt *xr, int slot, uint32_t n, uint32_t dropped, int32_t status)
 {
@@ -523,6 +560,7 @@ static Suite *suite(void)
     tcase_add_test(t, wrong_kernel_name);
     tcase_add_test(t, no_device_without_shim);
     tcase_add_test(t, host_path_matches_cpu);
+    tcase_add_test(t, resident_state_matches_cpu);
     tcase_add_test(t, host_checks_of_results);
     suite_add_tcase(s, t);
     return s;

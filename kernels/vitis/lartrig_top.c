@@ -146,7 +146,7 @@ void lartrig_top(const uint8_t *weights, const lt_wibeth_frame *frames,
     } else {
         if (flags & LT_XRT_FLAG_INIT)
             cell_init(&cell, config, &params);
-        else
+        else if (!(flags & LT_XRT_FLAG_RESIDENT))
             memcpy(&cell, state, sizeof cell);
         if (flags & LT_XRT_FLAG_RESTART) lt_kernel_cell_restart(&cell);
         cell.params = params; /* the open candidates carry on with the new parameters */
@@ -156,7 +156,7 @@ void lartrig_top(const uint8_t *weights, const lt_wibeth_frame *frames,
         struct lt_kernel_block res;
         lt_kernel_process(&cell, &net, frames, n_periods, cand, LT_XRT_MAX_CANDIDATES, &res, NULL,
                           0);
-        memcpy(state, &cell, sizeof cell);
+        if (!(flags & LT_XRT_FLAG_RESIDENT)) memcpy(state, &cell, sizeof cell);
         memcpy(out + sizeof h, cand, res.n_candidates * sizeof(struct lt_candidate));
         h.n_candidates = res.n_candidates;
         h.dropped = (uint32_t)(cell.cand.dropped - dropped_before);

@@ -41,6 +41,10 @@ enum lt_xrt_arg {
  * lt_kernel_cell_restart does on the cpu backend. */
 #define LT_XRT_FLAG_INIT    0x1U
 #define LT_XRT_FLAG_RESTART 0x2U
+/* RESIDENT: this CU serves only this cell (cells_per_unit = 1), so its state stays in the CU's
+ * on-chip copy between blocks and is neither read from nor written to card memory (saves two
+ * state transfers per block, docs/fpga.md). */
+#define LT_XRT_FLAG_RESIDENT 0x4U
 
 /* Output buffer: this header, then up to LT_XRT_MAX_CANDIDATES struct lt_candidate (lib/
  * candidate.h, 48 bytes each, little-endian, no padding). The kernel writes the header once, at
