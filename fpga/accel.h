@@ -21,10 +21,16 @@ struct lt_weights; /* fpga/weights.h: the versioned, checksummed weights file */
 struct lt_accel;
 
 struct lt_accel_config {
-    const char *backend;      /* "cpu" or "xrt" */
-    uint32_t threads;         /* cpu: worker threads (0 = one per core) */
-    uint32_t max_cells;       /* slots to preallocate */
+    const char *backend;        /* "cpu" or "xrt" */
+    uint32_t threads;           /* cpu: worker threads (0 = one per core) */
+    uint32_t max_cells;         /* slots to preallocate */
     uint32_t max_block_periods; /* largest block: frame periods (64 samples each) per submit */
+    /* cpu only: NULL or "auto" = best the CPU supports, or force "scalar", "avx2", "avx512"
+     * (tests and benchmarks compare them; an unsupported choice fails lt_accel_open). */
+    const char *cpu_isa;
+    /* keep each block's score map for lt_accel_last_scores (tests, event display); costs
+     * max_block_periods * 64 * 960 * 2 bytes per cell. */
+    uint32_t keep_scores;
     /* xrt only */
     uint32_t device_index;
     const char *xclbin_path;
@@ -36,8 +42,13 @@ struct lt_accel_config {
 /* A block's result for one cell. Times are absolute ticks (kernel latency already removed). */
 struct lt_accel_result {
     uint32_t n_candidates;
-    uint64_t watermark;       /* the cell has been processed up to this tick (exclusive) */
-    uint64_t columns;         /* score-map columns produced in this block */
+    uint64_t watermark; /* the cell has been processed up to this tick (exclusive) */
+    uint64_t columns;   /* score-map columns produced in this block */
+    /* Cumulative counters of the cell since add_cell (monitoring; never reset by a block). */
+    uint64_t cand_evicted; /* open-candidate list full: oldest candidate closed early */
+    uint64_t cand_dropped; /* candidate output buffer of a block full: candidate lost */
+    uint64_t time_gaps;    /* period timestamp not contiguous: kernel state restarted */
+    uint64_t ts_mismatch;  /* a stream's frame timestamp differed from its period's */
 };
 
 int lt_accel_open(const struct lt_accel_config *cfg, struct lt_accel **out, char *err,
@@ -48,6 +59,11 @@ const char *lt_accel_backend_name(const struct lt_accel *a);
 /* Load (or replace, between blocks) the network. The xrt backend uploads it to a BO once. */
 int lt_accel_load_weights(struct lt_accel *a, const struct lt_weights *w, char *err, size_t errlen);
 
+/* Candidate extraction parameters for every cell (between blocks). load_weights sets the
+ * defaults: the weights file's suggested threshold, gap_w = 1, gap_t = 2 (docs/kernel.md). */
+int lt_accel_set_candidate_params(struct lt_accel *a, int32_t threshold, uint32_t gap_w,
+                                  uint32_t gap_t, char *err, size_t errlen);
+
 /* Register a cell; returns its slot (>= 0) or a negative lt_error. Allocates the cell's kernel
  * state (pedestals, line buffers, open candidates). */
 int lt_accel_add_cell(struct lt_accel *a, uint32_t cell_id, const struct lt_cell_geom *geom,
@@ -56,7 +72,8 @@ int lt_accel_add_cell(struct lt_accel *a, uint32_t cell_id, const struct lt_cell
 /* Submit n_periods consecutive frame periods of a cell, laid out frames[period * n_streams +
  * stream] (all streams of the cell, every frame's timestamp = period start). The frames must stay
  * valid until the matching collect returns. LT_EFULL if the slot already has 2 blocks in flight. */
-int lt_accel_submit(struct lt_accel *a, int slot, const lt_wibeth_frame *frames, uint32_t n_periods);
+int lt_accel_submit(struct lt_accel *a, int slot, const lt_wibeth_frame *frames,
+                    uint32_t n_periods);
 
 /* Wait for the oldest block of a slot; copy up to max candidates into out. Candidates that did not
  * fit are counted in *dropped (never silently lost). */

@@ -10,17 +10,28 @@
 static enum lt_log_level max_level = LT_LOG_INFO;
 static const char *log_ident = "lartrig";
 
-void lt_log_set_level(enum lt_log_level level) { max_level = level; }
-void lt_log_set_ident(const char *ident) { log_ident = ident; }
+void lt_log_set_level(enum lt_log_level level)
+{
+    max_level = level;
+}
+void lt_log_set_ident(const char *ident)
+{
+    log_ident = ident;
+}
 
 static const char *level_name(enum lt_log_level level)
 {
     switch (level) {
-    case LT_LOG_ERR: return "error";
-    case LT_LOG_WARNING: return "warning";
-    case LT_LOG_NOTICE: return "notice";
-    case LT_LOG_INFO: return "info";
-    default: return "debug";
+    case LT_LOG_ERR:
+        return "error";
+    case LT_LOG_WARNING:
+        return "warning";
+    case LT_LOG_NOTICE:
+        return "notice";
+    case LT_LOG_INFO:
+        return "info";
+    default:
+        return "debug";
     }
 }
 

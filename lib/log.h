@@ -35,15 +35,15 @@ int lt_ratelimit_allow(struct lt_ratelimit *rl, unsigned interval_s, unsigned bu
     do {                                                                                           \
         static struct lt_ratelimit lt_rl_;                                                         \
         uint32_t lt_supp_;                                                                         \
-        if (lt_ratelimit_allow(&lt_rl_, (interval_s), (burst), &lt_supp_)) {                      \
-            if (lt_supp_) lt_log((level), "(%u similar messages suppressed)", lt_supp_);          \
+        if (lt_ratelimit_allow(&lt_rl_, (interval_s), (burst), &lt_supp_)) {                       \
+            if (lt_supp_) lt_log((level), "(%u similar messages suppressed)", lt_supp_);           \
             lt_log((level), __VA_ARGS__);                                                          \
         }                                                                                          \
     } while (0)
 
-#define LT_ERR(...)  lt_log(LT_LOG_ERR, __VA_ARGS__)
-#define LT_WARN(...) lt_log(LT_LOG_WARNING, __VA_ARGS__)
-#define LT_INFO(...) lt_log(LT_LOG_INFO, __VA_ARGS__)
+#define LT_ERR(...)   lt_log(LT_LOG_ERR, __VA_ARGS__)
+#define LT_WARN(...)  lt_log(LT_LOG_WARNING, __VA_ARGS__)
+#define LT_INFO(...)  lt_log(LT_LOG_INFO, __VA_ARGS__)
 #define LT_DEBUG(...) lt_log(LT_LOG_DEBUG, __VA_ARGS__)
 
 #endif

@@ -4,5 +4,8 @@
 #define LARTRIG_TRIGCTL_COMMANDS_H
 
 int cmd_version(int argc, char **argv);
+/* status, trigger, pause, resume, stop, reload: one control request named by argv[0]. */
+int cmd_ctl(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 
 #endif

@@ -14,6 +14,13 @@ struct command {
 static const struct command commands[] = {
     /* Each subcommand's helper adds its line here when its cmd_<name>.c lands. */
     {"version", cmd_version, "print the version"},
+    {"status", cmd_ctl, "show the running daemon's status (table, or --json)"},
+    {"top", cmd_top, "live status view from the monitor socket"},
+    {"trigger", cmd_ctl, "ask the daemon for a manual trigger now"},
+    {"pause", cmd_ctl, "stop issuing triggers"},
+    {"resume", cmd_ctl, "issue triggers again"},
+    {"stop", cmd_ctl, "clean shutdown of the daemon"},
+    {"reload", cmd_ctl, "re-read the daemon's config file"},
 };
 
 static void usage(FILE *out)
