@@ -3,7 +3,8 @@
  * A cell renders the next 64 samples of all its channels into adc[offline_channel][64] (pedestal +
  * white noise + coherent noise per front-end board + the signals of the deposits injected so far)
  * and packs them into its 2*n_fembs WIBEth frames through the channel map. The same object serves
- * `trigctl sim` (run files) and the daemon (a live source), so the per-frame call allocates nothing.
+ * `trigctl sim` (run files) and the daemon (a live source), so the per-frame call allocates
+ * nothing.
  *
  * Determinism: everything is a function of (seed, cell, config). Each background kind draws its
  * events from its own random stream, and the noise of a frame is seeded from the frame's
@@ -28,12 +29,12 @@
 #include "wibeth.h"
 
 /* Geometry and drift constants (sources in docs/simulation.md). */
-#define LT_SIM_DRIFT_MM         3600.0 /* maximum drift distance: 2.25 ms x 1.6 mm/us */
-#define LT_SIM_HEIGHT_MM        6000.0 /* APA height (wire length direction of X) */
-#define LT_SIM_PITCH_X_MM       4.79   /* collection wire pitch */
-#define LT_SIM_PITCH_UV_MM      4.669  /* induction wire pitch */
-#define LT_SIM_WIRE_ANGLE_DEG   35.7   /* induction wire angle to the collection wires */
-#define LT_SIM_DRIFT_MM_PER_US  1.6    /* electron drift velocity at 500 V/cm */
+#define LT_SIM_DRIFT_MM          3600.0 /* maximum drift distance: 2.25 ms x 1.6 mm/us */
+#define LT_SIM_HEIGHT_MM         6000.0 /* APA height (wire length direction of X) */
+#define LT_SIM_PITCH_X_MM        4.79   /* collection wire pitch */
+#define LT_SIM_PITCH_UV_MM       4.669  /* induction wire pitch */
+#define LT_SIM_WIRE_ANGLE_DEG    35.7   /* induction wire angle to the collection wires */
+#define LT_SIM_DRIFT_MM_PER_US   1.6    /* electron drift velocity at 500 V/cm */
 #define LT_SIM_LAR_DENSITY_KG_M3 1395.4
 
 /* Event topologies for injection (generated events pick one at random). */
@@ -88,23 +89,23 @@ int lt_sim_config_validate(const struct lt_sim_config *c, char *err, size_t errl
  * (this becomes the truth row's time). Without a vertex, the generator places the event at random
  * (from a random stream derived from the seed and the injection's parameters). */
 struct lt_sim_event {
-    uint32_t kind;       /* enum lt_truth_kind */
-    uint32_t topology;   /* enum lt_sim_topology */
+    uint32_t kind;     /* enum lt_truth_kind */
+    uint32_t topology; /* enum lt_sim_topology */
     double energy_mev;
     lt_ticks time;
-    int has_vertex;      /* vertex_mm = (x, y, z) */
+    int has_vertex; /* vertex_mm = (x, y, z) */
     double vertex_mm[3];
-    int has_direction;   /* direction (need not be normalised) */
+    int has_direction; /* direction (need not be normalised) */
     double direction[3];
 };
 
 struct lt_sim_stats {
-    uint64_t frames;             /* frame periods rendered */
+    uint64_t frames; /* frame periods rendered */
     uint64_t events[LT_TRUTH_KIND_COUNT];
-    uint64_t pulses;             /* signal pulses created */
-    uint64_t pulses_dropped;     /* pool full: charge lost (logged, rate limited) */
-    uint64_t truth_dropped;      /* truth queue full: rows lost (logged, rate limited) */
-    uint64_t samples_clamped;    /* ADC values clamped to 0..16383 */
+    uint64_t pulses;          /* signal pulses created */
+    uint64_t pulses_dropped;  /* pool full: charge lost (logged, rate limited) */
+    uint64_t truth_dropped;   /* truth queue full: rows lost (logged, rate limited) */
+    uint64_t samples_clamped; /* ADC values clamped to 0..16383 */
 };
 
 struct lt_sim_cell;

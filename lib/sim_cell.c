@@ -42,7 +42,10 @@ void lt_sim_config_default(struct lt_sim_config *c)
     c->truth_capacity = 1U << 17;
 }
 
-static int in_range(double v, double lo, double hi) { return isfinite(v) && v >= lo && v <= hi; }
+static int in_range(double v, double lo, double hi)
+{
+    return isfinite(v) && v >= lo && v <= hi;
+}
 
 int lt_sim_config_validate(const struct lt_sim_config *c, char *err, size_t errlen)
 {
@@ -59,8 +62,10 @@ int lt_sim_config_validate(const struct lt_sim_config *c, char *err, size_t errl
     CHECK(c->start_ticks % LT_TICKS_PER_SAMPLE == 0,
           "sim: start_ticks %llu is not a multiple of %u ticks (one sample)",
           (unsigned long long)c->start_ticks, LT_TICKS_PER_SAMPLE);
-    CHECK(in_range(c->pedestal_collection, 0, LT_WIBETH_ADC_MAX), "sim: pedestal_collection out of 0..16383");
-    CHECK(in_range(c->pedestal_induction, 0, LT_WIBETH_ADC_MAX), "sim: pedestal_induction out of 0..16383");
+    CHECK(in_range(c->pedestal_collection, 0, LT_WIBETH_ADC_MAX),
+          "sim: pedestal_collection out of 0..16383");
+    CHECK(in_range(c->pedestal_induction, 0, LT_WIBETH_ADC_MAX),
+          "sim: pedestal_induction out of 0..16383");
     CHECK(in_range(c->pedestal_spread, 0, 1000), "sim: pedestal_spread out of 0..1000 ADC");
     CHECK(in_range(c->noise_collection, 0, 100), "sim: noise_collection out of 0..100 ADC");
     CHECK(in_range(c->noise_induction, 0, 100), "sim: noise_induction out of 0..100 ADC");
@@ -82,7 +87,8 @@ int lt_sim_config_validate(const struct lt_sim_config *c, char *err, size_t errl
           "sim: low-energy range must satisfy 0.01 <= min <= max <= 1e5 MeV");
     CHECK(in_range(c->he_min_mev, 1, 1e6) && in_range(c->he_max_mev, c->he_min_mev, 1e6),
           "sim: high-energy range must satisfy 1 <= min <= max <= 1e6 MeV");
-    CHECK(c->max_pulses >= 1024 && c->max_pulses <= (1U << 26), "sim: max_pulses out of 1024..2^26");
+    CHECK(c->max_pulses >= 1024 && c->max_pulses <= (1U << 26),
+          "sim: max_pulses out of 1024..2^26");
     CHECK(c->truth_capacity >= 16 && c->truth_capacity <= (1U << 26),
           "sim: truth_capacity out of 16..2^26");
 #undef CHECK
@@ -231,8 +237,14 @@ nomem:
     return LT_ENOMEM;
 }
 
-uint32_t lt_sim_cell_channels(const struct lt_sim_cell *s) { return s->n_channels; }
-uint32_t lt_sim_cell_streams(const struct lt_sim_cell *s) { return s->n_streams; }
+uint32_t lt_sim_cell_channels(const struct lt_sim_cell *s)
+{
+    return s->n_channels;
+}
+uint32_t lt_sim_cell_streams(const struct lt_sim_cell *s)
+{
+    return s->n_streams;
+}
 lt_ticks lt_sim_cell_next_time(const struct lt_sim_cell *s)
 {
     return s->next_sample * LT_TICKS_PER_SAMPLE;
@@ -240,7 +252,8 @@ lt_ticks lt_sim_cell_next_time(const struct lt_sim_cell *s)
 void lt_sim_cell_stats(const struct lt_sim_cell *s, struct lt_sim_stats *out)
 {
     *out = s->stats;
-    out->pulses_dropped += s->steps_dropped; /* deposits beyond an event's step budget: lost charge */
+    out->pulses_dropped +=
+        s->steps_dropped; /* deposits beyond an event's step budget: lost charge */
 }
 double lt_sim_cell_pedestal(const struct lt_sim_cell *s, uint32_t ch)
 {

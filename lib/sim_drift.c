@@ -14,9 +14,12 @@ double lt_sim_wire_coord(enum lt_plane p, double y_mm, double z_mm)
 {
     double c = cos(LT_SIM_WIRE_ANGLE_DEG * deg), sn = sin(LT_SIM_WIRE_ANGLE_DEG * deg);
     switch (p) {
-    case LT_PLANE_U: return (z_mm * c - y_mm * sn) / LT_SIM_PITCH_UV_MM;
-    case LT_PLANE_V: return (z_mm * c + y_mm * sn) / LT_SIM_PITCH_UV_MM;
-    default: return z_mm / LT_SIM_PITCH_X_MM;
+    case LT_PLANE_U:
+        return (z_mm * c - y_mm * sn) / LT_SIM_PITCH_UV_MM;
+    case LT_PLANE_V:
+        return (z_mm * c + y_mm * sn) / LT_SIM_PITCH_UV_MM;
+    default:
+        return z_mm / LT_SIM_PITCH_X_MM;
     }
 }
 
@@ -73,15 +76,16 @@ void lt_sim_drift_deposit(struct lt_sim_cell *s, const struct lt_sim_step *st,
         for (int64_t w = w0; w <= w1; w++) {
             double frac = 1.0;
             if (w0 != w1) {
-                double a = ((double)w - wc) / (sw * M_SQRT2), b = ((double)w + 1.0 - wc) / (sw * M_SQRT2);
+                double a = ((double)w - wc) / (sw * M_SQRT2),
+                       b = ((double)w + 1.0 - wc) / (sw * M_SQRT2);
                 frac = 0.5 * (erf(b) - erf(a));
             }
             double amp = q * frac * amp_per_e;
             if (amp < MIN_PULSE_ADC) continue;
             int32_t wire = wrap_wire(w, s->n_wires[p], (enum lt_plane)p);
             if (wire < 0) continue;
-            lt_sim_pulse_add(s, s->plane_first[p] + (uint32_t)wire, center, (float)amp,
-                             sig_samples, bipolar);
+            lt_sim_pulse_add(s, s->plane_first[p] + (uint32_t)wire, center, (float)amp, sig_samples,
+                             bipolar);
         }
     }
 }

@@ -57,11 +57,14 @@ static double kind_energy(struct lt_sim_cell *s, uint32_t kind, struct lt_sim_rn
 {
     const struct lt_sim_config *c = &s->cfg;
     switch (kind) {
-    case LT_TRUTH_AR39: return lt_sim_ar39_energy(s, r);
-    case LT_TRUTH_LOW_ENERGY: return c->le_min_mev + (c->le_max_mev - c->le_min_mev) * lt_sim_uniform(r);
+    case LT_TRUTH_AR39:
+        return lt_sim_ar39_energy(s, r);
+    case LT_TRUTH_LOW_ENERGY:
+        return c->le_min_mev + (c->le_max_mev - c->le_min_mev) * lt_sim_uniform(r);
     case LT_TRUTH_HIGH_ENERGY: /* log-uniform: as many 100 MeV as 10 GeV events per decade */
         return c->he_min_mev * exp(log(c->he_max_mev / c->he_min_mev) * lt_sim_uniform(r));
-    default: return 0.0; /* cosmic: the track length in the box decides */
+    default:
+        return 0.0; /* cosmic: the track length in the box decides */
     }
 }
 
@@ -89,10 +92,10 @@ void lt_sim_events_until(struct lt_sim_cell *s, uint64_t horizon_sample)
         uint64_t ebits;
         memcpy(&ebits, &ev->energy_mev, sizeof ebits);
         struct lt_sim_rng r;
-        lt_sim_rng_seed(&r, lt_sim_mix(s->cfg.seed ^ SALT_INJECT, s->cell,
-                                       ev->time ^ ((uint64_t)ev->kind << 56) ^
-                                           ((uint64_t)ev->topology << 48),
-                                       ebits));
+        lt_sim_rng_seed(
+            &r, lt_sim_mix(s->cfg.seed ^ SALT_INJECT, s->cell,
+                           ev->time ^ ((uint64_t)ev->kind << 56) ^ ((uint64_t)ev->topology << 48),
+                           ebits));
         lt_sim_physics_generate(s, &r, ev);
         lt_sim_event_emit(s, ev->kind, ev->time);
         done++;

@@ -41,7 +41,10 @@ static inline void lt_sim_rng_seed(struct lt_sim_rng *r, uint64_t key)
     for (int i = 0; i < 4; i++) r->s[i] = lt_sim_splitmix64(&key);
 }
 
-static inline uint64_t lt_sim_rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+static inline uint64_t lt_sim_rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
 
 static inline uint64_t lt_sim_rng_next(struct lt_sim_rng *r)
 {
@@ -63,17 +66,17 @@ static inline double lt_sim_uniform(struct lt_sim_rng *r)
     return ((double)(lt_sim_rng_next(r) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
 }
 
-double lt_sim_normal(struct lt_sim_rng *r);                /* exact N(0,1) (polar method) */
-double lt_sim_exponential(struct lt_sim_rng *r);           /* mean 1 */
-double lt_sim_gamma(struct lt_sim_rng *r, double shape);   /* scale 1 (Marsaglia-Tsang) */
+double lt_sim_normal(struct lt_sim_rng *r);                 /* exact N(0,1) (polar method) */
+double lt_sim_exponential(struct lt_sim_rng *r);            /* mean 1 */
+double lt_sim_gamma(struct lt_sim_rng *r, double shape);    /* scale 1 (Marsaglia-Tsang) */
 void lt_sim_isotropic(struct lt_sim_rng *r, double dir[3]); /* unit vector */
 
 /* The noise table: LT_SIM_NORMAL_TABLE_SIZE quantiles of N(0,1) in units of
  * 1/LT_SIM_NORMAL_TABLE_ONE, indexed by 16 random bits. Built once, read-only afterwards. */
-#define LT_SIM_NORMAL_TABLE_BITS 16
-#define LT_SIM_NORMAL_TABLE_SIZE (1U << LT_SIM_NORMAL_TABLE_BITS)
+#define LT_SIM_NORMAL_TABLE_BITS  16
+#define LT_SIM_NORMAL_TABLE_SIZE  (1U << LT_SIM_NORMAL_TABLE_BITS)
 #define LT_SIM_NORMAL_TABLE_SHIFT 12
-#define LT_SIM_NORMAL_TABLE_ONE  (1 << LT_SIM_NORMAL_TABLE_SHIFT)
+#define LT_SIM_NORMAL_TABLE_ONE   (1 << LT_SIM_NORMAL_TABLE_SHIFT)
 const int16_t *lt_sim_normal_table(void);
 
 /* ---- pending signals ----------------------------------------------------------------------- */
@@ -82,21 +85,21 @@ const int16_t *lt_sim_normal_table(void);
  * shape (induction), with amplitude in ADC counts. Pulses wait in a bucket of the frame period
  * holding their first sample, then stay active until their last sample is rendered. */
 struct lt_sim_pulse {
-    int64_t first;     /* first sample (absolute sample index) */
-    float center;      /* peak position relative to first, in samples */
-    float amp;         /* ADC counts at the peak (unipolar) or at each lobe (bipolar) */
-    float inv_sigma;   /* 1 / width in samples */
-    uint32_t channel;  /* offline channel */
-    uint32_t next;     /* bucket list link */
-    uint16_t n;        /* samples covered */
+    int64_t first;    /* first sample (absolute sample index) */
+    float center;     /* peak position relative to first, in samples */
+    float amp;        /* ADC counts at the peak (unipolar) or at each lobe (bipolar) */
+    float inv_sigma;  /* 1 / width in samples */
+    uint32_t channel; /* offline channel */
+    uint32_t next;    /* bucket list link */
+    uint16_t n;       /* samples covered */
     uint8_t bipolar;
 };
 
-#define LT_SIM_NONE        UINT32_MAX
-#define LT_SIM_BUCKETS     256U /* frame periods ahead a pulse may start: 8.4 ms > max drift */
-#define LT_SIM_LOOKAHEAD   64U  /* samples beyond the frame period for which events are made */
-#define LT_SIM_PULSE_SIGMAS 4.0 /* half-width of a rendered pulse, in widths */
-#define LT_SIM_MAX_STEPS   65536U /* energy deposits per event (steps of tracks, shower points) */
+#define LT_SIM_NONE         UINT32_MAX
+#define LT_SIM_BUCKETS      256U   /* frame periods ahead a pulse may start: 8.4 ms > max drift */
+#define LT_SIM_LOOKAHEAD    64U    /* samples beyond the frame period for which events are made */
+#define LT_SIM_PULSE_SIGMAS 4.0    /* half-width of a rendered pulse, in widths */
+#define LT_SIM_MAX_STEPS    65536U /* energy deposits per event (steps of tracks, shower points) */
 
 /* One energy deposit of an event, before drifting. */
 struct lt_sim_step {

@@ -19,7 +19,8 @@ void lt_sim_noise_init(struct lt_sim_cell *s)
     struct lt_sim_rng r;
     lt_sim_rng_seed(&r, lt_sim_mix(c->seed, s->cell, SALT_PEDESTAL, 0));
     for (uint32_t ch = 0; ch < s->n_channels; ch++) {
-        double mean = s->ch_plane[ch] == LT_PLANE_X ? c->pedestal_collection : c->pedestal_induction;
+        double mean =
+            s->ch_plane[ch] == LT_PLANE_X ? c->pedestal_collection : c->pedestal_induction;
         double p = mean + c->pedestal_spread * lt_sim_normal(&r);
         if (p < 0.0) p = 0.0;
         if (p > LT_WIBETH_ADC_MAX) p = LT_WIBETH_ADC_MAX;

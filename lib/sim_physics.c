@@ -7,17 +7,17 @@
 
 #include "sim_internal.h"
 
-#define MIP_MEV_PER_MM    0.2120 /* PDG: minimum dE/dx of LAr 1.519 MeV cm2/g x 1.3954 g/cm3 */
-#define PROTON_MEV_PER_MM 1.0    /* stopping protons average ~10 MeV/cm over their range */
-#define X0_MM             140.0  /* PDG: LAr radiation length 14.0 cm */
-#define MOLIERE_MM        90.43  /* PDG: LAr Moliere radius 9.043 cm */
-#define E_CRIT_MEV        32.84  /* PDG: LAr critical energy for electrons */
-#define STEP_MM           1.0    /* track step: finer than a wire pitch and a sample (0.82 mm) */
-#define AR39_Q_MEV        0.565  /* 39Ar beta endpoint */
-#define ELECTRON_MASS_MEV 0.51099895
-#define HADRON_MAX_MEV    300.0  /* energy per proton-like stub of a hadronic system */
+#define MIP_MEV_PER_MM       0.2120 /* PDG: minimum dE/dx of LAr 1.519 MeV cm2/g x 1.3954 g/cm3 */
+#define PROTON_MEV_PER_MM    1.0    /* stopping protons average ~10 MeV/cm over their range */
+#define X0_MM                140.0  /* PDG: LAr radiation length 14.0 cm */
+#define MOLIERE_MM           90.43  /* PDG: LAr Moliere radius 9.043 cm */
+#define E_CRIT_MEV           32.84  /* PDG: LAr critical energy for electrons */
+#define STEP_MM              1.0    /* track step: finer than a wire pitch and a sample (0.82 mm) */
+#define AR39_Q_MEV           0.565  /* 39Ar beta endpoint */
+#define ELECTRON_MASS_MEV    0.51099895
+#define HADRON_MAX_MEV       300.0 /* energy per proton-like stub of a hadronic system */
 #define SHOWER_MEV_PER_POINT 1.0
-#define SHOWER_MAX_POINTS 16000U
+#define SHOWER_MAX_POINTS    16000U
 
 static int inside(const struct lt_sim_cell *s, double x, double y, double z)
 {
@@ -254,12 +254,20 @@ void lt_sim_physics_generate(struct lt_sim_cell *s, struct lt_sim_rng *r,
             return;
         }
         break;
-    default: return;
+    default:
+        return;
     }
     switch (topo) {
-    case LT_SIM_TOPO_TRACK: track(s, r, v, d, e, MIP_MEV_PER_MM, 0); break;
-    case LT_SIM_TOPO_SHOWER: shower(s, r, v, d, e); break;
-    case LT_SIM_TOPO_POINT: add_step(s, v[0], v[1], v[2], e); break;
-    default: break;
+    case LT_SIM_TOPO_TRACK:
+        track(s, r, v, d, e, MIP_MEV_PER_MM, 0);
+        break;
+    case LT_SIM_TOPO_SHOWER:
+        shower(s, r, v, d, e);
+        break;
+    case LT_SIM_TOPO_POINT:
+        add_step(s, v[0], v[1], v[2], e);
+        break;
+    default:
+        break;
     }
 }

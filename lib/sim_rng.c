@@ -17,7 +17,10 @@ double lt_sim_normal(struct lt_sim_rng *r)
     }
 }
 
-double lt_sim_exponential(struct lt_sim_rng *r) { return -log(lt_sim_uniform(r)); }
+double lt_sim_exponential(struct lt_sim_rng *r)
+{
+    return -log(lt_sim_uniform(r));
+}
 
 double lt_sim_gamma(struct lt_sim_rng *r, double shape)
 {
