@@ -133,8 +133,8 @@ int lt_recwriter_start(struct lt_recwriter **out, const struct lt_recwriter_conf
     void *pool = NULL;
     if (posix_memalign(&pool, RW_ALIGN, (size_t)c->staging_slots * c->staging_slot_bytes)) {
         writer_free(w);
-        lt_seterr(err, errlen, "recwriter: cannot allocate %u x %u staging bytes",
-                  c->staging_slots, c->staging_slot_bytes);
+        lt_seterr(err, errlen, "recwriter: cannot allocate %u x %u staging bytes", c->staging_slots,
+                  c->staging_slot_bytes);
         return LT_ENOMEM;
     }
     w->io.pool = pool;

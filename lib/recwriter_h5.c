@@ -27,20 +27,28 @@ static const char rw_filelayout_params[] =
 static const char *subsys_str(uint16_t s)
 {
     switch (s) {
-    case LT_SUBSYS_DETECTOR_READOUT: return "Detector_Readout";
-    case LT_SUBSYS_HW_SIGNALS: return "HW_Signals_Interface";
-    case LT_SUBSYS_TRIGGER: return "Trigger";
-    case LT_SUBSYS_TR_BUILDER: return "TR_Builder";
-    default: return "Unknown";
+    case LT_SUBSYS_DETECTOR_READOUT:
+        return "Detector_Readout";
+    case LT_SUBSYS_HW_SIGNALS:
+        return "HW_Signals_Interface";
+    case LT_SUBSYS_TRIGGER:
+        return "Trigger";
+    case LT_SUBSYS_TR_BUILDER:
+        return "TR_Builder";
+    default:
+        return "Unknown";
     }
 }
 
 static const char *fragtype_str(uint32_t t)
 {
     switch (t) {
-    case LT_FRAGTYPE_TRIGGER_CANDIDATE: return "TriggerCandidate";
-    case LT_FRAGTYPE_WIBETH: return "WIBEth";
-    default: return "Unknown";
+    case LT_FRAGTYPE_TRIGGER_CANDIDATE:
+        return "TriggerCandidate";
+    case LT_FRAGTYPE_WIBETH:
+        return "WIBEth";
+    default:
+        return "Unknown";
     }
 }
 
@@ -132,7 +140,10 @@ void rw_h5_drop_record(hid_t file, const struct lt_trigger_record_header *trh)
 {
     char name[64];
     record_group_name(trh, name, sizeof name);
-    H5E_BEGIN_TRY { H5Ldelete(file, name, H5P_DEFAULT); }
+    H5E_BEGIN_TRY
+    {
+        H5Ldelete(file, name, H5P_DEFAULT);
+    }
     H5E_END_TRY;
 }
 
@@ -161,8 +172,8 @@ out:
     return ret;
 }
 
-int rw_h5_create_record(hid_t file, const struct lt_rw_record *rec, struct rw_dset *dset,
-                        char *err, size_t errlen)
+int rw_h5_create_record(hid_t file, const struct lt_rw_record *rec, struct rw_dset *dset, char *err,
+                        size_t errlen)
 {
     char gname[64], name[128];
     record_group_name(&rec->trh, gname, sizeof gname);
@@ -205,7 +216,10 @@ out:
 int rw_h5_flush(hid_t file, char *err, size_t errlen)
 {
     herr_t r;
-    H5E_BEGIN_TRY { r = H5Fflush(file, H5F_SCOPE_LOCAL); }
+    H5E_BEGIN_TRY
+    {
+        r = H5Fflush(file, H5F_SCOPE_LOCAL);
+    }
     H5E_END_TRY;
     if (r < 0) {
         lt_seterr(err, errlen, "H5Fflush failed");
@@ -219,7 +233,10 @@ int rw_h5_close(hid_t file, uint64_t recorded_size, char *err, size_t errlen)
     int bad = attr_u64(file, "recorded_size", recorded_size) ||
               attr_u64(file, "closing_timestamp", now_ms());
     herr_t r;
-    H5E_BEGIN_TRY { r = H5Fclose(file); }
+    H5E_BEGIN_TRY
+    {
+        r = H5Fclose(file);
+    }
     H5E_END_TRY;
     if (bad || r < 0) {
         lt_seterr(err, errlen, "closing the HDF5 file failed%s", bad ? " (attributes)" : "");

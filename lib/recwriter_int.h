@@ -78,8 +78,8 @@ hid_t rw_h5_create(const char *path, const struct rw_file_attrs *a, uint32_t ali
                    char *err, size_t errlen);
 /* Creates the record's group, its TRH dataset (dset[0]) and one dataset per fragment
  * (dset[1 + i]), allocated and never filled, plus the record-level attributes. */
-int rw_h5_create_record(hid_t file, const struct lt_rw_record *rec, struct rw_dset *dset,
-                        char *err, size_t errlen);
+int rw_h5_create_record(hid_t file, const struct lt_rw_record *rec, struct rw_dset *dset, char *err,
+                        size_t errlen);
 int rw_h5_flush(hid_t file, char *err, size_t errlen);
 int rw_h5_close(hid_t file, uint64_t recorded_size, char *err, size_t errlen);
 /* Unlinks a record's group (after a failed or abandoned write) so the file stays consistent. */
@@ -135,8 +135,8 @@ struct lt_recwriter {
     uint64_t stop_deadline_ns;
 
     /* Writer-thread state. */
-    hid_t h5;       /* open file, or -1 */
-    int fd_buf;     /* our descriptors on the open file */
+    hid_t h5;   /* open file, or -1 */
+    int fd_buf; /* our descriptors on the open file */
     int fd_direct;
     uint64_t file_payload_bytes; /* recorded_size: dataset bytes in the open file */
     uint32_t file_records;

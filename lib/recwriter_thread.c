@@ -80,8 +80,7 @@ static int open_file(struct lt_recwriter *w)
     w->file_payload_bytes = 0;
     w->file_records = 0;
     atomic_store(&w->st.file_index, w->files.next_index - 1);
-    LT_INFO("recwriter: opened %s (%s)", w->files.cur_writing,
-            lt_rw_io_mode_name(w->io.mode));
+    LT_INFO("recwriter: opened %s (%s)", w->files.cur_writing, lt_rw_io_mode_name(w->io.mode));
     return 0;
 }
 

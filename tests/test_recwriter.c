@@ -37,8 +37,7 @@ static size_t verify_dir(const char *dir, const struct gen_params *p, int expect
     if (expect_files >= 0) ck_assert_int_eq(n, expect_files);
     memset(v, 0, sizeof *v);
     v->p = p;
-    for (int i = 0; i < n; i++)
-        ck_assert_msg(tu_verify_file(names[i], v) == 0, "%s", v->why);
+    for (int i = 0; i < n; i++) ck_assert_msg(tu_verify_file(names[i], v) == 0, "%s", v->why);
     return v->n;
 }
 
@@ -49,8 +48,8 @@ START_TEST(roundtrip_uring)
     struct lt_recwriter_config c;
     tu_config(&c, dir);
     c.max_file_records = 4;
-    struct gen_params p = {.n_frags = 6, .frag_bytes = 150000, .jitter = 5000, .with_empty = 1,
-                           .run = 42};
+    struct gen_params p = {
+        .n_frags = 6, .frag_bytes = 150000, .jitter = 5000, .with_empty = 1, .run = 42};
     atomic_store(&tu_done_ok, 0);
     struct lt_recwriter_status st = write_records(&c, &p, 1, 10);
     ck_assert_int_eq(st.io_mode, LT_RW_IO_URING);
@@ -72,8 +71,8 @@ START_TEST(roundtrip_uring)
     ck_assert_int_eq(tu_attr_u64(f, "creation_timestamp", &x), 0);
     ck_assert_int_eq(tu_attr_u64(f, "file_index", &x), 0);
     ck_assert(x >= 1 && x <= 3);
-    const char *want[] = {"run_number", "application_name", "filelayout_params",
-                          "filelayout_version", "record_type", "recorded_size"};
+    const char *want[] = {"run_number",         "application_name", "filelayout_params",
+                          "filelayout_version", "record_type",      "recorded_size"};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         ck_assert_msg(H5Aexists(f, want[i]) > 0, "attribute %s missing", want[i]);
     hid_t d = H5Dopen2(f, "TriggerRecord000002.0000/RawData/Detector_Readout_0x00001001_WIBEth",
@@ -85,9 +84,22 @@ START_TEST(roundtrip_uring)
         d = H5Dopen2(f, "TriggerRecord000010.0000/RawData/Detector_Readout_0x00001001_WIBEth",
                      H5P_DEFAULT);
     ck_assert(d >= 0);
-    ck_assert_uint_eq(H5Dget_offset(d) % 4096, 0);
+    const uint64_t off = H5Dget_offset(d);
+    ck_assert_uint_eq(off % 4096, 0);
     H5Dclose(d);
     H5Fclose(f);
+
+    /* The verifier is not a rubber stamp: one flipped payload byte makes it fail. */
+    int fd = open(names[0], O_RDWR);
+    uint8_t b;
+    ck_assert_int_eq(pread(fd, &b, 1, (off_t)off + 5000), 1);
+    b ^= 0x10;
+    ck_assert_int_eq(pwrite(fd, &b, 1, (off_t)off + 5000), 1);
+    close(fd);
+    memset(&v, 0, sizeof v);
+    v.p = &p;
+    ck_assert_int_ne(tu_verify_file(names[0], &v), 0);
+    ck_assert_msg(strstr(v.why, "bytes differ from offset 5000"), "%s", v.why);
     tu_rmrf(dir);
 }
 END_TEST
@@ -150,8 +162,9 @@ static void dset_map(const char *path, char *out, size_t len)
     for (unsigned t = 1; t <= 3; t++) {
         for (unsigned i = 0; i < 5; i++) {
             char name[160];
-            snprintf(name, sizeof name, "TriggerRecord%06u.0000/RawData/Detector_Readout_0x%08x_WIBEth",
-                     t, 0x1000 + i);
+            snprintf(name, sizeof name,
+                     "TriggerRecord%06u.0000/RawData/Detector_Readout_0x%08x_WIBEth", t,
+                     0x1000 + i);
             hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
             ck_assert(d >= 0);
             pos += (size_t)snprintf(out + pos, len - pos, "%s@%llu\n", name,
@@ -167,8 +180,8 @@ START_TEST(pwritev_fallback_identical)
     char d1[512], d2[512];
     tu_mkdtemp(d1, sizeof d1, "ur");
     tu_mkdtemp(d2, sizeof d2, "pw");
-    struct gen_params p = {.n_frags = 5, .frag_bytes = 200000, .jitter = 3000, .with_empty = 1,
-                           .run = 42};
+    struct gen_params p = {
+        .n_frags = 5, .frag_bytes = 200000, .jitter = 3000, .with_empty = 1, .run = 42};
     struct lt_recwriter_config c;
     tu_config(&c, d1);
     struct lt_recwriter_status s1 = write_records(&c, &p, 1, 3);
