@@ -8,5 +8,6 @@ int cmd_version(int argc, char **argv);
 int cmd_ctl(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_show(int argc, char **argv);
 
 #endif
