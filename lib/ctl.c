@@ -28,10 +28,12 @@ static void send_json(void *sock, json_t *reply)
     }
 }
 
+static json_t *error_reply(const char *msg);
+
 static void send_error(struct lt_ctl_server *s, const char *msg)
 {
     s->bad_requests++;
-    json_t *reply = json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+    json_t *reply = error_reply(msg);
     send_json(s->sock, reply);
     json_decref(reply);
 }
@@ -79,6 +81,48 @@ uint64_t lt_ctl_server_bad_requests(const struct lt_ctl_server *s)
     return s->bad_requests;
 }
 
+/* Error replies may quote the request (a command name, the text near a JSON syntax error), which
+ * can be any bytes: keep them printable ASCII so the reply is always valid JSON text. */
+static json_t *error_reply(const char *msg)
+{
+    char clean[300];
+    size_t i = 0;
+    for (; msg[i] && i < sizeof clean - 1; i++) {
+        unsigned char c = (unsigned char)msg[i];
+        clean[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+    }
+    clean[i] = '\0';
+    return json_pack("{s:b, s:s}", "ok", 0, "error", clean);
+}
+
+json_t *lt_ctl_handle_request(const char *buf, size_t len, lt_ctl_handler handler, void *user,
+                              int *bad)
+{
+    *bad = 1;
+    if (len > LT_CTL_MAX_REQUEST) return error_reply("request too large");
+    json_error_t jerr;
+    json_t *req = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!req || !json_is_object(req)) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "malformed JSON request: %s", req ? "not an object" : jerr.text);
+        LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 5, "control: %s", msg);
+        json_decref(req);
+        return error_reply(msg);
+    }
+    const char *cmd = json_string_value(json_object_get(req, "cmd"));
+    if (!cmd) {
+        json_decref(req);
+        return error_reply("request has no string \"cmd\"");
+    }
+    char err[256] = "";
+    json_t *reply = handler(user, cmd, req, err, sizeof err);
+    json_decref(req);
+    if (!reply) return error_reply(err[0] ? err : "command failed");
+    *bad = 0;
+    if (!json_object_get(reply, "ok")) json_object_set_new(reply, "ok", json_true());
+    return reply;
+}
+
 static void serve_one(struct lt_ctl_server *s, int len)
 {
     s->requests++;
@@ -96,31 +140,9 @@ static void serve_one(struct lt_ctl_server *s, int len)
         send_error(s, "request too large or multipart");
         return;
     }
-    s->buf[len] = '\0';
-    json_error_t jerr;
-    json_t *req = json_loadb(s->buf, (size_t)len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!req || !json_is_object(req)) {
-        char msg[256];
-        snprintf(msg, sizeof msg, "malformed JSON request: %s", req ? "not an object" : jerr.text);
-        LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 5, "control: %s", msg);
-        json_decref(req);
-        send_error(s, msg);
-        return;
-    }
-    const char *cmd = json_string_value(json_object_get(req, "cmd"));
-    if (!cmd) {
-        json_decref(req);
-        send_error(s, "request has no string \"cmd\"");
-        return;
-    }
-    char err[256] = "";
-    json_t *reply = s->handler(s->user, cmd, req, err, sizeof err);
-    json_decref(req);
-    if (!reply) {
-        send_error(s, err[0] ? err : "command failed");
-        return;
-    }
-    if (!json_object_get(reply, "ok")) json_object_set_new(reply, "ok", json_true());
+    int bad;
+    json_t *reply = lt_ctl_handle_request(s->buf, (size_t)len, s->handler, s->user, &bad);
+    if (bad) s->bad_requests++;
     send_json(s->sock, reply);
     json_decref(reply);
 }

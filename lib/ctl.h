@@ -24,6 +24,11 @@ typedef json_t *(*lt_ctl_handler)(void *user, const char *cmd, json_t *request, 
 
 struct lt_ctl_server;
 
+/* The protocol without the socket: parse one request and build its reply (never NULL). *bad is
+ * set for requests answered with an error. Used by the server and by the fuzzer. */
+json_t *lt_ctl_handle_request(const char *buf, size_t len, lt_ctl_handler handler, void *user,
+                              int *bad);
+
 int lt_ctl_server_open(void *zctx, const char *endpoint, const struct lt_zsec_config *sec,
                        lt_ctl_handler handler, void *user, struct lt_ctl_server **out, char *err,
                        size_t errlen);

@@ -1,6 +1,6 @@
 /* DUNE-DAQ daqdataformats records we read and write, with their exact wire sizes:
  *   SourceID v2 (8 bytes), FragmentHeader v5 (72), TriggerRecordHeaderData v4 (64),
- *   ComponentRequest v2 (32), TimeSliceHeader v2.
+ *   ComponentRequest v2 (32), TimeSliceHeader v2 (32).
  * All little-endian. Encoders write into a caller buffer; decoders validate marker, version and
  * field ranges before filling the struct. Facts from DUNE-DAQ/daqdataformats (see docs/formats.md). */
 #ifndef LARTRIG_DAQFMT_H
@@ -37,10 +37,20 @@ enum lt_fragment_error_bit {
     LT_FRAG_ERR_INVALID_WINDOW = 2, /* kInvalidWindow */
 };
 
-/* FragmentType values we use (daqdataformats FragmentHeader.hpp). */
+/* FragmentType values (daqdataformats FragmentHeader.hpp, FragmentHeader v5 numbering). */
 enum lt_fragment_type {
     LT_FRAGTYPE_UNKNOWN = 0,
+    LT_FRAGTYPE_PROTO_WIB = 1,
+    LT_FRAGTYPE_WIB = 2,
+    LT_FRAGTYPE_DAPHNE = 3,
+    LT_FRAGTYPE_TDE_AMC = 4,
+    LT_FRAGTYPE_FW_TRIGGER_PRIMITIVE = 5,
+    LT_FRAGTYPE_TRIGGER_PRIMITIVE = 6,
+    LT_FRAGTYPE_TRIGGER_ACTIVITY = 7,
     LT_FRAGTYPE_TRIGGER_CANDIDATE = 8,
+    LT_FRAGTYPE_HARDWARE_SIGNAL = 9,
+    LT_FRAGTYPE_PACMAN = 10,
+    LT_FRAGTYPE_MPD = 11,
     LT_FRAGTYPE_WIBETH = 12,
 };
 
@@ -63,14 +73,21 @@ struct lt_fragment_header {
     uint32_t error_bits;
     uint32_t fragment_type;
     uint16_t sequence_number;
-    uint16_t detector_id;
+    uint16_t detector_id; /* enum lt_detector_id */
     struct lt_source_id element_id;
 };
 
-/* TriggerRecordHeaderData */
+/* TriggerRecordHeaderData. v4 and v5 share the 64-byte layout (v5 renamed error_bits to
+ * status_bits); we write v4 and accept both. Bytes 52..55 are padding written as 0xFF. */
 #define LT_TRH_MARKER  0x33334444U
 #define LT_TRH_VERSION 4U
 #define LT_TRH_SIZE    64U
+
+/* TriggerRecordErrorBits: bit numbers in the TRH error_bits. */
+enum lt_trh_error_bit {
+    LT_TRH_ERR_INCOMPLETE = 0, /* kIncomplete: requested components are missing */
+    LT_TRH_ERR_MISMATCH = 1,   /* kMismatch: fragments do not match the requested components */
+};
 struct lt_trigger_record_header {
     uint32_t marker;
     uint32_t version;
@@ -82,7 +99,7 @@ struct lt_trigger_record_header {
     uint64_t trigger_type;
     uint16_t sequence_number;
     uint16_t max_sequence_number;
-    uint16_t unused;
+    uint16_t unused; /* written as 0xFFFF (offset 52) */
     struct lt_source_id element_id;
 };
 
@@ -97,10 +114,10 @@ struct lt_component_request {
     uint64_t window_end;
 };
 
-/* TimeSliceHeader (run files) */
+/* TimeSliceHeader (run files). v2 is 32 bytes: v1's 24 bytes plus the SourceID at offset 24. */
 #define LT_TSH_MARKER  0x55556666U
 #define LT_TSH_VERSION 2U
-#define LT_TSH_SIZE    24U
+#define LT_TSH_SIZE    32U
 struct lt_timeslice_header {
     uint32_t marker;
     uint32_t version;
@@ -132,9 +149,16 @@ int lt_tsh_encode(const struct lt_timeslice_header *h, uint8_t *buf, size_t len)
 int lt_tsh_decode(const uint8_t *buf, size_t len, struct lt_timeslice_header *h, char *err,
                   size_t errlen);
 
-const char *lt_subsystem_name(uint16_t subsystem);         /* "Detector_Readout", "TRBuilder", ... */
-const char *lt_fragment_type_name(uint32_t fragment_type); /* "WIBEth", "TriggerCandidate", ... */
-/* "kDataNotFound|kIncomplete" style text of error bits into buf. */
+/* Names exactly as daqdataformats prints them: "Detector_Readout", "HW_Signals_Interface",
+ * "Trigger", "TR_Builder" ("Unknown" otherwise) and "WIBEth", "Trigger_Candidate", ... */
+const char *lt_subsystem_name(uint16_t subsystem);
+const char *lt_fragment_type_name(uint32_t fragment_type);
+/* "kDataNotFound|kIncomplete" style text of error bits into buf; unassigned bits print as
+ * "kUnassignedN", no bits as "" . Always NUL-terminated (truncated if len is too small). */
 void lt_fragment_error_bits_str(uint32_t bits, char *buf, size_t len);
+/* Same for TriggerRecordHeader error bits ("kIncomplete|kMismatch"). */
+void lt_trh_error_bits_str(uint32_t bits, char *buf, size_t len);
+/* DetID subdetector name ("HD_TPC", "DAQ", ... "Unknown"). */
+const char *lt_detector_name(uint16_t detector_id);
 
 #endif

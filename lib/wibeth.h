@@ -41,16 +41,27 @@ struct lt_daqeth_header {
     uint64_t timestamp;
 };
 
-/* WIBEthHeader (two 64-bit words of status from the WIB firmware). */
+/* WIBEthHeader (two 64-bit words of status from the WIB firmware). Word 0, LSB first
+ * (fddetdataformats WIBEthFrame.hpp): colddata_timestamp_0 15, pad 1, colddata_timestamp_1 15,
+ * pad 1, cd 1, crc_err 2, link_valid 2, lol 1, wib_sync 1, femb_sync 2, pulser 1, calibration 1,
+ * ready 1, context 8, version 4, channel 8. Word 1: extra_data, kept verbatim. */
 struct lt_wibeth_header {
-    uint8_t channel;   /* 8 bits */
-    uint8_t version;   /* 5 bits */
-    uint16_t cd;       /* 16 bits: cold-data timestamp id etc. */
-    uint8_t context;   /* 8 bits */
-    uint8_t ready;     /* 8 bits */
-    uint8_t calibration; /* 8 bits */
-    uint8_t pulser;    /* 8 bits */
-    uint64_t word1;    /* second header word kept verbatim (link status, CRC error bits, ...) */
+    uint8_t channel;     /* 8 bits */
+    uint8_t version;     /* 4 bits */
+    uint16_t cd;         /* 1 bit: which cold-data ASIC timestamp is reported */
+    uint8_t context;     /* 8 bits */
+    uint8_t ready;       /* 1 bit */
+    uint8_t calibration; /* 1 bit */
+    uint8_t pulser;      /* 1 bit */
+    uint64_t word1;      /* second header word (extra_data) kept verbatim */
+    /* Added after the first draft of this header, to cover every bit of word 0. */
+    uint16_t colddata_timestamp_0; /* 15 bits */
+    uint16_t colddata_timestamp_1; /* 15 bits */
+    uint8_t crc_err;               /* 2 bits */
+    uint8_t link_valid;            /* 2 bits */
+    uint8_t lol;                   /* 1 bit: loss of lock */
+    uint8_t wib_sync;              /* 1 bit */
+    uint8_t femb_sync;             /* 2 bits */
 };
 
 /* Encode writes the fields into the frame, rejecting values wider than their bit field
@@ -60,7 +71,8 @@ void lt_daqeth_decode(const lt_wibeth_frame *f, struct lt_daqeth_header *h);
 int lt_wibeth_header_encode(lt_wibeth_frame *f, const struct lt_wibeth_header *h);
 void lt_wibeth_header_decode(const lt_wibeth_frame *f, struct lt_wibeth_header *h);
 
-/* Validate a received buffer as one frame: length, DAQEthHeader version, field ranges.
+/* Validate a received buffer as one frame: exact length, DAQEthHeader version, det_id set (not
+ * kUnknown), timestamp not the invalid all-ones value, and pad bits of the WIBEth header zero.
  * Returns 0 or a negative lt_error with a message in err. */
 int lt_wibeth_validate(const void *buf, size_t len, char *err, size_t errlen);
 
@@ -72,5 +84,8 @@ void lt_wibeth_unpack(const lt_wibeth_frame *f, uint16_t adc[LT_WIBETH_SAMPLES][
 /* Single-value access (slow path, for tests and tools). */
 uint16_t lt_wibeth_get_adc(const lt_wibeth_frame *f, unsigned sample, unsigned channel);
 void lt_wibeth_set_adc(lt_wibeth_frame *f, unsigned sample, unsigned channel, uint16_t value);
+
+/* Timestamp of the frame's first sample (DAQEthHeader word 1) without a full decode. */
+static inline uint64_t lt_wibeth_timestamp(const lt_wibeth_frame *f) { return f->daq_header[1]; }
 
 #endif

@@ -1,0 +1,523 @@
+/* trigd configuration parser. One table (keys[]) lists every scalar key with its type, range and
+ * where it lands in struct trigd_config; the parser walks the file and rejects anything the table
+ * does not know, then applies each key present. docs/config.md mirrors this table. */
+#include "config.h"
+
+#include <errno.h>
+#include <libconfig.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lt_error.h"
+#include "ticks.h"
+
+enum key_kind {
+    K_U32,
+    K_U64,
+    K_I32,
+    K_I64,
+    K_DOUBLE,
+    K_BOOL,
+    K_STR, /* size = buffer size */
+    K_US,  /* float microseconds -> uint64 ticks */
+    K_MS,  /* float milliseconds -> uint64 ticks */
+    K_MB,  /* float MiB -> uint64 bytes */
+    K_ROLE,
+    K_CHOICE, /* string restricted to choices, stored as K_STR */
+};
+
+struct key_desc {
+    const char *path;
+    enum key_kind kind;
+    size_t off;
+    size_t size;         /* K_STR/K_CHOICE: buffer size */
+    double min, max;     /* numeric range (inclusive), in the units written in the file */
+    const char *choices; /* K_CHOICE: "a|b|c" */
+};
+
+#define F(member) offsetof(struct trigd_config, member), sizeof(((struct trigd_config *)0)->member)
+
+static const struct key_desc keys[] = {
+    {"run_number", K_U32, F(run_number), 0, 4294967295.0, NULL},
+    {"role", K_ROLE, F(role), 0, 0, NULL},
+    {"log_level", K_CHOICE, F(log_level), 0, 0, "error|warning|notice|info|debug"},
+
+    {"sim.seed", K_U64, F(sim.seed), 0, 9.2e18, NULL},
+    {"sim.realtime_factor", K_DOUBLE, F(sim.realtime_factor), 0, 1000, NULL},
+    {"sim.noise_rms", K_DOUBLE, F(sim.noise_rms), 0, 1000, NULL},
+    {"sim.ar39_rate_hz", K_DOUBLE, F(sim.ar39_rate_hz), 0, 1e7, NULL},
+    {"sim.low_energy_rate_hz", K_DOUBLE, F(sim.low_energy_rate_hz), 0, 1e6, NULL},
+    {"sim.high_energy_rate_hz", K_DOUBLE, F(sim.high_energy_rate_hz), 0, 1e6, NULL},
+    {"sim.start_s", K_DOUBLE, F(sim.start_s), 0, 1e9, NULL},
+
+    {"kernel.backend", K_CHOICE, F(kernel.backend), 0, 0, "cpu|xrt"},
+    {"kernel.threads", K_U32, F(kernel.threads), 0, 256, NULL},
+    {"kernel.weights", K_STR, F(kernel.weights), 0, 0, NULL},
+    {"kernel.block_periods", K_U32, F(kernel.block_periods), 1, 4096, NULL},
+    {"kernel.max_candidates", K_U32, F(kernel.max_candidates), 1, 1 << 20, NULL},
+    {"kernel.threshold", K_I32, F(kernel.threshold), -32768, 32767, NULL},
+    {"kernel.xclbin", K_STR, F(kernel.xclbin), 0, 0, NULL},
+    {"kernel.device_index", K_U32, F(kernel.device_index), 0, 64, NULL},
+
+    {"endpoints.candidates", K_STR, F(endpoints.candidates), 0, 0, NULL},
+    {"endpoints.candidates_bind", K_STR, F(endpoints.candidates_bind), 0, 0, NULL},
+    {"endpoints.requests", K_STR, F(endpoints.requests), 0, 0, NULL},
+    {"endpoints.requests_bind", K_STR, F(endpoints.requests_bind), 0, 0, NULL},
+    {"endpoints.send_hwm", K_U32, F(endpoints.send_hwm), 1, 1 << 24, NULL},
+
+    {"trigger.watermark_slack_us", K_US, F(trigger.watermark_slack_ticks), 0, 1e7, NULL},
+    {"trigger.cell_timeout_ms", K_U32, F(trigger.cell_timeout_ms), 1, 3600000, NULL},
+    {"trigger.max_candidates_per_decision", K_U32, F(trigger.max_candidates_per_decision), 1, 65536,
+     NULL},
+    {"trigger.coincidence.enabled", K_BOOL, F(trigger.coincidence.enabled), 0, 0, NULL},
+    {"trigger.coincidence.min_cells", K_U32, F(trigger.coincidence.min_cells), 1, TRIGD_MAX_CELLS,
+     NULL},
+    {"trigger.coincidence.window_us", K_US, F(trigger.coincidence.window_ticks), 0.016, 1e7, NULL},
+    {"trigger.coincidence.min_score", K_I32, F(trigger.coincidence.min_score), -32768, 32767, NULL},
+    {"trigger.summed.enabled", K_BOOL, F(trigger.summed.enabled), 0, 0, NULL},
+    {"trigger.summed.window_us", K_US, F(trigger.summed.window_ticks), 0.016, 1e7, NULL},
+    {"trigger.summed.threshold", K_I64, F(trigger.summed.threshold), 1, 9.2e18, NULL},
+    {"trigger.single.enabled", K_BOOL, F(trigger.single.enabled), 0, 0, NULL},
+    {"trigger.single.min_score", K_I32, F(trigger.single.min_score), -32768, 32767, NULL},
+    {"trigger.single.min_adc_sum", K_U32, F(trigger.single.min_adc_sum), 0, 4294967295.0, NULL},
+    {"trigger.periodic.enabled", K_BOOL, F(trigger.periodic.enabled), 0, 0, NULL},
+    {"trigger.periodic.period_ms", K_MS, F(trigger.periodic.period_ticks), 0.001, 1e9, NULL},
+    {"trigger.random.enabled", K_BOOL, F(trigger.random.enabled), 0, 0, NULL},
+    {"trigger.random.rate_hz", K_DOUBLE, F(trigger.random.rate_hz), 1e-6, 1e5, NULL},
+    {"trigger.random.seed", K_U64, F(trigger.random.seed), 0, 9.2e18, NULL},
+
+    {"readout.pre_us", K_US, F(readout.pre_ticks), 0, 1e6, NULL},
+    {"readout.post_us", K_US, F(readout.post_ticks), 0, 1e6, NULL},
+    {"readout.data_wait_ms", K_U32, F(readout.data_wait_ms), 0, 600000, NULL},
+    {"readout.reply_timeout_ms", K_U32, F(readout.reply_timeout_ms), 1, 600000, NULL},
+
+    {"buffers.latency_ms", K_U32, F(buffers.latency_ms), 10, 600000, NULL},
+    {"buffers.mlock", K_BOOL, F(buffers.mlock), 0, 0, NULL},
+    {"buffers.candidate_queue", K_U32, F(buffers.candidate_queue), 16, 1 << 24, NULL},
+    {"buffers.decision_queue", K_U32, F(buffers.decision_queue), 1, 65536, NULL},
+
+    {"writer.backend", K_CHOICE, F(writer.backend), 0, 0, "hdf5|uring"},
+    {"writer.output_dir", K_STR, F(writer.output_dir), 0, 0, NULL},
+    {"writer.name", K_STR, F(writer.name), 0, 0, NULL},
+    {"writer.environment", K_STR, F(writer.environment), 0, 0, NULL},
+    {"writer.max_file_size_mb", K_MB, F(writer.max_file_size_bytes), 1, 1e7, NULL},
+    {"writer.max_records_per_file", K_U32, F(writer.max_records_per_file), 1, 1000000, NULL},
+    {"writer.free_space_factor", K_DOUBLE, F(writer.free_space_factor), 1, 100, NULL},
+    {"writer.queue_depth", K_U32, F(writer.queue_depth), 1, 4096, NULL},
+
+    {"monitor.status_endpoint", K_STR, F(monitor.status_endpoint), 0, 0, NULL},
+    {"monitor.control_endpoint", K_STR, F(monitor.control_endpoint), 0, 0, NULL},
+    {"monitor.status_interval_s", K_DOUBLE, F(monitor.status_interval_s), 0, 86400, NULL},
+};
+
+#define C(member)                                                                                  \
+    offsetof(struct trigd_cell_config, member), sizeof(((struct trigd_cell_config *)0)->member)
+
+/* Keys of one element of the `cells` list. "source" is handled by name. */
+static const struct key_desc cell_keys[] = {
+    {"id", K_U32, C(id), 0, TRIGD_MAX_CELLS - 1, NULL},
+    {"source", K_CHOICE, 0, 0, 0, 0, "sim|file|udp"},
+    {"n_fembs", K_U32, C(n_fembs), 1, LT_FEMBS_PER_CELL, NULL},
+    {"file", K_STR, C(file), 0, 0, NULL},
+    {"udp_bind", K_STR, C(udp_bind), 0, 0, NULL},
+    {"udp_port", K_U32, C(udp_port), 1, 65535, NULL},
+};
+
+#define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+void trigd_config_defaults(struct trigd_config *c)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->source_name, sizeof c->source_name, "<defaults>");
+    c->run_number = 1;
+    c->role = TRIGD_ROLE_ALL;
+    snprintf(c->log_level, sizeof c->log_level, "info");
+
+    c->sim.seed = 1;
+    c->sim.realtime_factor = 0.02;
+    c->sim.noise_rms = 3.0;
+    c->sim.ar39_rate_hz = 10000.0;
+    c->sim.low_energy_rate_hz = 0.0;
+    c->sim.high_energy_rate_hz = 1.0;
+    c->sim.start_s = 1.0;
+
+    snprintf(c->kernel.backend, sizeof c->kernel.backend, "cpu");
+    c->kernel.threads = 1;
+    c->kernel.block_periods = 4;
+    c->kernel.max_candidates = 1024;
+    c->kernel.threshold = 64;
+    c->kernel.device_index = 0;
+
+    snprintf(c->endpoints.candidates, sizeof c->endpoints.candidates,
+             "inproc://lartrig-candidates");
+    snprintf(c->endpoints.requests, sizeof c->endpoints.requests, "inproc://lartrig-requests");
+    c->endpoints.send_hwm = 10000;
+
+    c->trigger.watermark_slack_ticks = lt_seconds_to_ticks(500e-6);
+    c->trigger.cell_timeout_ms = 2000;
+    c->trigger.max_candidates_per_decision = 256;
+    c->trigger.coincidence.enabled = 1;
+    c->trigger.coincidence.min_cells = 2;
+    c->trigger.coincidence.window_ticks = lt_seconds_to_ticks(100e-6);
+    c->trigger.coincidence.min_score = 0;
+    c->trigger.summed.enabled = 0;
+    c->trigger.summed.window_ticks = lt_seconds_to_ticks(500e-6);
+    c->trigger.summed.threshold = 100000;
+    c->trigger.single.enabled = 1;
+    c->trigger.single.min_score = 2000;
+    c->trigger.single.min_adc_sum = 0;
+    c->trigger.periodic.enabled = 0;
+    c->trigger.periodic.period_ticks = lt_seconds_to_ticks(1.0);
+    c->trigger.random.enabled = 0;
+    c->trigger.random.rate_hz = 1.0;
+    c->trigger.random.seed = 1;
+
+    c->readout.pre_ticks = lt_seconds_to_ticks(250e-6);
+    c->readout.post_ticks = LT_DRIFT_WINDOW_TICKS - c->readout.pre_ticks; /* 2.25 ms in all */
+    c->readout.data_wait_ms = 1000;
+    c->readout.reply_timeout_ms = 3000;
+
+    c->buffers.latency_ms = 200;
+    c->buffers.mlock = 1;
+    c->buffers.candidate_queue = 65536;
+    c->buffers.decision_queue = 64;
+
+    snprintf(c->writer.backend, sizeof c->writer.backend, "hdf5");
+    snprintf(c->writer.output_dir, sizeof c->writer.output_dir, ".");
+    snprintf(c->writer.name, sizeof c->writer.name, "trigd");
+    snprintf(c->writer.environment, sizeof c->writer.environment, "lartrig");
+    c->writer.max_file_size_bytes = 4ULL << 30;
+    c->writer.max_records_per_file = 100;
+    c->writer.free_space_factor = 2.0;
+    c->writer.queue_depth = 8;
+
+    c->monitor.status_interval_s = 10.0;
+}
+
+const char *trigd_role_name(enum trigd_role r)
+{
+    switch (r) {
+    case TRIGD_ROLE_ALL:
+        return "all";
+    case TRIGD_ROLE_CELL:
+        return "cell";
+    case TRIGD_ROLE_MODULE:
+        return "module";
+    }
+    return "?";
+}
+
+int trigd_role_parse(const char *s, enum trigd_role *out)
+{
+    if (!strcmp(s, "all"))
+        *out = TRIGD_ROLE_ALL;
+    else if (!strcmp(s, "cell"))
+        *out = TRIGD_ROLE_CELL;
+    else if (!strcmp(s, "module"))
+        *out = TRIGD_ROLE_MODULE;
+    else
+        return LT_EINVAL;
+    return 0;
+}
+
+const char *trigd_source_name(enum trigd_source_kind k)
+{
+    switch (k) {
+    case TRIGD_SOURCE_SIM:
+        return "sim";
+    case TRIGD_SOURCE_FILE:
+        return "file";
+    case TRIGD_SOURCE_UDP:
+        return "udp";
+    }
+    return "?";
+}
+
+int trigd_config_cell_index(const struct trigd_config *cfg, uint32_t id)
+{
+    for (uint32_t i = 0; i < cfg->n_cells; i++)
+        if (cfg->cells[i].id == id) return (int)i;
+    return -1;
+}
+
+/* "file:line: " prefix for a setting (libconfig keeps both for every setting it parsed). */
+static int where(const config_setting_t *s, const char *fallback, char *buf, size_t len)
+{
+    const char *file = config_setting_source_file(s);
+    unsigned line = config_setting_source_line(s);
+    return snprintf(buf, len, "%s:%u", file ? file : fallback, line);
+}
+
+#define FAIL(s, ...)                                                                               \
+    do {                                                                                           \
+        char w_[TRIGD_PATH_MAX + 32];                                                              \
+        char m_[512];                                                                              \
+        where((s), name, w_, sizeof w_);                                                           \
+        snprintf(m_, sizeof m_, __VA_ARGS__);                                                      \
+        lt_seterr(err, errlen, "%s: %s", w_, m_);                                                  \
+        return LT_EINVAL;                                                                          \
+    } while (0)
+
+static int is_choice(const char *choices, const char *v)
+{
+    size_t n = strlen(v);
+    const char *p = choices;
+    while (*p) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == n && !strncmp(p, v, n)) return 1;
+        if (!bar) break;
+        p = bar + 1;
+    }
+    return 0;
+}
+
+/* Convert one setting according to its descriptor into base + d->off. */
+static int apply_key(const struct key_desc *d, const config_setting_t *s, void *base,
+                     const char *name, char *err, size_t errlen)
+{
+    char *dst = (char *)base + d->off;
+    int type = config_setting_type(s);
+    const char *key = d->path;
+
+    switch (d->kind) {
+    case K_BOOL:
+        if (type != CONFIG_TYPE_BOOL) FAIL(s, "%s must be true or false", key);
+        *(int *)dst = config_setting_get_bool(s);
+        return 0;
+    case K_STR:
+    case K_CHOICE:
+    case K_ROLE: {
+        if (type != CONFIG_TYPE_STRING) FAIL(s, "%s must be a string", key);
+        const char *v = config_setting_get_string(s);
+        if (d->kind == K_ROLE) {
+            enum trigd_role r;
+            if (trigd_role_parse(v, &r))
+                FAIL(s, "%s: \"%s\" is not one of all|cell|module", key, v);
+            *(enum trigd_role *)dst = r;
+            return 0;
+        }
+        if (d->kind == K_CHOICE && !is_choice(d->choices, v))
+            FAIL(s, "%s: \"%s\" is not one of %s", key, v, d->choices);
+        if (strlen(v) >= d->size) FAIL(s, "%s is longer than %zu characters", key, d->size - 1);
+        memcpy(dst, v, strlen(v) + 1);
+        return 0;
+    }
+    default:
+        break;
+    }
+
+    /* Numbers: integers are accepted for float keys, floats are not accepted for integer keys. */
+    double v;
+    int is_int = type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64;
+    if (is_int)
+        v = (double)config_setting_get_int64(s);
+    else if (type == CONFIG_TYPE_FLOAT)
+        v = config_setting_get_float(s);
+    else
+        FAIL(s, "%s must be a number", key);
+    int want_int = d->kind == K_U32 || d->kind == K_U64 || d->kind == K_I32 || d->kind == K_I64;
+    if (want_int && !is_int) FAIL(s, "%s must be an integer", key);
+    if (!(v >= d->min && v <= d->max) || !isfinite(v))
+        FAIL(s, "%s = %g is out of range [%g, %g]", key, v, d->min, d->max);
+    switch (d->kind) {
+    case K_U32:
+        *(uint32_t *)dst = (uint32_t)config_setting_get_int64(s);
+        break;
+    case K_U64:
+        *(uint64_t *)dst = (uint64_t)config_setting_get_int64(s);
+        break;
+    case K_I32:
+        *(int32_t *)dst = (int32_t)config_setting_get_int64(s);
+        break;
+    case K_I64:
+        *(int64_t *)dst = (int64_t)config_setting_get_int64(s);
+        break;
+    case K_DOUBLE:
+        *(double *)dst = v;
+        break;
+    case K_US:
+        *(uint64_t *)dst = lt_seconds_to_ticks(v * 1e-6);
+        break;
+    case K_MS:
+        *(uint64_t *)dst = lt_seconds_to_ticks(v * 1e-3);
+        break;
+    case K_MB:
+        *(uint64_t *)dst = (uint64_t)(v * 1048576.0);
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+static const struct key_desc *find_key(const struct key_desc *tab, size_t n, const char *path)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(tab[i].path, path)) return &tab[i];
+    return NULL;
+}
+
+/* Is `path` a group that holds known keys (e.g. "trigger" or "trigger.single")? */
+static int is_known_group(const char *path)
+{
+    size_t n = strlen(path);
+    for (size_t i = 0; i < N_ELEMS(keys); i++)
+        if (!strncmp(keys[i].path, path, n) && keys[i].path[n] == '.') return 1;
+    return 0;
+}
+
+static int parse_cells(const config_setting_t *list, struct trigd_config *cfg, const char *name,
+                       char *err, size_t errlen)
+{
+    if (!config_setting_is_list(list) && !config_setting_is_array(list))
+        FAIL(list, "cells must be a list of groups: cells = ( { id = 0; ... }, ... )");
+    int n = config_setting_length(list);
+    if (n < 1) FAIL(list, "cells must name at least one cell");
+    if (n > (int)TRIGD_MAX_CELLS) FAIL(list, "at most %u cells", TRIGD_MAX_CELLS);
+    cfg->n_cells = 0;
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+        if (!config_setting_is_group(g)) FAIL(g, "cells[%d] must be a group { ... }", i);
+        struct trigd_cell_config *c = &cfg->cells[i];
+        memset(c, 0, sizeof *c);
+        c->id = (uint32_t)i;
+        c->source = TRIGD_SOURCE_SIM;
+        c->n_fembs = 1;
+        snprintf(c->udp_bind, sizeof c->udp_bind, "127.0.0.1");
+        c->udp_port = 0;
+        int m = config_setting_length(g);
+        for (int k = 0; k < m; k++) {
+            const config_setting_t *s = config_setting_get_elem(g, (unsigned)k);
+            const char *kn = config_setting_name(s);
+            const struct key_desc *d = find_key(cell_keys, N_ELEMS(cell_keys), kn);
+            if (!d) FAIL(s, "unknown key cells[%d].%s", i, kn);
+            if (!strcmp(kn, "source")) {
+                if (config_setting_type(s) != CONFIG_TYPE_STRING)
+                    FAIL(s, "cells[%d].source must be a string", i);
+                const char *v = config_setting_get_string(s);
+                if (!strcmp(v, "sim"))
+                    c->source = TRIGD_SOURCE_SIM;
+                else if (!strcmp(v, "file"))
+                    c->source = TRIGD_SOURCE_FILE;
+                else if (!strcmp(v, "udp"))
+                    c->source = TRIGD_SOURCE_UDP;
+                else
+                    FAIL(s, "cells[%d].source: \"%s\" is not one of sim|file|udp", i, v);
+                continue;
+            }
+            int rc = apply_key(d, s, c, name, err, errlen);
+            if (rc) return rc;
+        }
+        for (int j = 0; j < i; j++)
+            if (cfg->cells[j].id == c->id) FAIL(g, "cells[%d]: cell id %u used twice", i, c->id);
+        if (c->source == TRIGD_SOURCE_FILE && !c->file[0])
+            FAIL(g, "cells[%d]: source \"file\" needs file = \"run.hdf5\"", i);
+        if (c->source == TRIGD_SOURCE_UDP && !c->udp_port)
+            FAIL(g, "cells[%d]: source \"udp\" needs udp_port", i);
+        cfg->n_cells++;
+    }
+    return 0;
+}
+
+/* Reject unknown keys anywhere below `grp` (path prefix `prefix`). */
+static int check_unknown(const config_setting_t *grp, const char *prefix, const char *name,
+                         char *err, size_t errlen)
+{
+    int n = config_setting_length(grp);
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *s = config_setting_get_elem(grp, (unsigned)i);
+        const char *kn = config_setting_name(s);
+        char path[256];
+        snprintf(path, sizeof path, "%s%s%s", prefix, prefix[0] ? "." : "", kn ? kn : "?");
+        if (!prefix[0] && kn && !strcmp(kn, "cells")) continue;
+        if (config_setting_is_group(s)) {
+            if (!is_known_group(path)) FAIL(s, "unknown group \"%s\"", path);
+            int rc = check_unknown(s, path, name, err, errlen);
+            if (rc) return rc;
+        } else if (!find_key(keys, N_ELEMS(keys), path)) {
+            if (is_known_group(path)) FAIL(s, "\"%s\" must be a group { ... }", path);
+            FAIL(s, "unknown key \"%s\"", path);
+        }
+    }
+    return 0;
+}
+
+/* Cross-key checks that no single key can make. */
+static int check_consistency(const config_setting_t *root, struct trigd_config *c, const char *name,
+                             char *err, size_t errlen)
+{
+    if (c->n_cells == 0) FAIL(root, "no cells configured (cells = ( { id = 0; } );)");
+    if (c->readout.pre_ticks + c->readout.post_ticks == 0)
+        FAIL(root, "readout.pre_us + readout.post_us must be > 0");
+    uint64_t ring_ticks = lt_seconds_to_ticks(c->buffers.latency_ms * 1e-3);
+    if (ring_ticks < 2 * (c->readout.pre_ticks + c->readout.post_ticks))
+        FAIL(root, "buffers.latency_ms = %u holds less than twice the readout window",
+             c->buffers.latency_ms);
+    if (c->readout.reply_timeout_ms <= c->readout.data_wait_ms)
+        FAIL(root, "readout.reply_timeout_ms must be larger than readout.data_wait_ms");
+    if (!c->endpoints.candidates[0] || !c->endpoints.requests[0])
+        FAIL(root, "endpoints.candidates and endpoints.requests must be set");
+    if (c->role != TRIGD_ROLE_ALL && (!strncmp(c->endpoints.candidates, "inproc://", 9) ||
+                                      !strncmp(c->endpoints.requests, "inproc://", 9)))
+        FAIL(root, "role \"%s\" runs in its own process: inproc:// endpoints cannot reach it",
+             trigd_role_name(c->role));
+    return 0;
+}
+
+static int load(config_t *lc, int rc_read, const char *name, struct trigd_config *cfg, char *err,
+                size_t errlen)
+{
+    if (rc_read != CONFIG_TRUE) {
+        const char *f = config_error_file(lc);
+        lt_seterr(err, errlen, "%s:%d: %s", f ? f : name, config_error_line(lc),
+                  config_error_text(lc));
+        return LT_EINVAL;
+    }
+    trigd_config_defaults(cfg);
+    snprintf(cfg->source_name, sizeof cfg->source_name, "%s", name);
+    const config_setting_t *root = config_root_setting(lc);
+    int rc = check_unknown(root, "", name, err, errlen);
+    if (rc) return rc;
+    for (size_t i = 0; i < N_ELEMS(keys); i++) {
+        const config_setting_t *s = config_lookup(lc, keys[i].path);
+        if (!s) continue;
+        rc = apply_key(&keys[i], s, cfg, name, err, errlen);
+        if (rc) return rc;
+    }
+    const config_setting_t *cells = config_lookup(lc, "cells");
+    if (cells) {
+        rc = parse_cells(cells, cfg, name, err, errlen);
+        if (rc) return rc;
+    }
+    return check_consistency(root, cfg, name, err, errlen);
+}
+
+int trigd_config_load(const char *path, struct trigd_config *cfg, char *err, size_t errlen)
+{
+    if (!path)
+        return trigd_config_load_string(trigd_default_config_text, "<embedded>", cfg, err, errlen);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        lt_seterr(err, errlen, "%s: %s", path, strerror(errno));
+        return LT_EIO;
+    }
+    fclose(f);
+    config_t lc;
+    config_init(&lc);
+    int rc = load(&lc, config_read_file(&lc, path), path, cfg, err, errlen);
+    config_destroy(&lc);
+    return rc;
+}
+
+int trigd_config_load_string(const char *text, const char *name, struct trigd_config *cfg,
+                             char *err, size_t errlen)
+{
+    config_t lc;
+    config_init(&lc);
+    int rc = load(&lc, config_read_string(&lc, text), name, cfg, err, errlen);
+    config_destroy(&lc);
+    return rc;
+}

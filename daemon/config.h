@@ -1,0 +1,166 @@
+/* trigd configuration: one libconfig file (or the embedded default) parsed into plain structs.
+ * Every key, its type, range and default is in one table in config.c and documented in
+ * docs/config.md. Unknown keys and bad values are errors naming the file and line, so a typo in a
+ * production config never silently falls back to a default. */
+#ifndef TRIGD_CONFIG_H
+#define TRIGD_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chmap.h"
+
+#define TRIGD_MAX_CELLS    LT_MAX_CELLS
+#define TRIGD_PATH_MAX     1024
+#define TRIGD_ENDPOINT_MAX 256
+
+enum trigd_role { TRIGD_ROLE_ALL = 0, TRIGD_ROLE_CELL = 1, TRIGD_ROLE_MODULE = 2 };
+enum trigd_source_kind { TRIGD_SOURCE_SIM = 0, TRIGD_SOURCE_FILE = 1, TRIGD_SOURCE_UDP = 2 };
+
+struct trigd_cell_config {
+    uint32_t id;
+    enum trigd_source_kind source;
+    uint32_t n_fembs;
+    char file[TRIGD_PATH_MAX]; /* source = "file": HDF5 run file */
+    char udp_bind[64];         /* source = "udp": address to bind */
+    uint32_t udp_port;
+};
+
+/* Live simulator settings shared by all "sim" cells (each cell's stream is seeded from seed and
+ * its id, so cells differ but a run is reproducible). */
+struct trigd_sim_config {
+    uint64_t seed;
+    double realtime_factor; /* 1 = real time, 0.1 = ten times slower, 0 = as fast as possible */
+    double noise_rms;       /* ADC counts */
+    double ar39_rate_hz;    /* per cell */
+    double low_energy_rate_hz;
+    double high_energy_rate_hz;
+    double start_s; /* data time of the first frame, seconds */
+};
+
+struct trigd_kernel_config {
+    char backend[16]; /* "cpu" | "xrt" */
+    uint32_t threads;
+    char weights[TRIGD_PATH_MAX]; /* "" = the weights the kernel ships as default */
+    uint32_t block_periods;       /* frame periods per submit */
+    uint32_t max_candidates;      /* per block */
+    int32_t threshold;            /* score threshold for candidates */
+    char xclbin[TRIGD_PATH_MAX];
+    uint32_t device_index;
+};
+
+struct trigd_endpoints {
+    char candidates[TRIGD_ENDPOINT_MAX];      /* cells connect PUSH, module binds PULL */
+    char candidates_bind[TRIGD_ENDPOINT_MAX]; /* "" = same as candidates */
+    char requests[TRIGD_ENDPOINT_MAX];        /* module binds ROUTER, cells connect DEALER */
+    char requests_bind[TRIGD_ENDPOINT_MAX];
+    uint32_t send_hwm; /* ZeroMQ high-water mark of the candidate PUSH sockets */
+};
+
+struct trigd_coincidence_config {
+    int enabled;
+    uint32_t min_cells;
+    uint64_t window_ticks;
+    int32_t min_score;
+};
+
+struct trigd_summed_config {
+    int enabled;
+    uint64_t window_ticks;
+    int64_t threshold; /* sum of peak scores */
+};
+
+struct trigd_single_config {
+    int enabled;
+    int32_t min_score;
+    uint32_t min_adc_sum;
+};
+
+struct trigd_periodic_config {
+    int enabled;
+    uint64_t period_ticks;
+};
+
+struct trigd_random_config {
+    int enabled;
+    double rate_hz; /* mean rate in data time */
+    uint64_t seed;
+};
+
+struct trigd_trigger_config {
+    uint64_t watermark_slack_ticks; /* decide only up to min(watermark) - slack */
+    uint32_t cell_timeout_ms;       /* silent longer -> cell missing */
+    uint32_t max_candidates_per_decision;
+    struct trigd_coincidence_config coincidence;
+    struct trigd_summed_config summed;
+    struct trigd_single_config single;
+    struct trigd_periodic_config periodic;
+    struct trigd_random_config random;
+};
+
+struct trigd_readout_config {
+    uint64_t pre_ticks;
+    uint64_t post_ticks;
+    uint32_t data_wait_ms;     /* cell: wait this long for a window not yet complete */
+    uint32_t reply_timeout_ms; /* module: give up on a cell's reply after this */
+};
+
+struct trigd_buffer_config {
+    uint32_t latency_ms;      /* latency ring length in data time */
+    int mlock;                /* try to lock the ring in memory */
+    uint32_t candidate_queue; /* per-cell candidate queue in the aggregator */
+    uint32_t decision_queue;  /* decisions waiting for readout */
+};
+
+struct trigd_writer_config {
+    char backend[16]; /* "hdf5" (plain) | "uring" */
+    char output_dir[TRIGD_PATH_MAX];
+    char name[64]; /* writer name in file names */
+    char environment[64];
+    uint64_t max_file_size_bytes;
+    uint32_t max_records_per_file;
+    double free_space_factor;
+    uint32_t queue_depth;
+};
+
+struct trigd_monitor_config {
+    char status_endpoint[TRIGD_ENDPOINT_MAX];
+    char control_endpoint[TRIGD_ENDPOINT_MAX];
+    double status_interval_s; /* log line period; 0 = off */
+};
+
+struct trigd_config {
+    char source_name[TRIGD_PATH_MAX]; /* file name or "<embedded>" for messages */
+    uint32_t run_number;
+    enum trigd_role role;
+    char log_level[16];
+    uint32_t n_cells;
+    struct trigd_cell_config cells[TRIGD_MAX_CELLS];
+    struct trigd_sim_config sim;
+    struct trigd_kernel_config kernel;
+    struct trigd_endpoints endpoints;
+    struct trigd_trigger_config trigger;
+    struct trigd_readout_config readout;
+    struct trigd_buffer_config buffers;
+    struct trigd_writer_config writer;
+    struct trigd_monitor_config monitor;
+};
+
+/* The built-in all-in-one configuration used when trigd runs without -c. */
+extern const char trigd_default_config_text[];
+
+void trigd_config_defaults(struct trigd_config *cfg);
+/* Parse a file (path) or, when path is NULL, the embedded default. The result starts from the
+ * defaults; every key present overrides one. Returns 0 or a negative lt_error with "file:line:
+ * message" in err. */
+int trigd_config_load(const char *path, struct trigd_config *cfg, char *err, size_t errlen);
+int trigd_config_load_string(const char *text, const char *name, struct trigd_config *cfg,
+                             char *err, size_t errlen);
+
+const char *trigd_role_name(enum trigd_role r);
+int trigd_role_parse(const char *s, enum trigd_role *out);
+const char *trigd_source_name(enum trigd_source_kind k);
+/* Index of a cell id in cfg->cells, or -1. */
+int trigd_config_cell_index(const struct trigd_config *cfg, uint32_t id);
+
+#endif

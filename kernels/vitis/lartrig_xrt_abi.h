@@ -1,0 +1,60 @@
+/* The contract between the host (fpga/backend_xrt.c) and the card (kernels/vitis/lartrig_top.c):
+ * the kernel's name, its argument order, the flags and the layout of the output buffer. Both
+ * sides include this one header, so a change here changes both; the test's xclbin generator
+ * (tests/xclbin_gen.c) builds its kernel metadata from the same table.
+ *
+ * Plain C, fixed-width types only: Vitis HLS and gcc must agree on every byte. */
+#ifndef LARTRIG_XRT_ABI_H
+#define LARTRIG_XRT_ABI_H
+
+#include <stdint.h>
+
+#define LT_XRT_KERNEL_NAME "lartrig_top"
+
+/* Kernel arguments, in the order of the top function's parameters (= XRT argument index).
+ * Pointers are m_axi ports (one AXI master bundle each, so each can live in its own bank);
+ * scalars are s_axilite registers. */
+enum lt_xrt_arg {
+    LT_XRT_ARG_WEIGHTS = 0, /* const uint8_t *: the weights file image, as on disk */
+    LT_XRT_ARG_FRAMES = 1,  /* const uint64_t *: n_periods * n_streams WIBEth frames */
+    LT_XRT_ARG_STATE = 2,   /* uint8_t *: this cell's kernel state (pedestals, line buffers) */
+    LT_XRT_ARG_OUT = 3,     /* uint8_t *: struct lt_xrt_out_header + candidates */
+    LT_XRT_ARG_WEIGHTS_BYTES = 4, /* uint32_t: bytes of the weights image */
+    LT_XRT_ARG_WEIGHTS_GEN = 5,   /* uint32_t: generation; the CU reloads when it changes */
+    LT_XRT_ARG_N_PERIODS = 6,     /* uint32_t: frame periods in this block */
+    LT_XRT_ARG_N_FEMBS = 7,       /* uint32_t: cell geometry (streams = 2 * n_fembs) */
+    LT_XRT_ARG_CELL = 8,          /* uint32_t: cell id written into candidates */
+    LT_XRT_ARG_FLAGS = 9,         /* uint32_t: LT_XRT_FLAG_* */
+    LT_XRT_ARG_SEQUENCE = 10,     /* uint32_t: block number, echoed in the output header */
+    LT_XRT_N_ARGS = 11,
+};
+
+/* Index of the first scalar argument: the ones below are buffers. */
+#define LT_XRT_FIRST_SCALAR_ARG LT_XRT_ARG_WEIGHTS_BYTES
+
+/* First block of a cell (or after a reset): the kernel initialises the state buffer instead of
+ * reading it, exactly as the cpu backend does for a new cell. */
+#define LT_XRT_FLAG_RESET 0x1U
+
+/* Output buffer: this header, then up to LT_XRT_MAX_CANDIDATES struct lt_candidate (lib/
+ * candidate.h, 48 bytes each, little-endian, no padding). The kernel writes the header once, at
+ * the end of the block, echoing the block's sequence number: a host that reads a buffer the
+ * kernel never wrote (a stale or never-run buffer) sees a wrong magic or sequence and says so
+ * instead of reporting old candidates again. */
+#define LT_XRT_OUT_MAGIC      0x5258544CU /* "LTXR" little-endian */
+#define LT_XRT_MAX_CANDIDATES 512U
+
+struct lt_xrt_out_header {
+    uint32_t magic;        /* LT_XRT_OUT_MAGIC */
+    int32_t status;        /* 0 = ok; else the negative lt_error the kernel hit (bad weights) */
+    uint32_t n_candidates; /* written after the header (<= LT_XRT_MAX_CANDIDATES) */
+    uint32_t dropped;      /* candidates that did not fit (counted, never silent) */
+    uint32_t sequence;     /* echo of LT_XRT_ARG_SEQUENCE */
+    uint32_t reserved;
+    uint64_t watermark; /* processed up to this tick (exclusive) */
+    uint64_t columns;   /* score-map columns produced in this block */
+};
+
+_Static_assert(sizeof(struct lt_xrt_out_header) == 40, "lt_xrt_out_header is 40 bytes");
+
+#endif

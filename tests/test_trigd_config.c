@@ -1,0 +1,184 @@
+/* trigd configuration: the embedded default is valid, every key lands where it should, unknown
+ * keys and bad values are errors that name the file and the line, and `trigd --check-config`
+ * reports the same through its exit status. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "lt_error.h"
+#include "ticks.h"
+
+static char tmpdir[256];
+
+static const char *write_conf(const char *name, const char *text)
+{
+    static char path[512];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+static struct trigd_config cfg;
+
+START_TEST(test_embedded_default)
+{
+    char err[512] = "";
+    ck_assert_int_eq(trigd_config_load(NULL, &cfg, err, sizeof err), 0);
+    ck_assert_str_eq(cfg.source_name, "<embedded>");
+    ck_assert_uint_eq(cfg.n_cells, 4);
+    ck_assert_int_eq(cfg.role, TRIGD_ROLE_ALL);
+    for (uint32_t i = 0; i < cfg.n_cells; i++) {
+        ck_assert_uint_eq(cfg.cells[i].id, i);
+        ck_assert_int_eq(cfg.cells[i].source, TRIGD_SOURCE_SIM);
+    }
+    /* The readout window is the full drift time by default. */
+    ck_assert_uint_eq(cfg.readout.pre_ticks + cfg.readout.post_ticks, LT_DRIFT_WINDOW_TICKS);
+    ck_assert(strncmp(cfg.endpoints.candidates, "inproc://", 9) == 0);
+}
+END_TEST
+
+START_TEST(test_every_kind_of_key)
+{
+    const char *p = write_conf(
+        "full.conf", "run_number = 42;\n"
+                     "role = \"module\";\n"
+                     "cells = ( { id = 7; source = \"udp\"; n_fembs = 20; udp_port = 5800; },\n"
+                     "          { id = 3; source = \"file\"; file = \"run.hdf5\"; } );\n"
+                     "endpoints = { candidates = \"tcp://127.0.0.1:6000\";\n"
+                     "              requests = \"tcp://127.0.0.1:6001\"; };\n"
+                     "readout = { pre_us = 500; post_us = 1750.0; };\n"
+                     "trigger = { coincidence = { min_cells = 3; window_us = 64.0; };\n"
+                     "            periodic = { enabled = true; period_ms = 2.5; }; };\n"
+                     "writer = { max_file_size_mb = 1.5; queue_depth = 3; };\n"
+                     "sim = { seed = 12345678901L; realtime_factor = 0; };\n");
+    char err[512] = "";
+    ck_assert_msg(trigd_config_load(p, &cfg, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(cfg.run_number, 42);
+    ck_assert_int_eq(cfg.role, TRIGD_ROLE_MODULE);
+    ck_assert_uint_eq(cfg.n_cells, 2);
+    ck_assert_uint_eq(cfg.cells[0].id, 7);
+    ck_assert_int_eq(cfg.cells[0].source, TRIGD_SOURCE_UDP);
+    ck_assert_uint_eq(cfg.cells[0].n_fembs, 20);
+    ck_assert_uint_eq(cfg.cells[0].udp_port, 5800);
+    ck_assert_int_eq(cfg.cells[1].source, TRIGD_SOURCE_FILE);
+    ck_assert_str_eq(cfg.cells[1].file, "run.hdf5");
+    ck_assert_int_eq(trigd_config_cell_index(&cfg, 3), 1);
+    ck_assert_int_eq(trigd_config_cell_index(&cfg, 4), -1);
+    ck_assert_uint_eq(cfg.readout.pre_ticks, 31250);
+    ck_assert_uint_eq(cfg.readout.post_ticks, 109375);
+    ck_assert_uint_eq(cfg.trigger.coincidence.min_cells, 3);
+    ck_assert_uint_eq(cfg.trigger.coincidence.window_ticks, 4000);
+    ck_assert_int_eq(cfg.trigger.periodic.enabled, 1);
+    ck_assert_uint_eq(cfg.trigger.periodic.period_ticks, 156250);
+    ck_assert_uint_eq(cfg.writer.max_file_size_bytes, 1572864);
+    ck_assert_uint_eq(cfg.writer.queue_depth, 3);
+    ck_assert_uint_eq(cfg.sim.seed, 12345678901ULL);
+    ck_assert(cfg.sim.realtime_factor == 0.0);
+}
+END_TEST
+
+/* Each bad config must fail with "<path>:<line>: " and a word about what is wrong. */
+static void expect_error(const char *text, int line, const char *needle)
+{
+    const char *p = write_conf("bad.conf", text);
+    char err[512] = "";
+    ck_assert_int_eq(trigd_config_load(p, &cfg, err, sizeof err), LT_EINVAL);
+    char where[600];
+    snprintf(where, sizeof where, "%s:%d: ", p, line);
+    ck_assert_msg(strncmp(err, where, strlen(where)) == 0, "error \"%s\" should start with \"%s\"",
+                  err, where);
+    ck_assert_msg(strstr(err, needle) != NULL, "error \"%s\" should mention \"%s\"", err, needle);
+}
+
+START_TEST(test_errors_name_file_and_line)
+{
+    const char *cells = "cells = ( { id = 0; } );\n";
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s\ntrigger = {\n  singel = { enabled = true; };\n};\n", cells);
+    expect_error(buf, 4, "trigger.singel");
+    snprintf(buf, sizeof buf, "%srun_numbr = 3;\n", cells);
+    expect_error(buf, 2, "run_numbr");
+    snprintf(buf, sizeof buf, "%sreadout = { pre_us = \"long\"; };\n", cells);
+    expect_error(buf, 2, "readout.pre_us");
+    snprintf(buf, sizeof buf, "%s\n\nwriter = { queue_depth = 0; };\n", cells);
+    expect_error(buf, 4, "out of range");
+    snprintf(buf, sizeof buf, "%swriter = { queue_depth = 2.5; };\n", cells);
+    expect_error(buf, 2, "integer");
+    snprintf(buf, sizeof buf, "%skernel = { backend = \"gpu\"; };\n", cells);
+    expect_error(buf, 2, "cpu|xrt");
+    snprintf(buf, sizeof buf, "%srole = \"boss\";\n", cells);
+    expect_error(buf, 2, "all|cell|module");
+    expect_error("cells = (\n { id = 0; colour = 1; } );\n", 2, "cells[0].colour");
+    expect_error("cells = ( { id = 1; },\n { id = 1; } );\n", 2, "used twice");
+    expect_error("cells = ( { id = 0;\n source = \"file\"; } );\n", 1, "needs file");
+    expect_error("cells = ( { id = 0; n_fembs = 21; } );\n", 1, "n_fembs");
+    /* A syntax error is reported by libconfig with its own line. */
+    expect_error("cells = ( { id = 0; } );\nreadout = { pre_us = ; };\n", 2, "syntax");
+}
+END_TEST
+
+START_TEST(test_consistency)
+{
+    char err[512] = "";
+    /* Split roles cannot use inproc endpoints. */
+    const char *p = write_conf("role.conf", "role = \"cell\";\ncells = ( { id = 0; } );\n");
+    ck_assert_int_eq(trigd_config_load(p, &cfg, err, sizeof err), LT_EINVAL);
+    ck_assert(strstr(err, "inproc") != NULL);
+    p = write_conf("ring.conf", "cells = ( { id = 0; } );\nbuffers = { latency_ms = 10; };\n"
+                                "readout = { pre_us = 5000; post_us = 5000; };\n");
+    ck_assert_int_eq(trigd_config_load(p, &cfg, err, sizeof err), LT_EINVAL);
+    ck_assert(strstr(err, "latency_ms") != NULL);
+    ck_assert_int_eq(trigd_config_load("/nonexistent/trigd.conf", &cfg, err, sizeof err), LT_EIO);
+    ck_assert(strstr(err, "/nonexistent/trigd.conf") != NULL);
+}
+END_TEST
+
+static int run_trigd(const char *args)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s/daemon/trigd %s >/dev/null 2>&1", LARTRIG_BINARY_DIR, args);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+START_TEST(test_check_config_cli)
+{
+    ck_assert_int_eq(run_trigd("--check-config"), 0);
+    const char *good = write_conf("good.conf", "cells = ( { id = 0; } );\n");
+    char args[600];
+    snprintf(args, sizeof args, "--check-config -c %s", good);
+    ck_assert_int_eq(run_trigd(args), 0);
+    const char *bad = write_conf("bad2.conf", "cells = ( { id = 0; } );\nfoo = 1;\n");
+    snprintf(args, sizeof args, "--check-config -c %s", bad);
+    ck_assert_int_ne(run_trigd(args), 0);
+}
+END_TEST
+
+int main(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/test_trigd_config.XXXXXX");
+    if (!mkdtemp(tmpdir)) return EXIT_FAILURE;
+    Suite *s = suite_create("trigd_config");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_embedded_default);
+    tcase_add_test(tc, test_every_kind_of_key);
+    tcase_add_test(tc, test_errors_name_file_and_line);
+    tcase_add_test(tc, test_consistency);
+    tcase_add_test(tc, test_check_config_cli);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,282 @@
+"""Training data: run files written by `trigctl sim` (or a synthetic stand-in), preprocessed with
+the kernel's exact integer arithmetic, and labels from the simulation truth.
+
+A run file (docs/hdf5-layout.md) holds /TimeSliceNNNNNN/RawData/Detector_Readout_0x%08x_WIBEth
+datasets: a 72-byte FragmentHeader followed by 7200-byte WIBEth frames of one stream; the source
+id is (cell << 8) | stream (lib/chmap.h). /Truth is a compound table (lib/truth.h).
+"""
+import re
+
+import numpy as np
+
+from intmodel import preprocess
+
+TICKS_PER_SAMPLE = 32
+FRAME_SIZE = 7200
+FRAME_WORDS = FRAME_SIZE // 8
+FRAG_HEADER_SIZE = 72
+SAMPLES_PER_FRAME = 64
+CHANNELS_PER_STREAM = 64
+X_PER_FEMB = 48
+
+KIND_AR39, KIND_LOW, KIND_HIGH, KIND_COSMIC = 0, 1, 2, 3
+KIND_NAMES = {0: "ar39", 1: "low_energy", 2: "high_energy", 3: "cosmic"}
+SIGNAL_KINDS = (KIND_LOW, KIND_HIGH, KIND_COSMIC)
+
+TRUTH_DTYPE = np.dtype([("time", "<u8"), ("cell", "<u4"), ("channel_start", "<u2"),
+                        ("channel_end", "<u2"), ("kind", "<u4"), ("energy_mev", "<f4"),
+                        ("time_end", "<u8")])
+
+
+# ---------------------------------------------------------------- channel map
+
+def collection_channels(stream):
+    """Collection (X) wires carried by one stream: list of (link channel, wire-in-femb).
+
+    Mirrors lib/chmap.c (docs/formats.md): FEMB f owns streams 2f and 2f+1, FEMB-local channel
+    c = (stream % 2) * 64 + link channel; c 0-39 are U, 40-79 V, 80-127 X wires. So the 48 X
+    wires of a board are channels 16-63 of its odd stream."""
+    if stream % 2 == 0:
+        return []
+    return [(16 + k, k) for k in range(X_PER_FEMB)]
+
+
+def collection_map(n_fembs):
+    """Arrays (stream, channel) of length 48 * n_fembs, indexed by collection wire."""
+    W = X_PER_FEMB * n_fembs
+    st = np.zeros(W, dtype=np.int64)
+    ch = np.zeros(W, dtype=np.int64)
+    for s in range(2 * n_fembs):
+        f = s // 2
+        for c, wf in collection_channels(s):
+            st[f * X_PER_FEMB + wf] = s
+            ch[f * X_PER_FEMB + wf] = c
+    return st, ch
+
+
+# ---------------------------------------------------------------- WIBEth unpacking
+
+def _bit_tables():
+    off = 14 * np.arange(CHANNELS_PER_STREAM)
+    word = off // 64
+    sh = (off % 64).astype(np.uint64)
+    straddle = (off % 64) > 50
+    hi = np.minimum(word + 1, 13)
+    hish = np.where(straddle, 64 - (off % 64), 0).astype(np.uint64)
+    return word, sh, hi, hish, straddle
+
+
+_WORD, _SH, _HI, _HISH, _STRADDLE = _bit_tables()
+
+
+def unpack_frames(buf):
+    """bytes of N WIBEth frames -> (timestamps uint64 [N], adc uint16 [N][64 samples][64 ch])."""
+    n = len(buf) // FRAME_SIZE
+    if n * FRAME_SIZE != len(buf):
+        raise ValueError(f"{len(buf)} bytes is not a whole number of {FRAME_SIZE}-byte frames")
+    words = np.frombuffer(buf, dtype="<u8", count=n * FRAME_WORDS).reshape(n, FRAME_WORDS)
+    ts = words[:, 1].copy()
+    adcw = words[:, 4:].reshape(n, SAMPLES_PER_FRAME, 14)
+    lo = adcw[:, :, _WORD] >> _SH
+    hi = np.where(_STRADDLE, adcw[:, :, _HI] << _HISH, np.uint64(0))
+    adc = ((lo | hi) & np.uint64(0x3FFF)).astype(np.uint16)
+    return ts, adc
+
+
+def pack_frames(adc, ts):
+    """Inverse of unpack_frames for tests: adc [N][64][64] -> bytes (headers only carry ts)."""
+    n = adc.shape[0]
+    words = np.zeros((n, FRAME_WORDS), dtype=np.uint64)
+    words[:, 1] = ts
+    aw = np.zeros((n, SAMPLES_PER_FRAME, 14), dtype=np.uint64)
+    a = adc.astype(np.uint64) & np.uint64(0x3FFF)
+    for c in range(CHANNELS_PER_STREAM):
+        aw[:, :, _WORD[c]] |= a[:, :, c] << _SH[c]
+        if _STRADDLE[c]:
+            aw[:, :, _HI[c]] |= a[:, :, c] >> _HISH[c]
+    words[:, 4:] = aw.reshape(n, -1)
+    return words.tobytes()
+
+
+# ---------------------------------------------------------------- run files
+
+_FRAG_RE = re.compile(r"^Detector_Readout_0x([0-9a-fA-F]{8})_WIBEth$")
+
+
+def read_run(path, cell=None, max_slices=None):
+    """Read one cell of a run file. Returns dict(adc=uint16 [wires][samples], first_tick,
+    n_fembs, cell, truth=structured array of that cell's rows)."""
+    import h5py
+
+    frames = {}  # stream -> list of (first ts, ts array, adc)
+    with h5py.File(path, "r") as f:
+        slices = sorted(k for k in f.keys() if k.startswith("TimeSlice"))
+        if max_slices:
+            slices = slices[:max_slices]
+        for sl in slices:
+            raw = f[sl].get("RawData")
+            if raw is None:
+                raise ValueError(f"{path}: /{sl}: no RawData group")
+            for name in raw.keys():
+                m = _FRAG_RE.match(name)
+                if not m:
+                    continue
+                sid = int(m.group(1), 16)
+                c, s = sid >> 8, sid & 0xFF
+                if cell is None:
+                    cell = c
+                if c != cell:
+                    continue
+                b = raw[name][()].tobytes()
+                if len(b) < FRAG_HEADER_SIZE:
+                    raise ValueError(f"{path}: /{sl}/RawData/{name}: {len(b)} bytes < header")
+                marker = int.from_bytes(b[0:4], "little")
+                if marker != 0x11112222:
+                    raise ValueError(f"{path}: /{sl}/RawData/{name}: bad marker {marker:#x}")
+                if len(b) == FRAG_HEADER_SIZE:
+                    continue
+                ts, adc = unpack_frames(b[FRAG_HEADER_SIZE:])
+                frames.setdefault(s, []).append((ts, adc))
+        truth = np.zeros(0, dtype=TRUTH_DTYPE)
+        if "Truth" in f:
+            t = f["Truth"][()]
+            truth = np.zeros(len(t), dtype=TRUTH_DTYPE)
+            for n in TRUTH_DTYPE.names:
+                truth[n] = t[n]
+            truth = truth[truth["cell"] == cell]
+    if not frames:
+        raise ValueError(f"{path}: no WIBEth fragments for cell {cell}")
+    n_streams = max(frames) + 1
+    n_fembs = n_streams // 2
+    per = {}
+    for s, lst in frames.items():
+        ts = np.concatenate([a for a, _ in lst])
+        adc = np.concatenate([b for _, b in lst])
+        order = np.argsort(ts, kind="stable")
+        per[s] = (ts[order], adc[order])
+    # keep the periods present in every stream (a run file has all of them; be safe)
+    common = None
+    for ts, _ in per.values():
+        common = ts if common is None else np.intersect1d(common, ts)
+    first_tick = int(common[0])
+    if np.any(np.diff(common) != SAMPLES_PER_FRAME * TICKS_PER_SAMPLE):
+        raise ValueError(f"{path}: cell {cell}: gaps in the frame sequence")
+    st, ch = collection_map(n_fembs)
+    W, P = len(st), len(common)
+    adc = np.zeros((W, P * SAMPLES_PER_FRAME), dtype=np.uint16)
+    for s in range(n_streams):
+        ts, a = per[s]
+        sel = np.isin(ts, common)
+        a = a[sel]  # [P][64 samples][64 ch]
+        wires = np.nonzero(st == s)[0]
+        adc[wires] = a[:, :, ch[wires]].transpose(2, 0, 1).reshape(len(wires), -1)
+    return dict(adc=adc, first_tick=first_tick, n_fembs=n_fembs, cell=cell, truth=truth)
+
+
+# ---------------------------------------------------------------- synthetic stand-in
+
+def synthetic_run(seed, n_fembs=4, n_samples=64 * 512, n_signals=6, n_ar39_per_ms=40):
+    """A crude stand-in for `trigctl sim` (used until real simulated files exist and for quick
+    tests): pedestals, white + coherent noise, Gaussian-shaped unipolar pulses for 39Ar blips,
+    low-energy electron tracks and high-energy tracks. Same dict as read_run."""
+    rng = np.random.default_rng(seed)
+    W = X_PER_FEMB * n_fembs
+    S = n_samples
+    ped = rng.normal(900, 30, W)
+    sig = np.zeros((W, S))
+    truth = []
+    t_axis = np.arange(S)
+
+    def pulse(w, t0, q, width=2.0):
+        if 0 <= w < W:
+            lo, hi = max(0, int(t0 - 5 * width)), min(S, int(t0 + 5 * width) + 1)
+            sig[w, lo:hi] += q * np.exp(-0.5 * ((t_axis[lo:hi] - t0) / width) ** 2)
+
+    def track(w0, t0, length_w, slope, e_mev, kind):
+        n = max(1, int(length_w))
+        qper = e_mev / n * 60.0  # ~25 ADC peak per MeV on a wire
+        ws, ts = [], []
+        for k in range(n):
+            w = int(round(w0 + k))
+            t = t0 + slope * k
+            pulse(w, t, qper * rng.uniform(0.7, 1.3))
+            ws.append(w)
+            ts.append(t)
+        ws = np.clip(ws, 0, W - 1)
+        truth.append((int(min(ts)) * TICKS_PER_SAMPLE, 0, int(min(ws)), int(max(ws)), kind,
+                      e_mev, int(max(ts) + 6) * TICKS_PER_SAMPLE))
+
+    dur_ms = S * 512e-6
+    for _ in range(rng.poisson(n_ar39_per_ms * dur_ms)):
+        w, t = rng.integers(0, W), rng.uniform(10, S - 10)
+        e = 0.565 * rng.beta(2, 3)
+        pulse(w, t, e * 60.0)
+        truth.append((int(t) * 32, 0, w, w, KIND_AR39, e, int(t + 6) * 32))
+    for _ in range(n_signals):
+        kind = rng.choice([KIND_LOW, KIND_HIGH])
+        t0 = rng.uniform(200, S - 2000)
+        if kind == KIND_LOW:
+            e = rng.uniform(5, 50)
+            track(rng.integers(0, W - 20), t0, e / 1.2, rng.normal(0, 6), e, kind)
+        else:
+            e = 10 ** rng.uniform(2, 3.5)
+            length = min(W - 1, e / 2)
+            track(rng.integers(0, max(1, W - int(length))), t0, length, rng.normal(0, 5), e, kind)
+    noise = rng.normal(0, 3.0, (W, S))
+    coh = rng.normal(0, 1.0, (n_fembs, S))
+    noise += np.repeat(coh, X_PER_FEMB, axis=0)
+    adc = np.clip(np.round(ped[:, None] + sig + noise), 0, 0x3FFF).astype(np.uint16)
+    tr = np.array(truth, dtype=TRUTH_DTYPE)
+    return dict(adc=adc, first_tick=0, n_fembs=n_fembs, cell=0, truth=tr)
+
+
+# ---------------------------------------------------------------- labels
+
+def dilate(mask, r):
+    """Binary dilation by a (2r+1) square (numpy only)."""
+    out = mask.copy()
+    G, U = mask.shape
+    for dg in range(-r, r + 1):
+        for du in range(-r, r + 1):
+            src = mask[max(0, -dg) : G - max(0, dg), max(0, -du) : U - max(0, du)]
+            out[max(0, dg) : G - max(0, -dg), max(0, du) : U - max(0, -du)] |= src
+    return out
+
+
+def truth_boxes(run, d, kinds=SIGNAL_KINDS):
+    """Truth rows of the given kinds as boxes in input-column / wire units (inclusive)."""
+    D = 1 << d
+    t = run["truth"]
+    t = t[np.isin(t["kind"], kinds)]
+    c0 = (t["time"].astype(np.int64) - run["first_tick"]) // (TICKS_PER_SAMPLE * D)
+    c1 = (t["time_end"].astype(np.int64) - run["first_tick"]) // (TICKS_PER_SAMPLE * D)
+    return t, c0, c1
+
+
+def make_example(run, d, in_shift, wire_pool, time_pool, active_adc=3.0, margin=1):
+    """Preprocess one cell and build per-score-pixel labels and loss weights.
+
+    x: int16 [W][T] input activations. label[g][u] = 1 when some input pixel of the score
+    pixel's newest columns [u*pt, (u+1)*pt) and wires [g*pw, (g+1)*pw) lies in a signal truth box
+    and carries charge (x above `active_adc` ADC); pixels of a signal box (grown by `margin`
+    score pixels) that carry no visible charge get weight 0: the truth box of a track is a
+    bounding box, mostly empty, and the net must neither be forced to fire there nor punished."""
+    x, _ = preprocess(run["adc"], d, in_shift)
+    W, T = x.shape
+    inbox = np.zeros((W, T), dtype=bool)
+    t, c0, c1 = truth_boxes(run, d)
+    for k in range(len(t)):
+        a, b = max(0, c0[k]), min(T - 1, c1[k])
+        if b < a:
+            continue
+        inbox[t["channel_start"][k] : t["channel_end"][k] + 1, a : b + 1] = True
+    unit = 2.0 ** (in_shift - 4)  # ADC per x unit
+    active = inbox & (x.astype(np.float64) * unit > active_adc)
+    G, U = W // wire_pool, T // time_pool
+    act = active[: G * wire_pool, : U * time_pool].reshape(G, wire_pool, U, time_pool)
+    label = act.any(axis=(1, 3)).astype(np.float32)
+    box = inbox[: G * wire_pool, : U * time_pool].reshape(G, wire_pool, U, time_pool).any(axis=(1, 3))
+    if margin:
+        box = dilate(box, margin)
+    weight = np.where(box & (label == 0), 0.0, 1.0).astype(np.float32)
+    return x, label, weight

@@ -1,0 +1,131 @@
+"""Unit tests of the training package: run with
+  /usr/bin/python3 -m unittest discover -s tools/train -p 'test_*.py'
+(ctest runs them through tests/test_train_python.sh)."""
+import os
+import sys
+import tempfile
+import unittest
+import zlib
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import data as tdata  # noqa: E402
+import export  # noqa: E402
+from intmodel import QLayer, QNet, preprocess, round_shift, run_image, run_stream  # noqa: E402
+from model import STUDENT, Net  # noqa: E402
+
+
+def random_qnet(seed, spec=((8, 3, 3, True, 2, 2), (4, 3, 3, True, 2, 2), (1, 1, 1, False, 1, 1)),
+                shifts=(6, 8, 4)):
+    rng = np.random.default_rng(seed)
+    net, cin = QNet(d=4, in_shift=2), 1
+    for (cout, kt, kw, relu, pw, pt), sh in zip(spec, shifts):
+        net.layers.append(QLayer(cin, cout, kt, kw, sh, relu, pw, pt,
+                                 rng.integers(-128, 128, (cout, cin, kt, kw)).astype(np.int8),
+                                 rng.integers(-5000, 5000, cout).astype(np.int32)))
+        cin = cout
+    return net
+
+
+class TestIntegerReference(unittest.TestCase):
+    def test_round_shift_half_up(self):
+        a = np.array([-3, -2, -1, 0, 1, 2, 3, 5, -5])
+        self.assertEqual(round_shift(a, 1).tolist(), [-1, -1, 0, 0, 1, 1, 2, 3, -2])
+        self.assertEqual(round_shift(a, 0).tolist(), a.tolist())
+
+    def test_stream_equals_image(self):
+        for seed in range(3):
+            net = random_qnet(seed)
+            x = np.random.default_rng(seed).integers(-3000, 3000, (96, 40)).astype(np.int16)
+            a, b = run_image(net, x), run_stream(net, x)
+            self.assertEqual(a.shape, (24, 10))
+            self.assertTrue(np.array_equal(a, b))
+
+    def test_saturation_reached(self):
+        net = random_qnet(1, shifts=(0, 0, 0))
+        x = np.full((48, 8), 32767, dtype=np.int16)
+        s = run_image(net, x)
+        self.assertTrue(np.abs(s).max() == 32767 or np.abs(s).min() == 32768)
+
+    def test_preprocess_pedestal_tracker(self):
+        adc = np.full((2, 16 * 6), 1000, dtype=np.uint16)
+        adc[1, 16:32] = 1010  # second column of wire 1 is 10 ADC above the first
+        x, ped = preprocess(adc, 4, 4)
+        self.assertEqual(x[0].tolist(), [0] * 6)
+        self.assertEqual(x[1].tolist(), [0, 10, 0, 0, 0, 0])
+        # ped moved up by one 1/16-ADC step after the positive column, then back down
+        self.assertEqual(ped.tolist(), [16000, 16000])
+        # blocks carry state: two halves == whole
+        rng = np.random.default_rng(0)
+        adc = rng.integers(800, 1200, (5, 16 * 20)).astype(np.uint16)
+        xa, pa = preprocess(adc, 4, 2)
+        x1, p1 = preprocess(adc[:, : 16 * 7], 4, 2)
+        x2, p2 = preprocess(adc[:, 16 * 7 :], 4, 2, ped=p1)
+        self.assertTrue(np.array_equal(xa, np.concatenate([x1, x2], axis=1)))
+        self.assertTrue(np.array_equal(pa, p2))
+
+
+class TestQAT(unittest.TestCase):
+    def test_fake_quant_matches_integer_model(self):
+        torch.manual_seed(0)
+        net = Net(STUDENT)
+        x = torch.randint(-60, 400, (2, 1, 96, 64)).float()
+        net.calibrate(x)
+        q = net.export(4, 2)
+        with torch.no_grad():
+            fq = net(x, quant=True).numpy() * 2.0 ** net.score_frac_bits()
+        for i in range(2):
+            ref = run_image(q, x[i, 0].numpy().astype(np.int16))
+            self.assertLessEqual(np.abs(fq[i] - ref).max(), 1.0)  # float32 accumulation only
+            self.assertGreater((fq[i] == ref).mean(), 0.99)
+
+    def test_pruning_keeps_zeros(self):
+        net = Net(STUDENT)
+        net.prune(0.5)
+        w = net.layers[0].weight().detach()
+        self.assertGreaterEqual(int((w == 0).sum()), w.numel() // 2)
+
+
+class TestFormats(unittest.TestCase):
+    def test_wibeth_pack_unpack_bits(self):
+        rng = np.random.default_rng(3)
+        adc = rng.integers(0, 0x4000, (3, 64, 64)).astype(np.uint16)
+        buf = tdata.pack_frames(adc, np.array([0, 2048, 4096], dtype=np.uint64))
+        ts, back = tdata.unpack_frames(buf)
+        self.assertTrue(np.array_equal(back, adc))
+        words = np.frombuffer(buf, dtype="<u8").reshape(3, 900)[:, 4:].reshape(3, 64, 14)
+        block = int.from_bytes(words[1, 9].tobytes(), "little")
+        self.assertEqual([(block >> (14 * i)) & 0x3FFF for i in range(64)], adc[1, 9].tolist())
+
+    def test_collection_map(self):
+        st, ch = tdata.collection_map(2)
+        self.assertEqual(len(st), 96)
+        self.assertEqual((st[0], ch[0]), (1, 16))
+        self.assertEqual((st[47], ch[47]), (1, 63))
+        self.assertEqual((st[48], ch[48]), (3, 16))
+
+    def test_weights_roundtrip_and_crc(self):
+        net = random_qnet(5)
+        with tempfile.TemporaryDirectory() as d:
+            p = os.path.join(d, "w.ltw")
+            crc = export.write_weights(net, p, "unit test", 123)
+            with open(p, "rb") as f:
+                b = f.read()
+            self.assertEqual(b[:8], b"LARTRIGW")
+            self.assertEqual(crc, zlib.crc32(b))
+            back, thr, name, _ = export.read_weights(p)
+            self.assertEqual((thr, name), (123, "unit test"))
+            for l1, l2 in zip(net.layers, back.layers):
+                self.assertTrue(np.array_equal(l1.w, l2.w) and np.array_equal(l1.b, l2.b))
+            bad = bytearray(b)
+            bad[60] ^= 1
+            with open(p, "wb") as f:
+                f.write(bad)
+            with self.assertRaises(ValueError):
+                export.read_weights(p)
+
+
+if __name__ == "__main__":
+    unittest.main()
