@@ -32,7 +32,11 @@ static void emit(struct lt_cand_state *st, const struct lt_cand_open *o, struct 
     }
     struct lt_candidate *c = &sink->out[sink->n++];
     const uint32_t P = st->g.group_wires;
-    uint64_t c_end = first_col(st, o->u_last) + st->g.cols_per_score; /* exclusive */
+    /* End (exclusive) of the last score column's input columns; clipped at the run start, a
+     * candidate still spans at least one column. */
+    uint64_t c_end = (o->u_last + 1U) * st->g.cols_per_score;
+    c_end = c_end > st->g.delay ? c_end - st->g.delay : 0;
+    if (c_end < 1) c_end = 1;
     memset(c, 0, sizeof(*c));
     c->time_start = col_tick(st, first_col(st, o->u_first));
     c->time_end = col_tick(st, c_end) - 1U;
