@@ -10,9 +10,10 @@
 
 #include "chmap.h"
 
-#define TRIGD_MAX_CELLS    LT_MAX_CELLS
-#define TRIGD_PATH_MAX     1024
-#define TRIGD_ENDPOINT_MAX 256
+#define TRIGD_MAX_CELLS               LT_MAX_CELLS
+#define TRIGD_PATH_MAX                1024
+#define TRIGD_ENDPOINT_MAX            256
+#define TRIGD_DECISION_MAX_CANDIDATES 1024U
 
 enum trigd_role { TRIGD_ROLE_ALL = 0, TRIGD_ROLE_CELL = 1, TRIGD_ROLE_MODULE = 2 };
 enum trigd_source_kind { TRIGD_SOURCE_SIM = 0, TRIGD_SOURCE_FILE = 1, TRIGD_SOURCE_UDP = 2 };

@@ -19,10 +19,12 @@
 #include <xrt/xrt_device.h>
 #include <xrt/xrt_kernel.h>
 
+#include "accel_backend.h"
 #include "backend_xrt_xclbin.h"
 #include "log.h"
 #include "lt_error.h"
 #include "vitis/lartrig_xrt_abi.h"
+#include "weights.h"
 
 #define XRT_BLOCKS     2U /* double buffering: one block computes while the next transfers */
 #define XRT_ERR_LEN    256U
@@ -65,8 +67,10 @@ struct xrt_slot {
     uint32_t head;      /* oldest block in flight */
     uint32_t in_flight; /* 0..XRT_BLOCKS */
     uint32_t next_seq;
-    int need_reset; /* next block initialises the state on the card */
-    int broken;     /* a run timed out: its buffers may still be written, refuse the slot */
+    int need_init;    /* the host re-initialises the state before the next block */
+    int need_restart; /* the next block restarts the cell's run (new weights) */
+    void *state_map;  /* host side of the state BO: initialised here, then DMA'd */
+    int broken;       /* a run timed out: its buffers may still be written, refuse the slot */
     char err[XRT_ERR_LEN];
 };
 
@@ -80,6 +84,8 @@ struct lt_xrt {
     uint32_t n_weights;
     struct xrt_weights_bo weights[LT_XRT_MAX_CUS];
     uint32_t weights_bytes, weights_gen;
+    int32_t threshold; /* candidate parameters, sent with every block */
+    uint32_t gap_w, gap_t;
     uint32_t n_slots;
     struct xrt_slot *slot;
     _Atomic uint64_t runs_started, runs_completed, runs_failed, bytes_to_card, bytes_from_card;
@@ -182,6 +188,9 @@ int lt_xrt_open(const struct lt_accel_config *cfg, struct lt_xrt **out, char *er
     x->max_cells = cfg->max_cells;
     x->max_block_periods = cfg->max_block_periods;
     x->cells_per_unit = cfg->cells_per_unit;
+    x->threshold = 0; /* the defaults of the cpu backend until weights or params say otherwise */
+    x->gap_w = 1;
+    x->gap_t = 2;
     memcpy(x->uuid, xb->uuid, sizeof x->uuid);
     x->slot = calloc(cfg->max_cells, sizeof *x->slot);
     if (!x->slot) {
@@ -293,6 +302,25 @@ int lt_xrt_upload_weights(struct lt_xrt *x, const void *image, size_t len, char 
     }
     x->weights_bytes = (uint32_t)len;
     x->weights_gen++; /* each CU reloads its on-chip copy when it sees a new generation */
+    /* The architecture may have changed: every cell starts a new run with its next block. */
+    for (uint32_t i = 0; i < x->n_slots; i++) x->slot[i].need_restart = 1;
+    return 0;
+}
+
+int lt_xrt_set_candidate_params(struct lt_xrt *x, int32_t threshold, uint32_t gap_w, uint32_t gap_t,
+                                char *err, size_t errlen)
+{
+    for (uint32_t i = 0; i < x->n_slots; i++)
+        if (x->slot[i].in_flight) {
+            lt_seterr(err, errlen,
+                      "xrt: candidate parameters can only change between blocks "
+                      "(cell %u has blocks in flight)",
+                      x->slot[i].cell_id);
+            return LT_EINVAL;
+        }
+    x->threshold = threshold;
+    x->gap_w = gap_w;
+    x->gap_t = gap_t;
     return 0;
 }
 
@@ -307,6 +335,17 @@ static xrtBufferHandle alloc_bo(struct lt_xrt *x, size_t size, xrtBufferFlags fl
                   "%d: %s",
                   cell, size, what, group, strerror(errno_or(ENOMEM)));
     return bo;
+}
+
+/* (Re)initialise a cell's state in card memory: write it on the host side of the state BO and
+ * DMA it over. At add_cell, and after a block failed (the card's copy is then undefined). */
+static int init_state(struct lt_xrt *x, struct xrt_slot *s)
+{
+    memset(s->state_map, 0, XRT_STATE_BYTES);
+    if (xrtBOSync(s->state_bo, XCL_BO_SYNC_BO_TO_DEVICE, XRT_STATE_BYTES, 0) != 0) return LT_EIO;
+    atomic_fetch_add(&x->bytes_to_card, XRT_STATE_BYTES);
+    s->need_init = 0;
+    return 0;
 }
 
 /* The slot's CU: consecutive cells fill a CU up to cells_per_unit, else round robin. */
@@ -345,12 +384,17 @@ int lt_xrt_add_cell(struct lt_xrt *x, uint32_t cell_id, const struct lt_cell_geo
     s->cell_id = cell_id;
     s->geom = *geom;
     s->cu = cu;
-    s->need_reset = 1;
     size_t frames_bytes =
         (size_t)x->max_block_periods * lt_geom_streams(geom) * sizeof(lt_wibeth_frame);
-    s->state_bo = alloc_bo(x, XRT_STATE_BYTES, XRT_BO_FLAGS_DEV_ONLY, c->group[LT_XRT_ARG_STATE],
+    s->state_bo = alloc_bo(x, XRT_STATE_BYTES, XCL_BO_FLAGS_NONE, c->group[LT_XRT_ARG_STATE],
                            "state", cell_id, err, errlen);
     if (!s->state_bo) goto fail;
+    s->state_map = xrtBOMap(s->state_bo);
+    if (!s->state_map || init_state(x, s) != 0) {
+        lt_seterr(err, errlen, "xrt: cell %u: cannot initialise its state on CU %s", cell_id,
+                  c->name);
+        goto fail;
+    }
     for (uint32_t b = 0; b < XRT_BLOCKS; b++) {
         struct xrt_block *k = &s->block[b];
         k->frames_bo = alloc_bo(x, frames_bytes, XCL_BO_FLAGS_NONE, c->group[LT_XRT_ARG_FRAMES],
@@ -375,9 +419,7 @@ int lt_xrt_add_cell(struct lt_xrt *x, uint32_t cell_id, const struct lt_cell_geo
         /* Buffers and the cell's constants are fixed per run handle: set once here. */
         if (xrtRunSetArg(k->run, LT_XRT_ARG_FRAMES, k->frames_bo) != 0 ||
             xrtRunSetArg(k->run, LT_XRT_ARG_STATE, s->state_bo) != 0 ||
-            xrtRunSetArg(k->run, LT_XRT_ARG_OUT, k->out_bo) != 0 ||
-            xrtRunSetArg(k->run, LT_XRT_ARG_N_FEMBS, (unsigned)geom->n_fembs) != 0 ||
-            xrtRunSetArg(k->run, LT_XRT_ARG_CELL, (unsigned)cell_id) != 0) {
+            xrtRunSetArg(k->run, LT_XRT_ARG_OUT, k->out_bo) != 0) {
             lt_seterr(err, errlen, "xrt: cell %u: CU %s rejected the buffer arguments: %s", cell_id,
                       c->name, strerror(errno_or(EINVAL)));
             goto fail;
@@ -431,13 +473,23 @@ int lt_xrt_submit(struct lt_xrt *x, int slot, const lt_wibeth_frame *frames, uin
     if (xrtBOSync(k->frames_bo, XCL_BO_SYNC_BO_TO_DEVICE, bytes, 0) != 0)
         return slot_fail(s, LT_EIO, "xrt: cell %u: DMA of %zu bytes to CU %s failed: %s",
                          s->cell_id, bytes, c->name, strerror(errno_or(EIO)));
+    if (s->need_init) {
+        /* The card may still write the state of a block in flight: re-initialise after it. */
+        if (s->in_flight) return LT_EFULL;
+        if (init_state(x, s) != 0)
+            return slot_fail(s, LT_EIO, "xrt: cell %u: cannot re-initialise its state on CU %s",
+                             s->cell_id, c->name);
+    }
     k->sequence = s->next_seq;
-    k->flags = s->need_reset ? LT_XRT_FLAG_RESET : 0U;
+    k->flags = s->need_restart ? LT_XRT_FLAG_RESTART : 0U;
     k->n_periods = n_periods;
     if (xrtRunSetArg(k->run, LT_XRT_ARG_WEIGHTS, x->weights[c->weights_bo].bo) != 0 ||
         xrtRunSetArg(k->run, LT_XRT_ARG_WEIGHTS_BYTES, (unsigned)x->weights_bytes) != 0 ||
         xrtRunSetArg(k->run, LT_XRT_ARG_WEIGHTS_GEN, (unsigned)x->weights_gen) != 0 ||
         xrtRunSetArg(k->run, LT_XRT_ARG_N_PERIODS, (unsigned)n_periods) != 0 ||
+        xrtRunSetArg(k->run, LT_XRT_ARG_THRESHOLD, (int)x->threshold) != 0 ||
+        xrtRunSetArg(k->run, LT_XRT_ARG_GAP_W, (unsigned)x->gap_w) != 0 ||
+        xrtRunSetArg(k->run, LT_XRT_ARG_GAP_T, (unsigned)x->gap_t) != 0 ||
         xrtRunSetArg(k->run, LT_XRT_ARG_FLAGS, (unsigned)k->flags) != 0 ||
         xrtRunSetArg(k->run, LT_XRT_ARG_SEQUENCE, (unsigned)k->sequence) != 0)
         return slot_fail(s, LT_EIO, "xrt: cell %u: CU %s rejected the block arguments", s->cell_id,
@@ -450,7 +502,7 @@ int lt_xrt_submit(struct lt_xrt *x, int slot, const lt_wibeth_frame *frames, uin
     atomic_fetch_add(&x->runs_started, 1);
     atomic_fetch_add(&x->bytes_to_card, bytes);
     s->next_seq++;
-    s->need_reset = 0;
+    s->need_restart = 0;
     s->in_flight++;
     return 0;
 }
@@ -491,7 +543,7 @@ int lt_xrt_collect(struct lt_xrt *x, int slot, struct lt_candidate *out, uint32_
         if (st == ERT_CMD_STATE_ERROR || st == ERT_CMD_STATE_ABORT) {
             s->head = (s->head + 1) % XRT_BLOCKS; /* the run is over; its buffers are free */
             s->in_flight--;
-            s->need_reset = 1; /* the state on the card is undefined now */
+            s->need_init = 1; /* the state on the card is undefined now */
         } else {
             s->broken = 1;
         }
@@ -504,7 +556,7 @@ int lt_xrt_collect(struct lt_xrt *x, int slot, struct lt_candidate *out, uint32_
     s->head = (s->head + 1) % XRT_BLOCKS;
     s->in_flight--;
     if (xrtBOSync(k->out_bo, XCL_BO_SYNC_BO_FROM_DEVICE, XRT_OUT_BYTES, 0) != 0) {
-        s->need_reset = 1;
+        s->need_init = 1;
         return slot_fail(s, LT_EIO,
                          "xrt: cell %u: DMA of the result of block %u from CU %s "
                          "failed: %s",
@@ -514,7 +566,7 @@ int lt_xrt_collect(struct lt_xrt *x, int slot, struct lt_candidate *out, uint32_
     struct lt_xrt_out_header h;
     memcpy(&h, k->out_map, sizeof h);
     if (h.magic != LT_XRT_OUT_MAGIC || h.sequence != k->sequence) {
-        s->need_reset = 1;
+        s->need_init = 1;
         return slot_fail(s, LT_EFORMAT,
                          "xrt: cell %u: CU %s completed block %u but wrote no result (magic "
                          "0x%08x, sequence %u): the xclbin's kernel is not kernels/vitis's "
@@ -522,13 +574,13 @@ int lt_xrt_collect(struct lt_xrt *x, int slot, struct lt_candidate *out, uint32_
                          s->cell_id, c->name, k->sequence, h.magic, h.sequence);
     }
     if (h.status != 0) {
-        s->need_reset = 1;
+        s->need_init = 1;
         return slot_fail(s, h.status < 0 ? h.status : LT_EIO,
                          "xrt: cell %u: kernel on CU %s reported %s for block %u", s->cell_id,
                          c->name, lt_strerror(h.status), k->sequence);
     }
     if (h.n_candidates > LT_XRT_MAX_CANDIDATES) {
-        s->need_reset = 1;
+        s->need_init = 1;
         return slot_fail(s, LT_EFORMAT, "xrt: cell %u: CU %s claims %u candidates (max %u)",
                          s->cell_id, c->name, h.n_candidates, LT_XRT_MAX_CANDIDATES);
     }
@@ -538,6 +590,10 @@ int lt_xrt_collect(struct lt_xrt *x, int slot, struct lt_candidate *out, uint32_
     res->n_candidates = n;
     res->watermark = h.watermark;
     res->columns = h.columns;
+    res->cand_evicted = h.cand_evicted;
+    res->cand_dropped = h.cand_dropped;
+    res->time_gaps = h.time_gaps;
+    res->ts_mismatch = h.ts_mismatch;
     return 0;
 }
 
@@ -576,5 +632,90 @@ int lt_xrt_debug_block(struct lt_xrt *x, int slot, uint32_t i, struct lt_xrt_deb
     o->out_bytes = XRT_OUT_BYTES;
     o->sequence = k->sequence;
     o->flags = k->flags;
+    o->state = s->state_map;
+    o->state_bytes = XRT_STATE_BYTES;
     return 0;
 }
+
+/* --- the accelerator interface's view (fpga/accel_backend.h) ------------------------------- */
+
+static int ops_open(struct lt_accel *a, const struct lt_accel_config *cfg, char *err, size_t errlen)
+{
+    struct lt_xrt *x;
+    int rc = lt_xrt_open(cfg, &x, err, errlen);
+    if (rc == 0) a->impl = x;
+    return rc;
+}
+
+static void ops_close(struct lt_accel *a)
+{
+    lt_xrt_close(a->impl);
+    a->impl = NULL;
+}
+
+/* The card reads the weights file format itself (docs/kernel.md), so the upload is the file's
+ * bytes, re-encoded from the checked network. */
+static int ops_load_weights(struct lt_accel *a, const struct lt_weights *w, char *err,
+                            size_t errlen)
+{
+    struct lt_xrt *x = a->impl;
+    size_t cap = lt_weights_encoded_size(&w->net), len = 0;
+    uint8_t *img = malloc(cap ? cap : 1);
+    if (!img) {
+        lt_seterr(err, errlen, "xrt: no memory to encode weights \"%s\"", w->name);
+        return LT_ENOMEM;
+    }
+    int rc = lt_weights_encode(&w->net, w->name, img, cap, &len, err, errlen);
+    if (rc == 0) rc = lt_xrt_upload_weights(x, img, len, err, errlen);
+    free(img);
+    if (rc == 0) x->threshold = w->net.threshold;
+    return rc;
+}
+
+static int ops_set_candidate_params(struct lt_accel *a, int32_t threshold, uint32_t gap_w,
+                                    uint32_t gap_t, char *err, size_t errlen)
+{
+    return lt_xrt_set_candidate_params(a->impl, threshold, gap_w, gap_t, err, errlen);
+}
+
+static int ops_add_cell(struct lt_accel *a, int slot, uint32_t cell_id,
+                        const struct lt_cell_geom *geom, char *err, size_t errlen)
+{
+    struct lt_xrt *x = a->impl;
+    if (slot < 0 || (uint32_t)slot != x->n_slots) {
+        lt_seterr(err, errlen, "xrt: slot %d out of order (next is %u)", slot, x->n_slots);
+        return LT_EINVAL;
+    }
+    int rc = lt_xrt_add_cell(x, cell_id, geom, err, errlen);
+    return rc < 0 ? rc : 0;
+}
+
+static int ops_submit(struct lt_accel *a, int slot, const lt_wibeth_frame *frames,
+                      uint32_t n_periods)
+{
+    return lt_xrt_submit(a->impl, slot, frames, n_periods);
+}
+
+static int ops_collect(struct lt_accel *a, int slot, struct lt_candidate *out, uint32_t max,
+                       struct lt_accel_result *res, uint32_t *dropped)
+{
+    return lt_xrt_collect(a->impl, slot, out, max, res, dropped);
+}
+
+struct lt_xrt *lt_xrt_of(struct lt_accel *a)
+{
+    return a && a->ops == &lt_accel_xrt_ops ? a->impl : NULL;
+}
+
+/* The score map stays on the card (only candidates cross PCIe): no last_scores. */
+const struct lt_accel_backend_ops lt_accel_xrt_ops = {
+    .name = "xrt",
+    .open = ops_open,
+    .close = ops_close,
+    .load_weights = ops_load_weights,
+    .set_candidate_params = ops_set_candidate_params,
+    .add_cell = ops_add_cell,
+    .submit = ops_submit,
+    .collect = ops_collect,
+    .last_scores = NULL,
+};

@@ -4,9 +4,9 @@
  * block after the other. Each cell has two blocks in flight (double-buffered frame and result
  * buffers), so the DMA of the next block overlaps the computation of the current one.
  *
- * These entry points are what fpga/accel.c dispatches to; the lt_xrt_debug_* and lt_xrt_stats
- * functions exist for tests and status, not for the data path. docs/fpga.md describes the whole
- * host/card contract (kernels/vitis/lartrig_xrt_abi.h). */
+ * fpga/accel.c reaches these through lt_accel_xrt_ops (accel_backend.h); the lt_xrt_debug_* and
+ * lt_xrt_stats functions exist for tests and status, not for the data path. docs/fpga.md describes
+ * the whole host/card contract (kernels/vitis/lartrig_xrt_abi.h). */
 #ifndef LARTRIG_BACKEND_XRT_H
 #define LARTRIG_BACKEND_XRT_H
 
@@ -27,11 +27,18 @@ void lt_xrt_close(struct lt_xrt *x);
  * buffer object per memory group the CUs read weights from. Only with no block in flight. */
 int lt_xrt_upload_weights(struct lt_xrt *x, const void *image, size_t len, char *err,
                           size_t errlen);
+/* Candidate parameters sent with every block (defaults: threshold 0 until weights set theirs,
+ * gap_w 1, gap_t 2, as the cpu backend). Only with no block in flight. */
+int lt_xrt_set_candidate_params(struct lt_xrt *x, int32_t threshold, uint32_t gap_w, uint32_t gap_t,
+                                char *err, size_t errlen);
 int lt_xrt_add_cell(struct lt_xrt *x, uint32_t cell_id, const struct lt_cell_geom *geom, char *err,
                     size_t errlen);
 int lt_xrt_submit(struct lt_xrt *x, int slot, const lt_wibeth_frame *frames, uint32_t n_periods);
 int lt_xrt_collect(struct lt_xrt *x, int slot, struct lt_candidate *out, uint32_t max,
                    struct lt_accel_result *res, uint32_t *dropped);
+
+/* The xrt state behind an accelerator handle opened with backend "xrt" (NULL otherwise). */
+struct lt_xrt *lt_xrt_of(struct lt_accel *a);
 
 /* Why the last submit/collect of a slot failed ("" when it did not). */
 const char *lt_xrt_slot_error(const struct lt_xrt *x, int slot);
@@ -58,6 +65,8 @@ struct lt_xrt_debug_block {
     size_t out_bytes;
     uint32_t sequence; /* the sequence number the block was started with */
     uint32_t flags;    /* LT_XRT_FLAG_* it was started with */
+    void *state;       /* host side of the cell\'s state buffer */
+    size_t state_bytes;
 };
 /* i = 0 is the oldest block in flight, 1 the next. LT_ENOTFOUND if not in flight. */
 int lt_xrt_debug_block(struct lt_xrt *x, int slot, uint32_t i, struct lt_xrt_debug_block *out);

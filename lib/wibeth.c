@@ -1,10 +1,6 @@
-/* WIBEth frame headers and the 14-bit ADC packing.
- *
- * Header bit fields are assembled with explicit shifts so the wire image never depends on the
- * compiler's bit-field layout. The ADC block is packed four channels at a time: 4 x 14 = 56 bits
- * = 7 bytes, and a sample's 112 bytes hold exactly 16 such groups, so the whole 7168-byte ADC
- * area is 1024 consecutive 7-byte groups. One unaligned 8-byte load (or store) per group moves
- * four values with no per-bit work and no straddle special cases. */
+/* WIBEth frame headers, validation and single-value ADC access. Header bit fields are assembled
+ * with explicit shifts so the wire image never depends on the compiler's bit-field layout. The
+ * bulk ADC pack/unpack lives in wibeth_pack.c. */
 #include "wibeth.h"
 
 #include "daqfmt.h"
@@ -16,11 +12,6 @@
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
                "the WIBEth frame struct is the little-endian wire image");
 _Static_assert(offsetof(lt_wibeth_frame, adc_words) == 32, "ADC words start at byte 32");
-
-#define ADC_BYTES     (LT_WIBETH_SAMPLES * LT_WIBETH_WORDS_PER_SAMPLE * 8U) /* 7168 */
-#define GROUP_BYTES   7U                                                    /* 4 channels */
-#define GROUPS        (ADC_BYTES / GROUP_BYTES)                             /* 1024 */
-#define GROUP_CHANNEL 4U
 
 /* One field of a 64-bit header word: where it starts and how wide it is. */
 struct bitfield {
@@ -160,52 +151,6 @@ int lt_wibeth_validate(const void *buf, size_t len, char *err, size_t errlen)
         return LT_EFORMAT;
     }
     return 0;
-}
-
-static inline uint64_t load_le64(const uint8_t *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
-}
-
-void lt_wibeth_unpack(const lt_wibeth_frame *f, uint16_t adc[LT_WIBETH_SAMPLES][LT_WIBETH_CHANNELS])
-{
-    const uint8_t *src = (const uint8_t *)f->adc_words;
-    uint16_t *dst = &adc[0][0];
-    /* All groups but the last can use a full 8-byte load; the last one would read past the end
-     * of the frame, so it loads the 8 bytes ending at the frame's end and shifts. */
-    for (unsigned g = 0; g < GROUPS - 1; g++) {
-        uint64_t v = load_le64(src + GROUP_BYTES * g);
-        dst[4 * g + 0] = (uint16_t)(v & LT_WIBETH_ADC_MAX);
-        dst[4 * g + 1] = (uint16_t)((v >> 14) & LT_WIBETH_ADC_MAX);
-        dst[4 * g + 2] = (uint16_t)((v >> 28) & LT_WIBETH_ADC_MAX);
-        dst[4 * g + 3] = (uint16_t)((v >> 42) & LT_WIBETH_ADC_MAX);
-    }
-    uint64_t v = load_le64(src + ADC_BYTES - 8) >> 8;
-    unsigned g = GROUPS - 1;
-    dst[4 * g + 0] = (uint16_t)(v & LT_WIBETH_ADC_MAX);
-    dst[4 * g + 1] = (uint16_t)((v >> 14) & LT_WIBETH_ADC_MAX);
-    dst[4 * g + 2] = (uint16_t)((v >> 28) & LT_WIBETH_ADC_MAX);
-    dst[4 * g + 3] = (uint16_t)((v >> 42) & LT_WIBETH_ADC_MAX);
-}
-
-void lt_wibeth_pack(lt_wibeth_frame *f, const uint16_t adc[LT_WIBETH_SAMPLES][LT_WIBETH_CHANNELS])
-{
-    uint8_t *dst = (uint8_t *)f->adc_words;
-    const uint16_t *src = &adc[0][0];
-    const uint64_t m = LT_WIBETH_ADC_MAX;
-    /* Groups are written in increasing order: the eighth byte of each 8-byte store spills into
-     * the next group, which its own store then overwrites. The last group stores 7 bytes. */
-    for (unsigned g = 0; g < GROUPS - 1; g++) {
-        uint64_t v = (src[4 * g] & m) | (src[4 * g + 1] & m) << 14 | (src[4 * g + 2] & m) << 28 |
-                     (src[4 * g + 3] & m) << 42;
-        memcpy(dst + GROUP_BYTES * g, &v, 8);
-    }
-    unsigned g = GROUPS - 1;
-    uint64_t v = (src[4 * g] & m) | (src[4 * g + 1] & m) << 14 | (src[4 * g + 2] & m) << 28 |
-                 (src[4 * g + 3] & m) << 42;
-    memcpy(dst + GROUP_BYTES * g, &v, GROUP_BYTES);
 }
 
 /* Slow path: channel i of a sample starts at bit 14*i of the sample's 14 words. */

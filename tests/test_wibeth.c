@@ -88,6 +88,29 @@ START_TEST(unpack_matches_reference)
 }
 END_TEST
 
+/* The portable path gives the same bytes and values as the dispatched (maybe AVX2) one. */
+START_TEST(scalar_and_dispatched_agree)
+{
+    for (int round = 0; round < 20; round++) {
+        random_adc(adc);
+        if (round == 0) adc[0][0] = 0xFFFF, adc[63][63] = 0xC000, adc[31][17] = 0x8123;
+        memset(&frame, 0x11, sizeof frame);
+        memset(&frame2, 0x22, sizeof frame2);
+        memcpy(frame2.daq_header, frame.daq_header, 32);
+        lt_wibeth_pack(&frame, adc);
+        lt_wibeth_pack_scalar(&frame2, adc);
+        ck_assert_int_eq(memcmp(&frame, &frame2, sizeof frame), 0);
+        for (unsigned s = 0; s < LT_WIBETH_SAMPLES; s++)
+            for (unsigned w = 0; w < LT_WIBETH_WORDS_PER_SAMPLE; w++) frame.adc_words[s][w] = rng();
+        lt_wibeth_unpack(&frame, adc);
+        lt_wibeth_unpack_scalar(&frame, adc2);
+        ck_assert_int_eq(memcmp(adc, adc2, sizeof adc), 0);
+    }
+    const char *impl = lt_wibeth_pack_impl();
+    ck_assert(strcmp(impl, "avx2") == 0 || strcmp(impl, "scalar") == 0);
+}
+END_TEST
+
 START_TEST(pack_unpack_roundtrip_and_mask)
 {
     random_adc(adc);
@@ -315,6 +338,7 @@ int main(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, pack_matches_reference);
     tcase_add_test(tc, unpack_matches_reference);
+    tcase_add_test(tc, scalar_and_dispatched_agree);
     tcase_add_test(tc, pack_unpack_roundtrip_and_mask);
     tcase_add_test(tc, known_bit_positions);
     tcase_add_test(tc, set_get_single);

@@ -306,7 +306,7 @@ START_TEST(buffers_weights_and_multiplexing)
             ck_assert_msg(memcmp(b.frames, fr[i], bytes) == 0, "frames of cell %d block %d", i,
                           blk);
             ck_assert_uint_eq(b.sequence, (uint32_t)blk);
-            ck_assert_uint_eq(b.flags, blk == 0 ? LT_XRT_FLAG_RESET : 0U);
+            ck_assert_uint_eq(b.flags, 0U); /* weights came before the cells: no restart */
             fake_result(x, i, (uint32_t)blk, (uint32_t)(i + blk), 0, 0);
         }
     lt_xrt_stats(x, &st);
@@ -378,12 +378,19 @@ START_TEST(submit_collect_edges)
     printf("  unwritten result detected: %s\n", lt_xrt_slot_error(x, slot));
     ck_assert_ptr_nonnull(strstr(lt_xrt_slot_error(x, slot), "wrote no result"));
 
-    /* After a bad block the card's state is undefined: the next block resets it. A result with
-     * a stale sequence number is refused, and so is a kernel-reported error. */
+    /* After a bad block the card's state is undefined: the host initialises it again (one more
+     * state DMA) before the next block. A result with a stale sequence number is refused, and
+     * so is a kernel-reported error. */
+    struct lt_xrt_stats st;
+    lt_xrt_stats(x, &st);
+    uint64_t before = st.bytes_to_card;
     ck_assert_int_eq(lt_xrt_submit(x, slot, fr, 2), 0);
     struct lt_xrt_debug_block b;
     ck_assert_int_eq(lt_xrt_debug_block(x, slot, 0, &b), 0);
-    ck_assert_uint_eq(b.flags, LT_XRT_FLAG_RESET);
+    lt_xrt_stats(x, &st);
+    ck_assert_uint_eq(st.bytes_to_card - before,
+                      b.state_bytes + 2 * lt_geom_streams(&g) * sizeof(lt_wibeth_frame));
+    ck_assert_uint_eq(b.flags, 0U);
     ck_assert_uint_eq(b.sequence, 2);
     fake_result(x, slot, 0, 1, 0, 0);
     ((struct lt_xrt_out_header *)b.out)->sequence = 1;
@@ -397,11 +404,25 @@ START_TEST(submit_collect_edges)
     ((struct lt_xrt_out_header *)b.out)->n_candidates = LT_XRT_MAX_CANDIDATES + 1;
     ck_assert_int_eq(lt_xrt_collect(x, slot, cand, 4, &res, &dropped), LT_EFORMAT);
 
-    struct lt_xrt_stats st;
+    /* New weights restart every cell's run with its next block. */
+    upload(x);
+    ck_assert_int_eq(lt_xrt_submit(x, slot, fr, 1), 0);
+    ck_assert_int_eq(lt_xrt_debug_block(x, slot, 0, &b), 0);
+    ck_assert_uint_eq(b.flags, LT_XRT_FLAG_RESTART);
+    ck_assert_int_eq(lt_xrt_set_candidate_params(x, 5, 1, 2, errbuf, sizeof errbuf), LT_EINVAL);
+    fake_result(x, slot, 0, 0, 0, 0);
+    ck_assert_int_eq(lt_xrt_collect(x, slot, cand, 4, &res, &dropped), 0);
+    ck_assert_int_eq(lt_xrt_set_candidate_params(x, 5, 1, 2, errbuf, sizeof errbuf), 0);
+    ck_assert_int_eq(lt_xrt_submit(x, slot, fr, 1), 0);
+    ck_assert_int_eq(lt_xrt_debug_block(x, slot, 0, &b), 0);
+    ck_assert_uint_eq(b.flags, 0U);
+    fake_result(x, slot, 0, 0, 0, 0);
+    ck_assert_int_eq(lt_xrt_collect(x, slot, cand, 4, &res, &dropped), 0);
+
     lt_xrt_stats(x, &st);
     ck_assert_uint_eq(st.compute_units, 1);
-    ck_assert_uint_eq(st.runs_started, 5);
-    ck_assert_uint_eq(st.runs_completed, 5);
+    ck_assert_uint_eq(st.runs_started, 7);
+    ck_assert_uint_eq(st.runs_completed, 7);
     free(fr);
     lt_xrt_close(x);
 }

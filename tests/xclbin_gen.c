@@ -32,8 +32,9 @@ static const struct {
     [LT_XRT_ARG_WEIGHTS_BYTES] = {"weights_bytes", "unsigned int", 0},
     [LT_XRT_ARG_WEIGHTS_GEN] = {"weights_gen", "unsigned int", 0},
     [LT_XRT_ARG_N_PERIODS] = {"n_periods", "unsigned int", 0},
-    [LT_XRT_ARG_N_FEMBS] = {"n_fembs", "unsigned int", 0},
-    [LT_XRT_ARG_CELL] = {"cell", "unsigned int", 0},
+    [LT_XRT_ARG_THRESHOLD] = {"threshold", "int", 0},
+    [LT_XRT_ARG_GAP_W] = {"gap_w", "unsigned int", 0},
+    [LT_XRT_ARG_GAP_T] = {"gap_t", "unsigned int", 0},
     [LT_XRT_ARG_FLAGS] = {"flags", "unsigned int", 0},
     [LT_XRT_ARG_SEQUENCE] = {"sequence", "unsigned int", 0},
 };

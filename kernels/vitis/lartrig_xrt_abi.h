@@ -15,26 +15,28 @@
  * Pointers are m_axi ports (one AXI master bundle each, so each can live in its own bank);
  * scalars are s_axilite registers. */
 enum lt_xrt_arg {
-    LT_XRT_ARG_WEIGHTS = 0, /* const uint8_t *: the weights file image, as on disk */
-    LT_XRT_ARG_FRAMES = 1,  /* const uint64_t *: n_periods * n_streams WIBEth frames */
-    LT_XRT_ARG_STATE = 2,   /* uint8_t *: this cell's kernel state (pedestals, line buffers) */
-    LT_XRT_ARG_OUT = 3,     /* uint8_t *: struct lt_xrt_out_header + candidates */
+    LT_XRT_ARG_WEIGHTS = 0,       /* const uint8_t *: the weights file image, as on disk */
+    LT_XRT_ARG_FRAMES = 1,        /* const lt_wibeth_frame *: n_periods * n_streams frames */
+    LT_XRT_ARG_STATE = 2,         /* struct lt_kernel_cell *: this cell's kernel state */
+    LT_XRT_ARG_OUT = 3,           /* uint8_t *: struct lt_xrt_out_header + candidates */
     LT_XRT_ARG_WEIGHTS_BYTES = 4, /* uint32_t: bytes of the weights image */
-    LT_XRT_ARG_WEIGHTS_GEN = 5,   /* uint32_t: generation; the CU reloads when it changes */
+    LT_XRT_ARG_WEIGHTS_GEN = 5,   /* uint32_t: generation; the CU re-reads weights on a change */
     LT_XRT_ARG_N_PERIODS = 6,     /* uint32_t: frame periods in this block */
-    LT_XRT_ARG_N_FEMBS = 7,       /* uint32_t: cell geometry (streams = 2 * n_fembs) */
-    LT_XRT_ARG_CELL = 8,          /* uint32_t: cell id written into candidates */
-    LT_XRT_ARG_FLAGS = 9,         /* uint32_t: LT_XRT_FLAG_* */
-    LT_XRT_ARG_SEQUENCE = 10,     /* uint32_t: block number, echoed in the output header */
-    LT_XRT_N_ARGS = 11,
+    LT_XRT_ARG_THRESHOLD = 7,     /* int32_t: candidate score threshold (int16 range) */
+    LT_XRT_ARG_GAP_W = 8,         /* uint32_t: candidate wire-group gap */
+    LT_XRT_ARG_GAP_T = 9,         /* uint32_t: candidate score-column gap */
+    LT_XRT_ARG_FLAGS = 10,        /* uint32_t: LT_XRT_FLAG_* */
+    LT_XRT_ARG_SEQUENCE = 11,     /* uint32_t: block number, echoed in the output header */
+    LT_XRT_N_ARGS = 12,
 };
 
 /* Index of the first scalar argument: the ones below are buffers. */
 #define LT_XRT_FIRST_SCALAR_ARG LT_XRT_ARG_WEIGHTS_BYTES
 
-/* First block of a cell (or after a reset): the kernel initialises the state buffer instead of
- * reading it, exactly as the cpu backend does for a new cell. */
-#define LT_XRT_FLAG_RESET 0x1U
+/* The cell's run restarts with this block (new weights: the architecture may have changed), as
+ * lt_kernel_cell_restart does on the cpu backend. A new cell's state is initialised by the host
+ * (lt_kernel_cell_init into the state buffer, then one DMA), so the card needs no set-up code. */
+#define LT_XRT_FLAG_RESTART 0x1U
 
 /* Output buffer: this header, then up to LT_XRT_MAX_CANDIDATES struct lt_candidate (lib/
  * candidate.h, 48 bytes each, little-endian, no padding). The kernel writes the header once, at
@@ -48,13 +50,18 @@ struct lt_xrt_out_header {
     uint32_t magic;        /* LT_XRT_OUT_MAGIC */
     int32_t status;        /* 0 = ok; else the negative lt_error the kernel hit (bad weights) */
     uint32_t n_candidates; /* written after the header (<= LT_XRT_MAX_CANDIDATES) */
-    uint32_t dropped;      /* candidates that did not fit (counted, never silent) */
+    uint32_t dropped;      /* candidates of this block that did not fit (counted, never lost) */
     uint32_t sequence;     /* echo of LT_XRT_ARG_SEQUENCE */
     uint32_t reserved;
     uint64_t watermark; /* processed up to this tick (exclusive) */
     uint64_t columns;   /* score-map columns produced in this block */
+    /* The cell's cumulative counters after this block (as in struct lt_accel_result). */
+    uint64_t cand_evicted;
+    uint64_t cand_dropped;
+    uint64_t time_gaps;
+    uint64_t ts_mismatch;
 };
 
-_Static_assert(sizeof(struct lt_xrt_out_header) == 40, "lt_xrt_out_header is 40 bytes");
+_Static_assert(sizeof(struct lt_xrt_out_header) == 72, "lt_xrt_out_header is 72 bytes");
 
 #endif

@@ -1,0 +1,224 @@
+/* Trigger algorithms: see trigger_algos.h. Windowed algorithms keep their window as a bounded
+ * ring of candidates; nothing allocates after create. */
+#include "trigger_algos.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "lt_error.h"
+#include "ticks.h"
+
+#define WINDOW_CAP 4096U /* candidates a window may hold; more are counted as overflow */
+
+const char *trigd_algo_name(unsigned algo)
+{
+    static const char *names[TRIGD_ALGO_COUNT] = {"single",   "coincidence", "summed",
+                                                  "periodic", "random",      "manual"};
+    return algo < TRIGD_ALGO_COUNT ? names[algo] : "unknown";
+}
+
+/* A ring of the candidates inside a sliding time window. */
+struct window {
+    struct lt_candidate *c;
+    uint32_t head, n; /* oldest at head */
+};
+
+static const struct lt_candidate *win_at(const struct window *w, uint32_t i)
+{
+    return &w->c[(w->head + i) % WINDOW_CAP];
+}
+
+struct trigd_algos {
+    struct trigd_trigger_config cfg;
+    struct window coinc, summed;
+    uint16_t *cell_count; /* coincidence: candidates per cell in the window */
+    uint32_t distinct;    /* coincidence: cells with count > 0 */
+    int64_t sum;          /* summed: peak-score sum over the window */
+    uint64_t next_periodic, next_random;
+    int timers_started;
+    uint64_t rng;
+    uint64_t overflows;
+    struct lt_candidate *scratch; /* contiguous copy of a window for a proposal */
+};
+
+int trigd_algos_create(const struct trigd_trigger_config *cfg, struct trigd_algos **out, char *err,
+                       size_t errlen)
+{
+    struct trigd_algos *a = calloc(1, sizeof *a);
+    if (!a) goto nomem;
+    a->cfg = *cfg;
+    a->coinc.c = calloc(WINDOW_CAP, sizeof(struct lt_candidate));
+    a->summed.c = calloc(WINDOW_CAP, sizeof(struct lt_candidate));
+    a->scratch = calloc(WINDOW_CAP, sizeof(struct lt_candidate));
+    a->cell_count = calloc(LT_MAX_CELLS, sizeof(uint16_t));
+    if (!a->coinc.c || !a->summed.c || !a->scratch || !a->cell_count) {
+        trigd_algos_destroy(a);
+        goto nomem;
+    }
+    a->rng = cfg->random.seed * 0x9E3779B97F4A7C15ULL + 0x2545F4914F6CDD1DULL;
+    *out = a;
+    return 0;
+nomem:
+    lt_seterr(err, errlen, "trigger algorithms: out of memory");
+    return LT_ENOMEM;
+}
+
+void trigd_algos_destroy(struct trigd_algos *a)
+{
+    if (!a) return;
+    free(a->coinc.c);
+    free(a->summed.c);
+    free(a->scratch);
+    free(a->cell_count);
+    free(a);
+}
+
+uint64_t trigd_algos_lookback(const struct trigd_algos *a)
+{
+    uint64_t l = 0;
+    if (a->cfg.coincidence.enabled) l = a->cfg.coincidence.window_ticks;
+    if (a->cfg.summed.enabled && a->cfg.summed.window_ticks > l) l = a->cfg.summed.window_ticks;
+    return l;
+}
+
+uint64_t trigd_algos_window_overflows(const struct trigd_algos *a)
+{
+    return a->overflows;
+}
+
+/* splitmix64: a tiny reproducible generator for the random trigger. */
+static double next_uniform(struct trigd_algos *a)
+{
+    uint64_t z = (a->rng += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    z ^= z >> 31;
+    return ((double)(z >> 11) + 0.5) / 9007199254740992.0; /* (0, 1) */
+}
+
+static uint64_t random_gap(struct trigd_algos *a)
+{
+    double s = -log(next_uniform(a)) / a->cfg.random.rate_hz;
+    uint64_t t = lt_seconds_to_ticks(s);
+    return t ? t : 1;
+}
+
+/* Fire the unbiased triggers due before `t` (exclusive). Their first times are laid out from the
+ * first time seen, so a run's periodic triggers sit on multiples of the period. */
+static void fire_timers(struct trigd_algos *a, uint64_t t, trigd_fire_fn fire, void *user)
+{
+    if (!a->timers_started) {
+        a->timers_started = 1;
+        uint64_t p = a->cfg.periodic.period_ticks;
+        if (p) a->next_periodic = (t / p + 1) * p;
+        a->next_random = t + random_gap(a);
+    }
+    if (a->cfg.periodic.enabled) {
+        while (a->next_periodic < t) {
+            fire(user, TRIGD_ALGO_PERIODIC, a->next_periodic, NULL, 0);
+            a->next_periodic += a->cfg.periodic.period_ticks;
+        }
+    }
+    if (a->cfg.random.enabled) {
+        while (a->next_random < t) {
+            fire(user, TRIGD_ALGO_RANDOM, a->next_random, NULL, 0);
+            a->next_random += random_gap(a);
+        }
+    }
+}
+
+static void win_push(struct trigd_algos *a, struct window *w, const struct lt_candidate *c,
+                     void (*on_evict)(struct trigd_algos *, const struct lt_candidate *))
+{
+    if (w->n == WINDOW_CAP) {
+        on_evict(a, win_at(w, 0));
+        w->head = (w->head + 1) % WINDOW_CAP;
+        w->n--;
+        a->overflows++;
+        LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 3,
+                           "trigger window full (%u candidates): oldest dropped from the window",
+                           WINDOW_CAP);
+    }
+    w->c[(w->head + w->n) % WINDOW_CAP] = *c;
+    w->n++;
+}
+
+/* Drop candidates older than t - width from the front. */
+static void win_expire(struct trigd_algos *a, struct window *w, uint64_t t, uint64_t width,
+                       void (*on_evict)(struct trigd_algos *, const struct lt_candidate *))
+{
+    while (w->n && win_at(w, 0)->time_start + width < t) {
+        on_evict(a, win_at(w, 0));
+        w->head = (w->head + 1) % WINDOW_CAP;
+        w->n--;
+    }
+}
+
+static uint32_t win_copy(struct trigd_algos *a, const struct window *w)
+{
+    for (uint32_t i = 0; i < w->n; i++) a->scratch[i] = *win_at(w, i);
+    return w->n;
+}
+
+static void coinc_evict(struct trigd_algos *a, const struct lt_candidate *c)
+{
+    uint32_t cell = c->cell % LT_MAX_CELLS;
+    if (--a->cell_count[cell] == 0) a->distinct--;
+}
+
+static void summed_evict(struct trigd_algos *a, const struct lt_candidate *c)
+{
+    a->sum -= c->peak_score;
+}
+
+static void win_clear(struct trigd_algos *a, struct window *w,
+                      void (*on_evict)(struct trigd_algos *, const struct lt_candidate *))
+{
+    while (w->n) {
+        on_evict(a, win_at(w, 0));
+        w->head = (w->head + 1) % WINDOW_CAP;
+        w->n--;
+    }
+}
+
+void trigd_algos_candidate(struct trigd_algos *a, const struct lt_candidate *c, trigd_fire_fn fire,
+                           void *user)
+{
+    const struct trigd_trigger_config *cfg = &a->cfg;
+    uint64_t t = c->time_start;
+    fire_timers(a, t + 1, fire, user);
+
+    if (cfg->single.enabled && c->peak_score >= cfg->single.min_score &&
+        c->adc_sum >= cfg->single.min_adc_sum)
+        fire(user, TRIGD_ALGO_SINGLE, t, c, 1);
+
+    if (cfg->coincidence.enabled && c->peak_score >= cfg->coincidence.min_score) {
+        win_expire(a, &a->coinc, t, cfg->coincidence.window_ticks, coinc_evict);
+        win_push(a, &a->coinc, c, coinc_evict);
+        uint32_t cell = c->cell % LT_MAX_CELLS;
+        if (a->cell_count[cell]++ == 0) a->distinct++;
+        if (a->distinct >= cfg->coincidence.min_cells) {
+            uint32_t n = win_copy(a, &a->coinc);
+            fire(user, TRIGD_ALGO_COINCIDENCE, a->scratch[0].time_start, a->scratch, n);
+            win_clear(a, &a->coinc, coinc_evict);
+        }
+    }
+
+    if (cfg->summed.enabled) {
+        win_expire(a, &a->summed, t, cfg->summed.window_ticks, summed_evict);
+        win_push(a, &a->summed, c, summed_evict);
+        a->sum += c->peak_score;
+        if (a->sum >= cfg->summed.threshold) {
+            uint32_t n = win_copy(a, &a->summed);
+            fire(user, TRIGD_ALGO_SUMMED, a->scratch[0].time_start, a->scratch, n);
+            win_clear(a, &a->summed, summed_evict);
+        }
+    }
+}
+
+void trigd_algos_advance(struct trigd_algos *a, uint64_t horizon, trigd_fire_fn fire, void *user)
+{
+    if (horizon) fire_timers(a, horizon, fire, user);
+}

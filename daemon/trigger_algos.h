@@ -1,0 +1,55 @@
+/* The trigger algorithms of the module-level trigger. They see one time-ordered stream of
+ * candidates (merged over all cells by the aggregator) plus the decided-up-to horizon, and
+ * "fire" proposals; the aggregator merges overlapping proposals into decisions.
+ *
+ *   single      one candidate with peak score (and ADC sum) above a high threshold
+ *   coincidence >= K different cells with a candidate (score >= min) within a window W
+ *   summed      the summed peak score of all candidates within a sliding window W >= threshold
+ *   periodic    every P ticks of data time (unbiased data)
+ *   random      Poisson times at a mean rate in data time, seeded (unbiased data)
+ *
+ * A windowed algorithm that fires starts a new window after the candidate that made it fire, so
+ * one burst of activity yields one proposal per algorithm, not one per candidate. */
+#ifndef TRIGD_TRIGGER_ALGOS_H
+#define TRIGD_TRIGGER_ALGOS_H
+
+#include <stdint.h>
+
+#include "candidate.h"
+#include "config.h"
+
+enum trigd_algo {
+    TRIGD_ALGO_SINGLE = 0,
+    TRIGD_ALGO_COINCIDENCE = 1,
+    TRIGD_ALGO_SUMMED = 2,
+    TRIGD_ALGO_PERIODIC = 3,
+    TRIGD_ALGO_RANDOM = 4,
+    TRIGD_ALGO_MANUAL = 5, /* operator command (trigctl trigger) */
+    TRIGD_ALGO_COUNT = 6,
+};
+
+const char *trigd_algo_name(unsigned algo);
+
+/* One proposal: the algorithm, the trigger time and the candidates behind it (may be none). */
+typedef void (*trigd_fire_fn)(void *user, enum trigd_algo algo, uint64_t time,
+                              const struct lt_candidate *cands, uint32_t n);
+
+struct trigd_algos;
+
+int trigd_algos_create(const struct trigd_trigger_config *cfg, struct trigd_algos **out, char *err,
+                       size_t errlen);
+void trigd_algos_destroy(struct trigd_algos *a);
+
+/* Feed the next candidate in time order (time_start non-decreasing). Periodic/random proposals
+ * due at or before its time fire first, so proposals come out in time order per algorithm. */
+void trigd_algos_candidate(struct trigd_algos *a, const struct lt_candidate *c, trigd_fire_fn fire,
+                           void *user);
+/* Every candidate before `horizon` has been fed: fire the periodic/random proposals before it. */
+void trigd_algos_advance(struct trigd_algos *a, uint64_t horizon, trigd_fire_fn fire, void *user);
+
+/* How far before the newest candidate a proposal's time can lie (the longest window). */
+uint64_t trigd_algos_lookback(const struct trigd_algos *a);
+/* Candidates that fell out of a full window buffer (counted, never silent). */
+uint64_t trigd_algos_window_overflows(const struct trigd_algos *a);
+
+#endif

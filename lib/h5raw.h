@@ -1,0 +1,271 @@
+/* HDF5 raw-data files in DUNE-DAQ's hdf5libs layout (file layout version 5): run files of
+ * TimeSlice records and trigger-record files of TriggerRecord records. One writer and one reader
+ * serve both kinds; docs/hdf5-layout.md has the exact groups, datasets and attributes.
+ *
+ *   /<Prefix><NNNNNN>[.<SSSS>]/RawData/<SourceID>_<TriggerRecordHeader|TimeSliceHeader>
+ *   /<Prefix><NNNNNN>[.<SSSS>]/RawData/<SourceID>_<FragmentType>    e.g.
+ * Detector_Readout_0x00000003_WIBEth /Truth (our simulation truth table)
+ *
+ * Every dataset holds raw bytes (8-bit integers, shape {size, 1}, contiguous), exactly as
+ * hdf5libs writes them, so DUNE's HDF5RawDataFile and plain h5py read our files.
+ *
+ * Errors: every function returns 0 or a negative enum lt_error and, when err is not NULL, a
+ * message "<file>: <object>: what is wrong". HDF5's own error-stack printing is switched off
+ * (H5Eset_auto) the first time any function here runs; every HDF5 return value is checked.
+ *
+ * Threads: Debian's libhdf5 is not built thread-safe. Use one writer or reader per thread at most
+ * and keep HDF5 calls off real-time threads (DESIGN.md). */
+#ifndef LARTRIG_H5RAW_H
+#define LARTRIG_H5RAW_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "daqfmt.h"
+#include "truth.h"
+
+enum lt_h5_record_type {
+    LT_H5_TRIGGER_RECORD = 0, /* record_type "TriggerRecord", groups TriggerRecordNNNNNN.SSSS */
+    LT_H5_TIMESLICE = 1,      /* record_type "TimeSlice",     groups TimeSliceNNNNNN */
+};
+
+#define LT_H5_FILELAYOUT_VERSION 5U
+#define LT_H5_RAW_DATA_GROUP     "RawData"
+#define LT_H5_TRUTH_DATASET      "Truth"
+#define LT_H5_WRITING_SUFFIX     ".writing"
+/* Largest dataset the reader allocates or copies without the caller asking for more: a full
+ * 2.25 ms x 40-stream cell fragment is ~20 MB; a 10 ms run-file slice per stream ~2.2 MB. */
+#define LT_H5_MAX_DATASET_BYTES (1ULL << 30)
+#define LT_H5_NAME_MAX          128  /* longest group/dataset name we produce or accept */
+#define LT_H5_STR_MAX           4096 /* longest string attribute we read (filelayout_params fits) */
+
+/* ---- naming (h5names.c): pure functions, no HDF5 calls; the io_uring writer reuses them ---- */
+
+/* "TriggerRecord" / "TimeSlice" and the record header dataset suffix
+ * "TriggerRecordHeader" / "TimeSliceHeader". NULL for an unknown type. */
+const char *lt_h5_record_prefix(enum lt_h5_record_type type);
+const char *lt_h5_record_header_name(enum lt_h5_record_type type);
+
+/* hdf5libs names: SourceID::subsystem_to_string ("Detector_Readout", "HW_Signals_Interface",
+ * "Trigger", "TR_Builder", "Unknown") and fragment_type_to_string ("WIBEth",
+ * "Trigger_Candidate", ..., "Unknown"). Never NULL. */
+const char *lt_h5_subsystem_name(uint16_t subsystem);
+const char *lt_h5_fragment_type_name(uint32_t fragment_type);
+/* Reverse lookups: return 0 and fill *out, or LT_ENOTFOUND. */
+int lt_h5_subsystem_from_name(const char *name, size_t len, uint16_t *out);
+int lt_h5_fragment_type_from_name(const char *name, uint32_t *out);
+
+/* The name builders return the length written, or LT_ESHORT when buf is too small. */
+/* "TriggerRecord000042.0000" (6-digit number, natural width beyond; 4-digit sequence) or
+ * "TimeSlice000042" (TimeSlice records carry no sequence number). */
+int lt_h5_record_name(enum lt_h5_record_type type, uint64_t number, uint16_t sequence, char *buf,
+                      size_t len);
+/* "Detector_Readout_0x0000002a" (SourceID::to_string). */
+int lt_h5_source_id_name(const struct lt_source_id *sid, char *buf, size_t len);
+/* "<SourceID>_<FragmentType>", the dataset name of a fragment. */
+int lt_h5_fragment_dataset_name(const struct lt_source_id *sid, uint32_t fragment_type, char *buf,
+                                size_t len);
+/* "<SourceID>_TriggerRecordHeader" / "<SourceID>_TimeSliceHeader". */
+int lt_h5_header_dataset_name(enum lt_h5_record_type type, const struct lt_source_id *sid,
+                              char *buf, size_t len);
+/* Full path "/<record>/RawData/<dataset>" as stored in the source_id_path_map attribute. */
+int lt_h5_dataset_path(const char *record_name, const char *dataset_name, char *buf, size_t len);
+
+/* Parse a top-level group name of the given type: "TriggerRecord000042.0001" -> 42, 1.
+ * Returns 0, or LT_EFORMAT when the name is not a record of this type. */
+int lt_h5_parse_record_name(enum lt_h5_record_type type, const char *name, uint64_t *number,
+                            uint16_t *sequence);
+/* Parse a RawData dataset name "<Subsystem>_0x%08x_<Suffix>" into its SourceID and suffix
+ * (a fragment type name or the record header name). Returns 0 or LT_EFORMAT. */
+int lt_h5_parse_dataset_name(const char *name, struct lt_source_id *sid, const char **suffix);
+
+/* DUNE file name (dfmodules HDF5DataStore):
+ *   <env>_raw_run<NNNNNN>_<NNNN>_<writer>_<YYYYMMDDTHHMMSS>.hdf5   (UTC time)
+ * e.g. "np04hd_raw_run012345_0003_dataflow0_20260101T120000.hdf5". The file is written as
+ * "<name>.writing" and renamed when complete (lt_h5w_open with writing_suffix). */
+int lt_h5_file_name(const char *operational_environment, uint32_t run_number, uint32_t file_index,
+                    const char *writer_name, time_t when, char *buf, size_t len);
+
+/* filelayout_params attribute text (the JSON of HDF5FileLayoutParameters) for a record type;
+ * returns the length written or LT_ESHORT. */
+int lt_h5_filelayout_params_json(enum lt_h5_record_type type, char *buf, size_t len);
+
+/* GeoID packing of hdf5libs' source_id_geo_id_map: stream<<48 | slot<<32 | crate<<16 | det_id. */
+static inline uint64_t lt_h5_geoid_encode(uint16_t det_id, uint16_t crate, uint16_t slot,
+                                          uint16_t stream)
+{
+    return ((uint64_t)stream << 48) | ((uint64_t)slot << 32) | ((uint64_t)crate << 16) | det_id;
+}
+
+/* ---- file attributes (both directions) ---- */
+
+struct lt_h5_geoid_entry {
+    struct lt_source_id source_id;
+    uint64_t geoid; /* lt_h5_geoid_encode() */
+};
+
+struct lt_h5_file_attrs {
+    enum lt_h5_record_type record_type;
+    uint32_t run_number;
+    uint64_t file_index;
+    char application_name[64];        /* e.g. "lartrig-sim", "trigd" */
+    char operational_environment[64]; /* e.g. "lartrig" (also the file-name prefix) */
+    char offline_data_stream[64];     /* e.g. "physics", "cosmics", "sim" */
+    int run_was_for_test_purposes;    /* written as the string "true"/"false" */
+    /* Writer input only: SourceID -> GeoID entries for the source_id_geo_id_map attribute. */
+    const struct lt_h5_geoid_entry *geoids;
+    size_t n_geoids;
+    /* Reader output only (0 / empty when the attribute is absent, e.g. a file not closed). */
+    uint32_t filelayout_version;
+    uint64_t creation_timestamp; /* ms since the Unix epoch */
+    uint64_t closing_timestamp;  /* ms since the Unix epoch, 0 if the file was never closed */
+    uint64_t recorded_size;      /* bytes of record headers + fragments, 0 if never closed */
+    int has_recorded_size;       /* 1 when recorded_size/closing_timestamp were present */
+};
+
+/* ---- writer (h5raw_write.c) ---- */
+
+struct lt_h5w;
+
+struct lt_h5w_options {
+    int writing_suffix; /* 1: create "<path>.writing", fsync and rename to <path> at close */
+    int truncate;       /* 1: replace an existing file (default refuses to overwrite) */
+};
+
+/* Create the file and write the file attributes (run_number, file_index, creation_timestamp,
+ * application_name, filelayout_params, filelayout_version, source_id_geo_id_map, record_type,
+ * operational_environment, offline_data_stream, run_was_for_test_purposes). opts may be NULL. */
+int lt_h5w_open(struct lt_h5w **out, const char *path, const struct lt_h5_file_attrs *attrs,
+                const struct lt_h5w_options *opts, char *err, size_t errlen);
+
+/* Write recorded_size and closing_timestamp, flush, close; with writing_suffix also fsync the
+ * file, rename it to its final name and fsync the directory. Frees w in every case; on error the
+ * file keeps its .writing name so nobody mistakes it for a complete one. */
+int lt_h5w_close(struct lt_h5w *w, char *err, size_t errlen);
+
+/* Abandon: close and free without the closing attributes or the rename (error paths). */
+void lt_h5w_abort(struct lt_h5w *w);
+
+const char *lt_h5w_path(const struct lt_h5w *w); /* the name being written (maybe .writing) */
+uint64_t lt_h5w_recorded_size(const struct lt_h5w *w);
+uint64_t lt_h5w_record_count(const struct lt_h5w *w);
+
+/* Records are written in three steps so a record of many fragments never needs all of them in
+ * memory at once:
+ *   lt_h5w_begin_timeslice / lt_h5w_begin_trigger_record   (creates the group and header)
+ *   lt_h5w_add_fragment  x N
+ *   lt_h5w_end_record    (record-level SourceID attributes, flush)
+ * Only one record is open at a time. A fragment's trigger_number and sequence_number must name
+ * the open record (hdf5libs derives the path from them). */
+int lt_h5w_begin_timeslice(struct lt_h5w *w, const struct lt_timeslice_header *tsh, char *err,
+                           size_t errlen);
+int lt_h5w_begin_trigger_record(struct lt_h5w *w, const struct lt_trigger_record_header *trh,
+                                const struct lt_component_request *requests, size_t n_requests,
+                                char *err, size_t errlen);
+/* One fragment dataset = the encoded 72-byte FragmentHeader followed by the payload, written
+ * without an extra copy of the payload (two hyperslab writes into one dataset). hdr->size is
+ * set by the writer to 72 + payload_len; marker and version by the encoder. */
+int lt_h5w_add_fragment(struct lt_h5w *w, const struct lt_fragment_header *hdr, const void *payload,
+                        size_t payload_len, char *err, size_t errlen);
+int lt_h5w_end_record(struct lt_h5w *w, char *err, size_t errlen);
+
+/* Convenience: a whole record from arrays. */
+struct lt_h5_fragment_in {
+    const struct lt_fragment_header *hdr;
+    const void *payload;
+    size_t payload_len;
+};
+int lt_h5w_write_timeslice(struct lt_h5w *w, const struct lt_timeslice_header *tsh,
+                           const struct lt_h5_fragment_in *frags, size_t n_frags, char *err,
+                           size_t errlen);
+int lt_h5w_write_trigger_record(struct lt_h5w *w, const struct lt_trigger_record_header *trh,
+                                const struct lt_component_request *requests, size_t n_requests,
+                                const struct lt_h5_fragment_in *frags, size_t n_frags, char *err,
+                                size_t errlen);
+
+/* Append rows to the /Truth compound table (created on first call, chunked and extendible; it
+ * is ours, not hdf5libs', so DUNE readers ignore it). May be called any number of times. */
+int lt_h5w_append_truth(struct lt_h5w *w, const struct lt_truth *rows, size_t n, char *err,
+                        size_t errlen);
+
+/* ---- reader (h5raw_read.c) ---- */
+
+struct lt_h5r;
+
+struct lt_h5_record_id {
+    uint64_t number;   /* trigger number or timeslice number */
+    uint16_t sequence; /* sequence number (0 for TimeSlice) */
+    char name[LT_H5_NAME_MAX];
+};
+
+enum lt_h5_dataset_kind {
+    LT_H5_DS_RECORD_HEADER = 0, /* <SourceID>_TriggerRecordHeader / _TimeSliceHeader */
+    LT_H5_DS_FRAGMENT = 1,      /* <SourceID>_<FragmentType> */
+};
+
+struct lt_h5_dataset_info {
+    char name[LT_H5_NAME_MAX];
+    enum lt_h5_dataset_kind kind;
+    struct lt_source_id source_id; /* parsed from the name */
+    uint32_t fragment_type;        /* parsed from the name (fragments only) */
+    uint64_t size;                 /* bytes */
+};
+
+/* Open read-only and validate: an HDF5 file, record_type "TriggerRecord" or "TimeSlice",
+ * filelayout_params JSON consistent with it, filelayout_version >= 3, run_number present. Lists
+ * the records (sorted by number, then sequence). */
+int lt_h5r_open(struct lt_h5r **out, const char *path, char *err, size_t errlen);
+void lt_h5r_close(struct lt_h5r *r);
+
+const char *lt_h5r_path(const struct lt_h5r *r);
+const struct lt_h5_file_attrs *lt_h5r_attrs(const struct lt_h5r *r);
+size_t lt_h5r_record_count(const struct lt_h5r *r);
+const struct lt_h5_record_id *lt_h5r_record(const struct lt_h5r *r, size_t index);
+/* Index of the record with this number and sequence, or LT_ENOTFOUND. */
+int lt_h5r_find_record(const struct lt_h5r *r, uint64_t number, uint16_t sequence, size_t *index);
+
+/* The datasets of a record's RawData group, header first, then fragments in name order.
+ * *out is malloc'd (free() it); at most LT_H5_MAX_DATASETS_PER_RECORD entries. */
+#define LT_H5_MAX_DATASETS_PER_RECORD 65536U
+int lt_h5r_list_datasets(struct lt_h5r *r, size_t record, struct lt_h5_dataset_info **out,
+                         size_t *n, char *err, size_t errlen);
+
+/* Size of one RawData dataset in bytes (validated: 1-byte type, shape {n,1}, not past the end
+ * of the file). */
+int lt_h5r_dataset_size(struct lt_h5r *r, size_t record, const char *dataset, uint64_t *size,
+                        char *err, size_t errlen);
+/* Read a whole RawData dataset into buf (cap bytes); *len gets its size. LT_ESHORT when cap is
+ * too small (nothing read). */
+int lt_h5r_read_dataset(struct lt_h5r *r, size_t record, const char *dataset, void *buf, size_t cap,
+                        size_t *len, char *err, size_t errlen);
+
+/* Read a fragment into buf (header + payload, cap bytes), decode and validate its
+ * FragmentHeader: marker, version, size == dataset size, and that it belongs to this record.
+ * *payload_len = size - 72; the payload starts at buf + LT_FRAGMENT_HEADER_SIZE. */
+int lt_h5r_read_fragment(struct lt_h5r *r, size_t record, const char *dataset,
+                         struct lt_fragment_header *hdr, void *buf, size_t cap, size_t *payload_len,
+                         char *err, size_t errlen);
+/* Same, allocating: *buf is malloc'd (free() it), refused above max_bytes
+ * (0 = LT_H5_MAX_DATASET_BYTES). */
+int lt_h5r_read_fragment_alloc(struct lt_h5r *r, size_t record, const char *dataset,
+                               struct lt_fragment_header *hdr, uint8_t **buf, size_t *payload_len,
+                               size_t max_bytes, char *err, size_t errlen);
+
+/* The record header. For TriggerRecord files: the 64-byte TRH and up to cap ComponentRequests
+ * (*n_requests gets the count in the file, which must equal num_requested_components; LT_ESHORT
+ * when cap is smaller). For TimeSlice files: the TimeSliceHeader. Using the wrong one for the
+ * file's record_type is LT_EINVAL. */
+int lt_h5r_read_trh(struct lt_h5r *r, size_t record, struct lt_trigger_record_header *trh,
+                    struct lt_component_request *requests, size_t cap, size_t *n_requests,
+                    char *err, size_t errlen);
+int lt_h5r_read_tsh(struct lt_h5r *r, size_t record, struct lt_timeslice_header *tsh, char *err,
+                    size_t errlen);
+
+/* /Truth: row count (0 without error when the file has no truth table) and rows
+ * [first, first + count). */
+int lt_h5r_truth_count(struct lt_h5r *r, size_t *n, char *err, size_t errlen);
+int lt_h5r_read_truth(struct lt_h5r *r, size_t first, struct lt_truth *rows, size_t count,
+                      char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,71 @@
+/* Status of the record writer: counters are atomics the writer thread updates and any thread
+ * reads; the write rate is smoothed over about a second so a status line at 1 Hz is steady. */
+#include "recwriter_int.h"
+
+#include <time.h>
+
+uint64_t rw_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+void rw_rate_update(struct rw_rate *r, uint64_t bytes_total, _Atomic uint64_t *out)
+{
+    uint64_t now = rw_now_ns();
+    if (r->t0_ns == 0) {
+        r->t0_ns = now;
+        r->bytes0 = bytes_total;
+        return;
+    }
+    uint64_t dt = now - r->t0_ns;
+    if (dt < 200000000ULL) return; /* at most 5 updates a second */
+    double inst = (double)(bytes_total - r->bytes0) * 1e9 / (double)dt;
+    /* Exponential smoothing with a ~1 s time constant. */
+    double a = (double)dt / 1e9;
+    if (a > 1.0) a = 1.0;
+    r->rate = r->rate + a * (inst - r->rate);
+    r->t0_ns = now;
+    r->bytes0 = bytes_total;
+    atomic_store(out, (uint64_t)r->rate);
+}
+
+const char *lt_rw_io_mode_name(enum lt_rw_io_mode m)
+{
+    switch (m) {
+    case LT_RW_IO_URING:
+        return "io_uring";
+    case LT_RW_IO_PWRITEV:
+        return "pwritev";
+    default:
+        return "none";
+    }
+}
+
+#define LOAD(f) out->f = atomic_load(&s->f)
+void lt_recwriter_status(const struct lt_recwriter *w, struct lt_recwriter_status *out)
+{
+    const struct lt_recwriter_stats *s = lt_recwriter_stats(w);
+    LOAD(queue_depth);
+    LOAD(queue_capacity);
+    LOAD(records_accepted);
+    LOAD(records_rejected);
+    LOAD(records_invalid);
+    LOAD(records_written);
+    LOAD(records_failed);
+    LOAD(bytes_written);
+    LOAD(bytes_per_s);
+    LOAD(files_closed);
+    LOAD(file_index);
+    LOAD(free_bytes);
+    LOAD(io_errors);
+    LOAD(enospc);
+    LOAD(space_waits);
+    LOAD(retries);
+    LOAD(short_writes);
+    LOAD(leftover_writing);
+    LOAD(close_failures);
+    out->io_mode = (enum lt_rw_io_mode)atomic_load(&s->io_mode);
+    out->inhibit = lt_recwriter_inhibited(w);
+}

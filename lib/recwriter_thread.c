@@ -1,0 +1,266 @@
+/* The writer thread: takes the record at the head of the queue and carries it through
+ *   roll over? -> free space? -> open file? -> HDF5 datasets + H5Fflush -> payload (io_uring,
+ *   fdatasync linked) -> pop + done(0).
+ * A step that fails for a reason that may pass (space short, ENOSPC, EIO, HDF5 flush) leaves the
+ * record at the head and is retried from where it stopped, with exponential backoff, while the
+ * disk-side inhibit is raised. Only a record that cannot ever be written (duplicate trigger
+ * number in the file, HDF5 refusing the dataset) is completed with an error. A file gets its
+ * final name only after H5Fclose and fsync, and never while it holds a half-written record. */
+#include "recwriter_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "lt_error.h"
+
+enum { STEP_DONE = 0, STEP_RETRY = 1 };
+enum { STAGE_NONE = 0, STAGE_CREATED = 1, STAGE_FLUSHED = 2 };
+
+static void set_disk_inhibit(struct lt_recwriter *w, int on)
+{
+    if (w->disk_inhibit == on) return;
+    w->disk_inhibit = on;
+    atomic_store(&w->st.inhibit, on);
+    if (on)
+        LT_WARN("recwriter: INHIBIT on: writer cannot keep up with the disk (records queued: %zu)",
+                rw_queue_count(&w->q));
+    else
+        LT_INFO("recwriter: inhibit off: writing again");
+    if (w->cfg.inhibit_cb) w->cfg.inhibit_cb(on, w->cfg.inhibit_user);
+}
+
+static int open_file(struct lt_recwriter *w)
+{
+    char err[512];
+    struct stat sb;
+    /* Never reuse a name: skip indexes whose files appeared since the start-up scan. */
+    do {
+        rw_files_next_names(&w->files);
+    } while (stat(w->files.cur_writing, &sb) == 0 || stat(w->files.cur_final, &sb) == 0);
+    struct rw_file_attrs a = {.run_number = w->cfg.run_number,
+                              .file_index = w->files.next_index - 1,
+                              .application_name = w->cfg.application_name,
+                              .operational_environment = w->cfg.env};
+    hid_t h = rw_h5_create(w->files.cur_writing, &a, w->cfg.align_threshold, err, sizeof err);
+    if (h < 0) {
+        LT_LOG_RATELIMITED(LT_LOG_ERR, 10, 3, "recwriter: %s", err);
+        /* It holds no record: remove it so a retry does not leave empty debris behind. */
+        unlink(w->files.cur_writing);
+        w->files.next_index--;
+        return LT_EIO;
+    }
+    int fd = open(w->files.cur_writing, O_WRONLY | O_CLOEXEC);
+    int fdd = -1;
+    if (fd >= 0 && w->cfg.use_direct) {
+        fdd = open(w->files.cur_writing, O_WRONLY | O_CLOEXEC | O_DIRECT);
+        if (fdd < 0 && !w->direct_refused_logged) {
+            w->direct_refused_logged = 1;
+            LT_WARN("recwriter: O_DIRECT refused on %s (%s): all payload writes buffered",
+                    w->out_dir, strerror(errno));
+        }
+    }
+    if (fd < 0) {
+        LT_ERR("recwriter: open %s: %s", w->files.cur_writing, strerror(errno));
+        char e2[64];
+        rw_h5_close(h, 0, e2, sizeof e2);
+        unlink(w->files.cur_writing);
+        w->files.next_index--;
+        return LT_EIO;
+    }
+    w->h5 = h;
+    w->fd_buf = fd;
+    w->fd_direct = fdd;
+    w->io.fd[RW_FD_BUFFERED] = fd;
+    w->io.fd[RW_FD_DIRECT] = fdd >= 0 ? fdd : fd;
+    w->file_payload_bytes = 0;
+    w->file_records = 0;
+    atomic_store(&w->st.file_index, w->files.next_index - 1);
+    LT_INFO("recwriter: opened %s (%s)", w->files.cur_writing, lt_rw_io_mode_name(w->io.mode));
+    return 0;
+}
+
+int rw_close_file(struct lt_recwriter *w)
+{
+    if (w->h5 < 0) return 0;
+    char err[256];
+    int ret = rw_h5_close(w->h5, w->file_payload_bytes, err, sizeof err);
+    w->h5 = -1;
+    /* HDF5 has written its last metadata through its own descriptor; ours sync it all. */
+    if (w->fd_direct >= 0) close(w->fd_direct);
+    close(w->fd_buf);
+    w->fd_buf = w->fd_direct = -1;
+    w->io.fd[0] = w->io.fd[1] = -1;
+    int r = ret < 0 ? ret : rw_files_commit(&w->files);
+    if (r < 0) {
+        atomic_fetch_add(&w->st.close_failures, 1);
+        LT_ERR("recwriter: %s left with its in-progress name: %s", w->files.cur_writing,
+               ret < 0 ? err : strerror(-r));
+        return LT_EIO;
+    }
+    atomic_fetch_add(&w->st.files_closed, 1);
+    pthread_mutex_lock(&w->last_mu);
+    memcpy(w->last_file, w->files.cur_final, sizeof w->last_file);
+    pthread_mutex_unlock(&w->last_mu);
+    LT_INFO("recwriter: closed %s (%u records, %llu bytes)", w->files.cur_final, w->file_records,
+            (unsigned long long)w->file_payload_bytes);
+    return 0;
+}
+
+static int ensure_dset_cap(struct lt_recwriter *w, size_t n)
+{
+    if (n <= w->dset_cap) return 0;
+    struct rw_dset *d = realloc(w->dset, n * sizeof *d);
+    if (!d) return LT_ENOMEM;
+    w->dset = d;
+    w->dset_cap = n;
+    return 0;
+}
+
+static int write_one(struct lt_recwriter *w, const struct lt_rw_record *rec)
+{
+    char err[512];
+    const uint64_t bytes = rw_record_bytes(rec);
+
+    if (w->head != rec) {
+        w->head = rec;
+        w->head_stage = STAGE_NONE;
+        w->head_waited = 0;
+    }
+    if (w->head_stage == STAGE_NONE) {
+        /* Roll over before the record: a record is never split across files. */
+        if (w->h5 >= 0 && w->file_records > 0) {
+            hsize_t fsize = 0;
+            H5Fget_filesize(w->h5, &fsize);
+            if ((w->cfg.max_file_records && w->file_records >= w->cfg.max_file_records) ||
+                (uint64_t)fsize + bytes > w->cfg.max_file_bytes)
+                rw_close_file(w);
+        }
+        int64_t fr = rw_space_free(w->out_dir);
+        if (fr >= 0) atomic_store(&w->st.free_bytes, (uint64_t)fr);
+        if (fr < 0 || !rw_space_enough((uint64_t)fr, bytes, w->cfg.free_space_factor,
+                                       w->cfg.free_space_margin)) {
+            if (!w->head_waited) {
+                w->head_waited = 1;
+                atomic_fetch_add(&w->st.space_waits, 1);
+            }
+            LT_LOG_RATELIMITED(LT_LOG_ERR, 5, 2,
+                               "recwriter: DISK SPACE SHORT in %s: %lld bytes free, record %llu "
+                               "needs %llu x %.1f + %llu; holding it (queue %zu), inhibiting",
+                               w->out_dir, (long long)fr,
+                               (unsigned long long)rec->trh.trigger_number,
+                               (unsigned long long)bytes, w->cfg.free_space_factor,
+                               (unsigned long long)w->cfg.free_space_margin, rw_queue_count(&w->q));
+            return STEP_RETRY;
+        }
+        if (w->h5 < 0 && open_file(w) < 0) return STEP_RETRY;
+        if (rw_h5_record_exists(w->h5, &rec->trh)) {
+            LT_LOG_RATELIMITED(LT_LOG_ERR, 10, 5,
+                               "recwriter: record %llu.%u already in %s: dropped (counted)",
+                               (unsigned long long)rec->trh.trigger_number,
+                               (unsigned)rec->trh.sequence_number, w->files.cur_writing);
+            return LT_EFORMAT;
+        }
+        if (ensure_dset_cap(w, 1 + rec->n_frags) < 0) return STEP_RETRY;
+        if (rw_h5_create_record(w->h5, rec, w->dset, err, sizeof err) < 0) {
+            /* Unlink the half-made group so the file stays a consistent set of records. */
+            rw_h5_drop_record(w->h5, &rec->trh);
+            LT_LOG_RATELIMITED(LT_LOG_ERR, 10, 5, "recwriter: %s: %s; record dropped (counted)",
+                               w->files.cur_writing, err);
+            return LT_EFORMAT;
+        }
+        w->head_stage = STAGE_CREATED;
+    }
+    if (w->head_stage == STAGE_CREATED) {
+        /* HDF5's metadata goes out first; the payload only ever lands in allocated space. */
+        if (rw_h5_flush(w->h5, err, sizeof err) < 0) {
+            atomic_fetch_add(&w->st.io_errors, 1);
+            LT_LOG_RATELIMITED(LT_LOG_ERR, 5, 2, "recwriter: %s: %s; retrying",
+                               w->files.cur_writing, err);
+            return STEP_RETRY;
+        }
+        w->head_stage = STAGE_FLUSHED;
+    }
+    int r = rw_payload_write(&w->io, rec, w->dset, w->cfg.sync_each_record);
+    if (r < 0) {
+        LT_LOG_RATELIMITED(LT_LOG_ERR, 5, 2,
+                           "recwriter: writing record %llu to %s failed: %s; retrying (queue %zu)",
+                           (unsigned long long)rec->trh.trigger_number, w->files.cur_writing,
+                           strerror(-r), rw_queue_count(&w->q));
+        return STEP_RETRY;
+    }
+    w->file_payload_bytes += bytes;
+    w->file_records++;
+    w->head = NULL;
+    w->head_stage = STAGE_NONE;
+    atomic_fetch_add(&w->st.records_written, 1);
+    atomic_fetch_add(&w->st.bytes_written, bytes);
+    return STEP_DONE;
+}
+
+static void complete_head(struct lt_recwriter *w, struct lt_rw_record *rec, int status)
+{
+    rw_queue_pop(&w->q);
+    atomic_store(&w->st.queue_depth, rw_queue_count(&w->q));
+    if (status < 0) atomic_fetch_add(&w->st.records_failed, 1);
+    if (rec->done) rec->done(rec, status, rec->user);
+}
+
+/* Stop requested and the disk still refuses: give the remaining records back, loudly. */
+static void abandon_all(struct lt_recwriter *w)
+{
+    struct lt_rw_record *rec;
+    size_t n = 0;
+    if (w->head && w->head_stage != STAGE_NONE && w->h5 >= 0)
+        rw_h5_drop_record(w->h5, &w->head->trh); /* never leave it half-written in the file */
+    w->head = NULL;
+    w->head_stage = STAGE_NONE;
+    while ((rec = rw_queue_peek_wait(&w->q, 0))) {
+        complete_head(w, rec, LT_ETIMEOUT);
+        n++;
+    }
+    if (n) LT_ERR("recwriter: stop timed out: %zu accepted records NOT written (counted)", n);
+}
+
+static void backoff(struct lt_recwriter *w)
+{
+    atomic_fetch_add(&w->st.retries, 1);
+    set_disk_inhibit(w, 1);
+    unsigned ms = w->backoff_ms ? w->backoff_ms : w->cfg.backoff_min_ms;
+    usleep(ms * 1000U);
+    w->backoff_ms = ms * 2 > w->cfg.backoff_max_ms ? w->cfg.backoff_max_ms : ms * 2;
+}
+
+void *rw_thread_main(void *arg)
+{
+    struct lt_recwriter *w = arg;
+    for (;;) {
+        struct lt_rw_record *rec = rw_queue_peek_wait(&w->q, 200);
+        atomic_store(&w->st.queue_depth, rw_queue_count(&w->q));
+        rw_rate_update(&w->rate, atomic_load(&w->st.bytes_written), &w->st.bytes_per_s);
+        if (!rec) {
+            if (atomic_load(&w->stopping)) break;
+            continue;
+        }
+        int r = write_one(w, rec);
+        if (r == STEP_RETRY) {
+            if (atomic_load(&w->stopping) && rw_now_ns() > w->stop_deadline_ns) {
+                abandon_all(w);
+                break;
+            }
+            backoff(w);
+            continue;
+        }
+        w->backoff_ms = 0;
+        w->head = NULL;
+        set_disk_inhibit(w, 0);
+        complete_head(w, rec, r == STEP_DONE ? 0 : r);
+    }
+    rw_close_file(w);
+    atomic_store(&w->st.queue_depth, 0);
+    return NULL;
+}
