@@ -70,7 +70,10 @@ void lt_accel_close(struct lt_accel *a)
     free(a);
 }
 
-const char *lt_accel_backend_name(const struct lt_accel *a) { return a->ops->name; }
+const char *lt_accel_backend_name(const struct lt_accel *a)
+{
+    return a->ops->name;
+}
 
 int lt_accel_load_weights(struct lt_accel *a, const struct lt_weights *w, char *err, size_t errlen)
 {

@@ -25,7 +25,7 @@ struct cpu_block {
     struct lt_kernel_block res;
     uint32_t kernel_dropped; /* candidates lost inside the kernel during this block */
     uint64_t evicted, dropped_total, time_gaps, ts_mismatch; /* cell counters after the block */
-    int16_t *scores;         /* keep_scores only */
+    int16_t *scores;                                         /* keep_scores only */
 };
 
 struct cpu_slot {
@@ -34,9 +34,9 @@ struct cpu_slot {
     uint32_t cand_cap;
     struct cpu_block blk[CPU_INFLIGHT];
     uint64_t n_sub, n_done, n_col; /* blocks submitted, processed, collected */
-    int scheduled;                  /* on the run queue or being processed */
+    int scheduled;                 /* on the run queue or being processed */
     pthread_cond_t done_cv;
-    uint32_t last_cols;             /* score columns of the last collected block */
+    uint32_t last_cols; /* score columns of the last collected block */
     const int16_t *last_scores;
 };
 
@@ -57,7 +57,10 @@ struct cpu_impl {
     uint32_t n_threads;
 };
 
-static struct cpu_impl *impl_of(struct lt_accel *a) { return a->impl; }
+static struct cpu_impl *impl_of(struct lt_accel *a)
+{
+    return a->impl;
+}
 
 /* Let a cell's kernel use this backend's vectorised stages. */
 static void install_hooks(struct cpu_impl *im, struct lt_kernel_cell *k)
@@ -261,9 +264,9 @@ static int cpu_add_cell(struct lt_accel *a, int slot, uint32_t cell_id,
         s->cands[b] = calloc(s->cand_cap, sizeof(struct lt_candidate));
         ok = s->cands[b] != NULL;
         if (ok && im->keep_scores) {
-            s->blk[b].scores = calloc((size_t)im->max_block_periods * LT_PRE_COLS_MAX *
-                                          LT_KERNEL_MAX_WIRES,
-                                      sizeof(int16_t));
+            s->blk[b].scores =
+                calloc((size_t)im->max_block_periods * LT_PRE_COLS_MAX * LT_KERNEL_MAX_WIRES,
+                       sizeof(int16_t));
             ok = s->blk[b].scores != NULL;
         }
     }

@@ -22,7 +22,7 @@ int lt_cpu_isa_parse(const char *name);
 size_t lt_cpu_packed_size(const struct lt_kernel_layer *L);
 void lt_cpu_pack_layer(const struct lt_kernel_layer *L, const int8_t *w, int32_t *packed);
 
-lt_conv_fn lt_cpu_conv_fn(enum lt_cpu_isa isa);        /* NULL for scalar */
+lt_conv_fn lt_cpu_conv_fn(enum lt_cpu_isa isa);         /* NULL for scalar */
 lt_pre_unpack_fn lt_cpu_unpack_fn(enum lt_cpu_isa isa); /* NULL for scalar */
 
 #endif

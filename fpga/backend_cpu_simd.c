@@ -7,9 +7,12 @@
 int lt_cpu_isa_supported(enum lt_cpu_isa isa)
 {
     switch (isa) {
-    case LT_CPU_SCALAR: return 1;
-    case LT_CPU_AVX2: return 0;
-    case LT_CPU_AVX512: return 0;
+    case LT_CPU_SCALAR:
+        return 1;
+    case LT_CPU_AVX2:
+        return 0;
+    case LT_CPU_AVX512:
+        return 0;
     }
     return 0;
 }
@@ -17,9 +20,12 @@ int lt_cpu_isa_supported(enum lt_cpu_isa isa)
 const char *lt_cpu_isa_name(enum lt_cpu_isa isa)
 {
     switch (isa) {
-    case LT_CPU_SCALAR: return "scalar";
-    case LT_CPU_AVX2: return "avx2";
-    case LT_CPU_AVX512: return "avx512";
+    case LT_CPU_SCALAR:
+        return "scalar";
+    case LT_CPU_AVX2:
+        return "avx2";
+    case LT_CPU_AVX512:
+        return "avx512";
     }
     return "?";
 }

@@ -56,7 +56,10 @@ static void remove_at(struct lt_cand_state *st, uint32_t i)
     st->n_open--;
 }
 
-static uint32_t sat_add(uint32_t a, uint32_t b) { return a + b < a ? UINT32_MAX : a + b; }
+static uint32_t sat_add(uint32_t a, uint32_t b)
+{
+    return a + b < a ? UINT32_MAX : a + b;
+}
 
 /* Peak order: larger score wins; on a tie the earlier column, then the lower group. */
 static int better_peak(int32_t s1, uint64_t u1, uint32_t g1, int32_t s2, uint64_t u2, uint32_t g2)

@@ -31,16 +31,16 @@ struct lt_cand_params {
 /* How score pixels map to wires and time, from the network and the cell. */
 struct lt_cand_geom {
     uint32_t cell;
-    uint32_t n_groups;    /* score values per column */
-    uint32_t group_wires; /* P = prod(pw) */
+    uint32_t n_groups;       /* score values per column */
+    uint32_t group_wires;    /* P = prod(pw) */
     uint32_t cols_per_score; /* Q = prod(pt) */
-    uint32_t delay;       /* receptive-field delay, input columns */
-    uint32_t ticks_per_col; /* D * 32 */
-    uint64_t first_tick;  /* tick of input column 0 */
+    uint32_t delay;          /* receptive-field delay, input columns */
+    uint32_t ticks_per_col;  /* D * 32 */
+    uint64_t first_tick;     /* tick of input column 0 */
 };
 
 struct lt_cand_open {
-    uint32_t g0, g1;      /* wire-group range */
+    uint32_t g0, g1; /* wire-group range */
     uint64_t u_first, u_last, u_peak;
     uint32_t g_peak;
     int32_t peak;

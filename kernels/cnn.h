@@ -16,18 +16,18 @@
 
 #include "kernel_arch.h"
 
-#define LT_CNN_ROW (2U * LT_KERNEL_WSTRIDE) /* int16 per line-buffer row (pairs) */
+#define LT_CNN_ROW       (2U * LT_KERNEL_WSTRIDE) /* int16 per line-buffer row (pairs) */
 #define LT_CNN_MAX_PAIRS (LT_KERNEL_MAX_CH / 2U)
 
 /* What a conv needs for one output column; the scalar version below is the reference and the
  * cpu backend may install vectorised ones computing the same integers. */
 struct lt_conv_job {
     const struct lt_kernel_layer *L;
-    const int8_t *w;      /* w[co][ci][dt][dw] */
-    const int32_t *bias;  /* bias[co] */
-    const void *packed;   /* backend's repacked weights of this layer (NULL for scalar) */
+    const int8_t *w;     /* w[co][ci][dt][dw] */
+    const int32_t *bias; /* bias[co] */
+    const void *packed;  /* backend's repacked weights of this layer (NULL for scalar) */
     const int16_t *rows[LT_KERNEL_MAX_KT]; /* rows[dt]: line-buffer column t-kt+1+dt */
-    int16_t *out;         /* out[co * LT_KERNEL_WSTRIDE + j], after shift, ReLU, saturation */
+    int16_t *out; /* out[co * LT_KERNEL_WSTRIDE + j], after shift, ReLU, saturation */
     uint32_t n_wires;
 };
 typedef void (*lt_conv_fn)(const struct lt_conv_job *job, uint32_t layer_index);
@@ -40,21 +40,21 @@ static inline int16_t lt_cnn_lb_get(const int16_t *col, uint32_t cin, uint32_t c
 }
 
 struct lt_cnn_layer_state {
-    int16_t lb[LT_KERNEL_MAX_KT][LT_CNN_MAX_PAIRS][LT_CNN_ROW]; /* line buffer, ring of kt */
+    int16_t lb[LT_KERNEL_MAX_KT][LT_CNN_MAX_PAIRS][LT_CNN_ROW];  /* line buffer, ring of kt */
     int16_t pool_pending[LT_KERNEL_MAX_CH][LT_KERNEL_MAX_WIRES]; /* first column of a pt=2 pool */
-    uint32_t head;     /* ring slot of the newest column */
-    uint32_t w_in;     /* wires at this layer's input */
-    uint8_t pool_odd;  /* a pt=2 pool holds its first column */
+    uint32_t head;    /* ring slot of the newest column */
+    uint32_t w_in;    /* wires at this layer's input */
+    uint8_t pool_odd; /* a pt=2 pool holds its first column */
 };
 
 struct lt_cnn_state {
     struct lt_cnn_layer_state layer[LT_KERNEL_MAX_LAYERS];
     int16_t conv_out[LT_KERNEL_MAX_CH][LT_KERNEL_WSTRIDE];
     int16_t pool_out[LT_KERNEL_MAX_CH][LT_KERNEL_MAX_WIRES];
-    uint32_t n_wires;  /* input width */
-    uint32_t w_score;  /* score values per column */
+    uint32_t n_wires; /* input width */
+    uint32_t w_score; /* score values per column */
 #ifndef __SYNTHESIS__
-    lt_conv_fn conv;             /* NULL: the scalar reference */
+    lt_conv_fn conv; /* NULL: the scalar reference */
     const void *packed[LT_KERNEL_MAX_LAYERS];
 #endif
 };

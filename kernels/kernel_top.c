@@ -27,7 +27,10 @@ void lt_kernel_cell_restart(struct lt_kernel_cell *k)
     k->cand.n_open = 0;
 }
 
-static uint64_t frame_ts(const lt_wibeth_frame *f) { return f->daq_header[1]; }
+static uint64_t frame_ts(const lt_wibeth_frame *f)
+{
+    return f->daq_header[1];
+}
 
 /* Start a run at tick t0: every stage from scratch. */
 static void start_run(struct lt_kernel_cell *k, const struct lt_kernel_net *net, uint64_t t0)
@@ -49,9 +52,9 @@ static void start_run(struct lt_kernel_cell *k, const struct lt_kernel_net *net,
 }
 
 void lt_kernel_process(struct lt_kernel_cell *k, const struct lt_kernel_net *net,
-                       const lt_wibeth_frame *frames, uint32_t n_periods,
-                       struct lt_candidate *out, uint32_t max_out, struct lt_kernel_block *res,
-                       int16_t *scores, uint64_t scores_cap_cols)
+                       const lt_wibeth_frame *frames, uint32_t n_periods, struct lt_candidate *out,
+                       uint32_t max_out, struct lt_kernel_block *res, int16_t *scores,
+                       uint64_t scores_cap_cols)
 {
     struct lt_cand_sink sink = {out, max_out, 0};
     const uint32_t n_streams = k->map.n_streams;

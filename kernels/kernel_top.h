@@ -21,8 +21,8 @@ struct lt_kernel_cell {
     struct lt_xhist hist;
     int16_t xcols[LT_PRE_COLS_MAX][LT_KERNEL_MAX_WIRES]; /* one period's input columns */
     int16_t score[LT_KERNEL_MAX_WIRES];
-    uint8_t running;     /* a period has been seen since the last restart */
-    uint64_t next_tick;  /* expected timestamp of the next period */
+    uint8_t running;    /* a period has been seen since the last restart */
+    uint64_t next_tick; /* expected timestamp of the next period */
     /* Cumulative counters (docs/kernel.md) */
     uint64_t time_gaps;
     uint64_t ts_mismatch;
@@ -33,7 +33,7 @@ struct lt_kernel_cell {
 struct lt_kernel_block {
     uint32_t n_candidates; /* written to the output array */
     uint64_t score_columns;
-    uint64_t watermark;    /* ticks; see docs/kernel.md */
+    uint64_t watermark; /* ticks; see docs/kernel.md */
 };
 
 /* Set up a cell: channel map, candidate parameters; the state starts afresh with the next period.
@@ -49,9 +49,9 @@ void lt_kernel_cell_restart(struct lt_kernel_cell *k);
  * out[0 .. max_out-1] (more are counted in k->cand.dropped). When scores is not NULL, score
  * columns are also copied to scores[col * w_score ...] for up to scores_cap_cols columns. */
 void lt_kernel_process(struct lt_kernel_cell *k, const struct lt_kernel_net *net,
-                       const lt_wibeth_frame *frames, uint32_t n_periods,
-                       struct lt_candidate *out, uint32_t max_out, struct lt_kernel_block *res,
-                       int16_t *scores, uint64_t scores_cap_cols);
+                       const lt_wibeth_frame *frames, uint32_t n_periods, struct lt_candidate *out,
+                       uint32_t max_out, struct lt_kernel_block *res, int16_t *scores,
+                       uint64_t scores_cap_cols);
 
 /* Emit every open candidate now (end of data). */
 uint32_t lt_kernel_cell_flush(struct lt_kernel_cell *k, struct lt_candidate *out, uint32_t max_out);

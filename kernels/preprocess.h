@@ -19,9 +19,9 @@
 
 /* Which streams carry X wires and where each wire is. */
 struct lt_pre_map {
-    uint32_t n_wires;   /* X wires of the cell, 48 * n_fembs */
-    uint32_t n_streams; /* all streams of the cell (frames per period) */
-    uint32_t n_used;    /* streams holding at least one X wire */
+    uint32_t n_wires;                            /* X wires of the cell, 48 * n_fembs */
+    uint32_t n_streams;                          /* all streams of the cell (frames per period) */
+    uint32_t n_used;                             /* streams holding at least one X wire */
     uint8_t used_stream[LT_KERNEL_MAX_STREAMS];  /* stream index of used stream u */
     uint64_t used_chmask[LT_KERNEL_MAX_STREAMS]; /* bit c set: channel c of used stream u is X */
     uint8_t wire_used[LT_KERNEL_MAX_WIRES];      /* used-stream index u of wire j */
@@ -45,9 +45,9 @@ void lt_pre_unpack_sum_scalar(const lt_wibeth_frame *f, uint32_t d, uint64_t chm
 
 struct lt_pre_state {
     uint8_t d, in_shift;
-    uint8_t started; /* pedestals initialised from the first column */
+    uint8_t started;                  /* pedestals initialised from the first column */
     int32_t ped[LT_KERNEL_MAX_WIRES]; /* 1/16 ADC */
-    uint32_t sums[LT_PRE_COLS_MAX][LT_WIBETH_CHANNELS]; /* one stream's column sums */
+    uint32_t sums[LT_PRE_COLS_MAX][LT_WIBETH_CHANNELS];  /* one stream's column sums */
     uint32_t wsum[LT_PRE_COLS_MAX][LT_KERNEL_MAX_WIRES]; /* column sums in wire order */
 #ifndef __SYNTHESIS__
     lt_pre_unpack_fn unpack; /* NULL: the scalar reference */

@@ -14,10 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NCELLS 3
-#define NF 4 /* FEMBs per test cell: 8 streams, 192 X wires */
-#define NS (NF * 2)
-#define BLOCK 6 /* periods per block */
+#define NCELLS  3
+#define NF      4 /* FEMBs per test cell: 8 streams, 192 X wires */
+#define NS      (NF * 2)
+#define BLOCK   6 /* periods per block */
 #define NBLOCKS 4
 
 static lt_wibeth_frame FR[NCELLS][NBLOCKS * BLOCK][NS];
@@ -48,9 +48,11 @@ static void make_data(void)
                     for (int c = 0; c < 64; c++)
                         adc[t][c] = (uint16_t)(800 + c + (int)(rnd() % 13) - 6);
                 if (rnd() % 3 == 0) {
-                    int c0 = 16 + (int)(rnd() % 40), t0 = (int)(rnd() % 48), amp = 50 + (int)(rnd() % 800);
+                    int c0 = 16 + (int)(rnd() % 40), t0 = (int)(rnd() % 48),
+                        amp = 50 + (int)(rnd() % 800);
                     for (int t = t0; t < t0 + 16; t++)
-                        for (int c = c0; c < c0 + 6 && c < 64; c++) adc[t][c] = (uint16_t)(adc[t][c] + amp);
+                        for (int c = c0; c < c0 + 6 && c < 64; c++)
+                            adc[t][c] = (uint16_t)(adc[t][c] + amp);
                 }
                 lt_wibeth_frame *f = &FR[cell][p][s];
                 memset(f, 0, sizeof(*f));
@@ -69,8 +71,8 @@ static void reference(int cell)
     ck_assert_msg(lt_kernel_cell_init(&REF, (uint32_t)cell, &g, &cp, err, sizeof(err)) == 0, "%s",
                   err);
     for (int b = 0; b < NBLOCKS; b++)
-        lt_kernel_process(&REF, &WTS.net, &FR[cell][b * BLOCK][0], BLOCK, REF_C[b], 4096,
-                          &REF_B[b], REF_SCORES[b], BLOCK * 64);
+        lt_kernel_process(&REF, &WTS.net, &FR[cell][b * BLOCK][0], BLOCK, REF_C[b], 4096, &REF_B[b],
+                          REF_SCORES[b], BLOCK * 64);
 }
 
 static void run_backend(const char *isa, uint32_t threads)
@@ -103,9 +105,8 @@ static void run_backend(const char *isa, uint32_t threads)
         for (int c = 0; c < NCELLS; c++) {
             if (b >= 2) {
                 uint32_t dropped = 99;
-                ck_assert_int_eq(lt_accel_collect(a, slot[c], got[c][b - 2], 256, &res[c][b - 2],
-                                                  &dropped),
-                                 0);
+                ck_assert_int_eq(
+                    lt_accel_collect(a, slot[c], got[c][b - 2], 256, &res[c][b - 2], &dropped), 0);
                 ck_assert_uint_eq(dropped, 0);
                 ngot[c][b - 2] = res[c][b - 2].n_candidates;
                 uint32_t cols, outs;
@@ -177,16 +178,20 @@ static void random_net(struct lt_kernel_net *n, int variant)
     n->threshold = 5;
     n->n_layers = 4;
     /* odd and even channel counts, every kw, time and wire pooling, a Cin = 1 inner layer */
-    struct lt_kernel_layer L[2][4] = {
-        {{1, 5, 3, 7, 7, 1, 2, 1}, {5, 16, 2, 5, 8, 1, 2, 2}, {16, 1, 4, 3, 6, 1, 1, 1},
-         {1, 1, 2, 1, 2, 0, 1, 1}},
-        {{1, 16, 7, 1, 6, 1, 4, 2}, {16, 3, 1, 3, 9, 0, 1, 1}, {3, 9, 3, 7, 5, 1, 2, 1},
-         {9, 1, 1, 5, 8, 0, 1, 1}}};
+    struct lt_kernel_layer L[2][4] = {{{1, 5, 3, 7, 7, 1, 2, 1},
+                                       {5, 16, 2, 5, 8, 1, 2, 2},
+                                       {16, 1, 4, 3, 6, 1, 1, 1},
+                                       {1, 1, 2, 1, 2, 0, 1, 1}},
+                                      {{1, 16, 7, 1, 6, 1, 4, 2},
+                                       {16, 3, 1, 3, 9, 0, 1, 1},
+                                       {3, 9, 3, 7, 5, 1, 2, 1},
+                                       {9, 1, 1, 5, 8, 0, 1, 1}}};
     for (int l = 0; l < 4; l++) {
         n->layer[l] = L[variant % 2][l];
         for (uint32_t i = 0; i < lt_kernel_layer_nweights(&n->layer[l]); i++)
             n->w[l][i] = (int8_t)((int)(rnd() % 256) - 128);
-        for (uint32_t c = 0; c < n->layer[l].cout; c++) n->bias[l][c] = (int32_t)(rnd() % 20001) - 10000;
+        for (uint32_t c = 0; c < n->layer[l].cout; c++)
+            n->bias[l][c] = (int32_t)(rnd() % 20001) - 10000;
     }
     char err[200];
     ck_assert_msg(lt_kernel_arch_check(n, err, sizeof(err)) == 0, "%s", err);

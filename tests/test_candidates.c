@@ -43,7 +43,10 @@ static uint32_t run(uint32_t n, uint32_t max_out)
     return sink.n;
 }
 
-static uint64_t tick_of_col(int64_t c) { return 1000000U + (uint64_t)(c < 0 ? 0 : c) * 512U; }
+static uint64_t tick_of_col(int64_t c)
+{
+    return 1000000U + (uint64_t)(c < 0 ? 0 : c) * 512U;
+}
 
 START_TEST(single_blob)
 {
@@ -52,7 +55,7 @@ START_TEST(single_blob)
     S[10][6] = 30;
     S[11][6] = 50;
     S[11][7] = 12;
-    S[12][5] = 10; /* not above the threshold */
+    S[12][5] = 10;                      /* not above the threshold */
     ck_assert_uint_eq(run(14, 256), 0); /* last extended at 11; 13 - 11 = 2 = gap_t: still open */
     ck_assert_uint_eq(ST.n_open, 1);
     ck_assert_uint_eq(lt_cand_watermark(&ST), tick_of_col(10 * 2 - 5));

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define T_MAX 64
+#define T_MAX  64
 #define W_TEST 96 /* divisible by 16: any pooling product fits */
 
 static struct lt_cnn_state ST;
@@ -36,7 +36,10 @@ static int32_t ref_round_shift(int64_t a, unsigned s)
     return (int32_t)q;
 }
 
-static int32_t ref_sat16(int64_t v) { return v < -32768 ? -32768 : v > 32767 ? 32767 : (int32_t)v; }
+static int32_t ref_sat16(int64_t v)
+{
+    return v < -32768 ? -32768 : v > 32767 ? 32767 : (int32_t)v;
+}
 
 /* Whole-image reference: returns score columns; score[u][g] in A[0]. */
 static void reference(const struct lt_kernel_net *n, uint32_t T, uint32_t W, uint32_t *T_out,
@@ -139,8 +142,25 @@ static void compare_stream(uint32_t T, uint32_t W)
 
 START_TEST(round_shift_and_sat)
 {
-    int32_t vals[] = {0, 1, -1, 2, -2, 3, -3, 5, -5, 7, -7, 1023, -1024, INT32_MAX, INT32_MIN,
-                      INT32_MAX - 1, INT32_MIN + 1, 123456789, -987654321};
+    int32_t vals[] = {0,
+                      1,
+                      -1,
+                      2,
+                      -2,
+                      3,
+                      -3,
+                      5,
+                      -5,
+                      7,
+                      -7,
+                      1023,
+                      -1024,
+                      INT32_MAX,
+                      INT32_MIN,
+                      INT32_MAX - 1,
+                      INT32_MIN + 1,
+                      123456789,
+                      -987654321};
     for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
         for (unsigned s = 0; s <= 31; s++)
             ck_assert_msg(lt_round_shift32(vals[i], s) == ref_round_shift(vals[i], s),

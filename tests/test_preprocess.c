@@ -8,14 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NF 3 /* FEMBs in the test cell: 6 streams, 144 X wires */
-#define NS (NF * 2)
-#define NW (NF * 48)
+#define NF      3 /* FEMBs in the test cell: 6 streams, 144 X wires */
+#define NS      (NF * 2)
+#define NW      (NF * 48)
 #define PERIODS 5
 
 static lt_wibeth_frame FR[PERIODS][NS];
-static uint16_t ADC[PERIODS][NS][64][64];      /* [period][stream][sample][channel] */
-static uint16_t WIRE_ADC[NW][PERIODS * 64];     /* reference: X wire, sample */
+static uint16_t ADC[PERIODS][NS][64][64];   /* [period][stream][sample][channel] */
+static uint16_t WIRE_ADC[NW][PERIODS * 64]; /* reference: X wire, sample */
 static struct lt_pre_state ST;
 static struct lt_pre_map MAP;
 static int16_t XO[LT_PRE_COLS_MAX][LT_KERNEL_MAX_WIRES];
@@ -67,7 +67,8 @@ static int16_t ref_x(uint32_t d, uint32_t in_shift, uint32_t wire, uint32_t col,
     int64_t r = in_shift ? ((int64_t)diff + (1 << (in_shift - 1))) : diff;
     /* floor division by 2^in_shift */
     int64_t q = r;
-    if (in_shift) q = (r >= 0) ? r / (1 << in_shift) : -((-r + (1 << in_shift) - 1) / (1 << in_shift));
+    if (in_shift)
+        q = (r >= 0) ? r / (1 << in_shift) : -((-r + (1 << in_shift) - 1) / (1 << in_shift));
     return (int16_t)(q > 32767 ? 32767 : q < -32768 ? -32768 : q);
 }
 

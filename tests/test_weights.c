@@ -22,8 +22,8 @@ static void random_net(struct lt_kernel_net *n, unsigned seed)
     n->in_shift = 2;
     n->threshold = -7;
     n->n_layers = 3;
-    struct lt_kernel_layer L[3] = {{1, 5, 3, 5, 6, 1, 2, 2}, {5, 3, 2, 3, 7, 1, 2, 1},
-                                   {3, 1, 1, 3, 4, 0, 1, 1}};
+    struct lt_kernel_layer L[3] = {
+        {1, 5, 3, 5, 6, 1, 2, 2}, {5, 3, 2, 3, 7, 1, 2, 1}, {3, 1, 1, 3, 4, 0, 1, 1}};
     for (int l = 0; l < 3; l++) {
         n->layer[l] = L[l];
         for (uint32_t i = 0; i < lt_kernel_layer_nweights(&L[l]); i++)
@@ -194,16 +194,16 @@ START_TEST(shapes_out_of_range)
     expect_shape_error(11, 16, LT_ERANGE, "in_shift");
     expect_shape_error(12, 7, LT_ERANGE, "n_layers");
     expect_shape_error(13, 1, LT_EFORMAT, "reserved");
-    expect_shape_error(L0 + 0, 2, LT_EFORMAT, "Cin");       /* input has one channel */
+    expect_shape_error(L0 + 0, 2, LT_EFORMAT, "Cin"); /* input has one channel */
     expect_shape_error(L0 + 1, 17, LT_ERANGE, "Cout");
     expect_shape_error(L0 + 2, 8, LT_ERANGE, "kt");
-    expect_shape_error(L0 + 3, 4, LT_ERANGE, "kw");         /* even */
+    expect_shape_error(L0 + 3, 4, LT_ERANGE, "kw"); /* even */
     expect_shape_error(L0 + 3, 9, LT_ERANGE, "kw");
     expect_shape_error(L0 + 4, 25, LT_ERANGE, "shift");
     expect_shape_error(L0 + 5, 2, LT_ERANGE, "relu");
     expect_shape_error(L0 + 6, 3, LT_ERANGE, "pw");
     expect_shape_error(L0 + 7, 4, LT_ERANGE, "pt");
-    expect_shape_error(L1 + 0, 4, LT_EFORMAT, "Cin");      /* chain broken */
+    expect_shape_error(L1 + 0, 4, LT_EFORMAT, "Cin"); /* chain broken */
     expect_shape_error(L2 + 1, 2, LT_EFORMAT, "last layer");
     expect_shape_error(L2 + 5, 1, LT_EFORMAT, "last layer");
 }
