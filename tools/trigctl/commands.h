@@ -9,5 +9,6 @@ int cmd_ctl(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
+int cmd_show(int argc, char **argv);
 
 #endif

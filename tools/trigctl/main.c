@@ -23,6 +23,7 @@ static const struct command commands[] = {
     {"resume", cmd_ctl, "issue triggers again"},
     {"stop", cmd_ctl, "clean shutdown of the daemon"},
     {"reload", cmd_ctl, "re-read the daemon's config file"},
+    {"show", cmd_show, "event display (PNG) of a trigger record or a run-file window"},
 };
 
 static void usage(FILE *out)
