@@ -23,8 +23,8 @@ static uint16_t adc[RING][LT_WIBETH_SAMPLES][LT_WIBETH_CHANNELS];
 static void report(const char *what, long n, double dt)
 {
     double samples = (double)n * LT_WIBETH_SAMPLES;
-    printf("%-7s %8ld frames in %.3f s: %.3g samples/s, %.3g frames/s, %.2f GB/s of frames\n", what,
-           n, dt, samples / dt, (double)n / dt, (double)n * LT_WIBETH_FRAME_SIZE / dt / 1e9);
+    printf("%-13s %8ld frames in %.3f s: %.3g samples/s, %.3g frames/s, %.2f GB/s of frames\n",
+           what, n, dt, samples / dt, (double)n / dt, (double)n * LT_WIBETH_FRAME_SIZE / dt / 1e9);
 }
 
 int main(int argc, char **argv)
@@ -43,9 +43,13 @@ int main(int argc, char **argv)
             }
     memset(frames, 0, sizeof frames);
 
+    printf("dispatched path: %s\n", lt_wibeth_pack_impl());
     double t0 = now_s();
     for (long i = 0; i < n; i++) lt_wibeth_pack(&frames[i % RING], adc[i % RING]);
     report("pack", n, now_s() - t0);
+    t0 = now_s();
+    for (long i = 0; i < n; i++) lt_wibeth_pack_scalar(&frames[i % RING], adc[i % RING]);
+    report("pack-scalar", n, now_s() - t0);
 
     unsigned long check = 0;
     t0 = now_s();
@@ -54,6 +58,12 @@ int main(int argc, char **argv)
         check += adc[i % RING][i % 64][i % 64];
     }
     report("unpack", n, now_s() - t0);
+    t0 = now_s();
+    for (long i = 0; i < n; i++) {
+        lt_wibeth_unpack_scalar(&frames[i % RING], adc[i % RING]);
+        check += adc[i % RING][i % 64][i % 64];
+    }
+    report("unpack-scalar", n, now_s() - t0);
     /* one cell = 40 streams x 30518 frames/s (62.5 MHz / 2048 ticks per frame) */
     printf("(a full cell needs %.0f frames/s; checksum %lu)\n", 40.0 * 62.5e6 / 2048.0, check);
     return 0;

@@ -240,6 +240,15 @@ int lt_h5r_dataset_size(struct lt_h5r *r, size_t record, const char *dataset, ui
 int lt_h5r_read_dataset(struct lt_h5r *r, size_t record, const char *dataset, void *buf, size_t cap,
                         size_t *len, char *err, size_t errlen);
 
+/* Read bytes [offset, offset + len) of a RawData dataset (e.g. one frame of a big fragment);
+ * LT_ERANGE when the range is not inside the dataset. */
+int lt_h5r_read_range(struct lt_h5r *r, size_t record, const char *dataset, uint64_t offset,
+                      void *buf, size_t len, char *err, size_t errlen);
+/* Read and validate only a fragment's 72-byte FragmentHeader (same checks as read_fragment,
+ * including size == dataset size) without reading the payload. */
+int lt_h5r_read_fragment_header(struct lt_h5r *r, size_t record, const char *dataset,
+                                struct lt_fragment_header *hdr, char *err, size_t errlen);
+
 /* Read a fragment into buf (header + payload, cap bytes), decode and validate its
  * FragmentHeader: marker, version, size == dataset size, and that it belongs to this record.
  * *payload_len = size - 72; the payload starts at buf + LT_FRAGMENT_HEADER_SIZE. */

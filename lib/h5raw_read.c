@@ -449,11 +449,12 @@ int lt_h5r_read_dataset(struct lt_h5r *r, size_t record, const char *dataset, vo
     return rc;
 }
 
+/* buf holds at least the 72 header bytes; len is the dataset's size. */
 static int check_fragment(struct lt_h5r *r, size_t record, const char *obj, const uint8_t *buf,
                           size_t len, struct lt_fragment_header *hdr, char *err, size_t errlen)
 {
     char why[256] = "";
-    int rc = lt_fragment_header_decode(buf, len, hdr, why, sizeof why);
+    int rc = lt_fragment_header_decode(buf, LT_FRAGMENT_HEADER_SIZE, hdr, why, sizeof why);
     if (rc < 0)
         return fail(r, rc, obj, 0, err, errlen, "bad FragmentHeader: %s",
                     *why ? why : lt_strerror(rc));
@@ -468,6 +469,55 @@ static int check_fragment(struct lt_h5r *r, size_t record, const char *obj, cons
                     "fragment belongs to record %" PRIu64 ".%u, not this one", hdr->trigger_number,
                     (unsigned)hdr->sequence_number);
     return 0;
+}
+
+int lt_h5r_read_range(struct lt_h5r *r, size_t record, const char *dataset, uint64_t offset,
+                      void *buf, size_t len, char *err, size_t errlen)
+{
+    char obj[LT_H5_NAME_MAX * 2 + 16];
+    int rc;
+    uint64_t size;
+    hid_t ds = open_raw(r, record, dataset, &size, obj, sizeof obj, &rc, err, errlen);
+    if (ds < 0) return rc;
+    if (offset > size || len > size - offset) {
+        rc = fail(r, LT_ERANGE, obj, 0, err, errlen,
+                  "bytes %" PRIu64 "..%" PRIu64 " requested, dataset has %" PRIu64, offset,
+                  offset + len, size);
+    } else if (len > 0) {
+        hsize_t off[2] = {offset, 0}, cnt[2] = {len, 1};
+        hid_t fspace = H5Dget_space(ds), ftype = H5Dget_type(ds);
+        hid_t mtype = ftype >= 0 ? H5Tget_native_type(ftype, H5T_DIR_ASCEND) : -1;
+        int rank = fspace >= 0 ? H5Sget_simple_extent_ndims(fspace) : -1;
+        hid_t mspace = rank > 0 ? H5Screate_simple(rank, cnt, NULL) : -1;
+        if (mspace < 0 || mtype < 0 ||
+            H5Sselect_hyperslab(fspace, H5S_SELECT_SET, off, NULL, cnt, NULL) < 0 ||
+            H5Dread(ds, mtype, mspace, fspace, H5P_DEFAULT, buf) < 0)
+            rc = fail(r, LT_EIO, obj, 1, err, errlen, "cannot read bytes %" PRIu64 "..%" PRIu64,
+                      offset, offset + len);
+        if (mspace >= 0) H5Sclose(mspace);
+        if (mtype >= 0) H5Tclose(mtype);
+        if (ftype >= 0) H5Tclose(ftype);
+        if (fspace >= 0) H5Sclose(fspace);
+    }
+    H5Dclose(ds);
+    return rc;
+}
+
+int lt_h5r_read_fragment_header(struct lt_h5r *r, size_t record, const char *dataset,
+                                struct lt_fragment_header *hdr, char *err, size_t errlen)
+{
+    uint64_t size;
+    int rc = lt_h5r_dataset_size(r, record, dataset, &size, err, errlen);
+    if (rc < 0) return rc;
+    char obj[LT_H5_NAME_MAX * 2 + 16];
+    lt_h5_dataset_path(r->records[record].name, dataset, obj, sizeof obj);
+    if (size < LT_FRAGMENT_HEADER_SIZE)
+        return fail(r, LT_EFORMAT, obj, 0, err, errlen,
+                    "%" PRIu64 " bytes, shorter than a FragmentHeader", size);
+    uint8_t buf[LT_FRAGMENT_HEADER_SIZE];
+    if ((rc = lt_h5r_read_range(r, record, dataset, 0, buf, sizeof buf, err, errlen)) < 0)
+        return rc;
+    return check_fragment(r, record, obj, buf, (size_t)size, hdr, err, errlen);
 }
 
 int lt_h5r_read_fragment(struct lt_h5r *r, size_t record, const char *dataset,

@@ -60,10 +60,12 @@ enum lt_rw_io_mode {
 };
 
 struct lt_recwriter_config {
-    const char *out_dir;          /* must exist */
-    const char *env;              /* operational environment: file name prefix ("lartrig") */
-    const char *writer_name;      /* "<writer>" part of the file name ("recwriter") */
-    const char *application_name; /* file attribute application_name ("trigd") */
+    const char *out_dir;             /* must exist */
+    const char *env;                 /* operational environment: file name prefix ("lartrig") */
+    const char *writer_name;         /* "<writer>" part of the file name ("recwriter") */
+    const char *application_name;    /* file attribute application_name ("trigd") */
+    const char *offline_data_stream; /* file attribute ("physics") */
+    int run_was_for_test_purposes;   /* file attribute, "true"/"false" */
     uint32_t run_number;
     size_t queue_capacity;       /* records the queue holds before enqueue says LT_EFULL */
     uint64_t max_file_bytes;     /* roll over before a record that would pass this */
@@ -86,25 +88,25 @@ struct lt_recwriter_config {
 struct lt_recwriter_stats {
     _Atomic uint64_t queue_depth;
     _Atomic uint64_t queue_capacity;
-    _Atomic uint64_t records_accepted;  /* enqueued */
-    _Atomic uint64_t records_rejected;  /* enqueue returned LT_EFULL */
-    _Atomic uint64_t records_invalid;   /* enqueue returned LT_EINVAL */
+    _Atomic uint64_t records_accepted; /* enqueued */
+    _Atomic uint64_t records_rejected; /* enqueue returned LT_EFULL */
+    _Atomic uint64_t records_invalid;  /* enqueue returned LT_EINVAL */
     _Atomic uint64_t records_written;
-    _Atomic uint64_t records_failed;    /* done() with an error (duplicate, stop timeout) */
-    _Atomic uint64_t bytes_written;     /* record payload bytes (dataset contents) */
-    _Atomic uint64_t bytes_per_s;       /* smoothed write rate */
-    _Atomic uint64_t files_closed;      /* renamed to their final name */
-    _Atomic uint64_t file_index;        /* index of the open (or next) file */
-    _Atomic uint64_t free_bytes;        /* at the last check */
-    _Atomic uint64_t io_mode;           /* enum lt_rw_io_mode */
-    _Atomic uint64_t io_errors;         /* failed writes/syncs (each retried) */
-    _Atomic uint64_t enospc;            /* ENOSPC seen from the kernel */
-    _Atomic uint64_t space_waits;       /* records held back because free space was short */
+    _Atomic uint64_t records_failed; /* done() with an error (duplicate, stop timeout) */
+    _Atomic uint64_t bytes_written;  /* record payload bytes (dataset contents) */
+    _Atomic uint64_t bytes_per_s;    /* smoothed write rate */
+    _Atomic uint64_t files_closed;   /* renamed to their final name */
+    _Atomic uint64_t file_index;     /* index of the open (or next) file */
+    _Atomic uint64_t free_bytes;     /* at the last check */
+    _Atomic uint64_t io_mode;        /* enum lt_rw_io_mode */
+    _Atomic uint64_t io_errors;      /* failed writes/syncs (each retried) */
+    _Atomic uint64_t enospc;         /* ENOSPC seen from the kernel */
+    _Atomic uint64_t space_waits;    /* records held back because free space was short */
     _Atomic uint64_t retries;
-    _Atomic uint64_t short_writes;      /* resubmitted remainders */
-    _Atomic uint64_t leftover_writing;  /* .writing files of this run found at start */
-    _Atomic uint64_t close_failures;    /* files left as .writing because closing failed */
-    _Atomic int inhibit;                /* disk-side inhibit (space short or I/O failing) */
+    _Atomic uint64_t short_writes;     /* resubmitted remainders */
+    _Atomic uint64_t leftover_writing; /* .writing files of this run found at start */
+    _Atomic uint64_t close_failures;   /* files left as .writing because closing failed */
+    _Atomic int inhibit;               /* disk-side inhibit (space short or I/O failing) */
 };
 
 /* Plain copy of the counters for status output. */

@@ -68,6 +68,8 @@ struct rw_file_attrs {
     uint64_t file_index;
     const char *application_name;
     const char *operational_environment;
+    const char *offline_data_stream;
+    int run_was_for_test_purposes;
 };
 /* One dataset of a record: where its bytes go in the file. */
 struct rw_dset {
@@ -78,8 +80,8 @@ hid_t rw_h5_create(const char *path, const struct rw_file_attrs *a, uint32_t ali
                    char *err, size_t errlen);
 /* Creates the record's group, its TRH dataset (dset[0]) and one dataset per fragment
  * (dset[1 + i]), allocated and never filled, plus the record-level attributes. */
-int rw_h5_create_record(hid_t file, const struct lt_rw_record *rec, struct rw_dset *dset,
-                        char *err, size_t errlen);
+int rw_h5_create_record(hid_t file, const struct lt_rw_record *rec, struct rw_dset *dset, char *err,
+                        size_t errlen);
 int rw_h5_flush(hid_t file, char *err, size_t errlen);
 int rw_h5_close(hid_t file, uint64_t recorded_size, char *err, size_t errlen);
 /* Unlinks a record's group (after a failed or abandoned write) so the file stays consistent. */
@@ -125,7 +127,7 @@ void rw_rate_update(struct rw_rate *r, uint64_t bytes_total, _Atomic uint64_t *o
 /* ---- the writer object (recwriter_api.c, recwriter_thread.c) ---- */
 struct lt_recwriter {
     struct lt_recwriter_config cfg; /* strings point into the arrays below */
-    char out_dir[PATH_MAX], env[64], writer_name[64], app_name[64];
+    char out_dir[PATH_MAX], env[64], writer_name[64], app_name[64], stream_name[64];
     struct rw_queue q;
     struct lt_recwriter_stats st;
     struct rw_io io;
@@ -135,8 +137,8 @@ struct lt_recwriter {
     uint64_t stop_deadline_ns;
 
     /* Writer-thread state. */
-    hid_t h5;       /* open file, or -1 */
-    int fd_buf;     /* our descriptors on the open file */
+    hid_t h5;   /* open file, or -1 */
+    int fd_buf; /* our descriptors on the open file */
     int fd_direct;
     uint64_t file_payload_bytes; /* recorded_size: dataset bytes in the open file */
     uint32_t file_records;

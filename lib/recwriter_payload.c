@@ -43,7 +43,8 @@ static void gather(const struct stream *s, uint64_t pos, uint8_t *dst, size_t n)
 static int write_stream(struct rw_io *io, const struct stream *s, const struct rw_dset *d,
                         int last_dataset, int sync)
 {
-    const int direct_ok = io->fd[RW_FD_DIRECT] >= 0 && io->fd[RW_FD_DIRECT] != io->fd[RW_FD_BUFFERED];
+    const int direct_ok =
+        io->fd[RW_FD_DIRECT] >= 0 && io->fd[RW_FD_DIRECT] != io->fd[RW_FD_BUFFERED];
     uint64_t pos = 0;
     while (pos < d->size) {
         size_t n = io->slot_bytes;
@@ -61,12 +62,12 @@ static int write_stream(struct rw_io *io, const struct stream *s, const struct r
         uint8_t *buf = io->pool + (size_t)slot * io->slot_bytes;
         gather(s, pos, buf, n);
         const uint64_t off = d->offset + pos;
-        size_t body = (direct_ok && (off & (RW_ALIGN - 1)) == 0) ? (n & ~(size_t)(RW_ALIGN - 1)) : 0;
+        size_t body =
+            (direct_ok && (off & (RW_ALIGN - 1)) == 0) ? (n & ~(size_t)(RW_ALIGN - 1)) : 0;
         if (body && (ret = io->ops->write(io, slot, RW_FD_DIRECT, buf, body, off, flags)) < 0)
             return ret;
-        if (n > body &&
-            (ret = io->ops->write(io, slot, RW_FD_BUFFERED, buf + body, n - body, off + body,
-                                  flags)) < 0)
+        if (n > body && (ret = io->ops->write(io, slot, RW_FD_BUFFERED, buf + body, n - body,
+                                              off + body, flags)) < 0)
             return ret;
         pos += n;
     }
@@ -107,8 +108,8 @@ int rw_payload_write(struct rw_io *io, const struct lt_rw_record *rec, const str
             ret = -EINVAL;
             goto fail;
         }
-        struct stream s = {.head = hdr, .head_len = sizeof hdr, .body = f->payload,
-                           .body_len = f->payload_len};
+        struct stream s = {
+            .head = hdr, .head_len = sizeof hdr, .body = f->payload, .body_len = f->payload_len};
         if ((ret = write_stream(io, &s, &dset[1 + i], i + 1 == rec->n_frags, sync)) < 0) goto fail;
     }
     return io->ops->finish(io, sync);

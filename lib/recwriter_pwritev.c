@@ -69,7 +69,10 @@ static int p_finish(struct rw_io *io, int sync)
     return 0;
 }
 
-static void p_destroy(struct rw_io *io) { io->impl = NULL; }
+static void p_destroy(struct rw_io *io)
+{
+    io->impl = NULL;
+}
 
 static const struct rw_io_ops pwritev_ops = {
     .acquire = p_acquire,

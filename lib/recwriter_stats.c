@@ -34,9 +34,12 @@ void rw_rate_update(struct rw_rate *r, uint64_t bytes_total, _Atomic uint64_t *o
 const char *lt_rw_io_mode_name(enum lt_rw_io_mode m)
 {
     switch (m) {
-    case LT_RW_IO_URING: return "io_uring";
-    case LT_RW_IO_PWRITEV: return "pwritev";
-    default: return "none";
+    case LT_RW_IO_URING:
+        return "io_uring";
+    case LT_RW_IO_PWRITEV:
+        return "pwritev";
+    default:
+        return "none";
     }
 }
 

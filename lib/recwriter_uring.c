@@ -195,8 +195,13 @@ static int u_write(struct rw_io *io, unsigned slot, int fdsel, const uint8_t *bu
     struct uring_impl *u = io->impl;
     struct uop *op = op_get(u);
     if (!op) return -EBUSY; /* cannot happen: two ops per slot are reserved */
-    *op = (struct uop){.kind = OP_WRITE, .slot = slot, .fdsel = fdsel, .buf = buf, .len = len,
-                       .off = off, .linked = (flags & RW_LINK_SYNC) != 0};
+    *op = (struct uop){.kind = OP_WRITE,
+                       .slot = slot,
+                       .fdsel = fdsel,
+                       .buf = buf,
+                       .len = len,
+                       .off = off,
+                       .linked = (flags & RW_LINK_SYNC) != 0};
     u->slot_refs[slot]++;
     int ret = prep(io, u, op);
     if (ret < 0) {

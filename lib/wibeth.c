@@ -1,10 +1,6 @@
-/* WIBEth frame headers and the 14-bit ADC packing.
- *
- * Header bit fields are assembled with explicit shifts so the wire image never depends on the
- * compiler's bit-field layout. The ADC block is packed four channels at a time: 4 x 14 = 56 bits
- * = 7 bytes, and a sample's 112 bytes hold exactly 16 such groups, so the whole 7168-byte ADC
- * area is 1024 consecutive 7-byte groups. One unaligned 8-byte load (or store) per group moves
- * four values with no per-bit work and no straddle special cases. */
+/* WIBEth frame headers, validation and single-value ADC access. Header bit fields are assembled
+ * with explicit shifts so the wire image never depends on the compiler's bit-field layout. The
+ * bulk ADC pack/unpack lives in wibeth_pack.c. */
 #include "wibeth.h"
 
 #include "daqfmt.h"
@@ -16,11 +12,6 @@
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
                "the WIBEth frame struct is the little-endian wire image");
 _Static_assert(offsetof(lt_wibeth_frame, adc_words) == 32, "ADC words start at byte 32");
-
-#define ADC_BYTES     (LT_WIBETH_SAMPLES * LT_WIBETH_WORDS_PER_SAMPLE * 8U) /* 7168 */
-#define GROUP_BYTES   7U                                                    /* 4 channels */
-#define GROUPS        (ADC_BYTES / GROUP_BYTES)                             /* 1024 */
-#define GROUP_CHANNEL 4U
 
 /* One field of a 64-bit header word: where it starts and how wide it is. */
 struct bitfield {
@@ -73,9 +64,9 @@ int lt_daqeth_encode(lt_wibeth_frame *f, const struct lt_daqeth_header *h)
     return 0;
 }
 
-void lt_daqeth_decode(const lt_wibeth_frame *f, struct lt_daqeth_header *h)
+static void daqeth_decode_words(const uint64_t words[2], struct lt_daqeth_header *h)
 {
-    uint64_t w = f->daq_header[0];
+    uint64_t w = words[0];
     h->version = (uint8_t)get_field(w, DAQ_VERSION);
     h->det_id = (uint8_t)get_field(w, DAQ_DET_ID);
     h->crate = (uint16_t)get_field(w, DAQ_CRATE);
@@ -83,7 +74,12 @@ void lt_daqeth_decode(const lt_wibeth_frame *f, struct lt_daqeth_header *h)
     h->stream = (uint8_t)get_field(w, DAQ_STREAM);
     h->seq_id = (uint16_t)get_field(w, DAQ_SEQ_ID);
     h->block_length = (uint16_t)get_field(w, DAQ_BLOCK_LENGTH);
-    h->timestamp = f->daq_header[1];
+    h->timestamp = words[1];
+}
+
+void lt_daqeth_decode(const lt_wibeth_frame *f, struct lt_daqeth_header *h)
+{
+    daqeth_decode_words(f->daq_header, h);
 }
 
 int lt_wibeth_header_encode(lt_wibeth_frame *f, const struct lt_wibeth_header *h)
@@ -135,11 +131,11 @@ int lt_wibeth_validate(const void *buf, size_t len, char *err, size_t errlen)
                   LT_WIBETH_FRAME_SIZE);
         return LT_EFORMAT;
     }
-    /* The buffer may be unaligned (a byte payload): copy the two header words out. */
-    lt_wibeth_frame hdr_only;
-    memcpy(&hdr_only, buf, 32);
+    /* The buffer may be unaligned (a byte payload): copy the four header words out. */
+    uint64_t words[4];
+    memcpy(words, buf, sizeof words);
     struct lt_daqeth_header h;
-    lt_daqeth_decode(&hdr_only, &h);
+    daqeth_decode_words(words, &h);
     if (h.version != LT_DAQETH_VERSION) {
         lt_seterr(err, errlen, "WIBEth frame: DAQEthHeader version %u, expected %u", h.version,
                   LT_DAQETH_VERSION);
@@ -154,58 +150,56 @@ int lt_wibeth_validate(const void *buf, size_t len, char *err, size_t errlen)
                   (unsigned long long)h.timestamp);
         return LT_ERANGE;
     }
-    if (get_field(hdr_only.wib_header[0], WIB_PAD0) | get_field(hdr_only.wib_header[0], WIB_PAD1)) {
+    if (get_field(words[2], WIB_PAD0) | get_field(words[2], WIB_PAD1)) {
         lt_seterr(err, errlen, "WIBEth frame: WIBEth header pad bits set (word 0x%016llx)",
-                  (unsigned long long)hdr_only.wib_header[0]);
+                  (unsigned long long)words[2]);
         return LT_EFORMAT;
     }
     return 0;
 }
 
-static inline uint64_t load_le64(const uint8_t *p)
+int lt_wibeth_validate_frames(const void *buf, size_t len, size_t *n_frames, char *err,
+                              size_t errlen)
 {
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
-}
-
-void lt_wibeth_unpack(const lt_wibeth_frame *f, uint16_t adc[LT_WIBETH_SAMPLES][LT_WIBETH_CHANNELS])
-{
-    const uint8_t *src = (const uint8_t *)f->adc_words;
-    uint16_t *dst = &adc[0][0];
-    /* All groups but the last can use a full 8-byte load; the last one would read past the end
-     * of the frame, so it loads the 8 bytes ending at the frame's end and shifts. */
-    for (unsigned g = 0; g < GROUPS - 1; g++) {
-        uint64_t v = load_le64(src + GROUP_BYTES * g);
-        dst[4 * g + 0] = (uint16_t)(v & LT_WIBETH_ADC_MAX);
-        dst[4 * g + 1] = (uint16_t)((v >> 14) & LT_WIBETH_ADC_MAX);
-        dst[4 * g + 2] = (uint16_t)((v >> 28) & LT_WIBETH_ADC_MAX);
-        dst[4 * g + 3] = (uint16_t)((v >> 42) & LT_WIBETH_ADC_MAX);
+    if (n_frames) *n_frames = 0;
+    if (len % LT_WIBETH_FRAME_SIZE != 0) {
+        lt_seterr(err, errlen, "WIBEth payload: %zu bytes is not a whole number of %u-byte frames",
+                  len, LT_WIBETH_FRAME_SIZE);
+        return LT_EFORMAT;
     }
-    uint64_t v = load_le64(src + ADC_BYTES - 8) >> 8;
-    unsigned g = GROUPS - 1;
-    dst[4 * g + 0] = (uint16_t)(v & LT_WIBETH_ADC_MAX);
-    dst[4 * g + 1] = (uint16_t)((v >> 14) & LT_WIBETH_ADC_MAX);
-    dst[4 * g + 2] = (uint16_t)((v >> 28) & LT_WIBETH_ADC_MAX);
-    dst[4 * g + 3] = (uint16_t)((v >> 42) & LT_WIBETH_ADC_MAX);
-}
-
-void lt_wibeth_pack(lt_wibeth_frame *f, const uint16_t adc[LT_WIBETH_SAMPLES][LT_WIBETH_CHANNELS])
-{
-    uint8_t *dst = (uint8_t *)f->adc_words;
-    const uint16_t *src = &adc[0][0];
-    const uint64_t m = LT_WIBETH_ADC_MAX;
-    /* Groups are written in increasing order: the eighth byte of each 8-byte store spills into
-     * the next group, which its own store then overwrites. The last group stores 7 bytes. */
-    for (unsigned g = 0; g < GROUPS - 1; g++) {
-        uint64_t v = (src[4 * g] & m) | (src[4 * g + 1] & m) << 14 | (src[4 * g + 2] & m) << 28 |
-                     (src[4 * g + 3] & m) << 42;
-        memcpy(dst + GROUP_BYTES * g, &v, 8);
+    size_t n = len / LT_WIBETH_FRAME_SIZE;
+    const uint8_t *p = buf;
+    uint64_t first[4];
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *f = p + i * LT_WIBETH_FRAME_SIZE;
+        char why[160];
+        int rc = lt_wibeth_validate(f, LT_WIBETH_FRAME_SIZE, why, sizeof why);
+        if (rc) {
+            lt_seterr(err, errlen, "frame %zu of %zu: %s", i, n, why);
+            return rc;
+        }
+        uint64_t w[4];
+        memcpy(w, f, sizeof w);
+        if (i == 0) {
+            memcpy(first, w, sizeof w);
+            continue;
+        }
+        /* crate, slot and stream: bits 12..33 of DAQEthHeader word 0 */
+        const uint64_t addr = ((1ULL << 22) - 1) << 12;
+        if ((w[0] & addr) != (first[0] & addr)) {
+            lt_seterr(err, errlen, "frame %zu of %zu: crate/slot/stream differ from frame 0", i, n);
+            return LT_EFORMAT;
+        }
+        if (w[1] != first[1] + (uint64_t)i * 2048U) {
+            lt_seterr(err, errlen,
+                      "frame %zu of %zu: timestamp %llu, expected %llu (2048 ticks apart)", i, n,
+                      (unsigned long long)w[1],
+                      (unsigned long long)(first[1] + (uint64_t)i * 2048U));
+            return LT_EFORMAT;
+        }
     }
-    unsigned g = GROUPS - 1;
-    uint64_t v = (src[4 * g] & m) | (src[4 * g + 1] & m) << 14 | (src[4 * g + 2] & m) << 28 |
-                 (src[4 * g + 3] & m) << 42;
-    memcpy(dst + GROUP_BYTES * g, &v, GROUP_BYTES);
+    if (n_frames) *n_frames = n;
+    return 0;
 }
 
 /* Slow path: channel i of a sample starts at bit 14*i of the sample's 14 words. */

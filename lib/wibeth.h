@@ -12,13 +12,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LT_WIBETH_FRAME_SIZE      7200U
-#define LT_WIBETH_CHANNELS        64U
-#define LT_WIBETH_SAMPLES         64U
+#define LT_WIBETH_FRAME_SIZE       7200U
+#define LT_WIBETH_CHANNELS         64U
+#define LT_WIBETH_SAMPLES          64U
 #define LT_WIBETH_WORDS_PER_SAMPLE 14U
-#define LT_WIBETH_ADC_BITS        14U
-#define LT_WIBETH_ADC_MAX         0x3FFFU
-#define LT_DAQETH_VERSION         1U /* DAQEthHeader version we write and accept */
+#define LT_WIBETH_ADC_BITS         14U
+#define LT_WIBETH_ADC_MAX          0x3FFFU
+#define LT_DAQETH_VERSION          1U /* DAQEthHeader version we write and accept */
 
 typedef struct lt_wibeth_frame {
     uint64_t daq_header[2]; /* DAQEthHeader: bit fields, then 64-bit timestamp */
@@ -76,16 +76,33 @@ void lt_wibeth_header_decode(const lt_wibeth_frame *f, struct lt_wibeth_header *
  * Returns 0 or a negative lt_error with a message in err. */
 int lt_wibeth_validate(const void *buf, size_t len, char *err, size_t errlen);
 
+/* Validate a fragment payload of WIBEth frames: len a multiple of 7200 (0 frames is fine), each
+ * frame valid as above, all frames from the same crate/slot/stream, timestamps exactly 2048
+ * ticks apart (LT_EFORMAT otherwise, naming the frame). *n_frames (may be NULL) gets the count. */
+int lt_wibeth_validate_frames(const void *buf, size_t len, size_t *n_frames, char *err,
+                              size_t errlen);
+
 /* Fast bulk pack/unpack of all 64x64 ADC values, adc[sample][channel]. Values are masked to
  * 14 bits on pack. */
 void lt_wibeth_pack(lt_wibeth_frame *f, const uint16_t adc[LT_WIBETH_SAMPLES][LT_WIBETH_CHANNELS]);
-void lt_wibeth_unpack(const lt_wibeth_frame *f, uint16_t adc[LT_WIBETH_SAMPLES][LT_WIBETH_CHANNELS]);
+void lt_wibeth_unpack(const lt_wibeth_frame *f,
+                      uint16_t adc[LT_WIBETH_SAMPLES][LT_WIBETH_CHANNELS]);
+/* The portable versions (same results bit for bit); pack/unpack use AVX2 when the CPU has it.
+ * lt_wibeth_pack_impl() names the path in use: "avx2" or "scalar". */
+void lt_wibeth_pack_scalar(lt_wibeth_frame *f,
+                           const uint16_t adc[LT_WIBETH_SAMPLES][LT_WIBETH_CHANNELS]);
+void lt_wibeth_unpack_scalar(const lt_wibeth_frame *f,
+                             uint16_t adc[LT_WIBETH_SAMPLES][LT_WIBETH_CHANNELS]);
+const char *lt_wibeth_pack_impl(void);
 
 /* Single-value access (slow path, for tests and tools). */
 uint16_t lt_wibeth_get_adc(const lt_wibeth_frame *f, unsigned sample, unsigned channel);
 void lt_wibeth_set_adc(lt_wibeth_frame *f, unsigned sample, unsigned channel, uint16_t value);
 
 /* Timestamp of the frame's first sample (DAQEthHeader word 1) without a full decode. */
-static inline uint64_t lt_wibeth_timestamp(const lt_wibeth_frame *f) { return f->daq_header[1]; }
+static inline uint64_t lt_wibeth_timestamp(const lt_wibeth_frame *f)
+{
+    return f->daq_header[1];
+}
 
 #endif

@@ -55,6 +55,30 @@ static void fill_payload(uint8_t *p, size_t n, uint64_t seed)
     }
 }
 
+/* Real WIBEth frames: DAQEth header with contiguous timestamps (2048 ticks apart), pseudo-random
+ * 14-bit ADCs, so the sample files look like detector data to every reader. */
+static void fill_frames(uint8_t *p, unsigned nframes, unsigned stream, uint64_t t0, uint64_t seed)
+{
+    static uint16_t adc[LT_WIBETH_SAMPLES][LT_WIBETH_CHANNELS];
+    uint8_t noise[sizeof adc];
+    for (unsigned f = 0; f < nframes; f++) {
+        lt_wibeth_frame *fr = (lt_wibeth_frame *)(p + (size_t)f * LT_WIBETH_FRAME_SIZE);
+        memset(fr, 0, sizeof *fr);
+        fill_payload(noise, sizeof noise, seed * 1000 + f);
+        for (unsigned s = 0; s < LT_WIBETH_SAMPLES; s++)
+            for (unsigned c = 0; c < LT_WIBETH_CHANNELS; c++)
+                adc[s][c] = (uint16_t)(900 + noise[s * LT_WIBETH_CHANNELS + c] % 16);
+        lt_wibeth_pack(fr, adc);
+        struct lt_daqeth_header h = {0};
+        h.version = LT_DAQETH_VERSION;
+        h.det_id = LT_DETID_HD_TPC;
+        h.stream = (uint8_t)stream;
+        h.seq_id = (uint16_t)(f & 0xFFF);
+        h.timestamp = t0 + (uint64_t)f * 2048;
+        ck_assert_int_eq(lt_daqeth_encode(fr, &h), 0);
+    }
+}
+
 static struct lt_source_id sid(uint16_t subsys, uint32_t id)
 {
     struct lt_source_id s = {LT_SOURCE_ID_VERSION, subsys, id};
@@ -131,7 +155,7 @@ static void write_run_file(const char *dir, char *out, size_t outlen)
         ck_assert_msg(lt_h5w_begin_timeslice(w, &tsh, err, sizeof err) == 0, "%s", err);
         for (unsigned st = 0; st < STREAMS; st++) {
             struct lt_fragment_header h = frag_hdr(s + 1, 0, st, 1000000ULL + s * SLICE_TICKS);
-            fill_payload(payload, plen, s * 100 + st);
+            fill_frames(payload, FRAMES, st, h.window_begin, s * 100 + st);
             ck_assert_msg(lt_h5w_add_fragment(w, &h, payload, plen, err, sizeof err) == 0, "%s",
                           err);
         }
@@ -157,7 +181,8 @@ static void write_run_file(const char *dir, char *out, size_t outlen)
 
 /* Trigger records 5.0, 5.1 and 9.0: three component requests, two WIBEth fragments, one empty
  * fragment flagged kDataNotFound, one Trigger_Candidate fragment. */
-#define TR_PAYLOAD 3000U
+#define TR_FRAMES  2U
+#define TR_PAYLOAD (TR_FRAMES * LT_WIBETH_FRAME_SIZE)
 static const uint64_t tr_numbers[] = {5, 5, 9};
 static const uint16_t tr_seqs[] = {0, 1, 0};
 
@@ -168,7 +193,7 @@ static void write_tr_file(const char *dir, char *out, size_t outlen)
     struct lt_h5_file_attrs a = attrs_for(LT_H5_TRIGGER_RECORD);
     struct lt_h5w *w;
     ck_assert_msg(lt_h5w_open(&w, out, &a, NULL, err, sizeof err) == 0, "%s", err);
-    uint8_t payload[TR_PAYLOAD];
+    static uint8_t payload[TR_PAYLOAD];
     for (unsigned r = 0; r < 3; r++) {
         struct lt_trigger_record_header trh = {0};
         trh.trigger_number = tr_numbers[r];
@@ -193,7 +218,7 @@ static void write_tr_file(const char *dir, char *out, size_t outlen)
                 h.error_bits = 1U << LT_FRAG_ERR_DATA_NOT_FOUND;
                 ck_assert_msg(lt_h5w_add_fragment(w, &h, NULL, 0, err, sizeof err) == 0, "%s", err);
             } else {
-                fill_payload(payload, sizeof payload, 1000 * r + st);
+                fill_frames(payload, TR_FRAMES, st, h.window_begin, 1000 * r + st);
                 ck_assert_msg(
                     lt_h5w_add_fragment(w, &h, payload, sizeof payload, err, sizeof err) == 0, "%s",
                     err);
@@ -341,7 +366,7 @@ START_TEST(test_timeslice_roundtrip)
             ck_assert_uint_eq(h.fragment_type, LT_FRAGTYPE_WIBETH);
             ck_assert_uint_eq(h.detector_id, LT_DETID_HD_TPC);
             ck_assert_uint_eq(h.element_id.id, st);
-            fill_payload(expect, plen, s * 100 + st);
+            fill_frames(expect, FRAMES, st, want_h.window_begin, s * 100 + st);
             ck_assert_int_eq(memcmp(buf + LT_FRAGMENT_HEADER_SIZE, expect, plen), 0);
             /* The stored header bytes are exactly the encoder's. */
             uint8_t hb[LT_FRAGMENT_HEADER_SIZE];
@@ -358,7 +383,7 @@ START_TEST(test_timeslice_roundtrip)
         ck_assert_msg(
             lt_h5r_read_fragment_alloc(r, s, ds[1].name, &h, &ab, &pl, 0, err, sizeof err) == 0,
             "%s", err);
-        fill_payload(expect, plen, s * 100 + 0);
+        fill_frames(expect, FRAMES, 0, 1000000ULL + s * SLICE_TICKS, s * 100 + 0);
         ck_assert_int_eq(memcmp(ab + LT_FRAGMENT_HEADER_SIZE, expect, plen), 0);
         free(ab);
         ck_assert_int_eq(
@@ -407,7 +432,7 @@ START_TEST(test_trigger_record_roundtrip)
     ck_assert_int_eq(lt_h5r_attrs(r)->record_type, LT_H5_TRIGGER_RECORD);
     ck_assert_int_eq(lt_h5r_attrs(r)->run_was_for_test_purposes, 1);
     ck_assert_uint_eq(lt_h5r_record_count(r), 3);
-    uint8_t buf[LT_FRAGMENT_HEADER_SIZE + TR_PAYLOAD], expect[TR_PAYLOAD];
+    static uint8_t buf[LT_FRAGMENT_HEADER_SIZE + TR_PAYLOAD], expect[TR_PAYLOAD];
     for (unsigned i = 0; i < 3; i++) {
         const struct lt_h5_record_id *id = lt_h5r_record(r, i);
         ck_assert_uint_eq(id->number, tr_numbers[i]);
@@ -454,7 +479,7 @@ START_TEST(test_trigger_record_roundtrip)
                           "%s", err);
             ck_assert_uint_eq(pl, TR_PAYLOAD);
             ck_assert_uint_eq(h.sequence_number, tr_seqs[i]);
-            fill_payload(expect, TR_PAYLOAD, 1000 * i + st);
+            fill_frames(expect, TR_FRAMES, st, trh.trigger_timestamp - 1000, 1000 * i + st);
             ck_assert_int_eq(memcmp(buf + LT_FRAGMENT_HEADER_SIZE, expect, TR_PAYLOAD), 0);
         }
         struct lt_fragment_header h;
@@ -890,7 +915,7 @@ START_TEST(test_lying_headers)
     struct lt_h5r *r;
     ck_assert_msg(lt_h5r_open(&r, tr, err, sizeof err) == 0, "%s", err);
     struct lt_fragment_header h;
-    uint8_t buf[LT_FRAGMENT_HEADER_SIZE + TR_PAYLOAD];
+    static uint8_t buf[LT_FRAGMENT_HEADER_SIZE + TR_PAYLOAD];
     size_t pl;
     ck_assert_int_eq(lt_h5r_read_fragment(r, 0, "Detector_Readout_0x00000001_WIBEth", &h, buf,
                                           sizeof buf, &pl, err, sizeof err),

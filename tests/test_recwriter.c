@@ -4,6 +4,7 @@
 #include <check.h>
 #include <fcntl.h>
 
+#include "h5raw.h"
 #include "lt_error.h"
 #include "test_recwriter_util.h"
 
@@ -37,8 +38,7 @@ static size_t verify_dir(const char *dir, const struct gen_params *p, int expect
     if (expect_files >= 0) ck_assert_int_eq(n, expect_files);
     memset(v, 0, sizeof *v);
     v->p = p;
-    for (int i = 0; i < n; i++)
-        ck_assert_msg(tu_verify_file(names[i], v) == 0, "%s", v->why);
+    for (int i = 0; i < n; i++) ck_assert_msg(tu_verify_file(names[i], v) == 0, "%s", v->why);
     return v->n;
 }
 
@@ -49,8 +49,8 @@ START_TEST(roundtrip_uring)
     struct lt_recwriter_config c;
     tu_config(&c, dir);
     c.max_file_records = 4;
-    struct gen_params p = {.n_frags = 6, .frag_bytes = 150000, .jitter = 5000, .with_empty = 1,
-                           .run = 42};
+    struct gen_params p = {
+        .n_frags = 6, .frag_bytes = 150000, .jitter = 5000, .with_empty = 1, .run = 42};
     atomic_store(&tu_done_ok, 0);
     struct lt_recwriter_status st = write_records(&c, &p, 1, 10);
     ck_assert_int_eq(st.io_mode, LT_RW_IO_URING);
@@ -72,8 +72,8 @@ START_TEST(roundtrip_uring)
     ck_assert_int_eq(tu_attr_u64(f, "creation_timestamp", &x), 0);
     ck_assert_int_eq(tu_attr_u64(f, "file_index", &x), 0);
     ck_assert(x >= 1 && x <= 3);
-    const char *want[] = {"run_number", "application_name", "filelayout_params",
-                          "filelayout_version", "record_type", "recorded_size"};
+    const char *want[] = {"run_number",         "application_name", "filelayout_params",
+                          "filelayout_version", "record_type",      "recorded_size"};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         ck_assert_msg(H5Aexists(f, want[i]) > 0, "attribute %s missing", want[i]);
     hid_t d = H5Dopen2(f, "TriggerRecord000002.0000/RawData/Detector_Readout_0x00001001_WIBEth",
@@ -85,9 +85,22 @@ START_TEST(roundtrip_uring)
         d = H5Dopen2(f, "TriggerRecord000010.0000/RawData/Detector_Readout_0x00001001_WIBEth",
                      H5P_DEFAULT);
     ck_assert(d >= 0);
-    ck_assert_uint_eq(H5Dget_offset(d) % 4096, 0);
+    const uint64_t off = H5Dget_offset(d);
+    ck_assert_uint_eq(off % 4096, 0);
     H5Dclose(d);
     H5Fclose(f);
+
+    /* The verifier is not a rubber stamp: one flipped payload byte makes it fail. */
+    int fd = open(names[0], O_RDWR);
+    uint8_t b;
+    ck_assert_int_eq(pread(fd, &b, 1, (off_t)off + 5000), 1);
+    b ^= 0x10;
+    ck_assert_int_eq(pwrite(fd, &b, 1, (off_t)off + 5000), 1);
+    close(fd);
+    memset(&v, 0, sizeof v);
+    v.p = &p;
+    ck_assert_int_ne(tu_verify_file(names[0], &v), 0);
+    ck_assert_msg(strstr(v.why, "bytes differ from offset 5000"), "%s", v.why);
     tu_rmrf(dir);
 }
 END_TEST
@@ -150,8 +163,9 @@ static void dset_map(const char *path, char *out, size_t len)
     for (unsigned t = 1; t <= 3; t++) {
         for (unsigned i = 0; i < 5; i++) {
             char name[160];
-            snprintf(name, sizeof name, "TriggerRecord%06u.0000/RawData/Detector_Readout_0x%08x_WIBEth",
-                     t, 0x1000 + i);
+            snprintf(name, sizeof name,
+                     "TriggerRecord%06u.0000/RawData/Detector_Readout_0x%08x_WIBEth", t,
+                     0x1000 + i);
             hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
             ck_assert(d >= 0);
             pos += (size_t)snprintf(out + pos, len - pos, "%s@%llu\n", name,
@@ -167,8 +181,8 @@ START_TEST(pwritev_fallback_identical)
     char d1[512], d2[512];
     tu_mkdtemp(d1, sizeof d1, "ur");
     tu_mkdtemp(d2, sizeof d2, "pw");
-    struct gen_params p = {.n_frags = 5, .frag_bytes = 200000, .jitter = 3000, .with_empty = 1,
-                           .run = 42};
+    struct gen_params p = {
+        .n_frags = 5, .frag_bytes = 200000, .jitter = 3000, .with_empty = 1, .run = 42};
     struct lt_recwriter_config c;
     tu_config(&c, d1);
     struct lt_recwriter_status s1 = write_records(&c, &p, 1, 3);
@@ -340,12 +354,73 @@ START_TEST(invalid_full_duplicate_and_stop_timeout)
 }
 END_TEST
 
+/* The project's own hdf5libs reader (lib/h5raw.h) accepts our files: attributes, record list,
+ * source_id_path_map, TRH with its requests, and every fragment byte for byte. */
+START_TEST(reads_back_through_h5raw_reader)
+{
+    char dir[512];
+    tu_mkdtemp(dir, sizeof dir, "h5r");
+    struct lt_recwriter_config c;
+    tu_config(&c, dir);
+    struct gen_params p = {
+        .n_frags = 7, .frag_bytes = 90000, .jitter = 4000, .with_empty = 1, .run = 42};
+    write_records(&c, &p, 3, 3);
+    static char names[2][512];
+    ck_assert_int_eq(tu_list(dir, names, 2, NULL), 1);
+    struct lt_h5r *r;
+    char err[512];
+    ck_assert_msg(lt_h5r_open(&r, names[0], err, sizeof err) == 0, "%s", err);
+    const struct lt_h5_file_attrs *a = lt_h5r_attrs(r);
+    ck_assert_int_eq(a->record_type, LT_H5_TRIGGER_RECORD);
+    ck_assert_uint_eq(a->run_number, 42);
+    ck_assert_uint_eq(a->file_index, 1);
+    ck_assert_int_eq(a->has_recorded_size, 1);
+    ck_assert_str_eq(a->operational_environment, "lartrig");
+    ck_assert_uint_eq(lt_h5r_record_count(r), 3);
+    for (size_t k = 0; k < 3; k++) {
+        const struct lt_h5_record_id *id = lt_h5r_record(r, k);
+        ck_assert_uint_eq(id->number, 3 + k);
+        struct lt_trigger_record_header trh, want;
+        struct lt_component_request req[4], wreq[4];
+        size_t nreq;
+        ck_assert_msg(lt_h5r_read_trh(r, k, &trh, req, 4, &nreq, err, sizeof err) == 0, "%s", err);
+        gen_trh(&p, id->number, &want, wreq);
+        ck_assert_uint_eq(nreq, 2);
+        ck_assert_uint_eq(trh.trigger_timestamp, want.trigger_timestamp);
+        ck_assert_uint_eq(req[1].window_end, wreq[1].window_end);
+        struct lt_h5_dataset_info *ds;
+        size_t n;
+        ck_assert_msg(lt_h5r_list_datasets(r, k, &ds, &n, err, sizeof err) == 0, "%s", err);
+        ck_assert_uint_eq(n, 1 + p.n_frags);
+        for (size_t i = 1; i < n; i++) {
+            struct lt_fragment_header h;
+            uint8_t *buf;
+            size_t plen;
+            ck_assert_msg(lt_h5r_read_fragment_alloc(r, k, ds[i].name, &h, &buf, &plen, 0, err,
+                                                     sizeof err) == 0,
+                          "%s", err);
+            size_t fi = ds[i].source_id.id - 0x1000;
+            ck_assert_uint_eq(plen, gen_payload_len(&p, id->number, fi));
+            uint8_t *want_pl = malloc(plen + 8);
+            gen_fill(want_pl, plen, id->number, fi);
+            ck_assert(memcmp(buf + LT_FRAGMENT_HEADER_SIZE, want_pl, plen) == 0);
+            free(want_pl);
+            free(buf);
+        }
+        free(ds);
+    }
+    lt_h5r_close(r);
+    tu_rmrf(dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("recwriter");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, roundtrip_uring);
+    tcase_add_test(tc, reads_back_through_h5raw_reader);
     tcase_add_test(tc, rollover_by_size_never_splits);
     tcase_add_test(tc, odd_sizes_and_one_huge_record);
     tcase_add_test(tc, pwritev_fallback_identical);

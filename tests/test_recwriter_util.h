@@ -77,8 +77,8 @@ static TU_UNUSED void gen_trh(const struct gen_params *p, uint64_t trig,
     for (int k = 0; k < 2; k++) {
         memset(&req[k], 0, sizeof req[k]);
         req[k].version = LT_COMPONENT_REQUEST_VERSION;
-        req[k].component = (struct lt_source_id){LT_SOURCE_ID_VERSION, LT_SUBSYS_DETECTOR_READOUT,
-                                                 (uint32_t)k};
+        req[k].component =
+            (struct lt_source_id){LT_SOURCE_ID_VERSION, LT_SUBSYS_DETECTOR_READOUT, (uint32_t)k};
         req[k].window_begin = h->trigger_timestamp - 1000;
         req[k].window_end = h->trigger_timestamp + 140625;
     }
@@ -189,7 +189,7 @@ struct tu_verify {
 };
 
 static TU_UNUSED __attribute__((format(printf, 2, 3))) void tu_why(struct tu_verify *v,
-                                                                  const char *fmt, ...)
+                                                                   const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -197,7 +197,8 @@ static TU_UNUSED __attribute__((format(printf, 2, 3))) void tu_why(struct tu_ver
     va_end(ap);
 }
 
-static TU_UNUSED herr_t tu_verify_record(hid_t root, const char *name, const H5L_info_t *info, void *arg)
+static TU_UNUSED herr_t tu_verify_record(hid_t root, const char *name, const H5L_info_t *info,
+                                         void *arg)
 {
     (void)info;
     struct tu_verify *v = arg;
@@ -220,8 +221,8 @@ static TU_UNUSED herr_t tu_verify_record(hid_t root, const char *name, const H5L
     H5Gget_info(g, &gi);
     const struct gen_params *p = v->p;
     if (gi.nlinks != 1 + p->n_frags) {
-        tu_why(v, "%s: %llu datasets, expected %zu", path,
-                 (unsigned long long)gi.nlinks, 1 + p->n_frags);
+        tu_why(v, "%s: %llu datasets, expected %zu", path, (unsigned long long)gi.nlinks,
+               1 + p->n_frags);
         v->bad = 1;
     }
     uint8_t *buf = NULL;
@@ -246,8 +247,8 @@ static TU_UNUSED herr_t tu_verify_record(hid_t root, const char *name, const H5L
         snprintf(dname, sizeof dname, "Detector_Readout_0x%08x_WIBEth", (unsigned)(0x1000 + i));
         buf = NULL;
         if (tu_read_dset(g, dname, &buf, &len) || len != LT_FRAGMENT_HEADER_SIZE + plen) {
-            tu_why(v, "%s/%s: missing or %zu bytes, expected %zu", path,
-                     dname, len, LT_FRAGMENT_HEADER_SIZE + plen);
+            tu_why(v, "%s/%s: missing or %zu bytes, expected %zu", path, dname, len,
+                   LT_FRAGMENT_HEADER_SIZE + plen);
             v->bad = 1;
         } else {
             struct lt_fragment_header h;
@@ -259,8 +260,7 @@ static TU_UNUSED herr_t tu_verify_record(hid_t root, const char *name, const H5L
             if (memcmp(buf, hb, sizeof hb) || memcmp(buf + sizeof hb, pl, plen)) {
                 size_t k = 0;
                 while (k < len && buf[k] == (k < 72 ? hb[k] : pl[k - 72])) k++;
-                tu_why(v, "%s/%s: bytes differ from offset %zu of %zu",
-                         path, dname, k, len);
+                tu_why(v, "%s/%s: bytes differ from offset %zu of %zu", path, dname, k, len);
                 v->bad = 1;
             }
             free(pl);
@@ -295,8 +295,8 @@ static TU_UNUSED int tu_verify_file(const char *path, struct tu_verify *v)
     v->bad = 0;
     H5Literate(f, H5_INDEX_NAME, H5_ITER_INC, &idx, tu_verify_record, v);
     if (!v->bad && (tu_attr_u64(f, "recorded_size", &recorded) || recorded != v->bytes - before)) {
-        tu_why(v, "%s: recorded_size %llu, records hold %llu", path,
-                 (unsigned long long)recorded, (unsigned long long)(v->bytes - before));
+        tu_why(v, "%s: recorded_size %llu, records hold %llu", path, (unsigned long long)recorded,
+               (unsigned long long)(v->bytes - before));
         v->bad = 1;
     }
     H5Fclose(f);

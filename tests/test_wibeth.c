@@ -88,6 +88,29 @@ START_TEST(unpack_matches_reference)
 }
 END_TEST
 
+/* The portable path gives the same bytes and values as the dispatched (maybe AVX2) one. */
+START_TEST(scalar_and_dispatched_agree)
+{
+    for (int round = 0; round < 20; round++) {
+        random_adc(adc);
+        if (round == 0) adc[0][0] = 0xFFFF, adc[63][63] = 0xC000, adc[31][17] = 0x8123;
+        memset(&frame, 0x11, sizeof frame);
+        memset(&frame2, 0x22, sizeof frame2);
+        memcpy(frame2.daq_header, frame.daq_header, 32);
+        lt_wibeth_pack(&frame, adc);
+        lt_wibeth_pack_scalar(&frame2, adc);
+        ck_assert_int_eq(memcmp(&frame, &frame2, sizeof frame), 0);
+        for (unsigned s = 0; s < LT_WIBETH_SAMPLES; s++)
+            for (unsigned w = 0; w < LT_WIBETH_WORDS_PER_SAMPLE; w++) frame.adc_words[s][w] = rng();
+        lt_wibeth_unpack(&frame, adc);
+        lt_wibeth_unpack_scalar(&frame, adc2);
+        ck_assert_int_eq(memcmp(adc, adc2, sizeof adc), 0);
+    }
+    const char *impl = lt_wibeth_pack_impl();
+    ck_assert(strcmp(impl, "avx2") == 0 || strcmp(impl, "scalar") == 0);
+}
+END_TEST
+
 START_TEST(pack_unpack_roundtrip_and_mask)
 {
     random_adc(adc);
@@ -309,12 +332,63 @@ START_TEST(validate_good_and_bad)
 }
 END_TEST
 
+START_TEST(validate_frames)
+{
+    static lt_wibeth_frame fr[4];
+    static uint8_t raw[4 * LT_WIBETH_FRAME_SIZE + 1];
+    char err[200];
+    size_t n = 99;
+    memset(fr, 0, sizeof fr);
+    for (unsigned i = 0; i < 4; i++) {
+        struct lt_daqeth_header h = good_daq();
+        h.timestamp = 1000000 + 2048ULL * i;
+        h.seq_id = (uint16_t)i;
+        ck_assert_int_eq(lt_daqeth_encode(&fr[i], &h), 0);
+    }
+    memcpy(raw + 1, fr, sizeof fr); /* unaligned, as inside a fragment */
+    ck_assert_int_eq(lt_wibeth_validate_frames(raw + 1, sizeof fr, &n, err, sizeof err), 0);
+    ck_assert_uint_eq(n, 4);
+    ck_assert_int_eq(lt_wibeth_validate_frames(raw + 1, 0, &n, err, sizeof err), 0);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_int_eq(lt_wibeth_validate_frames(raw + 1, sizeof fr - 1, &n, err, sizeof err),
+                     LT_EFORMAT);
+    ck_assert_int_eq(lt_wibeth_validate_frames(raw + 1, sizeof fr + 1, &n, err, sizeof err),
+                     LT_EFORMAT);
+    /* a gap in time */
+    lt_wibeth_frame save = fr[2];
+    fr[2].daq_header[1] += 2048;
+    memcpy(raw + 1, fr, sizeof fr);
+    ck_assert_int_eq(lt_wibeth_validate_frames(raw + 1, sizeof fr, &n, err, sizeof err),
+                     LT_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(err, "frame 2 of 4"));
+    fr[2] = save;
+    /* a frame of another stream */
+    struct lt_daqeth_header h = good_daq();
+    h.stream = 6;
+    h.timestamp = 1000000 + 2048ULL * 3;
+    ck_assert_int_eq(lt_daqeth_encode(&fr[3], &h), 0);
+    memcpy(raw + 1, fr, sizeof fr);
+    ck_assert_int_eq(lt_wibeth_validate_frames(raw + 1, sizeof fr, &n, err, sizeof err),
+                     LT_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(err, "frame 3 of 4"));
+    /* an invalid frame inside */
+    h = good_daq(), h.version = 3, h.timestamp = 1000000 + 2048ULL;
+    ck_assert_int_eq(lt_daqeth_encode(&fr[1], &h), 0);
+    memcpy(raw + 1, fr, sizeof fr);
+    ck_assert_int_eq(lt_wibeth_validate_frames(raw + 1, sizeof fr, &n, err, sizeof err),
+                     LT_EVERSION);
+    ck_assert_ptr_nonnull(strstr(err, "frame 1 of 4"));
+    ck_assert_uint_eq(n, 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("wibeth");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, pack_matches_reference);
     tcase_add_test(tc, unpack_matches_reference);
+    tcase_add_test(tc, scalar_and_dispatched_agree);
     tcase_add_test(tc, pack_unpack_roundtrip_and_mask);
     tcase_add_test(tc, known_bit_positions);
     tcase_add_test(tc, set_get_single);
@@ -322,6 +396,7 @@ int main(void)
     tcase_add_test(tc, daqeth_out_of_range);
     tcase_add_test(tc, wibeth_header_roundtrip_and_bits);
     tcase_add_test(tc, validate_good_and_bad);
+    tcase_add_test(tc, validate_frames);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
