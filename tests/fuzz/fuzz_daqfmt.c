@@ -14,7 +14,7 @@
         if (decode(data, size_in, &a, err, sizeof err) != 0) return 0;                             \
         if (encode(&a, e1, sizeof e1) != 0) __builtin_trap();                                      \
         if (decode(e1, size, &b, err, sizeof err) != 0) __builtin_trap();                          \
-        if (encode(&b, e2, sizeof e2) != 0 || memcmp(e1, e2, size) != 0) __builtin_trap();        \
+        if (encode(&b, e2, sizeof e2) != 0 || memcmp(e1, e2, size) != 0) __builtin_trap();         \
     } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -29,14 +29,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ROUND_TRIP(struct lt_fragment_header, lt_fragment_header_decode, lt_fragment_header_encode,
                    LT_FRAGMENT_HEADER_SIZE);
         break;
-    case 1: ROUND_TRIP(struct lt_trigger_record_header, lt_trh_decode, lt_trh_encode, LT_TRH_SIZE); break;
+    case 1:
+        ROUND_TRIP(struct lt_trigger_record_header, lt_trh_decode, lt_trh_encode, LT_TRH_SIZE);
+        break;
     case 2:
         ROUND_TRIP(struct lt_component_request, lt_component_request_decode,
                    lt_component_request_encode, LT_COMPONENT_REQUEST_SIZE);
         break;
-    case 3: ROUND_TRIP(struct lt_timeslice_header, lt_tsh_decode, lt_tsh_encode, LT_TSH_SIZE); break;
+    case 3:
+        ROUND_TRIP(struct lt_timeslice_header, lt_tsh_decode, lt_tsh_encode, LT_TSH_SIZE);
+        break;
     default:
-        ROUND_TRIP(struct lt_source_id, lt_source_id_decode, lt_source_id_encode, LT_SOURCE_ID_SIZE);
+        ROUND_TRIP(struct lt_source_id, lt_source_id_decode, lt_source_id_encode,
+                   LT_SOURCE_ID_SIZE);
         break;
     }
     return 0;
