@@ -60,10 +60,12 @@ enum lt_rw_io_mode {
 };
 
 struct lt_recwriter_config {
-    const char *out_dir;          /* must exist */
-    const char *env;              /* operational environment: file name prefix ("lartrig") */
-    const char *writer_name;      /* "<writer>" part of the file name ("recwriter") */
-    const char *application_name; /* file attribute application_name ("trigd") */
+    const char *out_dir;             /* must exist */
+    const char *env;                 /* operational environment: file name prefix ("lartrig") */
+    const char *writer_name;         /* "<writer>" part of the file name ("recwriter") */
+    const char *application_name;    /* file attribute application_name ("trigd") */
+    const char *offline_data_stream; /* file attribute ("physics") */
+    int run_was_for_test_purposes;   /* file attribute, "true"/"false" */
     uint32_t run_number;
     size_t queue_capacity;       /* records the queue holds before enqueue says LT_EFULL */
     uint64_t max_file_bytes;     /* roll over before a record that would pass this */
@@ -143,8 +145,8 @@ void lt_recwriter_last_file(const struct lt_recwriter *w, char *buf, size_t len)
 
 /* Drains the queue (writing everything accepted), closes and renames the open file, joins the
  * thread and frees the writer. Records still unwritten after timeout_ms (e.g. the disk stays
- * full) get done(LT_ETIMEOUT), are counted in records_failed and logged. Returns 0 or the
- * negative lt_error of a failed final close. */
+ * full) get done(LT_ETIMEOUT), are counted in records_failed and logged. Returns 0, or LT_EIO
+ * when any file of this writer had to be left with its .writing name (close_failures > 0). */
 int lt_recwriter_stop(struct lt_recwriter *w, unsigned timeout_ms);
 
 #endif
