@@ -65,9 +65,8 @@ static struct cpu_impl *impl_of(struct lt_accel *a)
 /* Let a cell's kernel use this backend's vectorised stages. */
 static void install_hooks(struct cpu_impl *im, struct lt_kernel_cell *k)
 {
-    k->cnn.conv = lt_cpu_conv_fn(im->isa);
+    lt_cpu_install(im->isa, &k->cnn, &k->pre);
     for (uint32_t l = 0; l < LT_KERNEL_MAX_LAYERS; l++) k->cnn.packed[l] = im->packed[l];
-    k->pre.unpack = lt_cpu_unpack_fn(im->isa);
 }
 
 static void run_block(struct cpu_impl *im, struct cpu_slot *s, uint32_t bi)

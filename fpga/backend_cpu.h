@@ -22,6 +22,10 @@ int lt_cpu_isa_parse(const char *name);
 size_t lt_cpu_packed_size(const struct lt_kernel_layer *L);
 void lt_cpu_pack_layer(const struct lt_kernel_layer *L, const int8_t *w, int32_t *packed);
 
+/* Install every vectorised stage of `isa` into a cell's CNN and preprocess state (packed weights
+ * are set separately: cnn->packed[l]). */
+void lt_cpu_install(enum lt_cpu_isa isa, struct lt_cnn_state *cnn, struct lt_pre_state *pre);
+
 lt_conv_fn lt_cpu_conv_fn(enum lt_cpu_isa isa);         /* NULL for scalar */
 lt_pre_unpack_fn lt_cpu_unpack_fn(enum lt_cpu_isa isa); /* NULL for scalar */
 

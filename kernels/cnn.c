@@ -52,13 +52,10 @@ void lt_cnn_reset(struct lt_cnn_state *st, const struct lt_kernel_net *net, uint
     st->w_score = w;
 }
 
-/* Write one column (C channels of w wires, channel stride `stride`) into a layer's ring slot in
- * that layer's layout. */
-static void lb_store(int16_t lb[LT_CNN_MAX_PAIRS][LT_CNN_ROW], const int16_t *in, uint32_t stride,
-                     uint32_t cin, uint32_t w)
+void lt_lb_store_scalar(int16_t *lb, const int16_t *in, uint32_t stride, uint32_t cin, uint32_t w)
 {
     if (cin == 1) {
-        int16_t *row = lb[0];
+        int16_t *row = lb;
         /* Pair (x[p], x[p+1]) for p = WPAD-1 .. WPAD+w-1; x outside the wires is 0. */
         row[2U * (LT_KERNEL_WPAD - 1U)] = 0;
         row[2U * (LT_KERNEL_WPAD - 1U) + 1U] = in[0];
@@ -70,12 +67,25 @@ static void lb_store(int16_t lb[LT_CNN_MAX_PAIRS][LT_CNN_ROW], const int16_t *in
         return;
     }
     for (uint32_t ci = 0; ci < cin; ci++) {
-        int16_t *row = lb[ci >> 1];
+        int16_t *row = lb + (ci >> 1) * LT_CNN_ROW;
         for (uint32_t j = 0; j < w; j++) {
 #pragma HLS PIPELINE II = 1
             row[2U * (j + LT_KERNEL_WPAD) + (ci & 1U)] = in[ci * stride + j];
         }
     }
+}
+
+void lt_pool_w_scalar(const int16_t *in, int16_t *out, uint32_t cout, uint32_t w, uint32_t pw)
+{
+    const uint32_t wo = w / pw;
+    for (uint32_t c = 0; c < cout; c++)
+        for (uint32_t j = 0; j < wo; j++) {
+#pragma HLS PIPELINE II = 1
+            const int16_t *p = in + c * LT_KERNEL_WSTRIDE + j * pw;
+            int16_t m = p[0];
+            for (uint32_t k = 1; k < pw; k++) m = p[k] > m ? p[k] : m;
+            out[c * LT_KERNEL_MAX_WIRES + j] = m;
+        }
 }
 
 int lt_cnn_push(struct lt_cnn_state *st, const struct lt_kernel_net *net, const int16_t *x,
@@ -88,7 +98,12 @@ int lt_cnn_push(struct lt_cnn_state *st, const struct lt_kernel_net *net, const 
         struct lt_cnn_layer_state *ls = &st->layer[l];
         const uint32_t w = ls->w_in, kt = L->kt;
         ls->head = ls->head + 1U >= kt ? 0 : ls->head + 1U;
-        lb_store(ls->lb[ls->head], in, in_stride, L->cin, w);
+#ifndef __SYNTHESIS__
+        if (st->store)
+            st->store(&ls->lb[ls->head][0][0], in, in_stride, L->cin, w);
+        else
+#endif
+            lt_lb_store_scalar(&ls->lb[ls->head][0][0], in, in_stride, L->cin, w);
 
         struct lt_conv_job job;
         job.L = L;
@@ -112,16 +127,13 @@ int lt_cnn_push(struct lt_cnn_state *st, const struct lt_kernel_net *net, const 
             lt_conv_column_scalar(&job, l);
 
         /* Max-pool along wires, then (pt = 2) along time. */
-        const uint32_t pw = L->pw, wo = w / pw, cout = L->cout;
-        for (uint32_t c = 0; c < cout; c++)
-            for (uint32_t j = 0; j < wo; j++) {
-                int16_t m = st->conv_out[c][j * pw];
-                for (uint32_t k = 1; k < pw; k++) {
-                    int16_t v = st->conv_out[c][j * pw + k];
-                    m = v > m ? v : m;
-                }
-                st->pool_out[c][j] = m;
-            }
+        const uint32_t wo = w / L->pw, cout = L->cout;
+#ifndef __SYNTHESIS__
+        if (st->pool_w)
+            st->pool_w(&st->conv_out[0][0], &st->pool_out[0][0], cout, w, L->pw);
+        else
+#endif
+            lt_pool_w_scalar(&st->conv_out[0][0], &st->pool_out[0][0], cout, w, L->pw);
         if (L->pt == 2) {
             if (!ls->pool_odd) {
                 for (uint32_t c = 0; c < cout; c++)

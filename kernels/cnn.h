@@ -33,6 +33,18 @@ struct lt_conv_job {
 typedef void (*lt_conv_fn)(const struct lt_conv_job *job, uint32_t layer_index);
 void lt_conv_column_scalar(const struct lt_conv_job *job, uint32_t layer_index);
 
+/* Write one column (cin channels of w wires, channel stride `stride`) into a line-buffer slot
+ * lb[pair][LT_CNN_ROW] in the layer's layout. */
+typedef void (*lt_lb_store_fn)(int16_t *lb, const int16_t *in, uint32_t stride, uint32_t cin,
+                               uint32_t w);
+void lt_lb_store_scalar(int16_t *lb, const int16_t *in, uint32_t stride, uint32_t cin, uint32_t w);
+
+/* Max-pool along wires: out[c * LT_KERNEL_MAX_WIRES + j] = max over k < pw of
+ * in[c * LT_KERNEL_WSTRIDE + j * pw + k], for j < w / pw. */
+typedef void (*lt_pool_w_fn)(const int16_t *in, int16_t *out, uint32_t cout, uint32_t w,
+                             uint32_t pw);
+void lt_pool_w_scalar(const int16_t *in, int16_t *out, uint32_t cout, uint32_t w, uint32_t pw);
+
 /* Input element (ci, padded position p) of a line-buffer column, for any layout. */
 static inline int16_t lt_cnn_lb_get(const int16_t *col, uint32_t cin, uint32_t ci, uint32_t p)
 {
@@ -54,7 +66,9 @@ struct lt_cnn_state {
     uint32_t n_wires; /* input width */
     uint32_t w_score; /* score values per column */
 #ifndef __SYNTHESIS__
-    lt_conv_fn conv; /* NULL: the scalar reference */
+    lt_conv_fn conv; /* NULL: the scalar reference (the same for store and pool_w) */
+    lt_lb_store_fn store;
+    lt_pool_w_fn pool_w;
     const void *packed[LT_KERNEL_MAX_LAYERS];
 #endif
 };

@@ -105,13 +105,24 @@ uint32_t lt_pre_period(struct lt_pre_state *st, const struct lt_pre_map *m,
                 st->ped[j] = (int32_t)((st->wsum[c][j] << 4) >> d);
             st->started = 1;
         }
-        for (uint32_t j = 0; j < m->n_wires; j++) {
-#pragma HLS PIPELINE II = 1
-            int32_t v = (int32_t)((st->wsum[c][j] << 4) >> d);
-            int32_t diff = v - st->ped[j];
-            st->ped[j] += (diff > 0) - (diff < 0);
-            x[c][j] = lt_sat16(lt_round_shift32(diff, st->in_shift));
-        }
+#ifndef __SYNTHESIS__
+        if (st->column)
+            st->column(st->wsum[c], st->ped, x[c], m->n_wires, d, st->in_shift);
+        else
+#endif
+            lt_pre_column_scalar(st->wsum[c], st->ped, x[c], m->n_wires, d, st->in_shift);
     }
     return ncols;
+}
+
+void lt_pre_column_scalar(const uint32_t *wsum, int32_t *ped, int16_t *x, uint32_t n, uint32_t d,
+                          uint32_t in_shift)
+{
+    for (uint32_t j = 0; j < n; j++) {
+#pragma HLS PIPELINE II = 1
+        int32_t v = (int32_t)((wsum[j] << 4) >> d);
+        int32_t diff = v - ped[j];
+        ped[j] += (diff > 0) - (diff < 0);
+        x[j] = lt_sat16(lt_round_shift32(diff, in_shift));
+    }
 }

@@ -43,6 +43,13 @@ typedef void (*lt_pre_unpack_fn)(const lt_wibeth_frame *f, uint32_t d, uint64_t 
 void lt_pre_unpack_sum_scalar(const lt_wibeth_frame *f, uint32_t d, uint64_t chmask,
                               uint32_t sums[LT_PRE_COLS_MAX][LT_WIBETH_CHANNELS]);
 
+/* One column's pedestal step for n wires (docs/kernel.md): v = (wsum << 4) >> d, diff = v - ped,
+ * ped += sign(diff), x = sat16(round_shift(diff, in_shift)). */
+typedef void (*lt_pre_column_fn)(const uint32_t *wsum, int32_t *ped, int16_t *x, uint32_t n,
+                                 uint32_t d, uint32_t in_shift);
+void lt_pre_column_scalar(const uint32_t *wsum, int32_t *ped, int16_t *x, uint32_t n, uint32_t d,
+                          uint32_t in_shift);
+
 struct lt_pre_state {
     uint8_t d, in_shift;
     uint8_t started;                  /* pedestals initialised from the first column */
@@ -50,7 +57,8 @@ struct lt_pre_state {
     uint32_t sums[LT_PRE_COLS_MAX][LT_WIBETH_CHANNELS];  /* one stream's column sums */
     uint32_t wsum[LT_PRE_COLS_MAX][LT_KERNEL_MAX_WIRES]; /* column sums in wire order */
 #ifndef __SYNTHESIS__
-    lt_pre_unpack_fn unpack; /* NULL: the scalar reference */
+    lt_pre_unpack_fn unpack; /* NULL: the scalar reference (the same for column) */
+    lt_pre_column_fn column;
 #endif
 };
 

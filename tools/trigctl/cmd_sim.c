@@ -57,6 +57,7 @@ static void usage(FILE *f)
         "      --noise-adc X         white noise rms in ADC on every plane (default 3.0 X, 3.5 "
         "U/V)\n"
         "      --coherent-adc X      rms of the noise common to a front-end board (default 1.0)\n"
+        "      --gain-e-per-adc X    electrons per ADC count of collection peak (default 200)\n"
         "      --inject CELL:KIND:MEV:T  add an event at T seconds after the start; KIND is\n"
         "                            ar39, low_energy (le), high_energy (he) or cosmic; "
         "repeatable\n"
@@ -168,6 +169,7 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
         O_COSMIC,
         O_NOISE,
         O_COHERENT,
+        O_GAIN,
         O_INJECT,
     };
     static const struct option longopts[] = {
@@ -186,6 +188,7 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
         {"cosmic-rate", required_argument, NULL, O_COSMIC},
         {"noise-adc", required_argument, NULL, O_NOISE},
         {"coherent-adc", required_argument, NULL, O_COHERENT},
+        {"gain-e-per-adc", required_argument, NULL, O_GAIN},
         {"inject", required_argument, NULL, O_INJECT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -257,6 +260,9 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
             break;
         case O_COHERENT:
             if (parse_double("--coherent-adc", optarg, 0, 100, &c->coherent_noise)) return 2;
+            break;
+        case O_GAIN:
+            if (parse_double("--gain-e-per-adc", optarg, 1, 1e6, &c->gain_e_per_adc)) return 2;
             break;
         case O_INJECT:
             if (parse_inject(o, optarg)) return 2;
