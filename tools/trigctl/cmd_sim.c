@@ -19,6 +19,7 @@
 
 #define MAX_SECONDS              1e5
 #define MAX_TRUTH_ROWS_PER_SLICE (1U << 26)
+#define MAX_SLICE_BYTES          (1024.0 * 1024 * 1024) /* one cell's slice buffer */
 
 struct sim_opts {
     const char *out;
@@ -371,6 +372,17 @@ int cmd_sim(int argc, char **argv)
     if (slice_frames < 1) slice_frames = 1;
     if (slice_frames > total_frames) slice_frames = total_frames;
     const uint64_t n_slices = (total_frames + slice_frames - 1) / slice_frames;
+    /* One cell's slice is held in memory: keep it bounded (a full cell's 10 ms is 88 MB). */
+    if (slice_frames * n_streams * LT_WIBETH_FRAME_SIZE > MAX_SLICE_BYTES) {
+        lt_seterr(err, sizeof err,
+                  "--slice-ms %g: one cell's slice would be %.0f MB (limit %.0f MB); use "
+                  "--slice-ms %.0f or less",
+                  o.slice_ms, (double)slice_frames * n_streams * LT_WIBETH_FRAME_SIZE / 1e6,
+                  MAX_SLICE_BYTES / 1e6,
+                  floor((double)MAX_SLICE_BYTES / ((double)n_streams * LT_WIBETH_FRAME_SIZE) *
+                        LT_TICKS_PER_FRAME / LT_CLOCK_HZ * 1e3));
+        goto fail;
+    }
 
     for (uint32_t c = 0; c < o.cells; c++) {
         rc = lt_sim_cell_create(&o.cfg, c, &cells[c], err, sizeof err);
