@@ -17,8 +17,9 @@
 #define LT_WEIGHTS_HEADER_SIZE 48U /* magic .. name */
 #define LT_WEIGHTS_LAYER_DESC  8U  /* bytes per layer descriptor */
 #define LT_WEIGHTS_NAME_LEN    32U
-#define LT_WEIGHTS_MAX_FILE    (1U << 20) /* far above any valid file; refuse bigger before reading \
-                                           */
+#define LT_WEIGHTS_MAX_FILE                                                                        \
+    (1U << 20) /* far above any valid file; refuse bigger before reading                           \
+                */
 
 struct lt_weights {
     struct lt_kernel_net net;

@@ -6,6 +6,7 @@
 #include "le.h"
 #include "lt_error.h"
 
+#include <stdio.h>
 #include <string.h>
 
 _Static_assert(LT_MSG_MAX_SIZE >=
@@ -43,7 +44,7 @@ static void header_get(const uint8_t *p, struct lt_msg_header *h)
 
 /* ---- candidates ---- */
 
-static void candidate_put(uint8_t *p, const struct lt_candidate *c)
+void lt_candidate_put(uint8_t *p, const struct lt_candidate *c)
 {
     lt_put_le64(p + 0, c->time_start);
     lt_put_le64(p + 8, c->time_end);
@@ -57,7 +58,7 @@ static void candidate_put(uint8_t *p, const struct lt_candidate *c)
     lt_put_le32(p + 44, c->algorithm);
 }
 
-static void candidate_get(const uint8_t *p, struct lt_candidate *c)
+void lt_candidate_get(const uint8_t *p, struct lt_candidate *c)
 {
     c->time_start = lt_get_le64(p + 0);
     c->time_end = lt_get_le64(p + 8);
@@ -71,26 +72,43 @@ static void candidate_get(const uint8_t *p, struct lt_candidate *c)
     c->algorithm = lt_get_le32(p + 44);
 }
 
-/* The invariants every consumer of a candidate relies on. */
-static int candidate_check(const struct lt_candidate *c, uint32_t cell, uint32_t i, char *err,
-                           size_t errlen)
+/* The invariants every consumer of a candidate relies on; `who` names it in the message. */
+static int check_fields(const struct lt_candidate *c, const char *who, char *err, size_t errlen)
 {
-    if (c->cell != cell) {
-        lt_seterr(err, errlen, "candidate %u: cell %u in a message from cell %u", i, c->cell, cell);
+    if (c->cell >= LT_MAX_CELLS) {
+        lt_seterr(err, errlen, "%s: cell %u out of range (max %u)", who, c->cell, LT_MAX_CELLS - 1);
         return LT_ERANGE;
     }
     if (!(c->time_start <= c->time_peak && c->time_peak <= c->time_end)) {
-        lt_seterr(err, errlen, "candidate %u: times out of order (start %llu, peak %llu, end %llu)",
-                  i, (unsigned long long)c->time_start, (unsigned long long)c->time_peak,
+        lt_seterr(err, errlen, "%s: times out of order (start %llu, peak %llu, end %llu)", who,
+                  (unsigned long long)c->time_start, (unsigned long long)c->time_peak,
                   (unsigned long long)c->time_end);
         return LT_ERANGE;
     }
     if (c->channel_start > c->channel_end || c->channel_end > LT_MSG_MAX_CANDIDATE_WIRE) {
-        lt_seterr(err, errlen, "candidate %u: channel range %u..%u invalid (max %u)", i,
-                  c->channel_start, c->channel_end, LT_MSG_MAX_CANDIDATE_WIRE);
+        lt_seterr(err, errlen, "%s: channel range %u..%u invalid (max %u)", who, c->channel_start,
+                  c->channel_end, LT_MSG_MAX_CANDIDATE_WIRE);
         return LT_ERANGE;
     }
     return 0;
+}
+
+int lt_candidate_check(const struct lt_candidate *c, char *err, size_t errlen)
+{
+    return check_fields(c, "candidate", err, errlen);
+}
+
+/* Inside a message a candidate must also come from the message's cell. */
+static int candidate_check(const struct lt_candidate *c, uint32_t cell, uint32_t i, char *err,
+                           size_t errlen)
+{
+    char who[32];
+    snprintf(who, sizeof who, "candidate %u", i);
+    if (c->cell != cell) {
+        lt_seterr(err, errlen, "%s: cell %u in a message from cell %u", who, c->cell, cell);
+        return LT_ERANGE;
+    }
+    return check_fields(c, who, err, errlen);
 }
 
 /* ---- encoders ---- */
@@ -116,7 +134,7 @@ int lt_msg_encode_candidates(uint8_t *buf, size_t cap, uint32_t cell, uint64_t s
     if (cap < need) return LT_ESHORT;
     header_put(buf, LT_MSG_CANDIDATES, cell, n, sequence, watermark, n * LT_MSG_CANDIDATE_SIZE);
     for (uint32_t i = 0; i < n; i++)
-        candidate_put(buf + LT_MSG_HEADER_SIZE + (size_t)i * LT_MSG_CANDIDATE_SIZE, &cands[i]);
+        lt_candidate_put(buf + LT_MSG_HEADER_SIZE + (size_t)i * LT_MSG_CANDIDATE_SIZE, &cands[i]);
     *len = need;
     return 0;
 }
@@ -213,7 +231,7 @@ static int decode_candidates(struct lt_msg_view *v, char *err, size_t errlen)
     }
     for (uint32_t i = 0; i < h->count; i++) {
         struct lt_candidate c;
-        candidate_get(v->payload + (size_t)i * LT_MSG_CANDIDATE_SIZE, &c);
+        lt_candidate_get(v->payload + (size_t)i * LT_MSG_CANDIDATE_SIZE, &c);
         int rc = candidate_check(&c, h->cell, i, err, errlen);
         if (rc) return rc;
     }
@@ -364,7 +382,7 @@ int lt_msg_decode(const void *buf, size_t len, struct lt_msg_view *v, char *err,
 
 void lt_msg_candidate(const struct lt_msg_view *v, uint32_t i, struct lt_candidate *out)
 {
-    candidate_get(v->payload + (size_t)i * LT_MSG_CANDIDATE_SIZE, out);
+    lt_candidate_get(v->payload + (size_t)i * LT_MSG_CANDIDATE_SIZE, out);
 }
 
 void lt_msg_frag_iter_init(const struct lt_msg_view *v, struct lt_msg_frag_iter *it)

@@ -120,6 +120,14 @@ int lt_msg_reply_finish(struct lt_msg_reply_builder *b, size_t *len);
  * LT_EFORMAT with a message in err (may be NULL). On error *v is unspecified. */
 int lt_msg_decode(const void *buf, size_t len, struct lt_msg_view *v, char *err, size_t errlen);
 
+/* One candidate's 48-byte wire record (the CANDIDATES payload element), for code that stores
+ * candidates elsewhere in the same layout. put never fails; check tests the invariants the
+ * decoder enforces (time_start <= time_peak <= time_end, channel_start <= channel_end <=
+ * LT_MSG_MAX_CANDIDATE_WIRE, cell < LT_MAX_CELLS): 0 or LT_ERANGE with a message. */
+void lt_candidate_put(uint8_t *p, const struct lt_candidate *c);
+void lt_candidate_get(const uint8_t *p, struct lt_candidate *c);
+int lt_candidate_check(const struct lt_candidate *c, char *err, size_t errlen);
+
 /* Candidate i (< hdr.count) of a decoded CANDIDATES message. */
 void lt_msg_candidate(const struct lt_msg_view *v, uint32_t i, struct lt_candidate *out);
 

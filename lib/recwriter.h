@@ -60,10 +60,12 @@ enum lt_rw_io_mode {
 };
 
 struct lt_recwriter_config {
-    const char *out_dir;          /* must exist */
-    const char *env;              /* operational environment: file name prefix ("lartrig") */
-    const char *writer_name;      /* "<writer>" part of the file name ("recwriter") */
-    const char *application_name; /* file attribute application_name ("trigd") */
+    const char *out_dir;             /* must exist */
+    const char *env;                 /* operational environment: file name prefix ("lartrig") */
+    const char *writer_name;         /* "<writer>" part of the file name ("recwriter") */
+    const char *application_name;    /* file attribute application_name ("trigd") */
+    const char *offline_data_stream; /* file attribute ("physics") */
+    int run_was_for_test_purposes;   /* file attribute, "true"/"false" */
     uint32_t run_number;
     size_t queue_capacity;       /* records the queue holds before enqueue says LT_EFULL */
     uint64_t max_file_bytes;     /* roll over before a record that would pass this */

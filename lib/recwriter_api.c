@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "h5raw.h"
 #include "log.h"
 #include "lt_error.h"
 
@@ -17,6 +18,7 @@ void lt_recwriter_config_defaults(struct lt_recwriter_config *c)
         .env = "lartrig",
         .writer_name = "recwriter",
         .application_name = "trigd",
+        .offline_data_stream = "physics",
         .run_number = 1,
         .queue_capacity = 16,
         .max_file_bytes = 4ULL << 30,
@@ -93,7 +95,18 @@ int lt_recwriter_start(struct lt_recwriter **out, const struct lt_recwriter_conf
         copy_str(w->writer_name, sizeof w->writer_name, c->writer_name, "writer_name", err,
                  errlen) ||
         copy_str(w->app_name, sizeof w->app_name, c->application_name, "application_name", err,
-                 errlen)) {
+                 errlen) ||
+        copy_str(w->stream_name, sizeof w->stream_name, c->offline_data_stream,
+                 "offline_data_stream", err, errlen)) {
+        free(w);
+        return LT_EINVAL;
+    }
+    char probe[256];
+    if (lt_h5_file_name(w->env, c->run_number, 1, w->writer_name, 0, probe, sizeof probe) < 0) {
+        lt_seterr(err, errlen,
+                  "recwriter config: env \"%s\" or writer_name \"%s\" cannot be "
+                  "part of a DUNE file name",
+                  w->env, w->writer_name);
         free(w);
         return LT_EINVAL;
     }
@@ -101,6 +114,7 @@ int lt_recwriter_start(struct lt_recwriter **out, const struct lt_recwriter_conf
     w->cfg.env = w->env;
     w->cfg.writer_name = w->writer_name;
     w->cfg.application_name = w->app_name;
+    w->cfg.offline_data_stream = w->stream_name;
     w->h5 = -1;
     w->fd_buf = w->fd_direct = -1;
     pthread_mutex_init(&w->last_mu, NULL);

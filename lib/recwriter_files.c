@@ -1,6 +1,6 @@
-/* File naming, start-up scan and the final commit (fsync, rename, fsync of the directory).
- * Name: <env>_raw_run<NNNNNN>_<NNNN>_<writer>_<YYYYMMDDTHHMMSS>.hdf5 (+ ".writing" while open),
- * as DUNE's HDF5DataStore names its files. */
+/* File naming (lt_h5_file_name, lib/h5raw.h), start-up scan and the final commit (fsync, rename,
+ * fsync of the directory). Name: <env>_raw_run<NNNNNN>_<NNNN>_<writer>_<YYYYMMDDTHHMMSS>.hdf5 (+
+ * ".writing" while open), as DUNE's HDF5DataStore names its files. */
 #include "recwriter_int.h"
 
 #include <dirent.h>
@@ -13,10 +13,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "h5raw.h"
 #include "log.h"
 #include "lt_error.h"
 
-#define WRITING_SUFFIX ".writing"
+#define WRITING_SUFFIX LT_H5_WRITING_SUFFIX
 
 /* Parses "<env>_raw_run<run>_<index>_<writer>_<stamp>.hdf5[.writing]" for our env/run/writer.
  * Returns 1 (final), 2 (.writing) or 0 (not ours). */
@@ -69,18 +70,15 @@ int rw_files_scan(struct rw_files *f, char *err, size_t errlen)
 
 void rw_files_next_names(struct rw_files *f)
 {
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    char stamp[32];
-    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", &tm);
-    /* Lengths are bounded at start (dir < PATH_MAX - 256, env and writer < 64), so the names
-     * always fit; the checks keep that promise explicit. */
-    int n = snprintf(f->cur_final, sizeof f->cur_final,
-                     "%s/%s_raw_run%06" PRIu32 "_%04" PRIu64 "_%s_%s.hdf5", f->dir, f->env, f->run,
-                     f->next_index, f->writer, stamp);
+    char name[256];
+    /* env and writer were checked at start (lt_h5_file_name accepts them), and dir is shorter
+     * than PATH_MAX - 256, so the names always fit. */
+    if (lt_h5_file_name(f->env, f->run, (uint32_t)f->next_index, f->writer, time(NULL), name,
+                        sizeof name) < 0)
+        name[0] = 0;
+    int n = snprintf(f->cur_final, sizeof f->cur_final, "%s/%s", f->dir, name);
     if (n < 0 || (size_t)n >= sizeof f->cur_final) f->cur_final[0] = 0;
-    n = snprintf(f->cur_writing, sizeof f->cur_writing, "%s%s", f->cur_final, WRITING_SUFFIX);
+    n = snprintf(f->cur_writing, sizeof f->cur_writing, "%s%s", f->cur_final, LT_H5_WRITING_SUFFIX);
     if (n < 0 || (size_t)n >= sizeof f->cur_writing) f->cur_writing[0] = 0;
     f->next_index++;
 }

@@ -8,49 +8,15 @@
 #include "recwriter_int.h"
 
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "h5raw.h"
+#include "h5raw_internal.h"
 #include "lt_error.h"
-
-/* hdf5libs layout constants (HDF5FileLayoutParameters defaults, layout version 5). */
-#define RW_FILELAYOUT_VERSION 5U
-#define RW_RECORD_TYPE        "TriggerRecord"
-static const char rw_filelayout_params[] =
-    "{\"digits_for_record_number\":6,\"digits_for_sequence_number\":4,"
-    "\"path_param_list\":[],\"raw_data_group_name\":\"RawData\","
-    "\"record_header_dataset_name\":\"TriggerRecordHeader\","
-    "\"record_name_prefix\":\"TriggerRecord\",\"view_group_name\":\"Views\"}";
-
-/* daqdataformats SourceID::subsystem_to_string */
-static const char *subsys_str(uint16_t s)
-{
-    switch (s) {
-    case LT_SUBSYS_DETECTOR_READOUT:
-        return "Detector_Readout";
-    case LT_SUBSYS_HW_SIGNALS:
-        return "HW_Signals_Interface";
-    case LT_SUBSYS_TRIGGER:
-        return "Trigger";
-    case LT_SUBSYS_TR_BUILDER:
-        return "TR_Builder";
-    default:
-        return "Unknown";
-    }
-}
-
-static const char *fragtype_str(uint32_t t)
-{
-    switch (t) {
-    case LT_FRAGTYPE_TRIGGER_CANDIDATE:
-        return "TriggerCandidate";
-    case LT_FRAGTYPE_WIBETH:
-        return "WIBEth";
-    default:
-        return "Unknown";
-    }
-}
 
 static uint64_t now_ms(void)
 {
@@ -59,64 +25,46 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000ULL + (uint64_t)ts.tv_nsec / 1000000ULL;
 }
 
-static int attr_write(hid_t obj, const char *name, hid_t type, const void *val)
-{
-    hid_t sp = H5Screate(H5S_SCALAR);
-    if (sp < 0) return -1;
-    hid_t a = H5Aexists(obj, name) > 0 ? H5Aopen(obj, name, H5P_DEFAULT)
-                                       : H5Acreate2(obj, name, type, sp, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t r = a < 0 ? -1 : H5Awrite(a, type, val);
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(sp);
-    return r < 0 ? -1 : 0;
-}
-
-static int attr_u64(hid_t obj, const char *name, uint64_t v)
-{
-    return attr_write(obj, name, H5T_NATIVE_UINT64, &v);
-}
-
-static int attr_u32(hid_t obj, const char *name, uint32_t v)
-{
-    return attr_write(obj, name, H5T_NATIVE_UINT32, &v);
-}
-
-/* Variable-length UTF-8 string, the type HighFive uses for std::string attributes. */
-static int attr_str(hid_t obj, const char *name, const char *v)
-{
-    hid_t t = H5Tcopy(H5T_C_S1);
-    if (t < 0) return -1;
-    H5Tset_size(t, H5T_VARIABLE);
-    H5Tset_cset(t, H5T_CSET_UTF8);
-    int r = attr_write(obj, name, t, &v);
-    H5Tclose(t);
-    return r;
-}
-
 hid_t rw_h5_create(const char *path, const struct rw_file_attrs *a, uint32_t align_threshold,
                    char *err, size_t errlen)
 {
+    lt_h5_quiet(); /* errors are reported as "<file>: <object>: what" by us */
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     if (fapl < 0) return -1;
     H5Pset_alignment(fapl, align_threshold, RW_ALIGN);
     H5Pset_sieve_buf_size(fapl, 0);
     H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
+    /* The 1.8 object format stores an attribute above 64 KiB densely; a 150-cell record's
+     * source_id_path_map is ~0.5 MB and cannot be written in the 1.6 ("earliest") format. */
+    H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V110);
     hid_t f = H5Fcreate(path, H5F_ACC_EXCL, H5P_DEFAULT, fapl);
     H5Pclose(fapl);
     if (f < 0) {
-        lt_seterr(err, errlen, "%s: H5Fcreate failed", path);
+        char h5[256];
+        lt_h5_last_error(h5, sizeof h5);
+        lt_seterr(err, errlen, "%s: H5Fcreate failed: %s", path, h5);
         return -1;
     }
-    int bad = attr_u32(f, "run_number", a->run_number) ||
-              attr_u64(f, "file_index", a->file_index) ||
-              attr_u64(f, "creation_timestamp", now_ms()) ||
-              attr_str(f, "application_name", a->application_name) ||
-              attr_str(f, "filelayout_params", rw_filelayout_params) ||
-              attr_u32(f, "filelayout_version", RW_FILELAYOUT_VERSION) ||
-              attr_str(f, "record_type", RW_RECORD_TYPE) ||
-              attr_str(f, "operational_environment", a->operational_environment);
+    char layout[1024];
+    lt_h5_filelayout_params_json(LT_H5_TRIGGER_RECORD, layout, sizeof layout);
+    /* The attributes of hdf5libs' HDF5RawDataFile constructor and dfmodules' data store, in
+     * their order; recorded_size and closing_timestamp follow at close. */
+    int bad = lt_h5_attr_write_uint(f, "run_number", a->run_number, 4) ||
+              lt_h5_attr_write_uint(f, "file_index", a->file_index, 8) ||
+              lt_h5_attr_write_uint(f, "creation_timestamp", now_ms(), 8) ||
+              lt_h5_attr_write_str(f, "application_name", a->application_name) ||
+              lt_h5_attr_write_str(f, "filelayout_params", layout) ||
+              lt_h5_attr_write_uint(f, "filelayout_version", LT_H5_FILELAYOUT_VERSION, 4) ||
+              lt_h5_attr_write_str(f, "source_id_geo_id_map", "{\"map_entries\":[]}") ||
+              lt_h5_attr_write_str(f, "record_type", lt_h5_record_prefix(LT_H5_TRIGGER_RECORD)) ||
+              lt_h5_attr_write_str(f, "operational_environment", a->operational_environment) ||
+              lt_h5_attr_write_str(f, "offline_data_stream", a->offline_data_stream) ||
+              lt_h5_attr_write_str(f, "run_was_for_test_purposes",
+                                   a->run_was_for_test_purposes ? "true" : "false");
     if (bad) {
-        lt_seterr(err, errlen, "%s: writing file attributes failed", path);
+        char h5[256];
+        lt_h5_last_error(h5, sizeof h5);
+        lt_seterr(err, errlen, "%s: /: writing file attributes failed: %s", path, h5);
         H5Fclose(f);
         return -1;
     }
@@ -125,26 +73,26 @@ hid_t rw_h5_create(const char *path, const struct rw_file_attrs *a, uint32_t ali
 
 static void record_group_name(const struct lt_trigger_record_header *trh, char *buf, size_t len)
 {
-    snprintf(buf, len, "TriggerRecord%06" PRIu64 ".%04u", trh->trigger_number,
-             (unsigned)trh->sequence_number);
+    if (lt_h5_record_name(LT_H5_TRIGGER_RECORD, trh->trigger_number, trh->sequence_number, buf,
+                          len) < 0)
+        buf[0] = 0;
 }
 
 int rw_h5_record_exists(hid_t file, const struct lt_trigger_record_header *trh)
 {
-    char name[64];
+    char name[LT_H5_NAME_MAX];
     record_group_name(trh, name, sizeof name);
     return H5Lexists(file, name, H5P_DEFAULT) > 0;
 }
 
 void rw_h5_drop_record(hid_t file, const struct lt_trigger_record_header *trh)
 {
-    char name[64];
+    char name[LT_H5_NAME_MAX];
     record_group_name(trh, name, sizeof name);
-    H5E_BEGIN_TRY
-    {
-        H5Ldelete(file, name, H5P_DEFAULT);
+    if (H5Ldelete(file, name, H5P_DEFAULT) < 0) {
+        char h5[256];
+        lt_h5_last_error(h5, sizeof h5); /* nothing to undo: the group was never created */
     }
-    H5E_END_TRY;
 }
 
 /* A {size, 1} byte dataset, contiguous, allocated now, never filled; returns its offset. */
@@ -158,7 +106,7 @@ static int make_dset(hid_t grp, const char *name, uint64_t size, struct rw_dset 
     H5Pset_layout(dcpl, H5D_CONTIGUOUS);
     H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY);
     H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER);
-    hid_t d = H5Dcreate2(grp, name, H5T_NATIVE_CHAR, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    hid_t d = H5Dcreate2(grp, name, H5T_STD_I8LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     if (d < 0) goto out;
     haddr_t off = H5Dget_offset(d);
     H5Dclose(d);
@@ -172,41 +120,116 @@ out:
     return ret;
 }
 
+static json_t *sid_json(const struct lt_source_id *s)
+{
+    return json_pack("{s:i,s:I}", "subsys", (int)s->subsystem, "id", (json_int_t)s->id);
+}
+
+/* Adds sid under the entry of `key` == value ({"<key>":v,"sourceids":[...]}). Entries are few
+ * (fragment types, subdetectors); SourceIDs are unique per record (one dataset each). */
+static int group_add(json_t *entries, const char *key, uint32_t value, const struct lt_source_id *s)
+{
+    size_t i;
+    json_t *e, *match = NULL;
+    json_array_foreach(entries, i, e)
+    {
+        if ((uint64_t)json_integer_value(json_object_get(e, key)) == value) match = e;
+    }
+    if (!match) {
+        match = json_pack("{s:I,s:[]}", key, (json_int_t)value, "sourceids");
+        if (!match || json_array_append_new(entries, match) < 0) return -1;
+    }
+    return json_array_append_new(json_object_get(match, "sourceids"), sid_json(s));
+}
+
+static int put_json_attr(hid_t obj, const char *name, json_t *v)
+{
+    char *s = v ? json_dumps(v, JSON_COMPACT) : NULL;
+    int r = s ? lt_h5_attr_write_str(obj, name, s) : -1;
+    free(s);
+    json_decref(v);
+    return r;
+}
+
+/* hdf5libs' record-level SourceID attributes (HDF5SourceIDHandler): readers find datasets
+ * through source_id_path_map rather than by listing the group. */
+static int record_attrs(hid_t g, const char *gname, const struct lt_rw_record *rec, char *err,
+                        size_t errlen)
+{
+    json_t *paths = json_array(), *types = json_array(), *subdets = json_array();
+    char name[LT_H5_NAME_MAX], path[2 * LT_H5_NAME_MAX + 16];
+    int bad = !paths || !types || !subdets;
+    lt_h5_header_dataset_name(LT_H5_TRIGGER_RECORD, &rec->trh.element_id, name, sizeof name);
+    lt_h5_dataset_path(gname, name, path, sizeof path);
+    bad = bad || json_array_append_new(
+                     paths, json_pack("{s:i,s:I,s:s}", "subsys", (int)rec->trh.element_id.subsystem,
+                                      "id", (json_int_t)rec->trh.element_id.id, "path", path)) < 0;
+    for (size_t i = 0; !bad && i < rec->n_frags; i++) {
+        const struct lt_fragment_header *h = &rec->frags[i].hdr;
+        lt_h5_fragment_dataset_name(&h->element_id, h->fragment_type, name, sizeof name);
+        lt_h5_dataset_path(gname, name, path, sizeof path);
+        bad = json_array_append_new(
+                  paths, json_pack("{s:i,s:I,s:s}", "subsys", (int)h->element_id.subsystem, "id",
+                                   (json_int_t)h->element_id.id, "path", path)) < 0 ||
+              group_add(types, "fragment_type", h->fragment_type, &h->element_id) < 0 ||
+              group_add(subdets, "subdetector", h->detector_id, &h->element_id) < 0;
+    }
+    if (!bad)
+        bad = put_json_attr(g, "record_header_source_id", sid_json(&rec->trh.element_id)) ||
+              put_json_attr(g, "source_id_path_map", json_pack("{s:O}", "map_entries", paths)) ||
+              put_json_attr(g, "fragment_type_source_id_map",
+                            json_pack("{s:O}", "map_entries", types)) ||
+              put_json_attr(g, "subdetector_source_id_map",
+                            json_pack("{s:O}", "map_entries", subdets));
+    json_decref(paths);
+    json_decref(types);
+    json_decref(subdets);
+    if (bad) {
+        char h5[256];
+        lt_h5_last_error(h5, sizeof h5);
+        lt_seterr(err, errlen, "/%s: writing the SourceID attributes failed: %s", gname, h5);
+        return LT_EIO;
+    }
+    return 0;
+}
+
 int rw_h5_create_record(hid_t file, const struct lt_rw_record *rec, struct rw_dset *dset, char *err,
                         size_t errlen)
 {
-    char gname[64], name[128];
+    char gname[LT_H5_NAME_MAX], name[LT_H5_NAME_MAX], h5[256];
     record_group_name(&rec->trh, gname, sizeof gname);
     hid_t g = H5Gcreate2(file, gname, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (g < 0) {
-        lt_seterr(err, errlen, "creating group /%s failed", gname);
+        lt_h5_last_error(h5, sizeof h5);
+        lt_seterr(err, errlen, "/%s: creating the group failed: %s", gname, h5);
         return LT_EIO;
     }
-    hid_t raw = H5Gcreate2(g, "RawData", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t raw = H5Gcreate2(g, LT_H5_RAW_DATA_GROUP, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     int ret = LT_EIO;
     if (raw < 0) {
-        lt_seterr(err, errlen, "creating group /%s/RawData failed", gname);
+        lt_h5_last_error(h5, sizeof h5);
+        lt_seterr(err, errlen, "/%s/RawData: creating the group failed: %s", gname, h5);
         goto out;
     }
-    const struct lt_source_id *sid = &rec->trh.element_id;
-    snprintf(name, sizeof name, "%s_0x%08x_TriggerRecordHeader", subsys_str(sid->subsystem),
-             sid->id);
+    lt_h5_header_dataset_name(LT_H5_TRIGGER_RECORD, &rec->trh.element_id, name, sizeof name);
     if (make_dset(raw, name, LT_TRH_SIZE + (uint64_t)rec->n_requests * LT_COMPONENT_REQUEST_SIZE,
                   &dset[0]) < 0) {
-        lt_seterr(err, errlen, "creating /%s/RawData/%s failed", gname, name);
+        lt_h5_last_error(h5, sizeof h5);
+        lt_seterr(err, errlen, "/%s/RawData/%s: creating the dataset failed: %s", gname, name, h5);
         goto out;
     }
     for (size_t i = 0; i < rec->n_frags; i++) {
         const struct lt_fragment_header *h = &rec->frags[i].hdr;
-        snprintf(name, sizeof name, "%s_0x%08x_%s", subsys_str(h->element_id.subsystem),
-                 h->element_id.id, fragtype_str(h->fragment_type));
+        lt_h5_fragment_dataset_name(&h->element_id, h->fragment_type, name, sizeof name);
         if (make_dset(raw, name, LT_FRAGMENT_HEADER_SIZE + (uint64_t)rec->frags[i].payload_len,
                       &dset[1 + i]) < 0) {
-            lt_seterr(err, errlen, "creating /%s/RawData/%s failed", gname, name);
+            lt_h5_last_error(h5, sizeof h5);
+            lt_seterr(err, errlen, "/%s/RawData/%s: creating the dataset failed%s: %s", gname, name,
+                      H5Lexists(raw, name, H5P_DEFAULT) > 0 ? " (duplicate SourceID)" : "", h5);
             goto out;
         }
     }
-    ret = 0;
+    ret = record_attrs(g, gname, rec, err, errlen);
 out:
     if (raw >= 0) H5Gclose(raw);
     H5Gclose(g);
@@ -215,14 +238,10 @@ out:
 
 int rw_h5_flush(hid_t file, char *err, size_t errlen)
 {
-    herr_t r;
-    H5E_BEGIN_TRY
-    {
-        r = H5Fflush(file, H5F_SCOPE_LOCAL);
-    }
-    H5E_END_TRY;
-    if (r < 0) {
-        lt_seterr(err, errlen, "H5Fflush failed");
+    if (H5Fflush(file, H5F_SCOPE_LOCAL) < 0) {
+        char h5[256];
+        lt_h5_last_error(h5, sizeof h5);
+        lt_seterr(err, errlen, "H5Fflush failed: %s", h5);
         return LT_EIO;
     }
     return 0;
@@ -230,16 +249,14 @@ int rw_h5_flush(hid_t file, char *err, size_t errlen)
 
 int rw_h5_close(hid_t file, uint64_t recorded_size, char *err, size_t errlen)
 {
-    int bad = attr_u64(file, "recorded_size", recorded_size) ||
-              attr_u64(file, "closing_timestamp", now_ms());
-    herr_t r;
-    H5E_BEGIN_TRY
-    {
-        r = H5Fclose(file);
-    }
-    H5E_END_TRY;
+    int bad = lt_h5_attr_write_uint(file, "recorded_size", recorded_size, 8) ||
+              lt_h5_attr_write_uint(file, "closing_timestamp", now_ms(), 8);
+    herr_t r = H5Fclose(file);
     if (bad || r < 0) {
-        lt_seterr(err, errlen, "closing the HDF5 file failed%s", bad ? " (attributes)" : "");
+        char h5[256];
+        lt_h5_last_error(h5, sizeof h5);
+        lt_seterr(err, errlen, "closing the HDF5 file failed%s: %s", bad ? " (attributes)" : "",
+                  h5);
         return LT_EIO;
     }
     return 0;

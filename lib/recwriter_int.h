@@ -68,6 +68,8 @@ struct rw_file_attrs {
     uint64_t file_index;
     const char *application_name;
     const char *operational_environment;
+    const char *offline_data_stream;
+    int run_was_for_test_purposes;
 };
 /* One dataset of a record: where its bytes go in the file. */
 struct rw_dset {
@@ -125,7 +127,7 @@ void rw_rate_update(struct rw_rate *r, uint64_t bytes_total, _Atomic uint64_t *o
 /* ---- the writer object (recwriter_api.c, recwriter_thread.c) ---- */
 struct lt_recwriter {
     struct lt_recwriter_config cfg; /* strings point into the arrays below */
-    char out_dir[PATH_MAX], env[64], writer_name[64], app_name[64];
+    char out_dir[PATH_MAX], env[64], writer_name[64], app_name[64], stream_name[64];
     struct rw_queue q;
     struct lt_recwriter_stats st;
     struct rw_io io;

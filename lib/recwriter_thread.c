@@ -45,7 +45,9 @@ static int open_file(struct lt_recwriter *w)
     struct rw_file_attrs a = {.run_number = w->cfg.run_number,
                               .file_index = w->files.next_index - 1,
                               .application_name = w->cfg.application_name,
-                              .operational_environment = w->cfg.env};
+                              .operational_environment = w->cfg.env,
+                              .offline_data_stream = w->cfg.offline_data_stream,
+                              .run_was_for_test_purposes = w->cfg.run_was_for_test_purposes};
     hid_t h = rw_h5_create(w->files.cur_writing, &a, w->cfg.align_threshold, err, sizeof err);
     if (h < 0) {
         LT_LOG_RATELIMITED(LT_LOG_ERR, 10, 3, "recwriter: %s", err);

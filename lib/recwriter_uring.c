@@ -218,7 +218,12 @@ static int u_quiesce(struct rw_io *io)
 {
     struct uring_impl *u = io->impl;
     int ret = submit_pending(u);
-    while (ret == 0 && u->inflight) ret = reap(io, u, 1);
+    /* A completion may prepare a resubmission (short write, EAGAIN): submit it before waiting
+     * again, or we would wait for a request the kernel never saw. */
+    while (ret == 0 && u->inflight) {
+        ret = reap(io, u, 1);
+        if (ret == 0) ret = submit_pending(u);
+    }
     if (ret < 0) return ret;
     ret = u->first_err;
     u->first_err = 0;
@@ -251,6 +256,15 @@ static int u_finish(struct rw_io *io, int sync)
     return ret;
 }
 
+static void free_impl(struct uring_impl *u)
+{
+    free(u->slot_refs);
+    free(u->free_slots);
+    free(u->ops);
+    free(u->free_ops);
+    free(u);
+}
+
 static void u_destroy(struct rw_io *io)
 {
     struct uring_impl *u = io->impl;
@@ -258,11 +272,7 @@ static void u_destroy(struct rw_io *io)
     u_quiesce(io);
     if (u->registered) io_uring_unregister_buffers(&u->ring);
     io_uring_queue_exit(&u->ring);
-    free(u->slot_refs);
-    free(u->free_slots);
-    free(u->ops);
-    free(u->free_ops);
-    free(u);
+    free_impl(u);
     io->impl = NULL;
 }
 
@@ -284,13 +294,7 @@ int rw_io_uring_init(struct rw_io *io, char *err, size_t errlen)
     u->ops = calloc(u->nops, sizeof *u->ops);
     u->free_ops = calloc(u->nops, sizeof *u->free_ops);
     if (!u->slot_refs || !u->free_slots || !u->ops || !u->free_ops) {
-        io->impl = u;
-        free(u->slot_refs);
-        free(u->free_slots);
-        free(u->ops);
-        free(u->free_ops);
-        free(u);
-        io->impl = NULL;
+        free_impl(u);
         return -ENOMEM;
     }
     for (unsigned i = 0; i < io->nslots; i++) u->free_slots[u->nfree_slots++] = io->nslots - 1 - i;
@@ -301,11 +305,7 @@ int rw_io_uring_init(struct rw_io *io, char *err, size_t errlen)
     int ret = io_uring_queue_init(entries, &u->ring, 0);
     if (ret < 0) {
         lt_seterr(err, errlen, "io_uring_queue_init(%u): %s", entries, strerror(-ret));
-        free(u->slot_refs);
-        free(u->free_slots);
-        free(u->ops);
-        free(u->free_ops);
-        free(u);
+        free_impl(u);
         return ret;
     }
     struct iovec *iov = calloc(io->nslots, sizeof *iov);

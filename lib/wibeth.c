@@ -64,9 +64,9 @@ int lt_daqeth_encode(lt_wibeth_frame *f, const struct lt_daqeth_header *h)
     return 0;
 }
 
-void lt_daqeth_decode(const lt_wibeth_frame *f, struct lt_daqeth_header *h)
+static void daqeth_decode_words(const uint64_t words[2], struct lt_daqeth_header *h)
 {
-    uint64_t w = f->daq_header[0];
+    uint64_t w = words[0];
     h->version = (uint8_t)get_field(w, DAQ_VERSION);
     h->det_id = (uint8_t)get_field(w, DAQ_DET_ID);
     h->crate = (uint16_t)get_field(w, DAQ_CRATE);
@@ -74,7 +74,12 @@ void lt_daqeth_decode(const lt_wibeth_frame *f, struct lt_daqeth_header *h)
     h->stream = (uint8_t)get_field(w, DAQ_STREAM);
     h->seq_id = (uint16_t)get_field(w, DAQ_SEQ_ID);
     h->block_length = (uint16_t)get_field(w, DAQ_BLOCK_LENGTH);
-    h->timestamp = f->daq_header[1];
+    h->timestamp = words[1];
+}
+
+void lt_daqeth_decode(const lt_wibeth_frame *f, struct lt_daqeth_header *h)
+{
+    daqeth_decode_words(f->daq_header, h);
 }
 
 int lt_wibeth_header_encode(lt_wibeth_frame *f, const struct lt_wibeth_header *h)
@@ -126,11 +131,11 @@ int lt_wibeth_validate(const void *buf, size_t len, char *err, size_t errlen)
                   LT_WIBETH_FRAME_SIZE);
         return LT_EFORMAT;
     }
-    /* The buffer may be unaligned (a byte payload): copy the two header words out. */
-    lt_wibeth_frame hdr_only;
-    memcpy(&hdr_only, buf, 32);
+    /* The buffer may be unaligned (a byte payload): copy the four header words out. */
+    uint64_t words[4];
+    memcpy(words, buf, sizeof words);
     struct lt_daqeth_header h;
-    lt_daqeth_decode(&hdr_only, &h);
+    daqeth_decode_words(words, &h);
     if (h.version != LT_DAQETH_VERSION) {
         lt_seterr(err, errlen, "WIBEth frame: DAQEthHeader version %u, expected %u", h.version,
                   LT_DAQETH_VERSION);
@@ -145,11 +150,55 @@ int lt_wibeth_validate(const void *buf, size_t len, char *err, size_t errlen)
                   (unsigned long long)h.timestamp);
         return LT_ERANGE;
     }
-    if (get_field(hdr_only.wib_header[0], WIB_PAD0) | get_field(hdr_only.wib_header[0], WIB_PAD1)) {
+    if (get_field(words[2], WIB_PAD0) | get_field(words[2], WIB_PAD1)) {
         lt_seterr(err, errlen, "WIBEth frame: WIBEth header pad bits set (word 0x%016llx)",
-                  (unsigned long long)hdr_only.wib_header[0]);
+                  (unsigned long long)words[2]);
         return LT_EFORMAT;
     }
+    return 0;
+}
+
+int lt_wibeth_validate_frames(const void *buf, size_t len, size_t *n_frames, char *err,
+                              size_t errlen)
+{
+    if (n_frames) *n_frames = 0;
+    if (len % LT_WIBETH_FRAME_SIZE != 0) {
+        lt_seterr(err, errlen, "WIBEth payload: %zu bytes is not a whole number of %u-byte frames",
+                  len, LT_WIBETH_FRAME_SIZE);
+        return LT_EFORMAT;
+    }
+    size_t n = len / LT_WIBETH_FRAME_SIZE;
+    const uint8_t *p = buf;
+    uint64_t first[4];
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *f = p + i * LT_WIBETH_FRAME_SIZE;
+        char why[160];
+        int rc = lt_wibeth_validate(f, LT_WIBETH_FRAME_SIZE, why, sizeof why);
+        if (rc) {
+            lt_seterr(err, errlen, "frame %zu of %zu: %s", i, n, why);
+            return rc;
+        }
+        uint64_t w[4];
+        memcpy(w, f, sizeof w);
+        if (i == 0) {
+            memcpy(first, w, sizeof w);
+            continue;
+        }
+        /* crate, slot and stream: bits 12..33 of DAQEthHeader word 0 */
+        const uint64_t addr = ((1ULL << 22) - 1) << 12;
+        if ((w[0] & addr) != (first[0] & addr)) {
+            lt_seterr(err, errlen, "frame %zu of %zu: crate/slot/stream differ from frame 0", i, n);
+            return LT_EFORMAT;
+        }
+        if (w[1] != first[1] + (uint64_t)i * 2048U) {
+            lt_seterr(err, errlen,
+                      "frame %zu of %zu: timestamp %llu, expected %llu (2048 ticks apart)", i, n,
+                      (unsigned long long)w[1],
+                      (unsigned long long)(first[1] + (uint64_t)i * 2048U));
+            return LT_EFORMAT;
+        }
+    }
+    if (n_frames) *n_frames = n;
     return 0;
 }
 

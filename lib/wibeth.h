@@ -76,6 +76,12 @@ void lt_wibeth_header_decode(const lt_wibeth_frame *f, struct lt_wibeth_header *
  * Returns 0 or a negative lt_error with a message in err. */
 int lt_wibeth_validate(const void *buf, size_t len, char *err, size_t errlen);
 
+/* Validate a fragment payload of WIBEth frames: len a multiple of 7200 (0 frames is fine), each
+ * frame valid as above, all frames from the same crate/slot/stream, timestamps exactly 2048
+ * ticks apart (LT_EFORMAT otherwise, naming the frame). *n_frames (may be NULL) gets the count. */
+int lt_wibeth_validate_frames(const void *buf, size_t len, size_t *n_frames, char *err,
+                              size_t errlen);
+
 /* Fast bulk pack/unpack of all 64x64 ADC values, adc[sample][channel]. Values are masked to
  * 14 bits on pack. */
 void lt_wibeth_pack(lt_wibeth_frame *f, const uint16_t adc[LT_WIBETH_SAMPLES][LT_WIBETH_CHANNELS]);

@@ -225,6 +225,30 @@ START_TEST(candidates_bad)
 }
 END_TEST
 
+START_TEST(candidate_record)
+{
+    uint8_t rec[LT_MSG_CANDIDATE_SIZE];
+    char err[160];
+    struct lt_candidate c = cand(1023, 77), d;
+    lt_candidate_put(rec, &c);
+    lt_candidate_get(rec, &d);
+    ck_assert_uint_eq(d.time_start, 77);
+    ck_assert_uint_eq(d.time_peak, 87);
+    ck_assert_uint_eq(d.time_end, 97);
+    ck_assert_uint_eq(d.cell, 1023);
+    ck_assert_int_eq(d.peak_score, -1234);
+    ck_assert_int_eq(lt_candidate_check(&d, err, sizeof err), 0);
+    d.cell = LT_MAX_CELLS;
+    ck_assert_int_eq(lt_candidate_check(&d, err, sizeof err), LT_ERANGE);
+    ck_assert_str_eq(err, "candidate: cell 1024 out of range (max 1023)");
+    d = c, d.time_end = 86;
+    ck_assert_int_eq(lt_candidate_check(&d, err, sizeof err), LT_ERANGE);
+    d = c, d.channel_start = 111;
+    ck_assert_int_eq(lt_candidate_check(&d, err, sizeof err), LT_ERANGE);
+    ck_assert_ptr_nonnull(strstr(err, "111..110"));
+}
+END_TEST
+
 START_TEST(data_request)
 {
     struct lt_msg_data_request r = {.trigger_number = 17,
@@ -496,6 +520,7 @@ int main(void)
     tcase_add_test(tc, header_errors);
     tcase_add_test(tc, candidates);
     tcase_add_test(tc, candidates_bad);
+    tcase_add_test(tc, candidate_record);
     tcase_add_test(tc, data_request);
     tcase_add_test(tc, data_reply);
     tcase_add_test(tc, data_reply_bad);

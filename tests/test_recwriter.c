@@ -4,6 +4,7 @@
 #include <check.h>
 #include <fcntl.h>
 
+#include "h5raw.h"
 #include "lt_error.h"
 #include "test_recwriter_util.h"
 
@@ -353,12 +354,73 @@ START_TEST(invalid_full_duplicate_and_stop_timeout)
 }
 END_TEST
 
+/* The project's own hdf5libs reader (lib/h5raw.h) accepts our files: attributes, record list,
+ * source_id_path_map, TRH with its requests, and every fragment byte for byte. */
+START_TEST(reads_back_through_h5raw_reader)
+{
+    char dir[512];
+    tu_mkdtemp(dir, sizeof dir, "h5r");
+    struct lt_recwriter_config c;
+    tu_config(&c, dir);
+    struct gen_params p = {
+        .n_frags = 7, .frag_bytes = 90000, .jitter = 4000, .with_empty = 1, .run = 42};
+    write_records(&c, &p, 3, 3);
+    static char names[2][512];
+    ck_assert_int_eq(tu_list(dir, names, 2, NULL), 1);
+    struct lt_h5r *r;
+    char err[512];
+    ck_assert_msg(lt_h5r_open(&r, names[0], err, sizeof err) == 0, "%s", err);
+    const struct lt_h5_file_attrs *a = lt_h5r_attrs(r);
+    ck_assert_int_eq(a->record_type, LT_H5_TRIGGER_RECORD);
+    ck_assert_uint_eq(a->run_number, 42);
+    ck_assert_uint_eq(a->file_index, 1);
+    ck_assert_int_eq(a->has_recorded_size, 1);
+    ck_assert_str_eq(a->operational_environment, "lartrig");
+    ck_assert_uint_eq(lt_h5r_record_count(r), 3);
+    for (size_t k = 0; k < 3; k++) {
+        const struct lt_h5_record_id *id = lt_h5r_record(r, k);
+        ck_assert_uint_eq(id->number, 3 + k);
+        struct lt_trigger_record_header trh, want;
+        struct lt_component_request req[4], wreq[4];
+        size_t nreq;
+        ck_assert_msg(lt_h5r_read_trh(r, k, &trh, req, 4, &nreq, err, sizeof err) == 0, "%s", err);
+        gen_trh(&p, id->number, &want, wreq);
+        ck_assert_uint_eq(nreq, 2);
+        ck_assert_uint_eq(trh.trigger_timestamp, want.trigger_timestamp);
+        ck_assert_uint_eq(req[1].window_end, wreq[1].window_end);
+        struct lt_h5_dataset_info *ds;
+        size_t n;
+        ck_assert_msg(lt_h5r_list_datasets(r, k, &ds, &n, err, sizeof err) == 0, "%s", err);
+        ck_assert_uint_eq(n, 1 + p.n_frags);
+        for (size_t i = 1; i < n; i++) {
+            struct lt_fragment_header h;
+            uint8_t *buf;
+            size_t plen;
+            ck_assert_msg(lt_h5r_read_fragment_alloc(r, k, ds[i].name, &h, &buf, &plen, 0, err,
+                                                     sizeof err) == 0,
+                          "%s", err);
+            size_t fi = ds[i].source_id.id - 0x1000;
+            ck_assert_uint_eq(plen, gen_payload_len(&p, id->number, fi));
+            uint8_t *want_pl = malloc(plen + 8);
+            gen_fill(want_pl, plen, id->number, fi);
+            ck_assert(memcmp(buf + LT_FRAGMENT_HEADER_SIZE, want_pl, plen) == 0);
+            free(want_pl);
+            free(buf);
+        }
+        free(ds);
+    }
+    lt_h5r_close(r);
+    tu_rmrf(dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("recwriter");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, roundtrip_uring);
+    tcase_add_test(tc, reads_back_through_h5raw_reader);
     tcase_add_test(tc, rollover_by_size_never_splits);
     tcase_add_test(tc, odd_sizes_and_one_huge_record);
     tcase_add_test(tc, pwritev_fallback_identical);

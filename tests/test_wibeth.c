@@ -332,6 +332,56 @@ START_TEST(validate_good_and_bad)
 }
 END_TEST
 
+START_TEST(validate_frames)
+{
+    static lt_wibeth_frame fr[4];
+    static uint8_t raw[4 * LT_WIBETH_FRAME_SIZE + 1];
+    char err[200];
+    size_t n = 99;
+    memset(fr, 0, sizeof fr);
+    for (unsigned i = 0; i < 4; i++) {
+        struct lt_daqeth_header h = good_daq();
+        h.timestamp = 1000000 + 2048ULL * i;
+        h.seq_id = (uint16_t)i;
+        ck_assert_int_eq(lt_daqeth_encode(&fr[i], &h), 0);
+    }
+    memcpy(raw + 1, fr, sizeof fr); /* unaligned, as inside a fragment */
+    ck_assert_int_eq(lt_wibeth_validate_frames(raw + 1, sizeof fr, &n, err, sizeof err), 0);
+    ck_assert_uint_eq(n, 4);
+    ck_assert_int_eq(lt_wibeth_validate_frames(raw + 1, 0, &n, err, sizeof err), 0);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_int_eq(lt_wibeth_validate_frames(raw + 1, sizeof fr - 1, &n, err, sizeof err),
+                     LT_EFORMAT);
+    ck_assert_int_eq(lt_wibeth_validate_frames(raw + 1, sizeof fr + 1, &n, err, sizeof err),
+                     LT_EFORMAT);
+    /* a gap in time */
+    lt_wibeth_frame save = fr[2];
+    fr[2].daq_header[1] += 2048;
+    memcpy(raw + 1, fr, sizeof fr);
+    ck_assert_int_eq(lt_wibeth_validate_frames(raw + 1, sizeof fr, &n, err, sizeof err),
+                     LT_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(err, "frame 2 of 4"));
+    fr[2] = save;
+    /* a frame of another stream */
+    struct lt_daqeth_header h = good_daq();
+    h.stream = 6;
+    h.timestamp = 1000000 + 2048ULL * 3;
+    ck_assert_int_eq(lt_daqeth_encode(&fr[3], &h), 0);
+    memcpy(raw + 1, fr, sizeof fr);
+    ck_assert_int_eq(lt_wibeth_validate_frames(raw + 1, sizeof fr, &n, err, sizeof err),
+                     LT_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(err, "frame 3 of 4"));
+    /* an invalid frame inside */
+    h = good_daq(), h.version = 3, h.timestamp = 1000000 + 2048ULL;
+    ck_assert_int_eq(lt_daqeth_encode(&fr[1], &h), 0);
+    memcpy(raw + 1, fr, sizeof fr);
+    ck_assert_int_eq(lt_wibeth_validate_frames(raw + 1, sizeof fr, &n, err, sizeof err),
+                     LT_EVERSION);
+    ck_assert_ptr_nonnull(strstr(err, "frame 1 of 4"));
+    ck_assert_uint_eq(n, 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("wibeth");
@@ -346,6 +396,7 @@ int main(void)
     tcase_add_test(tc, daqeth_out_of_range);
     tcase_add_test(tc, wibeth_header_roundtrip_and_bits);
     tcase_add_test(tc, validate_good_and_bad);
+    tcase_add_test(tc, validate_frames);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

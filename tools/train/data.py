@@ -103,12 +103,43 @@ def pack_frames(adc, ts):
 _FRAG_RE = re.compile(r"^Detector_Readout_0x([0-9a-fA-F]{8})_WIBEth$")
 
 
-def read_run(path, cell=None, max_slices=None):
-    """Read one cell of a run file. Returns dict(adc=uint16 [wires][samples], first_tick,
-    n_fembs, cell, truth=structured array of that cell's rows)."""
+def run_cells(path):
+    """Cells present in a run file (from its first TimeSlice)."""
     import h5py
 
-    frames = {}  # stream -> list of (first ts, ts array, adc)
+    with h5py.File(path, "r") as f:
+        for sl in sorted(k for k in f if k.startswith("TimeSlice")):
+            return sorted({int(m.group(1), 16) >> 8 for m in map(_FRAG_RE.match, f[sl]["RawData"])
+                           if m})
+    return []
+
+
+def _read_truth(f, cell):
+    truth = np.zeros(0, dtype=TRUTH_DTYPE)
+    if "Truth" in f:
+        t = f["Truth"][()]
+        truth = np.zeros(len(t), dtype=TRUTH_DTYPE)
+        for n in TRUTH_DTYPE.names:
+            truth[n] = t[n]
+        truth = truth[truth["cell"] == cell]
+    return truth
+
+
+def read_run(path, cell=None, max_slices=None, d=None, in_shift=None, keep_raw_samples=None):
+    """Read one cell of a run file, slice by slice (a full cell-second of raw ADC would be
+    3.8 GB, so raw data is never held for the whole run).
+
+    Returns dict(first_tick, n_fembs, cell, truth (that cell's rows), and
+      adc: uint16 [wires][samples] of the whole run       when d is None, else
+      x:   int16 [wires][columns] preprocessed with the kernel's arithmetic (pedestal state
+           carried across slices), and raw: the first keep_raw_samples samples of every stream
+           as uint16 [streams][samples][64] (for test vectors)."""
+    import h5py
+
+    chunks, raws, raw_n = [], [], 0
+    ped = None
+    first_tick = next_tick = None
+    n_fembs = None
     with h5py.File(path, "r") as f:
         slices = sorted(k for k in f.keys() if k.startswith("TimeSlice"))
         if max_slices:
@@ -117,6 +148,7 @@ def read_run(path, cell=None, max_slices=None):
             raw = f[sl].get("RawData")
             if raw is None:
                 raise ValueError(f"{path}: /{sl}: no RawData group")
+            per = {}
             for name in raw.keys():
                 m = _FRAG_RE.match(name)
                 if not m:
@@ -127,50 +159,64 @@ def read_run(path, cell=None, max_slices=None):
                     cell = c
                 if c != cell:
                     continue
-                b = raw[name][()].tobytes()
+                per[s] = name
+            if not per:
+                continue
+            if n_fembs is None:
+                n_fembs = (max(per) + 1) // 2
+            st, ch = collection_map(n_fembs)
+            need = sorted(per) if keep_raw_samples and raw_n < keep_raw_samples else sorted(set(st))
+            ts0, streams = None, {}
+            for s in need:
+                if s not in per:
+                    raise ValueError(f"{path}: /{sl}: cell {cell} has no stream {s}")
+                where = f"{path}: /{sl}/RawData/{per[s]}"
+                b = raw[per[s]][()].tobytes()
                 if len(b) < FRAG_HEADER_SIZE:
-                    raise ValueError(f"{path}: /{sl}/RawData/{name}: {len(b)} bytes < header")
-                marker = int.from_bytes(b[0:4], "little")
-                if marker != 0x11112222:
-                    raise ValueError(f"{path}: /{sl}/RawData/{name}: bad marker {marker:#x}")
-                if len(b) == FRAG_HEADER_SIZE:
-                    continue
+                    raise ValueError(f"{where}: {len(b)} bytes < fragment header")
+                if int.from_bytes(b[0:4], "little") != 0x11112222:
+                    raise ValueError(f"{where}: bad FragmentHeader marker")
                 ts, adc = unpack_frames(b[FRAG_HEADER_SIZE:])
-                frames.setdefault(s, []).append((ts, adc))
-        truth = np.zeros(0, dtype=TRUTH_DTYPE)
-        if "Truth" in f:
-            t = f["Truth"][()]
-            truth = np.zeros(len(t), dtype=TRUTH_DTYPE)
-            for n in TRUTH_DTYPE.names:
-                truth[n] = t[n]
-            truth = truth[truth["cell"] == cell]
-    if not frames:
+                if len(ts) and np.any(np.diff(ts.astype(np.int64)) != 2048):
+                    raise ValueError(f"{where}: frames not contiguous")
+                if ts0 is None:
+                    ts0 = ts
+                elif not np.array_equal(ts, ts0):
+                    raise ValueError(f"{where}: timestamps differ from the other streams")
+                streams[s] = adc
+            if ts0 is None or len(ts0) == 0:
+                continue
+            if first_tick is None:
+                first_tick = int(ts0[0])
+            elif int(ts0[0]) != next_tick:
+                raise ValueError(f"{path}: /{sl}: gap: starts at {int(ts0[0])}, expected {next_tick}")
+            next_tick = int(ts0[-1]) + 2048
+            W, S = len(st), len(ts0) * SAMPLES_PER_FRAME
+            adc = np.zeros((W, S), dtype=np.uint16)
+            for s in sorted(set(st)):
+                wires = np.nonzero(st == s)[0]
+                adc[wires] = streams[s][:, :, ch[wires]].transpose(2, 0, 1).reshape(len(wires), -1)
+            if keep_raw_samples and raw_n < keep_raw_samples:
+                raws.append(np.stack([streams[s].reshape(-1, 64) for s in sorted(per)]))
+                raw_n += S
+            if d is None:
+                chunks.append(adc)
+            else:
+                if S % (1 << d):
+                    raise ValueError(f"{path}: /{sl}: {S} samples not a multiple of {1 << d}")
+                x, ped = preprocess(adc, d, in_shift, ped)
+                chunks.append(x)
+        truth = _read_truth(f, cell)
+    if not chunks:
         raise ValueError(f"{path}: no WIBEth fragments for cell {cell}")
-    n_streams = max(frames) + 1
-    n_fembs = n_streams // 2
-    per = {}
-    for s, lst in frames.items():
-        ts = np.concatenate([a for a, _ in lst])
-        adc = np.concatenate([b for _, b in lst])
-        order = np.argsort(ts, kind="stable")
-        per[s] = (ts[order], adc[order])
-    # keep the periods present in every stream (a run file has all of them; be safe)
-    common = None
-    for ts, _ in per.values():
-        common = ts if common is None else np.intersect1d(common, ts)
-    first_tick = int(common[0])
-    if np.any(np.diff(common) != SAMPLES_PER_FRAME * TICKS_PER_SAMPLE):
-        raise ValueError(f"{path}: cell {cell}: gaps in the frame sequence")
-    st, ch = collection_map(n_fembs)
-    W, P = len(st), len(common)
-    adc = np.zeros((W, P * SAMPLES_PER_FRAME), dtype=np.uint16)
-    for s in range(n_streams):
-        ts, a = per[s]
-        sel = np.isin(ts, common)
-        a = a[sel]  # [P][64 samples][64 ch]
-        wires = np.nonzero(st == s)[0]
-        adc[wires] = a[:, :, ch[wires]].transpose(2, 0, 1).reshape(len(wires), -1)
-    return dict(adc=adc, first_tick=first_tick, n_fembs=n_fembs, cell=cell, truth=truth)
+    out = dict(first_tick=first_tick, n_fembs=n_fembs, cell=cell, truth=truth)
+    if d is None:
+        out["adc"] = np.concatenate(chunks, axis=1)
+    else:
+        out["x"] = np.concatenate(chunks, axis=1)
+        if raws:
+            out["raw"] = np.concatenate(raws, axis=1)[:, :keep_raw_samples]
+    return out
 
 
 # ---------------------------------------------------------------- synthetic stand-in
@@ -261,7 +307,7 @@ def make_example(run, d, in_shift, wire_pool, time_pool, active_adc=3.0, margin=
     and carries charge (x above `active_adc` ADC); pixels of a signal box (grown by `margin`
     score pixels) that carry no visible charge get weight 0: the truth box of a track is a
     bounding box, mostly empty, and the net must neither be forced to fire there nor punished."""
-    x, _ = preprocess(run["adc"], d, in_shift)
+    x = run["x"] if "x" in run else preprocess(run["adc"], d, in_shift)[0]
     W, T = x.shape
     inbox = np.zeros((W, T), dtype=bool)
     t, c0, c1 = truth_boxes(run, d)

@@ -57,8 +57,8 @@ def efficiency_at(ev, thr):
                       ("low_energy_lt10MeV", (sig["kind"] == 1) & (sig["energy"] < 10)),
                       ("cosmic", sig["kind"] == 3)):
         n = int(sel.sum())
-        out[name] = dict(n=n, eff=float((sig["score"][sel] >= thr).mean()) if n else None)
-    out["bkg_pixels_per_cell_s"] = float((ev["bkg"] >= thr).sum() / max(ev["seconds"], 1e-12))
+        out[name] = dict(n=n, eff=float((sig["score"][sel] > thr).mean()) if n else None)
+    out["bkg_pixels_per_cell_s"] = float((ev["bkg"] > thr).sum() / max(ev["seconds"], 1e-12))
     return out
 
 

@@ -48,7 +48,7 @@ def write_weights(net, path, name, threshold):
     with open(tmp, "wb") as f:
         f.write(b)
     os.replace(tmp, path)
-    return zlib.crc32(b)
+    return zlib.crc32(b[:-4])  # the stored CRC (what lt_weights.crc reports)
 
 
 def read_weights(path):
@@ -133,21 +133,32 @@ def write_vectors(net, run, outdir, seed, weights_crc, n_cols=32, periods=12):
     """Write the kernel test vectors from a simulated run (a window with the most signal)."""
     os.makedirs(outdir, exist_ok=True)
     rng = np.random.default_rng(seed)
-    adc = run["adc"]
-    W = adc.shape[0]
     D = 1 << net.d
-    # 1) full-width network vector: n_cols input columns from the start of the run
-    x, _ = preprocess(adc[:, : n_cols * D], net.d, net.in_shift)
-    b1, s1 = vector_columns(net, x, weights_crc)
-    # 2) raw-frame vector: one FEMB (the busiest), from the run start, with a few extreme ADC
-    #    values (0 and 0x3FFF) planted to exercise unpacking and int16 saturation
     S = periods * 64
-    busiest = int(np.argmax([adc[f * 48 : (f + 1) * 48, :S].astype(np.int64).std()
-                             for f in range(W // 48)]))
-    streams = np.zeros((2, S, 64), dtype=np.uint16)
-    streams[0] = rng.integers(0, 0x4000, (S, 64))  # induction channels: ignored, any value
-    streams[1, :, :16] = rng.integers(0, 0x4000, (S, 16))
-    streams[1, :, 16:] = adc[busiest * 48 : (busiest + 1) * 48, :S].T
+    # 1) full-width network vector: n_cols input columns from the start of the run
+    if "x" in run:
+        x = run["x"][:, :n_cols]
+    else:
+        x, _ = preprocess(run["adc"][:, : n_cols * D], net.d, net.in_shift)
+    b1, s1 = vector_columns(net, x, weights_crc)
+    # 2) raw-frame vector: the two streams of one FEMB (the busiest) from the run start, with a
+    #    few extreme ADC values (0 and 0x3FFF) planted to exercise unpacking and saturation
+    if "raw" in run:
+        raw = run["raw"]  # [streams][samples][64]
+        nf = raw.shape[0] // 2
+        busiest = int(np.argmax([raw[2 * f + 1, :S].astype(np.int64).std() for f in range(nf)]))
+        streams = raw[2 * busiest : 2 * busiest + 2, :S].copy()
+    else:
+        adc = run["adc"]
+        W = adc.shape[0]
+        busiest = int(np.argmax([adc[f * 48 : (f + 1) * 48, :S].astype(np.int64).std()
+                                 for f in range(W // 48)]))
+        streams = np.zeros((2, S, 64), dtype=np.uint16)
+        streams[0] = rng.integers(0, 0x4000, (S, 64))  # induction channels: ignored
+        streams[1, :, :16] = rng.integers(0, 0x4000, (S, 16))
+        streams[1, :, 16:] = adc[busiest * 48 : (busiest + 1) * 48, :S].T
+    if streams.shape[1] < S:
+        raise ValueError(f"need {S} raw samples for the frame vector, have {streams.shape[1]}")
     for _ in range(6):
         streams[1, rng.integers(64, S), 16 + rng.integers(48)] = rng.choice([0, 0x3FFF])
     streams[1, 5 * 64 + 3 : 5 * 64 + 40, 16 + 20] = 0x3FFF  # a saturating burst on one wire

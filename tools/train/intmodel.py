@@ -113,13 +113,12 @@ def preprocess(adc, d, in_shift, ped=None):
     s = adc[:, : ncol * D].astype(np.int64).reshape(W, ncol, D).sum(axis=2)
     v = (s << 4) >> d
     x = np.empty((W, ncol), dtype=np.int16)
-    start = 0
     if ped is None:
         if ncol == 0:
             return x, None
         ped = v[:, 0].copy()
     ped = ped.astype(np.int64).copy()
-    for c in range(start, ncol):
+    for c in range(ncol):
         diff = v[:, c] - ped
         x[:, c] = sat16(round_shift(diff, in_shift))
         ped += (diff > 0).astype(np.int64) - (diff < 0).astype(np.int64)

@@ -24,6 +24,7 @@ from model import STUDENT, TEACHER, Net  # noqa: E402
 
 D_LOG2 = 4  # downsample 16 samples per column (8.2 us), see docs/training.md
 IN_SHIFT = 2  # x in 1/4 ADC units of the column mean
+RAW_KEEP_SAMPLES = 12 * 64  # raw frames kept for the frame test vector
 
 
 def log(*a):
@@ -33,18 +34,9 @@ def log(*a):
 def load_examples(paths, synthetic, seed, wire_pool, time_pool):
     ex = []
     for p in paths:
-        import h5py
-
-        with h5py.File(p, "r") as f:
-            cells = set()
-            for sl in (k for k in f if k.startswith("TimeSlice")):
-                for name in f[sl]["RawData"]:
-                    m = tdata._FRAG_RE.match(name)
-                    if m:
-                        cells.add(int(m.group(1), 16) >> 8)
-                break  # the first slice names every cell
-        for c in sorted(cells):
-            run = tdata.read_run(p, cell=c)
+        for c in tdata.run_cells(p):
+            run = tdata.read_run(p, cell=c, d=D_LOG2, in_shift=IN_SHIFT,
+                                 keep_raw_samples=RAW_KEEP_SAMPLES)
             x, y, w = tdata.make_example(run, D_LOG2, IN_SHIFT, wire_pool, time_pool)
             ex.append(dict(x=x, y=y, w=w, run=run, name=f"{os.path.basename(p)}:cell{c}"))
             log(f"loaded {ex[-1]['name']}: {x.shape[0]} wires x {x.shape[1]} columns, "

@@ -8,5 +8,7 @@ int cmd_version(int argc, char **argv);
 int cmd_ctl(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_sim(int argc, char **argv);
+int cmd_show(int argc, char **argv);
 
 #endif

@@ -15,6 +15,7 @@ static const struct command commands[] = {
     /* Each subcommand's helper adds its line here when its cmd_<name>.c lands. */
     {"version", cmd_version, "print the version"},
     {"inspect", cmd_inspect, "list the records, fragments and truth of an HDF5 file"},
+    {"sim", cmd_sim, "write a run file of simulated cells with a truth table"},
     {"status", cmd_ctl, "show the running daemon's status (table, or --json)"},
     {"top", cmd_top, "live status view from the monitor socket"},
     {"trigger", cmd_ctl, "ask the daemon for a manual trigger now"},
@@ -22,6 +23,7 @@ static const struct command commands[] = {
     {"resume", cmd_ctl, "issue triggers again"},
     {"stop", cmd_ctl, "clean shutdown of the daemon"},
     {"reload", cmd_ctl, "re-read the daemon's config file"},
+    {"show", cmd_show, "event display (PNG) of a trigger record or a run-file window"},
 };
 
 static void usage(FILE *out)

@@ -1,0 +1,100 @@
+/* The per-cell kernel top: time bookkeeping around the three stages. */
+#include "kernel_top.h"
+
+#include <string.h>
+
+#include "lt_error.h"
+#include "ticks.h"
+
+int lt_kernel_cell_init(struct lt_kernel_cell *k, uint32_t cell_id, const struct lt_cell_geom *g,
+                        const struct lt_cand_params *params, char *err, size_t errlen)
+{
+    int rc = lt_pre_map_build(&k->map, g, err, errlen);
+    if (rc < 0) return rc;
+    k->cell_id = cell_id;
+    k->params = *params;
+    k->running = 0;
+    k->time_gaps = k->ts_mismatch = k->periods = 0;
+    k->cand.evicted = k->cand.dropped = 0;
+    k->cand.n_open = 0;
+    k->cand.next_u = 0;
+    return 0;
+}
+
+void lt_kernel_cell_restart(struct lt_kernel_cell *k)
+{
+    k->running = 0;
+    k->cand.n_open = 0;
+}
+
+static uint64_t frame_ts(const lt_wibeth_frame *f)
+{
+    return f->daq_header[1];
+}
+
+/* Start a run at tick t0: every stage from scratch. */
+static void start_run(struct lt_kernel_cell *k, const struct lt_kernel_net *net, uint64_t t0)
+{
+    lt_pre_reset(&k->pre, net->d, net->in_shift);
+    lt_cnn_reset(&k->cnn, net, k->map.n_wires);
+    struct lt_cand_geom cg;
+    cg.cell = k->cell_id;
+    cg.n_groups = k->cnn.w_score;
+    cg.group_wires = lt_kernel_pool_w(net);
+    cg.cols_per_score = lt_kernel_pool_t(net);
+    cg.delay = lt_kernel_delay(net);
+    cg.ticks_per_col = LT_TICKS_PER_SAMPLE << net->d;
+    cg.first_tick = t0;
+    lt_cand_reset(&k->cand, &k->params, &cg);
+    k->hist.n_cols = 0;
+    k->running = 1;
+    k->next_tick = t0;
+}
+
+void lt_kernel_process(struct lt_kernel_cell *k, const struct lt_kernel_net *net,
+                       const lt_wibeth_frame *frames, uint32_t n_periods, struct lt_candidate *out,
+                       uint32_t max_out, struct lt_kernel_block *res, int16_t *scores,
+                       uint64_t scores_cap_cols)
+{
+    struct lt_cand_sink sink = {out, max_out, 0};
+    const uint32_t n_streams = k->map.n_streams;
+    uint64_t ncol_out = 0;
+    for (uint32_t p = 0; p < n_periods; p++) {
+        const lt_wibeth_frame *pf = &frames[(size_t)p * n_streams];
+        uint64_t t = frame_ts(&pf[k->map.used_stream[0]]);
+        for (uint32_t s = 0; s < n_streams; s++)
+            if (frame_ts(&pf[s]) != t) k->ts_mismatch++;
+        if (k->running && t != k->next_tick) {
+            /* Data are not contiguous: what is open belongs to the old run. */
+            lt_cand_flush(&k->cand, &sink);
+            k->time_gaps++;
+            k->running = 0;
+        }
+        if (!k->running) start_run(k, net, t);
+        k->next_tick = t + LT_TICKS_PER_FRAME;
+        k->periods++;
+
+        uint32_t ncols = lt_pre_period(&k->pre, &k->map, pf, k->xcols);
+        for (uint32_t c = 0; c < ncols; c++) {
+            memcpy(k->hist.x[k->hist.n_cols % LT_KERNEL_HIST_COLS], k->xcols[c],
+                   k->map.n_wires * sizeof(int16_t));
+            k->hist.n_cols++;
+            if (!lt_cnn_push(&k->cnn, net, k->xcols[c], k->score)) continue;
+            if (scores && ncol_out < scores_cap_cols)
+                memcpy(scores + ncol_out * k->cnn.w_score, k->score,
+                       k->cnn.w_score * sizeof(int16_t));
+            ncol_out++;
+            lt_cand_push(&k->cand, k->score, &k->hist, &sink);
+        }
+    }
+    res->n_candidates = sink.n;
+    res->score_columns = ncol_out;
+    res->watermark = k->running ? lt_cand_watermark(&k->cand) : 0;
+}
+
+uint32_t lt_kernel_cell_flush(struct lt_kernel_cell *k, struct lt_candidate *out, uint32_t max_out)
+{
+    struct lt_cand_sink sink = {out, max_out, 0};
+    lt_cand_flush(&k->cand, &sink);
+    return sink.n;
+}

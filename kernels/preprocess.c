@@ -1,0 +1,128 @@
+/* Collection-plane preprocessing: unpack, downsample, pedestal. docs/kernel.md "Input". */
+#include "preprocess.h"
+
+#include <string.h>
+
+#include "lt_error.h"
+
+int lt_pre_map_build(struct lt_pre_map *m, const struct lt_cell_geom *g, char *err, size_t errlen)
+{
+    memset(m, 0, sizeof(*m));
+    if (g->n_fembs < 1 || g->n_fembs > LT_FEMBS_PER_CELL) {
+        lt_seterr(err, errlen, "n_fembs=%u out of range 1..%u", g->n_fembs, LT_FEMBS_PER_CELL);
+        return LT_ERANGE;
+    }
+    m->n_wires = lt_geom_wires(g, LT_PLANE_X);
+    m->n_streams = lt_geom_streams(g);
+    if (m->n_wires > LT_KERNEL_MAX_WIRES || m->n_streams > LT_KERNEL_MAX_STREAMS) {
+        lt_seterr(err, errlen, "cell of %u X wires / %u streams exceeds the kernel maxima",
+                  m->n_wires, m->n_streams);
+        return LT_ERANGE;
+    }
+    int8_t used_of_stream[LT_KERNEL_MAX_STREAMS];
+    memset(used_of_stream, -1, sizeof(used_of_stream));
+    for (uint32_t j = 0; j < m->n_wires; j++) {
+        uint32_t stream, chan;
+        int rc = lt_chmap_reverse(g, LT_PLANE_X, j, &stream, &chan);
+        if (rc < 0 || stream >= m->n_streams || chan >= LT_WIBETH_CHANNELS) {
+            lt_seterr(err, errlen, "channel map has no stream/channel for X wire %u", j);
+            return rc < 0 ? rc : LT_EFORMAT;
+        }
+        if (used_of_stream[stream] < 0) {
+            used_of_stream[stream] = (int8_t)m->n_used;
+            m->used_stream[m->n_used++] = (uint8_t)stream;
+        }
+        uint32_t u = (uint32_t)used_of_stream[stream];
+        if (m->used_chmask[u] & (1ULL << chan)) {
+            lt_seterr(err, errlen, "channel map gives stream %u channel %u to two X wires", stream,
+                      chan);
+            return LT_EFORMAT;
+        }
+        m->used_chmask[u] |= 1ULL << chan;
+        m->wire_used[j] = (uint8_t)u;
+        m->wire_chan[j] = (uint8_t)chan;
+        m->used_wire[u][m->used_nwires[u]] = (uint16_t)j;
+        m->used_chan[u][m->used_nwires[u]] = (uint8_t)chan;
+        m->used_nwires[u]++;
+    }
+    return 0;
+}
+
+/* Reference unpack: channel ch of a sample starts at bit 14*ch of its 14 words, LSB first, and
+ * may straddle two words. */
+void lt_pre_unpack_sum_scalar(const lt_wibeth_frame *f, uint32_t d, uint64_t chmask,
+                              uint32_t sums[LT_PRE_COLS_MAX][LT_WIBETH_CHANNELS])
+{
+    const uint32_t ncols = LT_WIBETH_SAMPLES >> d;
+    for (uint32_t c = 0; c < ncols; c++)
+        for (uint32_t ch = 0; ch < LT_WIBETH_CHANNELS; ch++) sums[c][ch] = 0;
+    for (uint32_t s = 0; s < LT_WIBETH_SAMPLES; s++) {
+        const uint64_t *w = f->adc_words[s];
+        for (uint32_t ch = 0; ch < LT_WIBETH_CHANNELS; ch++) {
+#pragma HLS UNROLL factor = 8
+            if (!((chmask >> ch) & 1U)) continue;
+            uint32_t bit = ch * LT_WIBETH_ADC_BITS;
+            uint32_t wi = bit >> 6, sh = bit & 63U;
+            uint64_t v = w[wi] >> sh;
+            if (sh > 64U - LT_WIBETH_ADC_BITS) v |= w[wi + 1] << (64U - sh);
+            sums[s >> d][ch] += (uint32_t)(v & LT_WIBETH_ADC_MAX);
+        }
+    }
+}
+
+void lt_pre_reset(struct lt_pre_state *st, uint32_t d, uint32_t in_shift)
+{
+    st->d = (uint8_t)d;
+    st->in_shift = (uint8_t)in_shift;
+    st->started = 0;
+    memset(st->ped, 0, sizeof(st->ped));
+}
+
+uint32_t lt_pre_period(struct lt_pre_state *st, const struct lt_pre_map *m,
+                       const lt_wibeth_frame *frames,
+                       int16_t x[LT_PRE_COLS_MAX][LT_KERNEL_MAX_WIRES])
+{
+    const uint32_t d = st->d, ncols = LT_WIBETH_SAMPLES >> d;
+    /* Unpack stream by stream (one frame's sums stay in L1), scattering into wire order. */
+    for (uint32_t u = 0; u < m->n_used; u++) {
+        const lt_wibeth_frame *f = &frames[m->used_stream[u]];
+#ifndef __SYNTHESIS__
+        if (st->unpack)
+            st->unpack(f, d, m->used_chmask[u], st->sums);
+        else
+#endif
+            lt_pre_unpack_sum_scalar(f, d, m->used_chmask[u], st->sums);
+        for (uint32_t k = 0; k < m->used_nwires[u]; k++) {
+            uint32_t j = m->used_wire[u][k], ch = m->used_chan[u][k];
+            for (uint32_t c = 0; c < ncols; c++) st->wsum[c][j] = st->sums[c][ch];
+        }
+    }
+    /* Pedestal tracking and requantisation, column by column (the tracker is sequential in
+     * time, parallel across wires). */
+    for (uint32_t c = 0; c < ncols; c++) {
+        if (!st->started) {
+            for (uint32_t j = 0; j < m->n_wires; j++)
+                st->ped[j] = (int32_t)((st->wsum[c][j] << 4) >> d);
+            st->started = 1;
+        }
+#ifndef __SYNTHESIS__
+        if (st->column)
+            st->column(st->wsum[c], st->ped, x[c], m->n_wires, d, st->in_shift);
+        else
+#endif
+            lt_pre_column_scalar(st->wsum[c], st->ped, x[c], m->n_wires, d, st->in_shift);
+    }
+    return ncols;
+}
+
+void lt_pre_column_scalar(const uint32_t *wsum, int32_t *ped, int16_t *x, uint32_t n, uint32_t d,
+                          uint32_t in_shift)
+{
+    for (uint32_t j = 0; j < n; j++) {
+#pragma HLS PIPELINE II = 1
+        int32_t v = (int32_t)((wsum[j] << 4) >> d);
+        int32_t diff = v - ped[j];
+        ped[j] += (diff > 0) - (diff < 0);
+        x[j] = lt_sat16(lt_round_shift32(diff, in_shift));
+    }
+}

@@ -1,0 +1,85 @@
+/* Stage 1 of the per-cell kernel: from a cell's WIBEth frames to the collection-plane image
+ * (docs/kernel.md "Input"). Per frame period: unpack the 14-bit ADCs of the streams that carry X
+ * wires, sum them over D = 2^d samples per column, pick the X wires in wire order, track and
+ * subtract each wire's pedestal, requantise to int16 activations. 64 / D columns per period.
+ *
+ * The X-wire table (stream, channel per wire) comes from lib/chmap.h once, at setup; the hot path
+ * only walks arrays. Fixed-size state, no allocation: the HLS subset. */
+#ifndef LARTRIG_KERNEL_PREPROCESS_H
+#define LARTRIG_KERNEL_PREPROCESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chmap.h"
+#include "kernel_arch.h"
+#include "wibeth.h"
+
+#define LT_PRE_COLS_MAX LT_WIBETH_SAMPLES /* columns per period at D = 1 */
+
+/* Which streams carry X wires and where each wire is. */
+struct lt_pre_map {
+    uint32_t n_wires;                            /* X wires of the cell, 48 * n_fembs */
+    uint32_t n_streams;                          /* all streams of the cell (frames per period) */
+    uint32_t n_used;                             /* streams holding at least one X wire */
+    uint8_t used_stream[LT_KERNEL_MAX_STREAMS];  /* stream index of used stream u */
+    uint64_t used_chmask[LT_KERNEL_MAX_STREAMS]; /* bit c set: channel c of used stream u is X */
+    uint8_t wire_used[LT_KERNEL_MAX_WIRES];      /* used-stream index u of wire j */
+    uint8_t wire_chan[LT_KERNEL_MAX_WIRES];      /* channel of wire j in its stream */
+    /* The same, grouped by used stream: wires used_wire[u][k] at channels used_chan[u][k]. */
+    uint8_t used_nwires[LT_KERNEL_MAX_STREAMS];
+    uint16_t used_wire[LT_KERNEL_MAX_STREAMS][LT_WIBETH_CHANNELS];
+    uint8_t used_chan[LT_KERNEL_MAX_STREAMS][LT_WIBETH_CHANNELS];
+};
+
+/* Build the table through lt_chmap_reverse. 0 or a negative lt_error. */
+int lt_pre_map_build(struct lt_pre_map *m, const struct lt_cell_geom *g, char *err, size_t errlen);
+
+/* Per-frame unpack-and-sum: sums[c][ch] = sum of the D samples of column c of channel ch, for the
+ * channels in chmask (others may be left untouched or filled). The scalar version is the
+ * reference; the cpu backend may install a vectorised one with the same results. */
+typedef void (*lt_pre_unpack_fn)(const lt_wibeth_frame *f, uint32_t d, uint64_t chmask,
+                                 uint32_t sums[LT_PRE_COLS_MAX][LT_WIBETH_CHANNELS]);
+void lt_pre_unpack_sum_scalar(const lt_wibeth_frame *f, uint32_t d, uint64_t chmask,
+                              uint32_t sums[LT_PRE_COLS_MAX][LT_WIBETH_CHANNELS]);
+
+/* One column's pedestal step for n wires (docs/kernel.md): v = (wsum << 4) >> d, diff = v - ped,
+ * ped += sign(diff), x = sat16(round_shift(diff, in_shift)). */
+typedef void (*lt_pre_column_fn)(const uint32_t *wsum, int32_t *ped, int16_t *x, uint32_t n,
+                                 uint32_t d, uint32_t in_shift);
+void lt_pre_column_scalar(const uint32_t *wsum, int32_t *ped, int16_t *x, uint32_t n, uint32_t d,
+                          uint32_t in_shift);
+
+struct lt_pre_state {
+    uint8_t d, in_shift;
+    uint8_t started;                  /* pedestals initialised from the first column */
+    int32_t ped[LT_KERNEL_MAX_WIRES]; /* 1/16 ADC */
+    uint32_t sums[LT_PRE_COLS_MAX][LT_WIBETH_CHANNELS];  /* one stream's column sums */
+    uint32_t wsum[LT_PRE_COLS_MAX][LT_KERNEL_MAX_WIRES]; /* column sums in wire order */
+#ifndef __SYNTHESIS__
+    lt_pre_unpack_fn unpack; /* NULL: the scalar reference (the same for column) */
+    lt_pre_column_fn column;
+#endif
+};
+
+/* Start afresh (pedestals re-learnt from the next column). */
+void lt_pre_reset(struct lt_pre_state *st, uint32_t d, uint32_t in_shift);
+
+/* One frame period: frames[stream] for all m->n_streams streams of the cell. Writes 64 / D
+ * columns x[c][0 .. n_wires-1] and returns that number. */
+uint32_t lt_pre_period(struct lt_pre_state *st, const struct lt_pre_map *m,
+                       const lt_wibeth_frame *frames,
+                       int16_t x[LT_PRE_COLS_MAX][LT_KERNEL_MAX_WIRES]);
+
+/* The arithmetic helpers of docs/kernel.md, shared by every stage. */
+static inline int32_t lt_round_shift32(int32_t a, uint32_t s)
+{
+    /* floor((a + 2^(s-1)) / 2^s) without forming a + 2^(s-1), which could overflow. */
+    return s == 0 ? a : (a >> s) + ((a >> (s - 1)) & 1);
+}
+static inline int16_t lt_sat16(int32_t a)
+{
+    return (int16_t)(a < -32768 ? -32768 : a > 32767 ? 32767 : a);
+}
+
+#endif

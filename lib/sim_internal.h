@@ -1,0 +1,203 @@
+/* Private parts of the simulator shared by lib/sim_*.c: the random number generators, the pulse
+ * pool that holds pending signals, and the cell state. Not a public API. */
+#ifndef LARTRIG_SIM_INTERNAL_H
+#define LARTRIG_SIM_INTERNAL_H
+
+#include <stdint.h>
+
+#include "sim.h"
+
+/* ---- random numbers ------------------------------------------------------------------------ */
+
+/* xoshiro256** (Blackman & Vigna): fast, 256-bit state, passes BigCrush; seeded via splitmix64
+ * as its authors recommend, so nearby seeds give unrelated streams. */
+struct lt_sim_rng {
+    uint64_t s[4];
+};
+
+static inline uint64_t lt_sim_splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+/* A well-mixed 64-bit key from a few words (a stream's identity: seed, cell, purpose, index). */
+static inline uint64_t lt_sim_mix(uint64_t a, uint64_t b, uint64_t c, uint64_t d)
+{
+    uint64_t x = a;
+    uint64_t h = lt_sim_splitmix64(&x);
+    x = h ^ b;
+    h = lt_sim_splitmix64(&x);
+    x = h ^ c;
+    h = lt_sim_splitmix64(&x);
+    x = h ^ d;
+    return lt_sim_splitmix64(&x);
+}
+
+static inline void lt_sim_rng_seed(struct lt_sim_rng *r, uint64_t key)
+{
+    for (int i = 0; i < 4; i++) r->s[i] = lt_sim_splitmix64(&key);
+}
+
+static inline uint64_t lt_sim_rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+static inline uint64_t lt_sim_rng_next(struct lt_sim_rng *r)
+{
+    uint64_t *s = r->s;
+    const uint64_t result = lt_sim_rotl(s[1] * 5, 7) * 9;
+    const uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = lt_sim_rotl(s[3], 45);
+    return result;
+}
+
+/* Uniform in the open interval (0, 1): never 0, so log() is safe. */
+static inline double lt_sim_uniform(struct lt_sim_rng *r)
+{
+    return ((double)(lt_sim_rng_next(r) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+}
+
+double lt_sim_normal(struct lt_sim_rng *r);                 /* exact N(0,1) (polar method) */
+double lt_sim_exponential(struct lt_sim_rng *r);            /* mean 1 */
+double lt_sim_gamma(struct lt_sim_rng *r, double shape);    /* scale 1 (Marsaglia-Tsang) */
+void lt_sim_isotropic(struct lt_sim_rng *r, double dir[3]); /* unit vector */
+
+/* The noise table: LT_SIM_NORMAL_TABLE_SIZE quantiles of N(0,1) in units of
+ * 1/LT_SIM_NORMAL_TABLE_ONE, indexed by 16 random bits. Built once, read-only afterwards. */
+#define LT_SIM_NORMAL_TABLE_BITS  16
+#define LT_SIM_NORMAL_TABLE_SIZE  (1U << LT_SIM_NORMAL_TABLE_BITS)
+#define LT_SIM_NORMAL_TABLE_SHIFT 12
+#define LT_SIM_NORMAL_TABLE_ONE   (1 << LT_SIM_NORMAL_TABLE_SHIFT)
+const int16_t *lt_sim_normal_table(void);
+
+/* ---- pending signals ----------------------------------------------------------------------- */
+
+/* One shaped pulse on one channel: a Gaussian (collection) or the bipolar derivative-of-Gaussian
+ * shape (induction), with amplitude in ADC counts. Pulses wait in a bucket of the frame period
+ * holding their first sample, then stay active until their last sample is rendered. */
+struct lt_sim_pulse {
+    int64_t first;    /* first sample (absolute sample index) */
+    float center;     /* peak position relative to first, in samples */
+    float amp;        /* ADC counts at the peak (unipolar) or at each lobe (bipolar) */
+    float inv_sigma;  /* 1 / width in samples */
+    uint32_t channel; /* offline channel */
+    uint32_t next;    /* bucket list link */
+    uint16_t n;       /* samples covered */
+    uint8_t bipolar;
+};
+
+#define LT_SIM_NONE         UINT32_MAX
+#define LT_SIM_BUCKETS      256U   /* frame periods ahead a pulse may start: 8.4 ms > max drift */
+#define LT_SIM_LOOKAHEAD    64U    /* samples beyond the frame period for which events are made */
+#define LT_SIM_PULSE_SIGMAS 4.0    /* half-width of a rendered pulse, in widths */
+#define LT_SIM_MAX_STEPS    65536U /* energy deposits per event (steps of tracks, shower points) */
+
+/* One energy deposit of an event, before drifting. */
+struct lt_sim_step {
+    float x, y, z; /* mm */
+    float e_mev;
+};
+
+struct lt_sim_kind_stream {
+    struct lt_sim_rng rng;
+    double mean_gap_ticks; /* 1 / rate, 0 when disabled */
+    double next_ticks;     /* arrival time of the next event, ticks since start_ticks */
+};
+
+struct lt_sim_cell {
+    struct lt_sim_config cfg;
+    uint32_t cell;
+    struct lt_cell_geom geom;
+    uint32_t n_channels, n_streams;
+    uint32_t n_wires[3];
+    uint32_t plane_first[3]; /* offline channel of wire 0 of each plane */
+    double width_mm, mass_kg;
+
+    /* per offline channel */
+    int32_t *ped_q;    /* pedestal in 1/256 ADC, + 128 for rounding */
+    double *ped;       /* pedestal in ADC (for callers and tests) */
+    uint8_t *ch_plane; /* enum lt_plane */
+    uint8_t *ch_femb;
+    int32_t noise_q[3]; /* white noise rms per plane in 1/256 ADC */
+    const int16_t *normal;
+
+    /* per stream: the offline channel of each of its 64 channels, and its address */
+    uint16_t *stream_offline; /* [n_streams][64] */
+    uint16_t *stream_crate;
+    uint8_t *stream_slot, *stream_eth;
+
+    /* coherent noise: an AR(1) process per board, carried across frame periods */
+    double coh_a, coh_b;
+    double *coh_state;
+    int32_t (*coh_q)[LT_SAMPLES_PER_FRAME]; /* [n_fembs][64] in 1/256 ADC */
+    int coh_started;
+
+    /* time */
+    uint64_t start_sample;
+    uint64_t next_sample;   /* first sample of the next period to render */
+    uint64_t period_sample; /* first sample of the last rendered period (for pack) */
+    uint64_t period_index;  /* periods rendered so far, before the last one */
+
+    /* derived physics constants */
+    double electrons_per_mev; /* ionisation electrons surviving recombination, per MeV */
+    double sigma_e_samples;
+    double ar39_pmax;
+
+    struct lt_sim_kind_stream kinds[LT_TRUTH_KIND_COUNT];
+    struct lt_sim_event *inject; /* sorted by time */
+    uint32_t n_inject;
+    uint64_t inject_serial;
+
+    struct lt_sim_step *steps;
+    uint32_t n_steps;
+    uint64_t steps_dropped;
+
+    struct lt_sim_pulse *pool;
+    uint32_t pool_cap, free_head, pool_used; /* pool_used: entries ever handed out */
+    uint32_t bucket[LT_SIM_BUCKETS];
+    uint32_t *active;
+    uint32_t n_active;
+
+    float (*sig)[LT_SAMPLES_PER_FRAME]; /* [n_channels][64], zero except touched rows */
+    uint8_t *touched;
+    uint32_t *touched_list;
+    uint32_t n_touched;
+
+    struct lt_truth *truth; /* ring */
+    uint32_t truth_head, truth_count;
+
+    struct lt_sim_stats stats;
+};
+
+/* sim_drift.c: drift one deposit to the wire planes and queue its pulses. t_arrival_ticks is the
+ * absolute time its charge reaches the wires (before diffusion). */
+void lt_sim_drift_deposit(struct lt_sim_cell *s, const struct lt_sim_step *st,
+                          double t_arrival_ticks);
+/* sim_signal.c: pulse pool and rendering of the active pulses into s->sig. */
+void lt_sim_pulse_add(struct lt_sim_cell *s, uint32_t channel, double center_sample, float amp,
+                      double sigma_samples, int bipolar);
+void lt_sim_signal_render(struct lt_sim_cell *s, uint64_t period_sample);
+void lt_sim_pulses_reset(struct lt_sim_cell *s);
+/* sim_noise.c */
+void lt_sim_noise_init(struct lt_sim_cell *s);
+void lt_sim_noise_render(struct lt_sim_cell *s, uint64_t period_sample,
+                         uint16_t (*adc)[LT_SAMPLES_PER_FRAME]);
+/* sim_physics.c: fill s->steps for an event; returns the energy requested of the generator. */
+void lt_sim_physics_generate(struct lt_sim_cell *s, struct lt_sim_rng *r,
+                             const struct lt_sim_event *ev);
+double lt_sim_ar39_energy(struct lt_sim_cell *s, struct lt_sim_rng *r);
+double lt_sim_ar39_pmax(void); /* rejection bound of the beta spectrum */
+/* sim_event.c: turn s->steps into pulses and a truth row. */
+void lt_sim_event_emit(struct lt_sim_cell *s, uint32_t kind, lt_ticks time);
+void lt_sim_events_until(struct lt_sim_cell *s, uint64_t horizon_sample);
+
+#endif

@@ -1,0 +1,118 @@
+/* Pedestals, white noise and coherent noise: the part of the simulation that touches every sample,
+ * so it is written for speed. Every value is fixed point in 1/256 ADC count until the final
+ * rounding; one 64-bit random draw feeds four samples through the 16-bit quantile table. */
+#include <math.h>
+
+#include "sim_internal.h"
+
+#define Q_SHIFT 8 /* 1/256 ADC */
+#define Q_ONE   (1 << Q_SHIFT)
+
+/* Salts naming the random streams of a cell (any distinct constants). */
+#define SALT_PEDESTAL 0x7065646573ULL
+#define SALT_WHITE    0x7768697465ULL
+#define SALT_COHERENT 0x636f686572ULL
+
+void lt_sim_noise_init(struct lt_sim_cell *s)
+{
+    const struct lt_sim_config *c = &s->cfg;
+    struct lt_sim_rng r;
+    lt_sim_rng_seed(&r, lt_sim_mix(c->seed, s->cell, SALT_PEDESTAL, 0));
+    for (uint32_t ch = 0; ch < s->n_channels; ch++) {
+        double mean =
+            s->ch_plane[ch] == LT_PLANE_X ? c->pedestal_collection : c->pedestal_induction;
+        double p = mean + c->pedestal_spread * lt_sim_normal(&r);
+        if (p < 0.0) p = 0.0;
+        if (p > LT_WIBETH_ADC_MAX) p = LT_WIBETH_ADC_MAX;
+        s->ped[ch] = p;
+        s->ped_q[ch] = (int32_t)lrint(p * Q_ONE) + Q_ONE / 2; /* + 1/2: floor becomes rounding */
+    }
+    s->noise_q[LT_PLANE_U] = (int32_t)lrint(c->noise_induction * Q_ONE);
+    s->noise_q[LT_PLANE_V] = s->noise_q[LT_PLANE_U];
+    s->noise_q[LT_PLANE_X] = (int32_t)lrint(c->noise_collection * Q_ONE);
+    double dt_us = 1e6 / (double)LT_SAMPLE_RATE_HZ;
+    s->coh_a = c->coherent_tau_us > 0.0 ? exp(-dt_us / c->coherent_tau_us) : 0.0;
+    s->coh_b = c->coherent_noise * sqrt(1.0 - s->coh_a * s->coh_a);
+    s->normal = lt_sim_normal_table();
+}
+
+/* The board-common noise of one period: an AR(1) process per board whose stationary rms is
+ * coherent_noise and whose correlation time is coherent_tau_us (low-frequency pickup). */
+static void coherent_render(struct lt_sim_cell *s, uint64_t period_no)
+{
+    if (s->cfg.coherent_noise <= 0.0) return; /* coh_q stays all zero */
+    struct lt_sim_rng r;
+    lt_sim_rng_seed(&r, lt_sim_mix(s->cfg.seed, s->cell, SALT_COHERENT, period_no));
+    const double inv_one = 1.0 / LT_SIM_NORMAL_TABLE_ONE;
+    for (uint32_t f = 0; f < s->geom.n_fembs; f++) {
+        double st = s->coh_state[f];
+        if (!s->coh_started)
+            st = s->cfg.coherent_noise * s->normal[lt_sim_rng_next(&r) >> 48] * inv_one;
+        for (uint32_t k = 0; k < LT_SAMPLES_PER_FRAME; k++) {
+            double z = s->normal[lt_sim_rng_next(&r) >> 48] * inv_one;
+            st = s->coh_a * st + s->coh_b * z;
+            s->coh_q[f][k] = (int32_t)lrint(st * Q_ONE);
+        }
+        s->coh_state[f] = st;
+    }
+    s->coh_started = 1;
+}
+
+static inline uint16_t to_adc(int32_t v, uint64_t *clamped)
+{
+    /* v is in 1/256 ADC with the rounding half already added; >> is arithmetic in gcc. */
+    int32_t a = v >> Q_SHIFT;
+    *clamped += (uint64_t)((a < 0) | (a > (int32_t)LT_WIBETH_ADC_MAX));
+    a = a < 0 ? 0 : a;
+    a = a > (int32_t)LT_WIBETH_ADC_MAX ? (int32_t)LT_WIBETH_ADC_MAX : a;
+    return (uint16_t)a;
+}
+
+void lt_sim_noise_render(struct lt_sim_cell *s, uint64_t period_sample,
+                         uint16_t (*adc)[LT_SAMPLES_PER_FRAME])
+{
+    uint64_t period_no = period_sample / LT_SAMPLES_PER_FRAME;
+    coherent_render(s, period_no);
+
+    struct lt_sim_rng r;
+    lt_sim_rng_seed(&r, lt_sim_mix(s->cfg.seed, s->cell, SALT_WHITE, period_no));
+    const int16_t *tab = s->normal;
+    uint64_t clamped = 0;
+    for (uint32_t ch = 0; ch < s->n_channels; ch++) {
+        const int32_t base = s->ped_q[ch];
+        const int32_t sg = s->noise_q[s->ch_plane[ch]];
+        const int32_t *coh = s->coh_q[s->ch_femb[ch]];
+        uint16_t *out = adc[ch];
+        if (!s->touched[ch]) {
+            for (uint32_t k = 0; k < LT_SAMPLES_PER_FRAME; k += 4) {
+                uint64_t b = lt_sim_rng_next(&r);
+                for (uint32_t j = 0; j < 4; j++) {
+                    int32_t z = tab[(uint16_t)(b >> (16 * j))];
+                    int32_t v = base + coh[k + j] + ((z * sg) >> LT_SIM_NORMAL_TABLE_SHIFT);
+                    out[k + j] = to_adc(v, &clamped);
+                }
+            }
+        } else {
+            /* A channel with signal this period: same random draws, plus the rendered pulses,
+             * and its signal row is cleared for the next period. */
+            float *sig = s->sig[ch];
+            for (uint32_t k = 0; k < LT_SAMPLES_PER_FRAME; k += 4) {
+                uint64_t b = lt_sim_rng_next(&r);
+                for (uint32_t j = 0; j < 4; j++) {
+                    int32_t z = tab[(uint16_t)(b >> (16 * j))];
+                    float sq = sig[k + j] * (float)Q_ONE;
+                    /* Saturate the signal before conversion: a shower core may exceed the
+                     * ADC range many times over, and float->int overflow is undefined. */
+                    sq = sq > 1e8f ? 1e8f : (sq < -1e8f ? -1e8f : sq);
+                    int32_t v = base + coh[k + j] + ((z * sg) >> LT_SIM_NORMAL_TABLE_SHIFT) +
+                                (int32_t)lrintf(sq);
+                    out[k + j] = to_adc(v, &clamped);
+                    sig[k + j] = 0.0f;
+                }
+            }
+            s->touched[ch] = 0;
+        }
+    }
+    s->n_touched = 0;
+    s->stats.samples_clamped += clamped;
+}

@@ -1,0 +1,109 @@
+/* Pending signals: a fixed pool of shaped pulses, bucketed by the frame period in which they
+ * start, rendered into the cell's signal rows only where they are. Nothing here allocates. */
+#include <math.h>
+
+#include "log.h"
+#include "sim_internal.h"
+
+void lt_sim_pulses_reset(struct lt_sim_cell *s)
+{
+    /* Pulses are taken from the free list, else from the never-used tail of the pool: pages of
+     * the pool a run never needs are never touched (calloc'd memory stays uncommitted). */
+    s->free_head = LT_SIM_NONE;
+    s->pool_used = 0;
+    for (uint32_t b = 0; b < LT_SIM_BUCKETS; b++) s->bucket[b] = LT_SIM_NONE;
+    s->n_active = 0;
+}
+
+static inline uint32_t bucket_of(const struct lt_sim_cell *s, uint64_t sample)
+{
+    return (uint32_t)(((sample - s->start_sample) / LT_SAMPLES_PER_FRAME) % LT_SIM_BUCKETS);
+}
+
+void lt_sim_pulse_add(struct lt_sim_cell *s, uint32_t channel, double center_sample, float amp,
+                      double sigma_samples, int bipolar)
+{
+    double half = LT_SIM_PULSE_SIGMAS * sigma_samples;
+    double lo = ceil(center_sample - half), hi = floor(center_sample + half);
+    /* A pulse never starts before the next period to render: events are made LT_SIM_LOOKAHEAD
+     * samples ahead, so only an injected event at the very next period loses its leading tail. */
+    if (lo < (double)s->next_sample) lo = (double)s->next_sample;
+    if (hi < lo) return;
+    /* Cannot happen with the drift limits validated at create; guard the bucket ring anyway. */
+    if (lo >= (double)(s->next_sample + (uint64_t)(LT_SIM_BUCKETS - 2) * LT_SAMPLES_PER_FRAME)) {
+        s->stats.pulses_dropped++;
+        return;
+    }
+    if (s->free_head == LT_SIM_NONE && s->pool_used == s->pool_cap) {
+        s->stats.pulses_dropped++;
+        LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 3,
+                           "sim cell %u: signal pulse pool full (%u), charge dropped "
+                           "(raise max_pulses)",
+                           s->cell, s->pool_cap);
+        return;
+    }
+    uint32_t i;
+    if (s->free_head != LT_SIM_NONE) {
+        i = s->free_head;
+        s->free_head = s->pool[i].next;
+    } else {
+        i = s->pool_used++;
+    }
+    struct lt_sim_pulse *p = &s->pool[i];
+    p->first = (int64_t)lo;
+    p->n = (uint16_t)(hi - lo + 1.0);
+    p->center = (float)(center_sample - lo);
+    p->amp = amp;
+    p->inv_sigma = (float)(1.0 / sigma_samples);
+    p->channel = channel;
+    p->bipolar = (uint8_t)(bipolar != 0);
+    uint32_t b = bucket_of(s, (uint64_t)p->first);
+    p->next = s->bucket[b];
+    s->bucket[b] = i;
+    s->stats.pulses++;
+}
+
+static inline void touch(struct lt_sim_cell *s, uint32_t ch)
+{
+    if (!s->touched[ch]) {
+        s->touched[ch] = 1;
+        s->touched_list[s->n_touched++] = ch;
+    }
+}
+
+void lt_sim_signal_render(struct lt_sim_cell *s, uint64_t period_sample)
+{
+    /* Pulses starting in this period join the active list. */
+    uint32_t b = bucket_of(s, period_sample);
+    for (uint32_t i = s->bucket[b]; i != LT_SIM_NONE; i = s->pool[i].next)
+        s->active[s->n_active++] = i;
+    s->bucket[b] = LT_SIM_NONE;
+
+    const int64_t p0 = (int64_t)period_sample, p1 = p0 + LT_SAMPLES_PER_FRAME;
+    uint32_t keep = 0;
+    for (uint32_t a = 0; a < s->n_active; a++) {
+        uint32_t i = s->active[a];
+        struct lt_sim_pulse *p = &s->pool[i];
+        int64_t end = p->first + p->n;
+        int64_t k0 = p->first > p0 ? p->first : p0;
+        int64_t k1 = end < p1 ? end : p1;
+        if (k0 < k1) {
+            float *row = s->sig[p->channel];
+            touch(s, p->channel);
+            for (int64_t k = k0; k < k1; k++) {
+                float x = ((float)(k - p->first) - p->center) * p->inv_sigma;
+                if (p->bipolar) /* lobes of +-amp at -+1 sigma: positive first */
+                    row[k - p0] += p->amp * -x * expf(0.5f - 0.5f * x * x);
+                else
+                    row[k - p0] += p->amp * expf(-0.5f * x * x);
+            }
+        }
+        if (end > p1) {
+            s->active[keep++] = i;
+        } else {
+            p->next = s->free_head;
+            s->free_head = i;
+        }
+    }
+    s->n_active = keep;
+}
