@@ -37,7 +37,7 @@ hid_t rw_h5_create(const char *path, const struct rw_file_attrs *a, uint32_t ali
     /* The 1.8 object format stores an attribute above 64 KiB densely; a 150-cell record's
      * source_id_path_map is ~0.5 MB and cannot be written in the 1.6 ("earliest") format. */
     H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V110);
-    hid_t f = H5Fcreate(path, H5F_ACC_EXCL, H5P_DEFAULT, fapl);
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl); /* claimed empty by the caller */
     H5Pclose(fapl);
     if (f < 0) {
         char h5[256];
