@@ -545,6 +545,19 @@ START_TEST(inject_bounds_and_overflow)
     ck_assert_uint_eq(st.truth_dropped + 16, st.events[LT_TRUTH_AR39]);
     free(adc);
     lt_sim_cell_destroy(s);
+
+    /* truth_capacity 0: a live source that never takes truth keeps none and drops nothing */
+    c.truth_capacity = 0;
+    s = make(&c, 0);
+    adc = calloc(n, sizeof *adc);
+    for (int k = 0; k < 100; k++) lt_sim_cell_render(s, adc);
+    lt_sim_cell_stats(s, &st);
+    ck_assert_uint_gt(st.events[LT_TRUTH_AR39], 16);
+    ck_assert_uint_eq(st.truth_dropped, 0);
+    struct lt_truth row;
+    ck_assert_uint_eq(lt_sim_cell_take_truth(s, &row, 1), 0);
+    free(adc);
+    lt_sim_cell_destroy(s);
 }
 END_TEST
 
