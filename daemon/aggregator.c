@@ -390,8 +390,13 @@ void trigd_agg_manual(struct trigd_agg *a, uint64_t t)
 
 void trigd_agg_flush(struct trigd_agg *a, uint64_t now_ns)
 {
+    /* The end of the run: every cell's last message is in, so the slack (there for candidates
+     * still on their way) is no longer needed; decide up to the lowest final watermark of the
+     * live cells. Beyond it some cell has no data, so nothing is decided there. */
     a->now_ns = now_ns;
-    if (a->max_watermark > a->horizon) merge_until(a, a->max_watermark);
+    uint64_t h = compute_horizon(a) + a->cfg.trigger.watermark_slack_ticks;
+    if (h > a->max_watermark) h = a->max_watermark;
+    if (h > a->horizon) merge_until(a, h);
     issue_ready(a, 1);
 }
 

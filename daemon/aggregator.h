@@ -97,8 +97,8 @@ int trigd_agg_watermark(struct trigd_agg *a, uint32_t cell, uint64_t watermark, 
 void trigd_agg_poll(struct trigd_agg *a, uint64_t now_ns);
 /* An operator trigger at data time t (decided with the rest, in time order). */
 void trigd_agg_manual(struct trigd_agg *a, uint64_t t);
-/* End of run: decide everything queued up to the highest watermark seen and issue every
- * pending decision. */
+/* End of run: decide everything queued up to the lowest final watermark of the live cells (no
+ * slack: nothing is on its way any more) and issue every pending decision. */
 void trigd_agg_flush(struct trigd_agg *a, uint64_t now_ns);
 
 void trigd_agg_get_stats(const struct trigd_agg *a, struct trigd_agg_stats *st);

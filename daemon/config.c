@@ -41,6 +41,7 @@ struct key_desc {
 
 static const struct key_desc keys[] = {
     {"run_number", K_U32, F(run_number), 0, 4294967295.0, NULL},
+    {"duration_s", K_DOUBLE, F(duration_s), 0, 1e9, NULL},
     {"role", K_ROLE, F(role), 0, 0, NULL},
     {"log_level", K_CHOICE, F(log_level), 0, 0, "error|warning|notice|info|debug"},
 
@@ -51,6 +52,7 @@ static const struct key_desc keys[] = {
     {"sim.low_energy_rate_hz", K_DOUBLE, F(sim.low_energy_rate_hz), 0, 1e6, NULL},
     {"sim.high_energy_rate_hz", K_DOUBLE, F(sim.high_energy_rate_hz), 0, 1e6, NULL},
     {"sim.start_s", K_DOUBLE, F(sim.start_s), 0, 1e9, NULL},
+    {"sim.epoch_unix_s", K_DOUBLE, F(sim.epoch_unix_s), 0, 1e11, NULL},
 
     {"kernel.backend", K_CHOICE, F(kernel.backend), 0, 0, "cpu|xrt"},
     {"kernel.threads", K_U32, F(kernel.threads), 0, 256, NULL},
@@ -58,6 +60,8 @@ static const struct key_desc keys[] = {
     {"kernel.block_periods", K_U32, F(kernel.block_periods), 1, 4096, NULL},
     {"kernel.max_candidates", K_U32, F(kernel.max_candidates), 1, 1 << 20, NULL},
     {"kernel.threshold", K_I32, F(kernel.threshold), -32768, 32767, NULL},
+    {"kernel.gap_w", K_U32, F(kernel.gap_w), 0, 64, NULL},
+    {"kernel.gap_t", K_U32, F(kernel.gap_t), 0, 64, NULL},
     {"kernel.xclbin", K_STR, F(kernel.xclbin), 0, 0, NULL},
     {"kernel.device_index", K_U32, F(kernel.device_index), 0, 64, NULL},
 
@@ -98,7 +102,7 @@ static const struct key_desc keys[] = {
     {"buffers.candidate_queue", K_U32, F(buffers.candidate_queue), 16, 1 << 24, NULL},
     {"buffers.decision_queue", K_U32, F(buffers.decision_queue), 1, 65536, NULL},
 
-    {"writer.backend", K_CHOICE, F(writer.backend), 0, 0, "hdf5|uring"},
+    {"writer.backend", K_CHOICE, F(writer.backend), 0, 0, "uring|pwritev"},
     {"writer.output_dir", K_STR, F(writer.output_dir), 0, 0, NULL},
     {"writer.name", K_STR, F(writer.name), 0, 0, NULL},
     {"writer.environment", K_STR, F(writer.environment), 0, 0, NULL},
@@ -125,6 +129,17 @@ static const struct key_desc cell_keys[] = {
     {"udp_port", K_U32, C(udp_port), 1, 65535, NULL},
 };
 
+#define I(member) offsetof(struct trigd_inject, member), sizeof(((struct trigd_inject *)0)->member)
+
+/* Keys of one element of `sim.inject`. kind and topology are handled by name. */
+static const struct key_desc inject_keys[] = {
+    {"cell", K_U32, I(cell), 0, TRIGD_MAX_CELLS - 1, NULL},
+    {"time_ms", K_DOUBLE, I(time_ms), 0, 1e9, NULL},
+    {"kind", K_CHOICE, 0, 0, 0, 0, "ar39|low_energy|high_energy|cosmic"},
+    {"topology", K_CHOICE, 0, 0, 0, 0, "auto|track|shower|point"},
+    {"energy_mev", K_DOUBLE, I(energy_mev), 0.001, 1e6, NULL},
+};
+
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
 void trigd_config_defaults(struct trigd_config *c)
@@ -147,7 +162,9 @@ void trigd_config_defaults(struct trigd_config *c)
     c->kernel.threads = 1;
     c->kernel.block_periods = 4;
     c->kernel.max_candidates = 1024;
-    c->kernel.threshold = 64;
+    c->kernel.threshold = 0;
+    c->kernel.gap_w = 1;
+    c->kernel.gap_t = 2;
     c->kernel.device_index = 0;
 
     snprintf(c->endpoints.candidates, sizeof c->endpoints.candidates,
@@ -161,7 +178,7 @@ void trigd_config_defaults(struct trigd_config *c)
     c->trigger.coincidence.enabled = 1;
     c->trigger.coincidence.min_cells = 2;
     c->trigger.coincidence.window_ticks = lt_seconds_to_ticks(100e-6);
-    c->trigger.coincidence.min_score = 0;
+    c->trigger.coincidence.min_score = 500;
     c->trigger.summed.enabled = 0;
     c->trigger.summed.window_ticks = lt_seconds_to_ticks(500e-6);
     c->trigger.summed.threshold = 100000;
@@ -184,7 +201,7 @@ void trigd_config_defaults(struct trigd_config *c)
     c->buffers.candidate_queue = 65536;
     c->buffers.decision_queue = 64;
 
-    snprintf(c->writer.backend, sizeof c->writer.backend, "hdf5");
+    snprintf(c->writer.backend, sizeof c->writer.backend, "uring");
     snprintf(c->writer.output_dir, sizeof c->writer.output_dir, ".");
     snprintf(c->writer.name, sizeof c->writer.name, "trigd");
     snprintf(c->writer.environment, sizeof c->writer.environment, "lartrig");
@@ -422,6 +439,62 @@ static int parse_cells(const config_setting_t *list, struct trigd_config *cfg, c
     return 0;
 }
 
+static int choice_index(const char *choices, const char *v)
+{
+    int i = 0;
+    size_t n = strlen(v);
+    for (const char *p = choices; *p; i++) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == n && !strncmp(p, v, n)) return i;
+        if (!bar) break;
+        p = bar + 1;
+    }
+    return -1;
+}
+
+static int parse_inject(const config_setting_t *list, struct trigd_config *cfg, const char *name,
+                        char *err, size_t errlen)
+{
+    if (!config_setting_is_list(list))
+        FAIL(list, "sim.inject must be a list of groups: inject = ( { cell = 0; ... } )");
+    int n = config_setting_length(list);
+    if (n > (int)TRIGD_MAX_INJECT) FAIL(list, "at most %u injected events", TRIGD_MAX_INJECT);
+    cfg->sim.n_inject = 0;
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+        if (!config_setting_is_group(g)) FAIL(g, "sim.inject[%d] must be a group { ... }", i);
+        struct trigd_inject *e = &cfg->sim.inject[i];
+        memset(e, 0, sizeof *e);
+        e->kind = 2; /* high_energy */
+        e->energy_mev = 1000.0;
+        int m = config_setting_length(g);
+        for (int k = 0; k < m; k++) {
+            const config_setting_t *s = config_setting_get_elem(g, (unsigned)k);
+            const char *kn = config_setting_name(s);
+            const struct key_desc *d = find_key(inject_keys, N_ELEMS(inject_keys), kn);
+            if (!d) FAIL(s, "unknown key sim.inject[%d].%s", i, kn);
+            if (d->kind == K_CHOICE) {
+                if (config_setting_type(s) != CONFIG_TYPE_STRING)
+                    FAIL(s, "sim.inject[%d].%s must be a string", i, kn);
+                int idx = choice_index(d->choices, config_setting_get_string(s));
+                if (idx < 0)
+                    FAIL(s, "sim.inject[%d].%s: \"%s\" is not one of %s", i, kn,
+                         config_setting_get_string(s), d->choices);
+                if (!strcmp(kn, "kind"))
+                    e->kind = (uint32_t)idx;
+                else
+                    e->topology = (uint32_t)idx;
+                continue;
+            }
+            int rc = apply_key(d, s, e, name, err, errlen);
+            if (rc) return rc;
+        }
+        cfg->sim.n_inject++;
+    }
+    return 0;
+}
+
 /* Reject unknown keys anywhere below `grp` (path prefix `prefix`). */
 static int check_unknown(const config_setting_t *grp, const char *prefix, const char *name,
                          char *err, size_t errlen)
@@ -433,6 +506,7 @@ static int check_unknown(const config_setting_t *grp, const char *prefix, const 
         char path[256];
         snprintf(path, sizeof path, "%s%s%s", prefix, prefix[0] ? "." : "", kn ? kn : "?");
         if (!prefix[0] && kn && !strcmp(kn, "cells")) continue;
+        if (!strcmp(path, "sim.inject")) continue;
         if (config_setting_is_group(s)) {
             if (!is_known_group(path)) FAIL(s, "unknown group \"%s\"", path);
             int rc = check_unknown(s, path, name, err, errlen);
@@ -492,6 +566,14 @@ static int load(config_t *lc, int rc_read, const char *name, struct trigd_config
         rc = parse_cells(cells, cfg, name, err, errlen);
         if (rc) return rc;
     }
+    const config_setting_t *inject = config_lookup(lc, "sim.inject");
+    if (inject) {
+        rc = parse_inject(inject, cfg, name, err, errlen);
+        if (rc) return rc;
+    }
+    for (uint32_t i = 0; i < cfg->sim.n_inject; i++)
+        if (trigd_config_cell_index(cfg, cfg->sim.inject[i].cell) < 0)
+            FAIL(inject, "sim.inject[%u]: cell %u is not in cells", i, cfg->sim.inject[i].cell);
     return check_consistency(root, cfg, name, err, errlen);
 }
 

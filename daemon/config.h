@@ -27,6 +27,16 @@ struct trigd_cell_config {
     uint32_t udp_port;
 };
 
+/* An event the live simulator injects (tests, calibration): at data time start_s + time_ms. */
+#define TRIGD_MAX_INJECT 256U
+struct trigd_inject {
+    uint32_t cell;
+    double time_ms;
+    uint32_t kind;     /* enum lt_truth_kind */
+    uint32_t topology; /* enum lt_sim_topology */
+    double energy_mev;
+};
+
 /* Live simulator settings shared by all "sim" cells (each cell's stream is seeded from seed and
  * its id, so cells differ but a run is reproducible). */
 struct trigd_sim_config {
@@ -36,7 +46,10 @@ struct trigd_sim_config {
     double ar39_rate_hz;    /* per cell */
     double low_energy_rate_hz;
     double high_energy_rate_hz;
-    double start_s; /* data time of the first frame, seconds */
+    double start_s;      /* data time of the first frame, seconds */
+    double epoch_unix_s; /* wall time at which data time was start_s (0 = process start) */
+    uint32_t n_inject;
+    struct trigd_inject inject[TRIGD_MAX_INJECT];
 };
 
 struct trigd_kernel_config {
@@ -45,7 +58,8 @@ struct trigd_kernel_config {
     char weights[TRIGD_PATH_MAX]; /* "" = the weights the kernel ships as default */
     uint32_t block_periods;       /* frame periods per submit */
     uint32_t max_candidates;      /* per block */
-    int32_t threshold;            /* score threshold for candidates */
+    int32_t threshold;            /* score threshold for candidates (0 = the weights' own) */
+    uint32_t gap_w, gap_t;        /* candidate grouping gaps (docs/kernel.md) */
     char xclbin[TRIGD_PATH_MAX];
     uint32_t device_index;
 };
@@ -114,7 +128,7 @@ struct trigd_buffer_config {
 };
 
 struct trigd_writer_config {
-    char backend[16]; /* "hdf5" (plain) | "uring" */
+    char backend[16]; /* "uring" | "pwritev" (io_uring or its pwritev fallback) */
     char output_dir[TRIGD_PATH_MAX];
     char name[64]; /* writer name in file names */
     char environment[64];
@@ -133,6 +147,7 @@ struct trigd_monitor_config {
 struct trigd_config {
     char source_name[TRIGD_PATH_MAX]; /* file name or "<embedded>" for messages */
     uint32_t run_number;
+    double duration_s; /* data time after which the sources stop (0 = until stopped) */
     enum trigd_role role;
     char log_level[16];
     uint32_t n_cells;

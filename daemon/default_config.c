@@ -19,10 +19,10 @@ const char trigd_default_config_text[] =
     "endpoints = { candidates = \"inproc://lartrig-candidates\";\n"
     "              requests = \"inproc://lartrig-requests\"; };\n"
     "trigger = {\n"
-    "  coincidence = { enabled = true; min_cells = 2; window_us = 100.0; };\n"
+    "  coincidence = { enabled = true; min_cells = 2; window_us = 100.0; min_score = 500; };\n"
     "  single = { enabled = true; min_score = 2000; };\n"
     "};\n"
     "readout = { pre_us = 250.0; post_us = 2000.0; };\n"
     "buffers = { latency_ms = 200; };\n"
-    "writer = { backend = \"hdf5\"; output_dir = \".\"; max_records_per_file = 100; };\n"
+    "writer = { backend = \"uring\"; output_dir = \".\"; max_records_per_file = 100; };\n"
     "monitor = { status_interval_s = 10.0; };\n";

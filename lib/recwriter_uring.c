@@ -218,7 +218,12 @@ static int u_quiesce(struct rw_io *io)
 {
     struct uring_impl *u = io->impl;
     int ret = submit_pending(u);
-    while (ret == 0 && u->inflight) ret = reap(io, u, 1);
+    /* A completion may prepare a resubmission (short write, EAGAIN): submit it before waiting
+     * again, or we would wait for a request the kernel never saw. */
+    while (ret == 0 && u->inflight) {
+        ret = reap(io, u, 1);
+        if (ret == 0) ret = submit_pending(u);
+    }
     if (ret < 0) return ret;
     ret = u->first_err;
     u->first_err = 0;

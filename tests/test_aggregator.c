@@ -38,7 +38,7 @@ static void base_config(void)
     ck_assert_int_eq(
         trigd_config_load_string("cells = ( { id = 0; }, { id = 1; }, { id = 5; } );\n"
                                  "trigger = { watermark_slack_us = 0.0;\n"
-                                 "  coincidence = { enabled = false; };\n"
+                                 "  coincidence = { enabled = false; min_score = 0; };\n"
                                  "  single = { enabled = true; min_score = 1000; }; };\n",
                                  "test", &cfg, err, sizeof err),
         0);

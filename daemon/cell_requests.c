@@ -1,0 +1,167 @@
+/* A cell's request thread: answers DATA_REQUESTs from its latency ring, as DUNE readout's
+ * request handler does: a window not yet complete is waited for (up to readout.data_wait_ms,
+ * then answered kIncomplete); a window already overwritten is answered kDataNotFound; partial
+ * data is kIncomplete. One WIBEth fragment per stream. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#include "cell_internal.h"
+#include "log.h"
+#include "lt_error.h"
+#include "msg.h"
+#include "ticks.h"
+
+int trigd_cell_requests_init(struct trigd_cell *c, char *err, size_t errlen)
+{
+    const struct trigd_config *cfg = c->cfg;
+    c->max_periods =
+        lt_ringbuf_window_periods(0, cfg->readout.pre_ticks + cfg->readout.post_ticks + 1);
+    c->scratch = calloc(c->n_streams, sizeof *c->scratch);
+    if (!c->scratch) goto nomem;
+    for (uint32_t s = 0; s < c->n_streams; s++) {
+        c->scratch[s] = malloc((size_t)c->max_periods * sizeof(lt_wibeth_frame));
+        if (!c->scratch[s]) goto nomem;
+    }
+    c->reply_cap = LT_MSG_HEADER_SIZE + LT_MSG_REPLY_FIXED_SIZE +
+                   (size_t)c->n_streams *
+                       (LT_FRAGMENT_HEADER_SIZE + (size_t)c->max_periods * sizeof(lt_wibeth_frame));
+    c->reply = malloc(c->reply_cap);
+    if (!c->reply) goto nomem;
+
+    c->dealer = zmq_socket(c->owner->zctx, ZMQ_DEALER);
+    char rid[32];
+    int n = snprintf(rid, sizeof rid, "cell-%u", c->id);
+    int linger = 1000;
+    if (!c->dealer || zmq_setsockopt(c->dealer, ZMQ_ROUTING_ID, rid, (size_t)n) ||
+        zmq_setsockopt(c->dealer, ZMQ_LINGER, &linger, sizeof linger) ||
+        zmq_connect(c->dealer, cfg->endpoints.requests)) {
+        lt_seterr(err, errlen, "cell %u: cannot connect to %s: %s", c->id, cfg->endpoints.requests,
+                  zmq_strerror(zmq_errno()));
+        return LT_EIO;
+    }
+    return 0;
+nomem:
+    lt_seterr(err, errlen, "cell %u: out of memory for request buffers", c->id);
+    return LT_ENOMEM;
+}
+
+void trigd_cell_requests_free(struct trigd_cell *c)
+{
+    if (c->dealer) zmq_close(c->dealer);
+    c->dealer = NULL;
+    if (c->scratch)
+        for (uint32_t s = 0; s < c->n_streams; s++) free(c->scratch[s]);
+    free(c->scratch);
+    c->scratch = NULL;
+    free(c->reply);
+    c->reply = NULL;
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Wait (bounded) until the ring holds the window's end or the source can deliver no more. */
+static void wait_for_window(struct trigd_cell *c, uint64_t end)
+{
+    unsigned waited = 0;
+    for (;;) {
+        uint64_t oldest, newest_end;
+        lt_ringbuf_span(c->ring, &oldest, &newest_end);
+        if (newest_end >= end || waited >= c->cfg->readout.data_wait_ms) return;
+        if (atomic_load(&c->data_done) || atomic_load(&c->owner->stop_requests)) return;
+        sleep_ms(2);
+        waited += 2;
+    }
+}
+
+static void answer(struct trigd_cell *c, const struct lt_msg_data_request *rq)
+{
+    uint64_t begin = rq->window_begin, end = rq->window_end + 1; /* request end is inclusive */
+    wait_for_window(c, end);
+    uint32_t n = 0;
+    unsigned flags = lt_ringbuf_read(c->ring, begin, end, c->scratch, c->max_periods, &n);
+    uint32_t bits = 0;
+    if (flags & LT_RB_NOT_FOUND) {
+        bits |= 1U << LT_FRAG_ERR_DATA_NOT_FOUND;
+        atomic_fetch_add_explicit(&c->st.replies_not_found, 1, memory_order_relaxed);
+    } else if (flags) {
+        bits |= 1U << LT_FRAG_ERR_INCOMPLETE;
+        atomic_fetch_add_explicit(&c->st.replies_incomplete, 1, memory_order_relaxed);
+    }
+    if (bits)
+        LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 3,
+                           "cell %u: trigger %llu window [%llu, %llu): %s (%u periods, flags 0x%x)",
+                           c->id, (unsigned long long)rq->trigger_number, (unsigned long long)begin,
+                           (unsigned long long)end, (bits & 1U) ? "kDataNotFound" : "kIncomplete",
+                           n, flags);
+
+    struct lt_msg_reply_info info = {.request_id = rq->request_id,
+                                     .trigger_number = rq->trigger_number,
+                                     .cell = c->id,
+                                     .error_bits = bits};
+    struct lt_msg_reply_builder b;
+    lt_msg_reply_begin(&b, c->reply, c->reply_cap, ++c->seq_reply, atomic_load(&c->st.watermark),
+                       &info);
+    for (uint32_t s = 0; s < c->n_streams; s++) {
+        struct lt_fragment_header h = {
+            .trigger_number = rq->trigger_number,
+            .trigger_timestamp = rq->trigger_timestamp,
+            .window_begin = rq->window_begin,
+            .window_end = rq->window_end + 1,
+            .run_number = rq->run_number,
+            .error_bits = bits,
+            .fragment_type = LT_FRAGTYPE_WIBETH,
+            .sequence_number = 0,
+            .detector_id = LT_DETID_HD_TPC,
+            .element_id = {.version = LT_SOURCE_ID_VERSION,
+                           .subsystem = LT_SUBSYS_DETECTOR_READOUT,
+                           .id = lt_stream_source_id(c->id, s)},
+        };
+        lt_msg_reply_add_fragment(&b, &h, c->scratch[s], (size_t)n * sizeof(lt_wibeth_frame));
+    }
+    size_t len;
+    int rc = lt_msg_reply_finish(&b, &len);
+    if (rc == 0 && zmq_send(c->dealer, c->reply, len, ZMQ_DONTWAIT) == (int)len) {
+        atomic_fetch_add_explicit(&c->st.requests, 1, memory_order_relaxed);
+        return;
+    }
+    atomic_fetch_add_explicit(&c->st.replies_dropped, 1, memory_order_relaxed);
+    LT_LOG_RATELIMITED(LT_LOG_ERR, 10, 3, "cell %u: reply to trigger %llu not sent: %s", c->id,
+                       (unsigned long long)rq->trigger_number,
+                       rc ? lt_strerror(rc) : zmq_strerror(zmq_errno()));
+}
+
+void *trigd_cell_request_main(void *arg)
+{
+    struct trigd_cell *c = arg;
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    while (!atomic_load(&c->owner->stop_requests)) {
+        zmq_pollitem_t pi = {.socket = c->dealer, .events = ZMQ_POLLIN};
+        if (zmq_poll(&pi, 1, 100) <= 0) continue;
+        if (zmq_msg_recv(&m, c->dealer, ZMQ_DONTWAIT) < 0) continue;
+        struct lt_msg_view v;
+        char err[200];
+        int rc = lt_msg_decode(zmq_msg_data(&m), zmq_msg_size(&m), &v, err, sizeof err);
+        if (rc == 0 && (v.hdr.type != LT_MSG_DATA_REQUEST || v.request.cell != c->id)) {
+            rc = LT_EFORMAT;
+            snprintf(err, sizeof err, "%s message for cell %u", lt_msg_type_name(v.hdr.type),
+                     v.hdr.cell);
+        }
+        if (rc) {
+            atomic_fetch_add_explicit(&c->st.requests_bad, 1, memory_order_relaxed);
+            LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 3, "cell %u: bad request dropped: %s", c->id,
+                               err);
+            continue;
+        }
+        answer(c, &v.request);
+    }
+    zmq_msg_close(&m);
+    return NULL;
+}

@@ -1,0 +1,288 @@
+/* Module-side readout: see readout.h. A slot goes FREE -> REQUESTING -> (all replies or
+ * timeout) -> WRITING (the sink owns the record; reply messages stay alive because the record's
+ * fragments point into them) -> done() on the writer thread sets `written` -> FREE. */
+#include "readout.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "lt_error.h"
+#include "msg.h"
+#include "record_builder.h"
+
+enum slot_state { SLOT_FREE = 0, SLOT_REQUESTING, SLOT_BUILT, SLOT_WRITING };
+
+struct slot {
+    enum slot_state state;
+    struct trigd_decision *dec;
+    uint64_t deadline_ns;
+    uint32_t n_replied;
+    uint32_t n_expected;      /* requests that went out (unroutable cells cannot answer) */
+    zmq_msg_t *reply;         /* per configured cell */
+    uint8_t *have;            /* per cell: reply stored */
+    struct lt_msg_view *view; /* per cell: decoded reply */
+    const struct lt_msg_view **view_ptr;
+    struct trigd_record_parts parts;
+    _Atomic int written; /* set by done() on the writer thread */
+    int write_status;
+    struct trigd_readout *owner;
+};
+
+struct trigd_readout {
+    const struct trigd_config *cfg;
+    void *router;
+    struct trigd_record_sink *sink;
+    struct trigd_module_status *st;
+    uint32_t n_slots;
+    struct slot *slots;
+    uint32_t in_flight;
+    uint64_t seq;
+    uint8_t req_buf[LT_MSG_HEADER_SIZE + LT_MSG_REQUEST_SIZE];
+};
+
+static void record_done(struct lt_rw_record *rec, int status, void *user)
+{
+    (void)rec;
+    struct slot *s = user;
+    s->write_status = status;
+    atomic_store_explicit(&s->written, 1, memory_order_release);
+}
+
+int trigd_readout_create(const struct trigd_config *cfg, void *router,
+                         struct trigd_record_sink *sink, struct trigd_module_status *st,
+                         struct trigd_readout **out, char *err, size_t errlen)
+{
+    struct trigd_readout *r = calloc(1, sizeof *r);
+    if (!r) goto nomem;
+    r->cfg = cfg;
+    r->router = router;
+    r->sink = sink;
+    r->st = st;
+    r->n_slots = cfg->buffers.decision_queue;
+    r->slots = calloc(r->n_slots, sizeof *r->slots);
+    if (!r->slots) goto fail;
+    for (uint32_t i = 0; i < r->n_slots; i++) {
+        struct slot *s = &r->slots[i];
+        s->owner = r;
+        s->dec = malloc(sizeof *s->dec);
+        s->reply = calloc(cfg->n_cells, sizeof *s->reply);
+        s->have = calloc(cfg->n_cells, 1);
+        s->view = calloc(cfg->n_cells, sizeof *s->view);
+        s->view_ptr = calloc(cfg->n_cells, sizeof *s->view_ptr);
+        if (!s->dec || !s->reply || !s->have || !s->view || !s->view_ptr) goto fail;
+        if (trigd_record_parts_init(&s->parts, cfg)) goto fail;
+    }
+    *out = r;
+    return 0;
+fail:
+    trigd_readout_destroy(r);
+nomem:
+    lt_seterr(err, errlen, "readout: out of memory");
+    return LT_ENOMEM;
+}
+
+static void release_replies(struct trigd_readout *r, struct slot *s)
+{
+    for (uint32_t i = 0; i < r->cfg->n_cells; i++)
+        if (s->have[i]) {
+            zmq_msg_close(&s->reply[i]);
+            s->have[i] = 0;
+        }
+}
+
+void trigd_readout_destroy(struct trigd_readout *r)
+{
+    if (!r) return;
+    if (r->slots)
+        for (uint32_t i = 0; i < r->n_slots; i++) {
+            struct slot *s = &r->slots[i];
+            if (s->have) release_replies(r, s);
+            free(s->dec);
+            free(s->reply);
+            free(s->have);
+            free(s->view);
+            free(s->view_ptr);
+            trigd_record_parts_free(&s->parts);
+        }
+    free(r->slots);
+    free(r);
+}
+
+int trigd_readout_can_accept(struct trigd_readout *r)
+{
+    if (r->in_flight >= r->n_slots) return 0;
+    return !r->sink->inhibited(r->sink);
+}
+
+uint32_t trigd_readout_in_flight(const struct trigd_readout *r)
+{
+    return r->in_flight;
+}
+
+static int send_request(struct trigd_readout *r, uint32_t cell, const struct trigd_decision *d)
+{
+    struct lt_msg_data_request rq = {
+        .trigger_number = d->trigger_number,
+        .trigger_timestamp = d->time,
+        .window_begin = d->window_begin,
+        .window_end = d->window_end - 1, /* inclusive on the wire */
+        .request_id = d->trigger_number,
+        .run_number = r->cfg->run_number,
+        .cell = cell,
+    };
+    size_t len;
+    if (lt_msg_encode_data_request(r->req_buf, sizeof r->req_buf, ++r->seq, &rq, &len)) return -1;
+    char rid[32];
+    int n = snprintf(rid, sizeof rid, "cell-%u", cell);
+    /* ZMQ_ROUTER_MANDATORY: an unknown peer fails at once (EHOSTUNREACH) instead of silently. */
+    if (zmq_send(r->router, rid, (size_t)n, ZMQ_SNDMORE | ZMQ_DONTWAIT) != n) return -1;
+    if (zmq_send(r->router, r->req_buf, len, ZMQ_DONTWAIT) != (int)len) return -1;
+    return 0;
+}
+
+void trigd_readout_start(struct trigd_readout *r, const struct trigd_decision *d, uint64_t now_ns)
+{
+    struct slot *s = NULL;
+    for (uint32_t i = 0; i < r->n_slots; i++)
+        if (r->slots[i].state == SLOT_FREE) {
+            s = &r->slots[i];
+            break;
+        }
+    if (!s) { /* accept() said yes, so this cannot happen; never lose it silently if it does */
+        LT_ERR("trigger %llu: no readout slot free; decision lost",
+               (unsigned long long)d->trigger_number);
+        return;
+    }
+    memcpy(s->dec, d, offsetof(struct trigd_decision, candidates));
+    memcpy(s->dec->candidates, d->candidates, d->n_candidates * sizeof(struct lt_candidate));
+    s->state = SLOT_REQUESTING;
+    s->n_replied = 0;
+    s->deadline_ns = now_ns + (uint64_t)r->cfg->readout.reply_timeout_ms * 1000000ULL;
+    atomic_store(&s->written, 0);
+    r->in_flight++;
+    atomic_store(&r->st->readouts_in_flight, r->in_flight);
+    s->n_expected = 0;
+    for (uint32_t i = 0; i < r->cfg->n_cells; i++) {
+        if (send_request(r, r->cfg->cells[i].id, d) == 0) {
+            s->n_expected++;
+            continue;
+        }
+        atomic_fetch_add(&r->st->requests_unroutable, 1);
+        LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 3,
+                           "trigger %llu: cannot send the data request to cell %u (%s); its "
+                           "fragments will be flagged kDataNotFound",
+                           (unsigned long long)d->trigger_number, r->cfg->cells[i].id,
+                           zmq_strerror(zmq_errno()));
+    }
+}
+
+static int cell_index(const struct trigd_config *cfg, uint32_t id)
+{
+    return trigd_config_cell_index(cfg, id);
+}
+
+void trigd_readout_on_reply(struct trigd_readout *r, const zmq_msg_t *identity, zmq_msg_t *payload,
+                            uint64_t now_ns)
+{
+    (void)identity;
+    (void)now_ns;
+    struct lt_msg_view v;
+    char err[200];
+    int rc = lt_msg_decode(zmq_msg_data(payload), zmq_msg_size(payload), &v, err, sizeof err);
+    int idx = -1;
+    if (rc == 0 && v.hdr.type != LT_MSG_DATA_REPLY) {
+        rc = LT_EFORMAT;
+        snprintf(err, sizeof err, "a %s message on the request socket",
+                 lt_msg_type_name(v.hdr.type));
+    }
+    if (rc == 0 && (idx = cell_index(r->cfg, v.reply.cell)) < 0) {
+        rc = LT_ERANGE;
+        snprintf(err, sizeof err, "reply from cell %u, which is not configured", v.reply.cell);
+    }
+    if (rc) {
+        atomic_fetch_add(&r->st->replies_bad, 1);
+        LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 3, "bad data reply dropped: %s", err);
+        zmq_msg_close(payload);
+        zmq_msg_init(payload);
+        return;
+    }
+    for (uint32_t i = 0; i < r->n_slots; i++) {
+        struct slot *s = &r->slots[i];
+        if (s->state != SLOT_REQUESTING || s->dec->trigger_number != v.reply.request_id ||
+            s->have[idx])
+            continue;
+        zmq_msg_init(&s->reply[idx]);
+        zmq_msg_move(&s->reply[idx], payload);
+        s->view[idx] = v;
+        s->have[idx] = 1;
+        s->n_replied++;
+        atomic_fetch_add(&r->st->replies, 1);
+        return;
+    }
+    atomic_fetch_add(&r->st->replies_late, 1);
+    LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 3,
+                       "reply of cell %u for trigger %llu arrived after its record was built: "
+                       "dropped",
+                       v.reply.cell, (unsigned long long)v.reply.trigger_number);
+    zmq_msg_close(payload);
+    zmq_msg_init(payload);
+}
+
+static void build(struct trigd_readout *r, struct slot *s)
+{
+    for (uint32_t i = 0; i < r->cfg->n_cells; i++) {
+        s->view_ptr[i] = s->have[i] ? &s->view[i] : NULL;
+        if (!s->have[i]) {
+            atomic_fetch_add(&r->st->reply_timeouts, 1);
+            LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 3,
+                               "trigger %llu: cell %u did not answer within %u ms; its fragments "
+                               "are flagged kDataNotFound",
+                               (unsigned long long)s->dec->trigger_number, r->cfg->cells[i].id,
+                               r->cfg->readout.reply_timeout_ms);
+        }
+    }
+    trigd_record_build(&s->parts, r->cfg, s->dec, s->view_ptr);
+    s->parts.rec.done = record_done;
+    s->parts.rec.user = s;
+    atomic_fetch_add(&r->st->fragments_not_found, s->parts.not_found);
+    atomic_fetch_add(&r->st->fragments_incomplete, s->parts.incomplete);
+    atomic_fetch_add(&r->st->records_built, 1);
+    s->state = SLOT_BUILT;
+}
+
+void trigd_readout_service(struct trigd_readout *r, uint64_t now_ns)
+{
+    for (uint32_t i = 0; i < r->n_slots; i++) {
+        struct slot *s = &r->slots[i];
+        if (s->state == SLOT_REQUESTING &&
+            (s->n_replied >= s->n_expected || now_ns >= s->deadline_ns))
+            build(r, s);
+        if (s->state == SLOT_BUILT) {
+            int rc = r->sink->submit(r->sink, &s->parts.rec);
+            if (rc == 0) {
+                s->state = SLOT_WRITING;
+            } else if (rc == LT_EFULL) {
+                atomic_fetch_add(&r->st->writer_full, 1); /* kept; tried again next round */
+            } else {
+                atomic_fetch_add(&r->st->records_failed, 1);
+                LT_ERR("trigger %llu: the writer refused the record (%s)",
+                       (unsigned long long)s->dec->trigger_number, lt_strerror(rc));
+                s->state = SLOT_WRITING;
+                atomic_store(&s->written, 1);
+                s->write_status = rc;
+            }
+        }
+        if (s->state == SLOT_WRITING && atomic_load_explicit(&s->written, memory_order_acquire)) {
+            if (s->write_status == 0)
+                atomic_fetch_add(&r->st->records_written, 1);
+            else if (s->write_status != LT_EINVAL)
+                atomic_fetch_add(&r->st->records_failed, 1);
+            release_replies(r, s);
+            s->state = SLOT_FREE;
+            r->in_flight--;
+            atomic_store(&r->st->readouts_in_flight, r->in_flight);
+        }
+    }
+}

@@ -1,0 +1,145 @@
+/* Helpers shared by the trigd end-to-end tests: run the real binary, find its files. */
+#ifndef TEST_TRIGD_UTIL_H
+#define TEST_TRIGD_UTIL_H
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static inline const char *trigd_path(void)
+{
+    static char p[1024];
+    const char *b = getenv("LARTRIG_BINARY_DIR");
+    snprintf(p, sizeof p, "%s/daemon/trigd", b ? b : LARTRIG_BINARY_DIR);
+    return p;
+}
+
+/* Start trigd with arguments (NULL-terminated), stderr to logfile. */
+static inline pid_t trigd_spawn(const char *logfile, const char *const *args)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(logfile, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 2);
+            dup2(fd, 1);
+        }
+        const char *argv[32];
+        int n = 0;
+        argv[n++] = trigd_path();
+        for (int i = 0; args[i] && n < 31; i++) argv[n++] = args[i];
+        argv[n] = NULL;
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Wait up to timeout_s; returns the exit status, or -1 (killed after the timeout / signalled). */
+static inline int trigd_wait(pid_t pid, double timeout_s)
+{
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        int st;
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid) return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((now.tv_sec - t0.tv_sec) + (now.tv_nsec - t0.tv_nsec) * 1e-9 > timeout_s) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &st, 0);
+            return -1;
+        }
+        usleep(20000);
+    }
+}
+
+static inline void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+/* The first *.hdf5 (final name) in dir, into out; 0 if found. Counts .writing files too. */
+static inline int find_hdf5(const char *dir, char *out, size_t len, int *n_final, int *n_writing)
+{
+    DIR *d = opendir(dir);
+    int found = -1;
+    *n_final = *n_writing = 0;
+    if (!d) return -1;
+    struct dirent *e;
+    char best[512] = "";
+    while ((e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        if (l > 8 && !strcmp(e->d_name + l - 8, ".writing")) (*n_writing)++;
+        if (l > 5 && !strcmp(e->d_name + l - 5, ".hdf5")) {
+            (*n_final)++;
+            if (!best[0] || strcmp(e->d_name, best) < 0)
+                snprintf(best, sizeof best, "%s", e->d_name);
+            found = 0;
+        }
+    }
+    closedir(d);
+    if (!found) snprintf(out, len, "%s/%s", dir, best);
+    return found;
+}
+
+static inline void print_log(const char *logfile)
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "tail -n 40 %s >&2", logfile);
+    if (system(cmd) != 0) fprintf(stderr, "(no log %s)\n", logfile);
+}
+
+/* The short simulated run of the end-to-end tests: 4 one-board cells, three injection times
+ * (the last on two cells at once), fast as possible, 130 ms of data. */
+#define TRIGD_TEST_RUN_CONF                                                                        \
+    "cells = ( { id = 0; }, { id = 1; }, { id = 2; }, { id = 3; } );\n"                            \
+    "sim = { seed = 7; realtime_factor = 0.0; high_energy_rate_hz = 0.0;\n"                        \
+    "        inject = ( { cell = 0; time_ms = 20.0; energy_mev = 2000.0; },\n"                     \
+    "                   { cell = 2; time_ms = 60.0; energy_mev = 2000.0; },\n"                     \
+    "                   { cell = 1; time_ms = 100.0; energy_mev = 2000.0; },\n"                    \
+    "                   { cell = 3; time_ms = 100.0; energy_mev = 2000.0; } ); };\n"               \
+    "trigger = { coincidence = { enabled = true; min_cells = 2; min_score = 500; };\n"             \
+    "            single = { enabled = true; min_score = 2000; }; cell_timeout_ms = 20000; };\n"    \
+    "duration_s = 0.13;\n"
+
+#endif
+
+#ifndef TEST_TRIGD_UTIL_H2
+#define TEST_TRIGD_UTIL_H2
+/* 1 once `needle` appears in the file (polling up to timeout_s). */
+static inline int wait_for_log(const char *file, const char *needle, double timeout_s)
+{
+    for (double t = 0; t < timeout_s; t += 0.05) {
+        FILE *f = fopen(file, "r");
+        if (f) {
+            char line[2048];
+            while (fgets(line, sizeof line, f))
+                if (strstr(line, needle)) {
+                    fclose(f);
+                    return 1;
+                }
+            fclose(f);
+        }
+        usleep(50000);
+    }
+    return 0;
+}
+
+/* A loopback port for this test run (different per process and per call). */
+static inline int test_port(int k)
+{
+    return 20000 + (int)((getpid() * 7 + k * 13) % 30000);
+}
+#endif
