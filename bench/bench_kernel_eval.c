@@ -192,7 +192,8 @@ static int do_record(struct eval *e, struct lt_h5r *r, size_t rec, char *err, si
                     if (!frames) rc = LT_ENOMEM;
                 }
                 for (uint64_t p = 0; rc == 0 && p < np; p++)
-                    memcpy(&frames[p * c->n_streams + s], buf + p * LT_WIBETH_FRAME_SIZE,
+                    memcpy(&frames[p * c->n_streams + s],
+                           buf + LT_FRAGMENT_HEADER_SIZE + p * LT_WIBETH_FRAME_SIZE,
                            LT_WIBETH_FRAME_SIZE);
             }
             free(buf);

@@ -23,16 +23,13 @@
 #include "backend_xrt_xclbin.h"
 #include "log.h"
 #include "lt_error.h"
-#include "vitis/lartrig_xrt_abi.h"
+#include "vitis/lartrig_top.h"
 #include "weights.h"
 
 #define XRT_BLOCKS     2U /* double buffering: one block computes while the next transfers */
 #define XRT_ERR_LEN    256U
 #define XRT_CAND_BYTES (LT_XRT_MAX_CANDIDATES * sizeof(struct lt_candidate))
 #define XRT_OUT_BYTES  (sizeof(struct lt_xrt_out_header) + XRT_CAND_BYTES)
-/* Per-cell kernel state in card memory. Placeholder bound until the kernel's state struct is
- * known to the host; the card never reads past what its state struct needs. */
-#define XRT_STATE_BYTES (2U << 20)
 
 _Static_assert(sizeof(struct lt_candidate) == 48, "the card writes 48-byte candidates");
 
@@ -62,15 +59,16 @@ struct xrt_slot {
     uint32_t cell_id;
     struct lt_cell_geom geom;
     uint32_t cu;
-    xrtBufferHandle state_bo;
+    xrtBufferHandle config_bo, state_bo;
     struct xrt_block block[XRT_BLOCKS];
     uint32_t head;      /* oldest block in flight */
     uint32_t in_flight; /* 0..XRT_BLOCKS */
     uint32_t next_seq;
-    int need_init;    /* the host re-initialises the state before the next block */
+    int need_init;    /* the next block starts the cell afresh from its config (INIT flag) */
     int need_restart; /* the next block restarts the cell's run (new weights) */
-    void *state_map;  /* host side of the state BO: initialised here, then DMA'd */
-    int broken;       /* a run timed out: its buffers may still be written, refuse the slot */
+    struct lt_xrt_cell_config *config_map;
+    void *state_map; /* host side of the state BO: only tests look at it (noop shim) */
+    int broken;      /* a run timed out: its buffers may still be written, refuse the slot */
     char err[XRT_ERR_LEN];
 };
 
@@ -245,6 +243,7 @@ static void free_slot(struct xrt_slot *s)
         if (k->frames_bo) xrtBOFree(k->frames_bo);
         if (k->out_bo) xrtBOFree(k->out_bo);
     }
+    if (s->config_bo) xrtBOFree(s->config_bo);
     if (s->state_bo) xrtBOFree(s->state_bo);
     memset(s, 0, sizeof *s);
 }
@@ -337,17 +336,6 @@ static xrtBufferHandle alloc_bo(struct lt_xrt *x, size_t size, xrtBufferFlags fl
     return bo;
 }
 
-/* (Re)initialise a cell's state in card memory: write it on the host side of the state BO and
- * DMA it over. At add_cell, and after a block failed (the card's copy is then undefined). */
-static int init_state(struct lt_xrt *x, struct xrt_slot *s)
-{
-    memset(s->state_map, 0, XRT_STATE_BYTES);
-    if (xrtBOSync(s->state_bo, XCL_BO_SYNC_BO_TO_DEVICE, XRT_STATE_BYTES, 0) != 0) return LT_EIO;
-    atomic_fetch_add(&x->bytes_to_card, XRT_STATE_BYTES);
-    s->need_init = 0;
-    return 0;
-}
-
 /* The slot's CU: consecutive cells fill a CU up to cells_per_unit, else round robin. */
 static int pick_cu(const struct lt_xrt *x, uint32_t slot, uint32_t *cu)
 {
@@ -386,15 +374,37 @@ int lt_xrt_add_cell(struct lt_xrt *x, uint32_t cell_id, const struct lt_cell_geo
     s->cu = cu;
     size_t frames_bytes =
         (size_t)x->max_block_periods * lt_geom_streams(geom) * sizeof(lt_wibeth_frame);
-    s->state_bo = alloc_bo(x, XRT_STATE_BYTES, XCL_BO_FLAGS_NONE, c->group[LT_XRT_ARG_STATE],
+    s->need_init = 1;
+    /* The config (identity + X-wire table) is built here, where error strings exist, and goes
+     * to the card once; the card starts the cell from it on the first block (INIT). */
+    s->config_bo = alloc_bo(x, sizeof(struct lt_xrt_cell_config), XCL_BO_FLAGS_NONE,
+                            c->group[LT_XRT_ARG_CONFIG], "config", cell_id, err, errlen);
+    if (!s->config_bo) goto fail;
+    s->config_map = xrtBOMap(s->config_bo);
+    if (!s->config_map) {
+        lt_seterr(err, errlen, "xrt: cell %u: cannot map its config buffer", cell_id);
+        goto fail;
+    }
+    memset(s->config_map, 0, sizeof *s->config_map);
+    char why[160];
+    if (lt_pre_map_build(&s->config_map->map, geom, why, sizeof why) != 0) {
+        lt_seterr(err, errlen, "xrt: cell %u: %s", cell_id, why);
+        free_slot(s);
+        return LT_EINVAL;
+    }
+    s->config_map->magic = LT_XRT_CONFIG_MAGIC;
+    s->config_map->cell_id = cell_id;
+    if (xrtBOSync(s->config_bo, XCL_BO_SYNC_BO_TO_DEVICE, sizeof *s->config_map, 0) != 0) {
+        lt_seterr(err, errlen, "xrt: cell %u: DMA of its config to CU %s failed", cell_id, c->name);
+        goto fail;
+    }
+    atomic_fetch_add(&x->bytes_to_card, sizeof *s->config_map);
+    /* The state is card-private (written by INIT before it is ever read): never synced. It has
+     * a host side only because XRT gives every ordinary BO one; tests read it under noop. */
+    s->state_bo = alloc_bo(x, LT_XRT_STATE_BYTES, XCL_BO_FLAGS_NONE, c->group[LT_XRT_ARG_STATE],
                            "state", cell_id, err, errlen);
     if (!s->state_bo) goto fail;
     s->state_map = xrtBOMap(s->state_bo);
-    if (!s->state_map || init_state(x, s) != 0) {
-        lt_seterr(err, errlen, "xrt: cell %u: cannot initialise its state on CU %s", cell_id,
-                  c->name);
-        goto fail;
-    }
     for (uint32_t b = 0; b < XRT_BLOCKS; b++) {
         struct xrt_block *k = &s->block[b];
         k->frames_bo = alloc_bo(x, frames_bytes, XCL_BO_FLAGS_NONE, c->group[LT_XRT_ARG_FRAMES],
@@ -418,6 +428,7 @@ int lt_xrt_add_cell(struct lt_xrt *x, uint32_t cell_id, const struct lt_cell_geo
         }
         /* Buffers and the cell's constants are fixed per run handle: set once here. */
         if (xrtRunSetArg(k->run, LT_XRT_ARG_FRAMES, k->frames_bo) != 0 ||
+            xrtRunSetArg(k->run, LT_XRT_ARG_CONFIG, s->config_bo) != 0 ||
             xrtRunSetArg(k->run, LT_XRT_ARG_STATE, s->state_bo) != 0 ||
             xrtRunSetArg(k->run, LT_XRT_ARG_OUT, k->out_bo) != 0) {
             lt_seterr(err, errlen, "xrt: cell %u: CU %s rejected the buffer arguments: %s", cell_id,
@@ -473,15 +484,11 @@ int lt_xrt_submit(struct lt_xrt *x, int slot, const lt_wibeth_frame *frames, uin
     if (xrtBOSync(k->frames_bo, XCL_BO_SYNC_BO_TO_DEVICE, bytes, 0) != 0)
         return slot_fail(s, LT_EIO, "xrt: cell %u: DMA of %zu bytes to CU %s failed: %s",
                          s->cell_id, bytes, c->name, strerror(errno_or(EIO)));
-    if (s->need_init) {
-        /* The card may still write the state of a block in flight: re-initialise after it. */
-        if (s->in_flight) return LT_EFULL;
-        if (init_state(x, s) != 0)
-            return slot_fail(s, LT_EIO, "xrt: cell %u: cannot re-initialise its state on CU %s",
-                             s->cell_id, c->name);
-    }
     k->sequence = s->next_seq;
-    k->flags = s->need_restart ? LT_XRT_FLAG_RESTART : 0U;
+    /* INIT and RESTART are applied on the card in queue order, after any block in flight. */
+    k->flags = (s->need_init ? LT_XRT_FLAG_INIT : 0U) |
+               (s->need_restart ? LT_XRT_FLAG_RESTART : 0U) |
+               (x->cells_per_unit == 1 ? LT_XRT_FLAG_RESIDENT : 0U);
     k->n_periods = n_periods;
     if (xrtRunSetArg(k->run, LT_XRT_ARG_WEIGHTS, x->weights[c->weights_bo].bo) != 0 ||
         xrtRunSetArg(k->run, LT_XRT_ARG_WEIGHTS_BYTES, (unsigned)x->weights_bytes) != 0 ||
@@ -503,6 +510,7 @@ int lt_xrt_submit(struct lt_xrt *x, int slot, const lt_wibeth_frame *frames, uin
     atomic_fetch_add(&x->bytes_to_card, bytes);
     s->next_seq++;
     s->need_restart = 0;
+    s->need_init = 0;
     s->in_flight++;
     return 0;
 }
@@ -533,7 +541,7 @@ int lt_xrt_collect(struct lt_xrt *x, int slot, struct lt_candidate *out, uint32_
         return slot_fail(s, LT_EIO, "xrt: cell %u is out of service after a CU timeout",
                          s->cell_id);
     if (s->in_flight == 0)
-        return slot_fail(s, LT_EINVAL, "xrt: cell %u: collect without a block in flight",
+        return slot_fail(s, LT_ENOTFOUND, "xrt: cell %u: collect without a block in flight",
                          s->cell_id);
     const struct xrt_cu *c = &x->cu[s->cu];
     struct xrt_block *k = &s->block[s->head];
@@ -632,8 +640,18 @@ int lt_xrt_debug_block(struct lt_xrt *x, int slot, uint32_t i, struct lt_xrt_deb
     o->out_bytes = XRT_OUT_BYTES;
     o->sequence = k->sequence;
     o->flags = k->flags;
+    o->weights = x->weights[x->cu[s->cu].weights_bo].bo
+                     ? xrtBOMap(x->weights[x->cu[s->cu].weights_bo].bo)
+                     : NULL;
+    o->config = s->config_map;
     o->state = s->state_map;
-    o->state_bytes = XRT_STATE_BYTES;
+    o->state_bytes = LT_XRT_STATE_BYTES;
+    o->weights_bytes = x->weights_bytes;
+    o->weights_gen = x->weights_gen;
+    o->n_periods = k->n_periods;
+    o->threshold = x->threshold;
+    o->gap_w = x->gap_w;
+    o->gap_t = x->gap_t;
     return 0;
 }
 

@@ -60,13 +60,18 @@ void lt_xrt_stats(const struct lt_xrt *x, struct lt_xrt_stats *out);
  * what was transferred and stand in for the kernel's output. */
 const char *lt_xrt_debug_slot_cu(const struct lt_xrt *x, int slot);
 struct lt_xrt_debug_block {
-    const void *frames; /* frames as copied for the card */
-    void *out;          /* result buffer (struct lt_xrt_out_header + candidates) */
-    size_t out_bytes;
-    uint32_t sequence; /* the sequence number the block was started with */
-    uint32_t flags;    /* LT_XRT_FLAG_* it was started with */
-    void *state;       /* host side of the cell\'s state buffer */
-    size_t state_bytes;
+    /* Every argument the block's run was started with, as host pointers to the BOs. */
+    const void *weights;
+    const void *frames;
+    const void *config;
+    void *state;
+    void *out; /* struct lt_xrt_out_header + candidates */
+    size_t out_bytes, state_bytes;
+    uint32_t weights_bytes, weights_gen, n_periods;
+    int32_t threshold;
+    uint32_t gap_w, gap_t;
+    uint32_t flags; /* LT_XRT_FLAG_* */
+    uint32_t sequence;
 };
 /* i = 0 is the oldest block in flight, 1 the next. LT_ENOTFOUND if not in flight. */
 int lt_xrt_debug_block(struct lt_xrt *x, int slot, uint32_t i, struct lt_xrt_debug_block *out);

@@ -145,8 +145,8 @@ void lt_recwriter_last_file(const struct lt_recwriter *w, char *buf, size_t len)
 
 /* Drains the queue (writing everything accepted), closes and renames the open file, joins the
  * thread and frees the writer. Records still unwritten after timeout_ms (e.g. the disk stays
- * full) get done(LT_ETIMEOUT), are counted in records_failed and logged. Returns 0 or the
- * negative lt_error of a failed final close. */
+ * full) get done(LT_ETIMEOUT), are counted in records_failed and logged. Returns 0, or LT_EIO
+ * when any file of this writer had to be left with its .writing name (close_failures > 0). */
 int lt_recwriter_stop(struct lt_recwriter *w, unsigned timeout_ms);
 
 #endif

@@ -191,6 +191,12 @@ static int validate(const struct lt_recwriter *w, const struct lt_rw_record *rec
                   (unsigned long long)rec->trh.num_requested_components, rec->n_requests);
         return LT_EINVAL;
     }
+    if (rec->n_frags >= LT_H5_MAX_DATASETS_PER_RECORD) {
+        /* Readers (lib/h5raw.h, as hdf5libs' tools) refuse records with more datasets. */
+        lt_seterr(why, len, "%zu fragments: more than %u datasets per record", rec->n_frags,
+                  LT_H5_MAX_DATASETS_PER_RECORD - 1);
+        return LT_EINVAL;
+    }
     if (LT_TRH_SIZE + rec->n_requests * LT_COMPONENT_REQUEST_SIZE > w->io.slot_bytes) {
         lt_seterr(why, len, "%zu component requests do not fit a staging slot", rec->n_requests);
         return LT_EINVAL;

@@ -37,7 +37,7 @@ hid_t rw_h5_create(const char *path, const struct rw_file_attrs *a, uint32_t ali
     /* The 1.8 object format stores an attribute above 64 KiB densely; a 150-cell record's
      * source_id_path_map is ~0.5 MB and cannot be written in the 1.6 ("earliest") format. */
     H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V110);
-    hid_t f = H5Fcreate(path, H5F_ACC_EXCL, H5P_DEFAULT, fapl);
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl); /* claimed empty by the caller */
     H5Pclose(fapl);
     if (f < 0) {
         char h5[256];
@@ -80,20 +80,19 @@ static void record_group_name(const struct lt_trigger_record_header *trh, char *
 
 int rw_h5_record_exists(hid_t file, const struct lt_trigger_record_header *trh)
 {
-    char name[64];
+    char name[LT_H5_NAME_MAX];
     record_group_name(trh, name, sizeof name);
     return H5Lexists(file, name, H5P_DEFAULT) > 0;
 }
 
 void rw_h5_drop_record(hid_t file, const struct lt_trigger_record_header *trh)
 {
-    char name[64];
+    char name[LT_H5_NAME_MAX];
     record_group_name(trh, name, sizeof name);
-    H5E_BEGIN_TRY
-    {
-        H5Ldelete(file, name, H5P_DEFAULT);
+    if (H5Ldelete(file, name, H5P_DEFAULT) < 0) {
+        char h5[256];
+        lt_h5_last_error(h5, sizeof h5); /* nothing to undo: the group was never created */
     }
-    H5E_END_TRY;
 }
 
 /* A {size, 1} byte dataset, contiguous, allocated now, never filled; returns its offset. */
@@ -239,14 +238,10 @@ out:
 
 int rw_h5_flush(hid_t file, char *err, size_t errlen)
 {
-    herr_t r;
-    H5E_BEGIN_TRY
-    {
-        r = H5Fflush(file, H5F_SCOPE_LOCAL);
-    }
-    H5E_END_TRY;
-    if (r < 0) {
-        lt_seterr(err, errlen, "H5Fflush failed");
+    if (H5Fflush(file, H5F_SCOPE_LOCAL) < 0) {
+        char h5[256];
+        lt_h5_last_error(h5, sizeof h5);
+        lt_seterr(err, errlen, "H5Fflush failed: %s", h5);
         return LT_EIO;
     }
     return 0;
@@ -256,14 +251,12 @@ int rw_h5_close(hid_t file, uint64_t recorded_size, char *err, size_t errlen)
 {
     int bad = lt_h5_attr_write_uint(file, "recorded_size", recorded_size, 8) ||
               lt_h5_attr_write_uint(file, "closing_timestamp", now_ms(), 8);
-    herr_t r;
-    H5E_BEGIN_TRY
-    {
-        r = H5Fclose(file);
-    }
-    H5E_END_TRY;
+    herr_t r = H5Fclose(file);
     if (bad || r < 0) {
-        lt_seterr(err, errlen, "closing the HDF5 file failed%s", bad ? " (attributes)" : "");
+        char h5[256];
+        lt_h5_last_error(h5, sizeof h5);
+        lt_seterr(err, errlen, "closing the HDF5 file failed%s: %s", bad ? " (attributes)" : "",
+                  h5);
         return LT_EIO;
     }
     return 0;

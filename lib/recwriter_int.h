@@ -76,6 +76,7 @@ struct rw_dset {
     uint64_t offset; /* absolute file offset (H5Dget_offset) */
     uint64_t size;
 };
+/* path must be an empty file the caller created with O_EXCL (it is truncated). */
 hid_t rw_h5_create(const char *path, const struct rw_file_attrs *a, uint32_t align_threshold,
                    char *err, size_t errlen);
 /* Creates the record's group, its TRH dataset (dset[0]) and one dataset per fragment

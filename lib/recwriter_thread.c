@@ -38,10 +38,20 @@ static int open_file(struct lt_recwriter *w)
 {
     char err[512];
     struct stat sb;
-    /* Never reuse a name: skip indexes whose files appeared since the start-up scan. */
-    do {
+    int fd;
+    /* Claim the name with O_EXCL first: the file is then provably ours, so a failure below may
+     * remove it, and a name that appeared since the start-up scan is skipped, never reused. */
+    for (;;) {
         rw_files_next_names(&w->files);
-    } while (stat(w->files.cur_writing, &sb) == 0 || stat(w->files.cur_final, &sb) == 0);
+        if (stat(w->files.cur_final, &sb) == 0) continue;
+        fd = open(w->files.cur_writing, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd >= 0) break;
+        if (errno == EEXIST) continue;
+        LT_LOG_RATELIMITED(LT_LOG_ERR, 10, 3, "recwriter: creating %s: %s", w->files.cur_writing,
+                           strerror(errno));
+        w->files.next_index--;
+        return LT_EIO;
+    }
     struct rw_file_attrs a = {.run_number = w->cfg.run_number,
                               .file_index = w->files.next_index - 1,
                               .application_name = w->cfg.application_name,
@@ -51,28 +61,20 @@ static int open_file(struct lt_recwriter *w)
     hid_t h = rw_h5_create(w->files.cur_writing, &a, w->cfg.align_threshold, err, sizeof err);
     if (h < 0) {
         LT_LOG_RATELIMITED(LT_LOG_ERR, 10, 3, "recwriter: %s", err);
-        /* It holds no record: remove it so a retry does not leave empty debris behind. */
+        /* Ours and without a record: remove it so a retry leaves no empty debris behind. */
+        close(fd);
         unlink(w->files.cur_writing);
         w->files.next_index--;
         return LT_EIO;
     }
-    int fd = open(w->files.cur_writing, O_WRONLY | O_CLOEXEC);
     int fdd = -1;
-    if (fd >= 0 && w->cfg.use_direct) {
+    if (w->cfg.use_direct) {
         fdd = open(w->files.cur_writing, O_WRONLY | O_CLOEXEC | O_DIRECT);
         if (fdd < 0 && !w->direct_refused_logged) {
             w->direct_refused_logged = 1;
             LT_WARN("recwriter: O_DIRECT refused on %s (%s): all payload writes buffered",
                     w->out_dir, strerror(errno));
         }
-    }
-    if (fd < 0) {
-        LT_ERR("recwriter: open %s: %s", w->files.cur_writing, strerror(errno));
-        char e2[64];
-        rw_h5_close(h, 0, e2, sizeof e2);
-        unlink(w->files.cur_writing);
-        w->files.next_index--;
-        return LT_EIO;
     }
     w->h5 = h;
     w->fd_buf = fd;

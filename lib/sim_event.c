@@ -11,6 +11,7 @@
 
 static void truth_push(struct lt_sim_cell *s, const struct lt_truth *t)
 {
+    if (s->cfg.truth_capacity == 0) return; /* the caller asked for no truth (a live source) */
     if (s->truth_count >= s->cfg.truth_capacity) {
         s->stats.truth_dropped++;
         LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 3,

@@ -162,7 +162,7 @@ struct lt_sim_cell {
     uint64_t steps_dropped;
 
     struct lt_sim_pulse *pool;
-    uint32_t pool_cap, free_head;
+    uint32_t pool_cap, free_head, pool_used; /* pool_used: entries ever handed out */
     uint32_t bucket[LT_SIM_BUCKETS];
     uint32_t *active;
     uint32_t n_active;

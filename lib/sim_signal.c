@@ -7,9 +7,10 @@
 
 void lt_sim_pulses_reset(struct lt_sim_cell *s)
 {
-    for (uint32_t i = 0; i < s->pool_cap; i++)
-        s->pool[i].next = i + 1 < s->pool_cap ? i + 1 : LT_SIM_NONE;
-    s->free_head = s->pool_cap ? 0 : LT_SIM_NONE;
+    /* Pulses are taken from the free list, else from the never-used tail of the pool: pages of
+     * the pool a run never needs are never touched (calloc'd memory stays uncommitted). */
+    s->free_head = LT_SIM_NONE;
+    s->pool_used = 0;
     for (uint32_t b = 0; b < LT_SIM_BUCKETS; b++) s->bucket[b] = LT_SIM_NONE;
     s->n_active = 0;
 }
@@ -33,7 +34,7 @@ void lt_sim_pulse_add(struct lt_sim_cell *s, uint32_t channel, double center_sam
         s->stats.pulses_dropped++;
         return;
     }
-    if (s->free_head == LT_SIM_NONE) {
+    if (s->free_head == LT_SIM_NONE && s->pool_used == s->pool_cap) {
         s->stats.pulses_dropped++;
         LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 3,
                            "sim cell %u: signal pulse pool full (%u), charge dropped "
@@ -41,9 +42,14 @@ void lt_sim_pulse_add(struct lt_sim_cell *s, uint32_t channel, double center_sam
                            s->cell, s->pool_cap);
         return;
     }
-    uint32_t i = s->free_head;
+    uint32_t i;
+    if (s->free_head != LT_SIM_NONE) {
+        i = s->free_head;
+        s->free_head = s->pool[i].next;
+    } else {
+        i = s->pool_used++;
+    }
     struct lt_sim_pulse *p = &s->pool[i];
-    s->free_head = p->next;
     p->first = (int64_t)lo;
     p->n = (uint16_t)(hi - lo + 1.0);
     p->center = (float)(center_sample - lo);

@@ -114,6 +114,68 @@ START_TEST(pwritev_buffered)
 }
 END_TEST
 
+/* A whole writer under a file-size limit: the second record's HDF5 flush (which extends the
+ * file to its allocated size) and payload fail with EFBIG; the writer inhibits and retries; once
+ * the limit is lifted every record is written and the file verifies. */
+static int run_writer_limited(const char *dir)
+{
+    signal(SIGXFSZ, SIG_IGN);
+    struct lt_recwriter_config c;
+    tu_config(&c, dir);
+    c.backoff_min_ms = 5;
+    c.backoff_max_ms = 50;
+    const struct gen_params p = {.n_frags = 4, .frag_bytes = 200000, .jitter = 999, .run = 42};
+    struct rlimit rl = {.rlim_cur = 1200000, .rlim_max = RLIM_INFINITY};
+    if (setrlimit(RLIMIT_FSIZE, &rl) < 0) return 30;
+    struct lt_recwriter *w;
+    char err[256];
+    if (lt_recwriter_start(&w, &c, err, sizeof err) < 0) return 31;
+    for (uint64_t t = 1; t <= 5; t++) {
+        struct gen_record *g = gen_record_new(&p, t);
+        g->free_on_done = 1;
+        if (tu_enqueue_wait(w, g) < 0) return 32;
+    }
+    const struct lt_recwriter_stats *st = lt_recwriter_stats(w);
+    for (int k = 0; k < 500 && !atomic_load(&st->inhibit); k++) usleep(10000);
+    usleep(100000);
+    if (!atomic_load(&st->inhibit) || atomic_load(&st->records_written) >= 5) return 33;
+    if (atomic_load(&st->io_errors) < 1) return 34;
+    printf("writer under RLIMIT_FSIZE: %llu of 5 written, %llu I/O errors, inhibit on\n",
+           (unsigned long long)atomic_load(&st->records_written),
+           (unsigned long long)atomic_load(&st->io_errors));
+    rl.rlim_cur = RLIM_INFINITY;
+    if (setrlimit(RLIMIT_FSIZE, &rl) < 0) return 35;
+    if (lt_recwriter_stop(w, 20000) < 0) return 36;
+    if (atomic_load(&tu_done_ok) != 5 || atomic_load(&tu_done_err) != 0) return 37;
+    static char names[4][512];
+    int nw;
+    if (tu_list(dir, names, 4, &nw) != 1 || nw) return 38;
+    static struct tu_verify v;
+    v.p = &p;
+    if (tu_verify_file(names[0], &v) < 0 || v.n != 5) {
+        fprintf(stderr, "verify: %s\n", v.why);
+        return 39;
+    }
+    fflush(stdout);
+    return 0;
+}
+
+START_TEST(writer_retries_failed_flush_and_payload)
+{
+    char dir[512];
+    tu_mkdtemp(dir, sizeof dir, "limited");
+    fflush(stdout);
+    pid_t pid = fork();
+    ck_assert(pid >= 0);
+    if (pid == 0) _exit(run_writer_limited(dir));
+    int st;
+    waitpid(pid, &st, 0);
+    ck_assert_msg(WIFEXITED(st), "child killed by signal %d", WTERMSIG(st));
+    ck_assert_msg(WEXITSTATUS(st) == 0, "failed at step %d", WEXITSTATUS(st));
+    tu_rmrf(dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("recwriter_short");
@@ -123,6 +185,7 @@ int main(void)
     tcase_add_test(tc, uring_buffered);
     tcase_add_test(tc, pwritev_direct);
     tcase_add_test(tc, pwritev_buffered);
+    tcase_add_test(tc, writer_retries_failed_flush_and_payload);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -316,7 +316,8 @@ static TU_UNUSED int tu_list(const char *dir, char names[][512], int max, int *n
         if (l > 8 && !strcmp(e->d_name + l - 8, ".writing")) {
             if (n_writing) (*n_writing)++;
         } else if (l > 5 && !strcmp(e->d_name + l - 5, ".hdf5") && n < max) {
-            snprintf(names[n++], 512, "%s/%s", dir, e->d_name);
+            int k = snprintf(names[n], 512, "%s/%s", dir, e->d_name);
+            if (k > 0 && k < 512) n++;
         }
     }
     closedir(d);

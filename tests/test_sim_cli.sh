@@ -171,6 +171,7 @@ expect_fail 2 "expected CELL:KIND" -o "$tmp/x.h5" --inject 0:muon:10:0.1
 expect_fail 2 "only 1 cell" -o "$tmp/x.h5" --inject 3:he:10:0.01
 expect_fail 2 "required" --seconds 0.01
 expect_fail 2 "expected a number" -o "$tmp/x.h5" --seconds abc
+expect_fail 1 "use --slice-ms" -o "$tmp/x.h5" --slice-ms 500 --seconds 1
 expect_fail 1 "exists" -o "$run" --seconds 0.001
 [[ ! -e $tmp/x.h5 ]] || fail "a failed run left $tmp/x.h5"
 "$trigctl" sim -o "$run" --force --seconds 0.001 --channels 128 >/dev/null || fail "--force"

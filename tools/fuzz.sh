@@ -23,7 +23,7 @@ for t in "${targets[@]}"; do
     mkdir -p "$work/$t"
     cp -r "tests/fuzz/corpus/$t/." "$work/$t/" 2>/dev/null || true
     log="$work/$t.log"
-    if ! "$build/tests/fuzz/fuzz_$t" -max_total_time="$secs" -max_len=262144 -rss_limit_mb=2048 \
+    if ! "$build/tests/fuzz/fuzz_$t" -max_total_time="$secs" -timeout=10 -max_len=262144 -rss_limit_mb=2048 \
         -artifact_prefix="$work/$t-" "$work/$t" >"$log" 2>&1; then
         echo "fuzz: $t FAILED; reproducer and log:" >&2
         ls "$work"/"$t"-* >&2 || true

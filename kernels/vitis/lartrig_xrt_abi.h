@@ -17,26 +17,34 @@
 enum lt_xrt_arg {
     LT_XRT_ARG_WEIGHTS = 0,       /* const uint8_t *: the weights file image, as on disk */
     LT_XRT_ARG_FRAMES = 1,        /* const lt_wibeth_frame *: n_periods * n_streams frames */
-    LT_XRT_ARG_STATE = 2,         /* struct lt_kernel_cell *: this cell's kernel state */
-    LT_XRT_ARG_OUT = 3,           /* uint8_t *: struct lt_xrt_out_header + candidates */
-    LT_XRT_ARG_WEIGHTS_BYTES = 4, /* uint32_t: bytes of the weights image */
-    LT_XRT_ARG_WEIGHTS_GEN = 5,   /* uint32_t: generation; the CU re-reads weights on a change */
-    LT_XRT_ARG_N_PERIODS = 6,     /* uint32_t: frame periods in this block */
-    LT_XRT_ARG_THRESHOLD = 7,     /* int32_t: candidate score threshold (int16 range) */
-    LT_XRT_ARG_GAP_W = 8,         /* uint32_t: candidate wire-group gap */
-    LT_XRT_ARG_GAP_T = 9,         /* uint32_t: candidate score-column gap */
-    LT_XRT_ARG_FLAGS = 10,        /* uint32_t: LT_XRT_FLAG_* */
-    LT_XRT_ARG_SEQUENCE = 11,     /* uint32_t: block number, echoed in the output header */
-    LT_XRT_N_ARGS = 12,
+    LT_XRT_ARG_CONFIG = 2,        /* const struct lt_xrt_cell_config *: written once by the host */
+    LT_XRT_ARG_STATE = 3,         /* struct lt_kernel_cell *: the cell's state, card-private */
+    LT_XRT_ARG_OUT = 4,           /* uint8_t *: struct lt_xrt_out_header + candidates */
+    LT_XRT_ARG_WEIGHTS_BYTES = 5, /* uint32_t: bytes of the weights image */
+    LT_XRT_ARG_WEIGHTS_GEN = 6,   /* uint32_t: generation; the CU re-reads weights on a change */
+    LT_XRT_ARG_N_PERIODS = 7,     /* uint32_t: frame periods in this block */
+    LT_XRT_ARG_THRESHOLD = 8,     /* int32_t: candidate score threshold (int16 range) */
+    LT_XRT_ARG_GAP_W = 9,         /* uint32_t: candidate wire-group gap */
+    LT_XRT_ARG_GAP_T = 10,        /* uint32_t: candidate score-column gap */
+    LT_XRT_ARG_FLAGS = 11,        /* uint32_t: LT_XRT_FLAG_* */
+    LT_XRT_ARG_SEQUENCE = 12,     /* uint32_t: block number, echoed in the output header */
+    LT_XRT_N_ARGS = 13,
 };
 
 /* Index of the first scalar argument: the ones below are buffers. */
 #define LT_XRT_FIRST_SCALAR_ARG LT_XRT_ARG_WEIGHTS_BYTES
 
-/* The cell's run restarts with this block (new weights: the architecture may have changed), as
- * lt_kernel_cell_restart does on the cpu backend. A new cell's state is initialised by the host
- * (lt_kernel_cell_init into the state buffer, then one DMA), so the card needs no set-up code. */
-#define LT_XRT_FLAG_RESTART 0x1U
+/* INIT: the cell starts from its config buffer (a new cell, or after a failed block left its
+ * state undefined), as lt_kernel_cell_init does on the cpu backend. The state buffer is then
+ * written, never read, so the host never has to touch it.
+ * RESTART: the cell's run restarts (new weights: the architecture may have changed), as
+ * lt_kernel_cell_restart does on the cpu backend. */
+#define LT_XRT_FLAG_INIT    0x1U
+#define LT_XRT_FLAG_RESTART 0x2U
+/* RESIDENT: this CU serves only this cell (cells_per_unit = 1), so its state stays in the CU's
+ * on-chip copy between blocks and is neither read from nor written to card memory (saves two
+ * state transfers per block, docs/fpga.md). */
+#define LT_XRT_FLAG_RESIDENT 0x4U
 
 /* Output buffer: this header, then up to LT_XRT_MAX_CANDIDATES struct lt_candidate (lib/
  * candidate.h, 48 bytes each, little-endian, no padding). The kernel writes the header once, at

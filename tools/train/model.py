@@ -100,8 +100,9 @@ class QConv(nn.Module):
 
 # Architecture specs: (cout, kt, kw, relu, pw, pt); the first layer's cin is 1.
 STUDENT = [(8, 3, 3, True, 2, 2), (4, 3, 3, True, 2, 2), (1, 1, 1, False, 1, 1)]
-TEACHER = [(32, 5, 5, True, 1, 1), (32, 3, 3, True, 2, 2), (32, 3, 3, True, 2, 2),
-           (16, 3, 3, True, 1, 1), (1, 1, 1, False, 1, 1)]
+# The float-only teacher for distillation: wider, larger first kernel, same output grid.
+TEACHER = [(16, 5, 5, True, 2, 2), (32, 3, 3, True, 2, 2), (32, 3, 3, True, 1, 1),
+           (1, 1, 1, False, 1, 1)]
 
 
 class Net(nn.Module):

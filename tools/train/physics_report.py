@@ -48,12 +48,10 @@ def run(cmd, **kw):
 
 
 def simulate(trigctl, path, seed, cells, fembs, seconds, le_rate, he_rate, cosmic_rate):
-    cmd = [trigctl, "sim", "-o", path, "--seed", str(seed), "--cells", str(cells),
-           "--fembs", str(fembs), "--seconds", str(seconds),
+    cmd = [trigctl, "sim", "-o", path, "--force", "--seed", str(seed), "--cells", str(cells),
+           "--channels", str(128 * fembs), "--seconds", str(seconds),
            "--le-rate", str(le_rate), "--he-rate", str(he_rate), "--cosmic-rate", str(cosmic_rate)]
-    if os.path.exists(path):
-        os.unlink(path)
-    _, dt = run(cmd, stdout=subprocess.DEVNULL)
+    _, dt = run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return dict(cmd=" ".join(os.path.relpath(c, ROOT) if os.path.isabs(c) else c for c in cmd),
                 seconds_wall=dt)
 

@@ -31,12 +31,33 @@ def log(*a):
     print(time.strftime("%H:%M:%S"), *a, flush=True)
 
 
-def load_examples(paths, synthetic, seed, wire_pool, time_pool):
+def cached_run(path, cell, cache):
+    """read_run with the preprocessed result kept as .npz in `cache` (keyed by file name, size,
+    mtime and the preprocessing parameters): reading a full cell-second of frames takes minutes."""
+    if not cache:
+        return tdata.read_run(path, cell=cell, d=D_LOG2, in_shift=IN_SHIFT,
+                              keep_raw_samples=RAW_KEEP_SAMPLES)
+    st = os.stat(path)
+    key = f"{os.path.basename(path)}.{st.st_size}.{int(st.st_mtime)}.c{cell}.d{D_LOG2}.s{IN_SHIFT}.npz"
+    fn = os.path.join(cache, key)
+    if os.path.exists(fn):
+        z = np.load(fn)
+        return dict(x=z["x"], raw=z["raw"], truth=z["truth"], first_tick=int(z["first_tick"]),
+                    n_fembs=int(z["n_fembs"]), cell=cell)
+    run = tdata.read_run(path, cell=cell, d=D_LOG2, in_shift=IN_SHIFT,
+                         keep_raw_samples=RAW_KEEP_SAMPLES)
+    os.makedirs(cache, exist_ok=True)
+    np.savez(fn + ".tmp.npz", x=run["x"], raw=run["raw"], truth=run["truth"],
+             first_tick=run["first_tick"], n_fembs=run["n_fembs"])
+    os.replace(fn + ".tmp.npz", fn)
+    return run
+
+
+def load_examples(paths, synthetic, seed, wire_pool, time_pool, cache=None):
     ex = []
     for p in paths:
         for c in tdata.run_cells(p):
-            run = tdata.read_run(p, cell=c, d=D_LOG2, in_shift=IN_SHIFT,
-                                 keep_raw_samples=RAW_KEEP_SAMPLES)
+            run = cached_run(p, c, cache)
             x, y, w = tdata.make_example(run, D_LOG2, IN_SHIFT, wire_pool, time_pool)
             ex.append(dict(x=x, y=y, w=w, run=run, name=f"{os.path.basename(p)}:cell{c}"))
             log(f"loaded {ex[-1]['name']}: {x.shape[0]} wires x {x.shape[1]} columns, "
@@ -130,6 +151,7 @@ def main(argv=None):
                     help="teacher weight in the target (0 = no teacher, 0.5 = half labels)")
     ap.add_argument("--teacher-epochs", type=int, default=4)
     ap.add_argument("--out", default="out/train", help="directory for the model and report")
+    ap.add_argument("--cache", help="directory caching preprocessed run files (.npz)")
     ap.add_argument("--weights", help="write the kernel weights file here (.ltw)")
     ap.add_argument("--vectors", help="write test vectors into this directory")
     ap.add_argument("--name", default="lartrig cnn", help="name stored in the weights file")
@@ -145,8 +167,8 @@ def main(argv=None):
 
     student = Net(STUDENT)
     pw, pt = student.wire_pool, student.time_pool
-    train_ex = load_examples(a.data, a.synthetic, a.seed, pw, pt)
-    val_ex = load_examples(a.val, 0 if a.val else 1, a.seed + 7777, pw, pt)
+    train_ex = load_examples(a.data, a.synthetic, a.seed, pw, pt, a.cache)
+    val_ex = load_examples(a.val, 0 if a.val else 1, a.seed + 7777, pw, pt, a.cache)
     if not train_ex:
         ap.error("no training data (--data or --synthetic)")
     sampler = Sampler(train_ex, rng, pw, pt)

@@ -14,6 +14,7 @@
 #include "chmap.h"
 #include "commands.h"
 #include "daqfmt.h"
+#include "h5open.h"
 #include "h5raw.h"
 #include "lt_error.h"
 #include "ticks.h"
@@ -406,7 +407,7 @@ int cmd_inspect(int argc, char **argv)
     int rc = parse(argc, argv, &in.o);
     if (rc) return rc == 1 ? 0 : rc;
     char err[1024];
-    if (lt_h5r_open(&in.r, in.o.path, err, sizeof err) < 0) {
+    if (trigctl_h5_open(&in.r, in.o.path, err, sizeof err) < 0) {
         if (in.o.json) {
             json_t *j = json_pack("{s:s,s:s}", "file", in.o.path, "error", err);
             json_dumpf(j, stdout, JSON_INDENT(2));

@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "evdisplay.h"
+#include "h5open.h"
 #include "h5raw.h"
 #include "lt_error.h"
 #include "ticks.h"
@@ -327,7 +328,7 @@ int cmd_show(int argc, char **argv)
     if (rc) return rc == 1 ? 0 : rc;
     char err[512] = "";
     struct lt_h5r *r = NULL;
-    if (lt_h5r_open(&r, o.file, err, sizeof err) != 0) {
+    if (trigctl_h5_open(&r, o.file, err, sizeof err) != 0) {
         fprintf(stderr, "trigctl show: %s\n", err);
         return 1;
     }

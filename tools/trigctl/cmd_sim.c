@@ -19,6 +19,7 @@
 
 #define MAX_SECONDS              1e5
 #define MAX_TRUTH_ROWS_PER_SLICE (1U << 26)
+#define MAX_SLICE_BYTES          (1024.0 * 1024 * 1024) /* one cell's slice buffer */
 
 struct sim_opts {
     const char *out;
@@ -57,6 +58,7 @@ static void usage(FILE *f)
         "      --noise-adc X         white noise rms in ADC on every plane (default 3.0 X, 3.5 "
         "U/V)\n"
         "      --coherent-adc X      rms of the noise common to a front-end board (default 1.0)\n"
+        "      --gain-e-per-adc X    electrons per ADC count of collection peak (default 200)\n"
         "      --inject CELL:KIND:MEV:T  add an event at T seconds after the start; KIND is\n"
         "                            ar39, low_energy (le), high_energy (he) or cosmic; "
         "repeatable\n"
@@ -168,6 +170,7 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
         O_COSMIC,
         O_NOISE,
         O_COHERENT,
+        O_GAIN,
         O_INJECT,
     };
     static const struct option longopts[] = {
@@ -186,6 +189,7 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
         {"cosmic-rate", required_argument, NULL, O_COSMIC},
         {"noise-adc", required_argument, NULL, O_NOISE},
         {"coherent-adc", required_argument, NULL, O_COHERENT},
+        {"gain-e-per-adc", required_argument, NULL, O_GAIN},
         {"inject", required_argument, NULL, O_INJECT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -257,6 +261,9 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
             break;
         case O_COHERENT:
             if (parse_double("--coherent-adc", optarg, 0, 100, &c->coherent_noise)) return 2;
+            break;
+        case O_GAIN:
+            if (parse_double("--gain-e-per-adc", optarg, 1, 1e6, &c->gain_e_per_adc)) return 2;
             break;
         case O_INJECT:
             if (parse_inject(o, optarg)) return 2;
@@ -365,6 +372,17 @@ int cmd_sim(int argc, char **argv)
     if (slice_frames < 1) slice_frames = 1;
     if (slice_frames > total_frames) slice_frames = total_frames;
     const uint64_t n_slices = (total_frames + slice_frames - 1) / slice_frames;
+    /* One cell's slice is held in memory: keep it bounded (a full cell's 10 ms is 88 MB). */
+    if (slice_frames * n_streams * LT_WIBETH_FRAME_SIZE > MAX_SLICE_BYTES) {
+        lt_seterr(err, sizeof err,
+                  "--slice-ms %g: one cell's slice would be %.0f MB (limit %.0f MB); use "
+                  "--slice-ms %.0f or less",
+                  o.slice_ms, (double)slice_frames * n_streams * LT_WIBETH_FRAME_SIZE / 1e6,
+                  MAX_SLICE_BYTES / 1e6,
+                  floor((double)MAX_SLICE_BYTES / ((double)n_streams * LT_WIBETH_FRAME_SIZE) *
+                        LT_TICKS_PER_FRAME / LT_CLOCK_HZ * 1e3));
+        goto fail;
+    }
 
     for (uint32_t c = 0; c < o.cells; c++) {
         rc = lt_sim_cell_create(&o.cfg, c, &cells[c], err, sizeof err);
