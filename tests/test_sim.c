@@ -561,6 +561,70 @@ START_TEST(inject_bounds_and_overflow)
 }
 END_TEST
 
+/* Generated events of every kind: truth rows consistent with the geometry and the energy ranges,
+ * signals present where the truth says, no pulse dropped at these rates. */
+START_TEST(generated_events_sane)
+{
+    struct lt_sim_config c;
+    lt_sim_config_default(&c);
+    c.n_fembs = 2;
+    quiet(&c);
+    c.le_rate_hz = 2000;
+    c.he_rate_hz = 300;
+    c.cosmic_rate_hz = 300;
+    c.noise_collection = c.noise_induction = c.coherent_noise = 0;
+    c.pedestal_spread = 0;
+    struct lt_sim_cell *s = make(&c, 4);
+    uint32_t n = lt_sim_cell_channels(s);
+    const uint32_t periods = 600;
+    uint16_t(*all)[64] = calloc((size_t)n * periods, sizeof *all); /* [period][channel] */
+    static struct lt_truth t[4096];
+    size_t nt = 0;
+    for (uint32_t k = 0; k < periods; k++) {
+        lt_sim_cell_render(s, all + (size_t)k * n);
+        nt += lt_sim_cell_take_truth(s, t + nt, 4096 - nt);
+    }
+    int seen[LT_TRUTH_KIND_COUNT] = {0}, checked = 0;
+    const double diag_mev = sqrt(3600.0 * 3600 + 6000.0 * 6000 + 96 * 4.79 * 96 * 4.79) * 0.212;
+    for (size_t i = 0; i < nt; i++) {
+        const struct lt_truth *r = &t[i];
+        seen[r->kind]++;
+        ck_assert_uint_eq(r->cell, 4);
+        ck_assert_uint_ge(r->time_end, r->time);
+        ck_assert_uint_le(r->time_end - r->time, LT_DRIFT_WINDOW_TICKS + 1);
+        ck_assert_uint_le(r->channel_start, r->channel_end);
+        ck_assert_uint_lt(r->channel_end, 96);
+        ck_assert(r->energy_mev > 0.0f);
+        if (r->kind == LT_TRUTH_LOW_ENERGY) ck_assert(r->energy_mev <= 50.001f);
+        if (r->kind == LT_TRUTH_HIGH_ENERGY) ck_assert(r->energy_mev <= 10000.01f);
+        if (r->kind == LT_TRUTH_COSMIC) ck_assert(r->energy_mev <= diag_mev);
+        /* Without noise, the collection wires of the event show charge above the pedestal
+         * around the truth time (the nearest charge arrives then, on some wire in range). */
+        uint64_t s0 = r->time / LT_TICKS_PER_SAMPLE;
+        if (r->energy_mev > 5.0f && s0 + 8 < (uint64_t)periods * 64) {
+            int found = 0;
+            for (uint32_t w = r->channel_start; w <= r->channel_end && !found; w++)
+                for (uint64_t smp = s0 > 8 ? s0 - 8 : 0; smp <= s0 + 8 && !found; smp++) {
+                    uint16_t v = all[(smp / 64) * n + 160 + w][smp % 64];
+                    found = v >= 900 + 5;
+                }
+            ck_assert_msg(found, "kind %u at %llu wires %u-%u: no charge at the truth time",
+                          r->kind, (unsigned long long)r->time, r->channel_start, r->channel_end);
+            checked++;
+        }
+    }
+    ck_assert_int_gt(seen[LT_TRUTH_LOW_ENERGY], 10);
+    ck_assert_int_gt(seen[LT_TRUTH_HIGH_ENERGY], 1);
+    ck_assert_int_gt(seen[LT_TRUTH_COSMIC], 1);
+    ck_assert_int_gt(checked, 10);
+    struct lt_sim_stats st;
+    lt_sim_cell_stats(s, &st);
+    ck_assert_uint_eq(st.pulses_dropped, 0);
+    free(all);
+    lt_sim_cell_destroy(s);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("sim");
@@ -575,6 +639,7 @@ int main(void)
     tcase_add_test(tc, injected_track_all_planes);
     tcase_add_test(tc, drift_attenuation_and_diffusion);
     tcase_add_test(tc, inject_bounds_and_overflow);
+    tcase_add_test(tc, generated_events_sane);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
