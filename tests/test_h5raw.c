@@ -665,6 +665,32 @@ START_TEST(test_writer_refuses)
     struct lt_h5w_options o = {.truncate = 1};
     ck_assert_int_eq(lt_h5w_open(&w, path, &a, &o, err, sizeof err), 0);
     ck_assert_int_eq(lt_h5w_close(w, err, sizeof err), 0);
+
+    /* A writer that dies (abort: no closing attributes, no rename) leaves a .writing file the
+     * reader opens and reports as never closed. */
+    snprintf(path, sizeof path, "%s/died.hdf5", tmpdir);
+    struct lt_h5w_options ws = {.writing_suffix = 1};
+    ck_assert_int_eq(lt_h5w_open(&w, path, &a, &ws, err, sizeof err), 0);
+    ck_assert_int_eq(lt_h5w_begin_timeslice(w, &tsh, err, sizeof err), 0);
+    ck_assert_int_eq(lt_h5w_add_fragment(w, &h, p, sizeof p, err, sizeof err), 0);
+    ck_assert_int_eq(lt_h5w_end_record(w, err, sizeof err), 0);
+    lt_h5w_abort(w);
+    ck_assert_int_ne(access(path, F_OK), 0);
+    char writing[700];
+    snprintf(writing, sizeof writing, "%s" LT_H5_WRITING_SUFFIX, path);
+    struct lt_h5r *r;
+    ck_assert_msg(lt_h5r_open(&r, writing, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(lt_h5r_attrs(r)->has_recorded_size, 0);
+    ck_assert_uint_eq(lt_h5r_record_count(r), 1);
+    lt_h5r_close(r);
+
+    /* Closing with a record still open is an error and keeps the .writing name. */
+    snprintf(path, sizeof path, "%s/open.hdf5", tmpdir);
+    ck_assert_int_eq(lt_h5w_open(&w, path, &a, &ws, err, sizeof err), 0);
+    ck_assert_int_eq(lt_h5w_begin_timeslice(w, &tsh, err, sizeof err), 0);
+    ck_assert_int_eq(lt_h5w_close(w, err, sizeof err), LT_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "record still open"));
+    ck_assert_int_ne(access(path, F_OK), 0);
     rm_tmpdir();
 }
 END_TEST
