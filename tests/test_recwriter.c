@@ -329,11 +329,18 @@ START_TEST(invalid_full_duplicate_and_stop_timeout)
     a->free_on_done = b->free_on_done = 1;
     ck_assert_int_eq(tu_enqueue_wait(w, a), 0);
     ck_assert_int_eq(tu_enqueue_wait(w, b), 0);
+    /* Two fragments with one SourceID: HDF5 cannot hold both; the record fails, the half-made
+     * group is removed, and the next record is written normally. */
+    struct gen_record *dup = gen_record_new(&p, 6), *next = gen_record_new(&p, 7);
+    dup->free_on_done = next->free_on_done = 1;
+    dup->frags[1].hdr.element_id = dup->frags[0].hdr.element_id;
+    ck_assert_int_eq(tu_enqueue_wait(w, dup), 0);
+    ck_assert_int_eq(tu_enqueue_wait(w, next), 0);
     ck_assert_int_eq(lt_recwriter_stop(w, 5000), 0);
-    ck_assert_uint_eq(atomic_load(&tu_done_ok), 1);
-    ck_assert_uint_eq(atomic_load(&tu_done_err), 1);
+    ck_assert_uint_eq(atomic_load(&tu_done_ok), 2);
+    ck_assert_uint_eq(atomic_load(&tu_done_err), 2);
     struct tu_verify v;
-    ck_assert_uint_eq(verify_dir(dir, &p, 1, &v), 1);
+    ck_assert_uint_eq(verify_dir(dir, &p, 1, &v), 2);
 
     /* A disk that never has room (absurd safety factor): records stay queued, the writer
      * inhibits, the queue fills (LT_EFULL), and stop gives them back with LT_ETIMEOUT. */
