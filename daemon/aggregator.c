@@ -48,6 +48,7 @@ struct trigd_agg {
     uint64_t horizon;        /* decided up to here (exclusive) */
     uint64_t max_watermark;
     uint64_t next_trigger;
+    int any_heard;
     uint64_t now_ns;                /* arrival time of the message being processed */
     struct trigd_decision *pending; /* sorted by time */
     uint32_t n_pending;
@@ -130,6 +131,12 @@ static struct agg_cell *cell_of(struct trigd_agg *a, uint32_t id)
 
 static void heard(struct trigd_agg *a, struct agg_cell *c, uint64_t now_ns)
 {
+    if (!a->any_heard) {
+        /* The run starts with the first cell that speaks: the others get a full timeout from
+         * here, not from when the module came up (cell processes may start much later). */
+        a->any_heard = 1;
+        for (uint32_t i = 0; i < a->n_cells; i++) a->cells[i].last_heard_ns = now_ns;
+    }
     c->last_heard_ns = now_ns;
     c->heard = 1;
     if (c->missing) {
@@ -394,6 +401,7 @@ void trigd_agg_poll(struct trigd_agg *a, uint64_t now_ns)
 {
     uint64_t timeout = (uint64_t)a->cfg.trigger.cell_timeout_ms * 1000000ULL;
     int changed = 0;
+    if (!a->any_heard) return; /* nobody has spoken yet: nothing can be missing */
     for (uint32_t i = 0; i < a->n_cells; i++) {
         struct agg_cell *c = &a->cells[i];
         if (c->missing || now_ns < c->last_heard_ns || now_ns - c->last_heard_ns <= timeout)
