@@ -9,15 +9,21 @@
 #include <stdlib.h>
 #include <time.h>
 
+/* Thread CPU time, not wall time: this machine is shared, and a figure per core must not count
+ * the time other processes had the core. */
 static double now(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 #define NACC  12 /* independent chains: enough to cover latency x throughput */
 #define INNER 1000
+/* An empty asm that "modifies" a register operand: the compiler must redo every multiply
+ * instead of computing the loop-invariant product once (which it does otherwise). Costs no
+ * instruction. */
+#define OPAQUE(v) __asm__ volatile("" : "+v"(v))
 
 /* Each returns a value derived from the accumulators so the compiler cannot drop the loop. */
 __attribute__((target("avx2"))) static int32_t run_avx2_madd(uint64_t iters)
@@ -27,10 +33,14 @@ __attribute__((target("avx2"))) static int32_t run_avx2_madd(uint64_t iters)
 #pragma GCC unroll 16
     for (int i = 0; i < NACC; i++) acc[i] = _mm256_set1_epi32(i);
     for (uint64_t it = 0; it < iters; it++) {
-        for (int k = 0; k < INNER; k++)
+        for (int k = 0; k < INNER; k++) {
+            OPAQUE(a);
 #pragma GCC unroll 16
-            for (int i = 0; i < NACC; i++)
+            for (int i = 0; i < NACC; i++) {
+                OPAQUE(a);
                 acc[i] = _mm256_add_epi32(acc[i], _mm256_madd_epi16(a, b));
+            }
+        }
         __asm__ volatile("" : "+x"(a), "+x"(b));
     }
     int32_t s = 0;
@@ -47,9 +57,13 @@ run_avx512_dpwssd(uint64_t iters)
 #pragma GCC unroll 16
     for (int i = 0; i < NACC; i++) acc[i] = _mm512_set1_epi32(i);
     for (uint64_t it = 0; it < iters; it++) {
-        for (int k = 0; k < INNER; k++)
+        for (int k = 0; k < INNER; k++) {
 #pragma GCC unroll 16
-            for (int i = 0; i < NACC; i++) acc[i] = _mm512_dpwssd_epi32(acc[i], a, b);
+            for (int i = 0; i < NACC; i++) {
+                OPAQUE(a);
+                acc[i] = _mm512_dpwssd_epi32(acc[i], a, b);
+            }
+        }
         __asm__ volatile("" : "+v"(a), "+v"(b));
     }
     int32_t s = 0;
@@ -65,10 +79,14 @@ __attribute__((target("avx512f,avx512bw"))) static int32_t run_avx512_madd(uint6
 #pragma GCC unroll 16
     for (int i = 0; i < NACC; i++) acc[i] = _mm512_set1_epi32(i);
     for (uint64_t it = 0; it < iters; it++) {
-        for (int k = 0; k < INNER; k++)
+        for (int k = 0; k < INNER; k++) {
+            OPAQUE(a);
 #pragma GCC unroll 16
-            for (int i = 0; i < NACC; i++)
+            for (int i = 0; i < NACC; i++) {
+                OPAQUE(a);
                 acc[i] = _mm512_add_epi32(acc[i], _mm512_madd_epi16(a, b));
+            }
+        }
         __asm__ volatile("" : "+v"(a), "+v"(b));
     }
     int32_t s = 0;
@@ -85,9 +103,13 @@ run_avx512_dpbusd(uint64_t iters)
 #pragma GCC unroll 16
     for (int i = 0; i < NACC; i++) acc[i] = _mm512_set1_epi32(i);
     for (uint64_t it = 0; it < iters; it++) {
-        for (int k = 0; k < INNER; k++)
+        for (int k = 0; k < INNER; k++) {
 #pragma GCC unroll 16
-            for (int i = 0; i < NACC; i++) acc[i] = _mm512_dpbusd_epi32(acc[i], a, b);
+            for (int i = 0; i < NACC; i++) {
+                OPAQUE(a);
+                acc[i] = _mm512_dpbusd_epi32(acc[i], a, b);
+            }
+        }
         __asm__ volatile("" : "+v"(a), "+v"(b));
     }
     int32_t s = 0;

@@ -132,36 +132,53 @@ static void tap_offsets(const struct lt_kernel_layer *L, uint32_t *dt_of, uint32
 
 /* ------------------------------------------------------------------ AVX-512 conv */
 
+/* Requantise 16 accumulators (shift with rounding, ReLU, saturate) and store them as int16. */
+__attribute__((target("avx512f,avx512bw,avx512vnni"), always_inline)) static inline void
+finish512(__m512i y, uint32_t s, int relu, int16_t *dst)
+{
+    if (s) {
+        __m512i hi = _mm512_srai_epi32(y, (unsigned)s);
+        __m512i bit =
+            _mm512_and_si512(_mm512_srai_epi32(y, (unsigned)(s - 1)), _mm512_set1_epi32(1));
+        y = _mm512_add_epi32(hi, bit);
+    }
+    if (relu) y = _mm512_max_epi32(y, _mm512_setzero_si512());
+    _mm256_storeu_si256((__m256i *)dst, _mm512_cvtsepi32_epi16(y));
+}
+
+/* CB output channels x JB blocks of 16 wires: CB * JB accumulators (<= 32 zmm with the input
+ * and weight registers), so one weight broadcast feeds JB multiply-adds and one input load CB. A
+ * second block past the last wire computes values nobody reads (the row has room). */
 __attribute__((target("avx512f,avx512bw,avx512vnni"), always_inline)) static inline void
 conv512_block(const struct lt_conv_job *job, const int16_t *const *tap_ptr, uint32_t ntaps,
-              const int32_t *packed, uint32_t cout, uint32_t co0, const int CB)
+              const int32_t *packed, uint32_t cout, uint32_t co0, const int CB, const int JB)
 {
     const struct lt_kernel_layer *L = job->L;
     const uint32_t s = L->shift, W = job->n_wires;
-    const __m512i zero = _mm512_setzero_si512();
-    for (uint32_t j0 = 0; j0 < W; j0 += 16) {
-        __m512i acc[16];
+    for (uint32_t j0 = 0; j0 < W; j0 += 16U * (uint32_t)JB) {
+        __m512i acc[2][16];
 #pragma GCC unroll 16
-        for (int c = 0; c < CB; c++) acc[c] = _mm512_set1_epi32(job->bias[co0 + c]);
+        for (int c = 0; c < CB; c++) {
+            acc[0][c] = _mm512_set1_epi32(job->bias[co0 + c]);
+            if (JB == 2) acc[1][c] = acc[0][c];
+        }
         for (uint32_t t = 0; t < ntaps; t++) {
-            __m512i v = _mm512_loadu_si512((const void *)(tap_ptr[t] + 2U * j0));
+            __m512i v0 = _mm512_loadu_si512((const void *)(tap_ptr[t] + 2U * j0));
+            __m512i v1 =
+                JB == 2 ? _mm512_loadu_si512((const void *)(tap_ptr[t] + 2U * j0 + 32U)) : v0;
             const int32_t *wp = packed + t * cout + co0;
 #pragma GCC unroll 16
-            for (int c = 0; c < CB; c++)
-                acc[c] = _mm512_dpwssd_epi32(acc[c], v, _mm512_set1_epi32(wp[c]));
+            for (int c = 0; c < CB; c++) {
+                __m512i wv = _mm512_set1_epi32(wp[c]);
+                acc[0][c] = _mm512_dpwssd_epi32(acc[0][c], v0, wv);
+                if (JB == 2) acc[1][c] = _mm512_dpwssd_epi32(acc[1][c], v1, wv);
+            }
         }
 #pragma GCC unroll 16
         for (int c = 0; c < CB; c++) {
-            __m512i y = acc[c];
-            if (s) {
-                __m512i hi = _mm512_srai_epi32(y, (unsigned)s);
-                __m512i bit =
-                    _mm512_and_si512(_mm512_srai_epi32(y, (unsigned)(s - 1)), _mm512_set1_epi32(1));
-                y = _mm512_add_epi32(hi, bit);
-            }
-            if (L->relu) y = _mm512_max_epi32(y, zero);
-            _mm256_storeu_si256((__m256i *)(job->out + (co0 + c) * LT_KERNEL_WSTRIDE + j0),
-                                _mm512_cvtsepi32_epi16(y));
+            int16_t *dst = job->out + (co0 + c) * LT_KERNEL_WSTRIDE + j0;
+            finish512(acc[0][c], s, L->relu, dst);
+            if (JB == 2) finish512(acc[1][c], s, L->relu, dst + 16);
         }
     }
 }
@@ -182,19 +199,19 @@ conv_avx512(const struct lt_conv_job *job, uint32_t layer_index)
     while (co < cout) {
         uint32_t left = cout - co;
         if (left >= 16) {
-            conv512_block(job, tap_ptr, ntaps, packed, cout, co, 16);
+            conv512_block(job, tap_ptr, ntaps, packed, cout, co, 16, 1);
             co += 16;
         } else if (left >= 8) {
-            conv512_block(job, tap_ptr, ntaps, packed, cout, co, 8);
+            conv512_block(job, tap_ptr, ntaps, packed, cout, co, 8, 2);
             co += 8;
         } else if (left >= 4) {
-            conv512_block(job, tap_ptr, ntaps, packed, cout, co, 4);
+            conv512_block(job, tap_ptr, ntaps, packed, cout, co, 4, 2);
             co += 4;
         } else if (left >= 2) {
-            conv512_block(job, tap_ptr, ntaps, packed, cout, co, 2);
+            conv512_block(job, tap_ptr, ntaps, packed, cout, co, 2, 2);
             co += 2;
         } else {
-            conv512_block(job, tap_ptr, ntaps, packed, cout, co, 1);
+            conv512_block(job, tap_ptr, ntaps, packed, cout, co, 1, 2);
             co += 1;
         }
     }
@@ -310,8 +327,8 @@ static void build_tables(void)
 }
 
 __attribute__((target("avx512f,avx512bw,avx512vbmi"))) static void
-unpack_avx512(const lt_wibeth_frame *f, uint32_t d, uint64_t chmask,
-              uint32_t sums[LT_PRE_COLS_MAX][LT_WIBETH_CHANNELS])
+unpack_avx512(const lt_wibeth_frame *f, uint32_t d, uint64_t chmask, uint32_t ch0, uint32_t *dst,
+              uint32_t stride)
 {
     const uint32_t D = 1U << d, ncols = LT_WIBETH_SAMPLES >> d;
     const __m512i mask14 = _mm512_set1_epi32(LT_WIBETH_ADC_MAX);
@@ -327,14 +344,14 @@ unpack_avx512(const lt_wibeth_frame *f, uint32_t d, uint64_t chmask,
                 __m512i v = _mm512_srlv_epi32(_mm512_permutexvar_epi8(perm, raw), shift);
                 acc = _mm512_add_epi32(acc, _mm512_and_si512(v, mask14));
             }
-            _mm512_storeu_si512(&sums[c][16U * k], acc);
+            _mm512_storeu_si512(dst + c * stride + 16U * k - ch0, acc);
         }
     }
 }
 
-__attribute__((target("avx2"))) static void
-unpack_avx2(const lt_wibeth_frame *f, uint32_t d, uint64_t chmask,
-            uint32_t sums[LT_PRE_COLS_MAX][LT_WIBETH_CHANNELS])
+__attribute__((target("avx2"))) static void unpack_avx2(const lt_wibeth_frame *f, uint32_t d,
+                                                        uint64_t chmask, uint32_t ch0,
+                                                        uint32_t *dst, uint32_t stride)
 {
     const uint32_t D = 1U << d, ncols = LT_WIBETH_SAMPLES >> d;
     const __m256i mask14 = _mm256_set1_epi32(LT_WIBETH_ADC_MAX);
@@ -352,7 +369,7 @@ unpack_avx2(const lt_wibeth_frame *f, uint32_t d, uint64_t chmask,
                 __m256i v = _mm256_srlv_epi32(_mm256_shuffle_epi8(both, shuf), shift);
                 acc = _mm256_add_epi32(acc, _mm256_and_si256(v, mask14));
             }
-            _mm256_storeu_si256((__m256i *)&sums[c][8U * k], acc);
+            _mm256_storeu_si256((__m256i *)(dst + c * stride + 8U * k - ch0), acc);
         }
     }
 }

@@ -45,17 +45,34 @@ int lt_pre_map_build(struct lt_pre_map *m, const struct lt_cell_geom *g, char *e
         m->used_chan[u][m->used_nwires[u]] = (uint8_t)chan;
         m->used_nwires[u]++;
     }
+    for (uint32_t u = 0; u < m->n_used; u++) {
+        uint64_t mask = m->used_chmask[u];
+        uint32_t ch0 = (uint32_t)__builtin_ctzll(mask), wire0 = LT_KERNEL_MAX_WIRES;
+        for (uint32_t k = 0; k < m->used_nwires[u]; k++)
+            if (m->used_wire[u][k] < wire0) wire0 = m->used_wire[u][k];
+        int direct = 1;
+        for (uint32_t gi = 0; gi < 4; gi++) {
+            uint64_t grp = (mask >> (16U * gi)) & 0xFFFFU;
+            if (grp != 0 && grp != 0xFFFFU) direct = 0;
+        }
+        for (uint32_t k = 0; k < m->used_nwires[u]; k++)
+            if (m->used_wire[u][k] != wire0 + m->used_chan[u][k] - ch0) direct = 0;
+        m->used_direct[u] = (uint8_t)direct;
+        m->used_ch0[u] = (uint8_t)ch0;
+        m->used_wire0[u] = (uint16_t)wire0;
+    }
     return 0;
 }
 
 /* Reference unpack: channel ch of a sample starts at bit 14*ch of its 14 words, LSB first, and
  * may straddle two words. */
-void lt_pre_unpack_sum_scalar(const lt_wibeth_frame *f, uint32_t d, uint64_t chmask,
-                              uint32_t sums[LT_PRE_COLS_MAX][LT_WIBETH_CHANNELS])
+void lt_pre_unpack_sum_scalar(const lt_wibeth_frame *f, uint32_t d, uint64_t chmask, uint32_t ch0,
+                              uint32_t *dst, uint32_t stride)
 {
     const uint32_t ncols = LT_WIBETH_SAMPLES >> d;
     for (uint32_t c = 0; c < ncols; c++)
-        for (uint32_t ch = 0; ch < LT_WIBETH_CHANNELS; ch++) sums[c][ch] = 0;
+        for (uint32_t ch = ch0; ch < LT_WIBETH_CHANNELS; ch++)
+            if ((chmask >> ch) & 1U) dst[c * stride + ch - ch0] = 0;
     for (uint32_t s = 0; s < LT_WIBETH_SAMPLES; s++) {
         const uint64_t *w = f->adc_words[s];
         for (uint32_t ch = 0; ch < LT_WIBETH_CHANNELS; ch++) {
@@ -65,7 +82,7 @@ void lt_pre_unpack_sum_scalar(const lt_wibeth_frame *f, uint32_t d, uint64_t chm
             uint32_t wi = bit >> 6, sh = bit & 63U;
             uint64_t v = w[wi] >> sh;
             if (sh > 64U - LT_WIBETH_ADC_BITS) v |= w[wi + 1] << (64U - sh);
-            sums[s >> d][ch] += (uint32_t)(v & LT_WIBETH_ADC_MAX);
+            dst[(s >> d) * stride + ch - ch0] += (uint32_t)(v & LT_WIBETH_ADC_MAX);
         }
     }
 }
@@ -86,12 +103,18 @@ uint32_t lt_pre_period(struct lt_pre_state *st, const struct lt_pre_map *m,
     /* Unpack stream by stream (one frame's sums stay in L1), scattering into wire order. */
     for (uint32_t u = 0; u < m->n_used; u++) {
         const lt_wibeth_frame *f = &frames[m->used_stream[u]];
+        const uint64_t mask = m->used_chmask[u];
+        /* Straight into wire order when the map allows, else via one stream's sums. */
+        uint32_t *dst = m->used_direct[u] ? &st->wsum[0][m->used_wire0[u]] : &st->sums[0][0];
+        uint32_t ch0 = m->used_direct[u] ? m->used_ch0[u] : 0;
+        uint32_t stride = m->used_direct[u] ? LT_KERNEL_MAX_WIRES : LT_WIBETH_CHANNELS;
 #ifndef __SYNTHESIS__
         if (st->unpack)
-            st->unpack(f, d, m->used_chmask[u], st->sums);
+            st->unpack(f, d, mask, ch0, dst, stride);
         else
 #endif
-            lt_pre_unpack_sum_scalar(f, d, m->used_chmask[u], st->sums);
+            lt_pre_unpack_sum_scalar(f, d, mask, ch0, dst, stride);
+        if (m->used_direct[u]) continue;
         for (uint32_t k = 0; k < m->used_nwires[u]; k++) {
             uint32_t j = m->used_wire[u][k], ch = m->used_chan[u][k];
             for (uint32_t c = 0; c < ncols; c++) st->wsum[c][j] = st->sums[c][ch];

@@ -30,18 +30,26 @@ struct lt_pre_map {
     uint8_t used_nwires[LT_KERNEL_MAX_STREAMS];
     uint16_t used_wire[LT_KERNEL_MAX_STREAMS][LT_WIBETH_CHANNELS];
     uint8_t used_chan[LT_KERNEL_MAX_STREAMS][LT_WIBETH_CHANNELS];
+    /* Stream u's X channels are whole 16-channel groups and channel ch is wire
+     * used_wire0[u] + ch - used_ch0[u]: unpack straight into wire order, no scatter. True for
+     * lib/chmap.h's map (channels 16..63 of every odd stream). */
+    uint8_t used_direct[LT_KERNEL_MAX_STREAMS];
+    uint8_t used_ch0[LT_KERNEL_MAX_STREAMS];
+    uint16_t used_wire0[LT_KERNEL_MAX_STREAMS];
 };
 
 /* Build the table through lt_chmap_reverse. 0 or a negative lt_error. */
 int lt_pre_map_build(struct lt_pre_map *m, const struct lt_cell_geom *g, char *err, size_t errlen);
 
-/* Per-frame unpack-and-sum: sums[c][ch] = sum of the D samples of column c of channel ch, for the
- * channels in chmask (others may be left untouched or filled). The scalar version is the
- * reference; the cpu backend may install a vectorised one with the same results. */
+/* Per-frame unpack-and-sum: dst[c * stride + ch - ch0] = sum of the D samples of column c of
+ * channel ch, for every channel ch in chmask (all >= ch0). The scalar version is the reference
+ * and writes exactly those; vectorised ones (installed by the cpu backend) may also write the other
+ * channels of any 16-channel group that has one in chmask, which is why writing straight into
+ * wire order (lt_pre_map.used_direct) needs whole groups. */
 typedef void (*lt_pre_unpack_fn)(const lt_wibeth_frame *f, uint32_t d, uint64_t chmask,
-                                 uint32_t sums[LT_PRE_COLS_MAX][LT_WIBETH_CHANNELS]);
-void lt_pre_unpack_sum_scalar(const lt_wibeth_frame *f, uint32_t d, uint64_t chmask,
-                              uint32_t sums[LT_PRE_COLS_MAX][LT_WIBETH_CHANNELS]);
+                                 uint32_t ch0, uint32_t *dst, uint32_t stride);
+void lt_pre_unpack_sum_scalar(const lt_wibeth_frame *f, uint32_t d, uint64_t chmask, uint32_t ch0,
+                              uint32_t *dst, uint32_t stride);
 
 /* One column's pedestal step for n wires (docs/kernel.md): v = (wsum << 4) >> d, diff = v - ped,
  * ped += sign(diff), x = sat16(round_shift(diff, in_shift)). */

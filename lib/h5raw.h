@@ -37,7 +37,8 @@ enum lt_h5_record_type {
 /* Largest dataset the reader allocates or copies without the caller asking for more: a full
  * 2.25 ms x 40-stream cell fragment is ~20 MB; a 10 ms run-file slice per stream ~2.2 MB. */
 #define LT_H5_MAX_DATASET_BYTES (1ULL << 30)
-#define LT_H5_NAME_MAX          128  /* longest group/dataset name we produce or accept */
+#define LT_H5_MAX_TRUTH_ROWS    (1ULL << 32) /* /Truth rows the reader accepts */
+#define LT_H5_NAME_MAX          128          /* longest group/dataset name we produce or accept */
 #define LT_H5_STR_MAX           4096 /* longest string attribute we read (filelayout_params fits) */
 
 /* ---- naming (h5names.c): pure functions, no HDF5 calls; the io_uring writer reuses them ---- */
@@ -217,6 +218,16 @@ struct lt_h5_dataset_info {
  * the records (sorted by number, then sequence). */
 int lt_h5r_open(struct lt_h5r **out, const char *path, char *err, size_t errlen);
 void lt_h5r_close(struct lt_h5r *r);
+
+/* Walk all of an untrusted file's metadata (everything lt_h5r_* parses: attributes, records,
+ * listings, record and fragment headers, /Truth) in a forked child, so that a crash or hang of
+ * libhdf5 itself on damaged metadata becomes an error here ("the HDF5 library crashed ... the
+ * file is corrupt") instead of killing the caller. Returns 0 when the file reads cleanly, else
+ * the reader's own error; *unsafe (may be NULL) is set to 1 only when libhdf5 crashed or hung:
+ * then the file must not be opened in-process at all. Any other error is safe to reproduce
+ * in-process (same calls, same bytes). Call it before lt_h5r_open on files from outside
+ * (inspect, replay, show); it forks, so call it before starting threads. timeout_s 0 = 60 s. */
+int lt_h5r_probe(const char *path, unsigned timeout_s, int *unsafe, char *err, size_t errlen);
 
 const char *lt_h5r_path(const struct lt_h5r *r);
 const struct lt_h5_file_attrs *lt_h5r_attrs(const struct lt_h5r *r);

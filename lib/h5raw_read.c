@@ -869,6 +869,18 @@ static hid_t open_truth(struct lt_h5r *r, hsize_t *rows, int *rc, char *err, siz
     for (size_t i = 0; *rc == 0 && i < sizeof members / sizeof members[0]; i++)
         if (H5Tget_member_index(type, members[i]) < 0)
             *rc = fail(r, LT_EFORMAT, obj, 0, err, errlen, "member \"%s\" missing", members[i]);
+    /* The writer never leaves holes, so the stored bytes must cover every row the extent
+     * claims: a damaged extent cannot make us read (or a caller allocate) rows that are not
+     * there. */
+    if (*rc == 0 && *rows > 0) {
+        size_t row = H5Tget_size(type);
+        hsize_t stored = H5Dget_storage_size(ds);
+        if (*rows > LT_H5_MAX_TRUTH_ROWS || row == 0 || stored / row < *rows ||
+            stored > r->file_size)
+            *rc = fail(r, LT_EFORMAT, obj, 0, err, errlen,
+                       "table claims %llu rows but stores %llu bytes of %zu-byte rows",
+                       (unsigned long long)*rows, (unsigned long long)stored, row);
+    }
     if (type >= 0) H5Tclose(type);
     if (space >= 0) H5Sclose(space);
     (void)H5Eclear2(H5E_DEFAULT);

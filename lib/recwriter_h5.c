@@ -224,8 +224,15 @@ int rw_h5_create_record(hid_t file, const struct lt_rw_record *rec, struct rw_ds
         if (make_dset(raw, name, LT_FRAGMENT_HEADER_SIZE + (uint64_t)rec->frags[i].payload_len,
                       &dset[1 + i]) < 0) {
             lt_h5_last_error(h5, sizeof h5);
-            lt_seterr(err, errlen, "/%s/RawData/%s: creating the dataset failed%s: %s", gname, name,
-                      H5Lexists(raw, name, H5P_DEFAULT) > 0 ? " (duplicate SourceID)" : "", h5);
+            if (H5Lexists(raw, name, H5P_DEFAULT) > 0) {
+                /* Two fragments with the same SourceID and type: no retry can fix that. */
+                lt_seterr(err, errlen, "/%s/RawData/%s: duplicate SourceID in the record", gname,
+                          name);
+                ret = LT_EINVAL;
+            } else {
+                lt_seterr(err, errlen, "/%s/RawData/%s: creating the dataset failed: %s", gname,
+                          name, h5);
+            }
             goto out;
         }
     }

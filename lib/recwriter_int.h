@@ -80,7 +80,8 @@ struct rw_dset {
 hid_t rw_h5_create(const char *path, const struct rw_file_attrs *a, uint32_t align_threshold,
                    char *err, size_t errlen);
 /* Creates the record's group, its TRH dataset (dset[0]) and one dataset per fragment
- * (dset[1 + i]), allocated and never filled, plus the record-level attributes. */
+ * (dset[1 + i]), allocated and never filled, plus the record-level attributes. Returns 0,
+ * LT_EINVAL for a record that can never be written (duplicate SourceID), LT_EIO otherwise. */
 int rw_h5_create_record(hid_t file, const struct lt_rw_record *rec, struct rw_dset *dset, char *err,
                         size_t errlen);
 int rw_h5_flush(hid_t file, char *err, size_t errlen);

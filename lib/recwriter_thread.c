@@ -170,12 +170,20 @@ static int write_one(struct lt_recwriter *w, const struct lt_rw_record *rec)
             return LT_EFORMAT;
         }
         if (ensure_dset_cap(w, 1 + rec->n_frags) < 0) return STEP_RETRY;
-        if (rw_h5_create_record(w->h5, rec, w->dset, err, sizeof err) < 0) {
+        int cr = rw_h5_create_record(w->h5, rec, w->dset, err, sizeof err);
+        if (cr < 0) {
             /* Unlink the half-made group so the file stays a consistent set of records. */
             rw_h5_drop_record(w->h5, &rec->trh);
-            LT_LOG_RATELIMITED(LT_LOG_ERR, 10, 5, "recwriter: %s: %s; record dropped (counted)",
+            if (cr == LT_EINVAL) {
+                LT_LOG_RATELIMITED(LT_LOG_ERR, 10, 5, "recwriter: %s: %s; record dropped (counted)",
+                                   w->files.cur_writing, err);
+                return LT_EFORMAT;
+            }
+            /* Anything else may pass (HDF5 evicting metadata into a full disk): retry. */
+            atomic_fetch_add(&w->st.io_errors, 1);
+            LT_LOG_RATELIMITED(LT_LOG_ERR, 5, 2, "recwriter: %s: %s; retrying",
                                w->files.cur_writing, err);
-            return LT_EFORMAT;
+            return STEP_RETRY;
         }
         w->head_stage = STAGE_CREATED;
     }

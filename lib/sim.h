@@ -77,7 +77,7 @@ struct lt_sim_config {
 
     /* Bounds (preallocated at create; overflow is counted, never silent) */
     uint32_t max_pulses;     /* pending signal pulses */
-    uint32_t truth_capacity; /* truth rows not yet taken by the caller */
+    uint32_t truth_capacity; /* truth rows not yet taken by the caller; 0 = keep none */
 };
 
 /* Fill c with the documented defaults (docs/simulation.md). */

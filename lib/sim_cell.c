@@ -89,8 +89,8 @@ int lt_sim_config_validate(const struct lt_sim_config *c, char *err, size_t errl
           "sim: high-energy range must satisfy 1 <= min <= max <= 1e6 MeV");
     CHECK(c->max_pulses >= 1024 && c->max_pulses <= (1U << 26),
           "sim: max_pulses out of 1024..2^26");
-    CHECK(c->truth_capacity >= 16 && c->truth_capacity <= (1U << 26),
-          "sim: truth_capacity out of 16..2^26");
+    CHECK(c->truth_capacity == 0 || (c->truth_capacity >= 16 && c->truth_capacity <= (1U << 26)),
+          "sim: truth_capacity must be 0 (keep no truth) or 16..2^26");
 #undef CHECK
     return 0;
 }
@@ -194,7 +194,7 @@ int lt_sim_cell_create(const struct lt_sim_config *c, uint32_t cell, struct lt_s
     s->sig = calloc(n, sizeof *s->sig);
     s->touched = calloc(n, 1);
     s->touched_list = calloc(n, sizeof *s->touched_list);
-    s->truth = calloc(c->truth_capacity, sizeof *s->truth);
+    s->truth = calloc(c->truth_capacity ? c->truth_capacity : 1, sizeof *s->truth);
     if (!s->ped_q || !s->ped || !s->ch_plane || !s->ch_femb || !s->stream_offline ||
         !s->stream_crate || !s->stream_slot || !s->stream_eth || !s->coh_state || !s->coh_q ||
         !s->inject || !s->steps || !s->pool || !s->active || !s->sig || !s->touched ||

@@ -11,6 +11,7 @@
 
 static void truth_push(struct lt_sim_cell *s, const struct lt_truth *t)
 {
+    if (s->cfg.truth_capacity == 0) return; /* the caller asked for no truth (a live source) */
     if (s->truth_count >= s->cfg.truth_capacity) {
         s->stats.truth_dropped++;
         LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 3,
@@ -39,8 +40,10 @@ void lt_sim_event_emit(struct lt_sim_cell *s, uint32_t kind, lt_ticks time)
     }
     /* The charge closest to the wires arrives at `time`; the rest later by its extra drift. */
     const double ticks_per_mm = (double)LT_CLOCK_HZ * 1e-6 / LT_SIM_DRIFT_MM_PER_US;
+    const lt_ticks t0 = s->start_sample * LT_TICKS_PER_SAMPLE; /* time <= t0 never happens */
     for (uint32_t i = 0; i < s->n_steps; i++)
-        lt_sim_drift_deposit(s, &s->steps[i], (double)time + (s->steps[i].x - xmin) * ticks_per_mm);
+        lt_sim_drift_deposit(s, &s->steps[i],
+                             (double)(time - t0) + (s->steps[i].x - xmin) * ticks_per_mm);
     if (s->n_steps) {
         t.time_end = time + (lt_ticks)llround((xmax - xmin) * ticks_per_mm);
         if (wmax >= 0) {

@@ -179,10 +179,12 @@ struct lt_sim_cell {
 };
 
 /* sim_drift.c: drift one deposit to the wire planes and queue its pulses. t_arrival_ticks is the
- * absolute time its charge reaches the wires (before diffusion). */
+ * time its charge reaches the wires (before diffusion), in ticks since start_ticks: relative, so a
+ * double keeps sub-tick precision even with DUNE-size absolute timestamps (~1e17 ticks). */
 void lt_sim_drift_deposit(struct lt_sim_cell *s, const struct lt_sim_step *st,
                           double t_arrival_ticks);
 /* sim_signal.c: pulse pool and rendering of the active pulses into s->sig. */
+/* center_sample is relative to start_sample, like the times above. */
 void lt_sim_pulse_add(struct lt_sim_cell *s, uint32_t channel, double center_sample, float amp,
                       double sigma_samples, int bipolar);
 void lt_sim_signal_render(struct lt_sim_cell *s, uint64_t period_sample);

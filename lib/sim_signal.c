@@ -27,10 +27,11 @@ void lt_sim_pulse_add(struct lt_sim_cell *s, uint32_t channel, double center_sam
     double lo = ceil(center_sample - half), hi = floor(center_sample + half);
     /* A pulse never starts before the next period to render: events are made LT_SIM_LOOKAHEAD
      * samples ahead, so only an injected event at the very next period loses its leading tail. */
-    if (lo < (double)s->next_sample) lo = (double)s->next_sample;
+    const double next = (double)(s->next_sample - s->start_sample);
+    if (lo < next) lo = next;
     if (hi < lo) return;
     /* Cannot happen with the drift limits validated at create; guard the bucket ring anyway. */
-    if (lo >= (double)(s->next_sample + (uint64_t)(LT_SIM_BUCKETS - 2) * LT_SAMPLES_PER_FRAME)) {
+    if (lo >= next + (double)((LT_SIM_BUCKETS - 2) * LT_SAMPLES_PER_FRAME)) {
         s->stats.pulses_dropped++;
         return;
     }
@@ -50,7 +51,7 @@ void lt_sim_pulse_add(struct lt_sim_cell *s, uint32_t channel, double center_sam
         i = s->pool_used++;
     }
     struct lt_sim_pulse *p = &s->pool[i];
-    p->first = (int64_t)lo;
+    p->first = (int64_t)s->start_sample + (int64_t)lo;
     p->n = (uint16_t)(hi - lo + 1.0);
     p->center = (float)(center_sample - lo);
     p->amp = amp;

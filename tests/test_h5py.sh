@@ -157,6 +157,22 @@ check(doc["truth"]["rows"] == 10 and doc["truth"]["kinds"]["ar39"]["count"] == 3
 print("h5py: layout, attributes, fragments and truth OK")
 EOF
 
+# inspect options: one record, all truth rows, usage errors.
+"$BIN/tools/trigctl" inspect --json --record 2 --truth "$run" >"$tmp/one.json"
+"$PY" - "$tmp/one.json" <<'EOF'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+assert [r["name"] for r in doc["records"]] == ["TimeSlice000002"], doc["records"]
+assert doc["totals"]["fragments"] == 4 and doc["totals"]["wibeth_frames"] == 20, doc["totals"]
+assert len(doc["truth"]["entries"]) == 10 and doc["truth"]["entries"][3]["kind"] == "cosmic"
+EOF
+"$BIN/tools/trigctl" inspect --truth "$run" | grep -q "ar39 *3 *energy 0.25 .. 2.25 MeV" ||
+    { echo "FAIL: text truth summary"; exit 1; }
+rc=0; "$BIN/tools/trigctl" inspect --record 99 "$run" >/dev/null 2>&1 || rc=$?
+[[ $rc -eq 1 ]] || { echo "FAIL: missing record gives exit $rc, want 1"; exit 1; }
+rc=0; "$BIN/tools/trigctl" inspect --record x "$run" >/dev/null 2>&1 || rc=$?
+[[ $rc -eq 2 ]] || { echo "FAIL: usage error gives exit $rc, want 2"; exit 1; }
+
 # A damaged file: inspect exits 1 and names the file.
 cp "$run" "$tmp/cut.hdf5"
 truncate -s 20000 "$tmp/cut.hdf5"

@@ -271,11 +271,19 @@ START_TEST(restart_continues_index_and_keeps_leftovers)
     lt_recwriter_status(w, &st);
     ck_assert_uint_eq(st.leftover_writing, 1);
     ck_assert_uint_eq(st.file_index, 8);
-    struct gen_record *g = gen_record_new(&p, 3);
-    g->free_on_done = 1;
-    ck_assert_int_eq(tu_enqueue_wait(w, g), 0);
+    for (uint64_t t = 3; t <= 4; t++) {
+        struct gen_record *g = gen_record_new(&p, t);
+        g->free_on_done = 1;
+        ck_assert_int_eq(tu_enqueue_wait(w, g), 0);
+    }
+    /* One record per file: the second record closes file 8, which status names. */
+    for (int k = 0; k < 500 && atomic_load(&lt_recwriter_stats(w)->files_closed) < 1; k++)
+        usleep(10000);
+    char last[1024];
+    lt_recwriter_last_file(w, last, sizeof last);
+    ck_assert_msg(strstr(last, "_run000042_0008_rwtest_") && access(last, F_OK) == 0, "%s", last);
     ck_assert_int_eq(lt_recwriter_stop(w, 5000), 0);
-    /* The leftover is untouched and the new file is index 8. */
+    /* The leftover is untouched and the new files are indexes 8 and 9. */
     struct stat sb;
     ck_assert_int_eq(stat(left, &sb), 0);
     ck_assert_int_eq(sb.st_size, 7);
@@ -283,10 +291,12 @@ START_TEST(restart_continues_index_and_keeps_leftovers)
     unlink(other);
     static char names[8][512];
     int n = tu_list(dir, names, 8, NULL);
-    ck_assert_int_eq(n, 3);
+    ck_assert_int_eq(n, 4);
     int found = 0;
-    for (int i = 0; i < n; i++) found += strstr(names[i], "_run000042_0008_rwtest_") != NULL;
-    ck_assert_int_eq(found, 1);
+    for (int i = 0; i < n; i++)
+        found += strstr(names[i], "_run000042_0008_rwtest_") != NULL ||
+                 strstr(names[i], "_run000042_0009_rwtest_") != NULL;
+    ck_assert_int_eq(found, 2);
     tu_rmrf(dir);
 }
 END_TEST
@@ -319,11 +329,18 @@ START_TEST(invalid_full_duplicate_and_stop_timeout)
     a->free_on_done = b->free_on_done = 1;
     ck_assert_int_eq(tu_enqueue_wait(w, a), 0);
     ck_assert_int_eq(tu_enqueue_wait(w, b), 0);
+    /* Two fragments with one SourceID: HDF5 cannot hold both; the record fails, the half-made
+     * group is removed, and the next record is written normally. */
+    struct gen_record *dup = gen_record_new(&p, 6), *next = gen_record_new(&p, 7);
+    dup->free_on_done = next->free_on_done = 1;
+    dup->frags[1].hdr.element_id = dup->frags[0].hdr.element_id;
+    ck_assert_int_eq(tu_enqueue_wait(w, dup), 0);
+    ck_assert_int_eq(tu_enqueue_wait(w, next), 0);
     ck_assert_int_eq(lt_recwriter_stop(w, 5000), 0);
-    ck_assert_uint_eq(atomic_load(&tu_done_ok), 1);
-    ck_assert_uint_eq(atomic_load(&tu_done_err), 1);
+    ck_assert_uint_eq(atomic_load(&tu_done_ok), 2);
+    ck_assert_uint_eq(atomic_load(&tu_done_err), 2);
     struct tu_verify v;
-    ck_assert_uint_eq(verify_dir(dir, &p, 1, &v), 1);
+    ck_assert_uint_eq(verify_dir(dir, &p, 1, &v), 2);
 
     /* A disk that never has room (absurd safety factor): records stay queued, the writer
      * inhibits, the queue fills (LT_EFULL), and stop gives them back with LT_ETIMEOUT. */

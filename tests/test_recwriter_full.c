@@ -90,6 +90,14 @@ static void wait_stable(struct lt_recwriter *w, int want_inhibit)
     }
 }
 
+static _Atomic int inhibit_on, inhibit_off, inhibit_state;
+static void on_inhibit(int on, void *user)
+{
+    (void)user;
+    atomic_fetch_add(on ? &inhibit_on : &inhibit_off, 1);
+    atomic_store(&inhibit_state, on);
+}
+
 static void run_fill(void)
 {
     char dir[512], why[256];
@@ -112,6 +120,7 @@ static void run_fill(void)
     c.backoff_max_ms = 100;
     c.free_space_factor = 1.5;
     c.free_space_margin = 256 * 1024;
+    c.inhibit_cb = on_inhibit;
     struct lt_recwriter *w;
     char err[256];
     ck_assert_int_eq(lt_recwriter_start(&w, &c, err, sizeof err), 0);
@@ -138,6 +147,7 @@ static void run_fill(void)
     ck_assert_uint_eq(st.queue_depth, (uint64_t)N - st.records_written);
     ck_assert_uint_eq(atomic_load(&tu_done_err), 0);
     ck_assert_uint_ge(st.space_waits, 1);
+    ck_assert_int_eq(atomic_load(&inhibit_state), 1); /* the aggregator was told */
 
     ck_assert_int_eq(unlink(ballast), 0); /* the operator frees space */
     for (int k = 0; k < 3000 && atomic_load(&lt_recwriter_stats(w)->records_written) < (uint64_t)N;
@@ -146,6 +156,9 @@ static void run_fill(void)
     lt_recwriter_status(w, &st);
     ck_assert_uint_eq(st.records_written, (uint64_t)N);
     ck_assert_int_eq(st.inhibit, 0);
+    ck_assert_int_eq(atomic_load(&inhibit_state), 0);
+    ck_assert_int_ge(atomic_load(&inhibit_on), 1);
+    ck_assert_int_eq(atomic_load(&inhibit_on), atomic_load(&inhibit_off));
     ck_assert_int_eq(lt_recwriter_stop(w, 5000), 0);
     ck_assert_uint_eq(atomic_load(&tu_done_ok), (uint64_t)N);
     ck_assert_uint_eq(atomic_load(&tu_done_err), 0);

@@ -545,6 +545,121 @@ START_TEST(inject_bounds_and_overflow)
     ck_assert_uint_eq(st.truth_dropped + 16, st.events[LT_TRUTH_AR39]);
     free(adc);
     lt_sim_cell_destroy(s);
+
+    /* truth_capacity 0: a live source that never takes truth keeps none and drops nothing */
+    c.truth_capacity = 0;
+    s = make(&c, 0);
+    adc = calloc(n, sizeof *adc);
+    for (int k = 0; k < 100; k++) lt_sim_cell_render(s, adc);
+    lt_sim_cell_stats(s, &st);
+    ck_assert_uint_gt(st.events[LT_TRUTH_AR39], 16);
+    ck_assert_uint_eq(st.truth_dropped, 0);
+    struct lt_truth row;
+    ck_assert_uint_eq(lt_sim_cell_take_truth(s, &row, 1), 0);
+    free(adc);
+    lt_sim_cell_destroy(s);
+}
+END_TEST
+
+/* Generated events of every kind: truth rows consistent with the geometry and the energy ranges,
+ * signals present where the truth says, no pulse dropped at these rates. */
+START_TEST(generated_events_sane)
+{
+    struct lt_sim_config c;
+    lt_sim_config_default(&c);
+    c.n_fembs = 2;
+    quiet(&c);
+    c.le_rate_hz = 2000;
+    c.he_rate_hz = 300;
+    c.cosmic_rate_hz = 300;
+    c.noise_collection = c.noise_induction = c.coherent_noise = 0;
+    c.pedestal_spread = 0;
+    struct lt_sim_cell *s = make(&c, 4);
+    uint32_t n = lt_sim_cell_channels(s);
+    const uint32_t periods = 600;
+    uint16_t(*all)[64] = calloc((size_t)n * periods, sizeof *all); /* [period][channel] */
+    static struct lt_truth t[4096];
+    size_t nt = 0;
+    for (uint32_t k = 0; k < periods; k++) {
+        lt_sim_cell_render(s, all + (size_t)k * n);
+        nt += lt_sim_cell_take_truth(s, t + nt, 4096 - nt);
+    }
+    int seen[LT_TRUTH_KIND_COUNT] = {0}, checked = 0;
+    const double diag_mev = sqrt(3600.0 * 3600 + 6000.0 * 6000 + 96 * 4.79 * 96 * 4.79) * 0.212;
+    for (size_t i = 0; i < nt; i++) {
+        const struct lt_truth *r = &t[i];
+        seen[r->kind]++;
+        ck_assert_uint_eq(r->cell, 4);
+        ck_assert_uint_ge(r->time_end, r->time);
+        ck_assert_uint_le(r->time_end - r->time, LT_DRIFT_WINDOW_TICKS + 1);
+        ck_assert_uint_le(r->channel_start, r->channel_end);
+        ck_assert_uint_lt(r->channel_end, 96);
+        ck_assert(r->energy_mev > 0.0f);
+        if (r->kind == LT_TRUTH_LOW_ENERGY) ck_assert(r->energy_mev <= 50.001f);
+        if (r->kind == LT_TRUTH_HIGH_ENERGY) ck_assert(r->energy_mev <= 10000.01f);
+        if (r->kind == LT_TRUTH_COSMIC) ck_assert(r->energy_mev <= diag_mev);
+        /* Without noise, the collection wires of the event show charge above the pedestal
+         * around the truth time (the nearest charge arrives then, on some wire in range). */
+        uint64_t s0 = r->time / LT_TICKS_PER_SAMPLE;
+        if (r->energy_mev > 5.0f && s0 + 8 < (uint64_t)periods * 64) {
+            int found = 0;
+            for (uint32_t w = r->channel_start; w <= r->channel_end && !found; w++)
+                for (uint64_t smp = s0 > 8 ? s0 - 8 : 0; smp <= s0 + 8 && !found; smp++) {
+                    uint16_t v = all[(smp / 64) * n + 160 + w][smp % 64];
+                    found = v >= 900 + 5;
+                }
+            ck_assert_msg(found, "kind %u at %llu wires %u-%u: no charge at the truth time",
+                          r->kind, (unsigned long long)r->time, r->channel_start, r->channel_end);
+            checked++;
+        }
+    }
+    ck_assert_int_gt(seen[LT_TRUTH_LOW_ENERGY], 10);
+    ck_assert_int_gt(seen[LT_TRUTH_HIGH_ENERGY], 1);
+    ck_assert_int_gt(seen[LT_TRUTH_COSMIC], 1);
+    ck_assert_int_gt(checked, 10);
+    struct lt_sim_stats st;
+    lt_sim_cell_stats(s, &st);
+    ck_assert_uint_eq(st.pulses_dropped, 0);
+    free(all);
+    lt_sim_cell_destroy(s);
+}
+END_TEST
+
+/* DUNE timestamps are ~1e17 ticks (62.5 MHz since 1970): the signal of an event must not depend
+ * on the absolute time (no precision lost in doubles). */
+START_TEST(large_timestamps)
+{
+    struct lt_sim_config c;
+    lt_sim_config_default(&c);
+    c.n_fembs = 1;
+    quiet(&c);
+    c.noise_collection = c.noise_induction = c.coherent_noise = 0;
+    const uint32_t periods = 40;
+    /* a straight track: its shape does not depend on the random stream, which is keyed by the
+     * injection's (absolute) time */
+    struct lt_sim_event ev = {.kind = LT_TRUTH_LOW_ENERGY,
+                              .topology = LT_SIM_TOPO_TRACK,
+                              .energy_mev = 30.0,
+                              .time = 1000 * LT_TICKS_PER_SAMPLE + 7,
+                              .has_vertex = 1,
+                              .vertex_mm = {1800.0, 3000.0, 100.0},
+                              .has_direction = 1,
+                              .direction = {0.3, 0.2, 1.0}};
+    struct lt_truth ta, tb;
+    int32_t *a = signal_of(&c, &ev, periods, &ta);
+    const uint64_t big = 110000000000000000ULL; /* multiple of 32 */
+    c.start_ticks = big;
+    ev.time += big;
+    int32_t *b = signal_of(&c, &ev, periods, &tb);
+    ck_assert_uint_eq(tb.time - big, ta.time);
+    ck_assert_uint_eq(tb.time_end - big, ta.time_end);
+    size_t nz = 0;
+    for (size_t i = 0; i < (size_t)128 * periods * 64; i++) {
+        ck_assert_int_eq(a[i], b[i]);
+        nz += a[i] != 0;
+    }
+    ck_assert_uint_gt(nz, 100);
+    free(a), free(b);
 }
 END_TEST
 
@@ -562,6 +677,8 @@ int main(void)
     tcase_add_test(tc, injected_track_all_planes);
     tcase_add_test(tc, drift_attenuation_and_diffusion);
     tcase_add_test(tc, inject_bounds_and_overflow);
+    tcase_add_test(tc, generated_events_sane);
+    tcase_add_test(tc, large_timestamps);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

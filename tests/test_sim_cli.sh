@@ -172,7 +172,10 @@ expect_fail 2 "only 1 cell" -o "$tmp/x.h5" --inject 3:he:10:0.01
 expect_fail 2 "required" --seconds 0.01
 expect_fail 2 "expected a number" -o "$tmp/x.h5" --seconds abc
 expect_fail 1 "use --slice-ms" -o "$tmp/x.h5" --slice-ms 500 --seconds 1
-expect_fail 1 "exists" -o "$run" --seconds 0.001
+expect_fail 1 "exists" -o "$run" --seconds 0.001 --no-clobber
 [[ ! -e $tmp/x.h5 ]] || fail "a failed run left $tmp/x.h5"
-"$trigctl" sim -o "$run" --force --seconds 0.001 --channels 128 >/dev/null || fail "--force"
+# By default an existing file is replaced (atomically, by rename, when the new one is complete).
+"$trigctl" sim -o "$run" --seconds 0.001 --channels 128 >/dev/null || fail "replacing $run"
+"$trigctl" inspect "$run" | grep -q "records *1" || fail "$run was not replaced"
+[[ ! -e $run.writing ]] || fail "$run.writing left behind"
 echo "PASS"

@@ -9,6 +9,7 @@ packages=(
     libzmq3-dev liburing-dev libhdf5-dev hdf5-tools check libconfig-dev libjansson-dev
     libpng-dev libsystemd-dev libxrt-dev
     python3-h5py python3-numpy
+    clang libclang-rt-14-dev
     iproute2 util-linux
 )
 if [[ "${1:-}" == "--with-python" ]]; then

@@ -16,6 +16,8 @@ if [[ ${#targets[@]} -eq 0 ]]; then
     for f in tests/fuzz/fuzz_*.c; do n=$(basename "$f" .c); targets+=("${n#fuzz_}"); done
 fi
 cmake --build "$build" -j"$(nproc)" --target "${targets[@]/#/fuzz_}"
+# Leaks inside third-party libraries are listed (with the reason) in tests/fuzz/lsan.supp.
+export LSAN_OPTIONS="suppressions=$PWD/tests/fuzz/lsan.supp:print_suppressions=0"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 printf '%-16s %12s %10s\n' target executions exec/s

@@ -1,9 +1,10 @@
 /* trigctl inspect FILE [--json] [--record N] [--truth]: what is in a run file or a trigger-record
  * file. File attributes, each record (or time slice) with its header and fragments (SourceID,
  * cell/stream, type, size, WIBEth frame count, first/last timestamp, error bits), totals, and a
- * summary of the /Truth table. Every fragment header is validated on the way; problems are
- * printed (and listed under "problems" in JSON) and make the exit code 1, so a script can use
- * inspect as a file checker. Exit 2 on usage errors. */
+ * summary of the /Truth table. The file is first probed in a child process (lt_h5r_probe): a
+ * damaged file is reported with its first problem and exit code 1, so a script can use inspect
+ * as a file checker; frame-level findings on a readable file (partial frames, timestamp gaps)
+ * are listed as problems and also give exit code 1. Exit 2 on usage errors. */
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -407,7 +408,13 @@ int cmd_inspect(int argc, char **argv)
     int rc = parse(argc, argv, &in.o);
     if (rc) return rc == 1 ? 0 : rc;
     char err[1024];
-    if (trigctl_h5_open(&in.r, in.o.path, err, sizeof err) < 0) {
+    /* Probe first, in a child process: damaged metadata can crash libhdf5 itself, make it
+     * allocate without bound or loop. Only a file the probe read cleanly is opened in this
+     * process (still under trigctl's open watchdog). LARTRIG_H5_OPEN_TIMEOUT bounds both. */
+    const char *tmo = getenv("LARTRIG_H5_OPEN_TIMEOUT");
+    unsigned secs = tmo && atoi(tmo) > 0 ? (unsigned)atoi(tmo) : 60;
+    if (lt_h5r_probe(in.o.path, secs, NULL, err, sizeof err) < 0 ||
+        trigctl_h5_open(&in.r, in.o.path, err, sizeof err) < 0) {
         if (in.o.json) {
             json_t *j = json_pack("{s:s,s:s}", "file", in.o.path, "error", err);
             json_dumpf(j, stdout, JSON_INDENT(2));

@@ -26,7 +26,7 @@ struct sim_opts {
     uint32_t cells;
     uint32_t run;
     double seconds, slice_ms;
-    int force;
+    int no_clobber;
     struct lt_sim_config cfg;
     struct lt_sim_event *inject;
     uint32_t *inject_cell;
@@ -42,7 +42,8 @@ static void usage(FILE *f)
         "WIBEth fragment per stream per slice, and the /Truth table of every injected deposit.\n"
         "\n"
         "  -o, --output FILE         run file to write (written as FILE.writing, then renamed)\n"
-        "      --force               replace FILE if it exists\n"
+        "      --no-clobber          refuse to replace an existing FILE (by default it is\n"
+        "                            replaced when the new file is complete)\n"
         "      --cells N             cells (APAs) to simulate, 1..%u (default 1)\n"
         "      --channels N          channels per cell, a multiple of %u up to %u (default %u)\n"
         "      --seconds S           duration (default 1); rounded up to whole frames\n"
@@ -156,7 +157,7 @@ bad:
 static int parse_args(int argc, char **argv, struct sim_opts *o)
 {
     enum {
-        O_FORCE = 256,
+        O_NO_CLOBBER = 256,
         O_CELLS,
         O_CHANNELS,
         O_SECONDS,
@@ -175,7 +176,7 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
     };
     static const struct option longopts[] = {
         {"output", required_argument, NULL, 'o'},
-        {"force", no_argument, NULL, O_FORCE},
+        {"no-clobber", no_argument, NULL, O_NO_CLOBBER},
         {"cells", required_argument, NULL, O_CELLS},
         {"channels", required_argument, NULL, O_CHANNELS},
         {"seconds", required_argument, NULL, O_SECONDS},
@@ -204,8 +205,8 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
         case 'o':
             o->out = optarg;
             break;
-        case O_FORCE:
-            o->force = 1;
+        case O_NO_CLOBBER:
+            o->no_clobber = 1;
             break;
         case O_CELLS:
             if (parse_u64("--cells", optarg, LT_MAX_CELLS, &u)) return 2;
@@ -417,9 +418,11 @@ int cmd_sim(int argc, char **argv)
         .geoids = geo,
         .n_geoids = (size_t)o.cells * n_streams,
     };
-    struct lt_h5w_options wopt = {.writing_suffix = 1, .truncate = o.force};
-    if (!o.force && access(o.out, F_OK) == 0) {
-        lt_seterr(err, sizeof err, "%s exists (use --force to replace it)", o.out);
+    /* An existing FILE stays intact until the new one is complete: we write FILE.writing (a
+     * stale one from a crashed run is truncated) and rename it over FILE at the end. */
+    struct lt_h5w_options wopt = {.writing_suffix = 1, .truncate = !o.no_clobber};
+    if (o.no_clobber && access(o.out, F_OK) == 0) {
+        lt_seterr(err, sizeof err, "%s exists (--no-clobber)", o.out);
         goto fail;
     }
     rc = lt_h5w_open(&w, o.out, &attrs, &wopt, err, sizeof err);
