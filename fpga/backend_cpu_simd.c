@@ -509,6 +509,77 @@ __attribute__((target("avx2"))) static void column_avx2(const uint32_t *wsum, in
     if (j < n) lt_pre_column_scalar(wsum + j, ped + j, x + j, n - j, d, in_shift);
 }
 
+/* AVX2 has no masked 16-bit loads/stores: full vectors in the loop, the scalar formula for the
+ * tail (a few wires at most). */
+__attribute__((target("avx2"), always_inline)) static inline void
+store_pairs256(int16_t *dst, __m256i a, __m256i b)
+{
+    __m256i lo = _mm256_unpacklo_epi16(a, b), hi = _mm256_unpackhi_epi16(a, b);
+    _mm256_storeu_si256((__m256i *)dst, _mm256_permute2x128_si256(lo, hi, 0x20));
+    _mm256_storeu_si256((__m256i *)(dst + 16), _mm256_permute2x128_si256(lo, hi, 0x31));
+}
+
+__attribute__((target("avx2"))) static void lb_store_avx2(int16_t *lb, const int16_t *in,
+                                                          uint32_t stride, uint32_t cin, uint32_t w)
+{
+    if (cin == 1) {
+        lb[2U * (LT_KERNEL_WPAD - 1U)] = 0;
+        lb[2U * (LT_KERNEL_WPAD - 1U) + 1U] = in[0];
+        uint32_t j = 0;
+        for (; j + 17U <= w; j += 16) /* b reads in[j + 16] */
+            store_pairs256(lb + 2U * (j + LT_KERNEL_WPAD),
+                           _mm256_loadu_si256((const __m256i *)(in + j)),
+                           _mm256_loadu_si256((const __m256i *)(in + j + 1)));
+        for (; j < w; j++) {
+            lb[2U * (j + LT_KERNEL_WPAD)] = in[j];
+            lb[2U * (j + LT_KERNEL_WPAD) + 1U] = j + 1U < w ? in[j + 1U] : 0;
+        }
+        return;
+    }
+    for (uint32_t cp = 0; cp < (cin + 1U) / 2U; cp++) {
+        const int16_t *ra = in + 2U * cp * stride, *rb = ra + stride;
+        int has_b = 2U * cp + 1U < cin;
+        int16_t *row = lb + cp * LT_CNN_ROW;
+        uint32_t j = 0;
+        for (; j + 16U <= w; j += 16)
+            store_pairs256(
+                row + 2U * (j + LT_KERNEL_WPAD), _mm256_loadu_si256((const __m256i *)(ra + j)),
+                has_b ? _mm256_loadu_si256((const __m256i *)(rb + j)) : _mm256_setzero_si256());
+        for (; j < w; j++) {
+            row[2U * (j + LT_KERNEL_WPAD)] = ra[j];
+            row[2U * (j + LT_KERNEL_WPAD) + 1U] = has_b ? rb[j] : 0;
+        }
+    }
+}
+
+__attribute__((target("avx2"))) static void pool_w_avx2(const int16_t *in, int16_t *out,
+                                                        uint32_t cout, uint32_t w, uint32_t pw)
+{
+    if (pw != 2) {
+        lt_pool_w_scalar(in, out, cout, w, pw);
+        return;
+    }
+    const uint32_t wo = w / 2U;
+    for (uint32_t c = 0; c < cout; c++) {
+        const int16_t *src = in + c * LT_KERNEL_WSTRIDE;
+        int16_t *dst = out + c * LT_KERNEL_MAX_WIRES;
+        uint32_t j = 0;
+        for (; j + 16U <= wo; j += 16) { /* 32 inputs -> 16 outputs */
+            __m256i a = _mm256_loadu_si256((const __m256i *)(src + 2U * j));
+            __m256i b = _mm256_loadu_si256((const __m256i *)(src + 2U * j + 16U));
+            /* max of each pair in the low half of a 32-bit lane, sign-extended, then packed */
+            a = _mm256_srai_epi32(
+                _mm256_slli_epi32(_mm256_max_epi16(a, _mm256_srli_epi32(a, 16)), 16), 16);
+            b = _mm256_srai_epi32(
+                _mm256_slli_epi32(_mm256_max_epi16(b, _mm256_srli_epi32(b, 16)), 16), 16);
+            _mm256_storeu_si256((__m256i *)(dst + j),
+                                _mm256_permute4x64_epi64(_mm256_packs_epi32(a, b), 0xD8));
+        }
+        for (; j < wo; j++)
+            dst[j] = src[2U * j] > src[2U * j + 1U] ? src[2U * j] : src[2U * j + 1U];
+    }
+}
+
 void lt_cpu_install(enum lt_cpu_isa isa, struct lt_cnn_state *cnn, struct lt_pre_state *pre)
 {
     cnn->conv = lt_cpu_conv_fn(isa);
@@ -520,8 +591,8 @@ void lt_cpu_install(enum lt_cpu_isa isa, struct lt_cnn_state *cnn, struct lt_pre
         pre->column = column_avx512;
         break;
     case LT_CPU_AVX2:
-        cnn->store = NULL;
-        cnn->pool_w = NULL;
+        cnn->store = lb_store_avx2;
+        cnn->pool_w = pool_w_avx2;
         pre->column = column_avx2;
         break;
     case LT_CPU_SCALAR:

@@ -375,6 +375,7 @@ int lt_xrt_add_cell(struct lt_xrt *x, uint32_t cell_id, const struct lt_cell_geo
     size_t frames_bytes =
         (size_t)x->max_block_periods * lt_geom_streams(geom) * sizeof(lt_wibeth_frame);
     s->need_init = 1;
+    int rc = LT_ENOMEM; /* what a failure below means, unless it says otherwise */
     /* The config (identity + X-wire table) is built here, where error strings exist, and goes
      * to the card once; the card starts the cell from it on the first block (INIT). */
     s->config_bo = alloc_bo(x, sizeof(struct lt_xrt_cell_config), XCL_BO_FLAGS_NONE,
@@ -395,6 +396,7 @@ int lt_xrt_add_cell(struct lt_xrt *x, uint32_t cell_id, const struct lt_cell_geo
     s->config_map->magic = LT_XRT_CONFIG_MAGIC;
     s->config_map->cell_id = cell_id;
     if (xrtBOSync(s->config_bo, XCL_BO_SYNC_BO_TO_DEVICE, sizeof *s->config_map, 0) != 0) {
+        rc = LT_EIO;
         lt_seterr(err, errlen, "xrt: cell %u: DMA of its config to CU %s failed", cell_id, c->name);
         goto fail;
     }
@@ -422,6 +424,7 @@ int lt_xrt_add_cell(struct lt_xrt *x, uint32_t cell_id, const struct lt_cell_geo
         errno = 0;
         k->run = xrtRunOpen(c->kernel);
         if (!k->run) {
+            rc = LT_EIO;
             lt_seterr(err, errlen, "xrt: cell %u: cannot create a run on CU %s: %s", cell_id,
                       c->name, strerror(errno_or(EINVAL)));
             goto fail;
@@ -431,6 +434,7 @@ int lt_xrt_add_cell(struct lt_xrt *x, uint32_t cell_id, const struct lt_cell_geo
             xrtRunSetArg(k->run, LT_XRT_ARG_CONFIG, s->config_bo) != 0 ||
             xrtRunSetArg(k->run, LT_XRT_ARG_STATE, s->state_bo) != 0 ||
             xrtRunSetArg(k->run, LT_XRT_ARG_OUT, k->out_bo) != 0) {
+            rc = LT_EFORMAT;
             lt_seterr(err, errlen, "xrt: cell %u: CU %s rejected the buffer arguments: %s", cell_id,
                       c->name, strerror(errno_or(EINVAL)));
             goto fail;
@@ -441,7 +445,7 @@ int lt_xrt_add_cell(struct lt_xrt *x, uint32_t cell_id, const struct lt_cell_geo
     return (int)idx;
 fail:
     free_slot(s);
-    return LT_ENOMEM;
+    return rc;
 }
 
 static struct xrt_slot *get_slot(struct lt_xrt *x, int slot)

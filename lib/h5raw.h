@@ -13,8 +13,9 @@
  * message "<file>: <object>: what is wrong". HDF5's own error-stack printing is switched off
  * (H5Eset_auto) the first time any function here runs; every HDF5 return value is checked.
  *
- * Threads: Debian's libhdf5 is not built thread-safe. Use one writer or reader per thread at most
- * and keep HDF5 calls off real-time threads (DESIGN.md). */
+ * Threads: Debian's libhdf5 is built thread-safe, which means one global lock: calls from
+ * different threads serialize. A writer or reader handle belongs to one thread at a time; keep
+ * HDF5 calls off real-time threads (DESIGN.md). */
 #ifndef LARTRIG_H5RAW_H
 #define LARTRIG_H5RAW_H
 

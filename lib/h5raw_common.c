@@ -1,6 +1,5 @@
 /* HDF5 plumbing shared by the raw-data file writer and reader: quiet error handling, the
  * attribute types hdf5libs uses, and the /Truth compound type. */
-#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,17 +9,16 @@
 #include "lt_error.h"
 #include "truth.h"
 
-static pthread_once_t quiet_once = PTHREAD_ONCE_INIT;
-
-static void quiet_init(void)
-{
-    /* Failure here only means HDF5 keeps printing its stack: not worth failing an open for. */
-    (void)H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-}
+/* Debian's libhdf5 is built thread-safe, and then each thread has its own error stack with its
+ * own automatic-printing setting: silence it once per thread, not once per process. */
+static _Thread_local int quiet_done;
 
 void lt_h5_quiet(void)
 {
-    pthread_once(&quiet_once, quiet_init);
+    if (quiet_done) return;
+    /* Failure only means HDF5 keeps printing its stack: not worth failing an open for. */
+    (void)H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    quiet_done = 1;
 }
 
 struct last_error {

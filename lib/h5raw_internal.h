@@ -7,8 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Switch off HDF5's automatic error-stack printing (once per process). Every h5raw entry point
- * calls it: a DAQ tool must report "<file>: <object>: what", not a 40-line HDF5 trace. */
+/* Switch off HDF5's automatic error-stack printing for the calling thread (the setting is per
+ * thread in a thread-safe libhdf5). Every h5raw entry point calls it: a DAQ tool must report
+ * "<file>: <object>: what", not a 40-line HDF5 trace. */
 void lt_h5_quiet(void);
 
 /* Text of the most specific error on HDF5's current error stack (e.g. "truncated file: eof =

@@ -135,41 +135,36 @@ static int write_file_attrs(struct lt_h5w *w, const struct lt_h5_file_attrs *a, 
         return fail(w, LT_EINVAL, "/", 0, err, errlen, "cannot build filelayout_params");
     char *geo = geoid_map_json(a);
     if (!geo) return fail(w, LT_ENOMEM, "/", 0, err, errlen, "cannot build source_id_geo_id_map");
-    /* Order as HDF5RawDataFile's constructor writes them, then dfmodules' additions. */
-    struct {
+    /* Order as HDF5RawDataFile's constructor writes them, then dfmodules' additions. A string
+     * attribute has str set; a number has its width in bytes. */
+    const struct {
         const char *name;
-        int rc;
-    } r[11];
-    int n = 0;
-    r[n].name = "run_number",
-    r[n++].rc = lt_h5_attr_write_uint(w->file, "run_number", a->run_number, 4);
-    r[n].name = "file_index",
-    r[n++].rc = lt_h5_attr_write_uint(w->file, "file_index", a->file_index, 8);
-    r[n].name = "creation_timestamp",
-    r[n++].rc = lt_h5_attr_write_uint(w->file, "creation_timestamp", now_ms(), 8);
-    r[n].name = "application_name",
-    r[n++].rc = lt_h5_attr_write_str(w->file, "application_name", a->application_name);
-    r[n].name = "filelayout_params",
-    r[n++].rc = lt_h5_attr_write_str(w->file, "filelayout_params", layout);
-    r[n].name = "filelayout_version",
-    r[n++].rc = lt_h5_attr_write_uint(w->file, "filelayout_version", LT_H5_FILELAYOUT_VERSION, 4);
-    r[n].name = "source_id_geo_id_map",
-    r[n++].rc = lt_h5_attr_write_str(w->file, "source_id_geo_id_map", geo);
-    r[n].name = "record_type",
-    r[n++].rc = lt_h5_attr_write_str(w->file, "record_type", lt_h5_record_prefix(a->record_type));
-    r[n].name = "operational_environment",
-    r[n++].rc =
-        lt_h5_attr_write_str(w->file, "operational_environment", a->operational_environment);
-    r[n].name = "offline_data_stream",
-    r[n++].rc = lt_h5_attr_write_str(w->file, "offline_data_stream", a->offline_data_stream);
-    r[n].name = "run_was_for_test_purposes",
-    r[n++].rc = lt_h5_attr_write_str(w->file, "run_was_for_test_purposes",
-                                     a->run_was_for_test_purposes ? "true" : "false");
+        const char *str;
+        uint64_t num;
+        int bytes;
+    } attr[] = {
+        {"run_number", NULL, a->run_number, 4},
+        {"file_index", NULL, a->file_index, 8},
+        {"creation_timestamp", NULL, now_ms(), 8},
+        {"application_name", a->application_name, 0, 0},
+        {"filelayout_params", layout, 0, 0},
+        {"filelayout_version", NULL, LT_H5_FILELAYOUT_VERSION, 4},
+        {"source_id_geo_id_map", geo, 0, 0},
+        {"record_type", lt_h5_record_prefix(a->record_type), 0, 0},
+        {"operational_environment", a->operational_environment, 0, 0},
+        {"offline_data_stream", a->offline_data_stream, 0, 0},
+        {"run_was_for_test_purposes", a->run_was_for_test_purposes ? "true" : "false", 0, 0},
+    };
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < sizeof attr / sizeof attr[0]; i++) {
+        int bad = attr[i].str
+                      ? lt_h5_attr_write_str(w->file, attr[i].name, attr[i].str)
+                      : lt_h5_attr_write_uint(w->file, attr[i].name, attr[i].num, attr[i].bytes);
+        if (bad < 0)
+            rc = fail(w, LT_EIO, "/", 1, err, errlen, "cannot write attribute %s", attr[i].name);
+    }
     free(geo);
-    for (int i = 0; i < n; i++)
-        if (r[i].rc < 0)
-            return fail(w, LT_EIO, "/", 1, err, errlen, "cannot write attribute %s", r[i].name);
-    return 0;
+    return rc;
 }
 
 int lt_h5w_open(struct lt_h5w **out, const char *path, const struct lt_h5_file_attrs *attrs,

@@ -68,6 +68,7 @@ static void writer_free(struct lt_recwriter *w)
     if (w->io.ops) w->io.ops->destroy(&w->io);
     free(w->io.pool);
     free(w->dset);
+    free(w->dset_ahead);
     rw_queue_destroy(&w->q);
     pthread_mutex_destroy(&w->last_mu);
     free(w);
@@ -144,6 +145,8 @@ int lt_recwriter_start(struct lt_recwriter **out, const struct lt_recwriter_conf
     w->io.slot_bytes = c->staging_slot_bytes;
     w->io.stats = &w->st;
     w->io.fd[0] = w->io.fd[1] = -1;
+    w->io.before_last = rw_prepare_ahead;
+    w->io.before_last_arg = w;
     void *pool = NULL;
     if (posix_memalign(&pool, RW_ALIGN, (size_t)c->staging_slots * c->staging_slot_bytes)) {
         writer_free(w);

@@ -27,6 +27,7 @@ int rw_queue_push(struct rw_queue *q, struct lt_rw_record *r); /* LT_EFULL when 
 struct lt_rw_record *rw_queue_peek_wait(struct rw_queue *q, unsigned timeout_ms);
 void rw_queue_pop(struct rw_queue *q);
 size_t rw_queue_count(struct rw_queue *q);
+struct lt_rw_record *rw_queue_peek_at(struct rw_queue *q, size_t i); /* NULL if fewer records */
 void rw_queue_wake(struct rw_queue *q, int stopping);
 
 /* ---- payload I/O backends (recwriter_uring.c, recwriter_pwritev.c) ---- */
@@ -56,6 +57,10 @@ struct rw_io {
     int fd[2]; /* RW_FD_BUFFERED, RW_FD_DIRECT (may equal fd[0] when O_DIRECT is refused) */
     struct lt_recwriter_stats *stats;
     void *impl;
+    /* Called once per rw_payload_write, just before the record's last chunk (while the rest is
+     * in flight): the writer prepares the next record's HDF5 metadata there. May be NULL. */
+    void (*before_last)(void *arg);
+    void *before_last_arg;
 };
 /* Both return 0 or a negative errno; uring init fails with -ENOSYS/-EPERM/... when io_uring is
  * unavailable, and the caller then falls back to pwritev. */
@@ -147,8 +152,14 @@ struct lt_recwriter {
     struct rw_dset *dset; /* per-record dataset offsets, grown on demand */
     size_t dset_cap;
     const struct lt_rw_record *head; /* record the state below refers to */
-    int head_stage;                  /* 0 nothing done, 1 datasets created and flushed */
-    int head_waited;                 /* counted once in space_waits */
+    int head_stage;                  /* how far its HDF5 part got (STAGE_*) */
+    /* The record behind the head, whose HDF5 part was done while the head's payload was in
+     * flight (same file, space checked), with its own dataset offsets. */
+    const struct lt_rw_record *ahead;
+    int ahead_stage;
+    struct rw_dset *dset_ahead;
+    size_t dset_ahead_cap;
+    int head_waited; /* counted once in space_waits */
     int disk_inhibit;
     unsigned backoff_ms;
     struct rw_rate rate;
@@ -159,6 +170,7 @@ struct lt_recwriter {
 };
 
 void *rw_thread_main(void *arg);
+void rw_prepare_ahead(void *arg); /* rw_io.before_last hook: the next record's HDF5 part */
 int rw_close_file(struct lt_recwriter *w);
 
 #endif

@@ -51,6 +51,7 @@ static int write_stream(struct rw_io *io, const struct stream *s, const struct r
         if (n > d->size - pos) n = (size_t)(d->size - pos);
         const int last = last_dataset && pos + n == d->size;
         int flags = 0, ret;
+        if (last && io->before_last) io->before_last(io->before_last_arg);
         if (last && sync) {
             /* Everything else of the record must be back before the chain that ends in the
              * fdatasync goes out, or the sync could overtake a write still in flight. */
@@ -95,6 +96,7 @@ int rw_payload_write(struct rw_io *io, const struct lt_rw_record *rec, const str
                 memset(buf + pos, 0, LT_COMPONENT_REQUEST_SIZE); /* validated at enqueue */
         /* The TRH dataset is small (below the alignment threshold): one buffered write. A
          * record with no fragments links its sync behind it. */
+        if (rec->n_frags == 0 && io->before_last) io->before_last(io->before_last_arg);
         int flags = (sync && rec->n_frags == 0) ? RW_LINK_SYNC : 0;
         if (flags && (ret = io->ops->quiesce(io)) < 0) goto fail;
         if ((ret = io->ops->write(io, slot, RW_FD_BUFFERED, buf, (size_t)pos, dset[0].offset,

@@ -93,3 +93,11 @@ void rw_queue_wake(struct rw_queue *q, int stopping)
     pthread_cond_broadcast(&q->cv);
     pthread_mutex_unlock(&q->mu);
 }
+
+struct lt_rw_record *rw_queue_peek_at(struct rw_queue *q, size_t i)
+{
+    pthread_mutex_lock(&q->mu);
+    struct lt_rw_record *r = i < q->count ? q->ring[(q->head + i) % q->cap] : NULL;
+    pthread_mutex_unlock(&q->mu);
+    return r;
+}

@@ -115,14 +115,51 @@ int rw_close_file(struct lt_recwriter *w)
     return 0;
 }
 
-static int ensure_dset_cap(struct lt_recwriter *w, size_t n)
+static int ensure_cap(struct rw_dset **arr, size_t *cap, size_t n)
 {
-    if (n <= w->dset_cap) return 0;
-    struct rw_dset *d = realloc(w->dset, n * sizeof *d);
+    if (n <= *cap) return 0;
+    struct rw_dset *d = realloc(*arr, n * sizeof *d);
     if (!d) return LT_ENOMEM;
-    w->dset = d;
-    w->dset_cap = n;
+    *arr = d;
+    *cap = n;
     return 0;
+}
+
+/* Rollover rule: would `bytes` more make the open file (holding `records` records) too big? */
+static int needs_rollover(struct lt_recwriter *w, uint32_t records, uint64_t bytes)
+{
+    if (w->h5 < 0 || records == 0) return 0;
+    hsize_t fsize = 0;
+    H5Fget_filesize(w->h5, &fsize);
+    return (w->cfg.max_file_records && records >= w->cfg.max_file_records) ||
+           (uint64_t)fsize + bytes > w->cfg.max_file_bytes;
+}
+
+/* Runs inside the head record's payload write, while its chunks are in flight: does the HDF5
+ * part (datasets, attributes, H5Fflush) of the next queued record so the disk is not idle
+ * while HDF5 works. Only when that record goes into the same file and the space check passes
+ * for both; any failure just leaves the step to the normal path. */
+void rw_prepare_ahead(void *arg)
+{
+    struct lt_recwriter *w = arg;
+    char err[512];
+    if (w->ahead || w->h5 < 0 || !w->head) return;
+    const struct lt_rw_record *next = rw_queue_peek_at(&w->q, 1);
+    if (!next) return;
+    const uint64_t bytes = rw_record_bytes(next);
+    if (needs_rollover(w, w->file_records + 1, bytes)) return;
+    int64_t fr = rw_space_free(w->out_dir);
+    if (fr < 0 || !rw_space_enough((uint64_t)fr, bytes + rw_record_bytes(w->head),
+                                   w->cfg.free_space_factor, w->cfg.free_space_margin))
+        return;
+    if (rw_h5_record_exists(w->h5, &next->trh)) return;
+    if (ensure_cap(&w->dset_ahead, &w->dset_ahead_cap, 1 + next->n_frags) < 0) return;
+    if (rw_h5_create_record(w->h5, next, w->dset_ahead, err, sizeof err) < 0) {
+        rw_h5_drop_record(w->h5, &next->trh); /* the normal path will report it */
+        return;
+    }
+    w->ahead = next;
+    w->ahead_stage = rw_h5_flush(w->h5, err, sizeof err) < 0 ? STAGE_CREATED : STAGE_FLUSHED;
 }
 
 static int write_one(struct lt_recwriter *w, const struct lt_rw_record *rec)
@@ -134,16 +171,20 @@ static int write_one(struct lt_recwriter *w, const struct lt_rw_record *rec)
         w->head = rec;
         w->head_stage = STAGE_NONE;
         w->head_waited = 0;
+        if (w->ahead == rec) { /* its HDF5 part was done early: adopt it */
+            w->head_stage = w->ahead_stage;
+            struct rw_dset *d = w->dset;
+            size_t c = w->dset_cap;
+            w->dset = w->dset_ahead;
+            w->dset_cap = w->dset_ahead_cap;
+            w->dset_ahead = d;
+            w->dset_ahead_cap = c;
+            w->ahead = NULL;
+        }
     }
     if (w->head_stage == STAGE_NONE) {
         /* Roll over before the record: a record is never split across files. */
-        if (w->h5 >= 0 && w->file_records > 0) {
-            hsize_t fsize = 0;
-            H5Fget_filesize(w->h5, &fsize);
-            if ((w->cfg.max_file_records && w->file_records >= w->cfg.max_file_records) ||
-                (uint64_t)fsize + bytes > w->cfg.max_file_bytes)
-                rw_close_file(w);
-        }
+        if (needs_rollover(w, w->file_records, bytes)) rw_close_file(w);
         int64_t fr = rw_space_free(w->out_dir);
         if (fr >= 0) atomic_store(&w->st.free_bytes, (uint64_t)fr);
         if (fr < 0 || !rw_space_enough((uint64_t)fr, bytes, w->cfg.free_space_factor,
@@ -169,7 +210,7 @@ static int write_one(struct lt_recwriter *w, const struct lt_rw_record *rec)
                                (unsigned)rec->trh.sequence_number, w->files.cur_writing);
             return LT_EFORMAT;
         }
-        if (ensure_dset_cap(w, 1 + rec->n_frags) < 0) return STEP_RETRY;
+        if (ensure_cap(&w->dset, &w->dset_cap, 1 + rec->n_frags) < 0) return STEP_RETRY;
         int cr = rw_h5_create_record(w->h5, rec, w->dset, err, sizeof err);
         if (cr < 0) {
             /* Unlink the half-made group so the file stays a consistent set of records. */
@@ -229,6 +270,8 @@ static void abandon_all(struct lt_recwriter *w)
     size_t n = 0;
     if (w->head && w->head_stage != STAGE_NONE && w->h5 >= 0)
         rw_h5_drop_record(w->h5, &w->head->trh); /* never leave it half-written in the file */
+    if (w->ahead && w->h5 >= 0) rw_h5_drop_record(w->h5, &w->ahead->trh);
+    w->ahead = NULL;
     w->head = NULL;
     w->head_stage = STAGE_NONE;
     while ((rec = rw_queue_peek_wait(&w->q, 0))) {

@@ -78,6 +78,10 @@ void lt_sim_isotropic(struct lt_sim_rng *r, double dir[3]); /* unit vector */
 #define LT_SIM_NORMAL_TABLE_SHIFT 12
 #define LT_SIM_NORMAL_TABLE_ONE   (1 << LT_SIM_NORMAL_TABLE_SHIFT)
 const int16_t *lt_sim_normal_table(void);
+/* Table entries equal to LT_SIM_NORMAL_TAIL mark the two outermost bins: draw the value from
+ * lt_sim_normal_tail (exact Gaussian tail, table units, random sign) instead. */
+#define LT_SIM_NORMAL_TAIL INT16_MIN
+int32_t lt_sim_normal_tail(struct lt_sim_rng *r);
 
 /* ---- pending signals ----------------------------------------------------------------------- */
 

@@ -12,6 +12,7 @@
 #define SALT_PEDESTAL 0x7065646573ULL
 #define SALT_WHITE    0x7768697465ULL
 #define SALT_COHERENT 0x636f686572ULL
+#define SALT_TAIL     0x7461696c73ULL
 
 void lt_sim_noise_init(struct lt_sim_cell *s)
 {
@@ -38,6 +39,15 @@ void lt_sim_noise_init(struct lt_sim_cell *s)
 
 /* The board-common noise of one period: an AR(1) process per board whose stationary rms is
  * coherent_noise and whose correlation time is coherent_tau_us (low-frequency pickup). */
+/* A standard normal in table units from 16 random bits; the rare outermost bins are drawn
+ * exactly from the tail with r2. */
+static inline int32_t table_z(const int16_t *tab, uint16_t idx, struct lt_sim_rng *r2)
+{
+    int32_t z = tab[idx];
+    if (__builtin_expect(z == LT_SIM_NORMAL_TAIL, 0)) z = lt_sim_normal_tail(r2);
+    return z;
+}
+
 static void coherent_render(struct lt_sim_cell *s, uint64_t period_no)
 {
     if (s->cfg.coherent_noise <= 0.0) return; /* coh_q stays all zero */
@@ -47,9 +57,10 @@ static void coherent_render(struct lt_sim_cell *s, uint64_t period_no)
     for (uint32_t f = 0; f < s->geom.n_fembs; f++) {
         double st = s->coh_state[f];
         if (!s->coh_started)
-            st = s->cfg.coherent_noise * s->normal[lt_sim_rng_next(&r) >> 48] * inv_one;
+            st = s->cfg.coherent_noise *
+                 table_z(s->normal, (uint16_t)(lt_sim_rng_next(&r) >> 48), &r) * inv_one;
         for (uint32_t k = 0; k < LT_SAMPLES_PER_FRAME; k++) {
-            double z = s->normal[lt_sim_rng_next(&r) >> 48] * inv_one;
+            double z = table_z(s->normal, (uint16_t)(lt_sim_rng_next(&r) >> 48), &r) * inv_one;
             st = s->coh_a * st + s->coh_b * z;
             s->coh_q[f][k] = (int32_t)lrint(st * Q_ONE);
         }
@@ -76,6 +87,8 @@ void lt_sim_noise_render(struct lt_sim_cell *s, uint64_t period_sample,
 
     struct lt_sim_rng r;
     lt_sim_rng_seed(&r, lt_sim_mix(s->cfg.seed, s->cell, SALT_WHITE, period_no));
+    struct lt_sim_rng tail; /* draws for the rare tail samples, so r's sequence never shifts */
+    lt_sim_rng_seed(&tail, lt_sim_mix(s->cfg.seed, s->cell, SALT_TAIL, period_no));
     const int16_t *tab = s->normal;
     uint64_t clamped = 0;
     for (uint32_t ch = 0; ch < s->n_channels; ch++) {
@@ -87,7 +100,7 @@ void lt_sim_noise_render(struct lt_sim_cell *s, uint64_t period_sample,
             for (uint32_t k = 0; k < LT_SAMPLES_PER_FRAME; k += 4) {
                 uint64_t b = lt_sim_rng_next(&r);
                 for (uint32_t j = 0; j < 4; j++) {
-                    int32_t z = tab[(uint16_t)(b >> (16 * j))];
+                    int32_t z = table_z(tab, (uint16_t)(b >> (16 * j)), &tail);
                     int32_t v = base + coh[k + j] + ((z * sg) >> LT_SIM_NORMAL_TABLE_SHIFT);
                     out[k + j] = to_adc(v, &clamped);
                 }
@@ -99,7 +112,7 @@ void lt_sim_noise_render(struct lt_sim_cell *s, uint64_t period_sample,
             for (uint32_t k = 0; k < LT_SAMPLES_PER_FRAME; k += 4) {
                 uint64_t b = lt_sim_rng_next(&r);
                 for (uint32_t j = 0; j < 4; j++) {
-                    int32_t z = tab[(uint16_t)(b >> (16 * j))];
+                    int32_t z = table_z(tab, (uint16_t)(b >> (16 * j)), &tail);
                     float sq = sig[k + j] * (float)Q_ONE;
                     /* Saturate the signal before conversion: a shower core may exceed the
                      * ADC range many times over, and float->int overflow is undefined. */

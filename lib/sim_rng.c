@@ -68,26 +68,50 @@ static double inverse_normal_cdf(double p)
     return x;
 }
 
+static double tail_start;  /* |z| beyond which the outermost bins lie */
+static double table_scale; /* table units per sigma */
+
 static void build_normal_table(void)
 {
-    /* Equal-probability quantiles (midpoints), rescaled so the table's rms is exactly 1: the
-     * noise rms then equals the configured value (the discrete table alone would be ~0.1% low).
-     * The tails stop at ~4.3 sigma (p = 1/131072), which we document. */
+    /* Equal-probability quantiles (bin midpoints). The two outermost bins (|z| > 4.17) are
+     * sentinels: a sample landing there is drawn exactly from the Gaussian tail instead
+     * (lt_sim_normal_tail), so the noise has correct tails to any threshold a trigger may use.
+     * The scale makes the rms of the whole distribution exactly 1 (midpoints alone are ~0.1%
+     * low); the tail bins contribute their exact second moment 1 + a phi(a) / p. */
     static double q[LT_SIM_NORMAL_TABLE_SIZE];
+    const double p_bin = 1.0 / LT_SIM_NORMAL_TABLE_SIZE;
     double sum2 = 0.0;
-    for (uint32_t i = 0; i < LT_SIM_NORMAL_TABLE_SIZE / 2; i++) {
-        double x = inverse_normal_cdf(((double)i + 0.5) / LT_SIM_NORMAL_TABLE_SIZE);
+    for (uint32_t i = 1; i < LT_SIM_NORMAL_TABLE_SIZE / 2; i++) {
+        double x = inverse_normal_cdf(((double)i + 0.5) * p_bin);
         q[i] = x;
         q[LT_SIM_NORMAL_TABLE_SIZE - 1 - i] = -x;
         sum2 += 2.0 * x * x;
     }
-    double scale = LT_SIM_NORMAL_TABLE_ONE / sqrt(sum2 / LT_SIM_NORMAL_TABLE_SIZE);
+    tail_start = -inverse_normal_cdf(p_bin);
+    double a = tail_start, phi = exp(-0.5 * a * a) / sqrt(2.0 * M_PI);
+    sum2 += 2.0 * (1.0 + a * phi / p_bin);
+    table_scale = LT_SIM_NORMAL_TABLE_ONE / sqrt(sum2 / LT_SIM_NORMAL_TABLE_SIZE);
     /* Spread the quantiles over the index space so low and high index bits are both uniform:
      * the index is random anyway, but a permutation keeps neighbouring entries unrelated. */
     for (uint32_t i = 0; i < LT_SIM_NORMAL_TABLE_SIZE; i++) {
         uint32_t j = (i * 40503U) & (LT_SIM_NORMAL_TABLE_SIZE - 1); /* odd multiplier: bijection */
-        normal_table[j] = (int16_t)lrint(q[i] * scale);
+        int tail = i == 0 || i == LT_SIM_NORMAL_TABLE_SIZE - 1;
+        normal_table[j] = tail ? LT_SIM_NORMAL_TAIL : (int16_t)lrint(q[i] * table_scale);
     }
+}
+
+int32_t lt_sim_normal_tail(struct lt_sim_rng *r)
+{
+    /* Marsaglia (1964): x = sqrt(a^2 - 2 ln u1) accepted when u2 x < a is exactly the normal
+     * tail beyond a. Either sign with probability 1/2 (the two tail bins are equally likely). */
+    double a = tail_start, x;
+    do {
+        x = sqrt(a * a - 2.0 * log(lt_sim_uniform(r)));
+    } while (lt_sim_uniform(r) * x >= a);
+    double v = x * table_scale;
+    if (v > 32767.0) v = 32767.0;
+    int32_t z = (int32_t)lrint(v);
+    return (lt_sim_rng_next(r) >> 63) ? -z : z;
 }
 
 const int16_t *lt_sim_normal_table(void)

@@ -10,6 +10,8 @@
 #include <fcntl.h>
 #include <hdf5.h>
 #include <jansson.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -903,6 +905,51 @@ START_TEST(test_corrupt_metadata)
 }
 END_TEST
 
+/* HDF5's error printing is a per-thread setting in Debian's thread-safe libhdf5: a reader used
+ * from a second thread must stay as quiet as in the first. */
+static void *open_garbage(void *arg)
+{
+    char err[512];
+    struct lt_h5r *r;
+    return (void *)(intptr_t)lt_h5r_open(&r, arg, err, sizeof err);
+}
+
+START_TEST(test_quiet_in_threads)
+{
+    make_tmpdir();
+    char path[600], log[600];
+    uint8_t junk[4096];
+    fill_payload(junk, sizeof junk, 5);
+    /* An HDF5 signature followed by garbage, so HDF5 gets far enough to complain. */
+    memcpy(junk, "\x89HDF\r\n\x1a\n", 8);
+    snprintf(path, sizeof path, "%s/sig.hdf5", tmpdir);
+    write_bytes(path, junk, sizeof junk);
+    snprintf(log, sizeof log, "%s/stderr.txt", tmpdir);
+    fflush(stderr);
+    int saved = dup(2);
+    int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ck_assert_int_ge(fd, 0);
+    dup2(fd, 2);
+    close(fd);
+    ck_assert_int_lt((int)(intptr_t)open_garbage(path), 0);
+    for (int i = 0; i < 2; i++) {
+        pthread_t t;
+        void *rc;
+        ck_assert_int_eq(pthread_create(&t, NULL, open_garbage, path), 0);
+        ck_assert_int_eq(pthread_join(t, &rc), 0);
+        ck_assert_int_lt((int)(intptr_t)rc, 0);
+    }
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    struct stat st;
+    ck_assert_int_eq(stat(log, &st), 0);
+    ck_assert_msg(st.st_size == 0, "HDF5 printed %lld bytes of error stack to stderr",
+                  (long long)st.st_size);
+    rm_tmpdir();
+}
+END_TEST
+
 /* Open a written file for surgery with the plain HDF5 API. */
 static hid_t reopen_rw(const char *path)
 {
@@ -1130,6 +1177,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, test_lying_headers);
     tcase_add_test(tc, test_bad_attributes);
     tcase_add_test(tc, test_corrupt_metadata);
+    tcase_add_test(tc, test_quiet_in_threads);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

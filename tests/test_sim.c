@@ -663,6 +663,45 @@ START_TEST(large_timestamps)
 }
 END_TEST
 
+/* The noise is Gaussian out to the far tails (the table's outermost bins are drawn exactly), so
+ * a trigger's noise-induced rate at 4-5 sigma thresholds is right. */
+START_TEST(noise_tails)
+{
+    struct lt_sim_config c;
+    lt_sim_config_default(&c);
+    c.n_fembs = 1;
+    quiet(&c);
+    c.coherent_noise = 0;
+    c.pedestal_spread = 0;
+    c.noise_collection = c.noise_induction = 20.0; /* wide, so ADC rounding hardly matters */
+    struct lt_sim_cell *s = make(&c, 0);
+    period_t *adc = calloc(128, sizeof *adc);
+    const uint32_t periods = 1250;
+    const int m[5] = {61, 71, 81, 91, 141}; /* |adc - pedestal| >= m <=> |z| >= (m - 0.5) / 20 */
+    uint64_t count[5] = {0};
+    for (uint32_t k = 0; k < periods; k++) {
+        lt_sim_cell_render(s, adc);
+        for (uint32_t ch = 0; ch < 128; ch++) {
+            int ped = ch < 80 ? 2350 : 900;
+            for (int t = 0; t < 64; t++) {
+                int d = abs((int)adc[ch][t] - ped);
+                for (int i = 0; i < 5; i++) count[i] += d >= m[i];
+            }
+        }
+    }
+    const double n = periods * 128.0 * 64.0;
+    for (int i = 0; i < 5; i++) {
+        double expect = n * erfc((m[i] - 0.5) / 20.0 / M_SQRT2);
+        ck_assert_msg(fabs((double)count[i] - expect) < 5.0 * sqrt(expect) + 2.0,
+                      "|z| >= %.3f: %llu samples, expected %.1f", (m[i] - 0.5) / 20.0,
+                      (unsigned long long)count[i], expect);
+    }
+    ck_assert_uint_gt(count[3], 20); /* beyond 4.5 sigma: impossible with a plain 2^16 table */
+    free(adc);
+    lt_sim_cell_destroy(s);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("sim");
@@ -679,6 +718,7 @@ int main(void)
     tcase_add_test(tc, inject_bounds_and_overflow);
     tcase_add_test(tc, generated_events_sane);
     tcase_add_test(tc, large_timestamps);
+    tcase_add_test(tc, noise_tails);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

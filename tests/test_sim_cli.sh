@@ -177,5 +177,7 @@ expect_fail 1 "exists" -o "$run" --seconds 0.001 --no-clobber
 # By default an existing file is replaced (atomically, by rename, when the new one is complete).
 "$trigctl" sim -o "$run" --seconds 0.001 --channels 128 >/dev/null || fail "replacing $run"
 "$trigctl" inspect "$run" | grep -q "records *1" || fail "$run was not replaced"
+"$trigctl" sim -o "$run" --no-clobber --force --seconds 0.001 --channels 128 >/dev/null ||
+    fail "--force after --no-clobber"
 [[ ! -e $run.writing ]] || fail "$run.writing left behind"
 echo "PASS"

@@ -60,4 +60,12 @@ fi
 if "$bin" show "$tmp/run.h5" -o "$tmp/x.png" --cells 7 2>/dev/null; then
     echo "absent cell accepted" >&2; exit 1
 fi
+# A trigger record written by trigd: every cell's collection plane, the decision's candidates boxed.
+trigd=${LARTRIG_BINARY_DIR}/daemon/trigd
+"$trigd" --print-default-config | sed 's/high_energy_rate_hz = 1.0;/high_energy_rate_hz = 40.0;/;
+    s/realtime_factor = 0.02/realtime_factor = 0/; s|output_dir = "."|output_dir = "'"$tmp"'"|' >"$tmp/t.conf"
+(cd "$tmp" && timeout 120 "$trigd" -c t.conf --duration 0.1 >/dev/null 2>&1)
+rec=$(ls "$tmp"/*.hdf5 | head -1)
+"$bin" show "$rec" -o "$tmp/rec.png" | tee "$tmp/out"
+grep -qE "4 panels, [1-9][0-9]* boxes" "$tmp/out"
 echo "show: ok"

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "record_builder.h"
 #include "evdisplay.h"
 #include "h5open.h"
 #include "h5raw.h"
@@ -160,6 +161,34 @@ static size_t collect_cells(const struct lt_h5_dataset_info *ds, size_t n, struc
     return nc;
 }
 
+/* Box every candidate of the record's TriggerCandidate fragment (the decision behind it). */
+static int add_candidate_boxes(struct lt_h5r *r, size_t rec, const struct lt_h5_dataset_info *ds,
+                               size_t n, struct lt_event *ev, char *err, size_t errlen)
+{
+    static struct trigd_decision d;
+    for (size_t i = 0; i < n; i++) {
+        if (ds[i].kind != LT_H5_DS_FRAGMENT || ds[i].fragment_type != LT_FRAGTYPE_TRIGGER_CANDIDATE)
+            continue;
+        struct lt_fragment_header h;
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        int rc = lt_h5r_read_fragment_alloc(r, rec, ds[i].name, &h, &buf, &len, 0, err, errlen);
+        if (rc == 0 && trigd_tc_decode(buf + LT_FRAGMENT_HEADER_SIZE, len, &d) != 0) {
+            lt_seterr(err, errlen, "%s: %s: %s: not a TriggerCandidate payload", lt_h5r_path(r),
+                      lt_h5r_record(r, rec)->name, ds[i].name);
+            rc = LT_EFORMAT;
+        }
+        free(buf);
+        if (rc) return rc;
+        for (uint32_t c = 0; c < d.n_candidates && ev->n_boxes < LT_EV_MAX_BOXES; c++) {
+            const struct lt_candidate *k = &d.candidates[c];
+            ev->boxes[ev->n_boxes++] = (struct lt_ev_box){
+                k->cell, k->time_start, k->time_end, k->channel_start, k->channel_end, 0};
+        }
+    }
+    return 0;
+}
+
 /* Add the WIBEth fragments of one record to the panels. */
 static int fill_record(struct lt_h5r *r, size_t rec, struct lt_event *ev, char *err, size_t errlen)
 {
@@ -250,7 +279,9 @@ static int show_trigger_record(struct lt_h5r *r, const struct show_opts *o, stru
     if (rc) return rc;
     struct cell_seen cells[LT_EV_MAX_PANELS];
     size_t nc = collect_cells(ds, n, cells, LT_EV_MAX_PANELS);
+    rc = add_candidate_boxes(r, rec, ds, n, ev, err, errlen);
     free(ds);
+    if (rc) return rc;
     rc = add_panels(ev, o, cells, nc, t0, t1);
     if (rc) return rc;
     snprintf(ev->title, sizeof ev->title, "run %u  trigger %llu  t = %llu ticks", trh.run_number,

@@ -44,6 +44,7 @@ static void usage(FILE *f)
         "  -o, --output FILE         run file to write (written as FILE.writing, then renamed)\n"
         "      --no-clobber          refuse to replace an existing FILE (by default it is\n"
         "                            replaced when the new file is complete)\n"
+        "      --force               replace an existing FILE (the default; cancels --no-clobber)\n"
         "      --cells N             cells (APAs) to simulate, 1..%u (default 1)\n"
         "      --channels N          channels per cell, a multiple of %u up to %u (default %u)\n"
         "      --seconds S           duration (default 1); rounded up to whole frames\n"
@@ -158,6 +159,7 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
 {
     enum {
         O_NO_CLOBBER = 256,
+        O_FORCE,
         O_CELLS,
         O_CHANNELS,
         O_SECONDS,
@@ -177,6 +179,7 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
     static const struct option longopts[] = {
         {"output", required_argument, NULL, 'o'},
         {"no-clobber", no_argument, NULL, O_NO_CLOBBER},
+        {"force", no_argument, NULL, O_FORCE},
         {"cells", required_argument, NULL, O_CELLS},
         {"channels", required_argument, NULL, O_CHANNELS},
         {"seconds", required_argument, NULL, O_SECONDS},
@@ -207,6 +210,9 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
             break;
         case O_NO_CLOBBER:
             o->no_clobber = 1;
+            break;
+        case O_FORCE:
+            o->no_clobber = 0;
             break;
         case O_CELLS:
             if (parse_u64("--cells", optarg, LT_MAX_CELLS, &u)) return 2;
