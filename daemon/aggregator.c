@@ -30,6 +30,11 @@ struct agg_cell {
     uint64_t candidates, late, overflow, heartbeats, missing_events;
 };
 
+struct heap_entry {
+    uint64_t t;
+    uint32_t idx;
+};
+
 struct trigd_agg {
     struct trigd_config cfg;
     struct trigd_agg_callbacks cb;
@@ -37,12 +42,13 @@ struct trigd_agg {
     uint32_t n_cells;
     struct agg_cell *cells;
     int16_t index_of[LT_MAX_CELLS]; /* cell id -> index, -1 = not configured */
-    uint32_t qcap;
-    uint32_t *heap; /* cell indices, keyed by their queue head */
-    uint32_t heap_n;
-    uint64_t horizon; /* decided up to here (exclusive) */
+    uint32_t qcap, qmask;
+    struct heap_entry *heap; /* cells with queued candidates before the horizon, keyed by the
+                              * time of their queue head (kept in the entry: no pointer chase) */
+    uint64_t horizon;        /* decided up to here (exclusive) */
     uint64_t max_watermark;
     uint64_t next_trigger;
+    int any_heard;
     uint64_t now_ns;                /* arrival time of the message being processed */
     struct trigd_decision *pending; /* sorted by time */
     uint32_t n_pending;
@@ -60,7 +66,7 @@ uint64_t trigd_monotonic_ns(void)
 static const struct lt_candidate *q_at(const struct trigd_agg *a, const struct agg_cell *c,
                                        uint32_t i)
 {
-    return &c->q[(c->head + i) % a->qcap];
+    return &c->q[(c->head + i) & a->qmask];
 }
 
 int trigd_agg_create(const struct trigd_config *cfg, const struct trigd_agg_callbacks *cb,
@@ -72,7 +78,10 @@ int trigd_agg_create(const struct trigd_config *cfg, const struct trigd_agg_call
     a->cfg = *cfg;
     a->cb = *cb;
     a->n_cells = cfg->n_cells;
-    a->qcap = cfg->buffers.candidate_queue;
+    /* A power of two, so ring indices are a mask, not a division, on the per-candidate path. */
+    a->qcap = 16;
+    while (a->qcap < cfg->buffers.candidate_queue) a->qcap <<= 1;
+    a->qmask = a->qcap - 1;
     a->next_trigger = 1;
     memset(a->index_of, 0xff, sizeof a->index_of);
     a->cells = calloc(a->n_cells, sizeof *a->cells);
@@ -122,6 +131,12 @@ static struct agg_cell *cell_of(struct trigd_agg *a, uint32_t id)
 
 static void heard(struct trigd_agg *a, struct agg_cell *c, uint64_t now_ns)
 {
+    if (!a->any_heard) {
+        /* The run starts with the first cell that speaks: the others get a full timeout from
+         * here, not from when the module came up (cell processes may start much later). */
+        a->any_heard = 1;
+        for (uint32_t i = 0; i < a->n_cells; i++) a->cells[i].last_heard_ns = now_ns;
+    }
     c->last_heard_ns = now_ns;
     c->heard = 1;
     if (c->missing) {
@@ -166,10 +181,10 @@ int trigd_agg_candidates(struct trigd_agg *a, uint32_t cell, const struct lt_can
          * append and the shift loop rarely runs. */
         uint32_t pos = c->n;
         while (pos > 0 && q_at(a, c, pos - 1)->time_start > x->time_start) {
-            c->q[(c->head + pos) % a->qcap] = *q_at(a, c, pos - 1);
+            c->q[(c->head + pos) & a->qmask] = *q_at(a, c, pos - 1);
             pos--;
         }
-        c->q[(c->head + pos) % a->qcap] = *x;
+        c->q[(c->head + pos) & a->qmask] = *x;
         c->n++;
         c->candidates++;
         a->st.candidates++;
@@ -271,10 +286,15 @@ static void on_fire(void *user, enum trigd_algo algo, uint64_t t, const struct l
 
 /* Issue pending decisions no later proposal can join: a proposal's time is at least
  * horizon - lookback, and it joins a decision only up to decision time + post. */
-static void issue_ready(struct trigd_agg *a, int all)
+static void issue_ready_upto(struct trigd_agg *a, uint64_t upto, int all)
 {
     uint64_t reach = a->cfg.readout.post_ticks + trigd_algos_lookback(a->algos);
-    while (a->n_pending && (all || a->pending[0].time + reach < a->horizon)) pop_pending(a);
+    while (a->n_pending && (all || a->pending[0].time + reach < upto)) pop_pending(a);
+}
+
+static void issue_ready(struct trigd_agg *a, int all)
+{
+    issue_ready_upto(a, a->horizon, all);
 }
 
 /* ---- the time-ordered merge ---- */
@@ -285,35 +305,51 @@ static uint64_t head_time(const struct trigd_agg *a, uint32_t idx)
     return c->q[c->head].time_start;
 }
 
-static void heap_sift_down(struct trigd_agg *a, uint32_t i)
+static void heap_sift_down(struct heap_entry *h, uint32_t n, uint32_t i)
 {
+    struct heap_entry x = h[i];
     for (;;) {
-        uint32_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < a->heap_n && head_time(a, a->heap[l]) < head_time(a, a->heap[m])) m = l;
-        if (r < a->heap_n && head_time(a, a->heap[r]) < head_time(a, a->heap[m])) m = r;
-        if (m == i) return;
-        uint32_t t = a->heap[i];
-        a->heap[i] = a->heap[m];
-        a->heap[m] = t;
+        uint32_t l = 2 * i + 1, m = l;
+        if (l >= n) break;
+        if (l + 1 < n && h[l + 1].t < h[l].t) m = l + 1;
+        if (h[m].t >= x.t) break;
+        h[i] = h[m];
         i = m;
     }
+    h[i] = x;
 }
 
 static void merge_until(struct trigd_agg *a, uint64_t h)
 {
-    a->heap_n = 0;
+    struct heap_entry *heap = a->heap;
+    uint32_t n = 0;
     for (uint32_t i = 0; i < a->n_cells; i++)
-        if (a->cells[i].n && head_time(a, i) < h) a->heap[a->heap_n++] = i;
-    for (uint32_t i = a->heap_n; i-- > 0;) heap_sift_down(a, i);
-    while (a->heap_n) {
-        uint32_t idx = a->heap[0];
+        if (a->cells[i].n && head_time(a, i) < h)
+            heap[n++] = (struct heap_entry){head_time(a, i), i};
+    for (uint32_t i = n / 2; i-- > 0;) heap_sift_down(heap, n, i);
+    while (n) {
+        uint32_t idx = heap[0].idx;
         struct agg_cell *c = &a->cells[idx];
-        struct lt_candidate cand = c->q[c->head];
-        c->head = (c->head + 1) % a->qcap;
-        c->n--;
-        if (!c->n || head_time(a, idx) >= h) a->heap[0] = a->heap[--a->heap_n];
-        if (a->heap_n) heap_sift_down(a, 0);
-        trigd_algos_candidate(a->algos, &cand, on_fire, a);
+        /* Take the run of this cell's candidates that precede every other cell's head: in a
+         * busy module one cell often holds several candidates in a row. */
+        uint64_t next_other = n > 1 ? heap[1].t : UINT64_MAX;
+        if (n > 2 && heap[2].t < next_other) next_other = heap[2].t;
+        if (next_other > h) next_other = h;
+        do {
+            struct lt_candidate cand = c->q[c->head];
+            c->head = (c->head + 1) & a->qmask;
+            c->n--;
+            trigd_algos_candidate(a->algos, &cand, on_fire, a);
+            /* Everything before this candidate has been seen: a decision whose window (and
+             * look-back) ends before it is final now, not only at the end of the merge. */
+            if (a->n_pending && a->pending[0].time < cand.time_start)
+                issue_ready_upto(a, cand.time_start, 0);
+        } while (c->n && head_time(a, idx) <= next_other && head_time(a, idx) < h);
+        if (c->n && head_time(a, idx) < h)
+            heap[0].t = head_time(a, idx);
+        else
+            heap[0] = heap[--n];
+        if (n) heap_sift_down(heap, n, 0);
     }
     trigd_algos_advance(a->algos, h, on_fire, a);
     a->horizon = h;
@@ -365,6 +401,7 @@ void trigd_agg_poll(struct trigd_agg *a, uint64_t now_ns)
 {
     uint64_t timeout = (uint64_t)a->cfg.trigger.cell_timeout_ms * 1000000ULL;
     int changed = 0;
+    if (!a->any_heard) return; /* nobody has spoken yet: nothing can be missing */
     for (uint32_t i = 0; i < a->n_cells; i++) {
         struct agg_cell *c = &a->cells[i];
         if (c->missing || now_ns < c->last_heard_ns || now_ns - c->last_heard_ns <= timeout)

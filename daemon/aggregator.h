@@ -6,7 +6,8 @@
  * No sockets here: the module's input loop (candidate_input.c) validates messages and calls in;
  * tests and the benchmark drive it directly. Single-threaded; nothing allocates after create.
  *
- * Missing cells: a cell silent for trigger.cell_timeout_ms is left out of the watermark minimum
+ * Missing cells: a cell silent for trigger.cell_timeout_ms (counted from the first message of any
+ * cell, so cells that start late are not missing at once) is left out of the watermark minimum
  * (decisions go on without it) and rejoins when it speaks again. A candidate older than what was
  * already decided is "late": counted and dropped. */
 #ifndef TRIGD_AGGREGATOR_H

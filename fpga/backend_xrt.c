@@ -128,8 +128,10 @@ static int open_cus(struct lt_xrt *x, const struct lt_xrt_xclbin *xb, const char
         errno = 0;
         c->kernel = xrtPLKernelOpen(x->dev, x->uuid, spec);
         if (!c->kernel) {
-            lt_seterr(err, errlen, "xrt: cannot open compute unit %s on device %u: %s", spec,
-                      x->device_index, strerror(errno_or(EINVAL)));
+            lt_seterr(err, errlen,
+                      "xrt: cannot open compute unit %s on device %u: %s (does the xclbin's "
+                      "metadata describe this kernel?)",
+                      spec, x->device_index, strerror(errno_or(EINVAL)));
             return LT_ENOTFOUND;
         }
         x->n_cus = i + 1;
@@ -178,7 +180,9 @@ int lt_xrt_open(const struct lt_accel_config *cfg, struct lt_xrt **out, char *er
         free(xb);
         return rc;
     }
-    rc = lt_xrt_env_check(err, errlen);
+    /* The target check first: it needs no library, and a mismatch would hang an emulator. */
+    rc = lt_xrt_xclbin_check_mode(cfg->xclbin_path, xb, err, errlen);
+    if (!rc) rc = lt_xrt_env_check(err, errlen);
     struct lt_xrt *x = rc ? NULL : calloc(1, sizeof *x);
     if (!rc && !x) rc = LT_ENOMEM;
     if (rc) goto fail;
@@ -213,6 +217,11 @@ int lt_xrt_open(const struct lt_accel_config *cfg, struct lt_xrt **out, char *er
                   cfg->device_index, cfg->xclbin_path, strerror(errno_or(EINVAL)));
         rc = LT_EFORMAT;
         goto fail;
+    }
+    if (xb->names_assumed) { /* sw_emu: trust the config (or one CU) and XRT's metadata */
+        xb->n_cus = cfg->compute_units ? cfg->compute_units : 1;
+        for (uint32_t i = 0; i < xb->n_cus; i++)
+            snprintf(xb->cu_name[i], LT_XRT_CU_NAME_LEN, "%s_%u", kname, i + 1);
     }
     rc = open_cus(x, xb, kname, cfg->compute_units, err, errlen);
     if (rc) goto fail;

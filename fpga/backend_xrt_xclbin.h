@@ -13,16 +13,18 @@
 #define LT_XRT_CU_NAME_LEN 64U /* ip_data.m_name is 64 bytes */
 
 /* Check that XRT can load its shim without aborting: XILINX_XRT set, XCL_EMULATION_MODE unset or
- * one XRT knows, and $XILINX_XRT/lib/lib<shim>.so.2 a loadable library (it is dlopen'ed here, as
- * XRT would, so a load failure becomes an error message instead of std::terminate). 0 or
- * LT_ENOTFOUND / LT_EINVAL / LT_EIO with a message. */
+ * one XRT knows (sw_emu and hw_emu also need XILINX_VITIS), and $XILINX_XRT/lib/lib<shim>.so.2 a
+ * loadable library (it is dlopen'ed here, as XRT would, so a load failure becomes an error message
+ * instead of std::terminate). 0 or LT_ENOTFOUND / LT_EINVAL / LT_EIO with a message. */
 int lt_xrt_env_check(char *err, size_t errlen);
 
 struct lt_xrt_xclbin {
     uint8_t *image; /* the whole file (XRT loads it from here) */
     size_t size;
     uint8_t uuid[16];
-    uint32_t n_cus; /* compute units of the requested kernel, in IP_LAYOUT order */
+    uint16_t mode;     /* enum XCLBIN_MODE: hardware, hw_emu or sw_emu build */
+    uint32_t n_cus;    /* compute units of the requested kernel, in IP_LAYOUT order */
+    int names_assumed; /* sw_emu xclbin without IP_LAYOUT: CUs are <kernel>_1.. by convention */
     char cu_name[LT_XRT_MAX_CUS][LT_XRT_CU_NAME_LEN]; /* instance names, e.g. "lartrig_top_1" */
     uint32_t cu_ip_index[LT_XRT_MAX_CUS];             /* their IP_LAYOUT entries */
 };
@@ -35,5 +37,10 @@ struct lt_xrt_xclbin {
 int lt_xrt_xclbin_read(const char *path, const char *kernel_name, struct lt_xrt_xclbin *x,
                        char *err, size_t errlen);
 void lt_xrt_xclbin_free(struct lt_xrt_xclbin *x);
+
+/* The xclbin's target must match XCL_EMULATION_MODE (unset: hardware; sw_emu; hw_emu; noop takes
+ * anything): XRT's emulation shims hang or exit on a mismatch. 0 or LT_EINVAL. */
+int lt_xrt_xclbin_check_mode(const char *path, const struct lt_xrt_xclbin *x, char *err,
+                             size_t errlen);
 
 #endif

@@ -102,12 +102,16 @@ int lt_candidate_check(const struct lt_candidate *c, char *err, size_t errlen)
 static int candidate_check(const struct lt_candidate *c, uint32_t cell, uint32_t i, char *err,
                            size_t errlen)
 {
+    /* The name for a message is built only when there is an error to report: this runs for
+     * every candidate the aggregator receives. */
     char who[32];
-    snprintf(who, sizeof who, "candidate %u", i);
     if (c->cell != cell) {
+        snprintf(who, sizeof who, "candidate %u", i);
         lt_seterr(err, errlen, "%s: cell %u in a message from cell %u", who, c->cell, cell);
         return LT_ERANGE;
     }
+    if (check_fields(c, "", NULL, 0) == 0) return 0;
+    snprintf(who, sizeof who, "candidate %u", i);
     return check_fields(c, who, err, errlen);
 }
 

@@ -292,27 +292,32 @@ START_TEST(test_missing_cell_and_rejoin)
     trigd_agg_candidates(a, 0, &c, 1, 10 * ms);
     trigd_agg_watermark(a, 0, MS(50), 10 * ms);
     trigd_agg_watermark(a, 1, MS(50), 10 * ms);
-    /* Cell 5 never speaks: nothing decided until it is declared missing. */
+    /* Cell 5 never speaks: nothing decided until it is declared missing, a timeout after the
+     * first cell spoke (10 ms), not after the aggregator started. */
     trigd_agg_poll(a, 90 * ms);
     ck_assert_int_eq(got.n, 0);
     ck_assert(!trigd_agg_cell_missing(a, 5));
     trigd_agg_poll(a, 101 * ms);
+    ck_assert(!trigd_agg_cell_missing(a, 5));
+    trigd_agg_watermark(a, 0, MS(50), 105 * ms);
+    trigd_agg_watermark(a, 1, MS(50), 105 * ms);
+    trigd_agg_poll(a, 111 * ms);
     ck_assert(trigd_agg_cell_missing(a, 5));
-    ck_assert(!trigd_agg_cell_missing(a, 0)); /* heard at 10 ms: not yet */
+    ck_assert(!trigd_agg_cell_missing(a, 0)); /* heard at 105 ms */
     ck_assert_int_eq(got.n, 1);
     ck_assert_uint_eq(got.d[0].time, MS(10));
     /* Cells 0 and 1 go on; cell 5 comes back late with an old candidate and a low watermark. */
-    trigd_agg_watermark(a, 0, MS(80), 105 * ms);
-    trigd_agg_watermark(a, 1, MS(80), 105 * ms);
+    trigd_agg_watermark(a, 0, MS(80), 115 * ms);
+    trigd_agg_watermark(a, 1, MS(80), 115 * ms);
     c = cand(5, MS(30), 5000);
-    trigd_agg_candidates(a, 5, &c, 1, 106 * ms);
+    trigd_agg_candidates(a, 5, &c, 1, 116 * ms);
     ck_assert(!trigd_agg_cell_missing(a, 5));
-    trigd_agg_watermark(a, 5, MS(40), 106 * ms);
+    trigd_agg_watermark(a, 5, MS(40), 116 * ms);
     c = cand(5, MS(85), 5000);
-    trigd_agg_candidates(a, 5, &c, 1, 107 * ms);
-    trigd_agg_watermark(a, 5, MS(120), 107 * ms);
-    trigd_agg_watermark(a, 0, MS(120), 107 * ms);
-    trigd_agg_watermark(a, 1, MS(120), 107 * ms);
+    trigd_agg_candidates(a, 5, &c, 1, 117 * ms);
+    trigd_agg_watermark(a, 5, MS(120), 117 * ms);
+    trigd_agg_watermark(a, 0, MS(120), 117 * ms);
+    trigd_agg_watermark(a, 1, MS(120), 117 * ms);
     ck_assert_int_eq(got.n, 2);
     ck_assert_uint_eq(got.d[1].time, MS(85));
     struct trigd_agg_stats st;

@@ -214,6 +214,30 @@ START_TEST(no_device_without_shim)
     setenv("XCL_EMULATION_MODE", "bogus", 1); /* XRT would std::terminate on this too */
     ck_assert_int_eq(open_err(&c), LT_EINVAL);
 
+    /* Emulation needs an xclbin built for that target, and Vitis: without it XRT's sw_emu shim
+     * exits or blocks and hw_emu waits for its simulator forever. Both are refused before any
+     * emulation library is loaded. */
+    setenv("XCL_EMULATION_MODE", "sw_emu", 1);
+    ck_assert_int_eq(open_err(&c), LT_EINVAL);
+    ck_assert_ptr_nonnull(strstr(errbuf, "built for hw, but XCL_EMULATION_MODE asks for sw_emu"));
+    setenv("XCL_EMULATION_MODE", "hw_emu", 1);
+    ck_assert_int_eq(open_err(&c), LT_EINVAL);
+    char emu[512];
+    snprintf(emu, sizeof emu, "%s/sw_emu.xclbin", tmpdir);
+    struct lt_xclbin_spec s = {
+        .kernel_name = LT_XRT_KERNEL_NAME, .compute_units = 1, .banks = 1, .mode = XCLBIN_SW_EMU};
+    ck_assert_int_eq(lt_xclbin_gen_file(&s, emu), 0);
+    setenv("XCL_EMULATION_MODE", "sw_emu", 1);
+    unsetenv("XILINX_VITIS");
+    c.xclbin_path = emu;
+    ck_assert_int_eq(open_err(&c), LT_ENOTFOUND);
+    ck_assert_ptr_nonnull(strstr(errbuf, "XILINX_VITIS"));
+    s.omit_sections = 1U << IP_LAYOUT; /* as v++ writes sw_emu xclbins: accepted, same refusal */
+    ck_assert_int_eq(lt_xclbin_gen_file(&s, emu), 0);
+    ck_assert_int_eq(open_err(&c), LT_ENOTFOUND);
+    ck_assert_ptr_nonnull(strstr(errbuf, "XILINX_VITIS"));
+    c.xclbin_path = xclbin2;
+
     /* The real hardware shim with no card on this machine: device 0 does not open. */
     unsetenv("XCL_EMULATION_MODE");
     ck_assert_int_eq(open_err(&c), LT_ENOTFOUND);

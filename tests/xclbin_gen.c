@@ -192,7 +192,7 @@ int lt_xclbin_gen(const struct lt_xclbin_spec *s, uint8_t **out, size_t *len)
     top->m_header.m_timeStamp = (uint64_t)time(NULL);
     top->m_header.m_versionMajor = 2;
     top->m_header.m_versionMinor = 13;
-    top->m_header.m_mode = XCLBIN_FLAT;
+    top->m_header.m_mode = s->mode;
     snprintf((char *)top->m_header.m_platformVBNV, sizeof top->m_header.m_platformVBNV,
              "xilinx_u55c_gen3x16_xdma_3_202210_1");
     memcpy(&top->m_header.uuid, s->uuid, 16);

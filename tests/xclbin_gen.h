@@ -14,6 +14,7 @@ struct lt_xclbin_spec {
     uint32_t compute_units;  /* instances <kernel_name>_1 .. _N (v++'s default naming), 1..16 */
     uint32_t banks;          /* HBM banks; compute unit i's buffers sit in bank i % banks */
     uint8_t uuid[16];        /* the xclbin's identity */
+    uint16_t mode;           /* enum XCLBIN_MODE: XCLBIN_FLAT (hardware, 0), XCLBIN_SW_EMU, ... */
     uint32_t omit_sections;  /* bit (1 << kind) set: leave that section out (broken xclbins) */
 };
 
