@@ -140,6 +140,13 @@ const struct lt_recwriter_stats *lt_recwriter_stats(const struct lt_recwriter *w
 void lt_recwriter_status(const struct lt_recwriter *w, struct lt_recwriter_status *out);
 const char *lt_rw_io_mode_name(enum lt_rw_io_mode m);
 
+/* The status as a JSON object (jansson json_t, caller owns the reference) for the monitor:
+ * {"queue_depth":..,"queue_capacity":..,"records_written":..,"bytes_written":..,
+ *  "mb_per_s":..,"files_closed":..,"file_index":..,"free_bytes":..,"io_mode":"io_uring",
+ *  "io_errors":..,"enospc":..,"space_waits":..,"inhibit":true,...}. NULL on allocation failure. */
+struct json_t;
+struct json_t *lt_recwriter_status_json(const struct lt_recwriter_status *st);
+
 /* Path of the last file renamed to its final name ("" if none); for tests and status. */
 void lt_recwriter_last_file(const struct lt_recwriter *w, char *buf, size_t len);
 

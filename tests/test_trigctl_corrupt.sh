@@ -24,6 +24,7 @@ expect_error "inspect garbage" "$tmp/garbage.h5" "$bin" inspect "$tmp/garbage.h5
 expect_error "inspect empty" "$tmp/empty.h5" "$bin" inspect "$tmp/empty.h5"
 expect_error "inspect missing" "$tmp/none.h5" "$bin" inspect "$tmp/none.h5"
 expect_error "show garbage" "$tmp/garbage.h5" "$bin" show "$tmp/garbage.h5" -o "$tmp/x.png"
-LARTRIG_H5_OPEN_TIMEOUT=3 expect_error "inspect libhdf5 hang" "did not finish" \
+LARTRIG_H5_OPEN_TIMEOUT=3 expect_error "inspect libhdf5 hang" "corrupt" \
     "$bin" inspect "$src/tests/fuzz/known-libhdf5/global-heap-zero-size-object.h5"
+LARTRIG_H5_OPEN_TIMEOUT=3 expect_error "show libhdf5 hang" "corrupt" "$bin" show "$src/tests/fuzz/known-libhdf5/global-heap-zero-size-object.h5" -o "$tmp/y.png"
 exit $fail

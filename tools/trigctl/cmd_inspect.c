@@ -408,13 +408,8 @@ int cmd_inspect(int argc, char **argv)
     int rc = parse(argc, argv, &in.o);
     if (rc) return rc == 1 ? 0 : rc;
     char err[1024];
-    /* Probe first, in a child process: damaged metadata can crash libhdf5 itself, make it
-     * allocate without bound or loop. Only a file the probe read cleanly is opened in this
-     * process (still under trigctl's open watchdog). LARTRIG_H5_OPEN_TIMEOUT bounds both. */
-    const char *tmo = getenv("LARTRIG_H5_OPEN_TIMEOUT");
-    unsigned secs = tmo && atoi(tmo) > 0 ? (unsigned)atoi(tmo) : 60;
-    if (lt_h5r_probe(in.o.path, secs, NULL, err, sizeof err) < 0 ||
-        trigctl_h5_open(&in.r, in.o.path, err, sizeof err) < 0) {
+    /* Probed in a child process first (h5open.h): damaged metadata can crash or hang libhdf5. */
+    if (trigctl_h5_open(&in.r, in.o.path, err, sizeof err) < 0) {
         if (in.o.json) {
             json_t *j = json_pack("{s:s,s:s}", "file", in.o.path, "error", err);
             json_dumpf(j, stdout, JSON_INDENT(2));

@@ -1,6 +1,8 @@
-/* Opening a user-supplied HDF5 file from trigctl with a watchdog: libhdf5 1.10.8 can loop
- * forever on some corrupt files (tests/fuzz/known-libhdf5/), so a command that opens a file ends
- * with a clear message instead of hanging. LARTRIG_H5_OPEN_TIMEOUT (seconds, default 60). */
+/* Opening a user-supplied HDF5 file from trigctl. Damaged metadata can crash libhdf5 1.10.8, make
+ * it allocate without bound or loop forever (tests/fuzz/known-libhdf5/), before any check of ours
+ * runs. So the file is first read completely in a child process (lt_h5r_probe, bounded by
+ * LARTRIG_H5_OPEN_TIMEOUT seconds, default 60), and opened in this process only when that child
+ * read it cleanly. Call before starting threads (the probe forks). */
 #ifndef LARTRIG_TRIGCTL_H5OPEN_H
 #define LARTRIG_TRIGCTL_H5OPEN_H
 
