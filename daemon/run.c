@@ -38,12 +38,12 @@ static void log_status(const struct trigd_config *cfg, struct trigd_cells *cells
             snprintf(line, sizeof line,
                      "cell %u: %llu frames, data %.4f s, watermark %.4f s, lag %llu us, ring "
                      "%llu/%llu, %llu candidates, %llu msgs (%llu dropped), %llu requests "
-                     "(%llu not found, %llu incomplete), %llu errors",
+                     "(%llu not found, %llu incomplete), %llu input dropped, %llu errors",
                      s->id, L(s->frames), lt_ticks_to_seconds(atomic_load(&s->data_time)),
                      lt_ticks_to_seconds(atomic_load(&s->watermark)), L(s->lag_us), L(s->ring_fill),
                      L(s->ring_capacity), L(s->candidates), L(s->msgs_sent), L(s->msgs_dropped),
                      L(s->requests), L(s->replies_not_found), L(s->replies_incomplete),
-                     L(s->source_errors));
+                     L(s->input_dropped), L(s->source_errors));
             LT_INFO("%s", line);
         }
     }
