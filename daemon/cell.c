@@ -138,17 +138,11 @@ static void *data_main(void *arg)
     if (dur && cfg->cells[c->index].source == TRIGD_SOURCE_SIM)
         stop_ticks = lt_seconds_to_ticks(cfg->sim.start_s) + dur;
 
-    uint64_t src_errors_seen = 0;
     while (!atomic_load_explicit(&owner->stop_sources, memory_order_relaxed)) {
         lt_wibeth_frame *frames = lt_ringbuf_slot(c->ring);
         uint64_t ts = 0;
         int r = c->source->ops->next(c->source, frames, &ts);
-        if (c->source->errors != src_errors_seen) {
-            /* What the source dropped (bad / late / missing UDP frames) shows in status too. */
-            atomic_fetch_add_explicit(&c->st.source_errors, c->source->errors - src_errors_seen,
-                                      memory_order_relaxed);
-            src_errors_seen = c->source->errors;
-        }
+        atomic_store_explicit(&c->st.input_dropped, c->source->errors, memory_order_relaxed);
         if (r == 0) { /* nothing arrived: keep the aggregator informed that we are alive */
             uint64_t t = now_ns();
             if (t - last_hb_ns > 100000000ULL) {

@@ -4,8 +4,10 @@
  * A step that fails for a reason that may pass (space short, ENOSPC, EIO, HDF5 flush) leaves the
  * record at the head and is retried from where it stopped, with exponential backoff, while the
  * disk-side inhibit is raised. Only a record that cannot ever be written (duplicate trigger
- * number in the file, HDF5 refusing the dataset) is completed with an error. A file gets its
- * final name only after H5Fclose and fsync, and never while it holds a half-written record. */
+ * number in the file, two fragments with one SourceID) is completed with an error. A file gets
+ * its final name only after H5Fclose and fsync, and never while it holds a half-written record.
+ * The next record's HDF5 part is done early, while the head's payload is in flight
+ * (rw_prepare_ahead), so the disk does not wait for HDF5. */
 #include "recwriter_int.h"
 
 #include <errno.h>

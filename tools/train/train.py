@@ -211,7 +211,7 @@ def main(argv=None):
     scores = [run_image(qnet, e["x"]) for e in val_ex]
     ev = evaluate.evaluate(val_ex, scores, qnet, D_LOG2)
     thr = evaluate.choose_threshold(ev, a.bkg_margin)
-    summary.update(val=ev["summary"], threshold=thr,
+    summary.update(validation=ev["summary"], threshold=thr,
                    efficiency_at_threshold=evaluate.efficiency_at(ev, thr))
     if teacher is not None:
         with torch.no_grad():
