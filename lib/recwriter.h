@@ -10,9 +10,10 @@
  * carried out with pwritev from the writer thread; status and the log say which mode is used.
  *
  * Threads: lt_recwriter_enqueue, lt_recwriter_inhibited and lt_recwriter_status are safe from
- * any thread and never block on I/O. Debian's libhdf5 is the serial (not thread-safe) build,
- * so while a writer runs its thread must be the only user of the HDF5 library in the process:
- * other code may touch HDF5 only before lt_recwriter_start or after lt_recwriter_stop.
+ * any thread and never block on I/O. Debian's libhdf5 is built thread-safe, i.e. with one global
+ * lock around every call: any HDF5 user elsewhere in the process would stall behind the writer's
+ * metadata work (and the writer behind it), so while a writer runs, keep other HDF5 use off
+ * real-time threads; trigd touches HDF5 elsewhere only before lt_recwriter_start.
  *
  * Ownership: a record and everything it points at belong to the caller again when its done()
  * callback runs (on the writer thread, after the bytes are on disk or the record failed).
