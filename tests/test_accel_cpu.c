@@ -146,7 +146,7 @@ static void run_backend(const char *isa, uint32_t threads)
             total += ngot[c][b];
         }
     }
-    if (WTS.net.n_layers == 3) ck_assert_uint_gt(total, 0); /* default weights see the blips */
+    if (strncmp(WTS.name, "hand-made", 9) == 0) ck_assert_uint_gt(total, 0); /* sees the blips */
 }
 
 static int isa_ok(const char *name)
