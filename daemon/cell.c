@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 #include <zmq.h>
 
@@ -283,11 +284,16 @@ int trigd_cells_create(const struct trigd_config *cfg, const uint8_t *sel, void 
         .max_block_periods = cfg->kernel.block_periods,
         .device_index = cfg->kernel.device_index,
         .xclbin_path = cfg->kernel.xclbin[0] ? cfg->kernel.xclbin : NULL,
+        .kernel_name = cfg->kernel.kernel_name[0] ? cfg->kernel.kernel_name : NULL,
+        .compute_units = cfg->kernel.compute_units,
+        .cells_per_unit = cfg->kernel.cells_per_unit,
     };
     int rc = lt_accel_open(&ac, &cs->accel, err, errlen);
     if (rc) goto fail;
     static struct lt_weights w; /* large; loaded once at start */
-    const char *wpath = cfg->kernel.weights[0] ? cfg->kernel.weights : LARTRIG_DEFAULT_WEIGHTS;
+    const char *wpath = cfg->kernel.weights[0]                       ? cfg->kernel.weights
+                        : access(LARTRIG_DEFAULT_WEIGHTS, R_OK) == 0 ? LARTRIG_DEFAULT_WEIGHTS
+                                                                      : LARTRIG_INSTALLED_WEIGHTS;
     rc = lt_weights_load(wpath, &w, err, errlen);
     if (rc) goto fail;
     rc = lt_accel_load_weights(cs->accel, &w, err, errlen);

@@ -13,6 +13,7 @@
 #include "module_ctl.h"
 #include "log.h"
 #include "lt_error.h"
+#include "msg.h"
 #include "readout.h"
 #include "ticks.h"
 #include "record_sink.h"
@@ -94,7 +95,13 @@ int trigd_module_create(const struct trigd_config *cfg, void *zctx, struct trigd
     int rc;
     m->pull = zmq_socket(zctx, ZMQ_PULL);
     int hwm = 100000, one = 1, linger = 0;
+    /* Bounded input: libzmq drops a peer that announces a message larger than any valid one
+     * (the biggest CANDIDATES message here, a whole DATA_REPLY on the ROUTER) before it
+     * allocates it, so a rogue tcp peer cannot make the module reserve gigabytes. */
+    int64_t max_cand = (int64_t)lt_msg_candidates_size(LT_MSG_MAX_CANDIDATES);
+    int64_t max_reply = LT_MSG_MAX_SIZE;
     if (!m->pull || zmq_setsockopt(m->pull, ZMQ_RCVHWM, &hwm, sizeof hwm) ||
+        zmq_setsockopt(m->pull, ZMQ_MAXMSGSIZE, &max_cand, sizeof max_cand) ||
         zmq_setsockopt(m->pull, ZMQ_LINGER, &linger, sizeof linger) || zmq_bind(m->pull, cand_ep)) {
         lt_seterr(err, errlen, "module: cannot bind %s: %s", cand_ep, zmq_strerror(zmq_errno()));
         rc = LT_EIO;
@@ -102,6 +109,7 @@ int trigd_module_create(const struct trigd_config *cfg, void *zctx, struct trigd
     }
     m->router = zmq_socket(zctx, ZMQ_ROUTER);
     if (!m->router || zmq_setsockopt(m->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one) ||
+        zmq_setsockopt(m->router, ZMQ_MAXMSGSIZE, &max_reply, sizeof max_reply) ||
         zmq_setsockopt(m->router, ZMQ_ROUTER_HANDOVER, &one, sizeof one) ||
         zmq_setsockopt(m->router, ZMQ_LINGER, &linger, sizeof linger) ||
         zmq_bind(m->router, req_ep)) {
