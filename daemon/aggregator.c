@@ -54,6 +54,7 @@ struct trigd_agg {
     uint32_t n_pending;
     struct trigd_hist latency;
     struct trigd_agg_stats st;
+    int paused;
 };
 
 uint64_t trigd_monotonic_ns(void)
@@ -213,6 +214,10 @@ static void add_candidates(struct trigd_agg *a, struct trigd_decision *d,
 
 static void issue(struct trigd_agg *a, struct trigd_decision *d)
 {
+    if (a->paused && !(d->algorithms & (1U << TRIGD_ALGO_MANUAL))) {
+        a->st.paused++;
+        return;
+    }
     if (a->cb.accept && !a->cb.accept(a->cb.user)) {
         a->st.inhibited++;
         for (unsigned k = 0; k < TRIGD_ALGO_COUNT; k++)
@@ -423,6 +428,16 @@ void trigd_agg_poll(struct trigd_agg *a, uint64_t now_ns)
 void trigd_agg_manual(struct trigd_agg *a, uint64_t t)
 {
     on_fire(a, TRIGD_ALGO_MANUAL, t, NULL, 0);
+}
+
+void trigd_agg_set_paused(struct trigd_agg *a, int paused)
+{
+    a->paused = paused;
+}
+
+void trigd_agg_set_thresholds(struct trigd_agg *a, const struct trigd_trigger_config *cfg)
+{
+    trigd_algos_set_thresholds(a->algos, cfg);
 }
 
 void trigd_agg_flush(struct trigd_agg *a, uint64_t now_ns)

@@ -75,6 +75,7 @@ struct trigd_agg_stats {
     uint64_t triggers[TRIGD_ALGO_COUNT]; /* issued decisions per algorithm that proposed them */
     uint64_t inhibited;
     uint64_t inhibited_by[TRIGD_ALGO_COUNT];
+    uint64_t paused;           /* decisions not issued because the operator paused triggering */
     uint64_t pending_overflow; /* decisions forced out early because the pending list was full */
     uint64_t window_overflows;
     uint64_t missing_events, rejoin_events;
@@ -98,6 +99,11 @@ int trigd_agg_watermark(struct trigd_agg *a, uint32_t cell, uint64_t watermark, 
 void trigd_agg_poll(struct trigd_agg *a, uint64_t now_ns);
 /* An operator trigger at data time t (decided with the rest, in time order). */
 void trigd_agg_manual(struct trigd_agg *a, uint64_t t);
+/* Operator pause: while paused, decisions are dropped (counted in paused) instead of issued,
+ * except those a manual trigger proposed. */
+void trigd_agg_set_paused(struct trigd_agg *a, int paused);
+/* Config reload: new trigger thresholds (see trigd_algos_set_thresholds). */
+void trigd_agg_set_thresholds(struct trigd_agg *a, const struct trigd_trigger_config *cfg);
 /* End of run: decide everything queued up to the lowest final watermark of the live cells (no
  * slack: nothing is on its way any more) and issue every pending decision. */
 void trigd_agg_flush(struct trigd_agg *a, uint64_t now_ns);

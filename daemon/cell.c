@@ -142,6 +142,7 @@ static void *data_main(void *arg)
         lt_wibeth_frame *frames = lt_ringbuf_slot(c->ring);
         uint64_t ts = 0;
         int r = c->source->ops->next(c->source, frames, &ts);
+        atomic_store_explicit(&c->st.input_dropped, c->source->errors, memory_order_relaxed);
         if (r == 0) { /* nothing arrived: keep the aggregator informed that we are alive */
             uint64_t t = now_ns();
             if (t - last_hb_ns > 100000000ULL) {

@@ -114,6 +114,8 @@ static const struct key_desc keys[] = {
     {"monitor.status_endpoint", K_STR, F(monitor.status_endpoint), 0, 0, NULL},
     {"monitor.control_endpoint", K_STR, F(monitor.control_endpoint), 0, 0, NULL},
     {"monitor.status_interval_s", K_DOUBLE, F(monitor.status_interval_s), 0, 86400, NULL},
+    {"monitor.curve_secret_key_file", K_STR, F(monitor.curve_secret_key_file), 0, 0, NULL},
+    {"monitor.curve_allowed_keys_file", K_STR, F(monitor.curve_allowed_keys_file), 0, 0, NULL},
 };
 
 #define C(member)                                                                                  \
@@ -538,6 +540,11 @@ static int check_consistency(const config_setting_t *root, struct trigd_config *
                                       !strncmp(c->endpoints.requests, "inproc://", 9)))
         FAIL(root, "role \"%s\" runs in its own process: inproc:// endpoints cannot reach it",
              trigd_role_name(c->role));
+    if ((!strncmp(c->monitor.control_endpoint, "tcp://", 6) ||
+         !strncmp(c->monitor.status_endpoint, "tcp://", 6)) &&
+        (!c->monitor.curve_secret_key_file[0] || !c->monitor.curve_allowed_keys_file[0]))
+        FAIL(root, "a tcp:// monitor endpoint needs monitor.curve_secret_key_file and "
+                   "monitor.curve_allowed_keys_file (operators' sockets are never open)");
     return 0;
 }
 

@@ -139,9 +139,11 @@ struct trigd_writer_config {
 };
 
 struct trigd_monitor_config {
-    char status_endpoint[TRIGD_ENDPOINT_MAX];
-    char control_endpoint[TRIGD_ENDPOINT_MAX];
-    double status_interval_s; /* log line period; 0 = off */
+    char status_endpoint[TRIGD_ENDPOINT_MAX];     /* "" = ipc in the runtime dir, "off" = none */
+    char control_endpoint[TRIGD_ENDPOINT_MAX];    /* "" = ipc in the runtime dir, "off" = none */
+    double status_interval_s;                     /* log line period; 0 = off */
+    char curve_secret_key_file[TRIGD_PATH_MAX];   /* tcp endpoints: the daemon's CURVE secret key */
+    char curve_allowed_keys_file[TRIGD_PATH_MAX]; /* tcp endpoints: client public keys allowed */
 };
 
 struct trigd_config {

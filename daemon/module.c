@@ -10,6 +10,7 @@
 #include <zmq.h>
 
 #include "candidate_input.h"
+#include "module_ctl.h"
 #include "log.h"
 #include "lt_error.h"
 #include "readout.h"
@@ -33,6 +34,7 @@ struct trigd_module {
     int result;
     struct trigd_module_status st;
     uint64_t last_snapshot_ns;
+    struct trigd_module_ctl ctl; /* operator requests (pause, manual trigger, thresholds) */
 };
 
 static int agg_accept(void *user)
@@ -47,6 +49,7 @@ static void agg_emit(void *user, const struct trigd_decision *d)
     LT_INFO("trigger %llu at %llu (%.6f s): algorithms 0x%x, %u cells, %u candidates",
             (unsigned long long)d->trigger_number, (unsigned long long)d->time,
             lt_ticks_to_seconds(d->time), d->algorithms, d->n_cells, d->n_candidates);
+    trigd_module_ctl_on_decision(&m->ctl, d);
     trigd_readout_start(m->readout, d, trigd_monotonic_ns());
 }
 
@@ -82,6 +85,7 @@ int trigd_module_create(const struct trigd_config *cfg, void *zctx, struct trigd
         return LT_ENOMEM;
     }
     m->cfg = cfg;
+    trigd_module_ctl_init(&m->ctl);
     const char *cand_ep = cfg->endpoints.candidates_bind[0] ? cfg->endpoints.candidates_bind
                                                             : cfg->endpoints.candidates;
     const char *req_ep =
@@ -165,8 +169,10 @@ static void housekeeping(struct trigd_module *m, uint64_t now)
 {
     trigd_agg_poll(m->agg, now);
     trigd_readout_service(m->readout, now);
+    trigd_module_ctl_service(&m->ctl, m->agg);
     if (now - m->last_snapshot_ns > 100000000ULL) {
         snapshot(m);
+        trigd_module_ctl_snapshot(&m->ctl, m->agg, m->sink);
         m->last_snapshot_ns = now;
     }
 }
@@ -205,6 +211,7 @@ static void *module_main(void *arg)
         trigd_readout_service(m->readout, trigd_monotonic_ns());
     }
     snapshot(m);
+    trigd_module_ctl_snapshot(&m->ctl, m->agg, m->sink);
     zmq_msg_close(&msg);
     zmq_msg_close(&id);
     return NULL;
@@ -248,10 +255,16 @@ void trigd_module_destroy(struct trigd_module *m)
     trigd_agg_destroy(m->agg);
     if (m->pull) zmq_close(m->pull);
     if (m->router) zmq_close(m->router);
+    trigd_module_ctl_destroy(&m->ctl);
     free(m);
 }
 
 const struct trigd_module_status *trigd_module_status(const struct trigd_module *m)
 {
     return &m->st;
+}
+
+struct trigd_module_ctl *trigd_module_ctl(struct trigd_module *m)
+{
+    return &m->ctl;
 }

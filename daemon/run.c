@@ -17,6 +17,7 @@
 #include "log.h"
 #include "lt_error.h"
 #include "module.h"
+#include "operator_glue.h"
 #include "ticks.h"
 
 static uint64_t mono_ms(void)
@@ -38,12 +39,12 @@ static void log_status(const struct trigd_config *cfg, struct trigd_cells *cells
             snprintf(line, sizeof line,
                      "cell %u: %llu frames, data %.4f s, watermark %.4f s, lag %llu us, ring "
                      "%llu/%llu, %llu candidates, %llu msgs (%llu dropped), %llu requests "
-                     "(%llu not found, %llu incomplete), %llu errors",
+                     "(%llu not found, %llu incomplete), %llu input dropped, %llu errors",
                      s->id, L(s->frames), lt_ticks_to_seconds(atomic_load(&s->data_time)),
                      lt_ticks_to_seconds(atomic_load(&s->watermark)), L(s->lag_us), L(s->ring_fill),
                      L(s->ring_capacity), L(s->candidates), L(s->msgs_sent), L(s->msgs_dropped),
                      L(s->requests), L(s->replies_not_found), L(s->replies_incomplete),
-                     L(s->source_errors));
+                     L(s->input_dropped), L(s->source_errors));
             LT_INFO("%s", line);
         }
     }
@@ -75,6 +76,7 @@ int trigd_run(const struct trigd_config *cfg, const uint8_t *sel, double status_
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP); /* reload (operator_glue.c) */
     /* Blocked before any thread exists, so every thread inherits the mask. */
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -87,6 +89,7 @@ int trigd_run(const struct trigd_config *cfg, const uint8_t *sel, double status_
     void *zctx = zmq_ctx_new();
     struct trigd_module *mod = NULL;
     struct trigd_cells *cells = NULL;
+    struct trigd_operator *op = NULL;
     int has_module = cfg->role != TRIGD_ROLE_CELL, has_cells = cfg->role != TRIGD_ROLE_MODULE;
 
     /* Cells first: a file source reads its run file now, before the record writer (the one
@@ -96,6 +99,8 @@ int trigd_run(const struct trigd_config *cfg, const uint8_t *sel, double status_
     if (has_module && (rc = trigd_module_create(cfg, zctx, &mod, err, sizeof err)) != 0) goto fail;
     if (mod && (rc = trigd_module_start(mod, err, sizeof err)) != 0) goto fail;
     if (cells && (rc = trigd_cells_start(cells, err, sizeof err)) != 0) goto fail;
+    if ((rc = trigd_operator_start(cfg, cells, mod, &op, err, sizeof err)) != 0) goto fail;
+    trigd_operator_ready(op);
     LT_INFO("running: role %s, run %u, %u cells here (%u configured), config %s",
             trigd_role_name(cfg->role), cfg->run_number, cells ? trigd_cells_count(cells) : 0,
             cfg->n_cells, cfg->source_name);
@@ -106,6 +111,10 @@ int trigd_run(const struct trigd_config *cfg, const uint8_t *sel, double status_
         poll(&p, 1, 100);
         struct signalfd_siginfo si;
         if (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+            if (si.ssi_signo == SIGHUP) {
+                trigd_operator_reload_signal(op);
+                continue;
+            }
             LT_INFO("signal %u (%s): stopping", si.ssi_signo, strsignal((int)si.ssi_signo));
             break;
         }
@@ -122,6 +131,7 @@ int trigd_run(const struct trigd_config *cfg, const uint8_t *sel, double status_
     /* Orderly end: sources first (their final heartbeats carry the last watermarks), then the
      * module decides the rest and writes every record; the request threads keep answering
      * until then. */
+    trigd_operator_stopping(op);
     if (cells) trigd_cells_stop_sources(cells);
     if (mod) {
         rc = trigd_module_drain(mod);
@@ -137,6 +147,7 @@ int trigd_run(const struct trigd_config *cfg, const uint8_t *sel, double status_
         }
     }
     log_status(cfg, cells, mod);
+    trigd_operator_stop(op);
     trigd_cells_destroy(cells);
     trigd_module_destroy(mod);
     zmq_ctx_term(zctx);
@@ -145,6 +156,7 @@ int trigd_run(const struct trigd_config *cfg, const uint8_t *sel, double status_
     return status;
 fail:
     LT_ERR("%s", err);
+    trigd_operator_stop(op);
     trigd_cells_destroy(cells);
     trigd_module_destroy(mod);
     zmq_ctx_term(zctx);

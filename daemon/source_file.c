@@ -1,7 +1,7 @@
 /* A run file (HDF5, TimeSlice records, one WIBEth fragment per stream per slice) as a cell
  * source. The cell's frames are read completely when the source opens, before any thread runs:
- * Debian's libhdf5 is not thread-safe and the record writer owns it while the daemon runs, so a
- * replaying cell must not call HDF5 later. The preload is bounded (FILE_MAX_BYTES per cell). */
+ * HDF5 takes one global lock per call and the record writer holds it for whole records, so a
+ * replaying cell thread must not wait on HDF5 later. The preload is bounded (FILE_MAX_BYTES per cell). */
 #include <stdlib.h>
 #include <string.h>
 

@@ -31,6 +31,9 @@ void trigd_sim_config_for_cell(const struct trigd_config *cfg, uint32_t index, u
     c->le_rate_hz = cfg->sim.low_energy_rate_hz;
     c->he_rate_hz = cfg->sim.high_energy_rate_hz;
     c->cosmic_rate_hz = 0;
+    /* A live source has nobody to read truth (replay and the physics report read it from run
+     * files): keep none, so a long run never fills the truth queue. */
+    c->truth_capacity = 0;
 }
 
 int trigd_sim_inject_configured(const struct trigd_config *cfg, uint32_t index,

@@ -19,6 +19,12 @@
 
 #define UDP_BATCH 32U
 
+/* One receive buffer: 8-byte aligned for the frame accessors; one byte more than a frame is
+ * offered to the kernel so that a longer datagram shows up as such (MSG_TRUNC length). */
+struct rx_slot {
+    _Alignas(8) uint8_t b[LT_WIBETH_FRAME_SIZE + 8];
+};
+
 struct udp_source {
     struct trigd_source base;
     int fd;
@@ -28,7 +34,7 @@ struct udp_source {
     uint32_t have;
     int pending_used;
     uint64_t last_emitted_ts;
-    uint8_t (*rx)[LT_WIBETH_FRAME_SIZE + 1]; /* +1: a longer datagram shows as truncated */
+    struct rx_slot *rx;
     struct mmsghdr msgs[UDP_BATCH];
     struct iovec iov[UDP_BATCH];
     uint32_t rx_n, rx_next; /* received datagrams not yet consumed */
@@ -122,7 +128,7 @@ static int udp_next(struct trigd_source *s, lt_wibeth_frame *frames, uint64_t *t
     for (;;) {
         while (u->rx_next < u->rx_n) {
             uint32_t i = u->rx_next++;
-            int r = take(u, u->rx[i], u->msgs[i].msg_len, frames, ts);
+            int r = take(u, u->rx[i].b, u->msgs[i].msg_len, frames, ts);
             if (r == 2) u->rx_next--; /* it starts the next period */
             if (r) return 1;
         }
@@ -130,8 +136,8 @@ static int udp_next(struct trigd_source *s, lt_wibeth_frame *frames, uint64_t *t
         int pr = poll(&pfd, 1, 20);
         if (pr <= 0) return 0;
         for (uint32_t i = 0; i < UDP_BATCH; i++) {
-            u->iov[i].iov_base = u->rx[i];
-            u->iov[i].iov_len = sizeof u->rx[i];
+            u->iov[i].iov_base = u->rx[i].b;
+            u->iov[i].iov_len = LT_WIBETH_FRAME_SIZE + 1;
             memset(&u->msgs[i].msg_hdr, 0, sizeof u->msgs[i].msg_hdr);
             u->msgs[i].msg_hdr.msg_iov = &u->iov[i];
             u->msgs[i].msg_hdr.msg_iovlen = 1;
@@ -194,8 +200,15 @@ int trigd_source_udp_open(const struct trigd_config *cfg, uint32_t index, struct
                   cc->udp_port, strerror(e));
         return LT_EIO;
     }
-    /* A large receive buffer absorbs scheduling hiccups; the kernel caps it at rmem_max. */
-    setsockopt(u->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    /* A large receive buffer absorbs scheduling hiccups. SO_RCVBUFFORCE passes rmem_max when
+     * the process may (CAP_NET_ADMIN); otherwise the kernel caps SO_RCVBUF at rmem_max. */
+    if (setsockopt(u->fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) != 0)
+        setsockopt(u->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    int got = 0;
+    socklen_t gl = sizeof got;
+    getsockopt(u->fd, SOL_SOCKET, SO_RCVBUF, &got, &gl);
+    LT_INFO("cell %u: receiving WIBEth frames on udp %s:%u (socket buffer %d KiB)", cc->id,
+            cc->udp_bind, cc->udp_port, got / 1024);
     *out = &u->base;
     return 0;
 nomem:

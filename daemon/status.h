@@ -17,6 +17,7 @@ struct trigd_cell_status {
     _Atomic uint64_t periods;       /* frame periods produced by the source */
     _Atomic uint64_t frames;        /* frames (periods x streams) */
     _Atomic uint64_t source_errors; /* source failures / malformed input (counted, logged) */
+    _Atomic uint64_t input_dropped; /* the source's own count: bad datagrams, missing frames */
     _Atomic uint64_t lag_us;        /* pacing: how far the source is behind its schedule */
     _Atomic uint64_t data_time;     /* newest period timestamp, ticks */
     _Atomic uint64_t watermark;     /* kernel has processed up to, ticks */

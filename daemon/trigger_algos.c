@@ -83,6 +83,16 @@ uint64_t trigd_algos_lookback(const struct trigd_algos *a)
     return l;
 }
 
+void trigd_algos_set_thresholds(struct trigd_algos *a, const struct trigd_trigger_config *cfg)
+{
+    a->cfg.single.min_score = cfg->single.min_score;
+    a->cfg.single.min_adc_sum = cfg->single.min_adc_sum;
+    a->cfg.coincidence.min_cells = cfg->coincidence.min_cells;
+    a->cfg.coincidence.min_score = cfg->coincidence.min_score;
+    a->cfg.summed.threshold = cfg->summed.threshold;
+    if (cfg->random.rate_hz > 0) a->cfg.random.rate_hz = cfg->random.rate_hz;
+}
+
 uint64_t trigd_algos_window_overflows(const struct trigd_algos *a)
 {
     return a->overflows;

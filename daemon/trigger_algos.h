@@ -49,6 +49,11 @@ void trigd_algos_advance(struct trigd_algos *a, uint64_t horizon, trigd_fire_fn 
 
 /* How far before the newest candidate a proposal's time can lie (the longest window). */
 uint64_t trigd_algos_lookback(const struct trigd_algos *a);
+/* Run-time change of the thresholds (config reload): single.min_score/min_adc_sum,
+ * coincidence.min_cells/min_score, summed.threshold, random.rate_hz. Windows, periods and enabled
+ * flags stay as created (they shape the aggregator's look-back). Candidates already in a window
+ * keep counting until they leave it. */
+void trigd_algos_set_thresholds(struct trigd_algos *a, const struct trigd_trigger_config *cfg);
 /* Candidates that fell out of a full window buffer (counted, never silent). */
 uint64_t trigd_algos_window_overflows(const struct trigd_algos *a);
 

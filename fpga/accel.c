@@ -38,8 +38,9 @@ int lt_accel_open(const struct lt_accel_config *cfg, struct lt_accel **out, char
         lt_seterr(err, errlen, "max_cells=%u out of range 1..%u", cfg->max_cells, LT_MAX_CELLS);
         return LT_EINVAL;
     }
-    if (cfg->max_block_periods < 1 || cfg->max_block_periods > 4096) {
-        lt_seterr(err, errlen, "max_block_periods=%u out of range 1..4096", cfg->max_block_periods);
+    if (cfg->max_block_periods < 1 || cfg->max_block_periods > LT_KERNEL_MAX_PERIODS) {
+        lt_seterr(err, errlen, "max_block_periods=%u out of range 1..%u", cfg->max_block_periods,
+                  LT_KERNEL_MAX_PERIODS);
         return LT_EINVAL;
     }
     struct lt_accel *a = calloc(1, sizeof(*a));

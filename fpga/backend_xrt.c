@@ -9,6 +9,7 @@
 #include "backend_xrt.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -86,6 +87,10 @@ struct lt_xrt {
     uint32_t gap_w, gap_t;
     uint32_t n_slots;
     struct xrt_slot *slot;
+    /* Orders weight/parameter changes against blocks: a block takes the network and parameters
+     * and reserves its place under it, so changes happen only with no block in flight. Held for
+     * a few instructions on the data path (uncontended: no system call). */
+    pthread_mutex_t mu;
     _Atomic uint64_t runs_started, runs_completed, runs_failed, bytes_to_card, bytes_from_card;
 };
 
@@ -186,6 +191,7 @@ int lt_xrt_open(const struct lt_accel_config *cfg, struct lt_xrt **out, char *er
     struct lt_xrt *x = rc ? NULL : calloc(1, sizeof *x);
     if (!rc && !x) rc = LT_ENOMEM;
     if (rc) goto fail;
+    pthread_mutex_init(&x->mu, NULL);
     x->device_index = cfg->device_index;
     x->max_cells = cfg->max_cells;
     x->max_block_periods = cfg->max_block_periods;
@@ -265,9 +271,13 @@ void lt_xrt_close(struct lt_xrt *x)
         if (x->weights[i].bo) xrtBOFree(x->weights[i].bo);
     close_cus(x);
     if (x->dev) xrtDeviceClose(x->dev);
+    pthread_mutex_destroy(&x->mu);
     free(x->slot);
     free(x);
 }
+
+static int upload_weights_locked(struct lt_xrt *x, const void *image, size_t len, char *err,
+                                 size_t errlen);
 
 int lt_xrt_upload_weights(struct lt_xrt *x, const void *image, size_t len, char *err, size_t errlen)
 {
@@ -275,6 +285,15 @@ int lt_xrt_upload_weights(struct lt_xrt *x, const void *image, size_t len, char 
         lt_seterr(err, errlen, "xrt: empty or oversized weights image (%zu bytes)", len);
         return LT_EINVAL;
     }
+    pthread_mutex_lock(&x->mu);
+    int rc = upload_weights_locked(x, image, len, err, errlen);
+    pthread_mutex_unlock(&x->mu);
+    return rc;
+}
+
+static int upload_weights_locked(struct lt_xrt *x, const void *image, size_t len, char *err,
+                                 size_t errlen)
+{
     for (uint32_t i = 0; i < x->n_slots; i++)
         if (x->slot[i].in_flight) {
             lt_seterr(err, errlen,
@@ -318,17 +337,20 @@ int lt_xrt_upload_weights(struct lt_xrt *x, const void *image, size_t len, char 
 int lt_xrt_set_candidate_params(struct lt_xrt *x, int32_t threshold, uint32_t gap_w, uint32_t gap_t,
                                 char *err, size_t errlen)
 {
+    pthread_mutex_lock(&x->mu);
     for (uint32_t i = 0; i < x->n_slots; i++)
         if (x->slot[i].in_flight) {
             lt_seterr(err, errlen,
                       "xrt: candidate parameters can only change between blocks "
                       "(cell %u has blocks in flight)",
                       x->slot[i].cell_id);
+            pthread_mutex_unlock(&x->mu);
             return LT_EINVAL;
         }
     x->threshold = threshold;
     x->gap_w = gap_w;
     x->gap_t = gap_t;
+    pthread_mutex_unlock(&x->mu);
     return 0;
 }
 
@@ -486,46 +508,75 @@ int lt_xrt_submit(struct lt_xrt *x, int slot, const lt_wibeth_frame *frames, uin
     if (!frames || n_periods == 0 || n_periods > x->max_block_periods)
         return slot_fail(s, LT_EINVAL, "xrt: cell %u: block of %u periods (allowed 1..%u)",
                          s->cell_id, n_periods, x->max_block_periods);
-    if (x->weights_gen == 0)
+    /* Reserve the block and take the network and parameters it runs with, under the lock. */
+    pthread_mutex_lock(&x->mu);
+    if (x->weights_gen == 0) {
+        pthread_mutex_unlock(&x->mu);
         return slot_fail(s, LT_EINVAL, "xrt: cell %u: no weights loaded", s->cell_id);
-    if (s->in_flight == XRT_BLOCKS) return LT_EFULL;
-
+    }
+    if (s->in_flight == XRT_BLOCKS) {
+        pthread_mutex_unlock(&x->mu);
+        return LT_EFULL;
+    }
     const struct xrt_cu *c = &x->cu[s->cu];
     struct xrt_block *k = &s->block[(s->head + s->in_flight) % XRT_BLOCKS];
-    size_t bytes = (size_t)n_periods * lt_geom_streams(&s->geom) * sizeof(lt_wibeth_frame);
-    memcpy(k->frames_map, frames, bytes);
-    if (xrtBOSync(k->frames_bo, XCL_BO_SYNC_BO_TO_DEVICE, bytes, 0) != 0)
-        return slot_fail(s, LT_EIO, "xrt: cell %u: DMA of %zu bytes to CU %s failed: %s",
-                         s->cell_id, bytes, c->name, strerror(errno_or(EIO)));
-    k->sequence = s->next_seq;
+    const xrtBufferHandle wbo = x->weights[c->weights_bo].bo;
+    const uint32_t wbytes = x->weights_bytes, wgen = x->weights_gen, gap_w = x->gap_w,
+                   gap_t = x->gap_t;
+    const int32_t threshold = x->threshold;
+    const int restart = s->need_restart;
+    s->need_restart = 0;
+    s->in_flight++;
+    pthread_mutex_unlock(&x->mu);
+
     /* INIT and RESTART are applied on the card in queue order, after any block in flight. */
-    k->flags = (s->need_init ? LT_XRT_FLAG_INIT : 0U) |
-               (s->need_restart ? LT_XRT_FLAG_RESTART : 0U) |
+    k->sequence = s->next_seq;
+    k->flags = (s->need_init ? LT_XRT_FLAG_INIT : 0U) | (restart ? LT_XRT_FLAG_RESTART : 0U) |
                (x->cells_per_unit == 1 ? LT_XRT_FLAG_RESIDENT : 0U);
     k->n_periods = n_periods;
-    if (xrtRunSetArg(k->run, LT_XRT_ARG_WEIGHTS, x->weights[c->weights_bo].bo) != 0 ||
-        xrtRunSetArg(k->run, LT_XRT_ARG_WEIGHTS_BYTES, (unsigned)x->weights_bytes) != 0 ||
-        xrtRunSetArg(k->run, LT_XRT_ARG_WEIGHTS_GEN, (unsigned)x->weights_gen) != 0 ||
-        xrtRunSetArg(k->run, LT_XRT_ARG_N_PERIODS, (unsigned)n_periods) != 0 ||
-        xrtRunSetArg(k->run, LT_XRT_ARG_THRESHOLD, (int)x->threshold) != 0 ||
-        xrtRunSetArg(k->run, LT_XRT_ARG_GAP_W, (unsigned)x->gap_w) != 0 ||
-        xrtRunSetArg(k->run, LT_XRT_ARG_GAP_T, (unsigned)x->gap_t) != 0 ||
-        xrtRunSetArg(k->run, LT_XRT_ARG_FLAGS, (unsigned)k->flags) != 0 ||
-        xrtRunSetArg(k->run, LT_XRT_ARG_SEQUENCE, (unsigned)k->sequence) != 0)
-        return slot_fail(s, LT_EIO, "xrt: cell %u: CU %s rejected the block arguments", s->cell_id,
-                         c->name);
-    if (xrtRunStart(k->run) != 0) {
+    size_t bytes = (size_t)n_periods * lt_geom_streams(&s->geom) * sizeof(lt_wibeth_frame);
+    memcpy(k->frames_map, frames, bytes);
+    int rc = 0;
+    if (xrtBOSync(k->frames_bo, XCL_BO_SYNC_BO_TO_DEVICE, bytes, 0) != 0)
+        rc = slot_fail(s, LT_EIO, "xrt: cell %u: DMA of %zu bytes to CU %s failed: %s", s->cell_id,
+                       bytes, c->name, strerror(errno_or(EIO)));
+    else if (xrtRunSetArg(k->run, LT_XRT_ARG_WEIGHTS, wbo) != 0 ||
+             xrtRunSetArg(k->run, LT_XRT_ARG_WEIGHTS_BYTES, (unsigned)wbytes) != 0 ||
+             xrtRunSetArg(k->run, LT_XRT_ARG_WEIGHTS_GEN, (unsigned)wgen) != 0 ||
+             xrtRunSetArg(k->run, LT_XRT_ARG_N_PERIODS, (unsigned)n_periods) != 0 ||
+             xrtRunSetArg(k->run, LT_XRT_ARG_THRESHOLD, (int)threshold) != 0 ||
+             xrtRunSetArg(k->run, LT_XRT_ARG_GAP_W, (unsigned)gap_w) != 0 ||
+             xrtRunSetArg(k->run, LT_XRT_ARG_GAP_T, (unsigned)gap_t) != 0 ||
+             xrtRunSetArg(k->run, LT_XRT_ARG_FLAGS, (unsigned)k->flags) != 0 ||
+             xrtRunSetArg(k->run, LT_XRT_ARG_SEQUENCE, (unsigned)k->sequence) != 0)
+        rc = slot_fail(s, LT_EIO, "xrt: cell %u: CU %s rejected the block arguments", s->cell_id,
+                       c->name);
+    else if (xrtRunStart(k->run) != 0) {
         atomic_fetch_add(&x->runs_failed, 1);
-        return slot_fail(s, LT_EIO, "xrt: cell %u: cannot start a run on CU %s: %s", s->cell_id,
-                         c->name, strerror(errno_or(EIO)));
+        rc = slot_fail(s, LT_EIO, "xrt: cell %u: cannot start a run on CU %s: %s", s->cell_id,
+                       c->name, strerror(errno_or(EIO)));
+    }
+    if (rc) { /* give the reservation back; the block never reached the card */
+        pthread_mutex_lock(&x->mu);
+        s->in_flight--;
+        s->need_restart |= restart;
+        pthread_mutex_unlock(&x->mu);
+        return rc;
     }
     atomic_fetch_add(&x->runs_started, 1);
     atomic_fetch_add(&x->bytes_to_card, bytes);
     s->next_seq++;
-    s->need_restart = 0;
     s->need_init = 0;
-    s->in_flight++;
     return 0;
+}
+
+/* The oldest block of a slot is done with the card. */
+static void retire(struct lt_xrt *x, struct xrt_slot *s)
+{
+    pthread_mutex_lock(&x->mu);
+    s->head = (s->head + 1) % XRT_BLOCKS;
+    s->in_flight--;
+    pthread_mutex_unlock(&x->mu);
 }
 
 static const char *state_name(enum ert_cmd_state st)
@@ -562,8 +613,7 @@ int lt_xrt_collect(struct lt_xrt *x, int slot, struct lt_candidate *out, uint32_
     if (st != ERT_CMD_STATE_COMPLETED) {
         atomic_fetch_add(&x->runs_failed, 1);
         if (st == ERT_CMD_STATE_ERROR || st == ERT_CMD_STATE_ABORT) {
-            s->head = (s->head + 1) % XRT_BLOCKS; /* the run is over; its buffers are free */
-            s->in_flight--;
+            retire(x, s);     /* the run is over; its buffers are free */
             s->need_init = 1; /* the state on the card is undefined now */
         } else {
             s->broken = 1;
@@ -574,8 +624,7 @@ int lt_xrt_collect(struct lt_xrt *x, int slot, struct lt_candidate *out, uint32_
             c->name, state_name(st), (int)st, LT_XRT_RUN_TIMEOUT_MS);
     }
     atomic_fetch_add(&x->runs_completed, 1);
-    s->head = (s->head + 1) % XRT_BLOCKS;
-    s->in_flight--;
+    retire(x, s);
     if (xrtBOSync(k->out_bo, XCL_BO_SYNC_BO_FROM_DEVICE, XRT_OUT_BYTES, 0) != 0) {
         s->need_init = 1;
         return slot_fail(s, LT_EIO,

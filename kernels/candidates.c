@@ -50,10 +50,16 @@ static void emit(struct lt_cand_state *st, const struct lt_cand_open *o, struct 
     c->algorithm = 0;
 }
 
+/* The open list is kept in opening order. Removals compact it in one pass with a write index, a
+ * loop with a fixed bound (LT_KERNEL_MAX_OPEN) as HLS wants. */
 static void remove_at(struct lt_cand_state *st, uint32_t i)
 {
-    for (uint32_t k = i + 1; k < st->n_open; k++) st->open[k - 1] = st->open[k];
-    st->n_open--;
+    uint32_t w = 0;
+    for (uint32_t k = 0; k < LT_KERNEL_MAX_OPEN; k++) {
+        if (k >= st->n_open) break;
+        if (k != i) st->open[w++] = st->open[k];
+    }
+    st->n_open = w;
 }
 
 static uint32_t sat_add(uint32_t a, uint32_t b)
@@ -93,9 +99,12 @@ static uint32_t pixel_adc(const struct lt_cand_state *st, const struct lt_xhist 
     c_lo = c_lo > st->g.delay ? c_lo - st->g.delay : 0;
     c_hi = c_hi > st->g.delay ? c_hi - st->g.delay : 0;
     uint32_t s = 0;
-    for (uint64_t c = c_lo; c < c_hi && c < h->n_cols; c++) {
+    for (uint32_t q = 0; q < LT_KERNEL_MAX_POOL_T; q++) {
+        uint64_t c = c_lo + q;
+        if (c >= c_hi || c >= h->n_cols) break;
         const int16_t *row = h->x[c % LT_KERNEL_HIST_COLS];
-        for (uint32_t k = 0; k < P; k++) {
+        for (uint32_t k = 0; k < LT_KERNEL_MAX_POOL_W; k++) {
+            if (k >= P) break;
             int16_t v = row[g * P + k];
             if (v > 0) s += (uint32_t)v; /* at most 8 x 16 x 32767: no overflow */
         }
@@ -108,28 +117,30 @@ static void add_run(struct lt_cand_state *st, const struct lt_cand_open *run,
 {
     const uint64_t u = run->u_last;
     const uint32_t gw = st->p.gap_w;
+    /* One pass: the first touching candidate takes the run, later touching ones are merged into
+     * it and dropped from the list (compaction keeps the opening order). */
     int32_t target = -1;
-    for (uint32_t i = 0; i < st->n_open;) {
-        struct lt_cand_open *o = &st->open[i];
-        int touches = run->g0 <= o->g1 + gw + 1U && o->g0 <= run->g1 + gw + 1U &&
-                      u - o->u_last <= (uint64_t)st->p.gap_t + 1U;
-        if (!touches) {
-            i++;
+    uint32_t w = 0;
+    for (uint32_t i = 0; i < LT_KERNEL_MAX_OPEN; i++) {
+        if (i >= st->n_open) break;
+        struct lt_cand_open o = st->open[i];
+        int touches = run->g0 <= o.g1 + gw + 1U && o.g0 <= run->g1 + gw + 1U &&
+                      u - o.u_last <= (uint64_t)st->p.gap_t + 1U;
+        if (touches && target >= 0) {
+            merge_into(&st->open[target], &o);
             continue;
         }
-        if (target < 0) {
-            target = (int32_t)i;
-            merge_into(o, run);
-            i++;
-        } else {
-            merge_into(&st->open[target], o);
-            remove_at(st, i); /* i now indexes the next candidate */
+        if (touches) {
+            merge_into(&o, run);
+            target = (int32_t)w;
         }
+        st->open[w++] = o;
     }
+    st->n_open = w;
     if (target >= 0) return;
     if (st->n_open == LT_KERNEL_MAX_OPEN) {
         uint32_t oldest = 0;
-        for (uint32_t i = 1; i < st->n_open; i++)
+        for (uint32_t i = 1; i < LT_KERNEL_MAX_OPEN; i++)
             if (st->open[i].u_last < st->open[oldest].u_last) oldest = i;
         emit(st, &st->open[oldest], sink);
         remove_at(st, oldest);
@@ -145,7 +156,8 @@ void lt_cand_push(struct lt_cand_state *st, const int16_t *score, const struct l
     const int32_t thr = st->p.threshold;
     struct lt_cand_open run;
     int in_run = 0;
-    for (uint32_t g = 0; g < st->g.n_groups; g++) {
+    for (uint32_t g = 0; g < LT_KERNEL_MAX_WIRES; g++) {
+        if (g >= st->g.n_groups) break;
         int32_t s = score[g];
         if (s <= thr) continue;
         if (in_run && g - run.g1 - 1U > st->p.gap_w) {
@@ -172,27 +184,30 @@ void lt_cand_push(struct lt_cand_state *st, const int16_t *score, const struct l
         }
     }
     if (in_run) add_run(st, &run, sink);
-    /* Close what can no longer grow. */
-    for (uint32_t i = 0; i < st->n_open;) {
-        if (u - st->open[i].u_last > st->p.gap_t) {
+    /* Close what can no longer grow (in list order), compacting the rest. */
+    uint32_t w = 0;
+    for (uint32_t i = 0; i < LT_KERNEL_MAX_OPEN; i++) {
+        if (i >= st->n_open) break;
+        if (u - st->open[i].u_last > st->p.gap_t)
             emit(st, &st->open[i], sink);
-            remove_at(st, i);
-        } else {
-            i++;
-        }
+        else
+            st->open[w++] = st->open[i];
     }
+    st->n_open = w;
 }
 
 void lt_cand_flush(struct lt_cand_state *st, struct lt_cand_sink *sink)
 {
-    for (uint32_t i = 0; i < st->n_open; i++) emit(st, &st->open[i], sink);
+    for (uint32_t i = 0; i < LT_KERNEL_MAX_OPEN; i++)
+        if (i < st->n_open) emit(st, &st->open[i], sink);
     st->n_open = 0;
 }
 
 uint64_t lt_cand_watermark(const struct lt_cand_state *st)
 {
     uint64_t wm = col_tick(st, first_col(st, st->next_u));
-    for (uint32_t i = 0; i < st->n_open; i++) {
+    for (uint32_t i = 0; i < LT_KERNEL_MAX_OPEN; i++) {
+        if (i >= st->n_open) break;
         uint64_t t = col_tick(st, first_col(st, st->open[i].u_first));
         if (t < wm) wm = t;
     }

@@ -5,26 +5,36 @@
 
 #include "preprocess.h" /* lt_round_shift32, lt_sat16 */
 
+/* HLS structure: every loop has a compile-time bound (the maxima) and a guard, so v++ sees fixed
+ * trip counts; the wire loop is pipelined and the tap loops under it unroll into a multiply-add
+ * tree (Cin x kt x kw DSPs at most). gcc skips the guarded iterations. */
 void lt_conv_column_scalar(const struct lt_conv_job *job, uint32_t layer_index)
 {
     (void)layer_index;
     const struct lt_kernel_layer *L = job->L;
-    const uint32_t cin = L->cin, kt = L->kt, kw = L->kw, half = kw / 2U;
-    for (uint32_t co = 0; co < L->cout; co++) {
-        for (uint32_t j = 0; j < job->n_wires; j++) {
+    const uint32_t cin = L->cin, cout = L->cout, kt = L->kt, kw = L->kw, half = kw / 2U;
+    const uint32_t n = job->n_wires;
+    for (uint32_t co = 0; co < LT_KERNEL_MAX_CH; co++) {
+        if (co >= cout) break;
+        for (uint32_t j = 0; j < LT_KERNEL_MAX_WIRES; j++) {
 #pragma HLS PIPELINE II = 1
+            if (j >= n) break;
             /* Unsigned accumulation: the contract's int32 wraps modulo 2^32, and unsigned
              * arithmetic is how C says that without undefined behaviour. */
             uint32_t acc = (uint32_t)job->bias[co];
-            for (uint32_t ci = 0; ci < cin; ci++)
-                for (uint32_t dt = 0; dt < kt; dt++) {
+            for (uint32_t ci = 0; ci < LT_KERNEL_MAX_CH; ci++) {
+                if (ci >= cin) break;
+                for (uint32_t dt = 0; dt < LT_KERNEL_MAX_KT; dt++) {
+                    if (dt >= kt) break;
                     const int16_t *col = job->rows[dt];
-                    for (uint32_t dw = 0; dw < kw; dw++) {
+                    for (uint32_t dw = 0; dw < LT_KERNEL_MAX_KW; dw++) {
+                        if (dw >= kw) break;
                         int32_t xv = lt_cnn_lb_get(col, cin, ci, j + LT_KERNEL_WPAD - half + dw);
                         int32_t wv = job->w[lt_kernel_widx(L, co, ci, dt, dw)];
                         acc += (uint32_t)(xv * wv);
                     }
                 }
+            }
             int32_t y = lt_round_shift32((int32_t)acc, L->shift);
             if (L->relu && y < 0) y = 0;
             job->out[co * LT_KERNEL_WSTRIDE + j] = lt_sat16(y);
@@ -41,8 +51,8 @@ void lt_cnn_reset(struct lt_cnn_state *st, const struct lt_kernel_net *net, uint
         if (l < net->n_layers) {
             /* Only the part a layer can touch needs zeroing: kt ring slots of its pairs. */
             uint32_t pairs = net->layer[l].cin == 1 ? 1U : (net->layer[l].cin + 1U) / 2U;
-            for (uint32_t s = 0; s < net->layer[l].kt; s++)
-                memset(ls->lb[s], 0, sizeof(ls->lb[s][0]) * pairs);
+            for (uint32_t s = 0; s < LT_KERNEL_MAX_KT; s++)
+                if (s < net->layer[l].kt) memset(ls->lb[s], 0, sizeof(ls->lb[s][0]) * pairs);
         }
         ls->head = 0;
         ls->pool_odd = 0;
@@ -59,17 +69,20 @@ void lt_lb_store_scalar(int16_t *lb, const int16_t *in, uint32_t stride, uint32_
         /* Pair (x[p], x[p+1]) for p = WPAD-1 .. WPAD+w-1; x outside the wires is 0. */
         row[2U * (LT_KERNEL_WPAD - 1U)] = 0;
         row[2U * (LT_KERNEL_WPAD - 1U) + 1U] = in[0];
-        for (uint32_t j = 0; j < w; j++) {
+        for (uint32_t j = 0; j < LT_KERNEL_MAX_WIRES; j++) {
 #pragma HLS PIPELINE II = 1
+            if (j >= w) break;
             row[2U * (j + LT_KERNEL_WPAD)] = in[j];
             row[2U * (j + LT_KERNEL_WPAD) + 1U] = j + 1U < w ? in[j + 1U] : 0;
         }
         return;
     }
-    for (uint32_t ci = 0; ci < cin; ci++) {
+    for (uint32_t ci = 0; ci < LT_KERNEL_MAX_CH; ci++) {
+        if (ci >= cin) break;
         int16_t *row = lb + (ci >> 1) * LT_CNN_ROW;
-        for (uint32_t j = 0; j < w; j++) {
+        for (uint32_t j = 0; j < LT_KERNEL_MAX_WIRES; j++) {
 #pragma HLS PIPELINE II = 1
+            if (j >= w) break;
             row[2U * (j + LT_KERNEL_WPAD) + (ci & 1U)] = in[ci * stride + j];
         }
     }
@@ -78,14 +91,18 @@ void lt_lb_store_scalar(int16_t *lb, const int16_t *in, uint32_t stride, uint32_
 void lt_pool_w_scalar(const int16_t *in, int16_t *out, uint32_t cout, uint32_t w, uint32_t pw)
 {
     const uint32_t wo = w / pw;
-    for (uint32_t c = 0; c < cout; c++)
-        for (uint32_t j = 0; j < wo; j++) {
+    for (uint32_t c = 0; c < LT_KERNEL_MAX_CH; c++) {
+        if (c >= cout) break;
+        for (uint32_t j = 0; j < LT_KERNEL_MAX_WIRES; j++) {
 #pragma HLS PIPELINE II = 1
+            if (j >= wo) break;
             const int16_t *p = in + c * LT_KERNEL_WSTRIDE + j * pw;
             int16_t m = p[0];
-            for (uint32_t k = 1; k < pw; k++) m = p[k] > m ? p[k] : m;
+            for (uint32_t k = 1; k < 4U; k++) /* pw <= 4 */
+                if (k < pw) m = p[k] > m ? p[k] : m;
             out[c * LT_KERNEL_MAX_WIRES + j] = m;
         }
+    }
 }
 
 int lt_cnn_push(struct lt_cnn_state *st, const struct lt_kernel_net *net, const int16_t *x,
@@ -93,7 +110,8 @@ int lt_cnn_push(struct lt_cnn_state *st, const struct lt_kernel_net *net, const 
 {
     const int16_t *in = x;
     uint32_t in_stride = 0; /* layer 0 input has one channel */
-    for (uint32_t l = 0; l < net->n_layers; l++) {
+    for (uint32_t l = 0; l < LT_KERNEL_MAX_LAYERS; l++) {
+        if (l >= net->n_layers) break;
         const struct lt_kernel_layer *L = &net->layer[l];
         struct lt_cnn_layer_state *ls = &st->layer[l];
         const uint32_t w = ls->w_in, kt = L->kt;
@@ -111,7 +129,8 @@ int lt_cnn_push(struct lt_cnn_state *st, const struct lt_kernel_net *net, const 
         job.bias = net->bias[l];
         job.packed = NULL;
         /* rows[kt-1] is the newest column (head), rows[0] the oldest. */
-        for (uint32_t dt = 0; dt < kt; dt++) {
+        for (uint32_t dt = 0; dt < LT_KERNEL_MAX_KT; dt++) {
+            if (dt >= kt) break;
             uint32_t back = kt - 1U - dt;
             uint32_t slot = ls->head >= back ? ls->head - back : ls->head + kt - back;
             job.rows[dt] = &ls->lb[slot][0][0];
@@ -136,17 +155,23 @@ int lt_cnn_push(struct lt_cnn_state *st, const struct lt_kernel_net *net, const 
             lt_pool_w_scalar(&st->conv_out[0][0], &st->pool_out[0][0], cout, w, L->pw);
         if (L->pt == 2) {
             if (!ls->pool_odd) {
-                for (uint32_t c = 0; c < cout; c++)
+                for (uint32_t c = 0; c < LT_KERNEL_MAX_CH; c++) {
+                    if (c >= cout) break;
                     memcpy(ls->pool_pending[c], st->pool_out[c], wo * sizeof(int16_t));
+                }
                 ls->pool_odd = 1;
                 return 0;
             }
             ls->pool_odd = 0;
-            for (uint32_t c = 0; c < cout; c++)
-                for (uint32_t j = 0; j < wo; j++) {
+            for (uint32_t c = 0; c < LT_KERNEL_MAX_CH; c++) {
+                if (c >= cout) break;
+                for (uint32_t j = 0; j < LT_KERNEL_MAX_WIRES; j++) {
+#pragma HLS PIPELINE II = 1
+                    if (j >= wo) break;
                     int16_t a = ls->pool_pending[c][j];
                     if (a > st->pool_out[c][j]) st->pool_out[c][j] = a;
                 }
+            }
         }
         in = &st->pool_out[0][0];
         in_stride = LT_KERNEL_MAX_WIRES;

@@ -18,10 +18,11 @@
 #define LT_KERNEL_MAX_KW       7U  /* conv kernel extent along wires (odd) */
 #define LT_KERNEL_MAX_D_LOG2   5U  /* downsample by at most 2^5 = 32 samples */
 #define LT_KERNEL_MAX_IN_SHIFT 15U
-#define LT_KERNEL_MAX_SHIFT    24U  /* per-layer requantisation shift */
-#define LT_KERNEL_MAX_POOL_W   16U  /* product of all pw */
-#define LT_KERNEL_MAX_POOL_T   8U   /* product of all pt */
-#define LT_KERNEL_MAX_DELAY    192U /* receptive-field delay in input columns (docs/kernel.md) */
+#define LT_KERNEL_MAX_SHIFT    24U   /* per-layer requantisation shift */
+#define LT_KERNEL_MAX_POOL_W   16U   /* product of all pw */
+#define LT_KERNEL_MAX_POOL_T   8U    /* product of all pt */
+#define LT_KERNEL_MAX_DELAY    192U  /* receptive-field delay in input columns (docs/kernel.md) */
+#define LT_KERNEL_MAX_PERIODS  4096U /* frame periods per lt_kernel_process call (accel checks) */
 #define LT_KERNEL_MAX_WEIGHTS                                                                      \
     (LT_KERNEL_MAX_CH * LT_KERNEL_MAX_CH * LT_KERNEL_MAX_KT * LT_KERNEL_MAX_KW)
 

@@ -59,11 +59,12 @@ void lt_kernel_process(struct lt_kernel_cell *k, const struct lt_kernel_net *net
     struct lt_cand_sink sink = {out, max_out, 0};
     const uint32_t n_streams = k->map.n_streams;
     uint64_t ncol_out = 0;
-    for (uint32_t p = 0; p < n_periods; p++) {
+    for (uint32_t p = 0; p < LT_KERNEL_MAX_PERIODS; p++) {
+        if (p >= n_periods) break;
         const lt_wibeth_frame *pf = &frames[(size_t)p * n_streams];
         uint64_t t = frame_ts(&pf[k->map.used_stream[0]]);
-        for (uint32_t s = 0; s < n_streams; s++)
-            if (frame_ts(&pf[s]) != t) k->ts_mismatch++;
+        for (uint32_t s = 0; s < LT_KERNEL_MAX_STREAMS; s++)
+            if (s < n_streams && frame_ts(&pf[s]) != t) k->ts_mismatch++;
         if (k->running && t != k->next_tick) {
             /* Data are not contiguous: what is open belongs to the old run. */
             lt_cand_flush(&k->cand, &sink);
@@ -75,7 +76,8 @@ void lt_kernel_process(struct lt_kernel_cell *k, const struct lt_kernel_net *net
         k->periods++;
 
         uint32_t ncols = lt_pre_period(&k->pre, &k->map, pf, k->xcols);
-        for (uint32_t c = 0; c < ncols; c++) {
+        for (uint32_t c = 0; c < LT_PRE_COLS_MAX; c++) {
+            if (c >= ncols) break;
             memcpy(k->hist.x[k->hist.n_cols % LT_KERNEL_HIST_COLS], k->xcols[c],
                    k->map.n_wires * sizeof(int16_t));
             k->hist.n_cols++;

@@ -45,9 +45,10 @@ int lt_kernel_cell_init(struct lt_kernel_cell *k, uint32_t cell_id, const struct
  * lt_kernel_cell_flush first when they matter. */
 void lt_kernel_cell_restart(struct lt_kernel_cell *k);
 
-/* Process n_periods frame periods, frames[period * n_streams + stream]. Candidates go to
- * out[0 .. max_out-1] (more are counted in k->cand.dropped). When scores is not NULL, score
- * columns are also copied to scores[col * w_score ...] for up to scores_cap_cols columns. */
+/* Process n_periods (<= LT_KERNEL_MAX_PERIODS) frame periods, frames[period * n_streams +
+ * stream]. Candidates go to out[0 .. max_out-1] (more are counted in k->cand.dropped). When
+ * scores is not NULL, score columns are also copied to scores[col * w_score ...] for up to
+ * scores_cap_cols columns. */
 void lt_kernel_process(struct lt_kernel_cell *k, const struct lt_kernel_net *net,
                        const lt_wibeth_frame *frames, uint32_t n_periods, struct lt_candidate *out,
                        uint32_t max_out, struct lt_kernel_block *res, int16_t *scores,

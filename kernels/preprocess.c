@@ -70,9 +70,11 @@ void lt_pre_unpack_sum_scalar(const lt_wibeth_frame *f, uint32_t d, uint64_t chm
                               uint32_t *dst, uint32_t stride)
 {
     const uint32_t ncols = LT_WIBETH_SAMPLES >> d;
-    for (uint32_t c = 0; c < ncols; c++)
-        for (uint32_t ch = ch0; ch < LT_WIBETH_CHANNELS; ch++)
-            if ((chmask >> ch) & 1U) dst[c * stride + ch - ch0] = 0;
+    for (uint32_t c = 0; c < LT_PRE_COLS_MAX; c++) {
+        if (c >= ncols) break;
+        for (uint32_t ch = 0; ch < LT_WIBETH_CHANNELS; ch++)
+            if (ch >= ch0 && ((chmask >> ch) & 1U)) dst[c * stride + ch - ch0] = 0;
+    }
     for (uint32_t s = 0; s < LT_WIBETH_SAMPLES; s++) {
         const uint64_t *w = f->adc_words[s];
         for (uint32_t ch = 0; ch < LT_WIBETH_CHANNELS; ch++) {
@@ -101,7 +103,8 @@ uint32_t lt_pre_period(struct lt_pre_state *st, const struct lt_pre_map *m,
 {
     const uint32_t d = st->d, ncols = LT_WIBETH_SAMPLES >> d;
     /* Unpack stream by stream (one frame's sums stay in L1), scattering into wire order. */
-    for (uint32_t u = 0; u < m->n_used; u++) {
+    for (uint32_t u = 0; u < LT_KERNEL_MAX_STREAMS; u++) {
+        if (u >= m->n_used) break;
         const lt_wibeth_frame *f = &frames[m->used_stream[u]];
         const uint64_t mask = m->used_chmask[u];
         /* Straight into wire order when the map allows, else via one stream's sums. */
@@ -115,17 +118,20 @@ uint32_t lt_pre_period(struct lt_pre_state *st, const struct lt_pre_map *m,
 #endif
             lt_pre_unpack_sum_scalar(f, d, mask, ch0, dst, stride);
         if (m->used_direct[u]) continue;
-        for (uint32_t k = 0; k < m->used_nwires[u]; k++) {
+        for (uint32_t k = 0; k < LT_WIBETH_CHANNELS; k++) {
+            if (k >= m->used_nwires[u]) break;
             uint32_t j = m->used_wire[u][k], ch = m->used_chan[u][k];
-            for (uint32_t c = 0; c < ncols; c++) st->wsum[c][j] = st->sums[c][ch];
+            for (uint32_t c = 0; c < LT_PRE_COLS_MAX; c++)
+                if (c < ncols) st->wsum[c][j] = st->sums[c][ch];
         }
     }
     /* Pedestal tracking and requantisation, column by column (the tracker is sequential in
      * time, parallel across wires). */
-    for (uint32_t c = 0; c < ncols; c++) {
+    for (uint32_t c = 0; c < LT_PRE_COLS_MAX; c++) {
+        if (c >= ncols) break;
         if (!st->started) {
-            for (uint32_t j = 0; j < m->n_wires; j++)
-                st->ped[j] = (int32_t)((st->wsum[c][j] << 4) >> d);
+            for (uint32_t j = 0; j < LT_KERNEL_MAX_WIRES; j++)
+                if (j < m->n_wires) st->ped[j] = (int32_t)((st->wsum[c][j] << 4) >> d);
             st->started = 1;
         }
 #ifndef __SYNTHESIS__
@@ -141,8 +147,9 @@ uint32_t lt_pre_period(struct lt_pre_state *st, const struct lt_pre_map *m,
 void lt_pre_column_scalar(const uint32_t *wsum, int32_t *ped, int16_t *x, uint32_t n, uint32_t d,
                           uint32_t in_shift)
 {
-    for (uint32_t j = 0; j < n; j++) {
+    for (uint32_t j = 0; j < LT_KERNEL_MAX_WIRES; j++) {
 #pragma HLS PIPELINE II = 1
+        if (j >= n) break;
         int32_t v = (int32_t)((wsum[j] << 4) >> d);
         int32_t diff = v - ped[j];
         ped[j] += (diff > 0) - (diff < 0);

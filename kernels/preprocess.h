@@ -38,7 +38,8 @@ struct lt_pre_map {
     uint16_t used_wire0[LT_KERNEL_MAX_STREAMS];
 };
 
-/* Build the table through lt_chmap_reverse. 0 or a negative lt_error. */
+/* Build the table through lt_chmap_reverse. 0 or a negative lt_error. Runs on the host at setup
+ * (the FPGA receives the finished table). */
 int lt_pre_map_build(struct lt_pre_map *m, const struct lt_cell_geom *g, char *err, size_t errlen);
 
 /* Per-frame unpack-and-sum: dst[c * stride + ch - ch0] = sum of the D samples of column c of

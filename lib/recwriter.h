@@ -10,9 +10,10 @@
  * carried out with pwritev from the writer thread; status and the log say which mode is used.
  *
  * Threads: lt_recwriter_enqueue, lt_recwriter_inhibited and lt_recwriter_status are safe from
- * any thread and never block on I/O. Debian's libhdf5 is the serial (not thread-safe) build,
- * so while a writer runs its thread must be the only user of the HDF5 library in the process:
- * other code may touch HDF5 only before lt_recwriter_start or after lt_recwriter_stop.
+ * any thread and never block on I/O. Debian's libhdf5 is built thread-safe, i.e. with one global
+ * lock around every call: any HDF5 user elsewhere in the process would stall behind the writer's
+ * metadata work (and the writer behind it), so while a writer runs, keep other HDF5 use off
+ * real-time threads; trigd touches HDF5 elsewhere only before lt_recwriter_start.
  *
  * Ownership: a record and everything it points at belong to the caller again when its done()
  * callback runs (on the writer thread, after the bytes are on disk or the record failed).
@@ -139,6 +140,13 @@ int lt_recwriter_inhibited(const struct lt_recwriter *w);
 const struct lt_recwriter_stats *lt_recwriter_stats(const struct lt_recwriter *w);
 void lt_recwriter_status(const struct lt_recwriter *w, struct lt_recwriter_status *out);
 const char *lt_rw_io_mode_name(enum lt_rw_io_mode m);
+
+/* The status as a JSON object (jansson json_t, caller owns the reference) for the monitor:
+ * {"queue_depth":..,"queue_capacity":..,"records_written":..,"bytes_written":..,
+ *  "mb_per_s":..,"files_closed":..,"file_index":..,"free_bytes":..,"io_mode":"io_uring",
+ *  "io_errors":..,"enospc":..,"space_waits":..,"inhibit":true,...}. NULL on allocation failure. */
+struct json_t;
+struct json_t *lt_recwriter_status_json(const struct lt_recwriter_status *st);
 
 /* Path of the last file renamed to its final name ("" if none); for tests and status. */
 void lt_recwriter_last_file(const struct lt_recwriter *w, char *buf, size_t len);

@@ -4,7 +4,7 @@
  * to write into it later; the file access list aligns every object of align_threshold bytes or
  * more on 4096 (H5Pset_alignment) so fragment datasets start where O_DIRECT can write, and the
  * sieve buffer is off so HDF5 never holds a stale copy of raw data. Only the writer thread calls
- * these (Debian's libhdf5 is not thread-safe). */
+ * these (HDF5 takes one global lock per call; no real-time thread may wait on it). */
 #include "recwriter_int.h"
 
 #include <inttypes.h>

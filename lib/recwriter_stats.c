@@ -2,6 +2,7 @@
  * reads; the write rate is smoothed over about a second so a status line at 1 Hz is steady. */
 #include "recwriter_int.h"
 
+#include <jansson.h>
 #include <time.h>
 
 uint64_t rw_now_ns(void)
@@ -68,4 +69,45 @@ void lt_recwriter_status(const struct lt_recwriter *w, struct lt_recwriter_statu
     LOAD(close_failures);
     out->io_mode = (enum lt_rw_io_mode)atomic_load(&s->io_mode);
     out->inhibit = lt_recwriter_inhibited(w);
+}
+
+json_t *lt_recwriter_status_json(const struct lt_recwriter_status *st)
+{
+    json_t *o = json_object();
+    if (!o) return NULL;
+    const struct {
+        const char *key;
+        uint64_t v;
+    } n[] = {
+        {"queue_depth", st->queue_depth},
+        {"queue_capacity", st->queue_capacity},
+        {"records_accepted", st->records_accepted},
+        {"records_rejected", st->records_rejected},
+        {"records_invalid", st->records_invalid},
+        {"records_written", st->records_written},
+        {"records_failed", st->records_failed},
+        {"bytes_written", st->bytes_written},
+        {"bytes_per_s", st->bytes_per_s},
+        {"files_closed", st->files_closed},
+        {"file_index", st->file_index},
+        {"free_bytes", st->free_bytes},
+        {"io_errors", st->io_errors},
+        {"enospc", st->enospc},
+        {"space_waits", st->space_waits},
+        {"retries", st->retries},
+        {"short_writes", st->short_writes},
+        {"leftover_writing", st->leftover_writing},
+        {"close_failures", st->close_failures},
+    };
+    int bad = 0;
+    for (size_t i = 0; i < sizeof n / sizeof n[0]; i++)
+        bad |= json_object_set_new(o, n[i].key, json_integer((json_int_t)n[i].v));
+    bad |= json_object_set_new(o, "mb_per_s", json_real((double)st->bytes_per_s / 1e6));
+    bad |= json_object_set_new(o, "io_mode", json_string(lt_rw_io_mode_name(st->io_mode)));
+    bad |= json_object_set_new(o, "inhibit", json_boolean(st->inhibit));
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
 }

@@ -3,6 +3,7 @@
  * identical offsets, restart index continuation, validation, queue-full and stop timeout. */
 #include <check.h>
 #include <fcntl.h>
+#include <jansson.h>
 
 #include "h5raw.h"
 #include "lt_error.h"
@@ -54,6 +55,12 @@ START_TEST(roundtrip_uring)
     atomic_store(&tu_done_ok, 0);
     struct lt_recwriter_status st = write_records(&c, &p, 1, 10);
     ck_assert_int_eq(st.io_mode, LT_RW_IO_URING);
+    json_t *js = lt_recwriter_status_json(&st);
+    ck_assert_ptr_nonnull(js);
+    ck_assert_str_eq(json_string_value(json_object_get(js, "io_mode")), "io_uring");
+    ck_assert_int_eq(json_integer_value(json_object_get(js, "records_accepted")), 10);
+    ck_assert(json_is_boolean(json_object_get(js, "inhibit")));
+    json_decref(js);
     ck_assert_uint_eq(atomic_load(&tu_done_ok), 10);
     struct tu_verify v;
     ck_assert_uint_eq(verify_dir(dir, &p, 3, &v), 10);

@@ -24,6 +24,7 @@ int main(void)
 }
 #else
 
+#include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -92,10 +93,10 @@ static void teardown(void)
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
 }
 
-#define NF     3 /* FEMBs per test cell: 6 streams, 144 X wires */
-#define BLOCK  4 /* periods per block */
-#define NBLK   6
-#define NCELLS 3
+#define NF          3 /* FEMBs per test cell: 6 streams, 144 X wires */
+#define BLOCK       4 /* periods per block */
+#define NBLK        6
+#define NCELLS      3
 
 static struct lt_accel_config config(const char *backend, const char *xclbin)
 {
@@ -573,6 +574,96 @@ START_TEST(host_checks_of_results)
 }
 END_TEST
 
+/* Cell threads submit and collect at once (as trigd's do) while another thread keeps trying to
+ * change the candidate parameters: every block comes back in order with its own result, and a
+ * change is accepted only while no block is in flight. The card is stood in for by each cell
+ * thread writing its own result (lartrig_top's statics are one CU's, not thread-safe in C). */
+#define CONC_CELLS  3
+#define CONC_BLOCKS 300
+
+struct conc {
+    struct lt_accel *a;
+    int slot;
+    int failures;
+};
+
+static void *cell_thread(void *arg)
+{
+    struct conc *c = arg;
+    struct lt_xrt *xr = lt_xrt_of(c->a);
+    struct lt_candidate cand[8];
+    struct lt_accel_result res;
+    uint32_t dropped;
+    for (uint32_t b = 0; b < CONC_BLOCKS; b++) {
+        if (lt_accel_submit(c->a, c->slot, &FR[c->slot][0][0], 1) != 0) {
+            c->failures++;
+            continue;
+        }
+        struct lt_xrt_debug_block db;
+        if (lt_xrt_debug_block(xr, c->slot, 0, &db) != 0 || db.sequence != b) c->failures++;
+        struct lt_xrt_out_header h;
+        memset(&h, 0, sizeof h);
+        h.magic = LT_XRT_OUT_MAGIC;
+        h.sequence = db.sequence;
+        h.n_candidates = 1;
+        h.watermark = 1000000ULL * (uint64_t)c->slot + b;
+        struct lt_candidate one;
+        memset(&one, 0, sizeof one);
+        one.cell = (uint32_t)c->slot;
+        one.time_start = b;
+        memcpy((uint8_t *)db.out + sizeof h, &one, sizeof one);
+        memcpy(db.out, &h, sizeof h);
+        if (lt_accel_collect(c->a, c->slot, cand, 8, &res, &dropped) != 0 ||
+            res.n_candidates != 1 || cand[0].cell != (uint32_t)c->slot || cand[0].time_start != b ||
+            res.watermark != 1000000ULL * (uint64_t)c->slot + b)
+            c->failures++;
+    }
+    return NULL;
+}
+
+START_TEST(concurrent_cells)
+{
+    make_data();
+    load_default_weights();
+    struct lt_accel_config cfg = config("xrt", xclbin2);
+    struct lt_accel *a = NULL;
+    ck_assert_msg(lt_accel_open(&cfg, &a, errbuf, sizeof errbuf) == 0, "%s", errbuf);
+    ck_assert_int_eq(lt_accel_load_weights(a, &WTS, errbuf, sizeof errbuf), 0);
+    struct lt_cell_geom g = {NF};
+    struct conc cc[CONC_CELLS];
+    pthread_t th[CONC_CELLS];
+    for (int i = 0; i < CONC_CELLS; i++) {
+        ck_assert_int_eq(lt_accel_add_cell(a, (uint32_t)i, &g, errbuf, sizeof errbuf), i);
+        cc[i] = (struct conc){a, i, 0};
+    }
+    for (int i = 0; i < CONC_CELLS; i++)
+        ck_assert_int_eq(pthread_create(&th[i], NULL, cell_thread, &cc[i]), 0);
+    int accepted = 0, refused = 0;
+    for (int k = 0; k < 2000; k++) {
+        char e[200];
+        int rc = lt_accel_set_candidate_params(a, 7, 1, 2, e, sizeof e);
+        if (rc == 0)
+            accepted++;
+        else if (rc == LT_EINVAL)
+            refused++;
+        else
+            ck_abort_msg("set_candidate_params: %d %s", rc, e);
+    }
+    for (int i = 0; i < CONC_CELLS; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert_msg(cc[i].failures == 0, "cell %d: %d bad blocks", i, cc[i].failures);
+    }
+    printf("  concurrent cells: parameter change accepted %d, refused %d times\n", accepted,
+           refused);
+    ck_assert_int_eq(accepted + refused, 2000);
+    struct lt_xrt_stats st;
+    lt_xrt_stats(lt_xrt_of(a), &st);
+    ck_assert_uint_eq(st.runs_started, CONC_CELLS * CONC_BLOCKS);
+    ck_assert_uint_eq(st.runs_completed, CONC_CELLS * CONC_BLOCKS);
+    lt_accel_close(a);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("xrt_noop");
@@ -586,6 +677,7 @@ static Suite *suite(void)
     tcase_add_test(t, host_path_matches_cpu);
     tcase_add_test(t, resident_state_matches_cpu);
     tcase_add_test(t, host_checks_of_results);
+    tcase_add_test(t, concurrent_cells);
     suite_add_tcase(s, t);
     return s;
 }

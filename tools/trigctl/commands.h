@@ -10,5 +10,7 @@ int cmd_top(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
 int cmd_show(int argc, char **argv);
+int cmd_keygen(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
 
 #endif

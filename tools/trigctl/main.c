@@ -24,6 +24,8 @@ static const struct command commands[] = {
     {"stop", cmd_ctl, "clean shutdown of the daemon"},
     {"reload", cmd_ctl, "re-read the daemon's config file"},
     {"show", cmd_show, "event display (PNG) of a trigger record or a run-file window"},
+    {"replay", cmd_replay, "run the trigger pipeline on a run file: efficiency, reduction"},
+    {"keygen", cmd_keygen, "write a CURVE key pair for tcp operator sockets"},
 };
 
 static void usage(FILE *out)

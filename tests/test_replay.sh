@@ -1,0 +1,145 @@
+#!/bin/bash
+# trigctl replay end to end: a simulated run with injected high-energy events plus background,
+# replayed through the real pipeline; the efficiency, fake triggers and data reduction it reports
+# are recomputed here independently (h5py: /Truth of the run file, TriggerRecordHeaders and
+# dataset sizes of the records written); bad files fail with exit 1 and a message.
+set -euo pipefail
+bin=${LARTRIG_BINARY_DIR:?LARTRIG_BINARY_DIR not set}
+trigctl=$bin/tools/trigctl
+py=/usr/bin/python3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+run=$tmp/run.h5
+"$trigctl" sim -o "$run" --cells 2 --channels 128 --seconds 0.3 --seed 11 --run 7 \
+    --he-rate 3 --le-rate 5 --cosmic-rate 2 \
+    --inject 0:he:1500:0.05 --inject 1:he:3000:0.12 --inject 0:he:800:0.2 --inject 1:he:2000:0.26 \
+    >"$tmp/sim.out" || fail "trigctl sim exited $?"
+
+# The replay keeps its records in rec/ (-o), prints JSON.
+"$trigctl" replay "$run" -o "$tmp/rec" --json >"$tmp/replay.json" 2>"$tmp/replay.err" ||
+    { cat "$tmp/replay.err" >&2; fail "trigctl replay exited $?"; }
+
+"$py" - "$run" "$tmp/rec" "$tmp/replay.json" <<'PY' || fail "replay report does not match the files"
+import glob, json, math, struct, sys
+import h5py, numpy as np
+
+run_path, rec_dir, rep_path = sys.argv[1:4]
+rep = json.load(open(rep_path))
+
+# The run: raw bytes = every WIBEth fragment dataset; truth rows.
+raw = 0
+with h5py.File(run_path, "r") as f:
+    for rname, rec in f.items():
+        if not isinstance(rec, h5py.Group) or "RawData" not in rec:
+            continue
+        for dname, ds in rec["RawData"].items():
+            if dname.startswith("Detector_Readout_") and dname.endswith("_WIBEth"):
+                raw += ds.shape[0]
+    truth = f["/Truth"][:]
+assert rep["raw_bytes"] == raw, (rep["raw_bytes"], raw)
+
+# The records: windows from the ComponentRequests of each TriggerRecordHeader, algorithm bits
+# from trigger_type, bytes = every dataset of every record.
+recs, rec_bytes = [], 0
+for path in sorted(glob.glob(rec_dir + "/*.hdf5")):
+    with h5py.File(path, "r") as f:
+        for rname, rec in f.items():
+            if not rname.startswith("TriggerRecord"):
+                continue
+            for dname, ds in rec["RawData"].items():
+                rec_bytes += ds.shape[0]
+                if dname.endswith("_TriggerRecordHeader"):
+                    b = ds[:, 0].tobytes()
+                    number, ts, ncomp = struct.unpack_from("<QQQ", b, 8)
+                    ttype, = struct.unpack_from("<Q", b, 40)
+                    wins = [struct.unpack_from("<QQ", b, 64 + 32 * i + 16) for i in range(ncomp)]
+                    begin = min(w[0] for w in wins)
+                    end = max(w[1] for w in wins)
+                    recs.append((number, ts, begin, end, ttype))
+recs.sort()
+assert len(recs) == rep["trigger_count"] == len(rep["triggers"]) == rep["records"], \
+    (len(recs), rep["trigger_count"], rep["records"])
+assert len(recs) >= 4, "too few triggers for a meaningful check"
+for r, t in zip(recs, rep["triggers"]):
+    assert r[0] == t["number"] and r[1] == t["time_ticks"], (r, t)
+    assert [r[2], r[3]] == t["window_ticks"], (r, t)
+
+# Efficiency: a deposit is found when some record's window overlaps [time, time_end].
+edges = [0, 10, 100, 1000, 10000, math.inf]
+names = {0: "ar39", 1: "low_energy", 2: "high_energy", 3: "cosmic"}
+found, total = {}, {}
+signal_in = [False] * len(recs)
+for row in truth:
+    kind = int(row["kind"])
+    if kind == 0:
+        continue
+    t0 = int(row["time"]); t1 = max(int(row["time_end"]), t0)
+    e = float(row["energy_mev"])
+    b = max(i for i in range(len(edges) - 1) if e >= edges[i])
+    key = (names[kind], edges[b])
+    hit = False
+    for i, r in enumerate(recs):
+        if t0 < r[3] and t1 >= r[2]:
+            hit = True
+            signal_in[i] = True
+    total[key] = total.get(key, 0) + 1
+    found[key] = found.get(key, 0) + (1 if hit else 0)
+got = {(x["kind"], x["energy_min_mev"]): (x["found"], x["total"]) for x in rep["efficiency"]}
+want = {k: (found[k], total[k]) for k in total}
+assert got == want, (got, want)
+assert rep["signal_total"] == sum(total.values())
+assert rep["signal_found"] == sum(found.values())
+
+# Fakes: physics-algorithm triggers (single, coincidence, summed) with no signal in the window.
+fakes = sum(1 for i, r in enumerate(recs) if (r[4] & 0b111) and not signal_in[i])
+assert rep["fake_triggers"] == fakes, (rep["fake_triggers"], fakes)
+assert abs(rep["fake_rate_hz"] - fakes / rep["data_seconds"]) < 1e-9
+assert abs(rep["data_seconds"] - 0.3) < 0.001, rep["data_seconds"]
+
+# Reduction: raw bytes of the run / bytes of the records.
+assert rep["record_bytes"] == rec_bytes, (rep["record_bytes"], rec_bytes)
+assert abs(rep["reduction"] - raw / rec_bytes) < 1e-9 * rep["reduction"]
+assert rep["reduction"] > 1
+
+# The injected 0.8-3 GeV events are all found (the trigger's job).
+injected = [0.05, 0.12, 0.2, 0.26]
+for t in injected:
+    tick = int(t * 62.5e6)
+    assert any(r[2] <= tick + 200000 and r[3] >= tick for r in recs), f"injected event at {t} s missed"
+p = rep["pipeline"]
+assert p["records_failed"] == 0 and p["fragments_not_found"] == 0, p
+assert rep["throughput"] > 0
+print(f"{len(recs)} triggers, {rep['signal_found']}/{rep['signal_total']} signal found, "
+      f"{fakes} fakes, reduction {rep['reduction']:.1f}, throughput {rep['throughput']:.3f}")
+PY
+
+# Text report, default output directory: a temporary directory that is removed afterwards.
+mkdir "$tmp/t"
+TMPDIR=$tmp/t "$trigctl" replay "$run" -q >"$tmp/replay.txt" || fail "text replay exited $?"
+grep -q "^data reduction: " "$tmp/replay.txt" || fail "text report lacks the reduction"
+grep -q "^efficiency" "$tmp/replay.txt" || fail "text report lacks the efficiency"
+grep -q "^throughput: " "$tmp/replay.txt" || fail "text report lacks the throughput"
+[[ -z $(ls -A "$tmp/t") ]] || fail "temporary record directory left behind: $(ls -A "$tmp/t")"
+
+# Bad inputs: exit 1 and a message naming the file.
+head -c 100000 /dev/urandom >"$tmp/garbage.h5"
+: >"$tmp/empty.h5"
+rec_file=$(ls "$tmp"/rec/*.hdf5 | head -1)
+for bad in "$tmp/garbage.h5" "$tmp/empty.h5" "$tmp/missing.h5" "$rec_file"; do
+    set +e
+    "$trigctl" replay "$bad" >"$tmp/bad.out" 2>"$tmp/bad.err"
+    rc=$?
+    set -e
+    [[ $rc == 1 ]] || fail "replay of $(basename "$bad") exited $rc, expected 1"
+    grep -q "$(basename "$bad")" "$tmp/bad.err" || fail "message does not name the file: $(cat "$tmp/bad.err")"
+    echo "ok   bad file $(basename "$bad"): $(head -1 "$tmp/bad.err")"
+done
+grep -q "not a run file" "$tmp/bad.err" || fail "a record file is not called out as not a run file"
+set +e
+"$trigctl" replay >/dev/null 2>&1
+rc=$?
+set -e
+[[ $rc == 2 ]] || fail "replay without a file exited $rc, expected 2"
+echo PASS

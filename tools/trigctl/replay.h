@@ -1,0 +1,77 @@
+/* trigctl replay: the parts of the command (cmd_replay.c runs the pipeline).
+ *   replay_scan.c    what the run file holds (cells, streams, frames, raw bytes, /Truth) and
+ *                    what the run wrote (records, their bytes);
+ *   replay_report.c  efficiency against truth, fake triggers, the text and JSON reports. */
+#ifndef LARTRIG_TRIGCTL_REPLAY_H
+#define LARTRIG_TRIGCTL_REPLAY_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chmap.h"
+#include "truth.h"
+
+#define REPLAY_MAX_TRIGGERS 200000U   /* listed; more are counted (and reported) */
+#define REPLAY_MAX_TRUTH    20000000U /* rows of /Truth read (40 B each) */
+
+struct replay_cell {
+    uint32_t id;
+    uint32_t streams;
+    uint64_t frames; /* of stream 0 = frame periods */
+};
+
+struct replay_run {
+    char path[4096];
+    uint32_t run_number;
+    uint32_t n_cells;
+    struct replay_cell cells[LT_MAX_CELLS];
+    uint64_t total_frames; /* all streams of all cells */
+    uint64_t raw_bytes;    /* WIBEth fragment datasets */
+    uint64_t first_ts, last_ts;
+    double data_seconds;
+    struct lt_truth *truth;
+    size_t n_truth;
+};
+
+struct replay_trigger {
+    uint64_t number, time, begin, end;
+    uint32_t algorithms;
+    uint32_t n_candidates;
+    uint64_t cells[LT_MAX_CELLS / 64];
+};
+
+struct replay_output {
+    uint32_t files;
+    uint64_t records;
+    uint64_t record_bytes; /* dataset contents of the records */
+    uint64_t file_bytes;
+};
+
+/* Opens with trigctl_h5_open (bounded against libhdf5 hangs); err names the file. */
+int replay_scan_run(const char *path, struct replay_run *run, char *err, size_t errlen);
+void replay_run_free(struct replay_run *run);
+/* Records of the files in dir whose names are not in `before` (NULL-terminated list). */
+int replay_scan_output(const char *dir, char **before, struct replay_output *out, char *err,
+                       size_t errlen);
+/* NULL-terminated list of the entries of dir (for replay_scan_output). */
+char **replay_list_dir(const char *dir);
+void replay_free_list(char **list);
+
+struct replay_result {
+    const struct replay_run *run;
+    const struct replay_trigger *trig;
+    size_t n_trig;
+    uint64_t trig_total; /* including those beyond REPLAY_MAX_TRIGGERS */
+    struct replay_output out;
+    double wall_s, preload_s;
+    const char *out_dir;
+    int out_kept;
+    json_t *pipeline; /* counters of the run (owned by the caller) */
+};
+
+/* The report: the JSON document (always built; the text is printed from it). */
+json_t *replay_report_json(const struct replay_result *r);
+void replay_report_print(json_t *doc, const struct replay_result *r);
+
+#endif
