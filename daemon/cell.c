@@ -283,6 +283,9 @@ int trigd_cells_create(const struct trigd_config *cfg, const uint8_t *sel, void 
         .max_block_periods = cfg->kernel.block_periods,
         .device_index = cfg->kernel.device_index,
         .xclbin_path = cfg->kernel.xclbin[0] ? cfg->kernel.xclbin : NULL,
+        .kernel_name = cfg->kernel.kernel_name[0] ? cfg->kernel.kernel_name : NULL,
+        .compute_units = cfg->kernel.compute_units,
+        .cells_per_unit = cfg->kernel.cells_per_unit,
     };
     int rc = lt_accel_open(&ac, &cs->accel, err, errlen);
     if (rc) goto fail;

@@ -35,7 +35,9 @@ int trigd_cell_requests_init(struct trigd_cell *c, char *err, size_t errlen)
     char rid[32];
     int n = snprintf(rid, sizeof rid, "cell-%u", c->id);
     int linger = 1000;
+    int64_t max_request = LT_MSG_HEADER_SIZE + LT_MSG_REQUEST_SIZE; /* only requests come in */
     if (!c->dealer || zmq_setsockopt(c->dealer, ZMQ_ROUTING_ID, rid, (size_t)n) ||
+        zmq_setsockopt(c->dealer, ZMQ_MAXMSGSIZE, &max_request, sizeof max_request) ||
         zmq_setsockopt(c->dealer, ZMQ_LINGER, &linger, sizeof linger) ||
         zmq_connect(c->dealer, cfg->endpoints.requests)) {
         lt_seterr(err, errlen, "cell %u: cannot connect to %s: %s", c->id, cfg->endpoints.requests,

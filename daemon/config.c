@@ -64,6 +64,9 @@ static const struct key_desc keys[] = {
     {"kernel.gap_t", K_U32, F(kernel.gap_t), 0, 64, NULL},
     {"kernel.xclbin", K_STR, F(kernel.xclbin), 0, 0, NULL},
     {"kernel.device_index", K_U32, F(kernel.device_index), 0, 64, NULL},
+    {"kernel.kernel_name", K_STR, F(kernel.kernel_name), 0, 0, NULL},
+    {"kernel.compute_units", K_U32, F(kernel.compute_units), 0, 64, NULL},
+    {"kernel.cells_per_unit", K_U32, F(kernel.cells_per_unit), 0, 1024, NULL},
 
     {"endpoints.candidates", K_STR, F(endpoints.candidates), 0, 0, NULL},
     {"endpoints.candidates_bind", K_STR, F(endpoints.candidates_bind), 0, 0, NULL},

@@ -62,6 +62,9 @@ struct trigd_kernel_config {
     uint32_t gap_w, gap_t;        /* candidate grouping gaps (docs/kernel.md) */
     char xclbin[TRIGD_PATH_MAX];
     uint32_t device_index;
+    char kernel_name[64];    /* xrt: kernel in the xclbin ("" = the backend's default) */
+    uint32_t compute_units;  /* xrt: compute units to use (0 = all in the xclbin) */
+    uint32_t cells_per_unit; /* xrt: cells multiplexed per unit (0 = round robin) */
 };
 
 struct trigd_endpoints {

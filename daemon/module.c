@@ -13,13 +13,15 @@
 #include "module_ctl.h"
 #include "log.h"
 #include "lt_error.h"
+#include "msg.h"
 #include "readout.h"
 #include "ticks.h"
 #include "record_sink.h"
 
-#define POLL_MS        5
-#define MAX_BATCH      256 /* messages per socket per loop, so neither socket starves the other */
-#define DRAIN_QUIET_MS 200
+#define POLL_MS         5
+#define MAX_BATCH       256 /* messages per socket per loop, so neither socket starves the other */
+#define DRAIN_QUIET_MS  200
+#define DRAIN_WRITER_MS 60000 /* how long shutdown waits for the writer beyond the replies */
 
 struct trigd_module {
     const struct trigd_config *cfg;
@@ -93,7 +95,13 @@ int trigd_module_create(const struct trigd_config *cfg, void *zctx, struct trigd
     int rc;
     m->pull = zmq_socket(zctx, ZMQ_PULL);
     int hwm = 100000, one = 1, linger = 0;
+    /* Bounded input: libzmq drops a peer that announces a message larger than any valid one
+     * (the biggest CANDIDATES message here, a whole DATA_REPLY on the ROUTER) before it
+     * allocates it, so a rogue tcp peer cannot make the module reserve gigabytes. */
+    int64_t max_cand = (int64_t)lt_msg_candidates_size(LT_MSG_MAX_CANDIDATES);
+    int64_t max_reply = LT_MSG_MAX_SIZE;
     if (!m->pull || zmq_setsockopt(m->pull, ZMQ_RCVHWM, &hwm, sizeof hwm) ||
+        zmq_setsockopt(m->pull, ZMQ_MAXMSGSIZE, &max_cand, sizeof max_cand) ||
         zmq_setsockopt(m->pull, ZMQ_LINGER, &linger, sizeof linger) || zmq_bind(m->pull, cand_ep)) {
         lt_seterr(err, errlen, "module: cannot bind %s: %s", cand_ep, zmq_strerror(zmq_errno()));
         rc = LT_EIO;
@@ -101,6 +109,7 @@ int trigd_module_create(const struct trigd_config *cfg, void *zctx, struct trigd
     }
     m->router = zmq_socket(zctx, ZMQ_ROUTER);
     if (!m->router || zmq_setsockopt(m->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one) ||
+        zmq_setsockopt(m->router, ZMQ_MAXMSGSIZE, &max_reply, sizeof max_reply) ||
         zmq_setsockopt(m->router, ZMQ_ROUTER_HANDOVER, &one, sizeof one) ||
         zmq_setsockopt(m->router, ZMQ_LINGER, &linger, sizeof linger) ||
         zmq_bind(m->router, req_ep)) {
@@ -204,11 +213,22 @@ static void *module_main(void *arg)
     trigd_agg_flush(m->agg, trigd_monotonic_ns());
     /* Every issued decision is read out and handed to the writer; replies have at most
      * reply_timeout_ms, the writer's queue drains at disk speed. */
+    uint64_t deadline = trigd_monotonic_ns() +
+                        ((uint64_t)m->cfg->readout.reply_timeout_ms + DRAIN_WRITER_MS) * 1000000ULL;
     while (trigd_readout_in_flight(m->readout)) {
         zmq_pollitem_t items[1] = {{.socket = m->router, .events = ZMQ_POLLIN}};
         zmq_poll(items, 1, POLL_MS);
         pump(m, &msg, &id);
-        trigd_readout_service(m->readout, trigd_monotonic_ns());
+        uint64_t now = trigd_monotonic_ns();
+        trigd_readout_service(m->readout, now);
+        if (now > deadline) {
+            /* The writer is stuck (e.g. the disk stays full): stop waiting; the sink's stop
+             * fails what it still holds, counted and logged. */
+            LT_ERR("shutdown: %u readouts still unwritten after %u ms; giving up on them",
+                   trigd_readout_in_flight(m->readout),
+                   m->cfg->readout.reply_timeout_ms + DRAIN_WRITER_MS);
+            break;
+        }
     }
     snapshot(m);
     trigd_module_ctl_snapshot(&m->ctl, m->agg, m->sink);
@@ -240,6 +260,7 @@ int trigd_module_drain(struct trigd_module *m)
         rc = m->sink->stop(m->sink, 30000);
         m->sink = NULL;
     }
+    trigd_readout_abandon(m->readout);
     uint64_t failed = atomic_load(&m->st.records_failed);
     if (failed) LT_ERR("%llu records could not be written", (unsigned long long)failed);
     return rc ? rc : (failed ? LT_EIO : 0);

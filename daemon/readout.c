@@ -215,7 +215,14 @@ void trigd_readout_on_reply(struct trigd_readout *r, const zmq_msg_t *identity, 
             continue;
         zmq_msg_init(&s->reply[idx]);
         zmq_msg_move(&s->reply[idx], payload);
-        s->view[idx] = v;
+        /* The view must point into the message we keep (a small message's bytes live inside
+         * the zmq_msg_t itself and move with it). */
+        if (lt_msg_decode(zmq_msg_data(&s->reply[idx]), zmq_msg_size(&s->reply[idx]), &s->view[idx],
+                          NULL, 0) != 0) {
+            zmq_msg_close(&s->reply[idx]);
+            atomic_fetch_add(&r->st->replies_bad, 1);
+            return;
+        }
         s->have[idx] = 1;
         s->n_replied++;
         atomic_fetch_add(&r->st->replies, 1);
@@ -285,4 +292,34 @@ void trigd_readout_service(struct trigd_readout *r, uint64_t now_ns)
             atomic_store(&r->st->readouts_in_flight, r->in_flight);
         }
     }
+}
+
+uint32_t trigd_readout_abandon(struct trigd_readout *r)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < r->n_slots; i++) {
+        struct slot *s = &r->slots[i];
+        if (s->state == SLOT_FREE) continue;
+        if (s->state == SLOT_WRITING && atomic_load_explicit(&s->written, memory_order_acquire)) {
+            /* Written (or failed) while the sink drained at stop. */
+            if (s->write_status == 0)
+                atomic_fetch_add(&r->st->records_written, 1);
+            else if (s->write_status != LT_EINVAL)
+                atomic_fetch_add(&r->st->records_failed, 1);
+            release_replies(r, s);
+            s->state = SLOT_FREE;
+            r->in_flight--;
+            continue;
+        }
+        /* Never handed to the sink, or never finished by it: the record is lost. */
+        LT_ERR("trigger %llu: record never written (shutdown)",
+               (unsigned long long)s->dec->trigger_number);
+        atomic_fetch_add(&r->st->records_failed, 1);
+        release_replies(r, s);
+        s->state = SLOT_FREE;
+        r->in_flight--;
+        n++;
+    }
+    atomic_store(&r->st->readouts_in_flight, r->in_flight);
+    return n;
 }

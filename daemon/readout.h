@@ -33,5 +33,8 @@ void trigd_readout_on_reply(struct trigd_readout *r, const zmq_msg_t *identity, 
 /* Time out cells, build and submit complete records, recycle written ones. */
 void trigd_readout_service(struct trigd_readout *r, uint64_t now_ns);
 uint32_t trigd_readout_in_flight(const struct trigd_readout *r);
+/* After the sink has stopped: account what it wrote, count every readout still unwritten as a
+ * failed record (logged) and free the slots. Returns how many were abandoned. */
+uint32_t trigd_readout_abandon(struct trigd_readout *r);
 
 #endif

@@ -1,7 +1,8 @@
 /* A run file (HDF5, TimeSlice records, one WIBEth fragment per stream per slice) as a cell
  * source. The cell's frames are read completely when the source opens, before any thread runs:
  * HDF5 takes one global lock per call and the record writer holds it for whole records, so a
- * replaying cell thread must not wait on HDF5 later. The preload is bounded (FILE_MAX_BYTES per cell). */
+ * replaying cell thread must not wait on HDF5 later. The preload is bounded (FILE_MAX_BYTES per
+ * cell). */
 #include <stdlib.h>
 #include <string.h>
 

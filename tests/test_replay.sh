@@ -117,7 +117,15 @@ PY
 
 # Text report, default output directory: a temporary directory that is removed afterwards.
 mkdir "$tmp/t"
-TMPDIR=$tmp/t "$trigctl" replay "$run" -q >"$tmp/replay.txt" || fail "text replay exited $?"
+TMPDIR=$tmp/t "$trigctl" replay "$run" -q --report "$tmp/report.json" >"$tmp/replay.txt" ||
+    fail "text replay exited $?"
+"$py" - "$tmp/replay.json" "$tmp/report.json" <<'PY' || fail "--report differs from --json"
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+for k in ("trigger_count", "efficiency", "fake_triggers", "raw_bytes", "record_bytes"):
+    assert a[k] == b[k], (k, a[k], b[k])
+assert b["output_dir"] is None  # a temporary directory, removed
+PY
 grep -q "^data reduction: " "$tmp/replay.txt" || fail "text report lacks the reduction"
 grep -q "^efficiency" "$tmp/replay.txt" || fail "text report lacks the efficiency"
 grep -q "^throughput: " "$tmp/replay.txt" || fail "text report lacks the throughput"

@@ -68,18 +68,20 @@ static double mono_s(void)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: trigctl replay RUN.h5 [-c trigd.conf] [-o OUTDIR] [--json] [--quiet]\n"
-               "Run trigd's pipeline on a run file (trigctl sim) as fast as possible and report\n"
-               "the triggers, efficiency against /Truth, fake trigger rate, data reduction and\n"
-               "throughput.\n"
-               "  -c, --config FILE  trigd configuration (trigger, readout, kernel, buffers,\n"
-               "                     writer keys); cells come from the run file (default: the\n"
-               "                     embedded trigd configuration)\n"
-               "  -o, --output DIR   keep the trigger records here (default: a temporary\n"
-               "                     directory, removed at the end)\n"
-               "      --json         print the report as JSON\n"
-               "  -q, --quiet        log warnings and errors only\n"
-               "exit: 0 done, 1 bad file or pipeline failure, 2 usage\n");
+    fprintf(f,
+            "usage: trigctl replay RUN.h5 [-c trigd.conf] [-o OUTDIR] [--json] [--report F] [-q]\n"
+            "Run trigd's pipeline on a run file (trigctl sim) as fast as possible and report\n"
+            "the triggers, efficiency against /Truth, fake trigger rate, data reduction and\n"
+            "throughput.\n"
+            "  -c, --config FILE  trigd configuration (trigger, readout, kernel, buffers,\n"
+            "                     writer keys); cells come from the run file (default: the\n"
+            "                     embedded trigd configuration)\n"
+            "  -o, --output DIR   keep the trigger records here (default: a temporary\n"
+            "                     directory, removed at the end)\n"
+            "      --json         print the report as JSON\n"
+            "      --report FILE  also write the JSON report to FILE\n"
+            "  -q, --quiet        log warnings and errors only\n"
+            "exit: 0 done, 1 bad file or pipeline failure, 2 usage\n");
 }
 
 /* Cells from the file; everything in this process, unpaced, no operator sockets. */
@@ -162,11 +164,14 @@ static void remove_tmp(const char *dir)
 
 int cmd_replay(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, 0, 'c'}, {"output", required_argument, 0, 'o'},
-        {"json", no_argument, 0, 'j'},         {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
-    const char *conf = NULL, *outdir = NULL;
+    static const struct option opts[] = {{"config", required_argument, 0, 'c'},
+                                         {"output", required_argument, 0, 'o'},
+                                         {"json", no_argument, 0, 'j'},
+                                         {"quiet", no_argument, 0, 'q'},
+                                         {"report", required_argument, 0, 'r'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *conf = NULL, *outdir = NULL, *report = NULL;
     int json = 0, quiet = 0, opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "c:o:qh", opts, NULL)) != -1) {
@@ -179,6 +184,9 @@ int cmd_replay(int argc, char **argv)
             break;
         case 'j':
             json = 1;
+            break;
+        case 'r':
+            report = optarg;
             break;
         case 'q':
             quiet = 1;
@@ -242,6 +250,9 @@ int cmd_replay(int argc, char **argv)
     struct trigd_module *mod = NULL;
     int tty = isatty(STDERR_FILENO);
     double t_load = mono_s(), t0 = 0, t1;
+    if (tty)
+        fprintf(stderr, "preloading %u cell(s), %.1f MB of frames...\n", run.n_cells,
+                run.raw_bytes / 1e6);
     /* Cells first: they preload the file before the writer (the other HDF5 user) starts. */
     if ((rc = trigd_cells_create(&cfg, NULL, zctx, &cells, err, sizeof err)) != 0 ||
         (rc = trigd_module_create(&cfg, zctx, &mod, err, sizeof err)) != 0) {
@@ -299,6 +310,10 @@ done:
                 printf("\n");
             } else {
                 replay_report_print(doc, &r);
+            }
+            if (doc && report && json_dump_file(doc, report, JSON_INDENT(2)) != 0) {
+                fprintf(stderr, "trigctl replay: cannot write the report to %s\n", report);
+                status = 1;
             }
             json_decref(doc);
         }
