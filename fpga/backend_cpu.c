@@ -218,7 +218,10 @@ static int cpu_load_weights(struct lt_accel *a, const struct lt_weights *w, char
     *im->net = w->net;
     for (uint32_t l = 0; l < w->net.n_layers; l++)
         lt_cpu_pack_layer(&w->net.layer[l], w->net.w[l], im->packed[l]);
+    /* accel.h: new weights bring their suggested threshold and the default gaps */
     im->params.threshold = w->net.threshold;
+    im->params.gap_w = 1;
+    im->params.gap_t = 2;
     /* The architecture may have changed: every cell starts a new run at its next period. */
     for (uint32_t i = 0; i < im->n_slots; i++) {
         im->slots[i].k->params = im->params;

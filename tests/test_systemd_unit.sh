@@ -12,6 +12,7 @@ unit="$tmp/usr/lib/systemd/system/trigd.service"
 test -f "$unit"
 test -f "$tmp/usr/lib/sysusers.d/lartrig.conf"
 test -f "$tmp/usr/lib/tmpfiles.d/lartrig.conf"
+test -f "$tmp/usr/share/lartrig/default.ltw"
 grep -q '^Type=notify$' "$unit"
 grep -q "^ExecStart=$tmp/usr/bin/trigd -c /etc/lartrig/trigd.conf\$" "$unit" ||
     grep -q '^ExecStart=/.*/trigd -c /etc/lartrig/trigd.conf$' "$unit"
