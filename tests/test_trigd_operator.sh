@@ -222,6 +222,7 @@ echo "WATCHDOG=1 x $(grep -c WATCHDOG=1 "$tmp/notify.log")"
 for m in READY=1 STATUS= WATCHDOG=1 RELOADING=1 STOPPING=1; do
     grep -q "$m" "$tmp/notify.log" || fail "no $m on NOTIFY_SOCKET"
 done
+grep -q "STATUS=running, 2 cells, [0-9]* frames/s" "$tmp/notify.log" || fail "no rates in STATUS="
 # RELOADING=1 is followed by READY=1 again (reload finished).
 awk '/RELOADING=1/{r=1} r && /READY=1/{ok=1} END{exit !ok}' "$tmp/notify.log" ||
     fail "no READY=1 after RELOADING=1"
