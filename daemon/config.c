@@ -177,7 +177,10 @@ void trigd_config_defaults(struct trigd_config *c)
     snprintf(c->endpoints.requests, sizeof c->endpoints.requests, "inproc://lartrig-requests");
     c->endpoints.send_hwm = 10000;
 
-    c->trigger.watermark_slack_ticks = lt_seconds_to_ticks(500e-6);
+    /* A candidate is sent when the kernel closes it; a track along the drift direction spans
+     * up to the full drift time, so its start can lie 2.25 ms before the watermark that comes
+     * with it. */
+    c->trigger.watermark_slack_ticks = lt_seconds_to_ticks(2500e-6);
     c->trigger.cell_timeout_ms = 2000;
     c->trigger.max_candidates_per_decision = 256;
     c->trigger.coincidence.enabled = 1;
