@@ -616,3 +616,22 @@ int trigd_config_load_string(const char *text, const char *name, struct trigd_co
     config_destroy(&lc);
     return rc;
 }
+
+const char *trigd_config_key(size_t i, const char **group)
+{
+    if (i < N_ELEMS(keys)) {
+        *group = "";
+        return keys[i].path;
+    }
+    i -= N_ELEMS(keys);
+    if (i < N_ELEMS(cell_keys)) {
+        *group = "cells";
+        return cell_keys[i].path;
+    }
+    i -= N_ELEMS(cell_keys);
+    if (i < N_ELEMS(inject_keys)) {
+        *group = "sim.inject";
+        return inject_keys[i].path;
+    }
+    return NULL;
+}
