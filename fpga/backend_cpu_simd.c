@@ -14,6 +14,7 @@
  * into 32-bit lanes by a byte permutation, shifted into place with a per-lane variable shift and
  * masked; only 16/8-channel groups that hold X wires are touched. */
 #include <immintrin.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "backend_cpu.h"
@@ -298,7 +299,7 @@ struct unpack_tables {
     uint32_t shift256[8][8];
 };
 static struct unpack_tables UT;
-static int ut_ready;
+static pthread_once_t ut_once = PTHREAD_ONCE_INIT;
 
 static void build_tables(void)
 {
@@ -323,7 +324,6 @@ static void build_tables(void)
             UT.shift256[k][i] = bit % 8U;
         }
     }
-    ut_ready = 1;
 }
 
 __attribute__((target("avx512f,avx512bw,avx512vbmi"))) static void
@@ -618,7 +618,7 @@ lt_conv_fn lt_cpu_conv_fn(enum lt_cpu_isa isa)
 
 lt_pre_unpack_fn lt_cpu_unpack_fn(enum lt_cpu_isa isa)
 {
-    if (!ut_ready) build_tables(); /* idempotent; first called from open, before any worker */
+    pthread_once(&ut_once, build_tables); /* accel instances may be opened from several threads */
     switch (isa) {
     case LT_CPU_AVX512:
         return unpack_avx512;
