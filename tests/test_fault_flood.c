@@ -7,6 +7,10 @@
  *  - a PUSH peer sends tens of thousands of random and truncated messages as fast as it can:
  *    every one is counted bad (exactly), none is taken for a candidate;
  *  - a DEALER peer with its own routing id sends random "replies": counted bad, dropped;
+ *  - the control socket (REP, ipc) gets 3000 random / truncated / unknown requests: each gets a
+ *    JSON error reply, a real `status` request is still served; the monitor (PUB) gets 20000
+ *    random subscription messages and still publishes; both refuse a 1 GiB announcement, and
+ *    the control socket one just above its 64 KiB request bound;
  *  - meanwhile decisions go on and every decision becomes a written record.
  * Counters come from the daemon's final status line. Test protocol test_trigd_protocol covers
  * each kind of malformed message once; this one is about rate, size and the other sockets. */
@@ -18,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <zmq.h>
 
 #include "test_trigd_util.h"
@@ -26,8 +31,22 @@ static char dir[256];
 
 /* --- a minimal ZMTP 3.0 client (NULL mechanism), enough to announce a frame size --- */
 
+static char ipc_path[2][300]; /* control, monitor: ipc socket files of the module */
+
+/* port > 0: 127.0.0.1:port; port < 0: the ipc socket file ipc_path[-port - 1]. */
 static int tcp_connect(int port)
 {
+    if (port < 0) {
+        int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        struct sockaddr_un su = {.sun_family = AF_UNIX};
+        snprintf(su.sun_path, sizeof su.sun_path, "%s", ipc_path[-port - 1]);
+        if (fd < 0 || connect(fd, (struct sockaddr *)&su, sizeof su) < 0) {
+            if (fd >= 0) close(fd);
+            return -1;
+        }
+        return fd;
+    }
+
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
@@ -178,9 +197,21 @@ START_TEST(test_flood_every_socket)
              "\"tcp://127.0.0.1:%d\"; };\n"
              "writer = { output_dir = \"%s\"; };\n",
              pc, pr, dir);
+    /* The cell process gets no operator sockets; the module's are ipc files in dir. */
+    char conf_c[600], text_c[4300];
+    snprintf(conf_c, sizeof conf_c, "%s/cell.conf", dir);
+    snprintf(text_c, sizeof text_c,
+             "%smonitor = { control_endpoint = \"off\"; status_endpoint = \"off\"; };\n", text);
+    write_file(conf_c, text_c);
+    snprintf(ipc_path[0], sizeof ipc_path[0], "%s/control", dir);
+    snprintf(ipc_path[1], sizeof ipc_path[1], "%s/monitor", dir);
+    size_t tl = strlen(text);
+    snprintf(text + tl, sizeof text - tl,
+             "monitor = { control_endpoint = \"ipc://%s\"; status_endpoint = \"ipc://%s\"; };\n",
+             ipc_path[0], ipc_path[1]);
     write_file(conf, text);
     const char *m_args[] = {"-c", conf, "--role", "module", "--status-interval", "0", NULL};
-    const char *c_args[] = {"-c", conf, "--role", "cell", "--status-interval", "0", NULL};
+    const char *c_args[] = {"-c", conf_c, "--role", "cell", "--status-interval", "0", NULL};
     pid_t pm = trigd_spawn(log_m, m_args);
     ck_assert(wait_for_log(log_m, "running: role module", 20));
 
@@ -189,6 +220,12 @@ START_TEST(test_flood_every_socket)
                   "candidate socket kept a peer announcing 1 GiB (ZMQ_MAXMSGSIZE not set?)");
     ck_assert_msg(oversized_is_refused(pr, "DEALER", 1ULL << 30, 3000),
                   "request socket kept a peer announcing 1 GiB (ZMQ_MAXMSGSIZE not set?)");
+    ck_assert_msg(oversized_is_refused(-1, "DEALER", 1ULL << 30, 3000),
+                  "control socket kept a peer announcing 1 GiB (ZMQ_MAXMSGSIZE not set?)");
+    ck_assert_msg(oversized_is_refused(-2, "SUB", 1ULL << 30, 3000),
+                  "monitor socket kept a peer announcing 1 GiB (ZMQ_MAXMSGSIZE not set?)");
+    /* Just above the control socket's 64 KiB request bound: refused as well. */
+    ck_assert(oversized_is_refused(-1, "DEALER", (64 << 10) + 1, 3000));
     /* The largest valid CANDIDATES size still gets through: the flood below sends messages of
      * exactly that size, and the exact bad count shows each one arrived. */
 
@@ -201,7 +238,7 @@ START_TEST(test_flood_every_socket)
     ck_assert_int_eq(pthread_create(&th, NULL, raw_flood_main, &rf), 0);
     void *ctx = zmq_ctx_new();
     void *push = zmq_socket(ctx, ZMQ_PUSH), *dealer = zmq_socket(ctx, ZMQ_DEALER);
-    char ep[64];
+    char ep[400];
     snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", pc);
     ck_assert_int_eq(zmq_connect(push, ep), 0);
     snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", pr);
@@ -233,6 +270,63 @@ START_TEST(test_flood_every_socket)
     zmq_close(push);
     zmq_close(dealer);
     zmq_ctx_term(ctx); /* every message delivered */
+
+    /* The control socket (REP): random, truncated and unknown requests pipelined from a
+     * DEALER; every one gets a JSON error reply, and a real request still works after them. */
+    void *ctx2 = zmq_ctx_new();
+    void *ctl = zmq_socket(ctx2, ZMQ_DEALER), *xsub = zmq_socket(ctx2, ZMQ_XSUB);
+    snprintf(ep, sizeof ep, "ipc://%s", ipc_path[0]);
+    ck_assert_int_eq(zmq_connect(ctl, ep), 0);
+    snprintf(ep, sizeof ep, "ipc://%s", ipc_path[1]);
+    ck_assert_int_eq(zmq_connect(xsub, ep), 0);
+    const int n_ctl = 3000, n_sub = 20000;
+    static const char *const forms[] = {"{\"cmd\":\"sta", "{\"cmd\":42}", "{\"cmd\":\"explode\"}",
+                                        "[1,2,3]",        "{}",           "null"};
+    /* Pipelined in batches of 500: a REP socket drops replies (libzmq's own rule) once its
+     * peer's receive queue (HWM 1000) is full, so the test reads between batches. */
+    int replies = 0, errors = 0;
+    static char rbuf[70000];
+    zmq_pollitem_t pi = {.socket = ctl, .events = ZMQ_POLLIN};
+    for (int i = 0; i < n_ctl;) {
+        for (int k = 0; k < 500 && i < n_ctl; k++, i++) {
+            ck_assert_int_eq(zmq_send(ctl, "", 0, ZMQ_SNDMORE), 0);
+            if (i % 2)
+                ck_assert_int_ge(zmq_send(ctl, m + 11, 1 + (size_t)rand_r(&seed) % 5000, 0), 1);
+            else
+                ck_assert_int_ge(zmq_send(ctl, forms[(i / 2) % 6], strlen(forms[(i / 2) % 6]), 0),
+                                 1);
+        }
+        while (replies < i && zmq_poll(&pi, 1, 5000) == 1) {
+            ck_assert_int_eq(zmq_recv(ctl, rbuf, sizeof rbuf, 0), 0); /* empty delimiter */
+            int n = zmq_recv(ctl, rbuf, sizeof rbuf - 1, 0);
+            ck_assert_int_gt(n, 0);
+            rbuf[n] = 0;
+            replies++;
+            if (strstr(rbuf, "\"ok\": false") || strstr(rbuf, "\"ok\":false")) errors++;
+        }
+    }
+    for (int i = 0; i < n_sub; i++) zmq_send(xsub, m + (i % 5000), 1 + (size_t)(i % 300), 0);
+    fprintf(stderr, "control: %d bad requests, %d replies, %d errors\n", n_ctl, replies, errors);
+    ck_assert_int_eq(replies, n_ctl);
+    ck_assert_int_eq(errors, n_ctl);
+    ck_assert_int_eq(zmq_send(ctl, "", 0, ZMQ_SNDMORE), 0);
+    ck_assert_int_eq(zmq_send(ctl, "{\"cmd\":\"status\"}", 16, 0), 16);
+    ck_assert_int_eq(zmq_poll(&pi, 1, 5000), 1);
+    zmq_recv(ctl, rbuf, sizeof rbuf, 0);
+    int n = zmq_recv(ctl, rbuf, sizeof rbuf - 1, 0);
+    ck_assert_int_gt(n, 0);
+    rbuf[n] = 0;
+    ck_assert_msg(strstr(rbuf, "\"aggregator\""), "status after the flood: %.200s", rbuf);
+    /* The monitor (PUB) still publishes after 20000 random subscription messages. */
+    void *sub = zmq_socket(ctx2, ZMQ_SUB);
+    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "status", 6);
+    ck_assert_int_eq(zmq_connect(sub, ep), 0);
+    zmq_pollitem_t ps = {.socket = sub, .events = ZMQ_POLLIN};
+    ck_assert_msg(zmq_poll(&ps, 1, 5000) == 1, "no status published after the monitor flood");
+    zmq_close(sub);
+    zmq_close(ctl);
+    zmq_close(xsub);
+    zmq_ctx_term(ctx2);
 
     /* Decisions still go on after the flood. */
     usleep(1500000);

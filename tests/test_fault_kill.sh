@@ -30,6 +30,7 @@ sim = { seed = 9; realtime_factor = 0.0; high_energy_rate_hz = 0.0; };
 trigger = { coincidence = { enabled = false; }; single = { enabled = false; };
             periodic = { enabled = true; period_ms = 3.0; }; };
 writer = { output_dir = "$out"; backend = "uring"; max_records_per_file = 3; queue_depth = 4; };
+monitor = { control_endpoint = "off"; status_endpoint = "off"; };
 EOF
 
 # The file index in <env>_raw_run<NNNNNN>_<NNNN>_<writer>_<stamp>.hdf5[.writing]

@@ -74,7 +74,8 @@ START_TEST(test_paused_cell_missing_then_rejoins)
              "readout = { data_wait_ms = 800; reply_timeout_ms = 1500; };\n"
              "endpoints = { candidates = \"tcp://127.0.0.1:%d\"; requests = "
              "\"tcp://127.0.0.1:%d\"; };\n"
-             "writer = { output_dir = \"%s\"; };\n",
+             "writer = { output_dir = \"%s\"; };\n"
+             "monitor = { control_endpoint = \"off\"; status_endpoint = \"off\"; };\n",
              (double)now.tv_sec + now.tv_nsec * 1e-9, test_port(31), test_port(32), dir);
     write_file(conf, text);
     char log_m[512], log_a[512], log_b[512];

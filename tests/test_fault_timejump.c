@@ -124,7 +124,8 @@ START_TEST(test_time_jumps)
              "            periodic = { enabled = true; period_ms = 5.0; }; };\n"
              "readout = { data_wait_ms = 300; reply_timeout_ms = 1000; };\n"
              "buffers = { latency_ms = 60; decision_queue = 16; };\n"
-             "writer = { output_dir = \"%s\"; };\n",
+             "writer = { output_dir = \"%s\"; };\n"
+             "monitor = { control_endpoint = \"off\"; status_endpoint = \"off\"; };\n",
              port[0], port[1], dir);
     write_file(conf, text);
     const char *args[] = {"-c", conf, "--status-interval", "0", NULL};

@@ -135,9 +135,13 @@ def write_vectors(net, run, outdir, seed, weights_crc, n_cols=32, periods=12):
     rng = np.random.default_rng(seed)
     D = 1 << net.d
     S = periods * 64
-    # 1) full-width network vector: n_cols input columns from the start of the run
+    # 1) full-width network vector: the n_cols input columns with the most charge (the network
+    #    alone starts from zero line buffers wherever the window begins)
     if "x" in run:
-        x = run["x"][:, :n_cols]
+        q = np.clip(run["x"].astype(np.int64), 0, None).sum(axis=0)
+        win = np.convolve(q, np.ones(n_cols, dtype=np.int64), mode="valid")
+        c0 = int(np.argmax(win)) // net.time_pool * net.time_pool
+        x = run["x"][:, c0 : c0 + n_cols]
     else:
         x, _ = preprocess(run["adc"][:, : n_cols * D], net.d, net.in_shift)
     b1, s1 = vector_columns(net, x, weights_crc)

@@ -28,7 +28,7 @@ def main():
     if a.run:
         cell = tdata.run_cells(a.run)[0]
         run = tdata.read_run(a.run, cell=cell, d=net.d, in_shift=net.in_shift,
-                             keep_raw_samples=12 * 64, max_slices=4)
+                             keep_raw_samples=12 * 64, max_slices=10)
     else:
         run = tdata.synthetic_run(a.synthetic_seed, n_fembs=20, n_samples=64 * 64)
     info = export.write_vectors(net, run, a.out, a.synthetic_seed, crc)

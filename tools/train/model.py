@@ -159,6 +159,12 @@ class Net(nn.Module):
             thr = torch.kthvalue(w, k).values
             l.mask.copy_((l.conv.weight.detach().abs() > thr).float())
 
+    def set_score_frac_bits(self, fa):
+        """Fix the score scale: score = logit * 2^fa (int16, saturating). The trigger config's
+        min_score values and the kernel threshold are in these units; a fixed scale keeps them
+        meaningful across retrainings (docs/training.md)."""
+        self.layers[-1].fa_out = fa
+
     def export(self, d, in_shift):
         """Freeze to the integer network (intmodel.QNet), rounding exactly as the fake quant."""
         net = QNet(d=d, in_shift=in_shift)

@@ -155,6 +155,8 @@ def main(argv=None):
     ap.add_argument("--weights", help="write the kernel weights file here (.ltw)")
     ap.add_argument("--vectors", help="write test vectors into this directory")
     ap.add_argument("--name", default="lartrig cnn", help="name stored in the weights file")
+    ap.add_argument("--score-frac-bits", type=int, default=6,
+                    help="score = logit * 2^N in the int16 score map (saturating)")
     ap.add_argument("--bkg-margin", type=float, default=1.25,
                     help="threshold = margin x highest background score in validation")
     a = ap.parse_args(argv)
@@ -193,6 +195,7 @@ def main(argv=None):
     fit(student, sampler, a.epochs - nf, a.steps, a.lr / 3, True, a.pos_weight, teacher, alpha,
         a.batch, "qat")
     student.calibrate(sampler.batch(64)[0])
+    student.set_score_frac_bits(a.score_frac_bits)
     # a last short QAT pass with the final activation scales frozen
     fit(student, sampler, 1, max(20, a.steps // 3), a.lr / 10, True, a.pos_weight, teacher, alpha,
         a.batch, "qat-final")

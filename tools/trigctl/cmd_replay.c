@@ -23,6 +23,11 @@
 #include "module_ctl.h"
 #include "replay.h"
 #include "status.h"
+#include "ticks.h"
+#include "wibeth.h"
+
+#define REPLAY_QUEUE_BYTES (1ULL << 30) /* records held by the readout and writer queues */
+#define REPLAY_MAX_QUEUE   256U
 
 struct trig_log {
     pthread_mutex_t lock;
@@ -101,6 +106,18 @@ static void adapt_config(struct trigd_config *cfg, const struct replay_run *run,
     }
     cfg->sim.realtime_factor = 0;
     cfg->sim.n_inject = 0;
+    /* Unpaced, a burst of triggers reaches the writer in a fraction of its data time, and a
+     * daemon-sized queue would inhibit some of them, which a measurement should not do. Give the
+     * readout and the writer deeper queues, bounded by the memory their records hold. */
+    uint64_t streams = 0;
+    for (uint32_t i = 0; i < run->n_cells; i++) streams += run->cells[i].streams;
+    uint64_t rec_bytes =
+        ((cfg->readout.pre_ticks + cfg->readout.post_ticks) / LT_TICKS_PER_FRAME + 2) * streams *
+        sizeof(lt_wibeth_frame);
+    uint64_t depth = rec_bytes ? REPLAY_QUEUE_BYTES / rec_bytes : REPLAY_MAX_QUEUE;
+    if (depth > REPLAY_MAX_QUEUE) depth = REPLAY_MAX_QUEUE;
+    if (depth > cfg->buffers.decision_queue) cfg->buffers.decision_queue = (uint32_t)depth;
+    if (depth > cfg->writer.queue_depth) cfg->writer.queue_depth = (uint32_t)depth;
     snprintf(cfg->endpoints.candidates, sizeof cfg->endpoints.candidates,
              "inproc://replay-candidates");
     snprintf(cfg->endpoints.requests, sizeof cfg->endpoints.requests, "inproc://replay-requests");
