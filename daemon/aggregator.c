@@ -57,6 +57,9 @@ struct trigd_agg {
     int paused;
 };
 
+static void on_fire(void *user, enum trigd_algo algo, uint64_t t, const struct lt_candidate *c,
+                    uint32_t n);
+
 uint64_t trigd_monotonic_ns(void)
 {
     struct timespec ts;
@@ -165,9 +168,10 @@ int trigd_agg_candidates(struct trigd_agg *a, uint32_t cell, const struct lt_can
             a->st.late++;
             LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 3,
                                "cell %u: candidate at %llu arrived after the aggregator decided up "
-                               "to %llu: dropped (late)",
+                               "to %llu (late): only the single-candidate trigger sees it",
                                cell, (unsigned long long)x->time_start,
                                (unsigned long long)a->horizon);
+            trigd_algos_late_candidate(a->algos, x, on_fire, a);
             continue;
         }
         if (c->n == a->qcap) {

@@ -293,7 +293,7 @@ int trigd_cells_create(const struct trigd_config *cfg, const uint8_t *sel, void 
     static struct lt_weights w; /* large; loaded once at start */
     const char *wpath = cfg->kernel.weights[0]                       ? cfg->kernel.weights
                         : access(LARTRIG_DEFAULT_WEIGHTS, R_OK) == 0 ? LARTRIG_DEFAULT_WEIGHTS
-                                                                      : LARTRIG_INSTALLED_WEIGHTS;
+                                                                     : LARTRIG_INSTALLED_WEIGHTS;
     rc = lt_weights_load(wpath, &w, err, errlen);
     if (rc) goto fail;
     rc = lt_accel_load_weights(cs->accel, &w, err, errlen);

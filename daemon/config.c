@@ -177,7 +177,10 @@ void trigd_config_defaults(struct trigd_config *c)
     snprintf(c->endpoints.requests, sizeof c->endpoints.requests, "inproc://lartrig-requests");
     c->endpoints.send_hwm = 10000;
 
-    c->trigger.watermark_slack_ticks = lt_seconds_to_ticks(500e-6);
+    /* A candidate is sent when the kernel closes it; a track along the drift direction spans
+     * up to the full drift time, so its start can lie 2.25 ms before the watermark that comes
+     * with it. */
+    c->trigger.watermark_slack_ticks = lt_seconds_to_ticks(2500e-6);
     c->trigger.cell_timeout_ms = 2000;
     c->trigger.max_candidates_per_decision = 256;
     c->trigger.coincidence.enabled = 1;
@@ -612,4 +615,23 @@ int trigd_config_load_string(const char *text, const char *name, struct trigd_co
     int rc = load(&lc, config_read_string(&lc, text), name, cfg, err, errlen);
     config_destroy(&lc);
     return rc;
+}
+
+const char *trigd_config_key(size_t i, const char **group)
+{
+    if (i < N_ELEMS(keys)) {
+        *group = "";
+        return keys[i].path;
+    }
+    i -= N_ELEMS(keys);
+    if (i < N_ELEMS(cell_keys)) {
+        *group = "cells";
+        return cell_keys[i].path;
+    }
+    i -= N_ELEMS(cell_keys);
+    if (i < N_ELEMS(inject_keys)) {
+        *group = "sim.inject";
+        return inject_keys[i].path;
+    }
+    return NULL;
 }

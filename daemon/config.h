@@ -181,6 +181,9 @@ int trigd_config_load_string(const char *text, const char *name, struct trigd_co
 const char *trigd_role_name(enum trigd_role r);
 int trigd_role_parse(const char *s, enum trigd_role *out);
 const char *trigd_source_name(enum trigd_source_kind k);
+/* The i-th key the parser knows (NULL past the last): its path, and in *group "" for the
+ * top-level table or the list it belongs to ("cells", "sim.inject"). For the docs check. */
+const char *trigd_config_key(size_t i, const char **group);
 /* Index of a cell id in cfg->cells, or -1. */
 int trigd_config_cell_index(const struct trigd_config *cfg, uint32_t id);
 

@@ -55,7 +55,10 @@ void trigd_module_ctl_service(struct trigd_module_ctl *c, struct trigd_agg *agg)
          * decision goes out as soon as the horizon has passed its readout window. */
         struct trigd_agg_stats st;
         trigd_agg_get_stats(agg, &st);
-        for (; c->manual_taken < req; c->manual_taken++) trigd_agg_manual(agg, st.horizon);
+        /* Before the first decision horizon no data has been decided on: keep the request
+         * until there is a "now" whose data the cells hold. */
+        if (st.horizon)
+            for (; c->manual_taken < req; c->manual_taken++) trigd_agg_manual(agg, st.horizon);
     }
 }
 

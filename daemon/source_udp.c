@@ -18,6 +18,12 @@
 #include "ticks.h"
 
 #define UDP_BATCH 32U
+/* A timestamp more than this past the stream's current period is believed only once frames of
+ * UDP_JUMP_CONFIRM periods after it agree (1 s of data; a WIB clock that really jumped, e.g. a
+ * timing-system reset, costs those few periods, counted). A lone corrupt timestamp is dropped:
+ * taken as a period, it would make every later frame "late" and freeze the cell's watermark. */
+#define UDP_MAX_JUMP_TICKS 62500000ULL
+#define UDP_JUMP_CONFIRM   2U
 
 /* One receive buffer: 8-byte aligned for the frame accessors; one byte more than a frame is
  * offered to the kernel so that a longer datagram shows up as such (MSG_TRUNC length). */
@@ -39,6 +45,10 @@ struct udp_source {
     struct iovec iov[UDP_BATCH];
     uint32_t rx_n, rx_next; /* received datagrams not yet consumed */
     uint64_t missing_frames, late_frames;
+    uint64_t jump_ts;      /* first timestamp of an unconfirmed forward jump (0: none) */
+    uint32_t jump_frames;  /* frames seen since that agree with it */
+    int jump_confirmed;    /* the frame being taken may open the new period */
+    uint64_t jump_dropped; /* frames dropped while a jump was unconfirmed */
 };
 
 static void reset_pending(struct udp_source *u, uint64_t ts)
@@ -47,6 +57,40 @@ static void reset_pending(struct udp_source *u, uint64_t ts)
     u->have = 0;
     memset(u->have_mask, 0, sizeof u->have_mask);
     u->pending_used = 1;
+    u->jump_confirmed = 0;
+}
+
+/* 1 when a frame at ts may be used; 0 when it is a far forward jump not (yet) confirmed. */
+static int jump_check(struct udp_source *u, uint64_t ts)
+{
+    uint64_t ref = u->pending_used ? u->pending_ts : u->last_emitted_ts;
+    if (u->jump_confirmed) return 1;
+    if (!ref || ts <= ref + UDP_MAX_JUMP_TICKS) {
+        u->jump_ts = 0; /* the stream goes on at its time: a pending jump was a lone outlier */
+        return 1;
+    }
+    uint64_t span = (uint64_t)UDP_JUMP_CONFIRM * LT_TICKS_PER_FRAME;
+    if (u->jump_ts && ts >= u->jump_ts && ts <= u->jump_ts + span) {
+        if (++u->jump_frames > UDP_JUMP_CONFIRM * u->base.n_streams) {
+            LT_WARN("cell %u: UDP timestamps jumped from %llu to %llu: following the new time "
+                    "(%llu frames dropped while unconfirmed)",
+                    u->base.cell, (unsigned long long)ref, (unsigned long long)ts,
+                    (unsigned long long)u->jump_dropped);
+            u->jump_ts = 0;
+            u->jump_confirmed = 1;
+            return 1;
+        }
+    } else {
+        u->jump_ts = ts;
+        u->jump_frames = 1;
+    }
+    u->jump_dropped++;
+    u->base.errors++;
+    LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 3,
+                       "cell %u: UDP frame at %llu is far past the current period %llu: dropped "
+                       "until later frames confirm the jump",
+                       u->base.cell, (unsigned long long)ts, (unsigned long long)ref);
+    return 0;
 }
 
 /* Hand the pending period to the caller; zero-fill what never came. */
@@ -99,6 +143,7 @@ static int take(struct udp_source *u, const uint8_t *buf, size_t len, lt_wibeth_
         u->base.errors++;
         return 0;
     }
+    if (!jump_check(u, h.timestamp)) return 0;
     if (u->pending_used && h.timestamp != u->pending_ts) {
         if (h.timestamp < u->pending_ts) {
             u->late_frames++;

@@ -21,7 +21,8 @@ struct cell_sample {
 };
 
 struct trigd_status_rates {
-    double t; /* monotonic seconds of the last sample, 0 = none */
+    double t;        /* monotonic seconds of the last sample, 0 = none */
+    int rates_valid; /* two samples taken: the rates mean something */
     uint64_t decisions;
     double decisions_per_s;
     double frames_per_s_total, candidates_per_s_total;
@@ -167,7 +168,10 @@ json_t *trigd_status_json(const struct trigd_status_src *src, struct trigd_statu
         json_object_set_new(doc, "aggregator", aggregator_json(src->mod, r, dt, update));
         json_object_set_new(doc, "writer", writer_json(src->mod));
     }
-    if (update) r->t = now;
+    if (update) {
+        if (r->t > 0) r->rates_valid = 1;
+        r->t = now;
+    }
     return doc;
 }
 
@@ -175,6 +179,11 @@ void trigd_status_summary(const struct trigd_status_src *src, const struct trigd
                           char *buf, size_t len)
 {
     int n = snprintf(buf, len, "%s", src->state);
+    if (!r->rates_valid) { /* no rates yet (READY comes before the first status documents) */
+        if (src->cells && n >= 0 && (size_t)n < len)
+            snprintf(buf + n, len - (size_t)n, ", %u cells", trigd_cells_count(src->cells));
+        return;
+    }
     if (src->cells && n >= 0 && (size_t)n < len)
         n += snprintf(buf + n, len - (size_t)n, ", %u cells, %.0f frames/s, %.1f cand/s",
                       trigd_cells_count(src->cells), r->frames_per_s_total,

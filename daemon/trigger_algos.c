@@ -193,6 +193,15 @@ static void win_clear(struct trigd_algos *a, struct window *w,
     }
 }
 
+void trigd_algos_late_candidate(struct trigd_algos *a, const struct lt_candidate *c,
+                                trigd_fire_fn fire, void *user)
+{
+    const struct trigd_trigger_config *cfg = &a->cfg;
+    if (cfg->single.enabled && c->peak_score >= cfg->single.min_score &&
+        c->adc_sum >= cfg->single.min_adc_sum)
+        fire(user, TRIGD_ALGO_SINGLE, c->time_start, c, 1);
+}
+
 void trigd_algos_candidate(struct trigd_algos *a, const struct lt_candidate *c, trigd_fire_fn fire,
                            void *user)
 {

@@ -44,6 +44,11 @@ void trigd_algos_destroy(struct trigd_algos *a);
  * due at or before its time fire first, so proposals come out in time order per algorithm. */
 void trigd_algos_candidate(struct trigd_algos *a, const struct lt_candidate *c, trigd_fire_fn fire,
                            void *user);
+/* A candidate that arrived after the aggregator had decided past its time. Only the
+ * single-candidate algorithm, which needs no time order, still looks at it: a big deposit is
+ * never lost to lateness (its decision may then overlap an earlier one). */
+void trigd_algos_late_candidate(struct trigd_algos *a, const struct lt_candidate *c,
+                                trigd_fire_fn fire, void *user);
 /* Every candidate before `horizon` has been fed: fire the periodic/random proposals before it. */
 void trigd_algos_advance(struct trigd_algos *a, uint64_t horizon, trigd_fire_fn fire, void *user);
 

@@ -161,6 +161,35 @@ START_TEST(test_check_config_cli)
 }
 END_TEST
 
+/* Every key the parser accepts has a row in docs/config.md (as `leaf`, with its group as a
+ * heading or in the row). */
+START_TEST(test_every_key_documented)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/docs/config.md", LARTRIG_SOURCE_DIR);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    static char doc[1 << 17];
+    size_t n = fread(doc, 1, sizeof doc - 1, f);
+    fclose(f);
+    doc[n] = 0;
+    const char *group;
+    const char *key;
+    size_t count = 0;
+    for (size_t i = 0; (key = trigd_config_key(i, &group)) != NULL; i++, count++) {
+        /* Rows name a key relative to its section: "trigger.single.min_score" is documented as
+         * `single.min_score` under `trigger`, a top-level key as itself. */
+        const char *rel = strchr(key, '.') ? strchr(key, '.') + 1 : key;
+        char want[128], want_full[128];
+        snprintf(want, sizeof want, "| `%s` |", rel);
+        snprintf(want_full, sizeof want_full, "| `%s` |", key);
+        ck_assert_msg(strstr(doc, want) || strstr(doc, want_full),
+                      "key %s%s%s has no row in docs/config.md", group, group[0] ? "." : "", key);
+    }
+    ck_assert_uint_gt(count, 60);
+}
+END_TEST
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/test_trigd_config.XXXXXX");
@@ -172,6 +201,7 @@ int main(void)
     tcase_add_test(tc, test_errors_name_file_and_line);
     tcase_add_test(tc, test_consistency);
     tcase_add_test(tc, test_check_config_cli);
+    tcase_add_test(tc, test_every_key_documented);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

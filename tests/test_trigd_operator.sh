@@ -1,7 +1,8 @@
 #!/bin/bash
 # The operator interface of a real trigd (role all, simulated cells), through real sockets:
 # trigctl status (table and --json), trigger, pause, resume, reload (a threshold edited in the
-# config file), stop; the sd_notify messages on a test NOTIFY_SOCKET; trigctl against no daemon.
+# config file, and SIGHUP), stop; the sd_notify messages (READY, STATUS, WATCHDOG, RELOADING,
+# STOPPING) on a test NOTIFY_SOCKET; trigctl against no daemon.
 set -euo pipefail
 bin=${LARTRIG_BINARY_DIR:?LARTRIG_BINARY_DIR not set}
 trigd=$bin/daemon/trigd
@@ -74,7 +75,8 @@ CONF
 }
 write_conf 2000
 "$trigd" --check-config -c "$conf" >/dev/null || fail "test config rejected"
-"$trigd" -c "$conf" >"$tmp/trigd.log" 2>&1 &
+# WatchdogSec=2 as systemd would pass it: WATCHDOG=1 is due every second.
+WATCHDOG_USEC=2000000 "$trigd" -c "$conf" >"$tmp/trigd.log" 2>&1 &
 tpid=$!
 pids+=($tpid)
 
@@ -215,10 +217,12 @@ PY
 
 # The notifications systemd would have seen.
 sleep 0.2
-cat "$tmp/notify.log"
-for m in READY=1 STATUS= RELOADING=1 STOPPING=1; do
+grep -v WATCHDOG=1 "$tmp/notify.log"
+echo "WATCHDOG=1 x $(grep -c WATCHDOG=1 "$tmp/notify.log")"
+for m in READY=1 STATUS= WATCHDOG=1 RELOADING=1 STOPPING=1; do
     grep -q "$m" "$tmp/notify.log" || fail "no $m on NOTIFY_SOCKET"
 done
+grep -q "STATUS=running, 2 cells, [0-9]* frames/s" "$tmp/notify.log" || fail "no rates in STATUS="
 # RELOADING=1 is followed by READY=1 again (reload finished).
 awk '/RELOADING=1/{r=1} r && /READY=1/{ok=1} END{exit !ok}' "$tmp/notify.log" ||
     fail "no READY=1 after RELOADING=1"
