@@ -123,8 +123,11 @@ PY
 
 # Thresholds down in the 39Ar noise (-c): many fake triggers, the same independent check.
 "$bin/daemon/trigd" --print-default-config |
-    sed -E 's/min_score = [0-9]+;/min_score = 80;/g' >"$tmp/low.conf"
+    sed -E 's/min_score = [0-9]+;/min_score = 80;/g; s/^kernel = \{ /kernel = { threshold = 80; /' \
+        >"$tmp/low.conf"
 grep -q "min_score = 80" "$tmp/low.conf" || fail "could not lower the thresholds"
+# (the kernel threshold too: a trained network's suggested threshold keeps noise out entirely)
+grep -q "threshold = 80" "$tmp/low.conf" || fail "could not lower the kernel threshold"
 "$trigctl" replay "$run" -c "$tmp/low.conf" -o "$tmp/rec-low" --json >"$tmp/replay-low.json" \
     2>"$tmp/replay-low.err" || { cat "$tmp/replay-low.err" >&2; fail "low-threshold replay exited $?"; }
 "$py" "$tmp/check.py" "$run" "$tmp/rec-low" "$tmp/replay-low.json" low ||
