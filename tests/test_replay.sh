@@ -113,7 +113,7 @@ assert p["records_failed"] == 0 and p["inhibited"] == 0, p
 if mode == "default":
     assert p["fragments_not_found"] == 0, p
 else:  # thresholds in the noise: most triggers are fakes
-    assert fakes >= 10 and fakes < len(recs), (fakes, len(recs))
+    assert fakes >= 3 and fakes < len(recs), (fakes, len(recs))
 assert rep["throughput"] > 0
 print(f"{len(recs)} triggers, {rep['signal_found']}/{rep['signal_total']} signal found, "
       f"{fakes} fakes, reduction {rep['reduction']:.1f}, throughput {rep['throughput']:.3f}")
@@ -121,13 +121,13 @@ PY
 "$py" "$tmp/check.py" "$run" "$tmp/rec" "$tmp/replay.json" default ||
     fail "replay report does not match the files"
 
-# Thresholds down in the 39Ar noise (-c): many fake triggers, the same independent check.
+# Thresholds down in the 39Ar and noise (-c: the kernel's candidate threshold far below the one
+# the trained weights suggest, trigger thresholds at 1): many fake triggers, the same check.
 "$bin/daemon/trigd" --print-default-config |
-    sed -E 's/min_score = [0-9]+;/min_score = 80;/g; s/^kernel = \{ /kernel = { threshold = 80; /' \
+    sed -E 's/min_score = [0-9]+;/min_score = 1;/g; s/kernel = \{/kernel = { threshold = 100;/' \
         >"$tmp/low.conf"
-grep -q "min_score = 80" "$tmp/low.conf" || fail "could not lower the thresholds"
-# (the kernel threshold too: a trained network's suggested threshold keeps noise out entirely)
-grep -q "threshold = 80" "$tmp/low.conf" || fail "could not lower the kernel threshold"
+grep -q "min_score = 1;" "$tmp/low.conf" && grep -q "threshold = 100;" "$tmp/low.conf" ||
+    fail "could not lower the thresholds"
 "$trigctl" replay "$run" -c "$tmp/low.conf" -o "$tmp/rec-low" --json >"$tmp/replay-low.json" \
     2>"$tmp/replay-low.err" || { cat "$tmp/replay-low.err" >&2; fail "low-threshold replay exited $?"; }
 "$py" "$tmp/check.py" "$run" "$tmp/rec-low" "$tmp/replay-low.json" low ||
