@@ -14,6 +14,7 @@
  * into 32-bit lanes by a byte permutation, shifted into place with a per-lane variable shift and
  * masked; only 16/8-channel groups that hold X wires are touched. */
 #include <immintrin.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "backend_cpu.h"
@@ -298,7 +299,7 @@ struct unpack_tables {
     uint32_t shift256[8][8];
 };
 static struct unpack_tables UT;
-static int ut_ready;
+static pthread_once_t ut_once = PTHREAD_ONCE_INIT;
 
 static void build_tables(void)
 {
@@ -323,7 +324,6 @@ static void build_tables(void)
             UT.shift256[k][i] = bit % 8U;
         }
     }
-    ut_ready = 1;
 }
 
 __attribute__((target("avx512f,avx512bw,avx512vbmi"))) static void
@@ -580,6 +580,21 @@ __attribute__((target("avx2"))) static void pool_w_avx2(const int16_t *in, int16
     }
 }
 
+__attribute__((target("avx2"))) static void pool_t_avx2(int16_t *cur, const int16_t *pending,
+                                                        uint32_t cout, uint32_t wo)
+{
+    for (uint32_t c = 0; c < cout; c++) {
+        int16_t *a = cur + c * LT_KERNEL_MAX_WIRES;
+        const int16_t *b = pending + c * LT_KERNEL_MAX_WIRES;
+        uint32_t j = 0;
+        for (; j + 16U <= wo; j += 16)
+            _mm256_storeu_si256((__m256i *)(a + j),
+                                _mm256_max_epi16(_mm256_loadu_si256((const __m256i *)(a + j)),
+                                                 _mm256_loadu_si256((const __m256i *)(b + j))));
+        for (; j < wo; j++) a[j] = a[j] > b[j] ? a[j] : b[j];
+    }
+}
+
 void lt_cpu_install(enum lt_cpu_isa isa, struct lt_cnn_state *cnn, struct lt_pre_state *pre)
 {
     cnn->conv = lt_cpu_conv_fn(isa);
@@ -588,16 +603,19 @@ void lt_cpu_install(enum lt_cpu_isa isa, struct lt_cnn_state *cnn, struct lt_pre
     case LT_CPU_AVX512:
         cnn->store = lb_store_avx512;
         cnn->pool_w = pool_w_avx512;
+        cnn->pool_t = pool_t_avx2; /* memory-bound: 256-bit is enough */
         pre->column = column_avx512;
         break;
     case LT_CPU_AVX2:
         cnn->store = lb_store_avx2;
         cnn->pool_w = pool_w_avx2;
+        cnn->pool_t = pool_t_avx2;
         pre->column = column_avx2;
         break;
     case LT_CPU_SCALAR:
         cnn->store = NULL;
         cnn->pool_w = NULL;
+        cnn->pool_t = NULL;
         pre->column = NULL;
         break;
     }
@@ -618,7 +636,7 @@ lt_conv_fn lt_cpu_conv_fn(enum lt_cpu_isa isa)
 
 lt_pre_unpack_fn lt_cpu_unpack_fn(enum lt_cpu_isa isa)
 {
-    if (!ut_ready) build_tables(); /* idempotent; first called from open, before any worker */
+    pthread_once(&ut_once, build_tables); /* accel instances may be opened from several threads */
     switch (isa) {
     case LT_CPU_AVX512:
         return unpack_avx512;

@@ -105,6 +105,19 @@ void lt_pool_w_scalar(const int16_t *in, int16_t *out, uint32_t cout, uint32_t w
     }
 }
 
+void lt_pool_t_scalar(int16_t *cur, const int16_t *pending, uint32_t cout, uint32_t wo)
+{
+    for (uint32_t c = 0; c < LT_KERNEL_MAX_CH; c++) {
+        if (c >= cout) break;
+        for (uint32_t j = 0; j < LT_KERNEL_MAX_WIRES; j++) {
+#pragma HLS PIPELINE II = 1
+            if (j >= wo) break;
+            int16_t a = pending[c * LT_KERNEL_MAX_WIRES + j], b = cur[c * LT_KERNEL_MAX_WIRES + j];
+            cur[c * LT_KERNEL_MAX_WIRES + j] = a > b ? a : b;
+        }
+    }
+}
+
 int lt_cnn_push(struct lt_cnn_state *st, const struct lt_kernel_net *net, const int16_t *x,
                 int16_t *score)
 {
@@ -163,15 +176,12 @@ int lt_cnn_push(struct lt_cnn_state *st, const struct lt_kernel_net *net, const 
                 return 0;
             }
             ls->pool_odd = 0;
-            for (uint32_t c = 0; c < LT_KERNEL_MAX_CH; c++) {
-                if (c >= cout) break;
-                for (uint32_t j = 0; j < LT_KERNEL_MAX_WIRES; j++) {
-#pragma HLS PIPELINE II = 1
-                    if (j >= wo) break;
-                    int16_t a = ls->pool_pending[c][j];
-                    if (a > st->pool_out[c][j]) st->pool_out[c][j] = a;
-                }
-            }
+#ifndef __SYNTHESIS__
+            if (st->pool_t)
+                st->pool_t(&st->pool_out[0][0], &ls->pool_pending[0][0], cout, wo);
+            else
+#endif
+                lt_pool_t_scalar(&st->pool_out[0][0], &ls->pool_pending[0][0], cout, wo);
         }
         in = &st->pool_out[0][0];
         in_stride = LT_KERNEL_MAX_WIRES;

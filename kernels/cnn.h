@@ -45,6 +45,11 @@ typedef void (*lt_pool_w_fn)(const int16_t *in, int16_t *out, uint32_t cout, uin
                              uint32_t pw);
 void lt_pool_w_scalar(const int16_t *in, int16_t *out, uint32_t cout, uint32_t w, uint32_t pw);
 
+/* Max-pool along time (pt = 2): cur[c * LT_KERNEL_MAX_WIRES + j] = max(cur, pending) at the same
+ * index, for c < cout, j < wo. */
+typedef void (*lt_pool_t_fn)(int16_t *cur, const int16_t *pending, uint32_t cout, uint32_t wo);
+void lt_pool_t_scalar(int16_t *cur, const int16_t *pending, uint32_t cout, uint32_t wo);
+
 /* Input element (ci, padded position p) of a line-buffer column, for any layout. */
 static inline int16_t lt_cnn_lb_get(const int16_t *col, uint32_t cin, uint32_t ci, uint32_t p)
 {
@@ -69,6 +74,7 @@ struct lt_cnn_state {
     lt_conv_fn conv; /* NULL: the scalar reference (the same for store and pool_w) */
     lt_lb_store_fn store;
     lt_pool_w_fn pool_w;
+    lt_pool_t_fn pool_t;
     const void *packed[LT_KERNEL_MAX_LAYERS];
 #endif
 };
