@@ -140,7 +140,10 @@ def update_doc(a, out):
          f"{out['torch']} with one thread, on one full cell of 960 wires: one long image of "
          f"{out['columns']} columns ({out['detector_seconds']:.3f} s of data) per call, best of "
          "the repeats, and calls of "
-         f"{out['chunk_columns']} columns (bench_kernel's 32 frame periods per call). The C figure is "
+         f"{out['chunk_columns']} columns (bench_kernel's 32 frame periods per call; these carry no "
+         "line-buffer state between calls, so PyTorch skips the few columns of overlap a "
+         "correct streaming version would recompute, and its working set stays in cache). The "
+         "C figure is "
          "the `cnn` stage of `build/bench/bench_kernel` (network on precomputed columns, single "
          "thread) run by the same command on the same weights; preprocessing is excluded on both "
          "sides. Figures are input samples (wire x sample) per second; one cell needs 1.875e9.", "",

@@ -39,8 +39,9 @@ static int tcp_connect(int port)
     if (port < 0) {
         int fd = socket(AF_UNIX, SOCK_STREAM, 0);
         struct sockaddr_un su = {.sun_family = AF_UNIX};
-        snprintf(su.sun_path, sizeof su.sun_path, "%s", ipc_path[-port - 1]);
-        if (fd < 0 || connect(fd, (struct sockaddr *)&su, sizeof su) < 0) {
+        int n = snprintf(su.sun_path, sizeof su.sun_path, "%s", ipc_path[-port - 1]);
+        if (fd < 0 || n < 0 || (size_t)n >= sizeof su.sun_path ||
+            connect(fd, (struct sockaddr *)&su, sizeof su) < 0) {
             if (fd >= 0) close(fd);
             return -1;
         }
