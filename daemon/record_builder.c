@@ -4,7 +4,11 @@
 #include <string.h>
 
 #include "le.h"
+#include "msg.h"
 #include "lt_error.h"
+
+_Static_assert(TRIGD_TC_CAND_SIZE == LT_MSG_CANDIDATE_SIZE,
+               "TC candidates reuse the message record");
 
 uint32_t trigd_total_streams(const struct trigd_config *cfg)
 {
@@ -51,20 +55,10 @@ size_t trigd_tc_encode(const struct trigd_decision *d, uint8_t *buf, size_t cap)
     lt_put_le32(buf + 44, d->n_candidates);
     lt_put_le32(buf + 48, d->candidates_dropped);
     lt_put_le32(buf + 52, d->n_cells);
-    for (uint32_t i = 0; i < d->n_candidates; i++) {
-        uint8_t *p = buf + TRIGD_TC_HEADER_SIZE + (size_t)i * TRIGD_TC_CAND_SIZE;
-        const struct lt_candidate *c = &d->candidates[i];
-        lt_put_le64(p + 0, c->time_start);
-        lt_put_le64(p + 8, c->time_end);
-        lt_put_le64(p + 16, c->time_peak);
-        lt_put_le32(p + 24, c->cell);
-        lt_put_le16(p + 28, c->channel_start);
-        lt_put_le16(p + 30, c->channel_end);
-        lt_put_le32(p + 32, (uint32_t)c->peak_score);
-        lt_put_le32(p + 36, c->adc_sum);
-        lt_put_le32(p + 40, c->n_pixels);
-        lt_put_le32(p + 44, c->algorithm);
-    }
+    /* Candidates use the same 48-byte record as the ZeroMQ candidate messages. */
+    for (uint32_t i = 0; i < d->n_candidates; i++)
+        lt_candidate_put(buf + TRIGD_TC_HEADER_SIZE + (size_t)i * TRIGD_TC_CAND_SIZE,
+                         &d->candidates[i]);
     return need;
 }
 
@@ -85,20 +79,9 @@ int trigd_tc_decode(const uint8_t *buf, size_t len, struct trigd_decision *d)
     if (d->n_candidates > TRIGD_DECISION_MAX_CANDIDATES) return LT_ERANGE;
     if (len != TRIGD_TC_HEADER_SIZE + (size_t)d->n_candidates * TRIGD_TC_CAND_SIZE)
         return LT_EFORMAT;
-    for (uint32_t i = 0; i < d->n_candidates; i++) {
-        const uint8_t *p = buf + TRIGD_TC_HEADER_SIZE + (size_t)i * TRIGD_TC_CAND_SIZE;
-        struct lt_candidate *c = &d->candidates[i];
-        c->time_start = lt_get_le64(p + 0);
-        c->time_end = lt_get_le64(p + 8);
-        c->time_peak = lt_get_le64(p + 16);
-        c->cell = lt_get_le32(p + 24);
-        c->channel_start = lt_get_le16(p + 28);
-        c->channel_end = lt_get_le16(p + 30);
-        c->peak_score = (int32_t)lt_get_le32(p + 32);
-        c->adc_sum = lt_get_le32(p + 36);
-        c->n_pixels = lt_get_le32(p + 40);
-        c->algorithm = lt_get_le32(p + 44);
-    }
+    for (uint32_t i = 0; i < d->n_candidates; i++)
+        lt_candidate_get(buf + TRIGD_TC_HEADER_SIZE + (size_t)i * TRIGD_TC_CAND_SIZE,
+                         &d->candidates[i]);
     return 0;
 }
 

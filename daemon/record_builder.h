@@ -19,7 +19,7 @@
 #define TRIGD_TC_MAGIC       0x4454544CU /* "LTTD" little-endian */
 #define TRIGD_TC_VERSION     1U
 #define TRIGD_TC_HEADER_SIZE 56U
-#define TRIGD_TC_CAND_SIZE   48U
+#define TRIGD_TC_CAND_SIZE   48U /* = LT_MSG_CANDIDATE_SIZE: lt_candidate_put/get */
 
 struct trigd_record_parts {
     struct lt_rw_record rec;

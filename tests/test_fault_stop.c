@@ -96,7 +96,7 @@ START_TEST(test_paused_cell_missing_then_rejoins)
     kill(pb, SIGSTOP);
     ok = ok && wait_for_log(log_m, "cell 2 missing", 10) &&
          wait_for_log(log_m, "cell 3 missing", 10);
-    usleep(2500000); /* > reply_timeout_ms: requests sent to the sleeping process time out */
+    usleep(3000000); /* > reply_timeout_ms: requests sent to the sleeping process time out */
     kill(pb, SIGCONT);
     ok = ok && wait_for_log(log_m, "cell 2 rejoined", 20) &&
          wait_for_log(log_m, "cell 3 rejoined", 20);
