@@ -151,8 +151,10 @@ START_TEST(test_paused_cell_missing_then_rejoins)
                     complete_after++;
                 }
             } else {
-                /* Cells 2 and 3 go together (one process); no relapse once complete again. */
-                ck_assert_uint_eq(mask, 0xC);
+                /* Only cells 2 and 3 (one process); no relapse once complete again. At the
+                 * edges one of them may be flagged alone: after SIGCONT the two request
+                 * threads answer their queued requests at slightly different moments. */
+                ck_assert_uint_eq(mask & ~0xCU, 0);
                 ck_assert_int_ne(phase, 2);
                 if (nf == 0xC) flagged++;
                 phase = 1;

@@ -131,10 +131,12 @@ for n, nf in recs:
         if phase == 1: phase = 2
         counts[phase if phase != 1 else 2] += 1
     else:
-        assert nf == {2, 3}, f"record {n}: {nf}"
+        # Only host B's cells; at the edges of the cut one of them may be flagged alone (its two
+        # request threads answer the queued requests at slightly different moments).
+        assert nf <= {2, 3}, f"record {n}: {nf}"
         assert phase != 2, f"record {n}: host B flagged again after it rejoined"
         phase = 1
-        counts[1] += 1
+        counts[1] += nf == {2, 3}
 print(f"ok   {trig} decisions, {trig} records: {counts[0]} complete, {counts[1]} with host B "
       f"kDataNotFound, {counts[2]} complete again")
 assert counts[0] >= 2 and counts[1] >= 2 and counts[2] >= 2, counts
