@@ -13,10 +13,10 @@ struct lt_candidate {
     uint32_t cell;
     uint16_t channel_start; /* collection-plane wire range, inclusive */
     uint16_t channel_end;
-    int32_t peak_score;  /* kernel output units (int16 range) */
-    uint32_t adc_sum;    /* pedestal-subtracted ADC sum over the candidate's pixels (saturating) */
-    uint32_t n_pixels;   /* score-map pixels above threshold */
-    uint32_t algorithm;  /* reserved: 0 = CNN */
+    int32_t peak_score; /* kernel output units (int16 range) */
+    uint32_t adc_sum;   /* pedestal-subtracted ADC sum over the candidate's pixels (saturating) */
+    uint32_t n_pixels;  /* score-map pixels above threshold */
+    uint32_t algorithm; /* reserved: 0 = CNN */
 };
 
 #endif

@@ -10,15 +10,15 @@
 
 #include <stdint.h>
 
-#define LT_FEMBS_PER_CELL      20U
-#define LT_STREAMS_PER_FEMB    2U
-#define LT_STREAMS_PER_CELL    (LT_FEMBS_PER_CELL * LT_STREAMS_PER_FEMB) /* 40 */
-#define LT_CHANNELS_PER_FEMB   128U
-#define LT_CHANNELS_PER_CELL   (LT_FEMBS_PER_CELL * LT_CHANNELS_PER_FEMB) /* 2560 */
-#define LT_U_PER_FEMB          40U
-#define LT_V_PER_FEMB          40U
-#define LT_X_PER_FEMB          48U
-#define LT_MAX_CELLS           1024U /* crate field is 10 bits */
+#define LT_FEMBS_PER_CELL    20U
+#define LT_STREAMS_PER_FEMB  2U
+#define LT_STREAMS_PER_CELL  (LT_FEMBS_PER_CELL * LT_STREAMS_PER_FEMB) /* 40 */
+#define LT_CHANNELS_PER_FEMB 128U
+#define LT_CHANNELS_PER_CELL (LT_FEMBS_PER_CELL * LT_CHANNELS_PER_FEMB) /* 2560 */
+#define LT_U_PER_FEMB        40U
+#define LT_V_PER_FEMB        40U
+#define LT_X_PER_FEMB        48U
+#define LT_MAX_CELLS         1024U /* crate field is 10 bits */
 
 enum lt_plane { LT_PLANE_U = 0, LT_PLANE_V = 1, LT_PLANE_X = 2 };
 
@@ -34,8 +34,14 @@ struct lt_cell_geom {
     uint32_t n_fembs;
 };
 
-static inline uint32_t lt_geom_streams(const struct lt_cell_geom *g) { return g->n_fembs * LT_STREAMS_PER_FEMB; }
-static inline uint32_t lt_geom_channels(const struct lt_cell_geom *g) { return g->n_fembs * LT_CHANNELS_PER_FEMB; }
+static inline uint32_t lt_geom_streams(const struct lt_cell_geom *g)
+{
+    return g->n_fembs * LT_STREAMS_PER_FEMB;
+}
+static inline uint32_t lt_geom_channels(const struct lt_cell_geom *g)
+{
+    return g->n_fembs * LT_CHANNELS_PER_FEMB;
+}
 static inline uint32_t lt_geom_wires(const struct lt_cell_geom *g, enum lt_plane p)
 {
     return g->n_fembs * (p == LT_PLANE_X ? LT_X_PER_FEMB : LT_U_PER_FEMB);
@@ -53,9 +59,18 @@ void lt_chmap_stream_address(uint32_t cell, uint32_t stream, uint16_t *crate, ui
                              uint8_t *eth_stream);
 /* The DUNE SourceID id (subsystem kDetectorReadout) of a cell's stream: (cell << 8) | stream,
  * so `Detector_Readout_0x00000305_WIBEth` is cell 3, stream 5. */
-static inline uint32_t lt_stream_source_id(uint32_t cell, uint32_t stream) { return (cell << 8) | stream; }
-static inline uint32_t lt_source_id_cell(uint32_t id) { return id >> 8; }
-static inline uint32_t lt_source_id_stream(uint32_t id) { return id & 0xFFU; }
+static inline uint32_t lt_stream_source_id(uint32_t cell, uint32_t stream)
+{
+    return (cell << 8) | stream;
+}
+static inline uint32_t lt_source_id_cell(uint32_t id)
+{
+    return id >> 8;
+}
+static inline uint32_t lt_source_id_stream(uint32_t id)
+{
+    return id & 0xFFU;
+}
 
 const char *lt_plane_name(enum lt_plane p);
 

@@ -2,7 +2,8 @@
  *   SourceID v2 (8 bytes), FragmentHeader v5 (72), TriggerRecordHeaderData v4 (64),
  *   ComponentRequest v2 (32), TimeSliceHeader v2 (32).
  * All little-endian. Encoders write into a caller buffer; decoders validate marker, version and
- * field ranges before filling the struct. Facts from DUNE-DAQ/daqdataformats (see docs/formats.md). */
+ * field ranges before filling the struct. Facts from DUNE-DAQ/daqdataformats (see docs/formats.md).
+ */
 #ifndef LARTRIG_DAQFMT_H
 #define LARTRIG_DAQFMT_H
 
@@ -131,7 +132,8 @@ struct lt_timeslice_header {
  * a bad field); they fill in marker and version themselves. Decoders return 0 or LT_ESHORT,
  * LT_EMAGIC, LT_EVERSION, LT_ERANGE, LT_EFORMAT with a message in err (may be NULL). */
 int lt_source_id_encode(const struct lt_source_id *s, uint8_t *buf, size_t len);
-int lt_source_id_decode(const uint8_t *buf, size_t len, struct lt_source_id *s, char *err, size_t errlen);
+int lt_source_id_decode(const uint8_t *buf, size_t len, struct lt_source_id *s, char *err,
+                        size_t errlen);
 
 int lt_fragment_header_encode(const struct lt_fragment_header *h, uint8_t *buf, size_t len);
 int lt_fragment_header_decode(const uint8_t *buf, size_t len, struct lt_fragment_header *h,

@@ -6,21 +6,21 @@
 #include <stdint.h>
 
 enum lt_truth_kind {
-    LT_TRUTH_AR39 = 0,      /* 39Ar beta decay (background) */
-    LT_TRUTH_LOW_ENERGY = 1,/* 5-50 MeV electron (supernova / solar-like) */
-    LT_TRUTH_HIGH_ENERGY = 2,/* 0.1-10 GeV neutrino-like track or shower */
-    LT_TRUTH_COSMIC = 3,    /* cosmic muon */
+    LT_TRUTH_AR39 = 0,        /* 39Ar beta decay (background) */
+    LT_TRUTH_LOW_ENERGY = 1,  /* 5-50 MeV electron (supernova / solar-like) */
+    LT_TRUTH_HIGH_ENERGY = 2, /* 0.1-10 GeV neutrino-like track or shower */
+    LT_TRUTH_COSMIC = 3,      /* cosmic muon */
     LT_TRUTH_KIND_COUNT = 4,
 };
 
 struct lt_truth {
-    uint64_t time;          /* ticks of the interaction (start of charge arrival on the wires) */
+    uint64_t time; /* ticks of the interaction (start of charge arrival on the wires) */
     uint32_t cell;
     uint16_t channel_start; /* collection-plane wire range hit */
     uint16_t channel_end;
-    uint32_t kind;          /* enum lt_truth_kind */
-    float energy_mev;       /* deposited energy in the cell */
-    uint64_t time_end;      /* ticks of the last charge arrival */
+    uint32_t kind;     /* enum lt_truth_kind */
+    float energy_mev;  /* deposited energy in the cell */
+    uint64_t time_end; /* ticks of the last charge arrival */
 };
 
 const char *lt_truth_kind_name(uint32_t kind); /* "ar39", "low_energy", "high_energy", "cosmic" */
