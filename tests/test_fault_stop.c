@@ -58,6 +58,20 @@ static unsigned long long last_count(const char *log, const char *fmt)
     return v;
 }
 
+/* The highest trigger number the module has logged so far ("trigger N at ..."). */
+static unsigned long long last_trigger(const char *log)
+{
+    FILE *f = fopen(log, "r");
+    unsigned long long last = 0, n;
+    char line[1024];
+    while (f && fgets(line, sizeof line, f)) {
+        const char *p = strstr(line, "info: trigger ");
+        if (p && sscanf(p, "info: trigger %llu at", &n) == 1 && n > last) last = n;
+    }
+    if (f) fclose(f);
+    return last;
+}
+
 START_TEST(test_paused_cell_missing_then_rejoins)
 {
     char conf[512], text[4096];
@@ -100,7 +114,11 @@ START_TEST(test_paused_cell_missing_then_rejoins)
     kill(pb, SIGCONT);
     ok = ok && wait_for_log(log_m, "cell 2 rejoined", 20) &&
          wait_for_log(log_m, "cell 3 rejoined", 20);
-    usleep(2500000); /* and records with them again */
+    /* And records with them again: wait for three more decisions after the rejoin rather than
+     * a fixed time, so a slow (sanitizer, loaded) machine still gets them. */
+    char next[64];
+    snprintf(next, sizeof next, "trigger %llu ", last_trigger(log_m) + 3);
+    ok = ok && wait_for_log(log_m, next, 60);
 
     kill(pa, SIGTERM);
     kill(pb, SIGTERM);
