@@ -58,20 +58,6 @@ static unsigned long long last_count(const char *log, const char *fmt)
     return v;
 }
 
-/* The highest trigger number the module has logged so far ("trigger N at ..."). */
-static unsigned long long last_trigger(const char *log)
-{
-    FILE *f = fopen(log, "r");
-    unsigned long long last = 0, n;
-    char line[1024];
-    while (f && fgets(line, sizeof line, f)) {
-        const char *p = strstr(line, "info: trigger ");
-        if (p && sscanf(p, "info: trigger %llu at", &n) == 1 && n > last) last = n;
-    }
-    if (f) fclose(f);
-    return last;
-}
-
 START_TEST(test_paused_cell_missing_then_rejoins)
 {
     char conf[512], text[4096];

@@ -55,7 +55,10 @@ START_TEST(test_killed_cell_missing_then_rejoins)
     pb = trigd_spawn(log_b2, b_args);
     ok = ok && wait_for_log(log_m, "cell 2 rejoined", 20) &&
          wait_for_log(log_m, "cell 3 rejoined", 20);
-    usleep(2500000); /* and with them again */
+    /* And with them again: three more decisions, however slow the machine. */
+    char next[64];
+    snprintf(next, sizeof next, "trigger %llu ", last_trigger(log_m) + 3);
+    ok = ok && wait_for_log(log_m, next, 60);
 
     kill(pa, SIGTERM);
     kill(pb, SIGTERM);

@@ -137,6 +137,20 @@ static inline int wait_for_log(const char *file, const char *needle, double time
     return 0;
 }
 
+/* The highest trigger number the module has logged so far ("trigger N at ..."). */
+static inline unsigned long long last_trigger(const char *log)
+{
+    FILE *f = fopen(log, "r");
+    unsigned long long last = 0, n;
+    char line[1024];
+    while (f && fgets(line, sizeof line, f)) {
+        const char *p = strstr(line, "info: trigger ");
+        if (p && sscanf(p, "info: trigger %llu at", &n) == 1 && n > last) last = n;
+    }
+    if (f) fclose(f);
+    return last;
+}
+
 /* A loopback port for this test run (different per process and per call). */
 static inline int test_port(int k)
 {
