@@ -98,24 +98,8 @@ START_TEST(test_paused_cell_missing_then_rejoins)
          wait_for_log(log_m, "cell 3 missing", 10);
     usleep(3000000); /* > reply_timeout_ms: requests sent to the sleeping process time out */
     kill(pb, SIGCONT);
-    ok = ok && wait_for_log(log_m, "cell 2 rejoined", 20) &&
-         wait_for_log(log_m, "cell 3 rejoined", 20);
-    /* And records with them again: wait for three more decisions after the rejoin rather than
-     * a fixed time, so a slow (sanitizer, loaded) machine still gets them. */
-    char next[64];
-    snprintf(next, sizeof next, "trigger %llu ", last_trigger(log_m) + 3);
-    ok = ok && wait_for_log(log_m, next, 60);
-
-    kill(pa, SIGTERM);
-    kill(pb, SIGTERM);
-    ok = ok && wait_for_log(log_a, "serving data requests", 20) &&
-         wait_for_log(log_b, "serving data requests", 20);
-    kill(pm, SIGTERM);
-    int sm = trigd_wait(pm, 60), sa = trigd_wait(pa, 30), sb = trigd_wait(pb, 30);
-    if (!ok || sm || sa || sb) {
-        print_log(log_m);
-        print_log(log_b);
-    }
+    int sm, sa, sb;
+    ok = trigd_rejoin_then_stop(ok, log_m, log_a, log_b, pm, pa, pb, &sm, &sa, &sb);
     ck_assert(ok);
     ck_assert_int_eq(sm, 0);
     ck_assert_int_eq(sa, 0);
@@ -183,23 +167,6 @@ END_TEST
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/test_fault_stop.XXXXXX");
-    if (!mkdtemp(dir)) return EXIT_FAILURE;
-    Suite *s = suite_create("fault_stop");
-    TCase *tc = tcase_create("e2e");
-    tcase_set_timeout(tc, 240);
-    tcase_add_test(tc, test_paused_cell_missing_then_rejoins);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    if (!failed) {
-        char cmd[300];
-        snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-        if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
-    } else {
-        fprintf(stderr, "kept %s for inspection\n", dir);
-    }
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    const TTest *const tests[] = {test_paused_cell_missing_then_rejoins, NULL};
+    return trigd_e2e_main(dir, sizeof dir, "fault_stop", 240, tests);
 }

@@ -133,24 +133,6 @@ END_TEST
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/test_trigd_backpressure.XXXXXX");
-    if (!mkdtemp(dir)) return EXIT_FAILURE;
-    Suite *s = suite_create("trigd_backpressure");
-    TCase *tc = tcase_create("e2e");
-    tcase_set_timeout(tc, 200);
-    tcase_add_test(tc, test_inhibit_when_writer_full);
-    tcase_add_test(tc, test_sigterm_mid_run);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    if (!failed) {
-        char cmd[300];
-        snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-        if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
-    } else {
-        fprintf(stderr, "kept %s for inspection\n", dir);
-    }
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    const TTest *const tests[] = {test_inhibit_when_writer_full, test_sigterm_mid_run, NULL};
+    return trigd_e2e_main(dir, sizeof dir, "trigd_backpressure", 200, tests);
 }

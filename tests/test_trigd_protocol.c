@@ -233,23 +233,6 @@ END_TEST
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/test_trigd_protocol.XXXXXX");
-    if (!mkdtemp(dir)) return EXIT_FAILURE;
-    Suite *s = suite_create("trigd_protocol");
-    TCase *tc = tcase_create("e2e");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_hostile_messages);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    if (!failed) {
-        char cmd[300];
-        snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-        if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
-    } else {
-        fprintf(stderr, "kept %s for inspection\n", dir);
-    }
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    const TTest *const tests[] = {test_hostile_messages, NULL};
+    return trigd_e2e_main(dir, sizeof dir, "trigd_protocol", 120, tests);
 }

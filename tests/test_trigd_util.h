@@ -2,6 +2,7 @@
 #ifndef TEST_TRIGD_UTIL_H
 #define TEST_TRIGD_UTIL_H
 
+#include <check.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -149,6 +150,63 @@ static inline unsigned long long last_trigger(const char *log)
     }
     if (f) fclose(f);
     return last;
+}
+
+/* The end of a split run whose cells 2 and 3 went away and came back: wait until both rejoined
+ * and three more decisions were made, then stop the cell processes (they keep serving data
+ * requests while the module drains) and the module. Exit codes go to *sm, *sa, *sb; the logs
+ * are printed when anything went wrong. Returns ok and whether every wait succeeded. */
+static inline int trigd_rejoin_then_stop(int ok, const char *log_m, const char *log_a,
+                                         const char *log_b, pid_t pm, pid_t pa, pid_t pb, int *sm,
+                                         int *sa, int *sb)
+{
+    ok = ok && wait_for_log(log_m, "cell 2 rejoined", 20) &&
+         wait_for_log(log_m, "cell 3 rejoined", 20);
+    /* Wait for decisions, not a fixed time, so a slow (sanitizer, loaded) machine gets them. */
+    char next[64];
+    snprintf(next, sizeof next, "trigger %llu ", last_trigger(log_m) + 3);
+    ok = ok && wait_for_log(log_m, next, 60);
+    kill(pa, SIGTERM);
+    kill(pb, SIGTERM);
+    ok = ok && wait_for_log(log_a, "serving data requests", 20) &&
+         wait_for_log(log_b, "serving data requests", 20);
+    kill(pm, SIGTERM);
+    *sm = trigd_wait(pm, 60);
+    *sa = trigd_wait(pa, 30);
+    *sb = trigd_wait(pb, 30);
+    if (!ok || *sm || *sa || *sb) {
+        print_log(log_m);
+        print_log(log_a);
+        print_log(log_b);
+    }
+    return ok;
+}
+
+/* main() of an end-to-end test: its Check tests (NULL-terminated) run in one scratch directory
+ * /tmp/test_<name>.XXXXXX, made into `dir`, removed when all pass and kept for inspection when
+ * one fails. */
+static inline int trigd_e2e_main(char *dir, size_t dirlen, const char *name, int timeout_s,
+                                 const TTest *const *tests)
+{
+    snprintf(dir, dirlen, "/tmp/test_%s.XXXXXX", name);
+    if (!mkdtemp(dir)) return EXIT_FAILURE;
+    Suite *s = suite_create(name);
+    TCase *tc = tcase_create("e2e");
+    tcase_set_timeout(tc, timeout_s);
+    for (; *tests; tests++) tcase_add_test(tc, *tests);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    if (!failed) {
+        char cmd[300];
+        snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+        if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
+    } else {
+        fprintf(stderr, "kept %s for inspection\n", dir);
+    }
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
 /* A loopback port for this test run (different per process and per call). */
