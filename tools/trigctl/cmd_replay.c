@@ -118,6 +118,16 @@ static void adapt_config(struct trigd_config *cfg, const struct replay_run *run,
     if (depth > REPLAY_MAX_QUEUE) depth = REPLAY_MAX_QUEUE;
     if (depth > cfg->buffers.decision_queue) cfg->buffers.decision_queue = (uint32_t)depth;
     if (depth > cfg->writer.queue_depth) cfg->writer.queue_depth = (uint32_t)depth;
+    /* Unpaced, a cell's source can run far ahead of the decisions (the aggregator waits for the
+     * slowest cell), so a daemon-sized latency ring would have overwritten a trigger's window by
+     * the time its request arrives. The run file is in memory anyway: let the ring hold the
+     * whole run, bounded like the queues above. */
+    uint64_t run_ms = (uint64_t)(run->data_seconds * 1e3) + 1000;
+    uint64_t ring_bytes_per_ms =
+        streams * sizeof(lt_wibeth_frame) * (LT_CLOCK_HZ / 1000) / LT_TICKS_PER_FRAME;
+    uint64_t max_ms = ring_bytes_per_ms ? REPLAY_QUEUE_BYTES / ring_bytes_per_ms : run_ms;
+    if (run_ms > max_ms) run_ms = max_ms;
+    if (run_ms > cfg->buffers.latency_ms) cfg->buffers.latency_ms = (uint32_t)run_ms;
     snprintf(cfg->endpoints.candidates, sizeof cfg->endpoints.candidates,
              "inproc://replay-candidates");
     snprintf(cfg->endpoints.requests, sizeof cfg->endpoints.requests, "inproc://replay-requests");
