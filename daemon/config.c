@@ -104,6 +104,7 @@ static const struct key_desc keys[] = {
     {"buffers.mlock", K_BOOL, F(buffers.mlock), 0, 0, NULL},
     {"buffers.candidate_queue", K_U32, F(buffers.candidate_queue), 16, 1 << 24, NULL},
     {"buffers.decision_queue", K_U32, F(buffers.decision_queue), 1, 65536, NULL},
+    {"buffers.file_read_ahead_mb", K_MB, F(buffers.file_read_ahead_bytes), 1, 65536, NULL},
 
     {"writer.backend", K_CHOICE, F(writer.backend), 0, 0, "uring|pwritev"},
     {"writer.output_dir", K_STR, F(writer.output_dir), 0, 0, NULL},
@@ -208,6 +209,7 @@ void trigd_config_defaults(struct trigd_config *c)
     c->buffers.mlock = 1;
     c->buffers.candidate_queue = 65536;
     c->buffers.decision_queue = 64;
+    c->buffers.file_read_ahead_bytes = 64ULL << 20;
 
     snprintf(c->writer.backend, sizeof c->writer.backend, "uring");
     snprintf(c->writer.output_dir, sizeof c->writer.output_dir, ".");

@@ -22,7 +22,11 @@ struct trigd_cell_config {
     uint32_t id;
     enum trigd_source_kind source;
     uint32_t n_fembs;
-    char file[TRIGD_PATH_MAX]; /* source = "file": HDF5 run file */
+    char file[TRIGD_PATH_MAX]; /* source = "file": HDF5 run file, or a directory of them */
+    /* Not a configuration key: the files of one run in order, set by trigctl replay (NULL:
+     * `file`). The array outlives the cells. */
+    const char *const *files;
+    uint32_t n_files;
     char udp_bind[64];         /* source = "udp": address to bind */
     uint32_t udp_port;
 };
@@ -128,6 +132,7 @@ struct trigd_buffer_config {
     int mlock;                /* try to lock the ring in memory */
     uint32_t candidate_queue; /* per-cell candidate queue in the aggregator */
     uint32_t decision_queue;  /* decisions waiting for readout */
+    uint64_t file_read_ahead_bytes; /* file source: read-ahead per cell */
 };
 
 struct trigd_writer_config {

@@ -1,42 +1,40 @@
-/* A run file (HDF5, TimeSlice records, one WIBEth fragment per stream per slice) as a cell
- * source. The cell's frames are read completely when the source opens, before any thread runs:
- * HDF5 takes one global lock per call and the record writer holds it for whole records, so a
- * replaying cell thread must not wait on HDF5 later. The preload is bounded (FILE_MAX_BYTES per
- * cell). */
+/* A run file (HDF5, TimeSlice records, one WIBEth fragment per stream per slice), a directory
+ * of them, or an explicit list of one run's files (trigctl replay) as a cell source, streamed
+ * by the run-file reader (lib/runfile.h): HDF5 is asked where the cell's fragments lie when
+ * the source opens, before any thread runs (libhdf5 takes one global lock per call, and the
+ * record writer holds it for whole records); then the frames are read with io_uring or pread,
+ * a bounded read-ahead ahead of the cell, with no HDF5 call on the data thread. Memory is the
+ * read-ahead (buffers.file_read_ahead_mb) whatever the size of the run. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
-#include "h5raw.h"
 #include "log.h"
 #include "lt_error.h"
+#include "runfile.h"
 #include "source.h"
-#include "ticks.h"
-
-#define FILE_MAX_BYTES (4ULL << 30)
 
 struct file_source {
     struct trigd_source base;
-    lt_wibeth_frame *frames; /* [period][stream] */
-    uint64_t n_periods, next;
+    struct lt_rf_reader *rd;
+    int reported;
 };
 
 static int file_next(struct trigd_source *s, lt_wibeth_frame *frames, uint64_t *ts)
 {
     struct file_source *f = (struct file_source *)s;
-    if (f->next >= f->n_periods) return LT_ENOTFOUND;
-    const lt_wibeth_frame *src = f->frames + f->next * s->n_streams;
-    memcpy(frames, src, (size_t)s->n_streams * sizeof(lt_wibeth_frame));
-    struct lt_daqeth_header h;
-    lt_daqeth_decode(&src[0], &h);
-    *ts = h.timestamp;
-    f->next++;
-    return 1;
+    int r = lt_rf_next(f->rd, frames, ts);
+    if (r < 0 && r != LT_ENOTFOUND && !f->reported) {
+        LT_ERR("cell %u: %s", s->cell, lt_rf_reader_error(f->rd));
+        f->reported = 1;
+    }
+    return r;
 }
 
 static void file_close(struct trigd_source *s)
 {
     struct file_source *f = (struct file_source *)s;
-    free(f->frames);
+    lt_rf_reader_close(f->rd);
     free(f);
 }
 
@@ -47,113 +45,43 @@ int trigd_source_file_open(const struct trigd_config *cfg, uint32_t index,
 {
     const struct trigd_cell_config *cc = &cfg->cells[index];
     const uint32_t ns = cc->n_fembs * LT_STREAMS_PER_FEMB;
-    struct lt_h5r *r = NULL;
-    struct lt_h5_dataset_info *ds = NULL;
-    uint8_t *buf = NULL;
-    int rc = lt_h5r_open(&r, cc->file, err, errlen);
+    char **listed = NULL;
+    const char *single[1] = {cc->file};
+    const char *const *paths = cc->files ? cc->files : single;
+    size_t n_paths = cc->files ? cc->n_files : 1;
+    int rc;
+    struct stat st;
+    if (!cc->files && stat(cc->file, &st) == 0 && S_ISDIR(st.st_mode)) {
+        rc = lt_rf_list_dir(cc->file, &listed, &n_paths, err, errlen);
+        if (rc) return rc;
+        paths = (const char *const *)listed;
+    }
+    struct lt_rf_index *ix = NULL;
+    rc = lt_rf_index_build(paths, n_paths, cc->id, ns, &ix, err, errlen);
+    lt_rf_free_list(listed);
     if (rc) return rc;
+    uint64_t periods = lt_rf_index_periods(ix);
     struct file_source *f = calloc(1, sizeof *f);
     if (!f) {
-        rc = LT_ENOMEM;
+        lt_rf_index_free(ix);
         lt_seterr(err, errlen, "file source: out of memory");
-        goto out;
+        return LT_ENOMEM;
+    }
+    struct lt_rf_options o = {.read_ahead_bytes = cfg->buffers.file_read_ahead_bytes};
+    rc = lt_rf_reader_open(&f->rd, ix, &o, err, errlen);
+    if (rc) {
+        free(f);
+        return rc;
     }
     f->base.ops = &file_ops;
     f->base.cell = cc->id;
     f->base.n_streams = ns;
     f->base.paced = 1;
     f->base.impl = f;
-    if (lt_h5r_attrs(r)->record_type != LT_H5_TIMESLICE) {
-        rc = LT_EFORMAT;
-        lt_seterr(err, errlen, "%s: not a run file (record_type is not TimeSlice)", cc->file);
-        goto out;
-    }
-    uint64_t cap_periods = 0;
-    for (size_t rec = 0; rec < lt_h5r_record_count(r); rec++) {
-        size_t n_ds;
-        rc = lt_h5r_list_datasets(r, rec, &ds, &n_ds, err, errlen);
-        if (rc) goto out;
-        uint64_t slice_periods = 0;
-        for (size_t k = 0; k < n_ds; k++) {
-            const struct lt_h5_dataset_info *d = &ds[k];
-            if (d->kind != LT_H5_DS_FRAGMENT || d->fragment_type != LT_FRAGTYPE_WIBETH ||
-                d->source_id.subsystem != LT_SUBSYS_DETECTOR_READOUT ||
-                lt_source_id_cell(d->source_id.id) != cc->id)
-                continue;
-            uint32_t s = lt_source_id_stream(d->source_id.id);
-            if (s >= ns) {
-                rc = LT_EFORMAT;
-                lt_seterr(err, errlen, "%s: %s: stream %u but cell %u has %u streams", cc->file,
-                          d->name, s, cc->id, ns);
-                goto out;
-            }
-            struct lt_fragment_header h;
-            size_t plen;
-            rc = lt_h5r_read_fragment_alloc(r, rec, d->name, &h, &buf, &plen, 0, err, errlen);
-            if (rc) goto out;
-            if (plen % sizeof(lt_wibeth_frame)) {
-                rc = LT_EFORMAT;
-                lt_seterr(err, errlen, "%s: %s: payload of %zu bytes is not whole frames", cc->file,
-                          d->name, plen);
-                goto out;
-            }
-            uint64_t m = plen / sizeof(lt_wibeth_frame);
-            if (slice_periods && m != slice_periods) {
-                rc = LT_EFORMAT;
-                lt_seterr(err, errlen,
-                          "%s: record %zu: streams of cell %u hold %llu and %llu "
-                          "frames",
-                          cc->file, rec, cc->id, (unsigned long long)slice_periods,
-                          (unsigned long long)m);
-                goto out;
-            }
-            slice_periods = m;
-            uint64_t need = f->n_periods + m;
-            if (need * ns * sizeof(lt_wibeth_frame) > FILE_MAX_BYTES) {
-                rc = LT_EFULL;
-                lt_seterr(err, errlen,
-                          "%s: cell %u holds more than %llu GiB; replay it with "
-                          "trigctl replay or split the file",
-                          cc->file, cc->id, FILE_MAX_BYTES >> 30);
-                goto out;
-            }
-            if (need > cap_periods) {
-                uint64_t nc = cap_periods ? cap_periods * 2 : 4096;
-                while (nc < need) nc *= 2;
-                lt_wibeth_frame *nf = realloc(f->frames, nc * ns * sizeof(lt_wibeth_frame));
-                if (!nf) {
-                    rc = LT_ENOMEM;
-                    lt_seterr(err, errlen, "%s: out of memory", cc->file);
-                    goto out;
-                }
-                f->frames = nf;
-                cap_periods = nc;
-            }
-            const uint8_t *p = buf + LT_FRAGMENT_HEADER_SIZE;
-            for (uint64_t j = 0; j < m; j++)
-                memcpy(&f->frames[(f->n_periods + j) * ns + s], p + j * sizeof(lt_wibeth_frame),
-                       sizeof(lt_wibeth_frame));
-            free(buf);
-            buf = NULL;
-        }
-        free(ds);
-        ds = NULL;
-        f->n_periods += slice_periods;
-    }
-    if (!f->n_periods) {
-        rc = LT_ENOTFOUND;
-        lt_seterr(err, errlen, "%s: no WIBEth fragments of cell %u", cc->file, cc->id);
-        goto out;
-    }
-    LT_INFO("cell %u: %llu frame periods preloaded from %s", cc->id,
-            (unsigned long long)f->n_periods, cc->file);
+    LT_INFO("cell %u: %llu frame periods in %zu file(s) from %s, read with %s%s", cc->id,
+            (unsigned long long)periods, n_paths, cc->files ? cc->files[0] : cc->file,
+            lt_rf_reader_mode(f->rd) == LT_RF_IO_URING ? "io_uring" : "pread",
+            lt_rf_reader_direct(f->rd) ? " (O_DIRECT)" : "");
     *out = &f->base;
-    f = NULL;
-    rc = 0;
-out:
-    free(buf);
-    free(ds);
-    if (f) file_close(&f->base);
-    lt_h5r_close(r);
-    return rc;
+    return 0;
 }

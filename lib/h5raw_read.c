@@ -431,6 +431,41 @@ int lt_h5r_dataset_size(struct lt_h5r *r, size_t record, const char *dataset, ui
     return 0;
 }
 
+int lt_h5r_dataset_location(struct lt_h5r *r, size_t record, const char *dataset,
+                            uint64_t *offset, uint64_t *size, char *err, size_t errlen)
+{
+    char obj[LT_H5_NAME_MAX * 2 + 16];
+    int rc;
+    hid_t ds = open_raw(r, record, dataset, size, obj, sizeof obj, &rc, err, errlen);
+    if (ds < 0) return rc;
+    hid_t dcpl = H5Dget_create_plist(ds);
+    haddr_t off = dcpl >= 0 && H5Pget_layout(dcpl) == H5D_CONTIGUOUS ? H5Dget_offset(ds)
+                                                                      : HADDR_UNDEF;
+    if (dcpl >= 0) H5Pclose(dcpl);
+    H5Dclose(ds);
+    if (*size == 0) {
+        *offset = 0;
+        return 0;
+    }
+    if (off == HADDR_UNDEF)
+        return fail(r, LT_EUNSUPPORTED, obj, 0, err, errlen,
+                    "not stored contiguously (chunked or compressed): no raw file offset");
+    /* H5Dget_offset counts from the HDF5 base address, which a user block moves. */
+    hsize_t ublock = 0;
+    hid_t fcpl = H5Fget_create_plist(r->file);
+    if (fcpl >= 0) {
+        H5Pget_userblock(fcpl, &ublock);
+        H5Pclose(fcpl);
+    }
+    *offset = (uint64_t)off + (uint64_t)ublock;
+    if (*offset + *size > r->file_size)
+        return fail(r, LT_EFORMAT, obj, 0, err, errlen,
+                    "data at offset %" PRIu64 " + %" PRIu64 " bytes lies past the end of the "
+                    "file (%" PRIu64 " bytes): file truncated",
+                    *offset, *size, r->file_size);
+    return 0;
+}
+
 int lt_h5r_read_dataset(struct lt_h5r *r, size_t record, const char *dataset, void *buf, size_t cap,
                         size_t *len, char *err, size_t errlen)
 {
