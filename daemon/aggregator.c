@@ -465,6 +465,14 @@ void trigd_agg_get_stats(const struct trigd_agg *a, struct trigd_agg_stats *st)
     st->latency_max_ns = a->latency.max_ns;
 }
 
+uint64_t trigd_agg_undecided_from(const struct trigd_agg *a)
+{
+    uint64_t back = trigd_algos_lookback(a->algos);
+    uint64_t t = a->horizon > back ? a->horizon - back : 0;
+    if (a->n_pending && a->pending[0].time < t) t = a->pending[0].time;
+    return t;
+}
+
 uint32_t trigd_agg_n_cells(const struct trigd_agg *a)
 {
     return a->n_cells;

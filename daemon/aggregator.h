@@ -110,6 +110,10 @@ void trigd_agg_flush(struct trigd_agg *a, uint64_t now_ns);
 
 void trigd_agg_get_stats(const struct trigd_agg *a, struct trigd_agg_stats *st);
 uint32_t trigd_agg_n_cells(const struct trigd_agg *a);
+/* The earliest time a decision not yet issued can still have: a pending decision, or a
+ * proposal the algorithms may still make (at least horizon - look-back). A replay that runs
+ * ahead of the trigger keeps the ring data from here on (module.c: ring_needed_from). */
+uint64_t trigd_agg_undecided_from(const struct trigd_agg *a);
 void trigd_agg_get_cell_stats(const struct trigd_agg *a, uint32_t index,
                               struct trigd_agg_cell_stats *st);
 int trigd_agg_cell_missing(const struct trigd_agg *a, uint32_t cell_id);

@@ -122,6 +122,49 @@ static void sleep_until(uint64_t t_ns)
     }
 }
 
+/* The ring gate (cell.h): wait until the period the next one overwrites is no longer needed.
+ * The blocks in the kernel are collected first, so this cell's watermark (and with it the
+ * trigger's horizon) covers all it has; gate waits are not allocation or syscalls per frame:
+ * they happen only when the replay outruns the trigger. */
+static void wait_ring_gate(struct trigd_cell *c, uint64_t newest, uint32_t *in_flight,
+                           uint64_t *last_hb_ns)
+{
+    const _Atomic uint64_t *gate = c->owner->ring_gate;
+    uint64_t cap = lt_ringbuf_capacity(c->ring);
+    /* Readers see the last cap - 1 periods (ringbuf.h): committing the next one takes the
+     * period newest - (cap - 2) periods out of their reach. */
+    if (!gate || atomic_load_explicit(&c->st.periods, memory_order_relaxed) + 1 < cap) return;
+    uint64_t oldest_end = newest - (cap - 3) * LT_TICKS_PER_FRAME;
+    if (oldest_end <= atomic_load_explicit(gate, memory_order_acquire)) return;
+    while (*in_flight) {
+        collect_block(c, c->owner->accel);
+        (*in_flight)--;
+    }
+    uint64_t t0 = now_ns(), last_change = t0, seen = atomic_load(gate);
+    while (oldest_end > atomic_load_explicit(gate, memory_order_acquire) &&
+           !atomic_load_explicit(&c->owner->stop_sources, memory_order_relaxed)) {
+        struct timespec ts = {0, 50000};
+        nanosleep(&ts, NULL);
+        uint64_t t = now_ns(), g = atomic_load(gate);
+        if (t - *last_hb_ns > 100000000ULL) {
+            send_heartbeat(c);
+            *last_hb_ns = t;
+        }
+        if (g != seen) {
+            seen = g;
+            last_change = t;
+        } else if (t - last_change > 10000000000ULL) {
+            /* The trigger has not moved for 10 s: something is stuck; a counted overwrite
+             * beats a hung replay. */
+            LT_WARN("cell %u: the trigger has not freed the latency ring for 10 s (needed from "
+                    "%llu, oldest period ends %llu); overwriting",
+                    c->id, (unsigned long long)g, (unsigned long long)oldest_end);
+            break;
+        }
+    }
+    atomic_fetch_add_explicit(&c->st.gate_wait_ns, now_ns() - t0, memory_order_relaxed);
+}
+
 static void *data_main(void *arg)
 {
     struct trigd_cell *c = arg;
@@ -133,6 +176,7 @@ static void *data_main(void *arg)
     uint32_t in_block = 0, in_flight = 0;
     uint64_t t_wall0 = 0, t_data0 = 0, last_hb_ns = now_ns();
     int first = 1;
+    uint64_t newest = 0;
     /* duration_s: a sim cell stops at an absolute data time (the same for every cell and for a
      * restarted process); other sources after that much of their own data. */
     uint64_t dur = lt_seconds_to_ticks(cfg->duration_s), stop_ticks = 0;
@@ -140,6 +184,7 @@ static void *data_main(void *arg)
         stop_ticks = lt_seconds_to_ticks(cfg->sim.start_s) + dur;
 
     while (!atomic_load_explicit(&owner->stop_sources, memory_order_relaxed)) {
+        if (rtf <= 0 && c->source->paced) wait_ring_gate(c, newest, &in_flight, &last_hb_ns);
         lt_wibeth_frame *frames = lt_ringbuf_slot(c->ring);
         uint64_t ts = 0;
         int r = c->source->ops->next(c->source, frames, &ts);
@@ -189,6 +234,7 @@ static void *data_main(void *arg)
                                c->id, (unsigned long long)ts);
             continue;
         }
+        newest = ts;
         atomic_fetch_add_explicit(&c->st.periods, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&c->st.frames, c->n_streams, memory_order_relaxed);
         atomic_store_explicit(&c->st.data_time, ts, memory_order_relaxed);
@@ -342,6 +388,11 @@ int trigd_cells_start(struct trigd_cells *cs, char *err, size_t errlen)
         c->data_started = 1;
     }
     return 0;
+}
+
+void trigd_cells_set_ring_gate(struct trigd_cells *cs, const _Atomic uint64_t *needed_from)
+{
+    cs->ring_gate = needed_from;
 }
 
 void trigd_cells_stop_sources(struct trigd_cells *cs)

@@ -23,6 +23,12 @@ struct trigd_cells;
 int trigd_cells_create(const struct trigd_config *cfg, const uint8_t *sel, void *zctx,
                        struct trigd_cells **out, char *err, size_t errlen);
 int trigd_cells_start(struct trigd_cells *c, char *err, size_t errlen);
+/* Unpaced sources (realtime_factor 0, e.g. trigctl replay) can outrun the trigger: then a data
+ * thread whose ring is full waits, before it overwrites the oldest period, until that period is
+ * before *needed_from (the module's ring_needed_from: no readout reads it any more), sending
+ * heartbeats meanwhile. Memory stays the ring, and no window is lost to an overwrite. Set before
+ * trigd_cells_start; the pointer must outlive the cells. */
+void trigd_cells_set_ring_gate(struct trigd_cells *c, const _Atomic uint64_t *needed_from);
 /* Stop the sources: the data threads finish the blocks in the kernel, send a final heartbeat and
  * exit. The request threads keep serving the rings. */
 void trigd_cells_stop_sources(struct trigd_cells *c);

@@ -46,6 +46,7 @@ struct trigd_cells {
     uint32_t n;
     struct trigd_cell *cell;
     _Atomic int stop_sources;
+    const _Atomic uint64_t *ring_gate; /* trigd_cells_set_ring_gate; NULL = never wait */
     _Atomic int stop_requests;
 };
 

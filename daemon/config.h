@@ -27,7 +27,7 @@ struct trigd_cell_config {
      * `file`). The array outlives the cells. */
     const char *const *files;
     uint32_t n_files;
-    char udp_bind[64];         /* source = "udp": address to bind */
+    char udp_bind[64]; /* source = "udp": address to bind */
     uint32_t udp_port;
 };
 
@@ -128,10 +128,10 @@ struct trigd_readout_config {
 };
 
 struct trigd_buffer_config {
-    uint32_t latency_ms;      /* latency ring length in data time */
-    int mlock;                /* try to lock the ring in memory */
-    uint32_t candidate_queue; /* per-cell candidate queue in the aggregator */
-    uint32_t decision_queue;  /* decisions waiting for readout */
+    uint32_t latency_ms;            /* latency ring length in data time */
+    int mlock;                      /* try to lock the ring in memory */
+    uint32_t candidate_queue;       /* per-cell candidate queue in the aggregator */
+    uint32_t decision_queue;        /* decisions waiting for readout */
     uint64_t file_read_ahead_bytes; /* file source: read-ahead per cell */
 };
 

@@ -179,6 +179,10 @@ static void housekeeping(struct trigd_module *m, uint64_t now)
     trigd_agg_poll(m->agg, now);
     trigd_readout_service(m->readout, now);
     trigd_module_ctl_service(&m->ctl, m->agg);
+    uint64_t pre = m->cfg->readout.pre_ticks, from = trigd_agg_undecided_from(m->agg);
+    from = from > pre ? from - pre : 0;
+    uint64_t req = trigd_readout_requesting_from(m->readout);
+    atomic_store(&m->st.ring_needed_from, req < from ? req : from);
     if (now - m->last_snapshot_ns > 100000000ULL) {
         snapshot(m);
         trigd_module_ctl_snapshot(&m->ctl, m->agg, m->sink);

@@ -116,6 +116,15 @@ int trigd_readout_can_accept(struct trigd_readout *r)
     return !r->sink->inhibited(r->sink);
 }
 
+uint64_t trigd_readout_requesting_from(const struct trigd_readout *r)
+{
+    uint64_t t = UINT64_MAX;
+    for (uint32_t i = 0; i < r->n_slots; i++)
+        if (r->slots[i].state == SLOT_REQUESTING && r->slots[i].dec->window_begin < t)
+            t = r->slots[i].dec->window_begin;
+    return t;
+}
+
 uint32_t trigd_readout_in_flight(const struct trigd_readout *r)
 {
     return r->in_flight;

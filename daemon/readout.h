@@ -33,6 +33,9 @@ void trigd_readout_on_reply(struct trigd_readout *r, const zmq_msg_t *identity, 
 /* Time out cells, build and submit complete records, recycle written ones. */
 void trigd_readout_service(struct trigd_readout *r, uint64_t now_ns);
 uint32_t trigd_readout_in_flight(const struct trigd_readout *r);
+/* The earliest window_begin of the readouts still waiting for cells' replies (UINT64_MAX when
+ * none is): ring data the cells must still hold. */
+uint64_t trigd_readout_requesting_from(const struct trigd_readout *r);
 /* After the sink has stopped: account what it wrote, count every readout still unwritten as a
  * failed record (logged) and free the slots. Returns how many were abandoned. */
 uint32_t trigd_readout_abandon(struct trigd_readout *r);

@@ -19,6 +19,7 @@ struct trigd_cell_status {
     _Atomic uint64_t source_errors; /* source failures / malformed input (counted, logged) */
     _Atomic uint64_t input_dropped; /* the source's own count: bad datagrams, missing frames */
     _Atomic uint64_t lag_us;        /* pacing: how far the source is behind its schedule */
+    _Atomic uint64_t gate_wait_ns;  /* unpaced replay: waited for the trigger to free the ring */
     _Atomic uint64_t data_time;     /* newest period timestamp, ticks */
     _Atomic uint64_t watermark;     /* kernel has processed up to, ticks */
     _Atomic uint64_t ring_fill;     /* periods held */
@@ -55,6 +56,10 @@ struct trigd_module_status {
     _Atomic uint64_t fragments_incomplete;
     _Atomic uint64_t readouts_in_flight;
     _Atomic uint64_t writer_full; /* enqueue found the writer queue full (record kept, retried) */
+    /* No readout, in flight or still to be decided, reads ring data before this tick (every
+     * loop; trigd_cells_set_ring_gate lets an unpaced replay wait on it instead of
+     * overwriting its latency ring). */
+    _Atomic uint64_t ring_needed_from;
     /* Aggregator snapshot, refreshed by the module thread about every 100 ms. */
     _Atomic uint64_t agg_candidates, agg_late, agg_overflow, agg_decisions, agg_inhibited;
     _Atomic uint64_t agg_missing_now, agg_missing_events, agg_rejoins, agg_horizon;

@@ -252,8 +252,8 @@ int lt_h5r_dataset_size(struct lt_h5r *r, size_t record, const char *dataset, ui
  * them with plain file I/O instead of HDF5 (the streaming replay). Metadata only: no data is
  * read. LT_EUNSUPPORTED for a chunked or compressed dataset; LT_EFORMAT when the bytes lie past
  * the end of the file (truncated). *offset is 0 for an empty dataset. */
-int lt_h5r_dataset_location(struct lt_h5r *r, size_t record, const char *dataset,
-                            uint64_t *offset, uint64_t *size, char *err, size_t errlen);
+int lt_h5r_dataset_location(struct lt_h5r *r, size_t record, const char *dataset, uint64_t *offset,
+                            uint64_t *size, char *err, size_t errlen);
 /* Read a whole RawData dataset into buf (cap bytes); *len gets its size. LT_ESHORT when cap is
  * too small (nothing read). */
 int lt_h5r_read_dataset(struct lt_h5r *r, size_t record, const char *dataset, void *buf, size_t cap,

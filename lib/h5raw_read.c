@@ -431,16 +431,16 @@ int lt_h5r_dataset_size(struct lt_h5r *r, size_t record, const char *dataset, ui
     return 0;
 }
 
-int lt_h5r_dataset_location(struct lt_h5r *r, size_t record, const char *dataset,
-                            uint64_t *offset, uint64_t *size, char *err, size_t errlen)
+int lt_h5r_dataset_location(struct lt_h5r *r, size_t record, const char *dataset, uint64_t *offset,
+                            uint64_t *size, char *err, size_t errlen)
 {
     char obj[LT_H5_NAME_MAX * 2 + 16];
     int rc;
     hid_t ds = open_raw(r, record, dataset, size, obj, sizeof obj, &rc, err, errlen);
     if (ds < 0) return rc;
     hid_t dcpl = H5Dget_create_plist(ds);
-    haddr_t off = dcpl >= 0 && H5Pget_layout(dcpl) == H5D_CONTIGUOUS ? H5Dget_offset(ds)
-                                                                      : HADDR_UNDEF;
+    haddr_t off =
+        dcpl >= 0 && H5Pget_layout(dcpl) == H5D_CONTIGUOUS ? H5Dget_offset(ds) : HADDR_UNDEF;
     if (dcpl >= 0) H5Pclose(dcpl);
     H5Dclose(ds);
     if (*size == 0) {

@@ -74,6 +74,7 @@ struct lt_rf_stats {
     uint64_t read_wait_ns; /* time lt_rf_next waited for a chunk (io_uring) or read it (pread) */
     uint64_t readers_uring, readers_pread, readers_direct; /* readers opened per mode */
     uint64_t memory_bytes; /* read-ahead buffers currently allocated */
+    uint64_t read_errors;  /* readers stopped by a failed or short read */
 };
 enum lt_rf_io_mode lt_rf_reader_mode(const struct lt_rf_reader *r);
 int lt_rf_reader_direct(const struct lt_rf_reader *r); /* 1: O_DIRECT reads */

@@ -70,7 +70,7 @@ struct lt_rf_reader {
 
 static struct {
     _Atomic uint64_t bytes_read, frame_bytes, read_wait_ns;
-    _Atomic uint64_t readers_uring, readers_pread, readers_direct, memory_bytes;
+    _Atomic uint64_t readers_uring, readers_pread, readers_direct, memory_bytes, read_errors;
 } totals;
 
 void lt_rf_totals(struct lt_rf_stats *out)
@@ -82,6 +82,7 @@ void lt_rf_totals(struct lt_rf_stats *out)
     out->readers_pread = atomic_load(&totals.readers_pread);
     out->readers_direct = atomic_load(&totals.readers_direct);
     out->memory_bytes = atomic_load(&totals.memory_bytes);
+    out->read_errors = atomic_load(&totals.read_errors);
 }
 
 static uint64_t now_ns(void)
@@ -100,6 +101,7 @@ static int fail(struct lt_rf_reader *r, const char *fmt, ...)
         vsnprintf(r->error, sizeof r->error, fmt, ap);
         va_end(ap);
         r->failed = 1;
+        atomic_fetch_add(&totals.read_errors, 1);
     }
     return LT_EIO;
 }

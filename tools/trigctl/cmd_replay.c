@@ -1,14 +1,17 @@
-/* trigctl replay RUN.h5: the real trigger pipeline of trigd (cells with their kernel, the
- * aggregator, readout, record builder and writer; all in this process) fed from a run file as fast
- * as the machine allows, then a report: the triggers, efficiency against /Truth, fake triggers,
- * data reduction and throughput (replay.h). The cells and their sizes come from the file; the
- * rest of the configuration from -c (default: trigd's embedded one). */
+/* trigctl replay RUN.h5...: the real trigger pipeline of trigd (cells with their kernel, the
+ * aggregator, readout, record builder and writer; all in this process) fed from the files of a
+ * run (streamed: memory is bounded by --memory, whatever the run's size) as fast as the machine
+ * allows or at --speed, then a report: the triggers, efficiency against /Truth, fake triggers,
+ * data reduction, throughput, what was read and where the time went (replay.h). The cells and
+ * their sizes come from the files; the rest of the configuration from -c (default: trigd's
+ * embedded one). */
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,12 +25,12 @@
 #include "module.h"
 #include "module_ctl.h"
 #include "replay.h"
+#include "runfile.h"
 #include "status.h"
 #include "ticks.h"
 #include "wibeth.h"
 
-#define REPLAY_QUEUE_BYTES (1ULL << 30) /* records held by the readout and writer queues */
-#define REPLAY_MAX_QUEUE   256U
+#define REPLAY_DEFAULT_MEMORY_MB 1024.0
 
 struct trig_log {
     pthread_mutex_t lock;
@@ -74,68 +77,26 @@ static double mono_s(void)
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: trigctl replay RUN.h5 [-c trigd.conf] [-o OUTDIR] [--json] [--report F] [-q]\n"
-            "Run trigd's pipeline on a run file (trigctl sim) as fast as possible and report\n"
-            "the triggers, efficiency against /Truth, fake trigger rate, data reduction and\n"
-            "throughput.\n"
+            "usage: trigctl replay RUN.h5|RUNDIR [RUN2.h5 ...] [-c trigd.conf] [-o OUTDIR]\n"
+            "                      [--speed X] [--memory MB] [--json] [--report F] [-q]\n"
+            "Run trigd's pipeline on the files of a run (trigctl sim; several files, or a\n"
+            "directory of them, are one run in order, their timestamps continuing each other)\n"
+            "and report the triggers, efficiency against /Truth, fake trigger rate, data\n"
+            "reduction, throughput and what was read. The files are streamed, not loaded.\n"
             "  -c, --config FILE  trigd configuration (trigger, readout, kernel, buffers,\n"
             "                     writer keys); cells come from the run file (default: the\n"
             "                     embedded trigd configuration)\n"
             "  -o, --output DIR   keep the trigger records here (default: a temporary\n"
             "                     directory, removed at the end)\n"
+            "      --speed X      real-time factor: 1 = as fast as the detector, 0 = as fast\n"
+            "                     as possible (default 0)\n"
+            "      --memory MB    bound on the cells' latency rings and read-ahead (default\n"
+            "                     %.0f); records waiting for the writer are extra\n"
             "      --json         print the report as JSON\n"
             "      --report FILE  also write the JSON report to FILE\n"
             "  -q, --quiet        log warnings and errors only\n"
-            "exit: 0 done, 1 bad file or pipeline failure, 2 usage\n");
-}
-
-/* Cells from the file; everything in this process, unpaced, no operator sockets. */
-static void adapt_config(struct trigd_config *cfg, const struct replay_run *run, const char *out)
-{
-    cfg->role = TRIGD_ROLE_ALL;
-    cfg->run_number = run->run_number;
-    cfg->duration_s = 0;
-    cfg->n_cells = run->n_cells;
-    for (uint32_t i = 0; i < run->n_cells; i++) {
-        struct trigd_cell_config *c = &cfg->cells[i];
-        memset(c, 0, sizeof *c);
-        c->id = run->cells[i].id;
-        c->source = TRIGD_SOURCE_FILE;
-        c->n_fembs = run->cells[i].streams / LT_STREAMS_PER_FEMB;
-        snprintf(c->file, sizeof c->file, "%.*s", (int)sizeof c->file - 1, run->path);
-    }
-    cfg->sim.realtime_factor = 0;
-    cfg->sim.n_inject = 0;
-    /* Unpaced, a burst of triggers reaches the writer in a fraction of its data time, and a
-     * daemon-sized queue would inhibit some of them, which a measurement should not do. Give the
-     * readout and the writer deeper queues, bounded by the memory their records hold. */
-    uint64_t streams = 0;
-    for (uint32_t i = 0; i < run->n_cells; i++) streams += run->cells[i].streams;
-    uint64_t rec_bytes =
-        ((cfg->readout.pre_ticks + cfg->readout.post_ticks) / LT_TICKS_PER_FRAME + 2) * streams *
-        sizeof(lt_wibeth_frame);
-    uint64_t depth = rec_bytes ? REPLAY_QUEUE_BYTES / rec_bytes : REPLAY_MAX_QUEUE;
-    if (depth > REPLAY_MAX_QUEUE) depth = REPLAY_MAX_QUEUE;
-    if (depth > cfg->buffers.decision_queue) cfg->buffers.decision_queue = (uint32_t)depth;
-    if (depth > cfg->writer.queue_depth) cfg->writer.queue_depth = (uint32_t)depth;
-    /* Unpaced, a cell's source can run far ahead of the decisions (the aggregator waits for the
-     * slowest cell), so a daemon-sized latency ring would have overwritten a trigger's window by
-     * the time its request arrives. The run file is in memory anyway: let the ring hold the
-     * whole run, bounded like the queues above. */
-    uint64_t run_ms = (uint64_t)(run->data_seconds * 1e3) + 1000;
-    uint64_t ring_bytes_per_ms =
-        streams * sizeof(lt_wibeth_frame) * (LT_CLOCK_HZ / 1000) / LT_TICKS_PER_FRAME;
-    uint64_t max_ms = ring_bytes_per_ms ? REPLAY_QUEUE_BYTES / ring_bytes_per_ms : run_ms;
-    if (run_ms > max_ms) run_ms = max_ms;
-    if (run_ms > cfg->buffers.latency_ms) cfg->buffers.latency_ms = (uint32_t)run_ms;
-    snprintf(cfg->endpoints.candidates, sizeof cfg->endpoints.candidates,
-             "inproc://replay-candidates");
-    snprintf(cfg->endpoints.requests, sizeof cfg->endpoints.requests, "inproc://replay-requests");
-    cfg->endpoints.candidates_bind[0] = cfg->endpoints.requests_bind[0] = 0;
-    snprintf(cfg->writer.output_dir, sizeof cfg->writer.output_dir, "%.*s",
-             (int)sizeof cfg->writer.output_dir - 1, out);
-    snprintf(cfg->monitor.control_endpoint, sizeof cfg->monitor.control_endpoint, "off");
-    snprintf(cfg->monitor.status_endpoint, sizeof cfg->monitor.status_endpoint, "off");
+            "exit: 0 done, 1 bad file or pipeline failure, 2 usage\n",
+            REPLAY_DEFAULT_MEMORY_MB);
 }
 
 static void progress(struct trigd_cells *cells, uint64_t total, double t0, int done)
@@ -149,8 +110,22 @@ static void progress(struct trigd_cells *cells, uint64_t total, double t0, int d
     int fill = (int)(frac * 40);
     for (int i = 0; i < 40; i++) bar[i] = i < fill ? '#' : '.';
     bar[40] = 0;
-    fprintf(stderr, "\r[%s] %5.1f%%  %.1f s%s", bar, 100 * frac, mono_s() - t0, done ? "\n" : "");
+    double el = mono_s() - t0;
+    struct lt_rf_stats rs;
+    lt_rf_totals(&rs);
+    char eta[32] = "";
+    if (!done && frac > 0.01) snprintf(eta, sizeof eta, "  ETA %.0f s", el * (1 - frac) / frac);
+    fprintf(stderr, "\r[%s] %5.1f%%  %.1f s  %.0f MB/s%-14s%s", bar, 100 * frac, el,
+            el > 0 ? rs.bytes_read / 1e6 / el : 0.0, eta, done ? "\n" : "");
     fflush(stderr);
+}
+
+static double cells_wait_s(struct trigd_cells *cells)
+{
+    uint64_t ns = 0;
+    for (uint32_t i = 0; cells && i < trigd_cells_count(cells); i++)
+        ns += atomic_load(&trigd_cells_status(cells, i)->gate_wait_ns);
+    return ns * 1e-9;
 }
 
 static json_t *pipeline_json(const struct trigd_module_status *m, struct trigd_cells *cells)
@@ -189,6 +164,39 @@ static void remove_tmp(const char *dir)
     if (rmdir(dir) != 0) fprintf(stderr, "trigctl replay: %s: %s\n", dir, strerror(errno));
 }
 
+/* The files of the run: one directory (its run files in name order) or the files named. */
+static int run_files(int n, char **args, char ***listed, const char *const **files, size_t *n_files,
+                     char *err, size_t errlen)
+{
+    struct stat st;
+    *listed = NULL;
+    if (n == 1 && stat(args[0], &st) == 0 && S_ISDIR(st.st_mode)) {
+        int rc = lt_rf_list_dir(args[0], listed, n_files, err, errlen);
+        *files = (const char *const *)*listed;
+        return rc;
+    }
+    *files = (const char *const *)args;
+    *n_files = (size_t)n;
+    return 0;
+}
+
+static void measure_end(struct replay_measure *m, struct replay_memory *mem)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0) {
+        mem->peak_rss_bytes = (uint64_t)ru.ru_maxrss * 1024;
+        m->cpu_user_s = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6;
+        m->cpu_sys_s = ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
+    }
+    struct lt_rf_stats rs;
+    lt_rf_totals(&rs);
+    m->bytes_read = rs.bytes_read;
+    m->frame_bytes = rs.frame_bytes;
+    m->read_wait_s = rs.read_wait_ns * 1e-9;
+    m->io = rs.readers_pread == 0 ? "io_uring" : rs.readers_uring == 0 ? "pread" : "mixed";
+    m->direct = rs.readers_uring && rs.readers_direct == rs.readers_uring + rs.readers_pread;
+}
+
 int cmd_replay(int argc, char **argv)
 {
     static const struct option opts[] = {{"config", required_argument, 0, 'c'},
@@ -196,10 +204,15 @@ int cmd_replay(int argc, char **argv)
                                          {"json", no_argument, 0, 'j'},
                                          {"quiet", no_argument, 0, 'q'},
                                          {"report", required_argument, 0, 'r'},
+                                         {"speed", required_argument, 0, 's'},
+                                         {"memory", required_argument, 0, 'm'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *conf = NULL, *outdir = NULL, *report = NULL;
     int json = 0, quiet = 0, opt;
+    struct replay_options ro = {.speed = 0, .memory_bytes = 0};
+    double memory_mb = REPLAY_DEFAULT_MEMORY_MB;
+    char *end;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "c:o:qh", opts, NULL)) != -1) {
         switch (opt) {
@@ -218,6 +231,21 @@ int cmd_replay(int argc, char **argv)
         case 'q':
             quiet = 1;
             break;
+        case 's':
+            ro.speed = strtod(optarg, &end);
+            if (end == optarg || *end || !(ro.speed >= 0 && ro.speed <= 1e6)) {
+                fprintf(stderr, "trigctl replay: --speed %s: not a factor in [0, 1e6]\n", optarg);
+                return 2;
+            }
+            break;
+        case 'm':
+            memory_mb = strtod(optarg, &end);
+            if (end == optarg || *end || !(memory_mb >= 1 && memory_mb <= 1e7)) {
+                fprintf(stderr, "trigctl replay: --memory %s: not a size in MB in [1, 1e7]\n",
+                        optarg);
+                return 2;
+            }
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -226,12 +254,18 @@ int cmd_replay(int argc, char **argv)
             return 2;
         }
     }
-    if (optind != argc - 1) {
+    if (optind >= argc) {
         usage(stderr);
         return 2;
     }
-    const char *path = argv[optind];
-    if (strlen(path) >= TRIGD_PATH_MAX || (outdir && strlen(outdir) >= TRIGD_PATH_MAX - 64)) {
+    ro.memory_bytes = (uint64_t)(memory_mb * 1e6);
+    for (int i = optind; i < argc; i++)
+        if (strlen(argv[i]) >= TRIGD_PATH_MAX) {
+            fprintf(stderr, "trigctl replay: path too long (at most %d characters)\n",
+                    TRIGD_PATH_MAX - 1);
+            return 2;
+        }
+    if (outdir && strlen(outdir) >= TRIGD_PATH_MAX - 64) {
         fprintf(stderr, "trigctl replay: path too long (at most %d characters)\n",
                 TRIGD_PATH_MAX - 64);
         return 2;
@@ -243,11 +277,23 @@ int cmd_replay(int argc, char **argv)
         fprintf(stderr, "trigctl replay: configuration: %s\n", err);
         return 1;
     }
-    static struct replay_run run;
-    if (replay_scan_run(path, &run, err, sizeof err) != 0) {
+    struct replay_measure meas = {0};
+    struct replay_memory mem = {0};
+    double t_scan = mono_s();
+    char **listed = NULL;
+    const char *const *files = NULL;
+    size_t n_files = 0;
+    if (run_files(argc - optind, argv + optind, &listed, &files, &n_files, err, sizeof err)) {
         fprintf(stderr, "trigctl replay: %s\n", err);
         return 1;
     }
+    static struct replay_run run;
+    if (replay_scan_run(files, n_files, &run, err, sizeof err) != 0) {
+        fprintf(stderr, "trigctl replay: %s\n", err);
+        lt_rf_free_list(listed);
+        return 1;
+    }
+    meas.scan_s = mono_s() - t_scan;
     char tmpl[] = "/tmp/trigctl-replay-XXXXXX";
     char out[4096];
     if (outdir) {
@@ -255,6 +301,7 @@ int cmd_replay(int argc, char **argv)
         if (mkdir(out, 0755) != 0 && errno != EEXIST) {
             fprintf(stderr, "trigctl replay: %s: %s\n", out, strerror(errno));
             replay_run_free(&run);
+            lt_rf_free_list(listed);
             return 1;
         }
     } else {
@@ -264,10 +311,17 @@ int cmd_replay(int argc, char **argv)
             fprintf(stderr, "trigctl replay: cannot make a temporary directory (%s): %s\n", tmpl,
                     strerror(errno));
             replay_run_free(&run);
+            lt_rf_free_list(listed);
             return 1;
         }
     }
-    adapt_config(&cfg, &run, out);
+    if (replay_adapt_config(&cfg, &run, out, &ro, &mem, err, sizeof err) != 0) {
+        fprintf(stderr, "trigctl replay: %s\n", err);
+        if (!outdir) remove_tmp(out);
+        replay_run_free(&run);
+        lt_rf_free_list(listed);
+        return 1;
+    }
     char **before = replay_list_dir(out);
 
     struct trig_log log = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -276,11 +330,9 @@ int cmd_replay(int argc, char **argv)
     struct trigd_cells *cells = NULL;
     struct trigd_module *mod = NULL;
     int tty = isatty(STDERR_FILENO);
-    double t_load = mono_s(), t0 = 0, t1;
-    if (tty)
-        fprintf(stderr, "preloading %u cell(s), %.1f MB of frames...\n", run.n_cells,
-                run.raw_bytes / 1e6);
-    /* Cells first: they preload the file before the writer (the other HDF5 user) starts. */
+    double t_open = mono_s(), t0 = 0, t_src = 0, t1;
+    /* Cells first: their file sources ask HDF5 where the frames lie before the writer (the
+     * other HDF5 user) starts. */
     if ((rc = trigd_cells_create(&cfg, NULL, zctx, &cells, err, sizeof err)) != 0 ||
         (rc = trigd_module_create(&cfg, zctx, &mod, err, sizeof err)) != 0) {
         fprintf(stderr, "trigctl replay: %s\n", err);
@@ -290,7 +342,10 @@ int cmd_replay(int argc, char **argv)
     struct trigd_module_ctl *ctl = trigd_module_ctl(mod);
     ctl->on_decision = on_decision;
     ctl->on_decision_user = &log;
+    if (ro.speed <= 0)
+        trigd_cells_set_ring_gate(cells, &trigd_module_status(mod)->ring_needed_from);
     t0 = mono_s();
+    meas.open_s = t0 - t_open;
     if ((rc = trigd_module_start(mod, err, sizeof err)) != 0 ||
         (rc = trigd_cells_start(cells, err, sizeof err)) != 0) {
         fprintf(stderr, "trigctl replay: %s\n", err);
@@ -298,29 +353,47 @@ int cmd_replay(int argc, char **argv)
         goto done;
     }
     while (!trigd_cells_sources_done(cells)) {
-        struct timespec ts = {0, 100000000L};
+        struct timespec ts = {0, 20000000L};
         nanosleep(&ts, NULL);
-        if (tty) progress(cells, run.total_frames, t0, 0);
+        if (tty && !quiet && !json) progress(cells, run.total_frames, t0, 0);
     }
-    if (tty) progress(cells, run.total_frames, t0, 1);
+    if (tty && !quiet && !json) progress(cells, run.total_frames, t0, 1);
     trigd_cells_stop_sources(cells);
+    t_src = mono_s();
     if (trigd_module_drain(mod) != 0) {
         fprintf(stderr, "trigctl replay: not every trigger record could be written\n");
         status = 1;
     }
 done:
     t1 = mono_s();
+    if (t0 > 0 && t_src > 0) {
+        meas.run_s = t_src - t0;
+        meas.drain_s = t1 - t_src;
+    }
+    meas.gate_wait_s = cells_wait_s(cells);
     json_t *pipe = mod ? pipeline_json(trigd_module_status(mod), cells) : NULL;
+    /* A read that failed (an I/O error, a file truncated under us) stopped its cell: the run
+     * is not complete, and no report may look as if it were. */
+    struct lt_rf_stats rs;
+    lt_rf_totals(&rs);
+    if (rs.read_errors) {
+        fprintf(stderr, "trigctl replay: %llu cell(s) stopped on a read error (logged above)\n",
+                (unsigned long long)rs.read_errors);
+        status = 1;
+    }
     trigd_cells_destroy(cells);
     trigd_module_destroy(mod);
     zmq_ctx_term(zctx);
+    measure_end(&meas, &mem);
     if (status == 0) {
         struct replay_result r = {.run = &run,
                                   .trig = log.t,
                                   .n_trig = log.n,
                                   .trig_total = log.total,
                                   .wall_s = t1 - t0,
-                                  .preload_s = t0 - t_load,
+                                  .speed = ro.speed,
+                                  .mem = mem,
+                                  .m = meas,
                                   .out_dir = out,
                                   .out_kept = outdir != NULL,
                                   .pipeline = pipe};
@@ -351,5 +424,6 @@ done:
     free(log.t);
     pthread_mutex_destroy(&log.lock);
     replay_run_free(&run);
+    lt_rf_free_list(listed);
     return status;
 }

@@ -1,6 +1,7 @@
 /* trigctl replay: the parts of the command (cmd_replay.c runs the pipeline).
- *   replay_scan.c    what the run file holds (cells, streams, frames, raw bytes, /Truth) and
+ *   replay_scan.c    what the run's files hold (cells, streams, frames, raw bytes, /Truth) and
  *                    what the run wrote (records, their bytes);
+ *   replay_config.c  trigd's configuration adapted to the replay: cells, pacing, memory bound;
  *   replay_report.c  efficiency against truth, fake triggers, the text and JSON reports. */
 #ifndef LARTRIG_TRIGCTL_REPLAY_H
 #define LARTRIG_TRIGCTL_REPLAY_H
@@ -10,6 +11,7 @@
 #include <stdint.h>
 
 #include "chmap.h"
+#include "config.h"
 #include "truth.h"
 
 #define REPLAY_MAX_TRIGGERS 200000U   /* listed; more are counted (and reported) */
@@ -22,7 +24,9 @@ struct replay_cell {
 };
 
 struct replay_run {
-    char path[4096];
+    char path[4096];          /* the first file */
+    const char *const *files; /* the run's files in order (the caller's array) */
+    size_t n_files;
     uint32_t run_number;
     uint32_t n_cells;
     struct replay_cell cells[LT_MAX_CELLS];
@@ -48,8 +52,10 @@ struct replay_output {
     uint64_t file_bytes;
 };
 
-/* Opens with trigctl_h5_open (bounded against libhdf5 hangs); err names the file. */
-int replay_scan_run(const char *path, struct replay_run *run, char *err, size_t errlen);
+/* The files of one run, in order (the array must outlive run). Opens each with trigctl_h5_open
+ * (bounded against libhdf5 hangs); err names the file. /Truth rows of all files are joined. */
+int replay_scan_run(const char *const *paths, size_t n_paths, struct replay_run *run, char *err,
+                    size_t errlen);
 void replay_run_free(struct replay_run *run);
 /* Records of the files in dir whose names are not in `before` (NULL-terminated list). */
 int replay_scan_output(const char *dir, char **before, struct replay_output *out, char *err,
@@ -58,13 +64,43 @@ int replay_scan_output(const char *dir, char **before, struct replay_output *out
 char **replay_list_dir(const char *dir);
 void replay_free_list(char **list);
 
+struct replay_options {
+    double speed;          /* real-time factor; 0 = as fast as possible */
+    uint64_t memory_bytes; /* bound on the cells' latency rings + read-ahead */
+};
+
+struct replay_memory {
+    uint64_t bound_bytes, ring_bytes, read_ahead_bytes; /* as configured */
+    uint64_t peak_rss_bytes;                            /* of the process, at the end */
+};
+
+/* Where the time went and what was read (the report's "stages" and "read"). */
+struct replay_measure {
+    double scan_s, open_s, run_s, drain_s; /* wall time of each stage, one after the other */
+    double read_wait_s, gate_wait_s;       /* summed over the cells' data threads */
+    double cpu_user_s, cpu_sys_s;          /* of the process */
+    uint64_t bytes_read, frame_bytes;      /* from the files; frames delivered */
+    const char *io;                        /* "io_uring", "pread" or "mixed" */
+    int direct;                            /* every reader used O_DIRECT */
+};
+
+/* Cells from the run (files in order), everything in this process, no operator sockets,
+ * pacing and memory from o; fills mem's configured sizes. LT_EINVAL (message in err) when the
+ * bound cannot hold the smallest workable rings. */
+int replay_adapt_config(struct trigd_config *cfg, const struct replay_run *run, const char *out,
+                        const struct replay_options *o, struct replay_memory *mem, char *err,
+                        size_t errlen);
+
 struct replay_result {
     const struct replay_run *run;
     const struct replay_trigger *trig;
     size_t n_trig;
     uint64_t trig_total; /* including those beyond REPLAY_MAX_TRIGGERS */
     struct replay_output out;
-    double wall_s, preload_s;
+    double wall_s; /* run_s + drain_s */
+    double speed;
+    struct replay_memory mem;
+    struct replay_measure m;
     const char *out_dir;
     int out_kept;
     json_t *pipeline; /* counters of the run (owned by the caller) */

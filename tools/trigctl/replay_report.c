@@ -130,7 +130,29 @@ json_t *replay_report_json(const struct replay_result *r)
                         r->out.record_bytes
                             ? json_real((double)run->raw_bytes / (double)r->out.record_bytes)
                             : json_null());
-    json_object_set_new(doc, "preload_s", json_real(r->preload_s));
+    const struct replay_measure *m = &r->m;
+    json_object_set_new(doc, "speed", json_real(r->speed));
+    json_object_set_new(
+        doc, "read",
+        json_pack("{s:I, s:I, s:f, s:s, s:b, s:f}", "bytes", (json_int_t)m->bytes_read,
+                  "frame_bytes", (json_int_t)m->frame_bytes, "bandwidth_mb_s",
+                  m->run_s > 0 ? m->bytes_read / 1e6 / m->run_s : 0.0, "io", m->io ? m->io : "",
+                  "o_direct", m->direct, "wait_s", m->read_wait_s));
+    json_object_set_new(doc, "memory",
+                        json_pack("{s:I, s:I, s:I, s:I}", "bound_bytes",
+                                  (json_int_t)r->mem.bound_bytes, "ring_bytes",
+                                  (json_int_t)r->mem.ring_bytes, "read_ahead_bytes",
+                                  (json_int_t)r->mem.read_ahead_bytes, "peak_rss_bytes",
+                                  (json_int_t)r->mem.peak_rss_bytes));
+    json_object_set_new(doc, "stages",
+                        json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "scan_s", m->scan_s,
+                                  "open_s", m->open_s, "run_s", m->run_s, "drain_s", m->drain_s,
+                                  "read_wait_s", m->read_wait_s, "ring_gate_wait_s", m->gate_wait_s,
+                                  "cpu_user_s", m->cpu_user_s, "cpu_sys_s", m->cpu_sys_s));
+    json_t *files = json_array();
+    for (size_t i = 0; i < run->n_files; i++)
+        json_array_append_new(files, json_string(run->files[i]));
+    json_object_set_new(doc, "files", files);
     json_object_set_new(doc, "throughput",
                         json_real(r->wall_s > 0 ? ds / r->wall_s : 0.0)); /* data s / wall s */
     json_object_set_new(doc, "output_dir", r->out_kept ? json_string(r->out_dir) : json_null());
@@ -148,9 +170,9 @@ static double num(json_t *o, const char *k)
 void replay_report_print(json_t *doc, const struct replay_result *r)
 {
     const struct replay_run *run = r->run;
-    printf("replay of %s: run %u, %u cell(s), %.6f s of data, %.1f MB raw, %zu truth rows\n",
-           run->path, run->run_number, run->n_cells, run->data_seconds, run->raw_bytes / 1e6,
-           run->n_truth);
+    printf("replay of %s%s: run %u, %u cell(s), %.6f s of data, %.1f MB raw, %zu truth rows\n",
+           run->path, run->n_files > 1 ? " and the run's next files" : "", run->run_number,
+           run->n_cells, run->data_seconds, run->raw_bytes / 1e6, run->n_truth);
     json_t *trigs = json_object_get(doc, "triggers");
     printf("\ntriggers: %.0f\n", num(doc, "trigger_count"));
     if (json_array_size(trigs))
@@ -210,8 +232,19 @@ void replay_report_print(json_t *doc, const struct replay_result *r)
                run->raw_bytes / 1e6, r->out.record_bytes / 1e6);
     else
         printf("data reduction: no records written\n");
-    printf("throughput: %.6f s of data in %.2f s wall = %.3f x real time (preload %.2f s)\n",
-           run->data_seconds, r->wall_s, num(doc, "throughput"), r->preload_s);
+    printf("throughput: %.6f s of data in %.2f s wall = %.3f x real time\n", run->data_seconds,
+           r->wall_s, num(doc, "throughput"));
+    const struct replay_measure *m = &r->m;
+    printf("read: %.1f MB in %.2f s = %.0f MB/s (%s%s), waited %.2f s for reads, %.2f s for the "
+           "trigger\n",
+           m->bytes_read / 1e6, m->run_s, m->run_s > 0 ? m->bytes_read / 1e6 / m->run_s : 0.0,
+           m->io ? m->io : "", m->direct ? ", O_DIRECT" : "", m->read_wait_s, m->gate_wait_s);
+    printf("stages: scan %.2f s, open %.2f s, run %.2f s, drain %.2f s; cpu %.2f s user, %.2f s "
+           "system\n",
+           m->scan_s, m->open_s, m->run_s, m->drain_s, m->cpu_user_s, m->cpu_sys_s);
+    printf("memory: peak RSS %.0f MB (bound %.0f MB: rings %.0f MB, read-ahead %.0f MB)\n",
+           r->mem.peak_rss_bytes / 1e6, r->mem.bound_bytes / 1e6, r->mem.ring_bytes / 1e6,
+           r->mem.read_ahead_bytes / 1e6);
     json_t *p = r->pipeline;
     if (p && (num(p, "fragments_not_found") || num(p, "fragments_incomplete") ||
               num(p, "inhibited") || num(p, "records_failed")))

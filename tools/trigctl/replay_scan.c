@@ -25,10 +25,9 @@ static struct replay_cell *cell_slot(struct replay_run *run, uint32_t id)
     return c;
 }
 
-int replay_scan_run(const char *path, struct replay_run *run, char *err, size_t errlen)
+/* One file of the run: its cells, frames, bytes, time span and truth rows (appended). */
+static int scan_file(const char *path, struct replay_run *run, int first, char *err, size_t errlen)
 {
-    memset(run, 0, sizeof *run);
-    snprintf(run->path, sizeof run->path, "%s", path);
     struct lt_h5r *r = NULL;
     struct lt_h5_dataset_info *ds = NULL;
     char e[1024];
@@ -44,8 +43,13 @@ int replay_scan_run(const char *path, struct replay_run *run, char *err, size_t 
         rc = LT_EFORMAT;
         goto out;
     }
+    if (!first && a->run_number != run->run_number) {
+        lt_seterr(err, errlen, "%s: run %u, but the files before are of run %u: not one run", path,
+                  a->run_number, run->run_number);
+        rc = LT_EFORMAT;
+        goto out;
+    }
     run->run_number = a->run_number;
-    run->first_ts = UINT64_MAX;
     for (size_t rec = 0; rec < lt_h5r_record_count(r); rec++) {
         size_t n;
         rc = lt_h5r_list_datasets(r, rec, &ds, &n, e, sizeof e);
@@ -82,8 +86,53 @@ int replay_scan_run(const char *path, struct replay_run *run, char *err, size_t 
         free(ds);
         ds = NULL;
     }
+    size_t nt = 0;
+    rc = lt_h5r_truth_count(r, &nt, e, sizeof e);
+    if (rc) {
+        lt_seterr(err, errlen, "%s", e);
+        goto out;
+    }
+    if (nt > REPLAY_MAX_TRUTH - run->n_truth) {
+        lt_seterr(err, errlen, "%s: /Truth has %zu rows, more than the %u replay reads", path,
+                  run->n_truth + nt, REPLAY_MAX_TRUTH);
+        rc = LT_EFULL;
+        goto out;
+    }
+    if (nt) {
+        struct lt_truth *t = realloc(run->truth, (run->n_truth + nt) * sizeof *run->truth);
+        if (!t) {
+            lt_seterr(err, errlen, "out of memory for %zu truth rows", nt);
+            rc = LT_ENOMEM;
+            goto out;
+        }
+        run->truth = t;
+        rc = lt_h5r_read_truth(r, 0, run->truth + run->n_truth, nt, e, sizeof e);
+        if (rc) {
+            lt_seterr(err, errlen, "%s", e);
+            goto out;
+        }
+        run->n_truth += nt;
+    }
+    rc = 0;
+out:
+    free(ds);
+    lt_h5r_close(r);
+    return rc;
+}
+
+int replay_scan_run(const char *const *paths, size_t n_paths, struct replay_run *run, char *err,
+                    size_t errlen)
+{
+    memset(run, 0, sizeof *run);
+    snprintf(run->path, sizeof run->path, "%s", n_paths ? paths[0] : "");
+    run->files = paths;
+    run->n_files = n_paths;
+    run->first_ts = UINT64_MAX;
+    int rc = n_paths ? 0 : LT_EINVAL;
+    for (size_t f = 0; f < n_paths && !rc; f++) rc = scan_file(paths[f], run, f == 0, err, errlen);
+    if (rc) goto out;
     if (!run->n_cells) {
-        lt_seterr(err, errlen, "%s: no WIBEth fragments (nothing to replay)", path);
+        lt_seterr(err, errlen, "%s: no WIBEth fragments (nothing to replay)", run->path);
         rc = LT_ENOTFOUND;
         goto out;
     }
@@ -94,7 +143,7 @@ int replay_scan_run(const char *path, struct replay_run *run, char *err, size_t 
             lt_seterr(err, errlen,
                       "%s: cell %u has %u streams, not whole front-end boards (%u "
                       "streams each)",
-                      path, c->id, c->streams, LT_STREAMS_PER_FEMB);
+                      run->path, c->id, c->streams, LT_STREAMS_PER_FEMB);
             rc = LT_EFORMAT;
             goto out;
         }
@@ -102,36 +151,7 @@ int replay_scan_run(const char *path, struct replay_run *run, char *err, size_t 
     }
     run->data_seconds = lt_ticks_to_seconds(max_frames * LT_TICKS_PER_FRAME);
     if (run->first_ts == UINT64_MAX) run->first_ts = run->last_ts = 0;
-    size_t nt = 0;
-    rc = lt_h5r_truth_count(r, &nt, e, sizeof e);
-    if (rc) {
-        lt_seterr(err, errlen, "%s", e);
-        goto out;
-    }
-    if (nt > REPLAY_MAX_TRUTH) {
-        lt_seterr(err, errlen, "%s: /Truth has %zu rows, more than the %u replay reads", path, nt,
-                  REPLAY_MAX_TRUTH);
-        rc = LT_EFULL;
-        goto out;
-    }
-    if (nt) {
-        run->truth = malloc(nt * sizeof *run->truth);
-        if (!run->truth) {
-            lt_seterr(err, errlen, "out of memory for %zu truth rows", nt);
-            rc = LT_ENOMEM;
-            goto out;
-        }
-        rc = lt_h5r_read_truth(r, 0, run->truth, nt, e, sizeof e);
-        if (rc) {
-            lt_seterr(err, errlen, "%s", e);
-            goto out;
-        }
-        run->n_truth = nt;
-    }
-    rc = 0;
 out:
-    free(ds);
-    lt_h5r_close(r);
     if (rc) replay_run_free(run);
     return rc;
 }

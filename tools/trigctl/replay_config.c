@@ -1,0 +1,107 @@
+/* trigctl replay: trigd's configuration adapted to a replay (replay.h): the cells from the run,
+ * everything in this process, pacing from --speed, and the memory of the cells (latency rings
+ * and the file sources' read-ahead) inside the --memory bound. */
+#include <stdio.h>
+#include <string.h>
+
+#include "lt_error.h"
+#include "replay.h"
+#include "ticks.h"
+#include "wibeth.h"
+
+#define REPLAY_QUEUE_BYTES (1ULL << 30) /* records held by the readout and writer queues */
+#define REPLAY_MAX_QUEUE   256U
+#define REPLAY_AHEAD_MAX   (64ULL << 20) /* read-ahead per cell, at most */
+#define REPLAY_AHEAD_SHARE 4U            /* at most 1/4 of the bound goes to read-ahead */
+
+/* The shortest ring an unpaced cell can run with (the ring gate, cell.h): what a decision can
+ * still read once the trigger has seen all of this cell's data (readout window, the algorithms'
+ * look-back, the watermark slack), plus the block being filled and a few blocks of margin. */
+static uint64_t min_ring_ticks(const struct trigd_config *cfg)
+{
+    const struct trigd_trigger_config *t = &cfg->trigger;
+    uint64_t back = 0;
+    if (t->coincidence.enabled) back = t->coincidence.window_ticks;
+    if (t->summed.enabled && t->summed.window_ticks > back) back = t->summed.window_ticks;
+    return cfg->readout.pre_ticks + cfg->readout.post_ticks + back + t->watermark_slack_ticks +
+           (uint64_t)cfg->kernel.block_periods * LT_TICKS_PER_FRAME * 4;
+}
+
+int replay_adapt_config(struct trigd_config *cfg, const struct replay_run *run, const char *out,
+                        const struct replay_options *o, struct replay_memory *mem, char *err,
+                        size_t errlen)
+{
+    cfg->role = TRIGD_ROLE_ALL;
+    cfg->run_number = run->run_number;
+    cfg->duration_s = 0;
+    cfg->n_cells = run->n_cells;
+    uint64_t streams = 0;
+    for (uint32_t i = 0; i < run->n_cells; i++) {
+        struct trigd_cell_config *c = &cfg->cells[i];
+        memset(c, 0, sizeof *c);
+        c->id = run->cells[i].id;
+        c->source = TRIGD_SOURCE_FILE;
+        c->n_fembs = run->cells[i].streams / LT_STREAMS_PER_FEMB;
+        snprintf(c->file, sizeof c->file, "%.*s", (int)sizeof c->file - 1, run->path);
+        c->files = run->files;
+        c->n_files = (uint32_t)run->n_files;
+        streams += run->cells[i].streams;
+    }
+    cfg->sim.realtime_factor = o->speed;
+    cfg->sim.n_inject = 0;
+    /* Unpaced, a burst of triggers reaches the writer in a fraction of its data time, and a
+     * daemon-sized queue would inhibit some of them, which a measurement should not do. Give the
+     * readout and the writer deeper queues, bounded by the memory their records hold. */
+    uint64_t rec_bytes =
+        ((cfg->readout.pre_ticks + cfg->readout.post_ticks) / LT_TICKS_PER_FRAME + 2) * streams *
+        sizeof(lt_wibeth_frame);
+    uint64_t depth = rec_bytes ? REPLAY_QUEUE_BYTES / rec_bytes : REPLAY_MAX_QUEUE;
+    if (depth > REPLAY_MAX_QUEUE) depth = REPLAY_MAX_QUEUE;
+    if (depth > cfg->buffers.decision_queue) cfg->buffers.decision_queue = (uint32_t)depth;
+    if (depth > cfg->writer.queue_depth) cfg->writer.queue_depth = (uint32_t)depth;
+
+    /* The cells' memory: read-ahead per cell (at most 64 MiB, at most a quarter of the bound),
+     * the rest for the latency rings, which never need to be longer than the run. An unpaced
+     * source waits for the trigger before it overwrites what a readout may still read (the
+     * ring gate), so a short ring costs speed (the cells run in closer step), never data. */
+    uint64_t bound = o->memory_bytes;
+    uint64_t ahead = bound / REPLAY_AHEAD_SHARE / run->n_cells;
+    if (ahead > REPLAY_AHEAD_MAX) ahead = REPLAY_AHEAD_MAX;
+    uint64_t period_bytes = streams * sizeof(lt_wibeth_frame);
+    if (ahead < period_bytes) ahead = period_bytes; /* at least one period of every stream */
+    cfg->buffers.file_read_ahead_bytes = ahead;
+    uint64_t ring_budget = bound > ahead * run->n_cells ? bound - ahead * run->n_cells : 0;
+    uint64_t bytes_per_ms = period_bytes * (LT_CLOCK_HZ / 1000) / LT_TICKS_PER_FRAME;
+    uint64_t need_ms = (uint64_t)(lt_ticks_to_seconds(min_ring_ticks(cfg)) * 1e3) + 1;
+    uint64_t run_ms = (uint64_t)(run->data_seconds * 1e3) + 1;
+    uint64_t ring_ms = bytes_per_ms ? ring_budget / bytes_per_ms : run_ms;
+    if (ring_ms > run_ms) ring_ms = run_ms;
+    if (o->speed > 0 && ring_ms < cfg->buffers.latency_ms) {
+        /* Paced like trigd: no gate, so the configured ring is the one that must fit. */
+        ring_ms = cfg->buffers.latency_ms;
+    }
+    if (ring_ms < need_ms) {
+        lt_seterr(err, errlen,
+                  "--memory %.0f MB is too small for %u cell(s) of %llu streams: the latency "
+                  "rings need at least %llu ms of data (%.0f MB) beside %.0f MB of read-ahead",
+                  bound / 1e6, run->n_cells, (unsigned long long)streams,
+                  (unsigned long long)need_ms, (double)(need_ms * bytes_per_ms) / 1e6,
+                  (double)(ahead * run->n_cells) / 1e6);
+        return LT_EINVAL;
+    }
+    if (ring_ms > UINT32_MAX) ring_ms = UINT32_MAX;
+    cfg->buffers.latency_ms = (uint32_t)ring_ms;
+    mem->bound_bytes = bound;
+    mem->read_ahead_bytes = ahead * run->n_cells;
+    mem->ring_bytes = ring_ms * bytes_per_ms;
+
+    snprintf(cfg->endpoints.candidates, sizeof cfg->endpoints.candidates,
+             "inproc://replay-candidates");
+    snprintf(cfg->endpoints.requests, sizeof cfg->endpoints.requests, "inproc://replay-requests");
+    cfg->endpoints.candidates_bind[0] = cfg->endpoints.requests_bind[0] = 0;
+    snprintf(cfg->writer.output_dir, sizeof cfg->writer.output_dir, "%.*s",
+             (int)sizeof cfg->writer.output_dir - 1, out);
+    snprintf(cfg->monitor.control_endpoint, sizeof cfg->monitor.control_endpoint, "off");
+    snprintf(cfg->monitor.status_endpoint, sizeof cfg->monitor.status_endpoint, "off");
+    return 0;
+}
