@@ -1,5 +1,5 @@
 /* Aggregator benchmark: N simulated cells (candidate generators, not kernels) feed one
- * aggregator over ZeroMQ, through the daemon's own input path (lib/msg.h decode + validation,
+ * aggregator over ZeroMQ, through the daemon's own input path (lib/formats/msg.h decode + validation,
  * candidate_input.c) and aggregator (time-ordered merge, all trigger algorithms on).
  *
  * Reports the sustained candidate rate and two decision latencies:

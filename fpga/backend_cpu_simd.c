@@ -1,7 +1,7 @@
 /* Vectorised stages of the cpu backend, chosen at run time (__builtin_cpu_supports) and compiled
  * per function with target attributes, so one binary runs everywhere. Scalar references:
  * kernels/cnn.c (lt_conv_column_scalar) and kernels/preprocess.c (lt_pre_unpack_sum_scalar);
- * these produce the same integers (tests/test_accel_cpu.c checks it bit for bit).
+ * these produce the same integers (tests/kernel/test_accel_cpu.c checks it bit for bit).
  *
  * Conv: vectorised along wires, 16 (AVX-512) or 8 (AVX2) output wires per register, a block of
  * output channels accumulated at once so each input load feeds several multiply-adds. The line
