@@ -114,6 +114,7 @@ static const struct key_desc keys[] = {
     {"writer.max_records_per_file", K_U32, F(writer.max_records_per_file), 1, 1000000, NULL},
     {"writer.free_space_factor", K_DOUBLE, F(writer.free_space_factor), 1, 100, NULL},
     {"writer.queue_depth", K_U32, F(writer.queue_depth), 1, 4096, NULL},
+    {"writer.sync_each_record", K_BOOL, F(writer.sync_each_record), 0, 0, NULL},
 
     {"monitor.status_endpoint", K_STR, F(monitor.status_endpoint), 0, 0, NULL},
     {"monitor.control_endpoint", K_STR, F(monitor.control_endpoint), 0, 0, NULL},
@@ -219,6 +220,7 @@ void trigd_config_defaults(struct trigd_config *c)
     c->writer.max_records_per_file = 100;
     c->writer.free_space_factor = 2.0;
     c->writer.queue_depth = 8;
+    c->writer.sync_each_record = 1;
 
     c->monitor.status_interval_s = 10.0;
 }

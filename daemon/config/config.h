@@ -144,6 +144,7 @@ struct trigd_writer_config {
     uint32_t max_records_per_file;
     double free_space_factor;
     uint32_t queue_depth;
+    int sync_each_record; /* fdatasync behind each record (else only when a file closes) */
 };
 
 struct trigd_monitor_config {

@@ -47,6 +47,7 @@ int trigd_record_sink_recwriter(const struct trigd_config *cfg, struct trigd_rec
     c.max_file_records = cfg->writer.max_records_per_file;
     c.free_space_factor = cfg->writer.free_space_factor;
     c.force_pwritev = !strcmp(cfg->writer.backend, "pwritev");
+    c.sync_each_record = cfg->writer.sync_each_record;
     struct lt_recwriter *w;
     int rc = lt_recwriter_start(&w, &c, err, errlen);
     if (rc) {

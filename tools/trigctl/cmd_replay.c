@@ -76,27 +76,30 @@ static double mono_s(void)
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: trigctl replay RUN.h5|RUNDIR [RUN2.h5 ...] [-c trigd.conf] [-o OUTDIR]\n"
-            "                      [--speed X] [--memory MB] [--json] [--report F] [-q]\n"
-            "Run trigd's pipeline on the files of a run (trigctl sim; several files, or a\n"
-            "directory of them, are one run in order, their timestamps continuing each other)\n"
-            "and report the triggers, efficiency against /Truth, fake trigger rate, data\n"
-            "reduction, throughput and what was read. The files are streamed, not loaded.\n"
-            "  -c, --config FILE  trigd configuration (trigger, readout, kernel, buffers,\n"
-            "                     writer keys); cells come from the run file (default: the\n"
-            "                     embedded trigd configuration)\n"
-            "  -o, --output DIR   keep the trigger records here (default: a temporary\n"
-            "                     directory, removed at the end)\n"
-            "      --speed X      real-time factor: 1 = as fast as the detector, 0 = as fast\n"
-            "                     as possible (default 0)\n"
-            "      --memory MB    bound on the cells' latency rings and read-ahead (default\n"
-            "                     %.0f); records waiting for the writer are extra\n"
-            "      --json         print the report as JSON\n"
-            "      --report FILE  also write the JSON report to FILE\n"
-            "  -q, --quiet        log warnings and errors only\n"
-            "exit: 0 done, 1 bad file or pipeline failure, 2 usage\n",
-            REPLAY_DEFAULT_MEMORY_MB);
+    fprintf(
+        f,
+        "usage: trigctl replay RUN.h5|RUNDIR [RUN2.h5 ...] [-c trigd.conf] [-o OUTDIR]\n"
+        "                      [--speed X] [--memory MB] [--durable] [--json] [--report F] [-q]\n"
+        "Run trigd's pipeline on the files of a run (trigctl sim; several files, or a\n"
+        "directory of them, are one run in order, their timestamps continuing each other)\n"
+        "and report the triggers, efficiency against /Truth, fake trigger rate, data\n"
+        "reduction, throughput and what was read. The files are streamed, not loaded.\n"
+        "  -c, --config FILE  trigd configuration (trigger, readout, kernel, buffers,\n"
+        "                     writer keys); cells come from the run file (default: the\n"
+        "                     embedded trigd configuration)\n"
+        "  -o, --output DIR   keep the trigger records here (default: a temporary\n"
+        "                     directory, removed at the end)\n"
+        "      --speed X      real-time factor: 1 = as fast as the detector, 0 = as fast\n"
+        "                     as possible (default 0)\n"
+        "      --memory MB    bound on the cells' latency rings and read-ahead (default\n"
+        "                     %.0f); records waiting for the writer are extra\n"
+        "      --durable      fdatasync every record as trigd does (default: each record\n"
+        "                     file is synced when it is closed)\n"
+        "      --json         print the report as JSON\n"
+        "      --report FILE  also write the JSON report to FILE\n"
+        "  -q, --quiet        log warnings and errors only\n"
+        "exit: 0 done, 1 bad file or pipeline failure, 2 usage\n",
+        REPLAY_DEFAULT_MEMORY_MB);
 }
 
 static void progress(struct trigd_cells *cells, uint64_t total, double t0, int done)
@@ -199,15 +202,12 @@ static void measure_end(struct replay_measure *m, struct replay_memory *mem)
 
 int cmd_replay(int argc, char **argv)
 {
-    static const struct option opts[] = {{"config", required_argument, 0, 'c'},
-                                         {"output", required_argument, 0, 'o'},
-                                         {"json", no_argument, 0, 'j'},
-                                         {"quiet", no_argument, 0, 'q'},
-                                         {"report", required_argument, 0, 'r'},
-                                         {"speed", required_argument, 0, 's'},
-                                         {"memory", required_argument, 0, 'm'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"config", required_argument, 0, 'c'}, {"output", required_argument, 0, 'o'},
+        {"json", no_argument, 0, 'j'},         {"quiet", no_argument, 0, 'q'},
+        {"report", required_argument, 0, 'r'}, {"speed", required_argument, 0, 's'},
+        {"memory", required_argument, 0, 'm'}, {"durable", no_argument, 0, 'd'},
+        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     const char *conf = NULL, *outdir = NULL, *report = NULL;
     int json = 0, quiet = 0, opt;
     struct replay_options ro = {.speed = 0, .memory_bytes = 0};
@@ -245,6 +245,9 @@ int cmd_replay(int argc, char **argv)
                         optarg);
                 return 2;
             }
+            break;
+        case 'd':
+            ro.durable = 1;
             break;
         case 'h':
             usage(stdout);

@@ -32,7 +32,6 @@ struct replay_run {
     struct replay_cell cells[LT_MAX_CELLS];
     uint64_t total_frames; /* all streams of all cells */
     uint64_t raw_bytes;    /* WIBEth fragment datasets */
-    uint64_t first_ts, last_ts;
     double data_seconds;
     struct lt_truth *truth;
     size_t n_truth;
@@ -67,6 +66,7 @@ void replay_free_list(char **list);
 struct replay_options {
     double speed;          /* real-time factor; 0 = as fast as possible */
     uint64_t memory_bytes; /* bound on the cells' latency rings + read-ahead */
+    int durable;           /* fdatasync each record (writer.sync_each_record) */
 };
 
 struct replay_memory {

@@ -13,6 +13,10 @@
 #define REPLAY_MAX_QUEUE   256U
 #define REPLAY_AHEAD_MAX   (64ULL << 20) /* read-ahead per cell, at most */
 #define REPLAY_AHEAD_SHARE 4U            /* at most 1/4 of the bound goes to read-ahead */
+/* Ring length past the shortest workable one: with the gate a longer ring buys only slack
+ * between the cells, and every byte of it is memory the kernel must clear and (mlock) pin. */
+#define REPLAY_RING_FACTOR 4U
+#define REPLAY_RING_MIN_MS 20U
 
 /* The shortest ring an unpaced cell can run with (the ring gate, cell.h): what a decision can
  * still read once the trigger has seen all of this cell's data (readout window, the algorithms'
@@ -48,6 +52,9 @@ int replay_adapt_config(struct trigd_config *cfg, const struct replay_run *run, 
         streams += run->cells[i].streams;
     }
     cfg->sim.realtime_factor = o->speed;
+    /* An offline run's records are reproducible from the run file: a sync per record buys
+     * nothing unless asked for; each file is still synced when it is closed. */
+    cfg->writer.sync_each_record = o->durable;
     cfg->sim.n_inject = 0;
     /* Unpaced, a burst of triggers reaches the writer in a fraction of its data time, and a
      * daemon-sized queue would inhibit some of them, which a measurement should not do. Give the
@@ -75,6 +82,9 @@ int replay_adapt_config(struct trigd_config *cfg, const struct replay_run *run, 
     uint64_t need_ms = (uint64_t)(lt_ticks_to_seconds(min_ring_ticks(cfg)) * 1e3) + 1;
     uint64_t run_ms = (uint64_t)(run->data_seconds * 1e3) + 1;
     uint64_t ring_ms = bytes_per_ms ? ring_budget / bytes_per_ms : run_ms;
+    uint64_t want_ms = need_ms * REPLAY_RING_FACTOR;
+    if (want_ms < REPLAY_RING_MIN_MS) want_ms = REPLAY_RING_MIN_MS;
+    if (ring_ms > want_ms) ring_ms = want_ms;
     if (ring_ms > run_ms) ring_ms = run_ms;
     if (o->speed > 0 && ring_ms < cfg->buffers.latency_ms) {
         /* Paced like trigd: no gate, so the configured ring is the one that must fit. */

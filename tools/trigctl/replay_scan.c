@@ -77,11 +77,6 @@ static int scan_file(const char *path, struct replay_run *run, int first, char *
             if (stream == 0) c->frames += frames;
             run->total_frames += frames;
             run->raw_bytes += d->size;
-            struct lt_fragment_header h;
-            if (frames && lt_h5r_read_fragment_header(r, rec, d->name, &h, e, sizeof e) == 0) {
-                if (h.window_begin < run->first_ts) run->first_ts = h.window_begin;
-                if (h.window_end > run->last_ts) run->last_ts = h.window_end;
-            }
         }
         free(ds);
         ds = NULL;
@@ -127,7 +122,6 @@ int replay_scan_run(const char *const *paths, size_t n_paths, struct replay_run 
     snprintf(run->path, sizeof run->path, "%s", n_paths ? paths[0] : "");
     run->files = paths;
     run->n_files = n_paths;
-    run->first_ts = UINT64_MAX;
     int rc = n_paths ? 0 : LT_EINVAL;
     for (size_t f = 0; f < n_paths && !rc; f++) rc = scan_file(paths[f], run, f == 0, err, errlen);
     if (rc) goto out;
@@ -150,7 +144,6 @@ int replay_scan_run(const char *const *paths, size_t n_paths, struct replay_run 
         if (c->frames > max_frames) max_frames = c->frames;
     }
     run->data_seconds = lt_ticks_to_seconds(max_frames * LT_TICKS_PER_FRAME);
-    if (run->first_ts == UINT64_MAX) run->first_ts = run->last_ts = 0;
 out:
     if (rc) replay_run_free(run);
     return rc;
