@@ -65,6 +65,7 @@ struct lt_rf_reader {
     int started;
     uint32_t pos; /* next period inside the current chunk */
     int failed;
+    int ended; /* LT_ENOTFOUND returned: the run is over */
     char error[512];
 };
 
@@ -166,6 +167,7 @@ static int plan_chunk(struct lt_rf_reader *r, struct rf_chunk *c)
     const struct lt_rf_index *ix = r->ix;
     c->valid = 0;
     c->pending = 0;
+    c->n = 0;
     if (r->plan_slice >= ix->n_slices) return 0;
     const struct lt_rf_slice *sl = &ix->slices[r->plan_slice];
     c->slice = r->plan_slice;
@@ -273,6 +275,7 @@ static int pread_chunk(struct lt_rf_reader *r, struct rf_chunk *c)
 int lt_rf_next(struct lt_rf_reader *r, lt_wibeth_frame *frames, uint64_t *ts)
 {
     if (r->failed) return LT_EIO;
+    if (r->ended) return LT_ENOTFOUND;
     struct rf_chunk *c = &r->ch[r->cur];
     if (!r->started || r->pos == c->n) {
         if (r->started) {
@@ -282,7 +285,10 @@ int lt_rf_next(struct lt_rf_reader *r, lt_wibeth_frame *frames, uint64_t *ts)
         }
         r->started = 1;
         r->pos = 0;
-        if (!c->valid) return LT_ENOTFOUND;
+        if (!c->valid) {
+            r->ended = 1;
+            return LT_ENOTFOUND;
+        }
         close_before(r, r->ix->slices[c->slice].file);
         uint64_t t0 = now_ns();
         int rc = r->mode == LT_RF_IO_URING ? wait_chunk(r, c) : pread_chunk(r, c);
