@@ -128,7 +128,6 @@ struct rw_rate {
     uint64_t t0_ns, bytes0;
     double rate;
 };
-uint64_t rw_now_ns(void);
 void rw_rate_update(struct rw_rate *r, uint64_t bytes_total, _Atomic uint64_t *out);
 
 /* ---- the writer object (recwriter_api.c, recwriter_thread.c) ---- */

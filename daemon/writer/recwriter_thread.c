@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "lt_clock.h"
 #include "lt_error.h"
 
 enum { STEP_DONE = 0, STEP_RETRY = 1 };
@@ -305,7 +306,7 @@ void *rw_thread_main(void *arg)
         }
         int r = write_one(w, rec);
         if (r == STEP_RETRY) {
-            if (atomic_load(&w->stopping) && rw_now_ns() > w->stop_deadline_ns) {
+            if (atomic_load(&w->stopping) && lt_mono_ns() > w->stop_deadline_ns) {
                 abandon_all(w);
                 break;
             }
