@@ -136,12 +136,11 @@ static int do_record(struct eval *e, struct lt_h5r *r, size_t rec, char *err, si
 {
     struct lt_h5_dataset_info *ds = NULL;
     size_t n_ds = 0;
-    int rc = lt_h5r_list_datasets(r, rec, &ds, &n_ds, err, errlen);
+    int rc = lt_h5r_list_wibeth(r, rec, LT_H5_ALL_CELLS, &ds, &n_ds, err, errlen);
     if (rc < 0) return rc;
     /* cells present in this record, with their stream counts */
     uint32_t cells[LT_MAX_CELLS], nstreams[LT_MAX_CELLS], n_cells = 0;
     for (size_t i = 0; i < n_ds; i++) {
-        if (ds[i].kind != LT_H5_DS_FRAGMENT || ds[i].fragment_type != LT_FRAGTYPE_WIBETH) continue;
         uint32_t cell = lt_source_id_cell(ds[i].source_id.id);
         uint32_t s = lt_source_id_stream(ds[i].source_id.id);
         uint32_t k = 0;
