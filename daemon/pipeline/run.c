@@ -18,7 +18,7 @@
 #include "log.h"
 #include "lt_error.h"
 #include "module.h"
-#include "operator_glue.h"
+#include "operator_callbacks.h"
 #include "ticks.h"
 
 #define L(x) ((unsigned long long)atomic_load(&(x)))
@@ -70,7 +70,7 @@ int trigd_run(const struct trigd_config *cfg, const uint8_t *sel, double status_
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP); /* reload (operator_glue.c) */
+    sigaddset(&set, SIGHUP); /* reload (operator_callbacks.c) */
     /* Blocked before any thread exists, so every thread inherits the mask. */
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);

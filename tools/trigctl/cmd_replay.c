@@ -21,7 +21,7 @@
 #include "lt_clock.h"
 #include "lt_error.h"
 #include "module.h"
-#include "module_ctl.h"
+#include "module_mailbox.h"
 #include "replay.h"
 #include "status.h"
 #include "ticks.h"
