@@ -161,7 +161,7 @@ int lt_recwriter_start(struct lt_recwriter **out, const struct lt_recwriter_conf
     const char *force = getenv("LARTRIG_FORCE_PWRITEV");
     int forced = c->force_pwritev || (force && !strcmp(force, "1"));
     char ierr[256] = "";
-    int r = forced ? -EPERM : rw_io_uring_init(&w->io, ierr, sizeof ierr);
+    int r = forced ? LT_EUNSUPPORTED : rw_io_uring_init(&w->io, ierr, sizeof ierr);
     if (r < 0) {
         log_uring_unavailable(forced ? "forced by configuration / LARTRIG_FORCE_PWRITEV=1" : ierr);
         rw_io_pwritev_init(&w->io, ierr, sizeof ierr);
