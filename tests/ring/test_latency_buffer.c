@@ -242,6 +242,37 @@ START_TEST(test_concurrent_reader)
 }
 END_TEST
 
+/* lt_ringbuf_count: what a read of the same window returns when nothing moves in between. */
+START_TEST(test_count_matches_read)
+{
+    struct lt_ringbuf *rb = make(8);
+    ck_assert_uint_eq(lt_ringbuf_count(rb, T0, T0 + 4096), 0); /* empty */
+    for (uint64_t k = 0; k < 12; k++) push(rb, T0 + k * LT_TICKS_PER_FRAME);
+    struct dst d;
+    dst_init(&d, 16);
+    const uint64_t F = LT_TICKS_PER_FRAME;
+    const uint64_t win[][2] = {
+        {T0, T0 + 12 * F},                /* begins before the oldest held */
+        {T0 + 6 * F, T0 + 8 * F},         /* inside */
+        {T0 + 6 * F + 5, T0 + 8 * F + 1}, /* unaligned: three frames overlap */
+        {T0 + 11 * F, T0 + 20 * F},       /* runs past the newest */
+        {T0 + 30 * F, T0 + 31 * F},       /* not there yet */
+        {T0, T0 + F},                     /* overwritten */
+        {T0 + 7 * F, T0 + 7 * F},         /* empty window */
+    };
+    for (size_t i = 0; i < sizeof win / sizeof win[0]; i++) {
+        uint32_t n;
+        lt_ringbuf_read(rb, win[i][0], win[i][1], d.buf, d.max, &n);
+        ck_assert_msg(lt_ringbuf_count(rb, win[i][0], win[i][1]) == n,
+                      "window %zu: count %u, read %u", i,
+                      lt_ringbuf_count(rb, win[i][0], win[i][1]), n);
+    }
+    ck_assert_uint_eq(lt_ringbuf_count(rb, T0 + 6 * F + 5, T0 + 8 * F + 1), 3);
+    dst_free(&d);
+    lt_ringbuf_destroy(rb);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("latency_buffer");
@@ -251,6 +282,7 @@ int main(void)
     tcase_add_test(tc, test_gap_and_order);
     tcase_add_test(tc, test_bad_config);
     tcase_add_test(tc, test_concurrent_reader);
+    tcase_add_test(tc, test_count_matches_read);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
