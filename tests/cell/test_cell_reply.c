@@ -18,40 +18,8 @@
 #include "ringbuf.h"
 #include "ticks.h"
 
-#define NS 4
-#define T0 1000000ULL
-
-/* Every word of a frame carries (timestamp, stream) so a torn or misplaced copy is visible. */
-static void fill_period(lt_wibeth_frame *f, uint64_t ts)
-{
-    for (uint32_t s = 0; s < NS; s++) {
-        uint64_t tag = ts * 64 + s;
-        f[s].daq_header[0] = tag;
-        f[s].daq_header[1] = ts;
-        f[s].wib_header[0] = f[s].wib_header[1] = tag;
-        for (unsigned i = 0; i < LT_WIBETH_SAMPLES; i++)
-            for (unsigned w = 0; w < LT_WIBETH_WORDS_PER_SAMPLE; w++) f[s].adc_words[i][w] = tag;
-    }
-}
-
-static int frame_ok(const lt_wibeth_frame *f, uint32_t s)
-{
-    uint64_t ts = f->daq_header[1], tag = ts * 64 + s;
-    if (f->daq_header[0] != tag || f->wib_header[1] != tag) return 0;
-    for (unsigned i = 0; i < LT_WIBETH_SAMPLES; i++)
-        for (unsigned w = 0; w < LT_WIBETH_WORDS_PER_SAMPLE; w++)
-            if (f->adc_words[i][w] != tag) return 0;
-    return 1;
-}
-
-static struct lt_ringbuf *make(uint32_t cap)
-{
-    struct lt_ringbuf_config cfg = {.n_streams = NS, .capacity = cap, .lock_memory = 0};
-    struct lt_ringbuf *rb = NULL;
-    char err[256];
-    ck_assert_int_eq(lt_ringbuf_create(&cfg, &rb, err, sizeof err), 0);
-    return rb;
-}
+#define NS 4 /* streams: ring_test_util.h reads it */
+#include "../ring/ring_test_util.h"
 
 /* Builds the reply around frames already in place, as the cell does; returns its length. */
 static size_t finish_reply(uint8_t *buf, size_t cap, uint32_t n)
@@ -132,23 +100,6 @@ START_TEST(window_in_place)
     lt_ringbuf_destroy(rb);
 }
 END_TEST
-
-struct race {
-    struct lt_ringbuf *rb;
-    uint64_t periods;
-    _Atomic int done;
-};
-
-static void *producer(void *arg)
-{
-    struct race *r = arg;
-    for (uint64_t k = 0; k < r->periods; k++) {
-        fill_period(lt_ringbuf_slot(r->rb), T0 + k * LT_TICKS_PER_FRAME);
-        lt_ringbuf_commit(r->rb, T0 + k * LT_TICKS_PER_FRAME);
-    }
-    atomic_store(&r->done, 1);
-    return NULL;
-}
 
 /* Reads of the oldest periods while the producer overwrites them: whatever survives a race must
  * still form a valid reply of intact frames (the in-place layout closed up after the read). */
