@@ -57,7 +57,7 @@ static int index_record(struct lt_rf_index *ix, struct lt_h5r *r, int fd, size_t
     const char *path = lt_h5r_path(r);
     struct lt_h5_dataset_info *ds = NULL;
     size_t n_ds;
-    int rc = lt_h5r_list_datasets(r, rec, &ds, &n_ds, err, errlen);
+    int rc = lt_h5r_list_wibeth(r, rec, ix->cell, &ds, &n_ds, err, errlen);
     if (rc) return rc;
     rc = grow(ix);
     if (rc) {
@@ -72,10 +72,6 @@ static int index_record(struct lt_rf_index *ix, struct lt_h5r *r, int fd, size_t
     const char *rname = lt_h5r_record(r, rec)->name;
     for (size_t k = 0; k < n_ds; k++) {
         const struct lt_h5_dataset_info *d = &ds[k];
-        if (d->kind != LT_H5_DS_FRAGMENT || d->fragment_type != LT_FRAGTYPE_WIBETH ||
-            d->source_id.subsystem != LT_SUBSYS_DETECTOR_READOUT ||
-            lt_source_id_cell(d->source_id.id) != ix->cell)
-            continue;
         uint32_t s = lt_source_id_stream(d->source_id.id);
         if (s >= ix->n_streams || seen[s]) {
             rc = LT_EFORMAT;

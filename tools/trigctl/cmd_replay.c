@@ -21,6 +21,7 @@
 #include "commands.h"
 #include "config.h"
 #include "log.h"
+#include "lt_clock.h"
 #include "lt_error.h"
 #include "module.h"
 #include "module_mailbox.h"
@@ -67,13 +68,6 @@ static void on_decision(void *user, const struct trigd_decision *d)
     pthread_mutex_unlock(&l->lock);
 }
 
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static void usage(FILE *f)
 {
     fprintf(
@@ -113,7 +107,7 @@ static void progress(struct trigd_cells *cells, uint64_t total, double t0, int d
     int fill = (int)(frac * 40);
     for (int i = 0; i < 40; i++) bar[i] = i < fill ? '#' : '.';
     bar[40] = 0;
-    double el = mono_s() - t0;
+    double el = lt_mono_s() - t0;
     struct lt_rf_stats rs;
     lt_rf_totals(&rs);
     char eta[32] = "";
@@ -282,7 +276,7 @@ int cmd_replay(int argc, char **argv)
     }
     struct replay_measure meas = {0};
     struct replay_memory mem = {0};
-    double t_scan = mono_s();
+    double t_scan = lt_mono_s();
     char **listed = NULL;
     const char *const *files = NULL;
     size_t n_files = 0;
@@ -296,7 +290,7 @@ int cmd_replay(int argc, char **argv)
         lt_rf_free_list(listed);
         return 1;
     }
-    meas.scan_s = mono_s() - t_scan;
+    meas.scan_s = lt_mono_s() - t_scan;
     char tmpl[] = "/tmp/trigctl-replay-XXXXXX";
     char out[4096];
     if (outdir) {
@@ -333,7 +327,7 @@ int cmd_replay(int argc, char **argv)
     struct trigd_cells *cells = NULL;
     struct trigd_module *mod = NULL;
     int tty = isatty(STDERR_FILENO);
-    double t_open = mono_s(), t0 = 0, t_src = 0, t1;
+    double t_open = lt_mono_s(), t0 = 0, t_src = 0, t1;
     /* Cells first: their file sources ask HDF5 where the frames lie before the writer (the
      * other HDF5 user) starts. */
     if ((rc = trigd_cells_create(&cfg, NULL, zctx, &cells, err, sizeof err)) != 0 ||
@@ -347,7 +341,7 @@ int cmd_replay(int argc, char **argv)
     ctl->on_decision_user = &log;
     if (ro.speed <= 0)
         trigd_cells_set_ring_gate(cells, &trigd_module_status(mod)->ring_needed_from);
-    t0 = mono_s();
+    t0 = lt_mono_s();
     meas.open_s = t0 - t_open;
     if ((rc = trigd_module_start(mod, err, sizeof err)) != 0 ||
         (rc = trigd_cells_start(cells, err, sizeof err)) != 0) {
@@ -362,13 +356,13 @@ int cmd_replay(int argc, char **argv)
     }
     if (tty && !quiet && !json) progress(cells, run.total_frames, t0, 1);
     trigd_cells_stop_sources(cells);
-    t_src = mono_s();
+    t_src = lt_mono_s();
     if (trigd_module_drain(mod) != 0) {
         fprintf(stderr, "trigctl replay: not every trigger record could be written\n");
         status = 1;
     }
 done:
-    t1 = mono_s();
+    t1 = lt_mono_s();
     if (t0 > 0 && t_src > 0) {
         meas.run_s = t_src - t0;
         meas.drain_s = t1 - t_src;
