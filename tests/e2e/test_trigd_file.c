@@ -1,7 +1,8 @@
 /* trigd replaying a run file: this test writes a small run file (TimeSlice records, one WIBEth
  * fragment per stream per slice, two one-board cells of simulated frames) with the project's
- * HDF5 writer, runs trigd with both cells on `source = "file"` until the file ends, and checks
- * that every record fragment holds exactly the frames of the file. */
+ * HDF5 writer, runs trigd with both cells on `source = "file"` until the file ends (cell 0 names
+ * the file, cell 1 the directory it is the only run file of), and checks that every record
+ * fragment holds exactly the frames of the file. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,7 +94,7 @@ START_TEST(test_file_source)
              "trigger = { coincidence = { enabled = false; }; single = { enabled = false; };\n"
              "            periodic = { enabled = true; period_ms = 10.0; }; };\n"
              "writer = { output_dir = \"%s\"; };\n",
-             run, run, out);
+             run, dir, out);
     write_file(conf, text);
     const char *args[] = {"-c", conf, "--status-interval", "0", NULL};
     int st = trigd_wait(trigd_spawn(log, args), 60);
