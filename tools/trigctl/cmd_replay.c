@@ -352,9 +352,9 @@ int cmd_replay(int argc, char **argv)
     while (!trigd_cells_sources_done(cells)) {
         struct timespec ts = {0, 20000000L};
         nanosleep(&ts, NULL);
-        if (tty && !quiet && !json) progress(cells, run.total_frames, t0, 0);
+        if (tty) progress(cells, run.total_frames, t0, 0);
     }
-    if (tty && !quiet && !json) progress(cells, run.total_frames, t0, 1);
+    if (tty) progress(cells, run.total_frames, t0, 1);
     trigd_cells_stop_sources(cells);
     t_src = lt_mono_s();
     if (trigd_module_drain(mod) != 0) {
