@@ -152,7 +152,7 @@ static void on_emit(void *user, const struct trigd_decision *d)
 {
     (void)user;
     decisions++;
-    if (d->algorithms & (1U << TRIGD_ALGO_SINGLE)) big_total++;
+    if (d->algorithms & (1U << LT_ALGO_SINGLE)) big_total++;
     uint64_t b = deciding_block(d->time, reach_ticks);
     if (b < atomic_load(&gen_blocks) && atomic_load(&gen_blocks) - b < RING) {
         uint64_t s = atomic_load(&sent_ns[b % RING]);
@@ -268,10 +268,10 @@ int main(int argc, char **argv)
            (unsigned long long)as.overflow);
     printf("  decisions: %llu (single %llu, coincidence %llu, summed %llu, periodic %llu), "
            "%llu proposals merged\n",
-           (unsigned long long)as.decisions, (unsigned long long)as.triggers[TRIGD_ALGO_SINGLE],
-           (unsigned long long)as.triggers[TRIGD_ALGO_COINCIDENCE],
-           (unsigned long long)as.triggers[TRIGD_ALGO_SUMMED],
-           (unsigned long long)as.triggers[TRIGD_ALGO_PERIODIC], (unsigned long long)as.merged);
+           (unsigned long long)as.decisions, (unsigned long long)as.triggers[LT_ALGO_SINGLE],
+           (unsigned long long)as.triggers[LT_ALGO_COINCIDENCE],
+           (unsigned long long)as.triggers[LT_ALGO_SUMMED],
+           (unsigned long long)as.triggers[LT_ALGO_PERIODIC], (unsigned long long)as.merged);
     printf("  latency after the watermark: p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
            as.latency_p50_ns / 1e6, as.latency_p99_ns / 1e6, as.latency_max_ns / 1e6);
     printf("  latency end to end (deciding watermark sent -> decision): p50 %.3f ms, p99 %.3f "

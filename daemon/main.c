@@ -99,37 +99,38 @@ int main(int argc, char **argv)
         }
     }
     lt_log_set_ident("trigd");
-    static struct trigd_config cfg;
+    static struct lt_pipeline_config pc;
+    struct trigd_config *cfg = &pc.c;
     char err[1024];
-    if (trigd_config_load(path, &cfg, err, sizeof err)) {
+    if (trigd_config_load(path, cfg, err, sizeof err)) {
         LT_ERR("configuration: %s", err);
         return 1;
     }
-    if (role && trigd_role_parse(role, &cfg.role)) {
+    if (role && trigd_role_parse(role, &cfg->role)) {
         LT_ERR("--role: \"%s\" is not one of all, cell, module", role);
         return 2;
     }
-    if (duration >= 0) cfg.duration_s = duration;
-    if (run >= 0) cfg.run_number = (uint32_t)run;
-    if (cfg.role != TRIGD_ROLE_ALL && (!strncmp(cfg.endpoints.candidates, "inproc://", 9) ||
-                                       !strncmp(cfg.endpoints.requests, "inproc://", 9))) {
+    if (duration >= 0) cfg->duration_s = duration;
+    if (run >= 0) cfg->run_number = (uint32_t)run;
+    if (cfg->role != TRIGD_ROLE_ALL && (!strncmp(cfg->endpoints.candidates, "inproc://", 9) ||
+                                        !strncmp(cfg->endpoints.requests, "inproc://", 9))) {
         LT_ERR("role %s needs ipc:// or tcp:// endpoints (endpoints.candidates/requests)",
-               trigd_role_name(cfg.role));
+               trigd_role_name(cfg->role));
         return 2;
     }
     static uint8_t sel[TRIGD_MAX_CELLS];
-    if (cells && parse_cells(&cfg, cells, sel)) return 2;
+    if (cells && parse_cells(cfg, cells, sel)) return 2;
     if (check_only) {
-        printf("%s: configuration valid (%u cells, role %s)\n", cfg.source_name, cfg.n_cells,
-               trigd_role_name(cfg.role));
+        printf("%s: configuration valid (%u cells, role %s)\n", cfg->source_name, cfg->n_cells,
+               trigd_role_name(cfg->role));
         return 0;
     }
-    const char *lvl = cfg.log_level;
+    const char *lvl = cfg->log_level;
     lt_log_set_level(!strcmp(lvl, "error")     ? LT_LOG_ERR
                      : !strcmp(lvl, "warning") ? LT_LOG_WARNING
                      : !strcmp(lvl, "notice")  ? LT_LOG_NOTICE
                      : !strcmp(lvl, "debug")   ? LT_LOG_DEBUG
                                                : LT_LOG_INFO);
-    if (status_interval < 0) status_interval = cfg.monitor.status_interval_s;
-    return trigd_run(&cfg, cells ? sel : NULL, status_interval);
+    if (status_interval < 0) status_interval = cfg->monitor.status_interval_s;
+    return trigd_run(&pc, cells ? sel : NULL, status_interval);
 }

@@ -57,7 +57,7 @@ struct trigd_agg {
     int paused;
 };
 
-static void on_fire(void *user, enum trigd_algo algo, uint64_t t, const struct lt_candidate *c,
+static void on_fire(void *user, enum lt_algo algo, uint64_t t, const struct lt_candidate *c,
                     uint32_t n);
 
 uint64_t trigd_monotonic_ns(void)
@@ -218,13 +218,13 @@ static void add_candidates(struct trigd_agg *a, struct trigd_decision *d,
 
 static void issue(struct trigd_agg *a, struct trigd_decision *d)
 {
-    if (a->paused && !(d->algorithms & (1U << TRIGD_ALGO_MANUAL))) {
+    if (a->paused && !(d->algorithms & (1U << LT_ALGO_MANUAL))) {
         a->st.paused++;
         return;
     }
     if (a->cb.accept && !a->cb.accept(a->cb.user)) {
         a->st.inhibited++;
-        for (unsigned k = 0; k < TRIGD_ALGO_COUNT; k++)
+        for (unsigned k = 0; k < LT_ALGO_COUNT; k++)
             if (d->algorithms & (1U << k)) a->st.inhibited_by[k]++;
         LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 3,
                            "trigger at %llu inhibited: readout/writer queue full (%llu inhibited "
@@ -238,7 +238,7 @@ static void issue(struct trigd_agg *a, struct trigd_decision *d)
     if (d->decided_ns >= d->horizon_ns && d->horizon_ns)
         trigd_hist_add(&a->latency, d->decided_ns - d->horizon_ns);
     a->st.decisions++;
-    for (unsigned k = 0; k < TRIGD_ALGO_COUNT; k++)
+    for (unsigned k = 0; k < LT_ALGO_COUNT; k++)
         if (d->algorithms & (1U << k)) a->st.triggers[k]++;
     if (a->cb.emit) a->cb.emit(a->cb.user, d);
 }
@@ -256,7 +256,7 @@ static void pop_pending(struct trigd_agg *a)
     }
 }
 
-static void on_fire(void *user, enum trigd_algo algo, uint64_t t, const struct lt_candidate *c,
+static void on_fire(void *user, enum lt_algo algo, uint64_t t, const struct lt_candidate *c,
                     uint32_t n)
 {
     struct trigd_agg *a = user;
@@ -431,7 +431,7 @@ void trigd_agg_poll(struct trigd_agg *a, uint64_t now_ns)
 
 void trigd_agg_manual(struct trigd_agg *a, uint64_t t)
 {
-    on_fire(a, TRIGD_ALGO_MANUAL, t, NULL, 0);
+    on_fire(a, LT_ALGO_MANUAL, t, NULL, 0);
 }
 
 void trigd_agg_set_paused(struct trigd_agg *a, int paused)

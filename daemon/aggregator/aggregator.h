@@ -27,7 +27,7 @@ struct trigd_decision {
     uint64_t time;           /* trigger timestamp, ticks */
     uint64_t window_begin;   /* readout window [begin, end), ticks */
     uint64_t window_end;
-    uint32_t algorithms; /* bit (1 << enum trigd_algo) per algorithm that proposed it */
+    uint32_t algorithms; /* bit (1 << enum lt_algo) per algorithm that proposed it */
     uint32_t n_candidates;
     uint32_t candidates_dropped; /* beyond trigger.max_candidates_per_decision */
     uint32_t n_cells;            /* cells with a candidate in the decision */
@@ -69,12 +69,12 @@ struct trigd_agg_stats {
     uint64_t overflow;     /* per-cell queue full: dropped */
     uint64_t unknown_cell; /* for a cell not in the configuration: dropped */
     uint64_t heartbeats;
-    uint64_t proposals[TRIGD_ALGO_COUNT];
+    uint64_t proposals[LT_ALGO_COUNT];
     uint64_t merged;                     /* proposals folded into an overlapping decision */
     uint64_t decisions;                  /* issued (numbered) */
-    uint64_t triggers[TRIGD_ALGO_COUNT]; /* issued decisions per algorithm that proposed them */
+    uint64_t triggers[LT_ALGO_COUNT]; /* issued decisions per algorithm that proposed them */
     uint64_t inhibited;
-    uint64_t inhibited_by[TRIGD_ALGO_COUNT];
+    uint64_t inhibited_by[LT_ALGO_COUNT];
     uint64_t paused;           /* decisions not issued because the operator paused triggering */
     uint64_t pending_overflow; /* decisions forced out early because the pending list was full */
     uint64_t window_overflows;

@@ -16,22 +16,14 @@
 #include <stdint.h>
 
 #include "candidate.h"
+#include "trigger_candidate.h"
 #include "config.h"
 
-enum trigd_algo {
-    TRIGD_ALGO_SINGLE = 0,
-    TRIGD_ALGO_COINCIDENCE = 1,
-    TRIGD_ALGO_SUMMED = 2,
-    TRIGD_ALGO_PERIODIC = 3,
-    TRIGD_ALGO_RANDOM = 4,
-    TRIGD_ALGO_MANUAL = 5, /* operator command (trigctl trigger) */
-    TRIGD_ALGO_COUNT = 6,
-};
-
-const char *trigd_algo_name(unsigned algo);
+/* The algorithms (enum lt_algo, their names) are numbered by the record format: they are bits of
+ * the TriggerCandidate payload (lib/formats/trigger_candidate.h). */
 
 /* One proposal: the algorithm, the trigger time and the candidates behind it (may be none). */
-typedef void (*trigd_fire_fn)(void *user, enum trigd_algo algo, uint64_t time,
+typedef void (*trigd_fire_fn)(void *user, enum lt_algo algo, uint64_t time,
                               const struct lt_candidate *cands, uint32_t n);
 
 struct trigd_algos;

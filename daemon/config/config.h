@@ -9,11 +9,12 @@
 #include <stdint.h>
 
 #include "chmap.h"
+#include "trigger_candidate.h"
 
 #define TRIGD_MAX_CELLS               LT_MAX_CELLS
 #define TRIGD_PATH_MAX                1024
 #define TRIGD_ENDPOINT_MAX            256
-#define TRIGD_DECISION_MAX_CANDIDATES 1024U
+#define TRIGD_DECISION_MAX_CANDIDATES LT_TC_MAX_CANDIDATES
 
 enum trigd_role { TRIGD_ROLE_ALL = 0, TRIGD_ROLE_CELL = 1, TRIGD_ROLE_MODULE = 2 };
 enum trigd_source_kind { TRIGD_SOURCE_SIM = 0, TRIGD_SOURCE_FILE = 1, TRIGD_SOURCE_UDP = 2 };
@@ -165,6 +166,12 @@ struct trigd_config {
     struct trigd_buffer_config buffers;
     struct trigd_writer_config writer;
     struct trigd_monitor_config monitor;
+};
+
+/* The pipeline's configuration handle (daemon/pipeline/pipeline.h): opaque to tools, the parsed
+ * configuration to the daemon. */
+struct lt_pipeline_config {
+    struct trigd_config c;
 };
 
 /* The built-in all-in-one configuration used when trigd runs without -c. */

@@ -37,6 +37,7 @@ struct trigd_module {
     struct trigd_module_status st;
     uint64_t last_snapshot_ns;
     struct trigd_module_ctl ctl; /* operator requests (pause, manual trigger, thresholds) */
+    struct trigd_module_observer obs;
 };
 
 static int agg_accept(void *user)
@@ -52,6 +53,7 @@ static void agg_emit(void *user, const struct trigd_decision *d)
             (unsigned long long)d->trigger_number, (unsigned long long)d->time,
             lt_ticks_to_seconds(d->time), d->algorithms, d->n_cells, d->n_candidates);
     trigd_module_ctl_on_decision(&m->ctl, d);
+    if (m->obs.on_decision) m->obs.on_decision(m->obs.user, d);
     trigd_readout_start(m->readout, d, trigd_monotonic_ns());
 }
 
@@ -71,13 +73,14 @@ static void snapshot(struct trigd_module *m)
     atomic_store(&s->agg_horizon, a.horizon);
     atomic_store(&s->agg_latency_p50_ns, a.latency_p50_ns);
     atomic_store(&s->agg_latency_p99_ns, a.latency_p99_ns);
-    for (unsigned k = 0; k < TRIGD_ALGO_COUNT; k++) {
+    for (unsigned k = 0; k < LT_ALGO_COUNT; k++) {
         atomic_store(&s->agg_triggers[k], a.triggers[k]);
         atomic_store(&s->agg_inhibited_by[k], a.inhibited_by[k]);
     }
 }
 
-int trigd_module_create(const struct trigd_config *cfg, void *zctx, struct trigd_module **out,
+int trigd_module_create(const struct trigd_config *cfg, void *zctx,
+                        const struct trigd_module_observer *obs, struct trigd_module **out,
                         char *err, size_t errlen)
 {
     *out = NULL;
@@ -87,6 +90,7 @@ int trigd_module_create(const struct trigd_config *cfg, void *zctx, struct trigd
         return LT_ENOMEM;
     }
     m->cfg = cfg;
+    if (obs) m->obs = *obs;
     trigd_module_ctl_init(&m->ctl);
     const char *cand_ep = cfg->endpoints.candidates_bind[0] ? cfg->endpoints.candidates_bind
                                                             : cfg->endpoints.candidates;

@@ -11,8 +11,16 @@
 
 struct trigd_module;
 
-/* Bind the sockets and start the record writer; nothing runs yet. */
-int trigd_module_create(const struct trigd_config *cfg, void *zctx, struct trigd_module **out,
+/* Optional observer of every issued decision (the pipeline's decision callback): called on the
+ * module thread as the aggregator issues it, before its readout starts; it must be quick. */
+struct trigd_module_observer {
+    void (*on_decision)(void *user, const struct trigd_decision *d);
+    void *user;
+};
+
+/* Bind the sockets and start the record writer; nothing runs yet. obs may be NULL. */
+int trigd_module_create(const struct trigd_config *cfg, void *zctx,
+                        const struct trigd_module_observer *obs, struct trigd_module **out,
                         char *err, size_t errlen);
 int trigd_module_start(struct trigd_module *m, char *err, size_t errlen);
 /* End of run: take what is still queued on the sockets, decide everything up to the highest

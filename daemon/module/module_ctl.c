@@ -96,8 +96,7 @@ void trigd_module_ctl_snapshot(struct trigd_module_ctl *c, const struct trigd_ag
 
 void trigd_module_ctl_on_decision(struct trigd_module_ctl *c, const struct trigd_decision *d)
 {
-    if (c->on_decision) c->on_decision(c->on_decision_user, d);
-    if (d->algorithms & (1U << TRIGD_ALGO_MANUAL)) {
+    if (d->algorithms & (1U << LT_ALGO_MANUAL)) {
         atomic_store(&c->manual_last_number, d->trigger_number);
         atomic_fetch_add(&c->manual_issued, 1);
     }

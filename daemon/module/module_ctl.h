@@ -32,10 +32,6 @@ struct trigd_module_ctl {
     _Atomic int writer_valid;
     _Atomic uint64_t wr_queue, wr_queue_capacity, wr_records, wr_failed, wr_bytes, wr_bytes_per_s;
     _Atomic uint64_t wr_files, wr_free, wr_io_mode, wr_errors, wr_inhibit, wr_rejected;
-    /* Optional observer of every issued decision (trigctl replay), set before the module
-     * starts; runs on the module thread, so it must be quick. */
-    void (*on_decision)(void *user, const struct trigd_decision *d);
-    void *on_decision_user;
 };
 
 void trigd_module_ctl_init(struct trigd_module_ctl *c);

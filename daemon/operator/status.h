@@ -59,8 +59,8 @@ struct trigd_module_status {
     _Atomic uint64_t agg_candidates, agg_late, agg_overflow, agg_decisions, agg_inhibited;
     _Atomic uint64_t agg_missing_now, agg_missing_events, agg_rejoins, agg_horizon;
     _Atomic uint64_t agg_latency_p50_ns, agg_latency_p99_ns;
-    _Atomic uint64_t agg_triggers[TRIGD_ALGO_COUNT];
-    _Atomic uint64_t agg_inhibited_by[TRIGD_ALGO_COUNT];
+    _Atomic uint64_t agg_triggers[LT_ALGO_COUNT];
+    _Atomic uint64_t agg_inhibited_by[LT_ALGO_COUNT];
 };
 
 #endif

@@ -88,9 +88,9 @@ static json_t *aggregator_json(struct trigd_module *mod, struct trigd_status_rat
     const struct trigd_module_status *m = trigd_module_status(mod);
     struct trigd_module_ctl *ctl = trigd_module_ctl(mod);
     json_t *trig = json_object(), *inh = json_object(), *missing = json_array();
-    for (unsigned k = 0; k < TRIGD_ALGO_COUNT; k++) {
-        json_object_set_new(trig, trigd_algo_name(k), json_integer(LD(m->agg_triggers[k])));
-        json_object_set_new(inh, trigd_algo_name(k), json_integer(LD(m->agg_inhibited_by[k])));
+    for (unsigned k = 0; k < LT_ALGO_COUNT; k++) {
+        json_object_set_new(trig, lt_algo_name(k), json_integer(LD(m->agg_triggers[k])));
+        json_object_set_new(inh, lt_algo_name(k), json_integer(LD(m->agg_inhibited_by[k])));
     }
     for (unsigned w = 0; w < TRIGD_CELL_WORDS; w++) {
         uint64_t bits = atomic_load(&ctl->missing_bits[w]);

@@ -14,12 +14,7 @@
 #include "config.h"
 #include "msg.h"
 #include "recwriter.h"
-
-/* TriggerCandidate payload: 56-byte header + 48 bytes per candidate (the msg.h wire layout). */
-#define TRIGD_TC_MAGIC       0x4454544CU /* "LTTD" little-endian */
-#define TRIGD_TC_VERSION     1U
-#define TRIGD_TC_HEADER_SIZE 56U
-#define TRIGD_TC_CAND_SIZE   48U /* = LT_MSG_CANDIDATE_SIZE: lt_candidate_put/get */
+#include "trigger_candidate.h"
 
 struct trigd_record_parts {
     struct lt_rw_record rec;
@@ -41,6 +36,7 @@ void trigd_record_parts_free(struct trigd_record_parts *p);
 void trigd_record_build(struct trigd_record_parts *p, const struct trigd_config *cfg,
                         const struct trigd_decision *d, const struct lt_msg_view *const *replies);
 
+/* TriggerCandidate payload (lib/formats/trigger_candidate.h) of a decision. */
 size_t trigd_tc_encode(const struct trigd_decision *d, uint8_t *buf, size_t cap);
 /* Decode a TriggerCandidate payload (tests, tools): header fields into d (candidates up to
  * TRIGD_DECISION_MAX_CANDIDATES). 0 or a negative lt_error. */

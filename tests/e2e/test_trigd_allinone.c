@@ -139,14 +139,14 @@ START_TEST(test_allinone_run)
                           rc->trh.trigger_timestamp <= t_inj + LT_DRIFT_WINDOW_TICKS,
                       "trigger %zu at %llu, event at %llu", i + 1,
                       (unsigned long long)rc->trh.trigger_timestamp, (unsigned long long)t_inj);
-        ck_assert(rc->dec.algorithms & (1U << TRIGD_ALGO_SINGLE));
+        ck_assert(rc->dec.algorithms & (1U << LT_ALGO_SINGLE));
         uint32_t cells = 0;
         for (uint32_t k = 0; k < rc->dec.n_candidates; k++)
             cells |= 1U << rc->dec.candidates[k].cell;
         ck_assert_msg((cells & inj_cells[i]) == inj_cells[i], "record %zu cells 0x%x", i, cells);
     }
     /* Two cells hit at once: the coincidence fires too and joins the single-candidate trigger. */
-    ck_assert(recs[2].dec.algorithms & (1U << TRIGD_ALGO_COINCIDENCE));
+    ck_assert(recs[2].dec.algorithms & (1U << LT_ALGO_COINCIDENCE));
 
     /* Regenerate every cell from the same configuration and compare byte for byte. */
     uint64_t start = trigd_sim_start_ticks(&cfg);
