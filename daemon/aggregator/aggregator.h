@@ -3,7 +3,7 @@
  * the trigger algorithms, merges overlapping proposals into decisions, numbers them and hands
  * them on (or inhibits them when the readout/writer cannot take more).
  *
- * No sockets here: the module's input loop (candidate_input.c) validates messages and calls in;
+ * No sockets here: the module's input loop (candidate_gate.c) validates messages and calls in;
  * tests and the benchmark drive it directly. Single-threaded; nothing allocates after create.
  *
  * Missing cells: a cell silent for trigger.cell_timeout_ms (counted from the first message of any

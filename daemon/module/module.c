@@ -9,8 +9,8 @@
 #include <string.h>
 #include <zmq.h>
 
-#include "candidate_input.h"
-#include "module_ctl.h"
+#include "candidate_gate.h"
+#include "module_mailbox.h"
 #include "log.h"
 #include "lt_error.h"
 #include "msg.h"

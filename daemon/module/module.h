@@ -30,7 +30,7 @@ int trigd_module_drain(struct trigd_module *m);
 void trigd_module_destroy(struct trigd_module *m);
 
 const struct trigd_module_status *trigd_module_status(const struct trigd_module *m);
-/* The operator's mailbox to the module thread (module_ctl.h). */
+/* The operator's mailbox to the module thread (module_mailbox.h). */
 struct trigd_module_ctl *trigd_module_ctl(struct trigd_module *m);
 
 #endif

@@ -11,7 +11,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#include "zsec.h"
+#include "socket_security.h"
 
 struct lt_operator_callbacks {
     void *user;

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "module_ctl.h"
+#include "module_mailbox.h"
 #include "recwriter.h"
 #include "status.h"
 #include "ticks.h"

@@ -13,7 +13,7 @@
 #include "log.h"
 #include "lt_error.h"
 #include "module.h"
-#include "operator_glue.h"
+#include "operator_callbacks.h"
 #include "ticks.h"
 
 _Static_assert(LT_PIPELINE_CELL_WORDS == TRIGD_CELL_WORDS, "decision cell bitmaps differ");

@@ -30,7 +30,7 @@ int trigd_run(const struct lt_pipeline_config *pc, const uint8_t *sel, double st
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP); /* reload (operator_glue.c) */
+    sigaddset(&set, SIGHUP); /* reload (operator_callbacks.c) */
     /* Blocked before any thread exists, so every thread inherits the mask. */
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);

@@ -1,6 +1,6 @@
 /* The operator protocol: a control socket (ZeroMQ REP, JSON request -> JSON reply) and a monitor
  * socket (ZeroMQ PUB, topic "status" + one JSON document a second). Security (ipc modes, CURVE +
- * ZAP on tcp) comes from lib/protocol/zsec.h.
+ * ZAP on tcp) comes from lib/protocol/socket_security.h.
  *
  * Request:  {"cmd": "<name>", ...arguments}
  * Reply:    {"ok": true, ...} or {"ok": false, "error": "<text>"}
@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "zsec.h"
+#include "socket_security.h"
 
 #define LT_CTL_MAX_REQUEST 65536
 

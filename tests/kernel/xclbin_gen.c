@@ -1,6 +1,6 @@
 /* Minimal xclbin writer for the xrt backend's tests; see xclbin_gen.h. The structures are XRT's
  * own (xclbin.h); the kernel's argument list is the ABI header's, so the generated metadata
- * always matches what fpga/backend_xrt.c expects of a real build of kernels/vitis. */
+ * always matches what fpga/xrt/backend_xrt.c expects of a real build of kernels/vitis. */
 #include "xclbin_gen.h"
 
 #include <stdio.h>

@@ -13,7 +13,7 @@
 
 #include "ctl.h"
 #include "lt_error.h"
-#include "zsec.h"
+#include "socket_security.h"
 
 struct server_fixture {
     void *ctx;

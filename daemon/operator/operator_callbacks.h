@@ -1,8 +1,8 @@
 /* trigd's side of the operator interface (daemon/operator/operator.h): the status document, the control
  * commands (trigger, pause, resume, stop, reload) and the systemd notifications around them.
  * One per process, all roles; started once the pipeline runs, stopped before it is freed. */
-#ifndef TRIGD_OPERATOR_GLUE_H
-#define TRIGD_OPERATOR_GLUE_H
+#ifndef TRIGD_OPERATOR_CALLBACKS_H
+#define TRIGD_OPERATOR_CALLBACKS_H
 
 #include <stddef.h>
 

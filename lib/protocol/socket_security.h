@@ -6,8 +6,8 @@
  * only client public keys listed in an allow-list file (one Z85 key per line, optionally followed
  * by whitespace and a comment; lines starting with '#' are comments). Every socket also gets
  * ZMQ_MAXMSGSIZE so an oversized message is refused by libzmq itself. */
-#ifndef LARTRIG_ZSEC_H
-#define LARTRIG_ZSEC_H
+#ifndef LARTRIG_SOCKET_SECURITY_H
+#define LARTRIG_SOCKET_SECURITY_H
 
 #include <stddef.h>
 #include <stdint.h>

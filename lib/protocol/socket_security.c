@@ -1,4 +1,4 @@
-#include "zsec.h"
+#include "socket_security.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -5,8 +5,8 @@
  * (messages a cell dropped or lost) are counted; a cell that starts again at sequence 1 with a
  * later watermark (a restarted process: data time goes on) is taken back, counted as a
  * restart. */
-#ifndef TRIGD_CANDIDATE_INPUT_H
-#define TRIGD_CANDIDATE_INPUT_H
+#ifndef TRIGD_CANDIDATE_GATE_H
+#define TRIGD_CANDIDATE_GATE_H
 
 #include <stddef.h>
 #include <stdint.h>

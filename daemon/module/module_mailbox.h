@@ -4,8 +4,8 @@
  * housekeeping, at most one poll period (a few ms) later. In the other direction the module
  * thread copies what the status document needs (writer counters, missing cells, manual trigger
  * numbers) into atomics. */
-#ifndef TRIGD_MODULE_CTL_H
-#define TRIGD_MODULE_CTL_H
+#ifndef TRIGD_MODULE_MAILBOX_H
+#define TRIGD_MODULE_MAILBOX_H
 
 #include <pthread.h>
 #include <stdatomic.h>

@@ -1,4 +1,4 @@
-#include "candidate_input.h"
+#include "candidate_gate.h"
 
 #include <stdio.h>
 #include <stdlib.h>

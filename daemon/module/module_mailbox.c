@@ -1,5 +1,5 @@
-/* Operator requests to the module thread: see module_ctl.h. */
-#include "module_ctl.h"
+/* Operator requests to the module thread: see module_mailbox.h. */
+#include "module_mailbox.h"
 
 #include <string.h>
 

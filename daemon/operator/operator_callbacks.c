@@ -1,8 +1,8 @@
-/* trigd's operator interface: see operator_glue.h. Callbacks run on the operator thread; they
- * read atomics and post requests to the module thread (module_ctl.h), never touch the pipeline
+/* trigd's operator interface: see operator_callbacks.h. Callbacks run on the operator thread; they
+ * read atomics and post requests to the module thread (module_mailbox.h), never touch the pipeline
  * directly. A SIGHUP arrives on the main thread; `reload` on the operator thread: a mutex keeps
  * the two from interleaving. */
-#include "operator_glue.h"
+#include "operator_callbacks.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -18,11 +18,11 @@
 #include "ctl.h"
 #include "log.h"
 #include "lt_error.h"
-#include "module_ctl.h"
+#include "module_mailbox.h"
 #include "operator.h"
 #include "sdnotify.h"
 #include "status_json.h"
-#include "zsec.h"
+#include "socket_security.h"
 
 #define CONFIG_TEXT_MAX (1U << 20) /* the digest covers at most this much of the file */
 #define MANUAL_WAIT_MS  1500       /* below trigctl's default 2 s request timeout */
