@@ -26,7 +26,6 @@
 #include "latency_hist.h"
 #include "lt_error.h"
 #include "msg.h"
-#include "status.h"
 #include "ticks.h"
 
 #define T0   (1ULL << 30)
@@ -210,7 +209,6 @@ int main(int argc, char **argv)
     struct trigd_agg_callbacks cb = {NULL, on_emit, NULL};
     struct trigd_agg *agg;
     struct trigd_input *in;
-    static struct trigd_module_status st;
     if (trigd_agg_create(&cfg, &cb, trigd_monotonic_ns(), &agg, err, sizeof err) ||
         trigd_input_create(&cfg, &in, err, sizeof err)) {
         fprintf(stderr, "%s\n", err);
@@ -244,7 +242,7 @@ int main(int argc, char **argv)
         while (zmq_msg_recv(&m, pull, ZMQ_DONTWAIT) >= 0) {
             uint64_t now = trigd_monotonic_ns();
             if (!t_start) t_start = now;
-            trigd_input_handle(in, agg, zmq_msg_data(&m), zmq_msg_size(&m), now, &st);
+            trigd_input_handle(in, agg, zmq_msg_data(&m), zmq_msg_size(&m), now);
             t_last = trigd_monotonic_ns();
             msgs++;
         }
@@ -262,9 +260,11 @@ int main(int argc, char **argv)
            "(%llu messages, %.3g msg/s)\n",
            (unsigned long long)atomic_load(&gen_cands), (unsigned long long)as.candidates, secs,
            (double)as.candidates / secs, (unsigned long long)msgs, (double)msgs / secs);
+    struct trigd_input_stats st;
+    trigd_input_snapshot(in, &st);
     printf("  dropped: %llu bad, %llu out of order, %llu late, %llu overflow\n",
-           (unsigned long long)atomic_load(&st.msgs_bad),
-           (unsigned long long)atomic_load(&st.msgs_out_of_order), (unsigned long long)as.late,
+           (unsigned long long)st.msgs_bad, (unsigned long long)st.msgs_out_of_order,
+           (unsigned long long)as.late,
            (unsigned long long)as.overflow);
     printf("  decisions: %llu (single %llu, coincidence %llu, summed %llu, periodic %llu), "
            "%llu proposals merged\n",

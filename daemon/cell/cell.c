@@ -388,12 +388,34 @@ uint32_t trigd_cells_count(const struct trigd_cells *cs)
     return cs->n;
 }
 
-const struct trigd_cell_status *trigd_cells_status(const struct trigd_cells *cs, uint32_t i)
+void trigd_cells_snapshot(const struct trigd_cells *cs, uint32_t i, struct trigd_cell_stats *out)
 {
-    struct trigd_cell *c = &cs->cell[i];
+    const struct trigd_cell *c = &cs->cell[i];
+    const struct trigd_cell_status *s = &c->st;
+#define LD(f) out->f = atomic_load_explicit(&s->f, memory_order_relaxed)
+    out->id = s->id;
+    LD(periods);
+    LD(frames);
+    LD(source_errors);
+    LD(input_dropped);
+    LD(lag_us);
+    LD(data_time);
+    LD(watermark);
+    LD(ring_capacity);
+    LD(candidates);
+    LD(kernel_dropped);
+    LD(msgs_sent);
+    LD(msgs_dropped);
+    LD(cands_dropped);
+    LD(requests);
+    LD(requests_bad);
+    LD(replies_not_found);
+    LD(replies_incomplete);
+    LD(replies_dropped);
+#undef LD
+    /* The ring keeps its own counters. */
     struct lt_ringbuf_stats rs;
     lt_ringbuf_get_stats(c->ring, &rs);
-    atomic_store(&c->st.ring_fill, rs.fill);
-    atomic_store(&c->st.ring_overwritten, rs.frames_overwritten);
-    return &c->st;
+    out->ring_fill = rs.fill;
+    out->ring_overwritten = rs.frames_overwritten;
 }

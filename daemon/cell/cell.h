@@ -13,7 +13,6 @@
 #include <stdint.h>
 
 #include "config.h"
-#include "status.h"
 
 struct trigd_cells;
 
@@ -32,6 +31,32 @@ int trigd_cells_sources_done(const struct trigd_cells *c);
 void trigd_cells_destroy(struct trigd_cells *c);
 
 uint32_t trigd_cells_count(const struct trigd_cells *c);
-const struct trigd_cell_status *trigd_cells_status(const struct trigd_cells *c, uint32_t i);
+/* One cell's counters at one moment (a copy: counters a few microseconds apart may be mixed,
+ * never torn). */
+struct trigd_cell_stats {
+    uint32_t id;
+    uint64_t periods;       /* frame periods produced by the source */
+    uint64_t frames;        /* frames (periods x streams) */
+    uint64_t source_errors; /* source failures / malformed input (counted, logged) */
+    uint64_t input_dropped; /* the source's own count: bad datagrams, missing frames */
+    uint64_t lag_us;        /* pacing: how far the source is behind its schedule */
+    uint64_t data_time;     /* newest period timestamp, ticks */
+    uint64_t watermark;     /* kernel has processed up to, ticks */
+    uint64_t ring_fill;     /* periods held */
+    uint64_t ring_capacity;
+    uint64_t ring_overwritten; /* frames dropped off the old end */
+    uint64_t candidates;       /* found by the kernel */
+    uint64_t kernel_dropped;   /* candidates that did not fit a collect */
+    uint64_t msgs_sent;
+    uint64_t msgs_dropped;       /* PUSH would block (module slow or gone) */
+    uint64_t cands_dropped;      /* candidates inside dropped messages */
+    uint64_t requests;           /* data requests answered */
+    uint64_t requests_bad;       /* malformed / misaddressed requests dropped */
+    uint64_t replies_not_found;  /* kDataNotFound answers */
+    uint64_t replies_incomplete; /* kIncomplete answers */
+    uint64_t replies_dropped;    /* could not be sent */
+};
+/* The i-th cell of this process (i < trigd_cells_count). Any thread; writes nothing shared. */
+void trigd_cells_snapshot(const struct trigd_cells *c, uint32_t i, struct trigd_cell_stats *out);
 
 #endif

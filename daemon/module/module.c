@@ -34,8 +34,9 @@ struct trigd_module {
     int started;
     _Atomic int drain;
     int result;
-    struct trigd_module_status st;
     uint64_t last_snapshot_ns;
+    pthread_mutex_t pub_lock; /* guards pub */
+    struct trigd_module_stats pub;
     struct trigd_module_ctl ctl; /* operator requests (pause, manual trigger, thresholds) */
     struct trigd_module_observer obs;
 };
@@ -57,26 +58,36 @@ static void agg_emit(void *user, const struct trigd_decision *d)
     trigd_readout_start(m->readout, d, trigd_monotonic_ns());
 }
 
-static void snapshot(struct trigd_module *m)
+/* Module thread (or the caller once it has joined): every stage's snapshot, published together. */
+static void publish(struct trigd_module *m)
 {
-    struct trigd_agg_stats a;
-    trigd_agg_get_stats(m->agg, &a);
-    struct trigd_module_status *s = &m->st;
-    atomic_store(&s->agg_candidates, a.candidates);
-    atomic_store(&s->agg_late, a.late);
-    atomic_store(&s->agg_overflow, a.overflow);
-    atomic_store(&s->agg_decisions, a.decisions);
-    atomic_store(&s->agg_inhibited, a.inhibited);
-    atomic_store(&s->agg_missing_now, a.cells_missing);
-    atomic_store(&s->agg_missing_events, a.missing_events);
-    atomic_store(&s->agg_rejoins, a.rejoin_events);
-    atomic_store(&s->agg_horizon, a.horizon);
-    atomic_store(&s->agg_latency_p50_ns, a.latency_p50_ns);
-    atomic_store(&s->agg_latency_p99_ns, a.latency_p99_ns);
-    for (unsigned k = 0; k < LT_ALGO_COUNT; k++) {
-        atomic_store(&s->agg_triggers[k], a.triggers[k]);
-        atomic_store(&s->agg_inhibited_by[k], a.inhibited_by[k]);
+    struct trigd_module_stats st;
+    memset(&st, 0, sizeof st);
+    trigd_input_snapshot(m->input, &st.input);
+    trigd_agg_get_stats(m->agg, &st.agg);
+    for (uint32_t i = 0; i < trigd_agg_n_cells(m->agg); i++) {
+        struct trigd_agg_cell_stats cs;
+        trigd_agg_get_cell_stats(m->agg, i, &cs);
+        if (cs.missing && cs.id < LT_MAX_CELLS) st.missing_bits[cs.id / 64] |= 1ULL << (cs.id % 64);
     }
+    trigd_readout_snapshot(m->readout, &st.readout);
+    pthread_mutex_lock(&m->pub_lock);
+    if (m->sink && m->sink->status) {
+        m->sink->status(m->sink, &st.writer);
+        st.writer_valid = 1;
+    } else { /* the writer has stopped: its last status stands */
+        st.writer = m->pub.writer;
+        st.writer_valid = m->pub.writer_valid;
+    }
+    m->pub = st;
+    pthread_mutex_unlock(&m->pub_lock);
+}
+
+void trigd_module_snapshot(struct trigd_module *m, struct trigd_module_stats *out)
+{
+    pthread_mutex_lock(&m->pub_lock);
+    *out = m->pub;
+    pthread_mutex_unlock(&m->pub_lock);
 }
 
 int trigd_module_create(const struct trigd_config *cfg, void *zctx,
@@ -91,6 +102,7 @@ int trigd_module_create(const struct trigd_config *cfg, void *zctx,
     }
     m->cfg = cfg;
     if (obs) m->obs = *obs;
+    pthread_mutex_init(&m->pub_lock, NULL);
     trigd_module_ctl_init(&m->ctl);
     const char *cand_ep = cfg->endpoints.candidates_bind[0] ? cfg->endpoints.candidates_bind
                                                             : cfg->endpoints.candidates;
@@ -123,7 +135,7 @@ int trigd_module_create(const struct trigd_config *cfg, void *zctx,
     }
     rc = trigd_record_sink_recwriter(cfg, &m->sink, err, errlen);
     if (rc) goto fail;
-    rc = trigd_readout_create(cfg, m->router, m->sink, &m->st, &m->readout, err, errlen);
+    rc = trigd_readout_create(cfg, m->router, m->sink, &m->readout, err, errlen);
     if (rc) goto fail;
     rc = trigd_input_create(cfg, &m->input, err, errlen);
     if (rc) goto fail;
@@ -148,10 +160,9 @@ static int pump(struct trigd_module *m, zmq_msg_t *msg, zmq_msg_t *id)
         int bad_parts = zmq_msg_more(msg);
         if (!bad_parts) {
             trigd_input_handle(m->input, m->agg, zmq_msg_data(msg), zmq_msg_size(msg),
-                               trigd_monotonic_ns(), &m->st);
+                               trigd_monotonic_ns());
         } else {
-            atomic_fetch_add(&m->st.msgs, 1);
-            atomic_fetch_add(&m->st.msgs_bad, 1);
+            trigd_input_count_bad(m->input);
             LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 3,
                                "multi-part message on the candidate socket "
                                "dropped");
@@ -163,12 +174,12 @@ static int pump(struct trigd_module *m, zmq_msg_t *msg, zmq_msg_t *id)
         if (zmq_msg_recv(id, m->router, ZMQ_DONTWAIT) < 0) break;
         n++;
         if (!zmq_msg_more(id)) { /* identity without a body: not a reply */
-            atomic_fetch_add(&m->st.replies_bad, 1);
+            trigd_readout_count_bad_reply(m->readout);
             continue;
         }
         if (zmq_msg_recv(msg, m->router, ZMQ_DONTWAIT) < 0) break;
         if (zmq_msg_more(msg)) {
-            atomic_fetch_add(&m->st.replies_bad, 1);
+            trigd_readout_count_bad_reply(m->readout);
             while (zmq_msg_more(msg) && zmq_msg_recv(msg, m->router, ZMQ_DONTWAIT) >= 0) {
             }
             continue;
@@ -184,8 +195,7 @@ static void housekeeping(struct trigd_module *m, uint64_t now)
     trigd_readout_service(m->readout, now);
     trigd_module_ctl_service(&m->ctl, m->agg);
     if (now - m->last_snapshot_ns > 100000000ULL) {
-        snapshot(m);
-        trigd_module_ctl_snapshot(&m->ctl, m->agg, m->sink);
+        publish(m);
         m->last_snapshot_ns = now;
     }
 }
@@ -234,8 +244,7 @@ static void *module_main(void *arg)
             break;
         }
     }
-    snapshot(m);
-    trigd_module_ctl_snapshot(&m->ctl, m->agg, m->sink);
+    publish(m);
     zmq_msg_close(&msg);
     zmq_msg_close(&id);
     return NULL;
@@ -265,7 +274,8 @@ int trigd_module_drain(struct trigd_module *m)
         m->sink = NULL;
     }
     trigd_readout_abandon(m->readout);
-    uint64_t failed = atomic_load(&m->st.records_failed);
+    publish(m); /* what the abandon counted */
+    uint64_t failed = m->pub.readout.records_failed;
     if (failed) LT_ERR("%llu records could not be written", (unsigned long long)failed);
     return rc ? rc : (failed ? LT_EIO : 0);
 }
@@ -281,12 +291,8 @@ void trigd_module_destroy(struct trigd_module *m)
     if (m->pull) zmq_close(m->pull);
     if (m->router) zmq_close(m->router);
     trigd_module_ctl_destroy(&m->ctl);
+    pthread_mutex_destroy(&m->pub_lock);
     free(m);
-}
-
-const struct trigd_module_status *trigd_module_status(const struct trigd_module *m)
-{
-    return &m->st;
 }
 
 struct trigd_module_ctl *trigd_module_ctl(struct trigd_module *m)

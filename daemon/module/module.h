@@ -7,7 +7,9 @@
 
 #include "aggregator.h"
 #include "config.h"
-#include "status.h"
+#include "candidate_gate.h"
+#include "readout.h"
+#include "recwriter.h"
 
 struct trigd_module;
 
@@ -29,7 +31,19 @@ int trigd_module_start(struct trigd_module *m, char *err, size_t errlen);
 int trigd_module_drain(struct trigd_module *m);
 void trigd_module_destroy(struct trigd_module *m);
 
-const struct trigd_module_status *trigd_module_status(const struct trigd_module *m);
+/* What the module's stages counted. Each stage snapshots its own counters on the module thread
+ * (candidate gate, aggregator, readout, writer); the module thread publishes them together
+ * about every 100 ms and once more when it has drained. */
+struct trigd_module_stats {
+    struct trigd_input_stats input;
+    struct trigd_agg_stats agg;
+    uint64_t missing_bits[TRIGD_CELL_WORDS]; /* cells the aggregator counts as missing */
+    struct trigd_readout_stats readout;
+    int writer_valid; /* writer: a status was taken */
+    struct lt_recwriter_status writer;
+};
+/* The last publication (any thread; a short lock, never held by the module thread's work). */
+void trigd_module_snapshot(struct trigd_module *m, struct trigd_module_stats *out);
 /* The operator's mailbox to the module thread (module_mailbox.h). */
 struct trigd_module_ctl *trigd_module_ctl(struct trigd_module *m);
 

@@ -283,7 +283,11 @@ static int endpoint(const struct trigd_config *cfg, struct trigd_cells *cells, c
         char dir[512];
         if (lt_runtime_dir(dir, sizeof dir) != 0) return LT_EIO;
         if (cfg->role == TRIGD_ROLE_CELL && cells && trigd_cells_count(cells))
-            snprintf(buf, len, "ipc://%s/cell%u-%s", dir, trigd_cells_status(cells, 0)->id, what);
+        {
+            struct trigd_cell_stats first;
+            trigd_cells_snapshot(cells, 0, &first);
+            snprintf(buf, len, "ipc://%s/cell%u-%s", dir, first.id, what);
+        }
         else
             snprintf(buf, len, "ipc://%s/%s", dir, what);
         unlink(buf + 6); /* a stale socket file from a killed daemon would make bind fail */

@@ -2,7 +2,6 @@
  * assembled, started and taken down, in the order the data path needs. */
 #include "pipeline.h"
 
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,31 +127,33 @@ void lt_pipeline_stop(struct lt_pipeline *p)
     free(p);
 }
 
-#define L(x) ((unsigned long long)atomic_load(&(x)))
+#define L(x) ((unsigned long long)(x))
 
 void lt_pipeline_stats(const struct lt_pipeline *p, struct lt_pipeline_stats *out)
 {
     memset(out, 0, sizeof *out);
     for (uint32_t i = 0; p->cells && i < trigd_cells_count(p->cells); i++) {
-        const struct trigd_cell_status *s = trigd_cells_status(p->cells, i);
+        struct trigd_cell_stats s;
+        trigd_cells_snapshot(p->cells, i, &s);
         out->cells++;
-        out->frames += atomic_load(&s->frames);
-        out->candidates += atomic_load(&s->candidates);
-        out->ring_overwritten += atomic_load(&s->ring_overwritten);
-        out->messages_dropped += atomic_load(&s->msgs_dropped);
-        out->accel_dropped += atomic_load(&s->kernel_dropped);
+        out->frames += s.frames;
+        out->candidates += s.candidates;
+        out->ring_overwritten += s.ring_overwritten;
+        out->messages_dropped += s.msgs_dropped;
+        out->accel_dropped += s.kernel_dropped;
     }
     if (p->mod) {
-        const struct trigd_module_status *m = trigd_module_status(p->mod);
-        out->decisions = atomic_load(&m->agg_decisions);
-        out->inhibited = atomic_load(&m->agg_inhibited);
-        out->late_candidates = atomic_load(&m->agg_late);
-        out->records_built = atomic_load(&m->records_built);
-        out->records_written = atomic_load(&m->records_written);
-        out->records_failed = atomic_load(&m->records_failed);
-        out->fragments_not_found = atomic_load(&m->fragments_not_found);
-        out->fragments_incomplete = atomic_load(&m->fragments_incomplete);
-        out->reply_timeouts = atomic_load(&m->reply_timeouts);
+        struct trigd_module_stats m;
+        trigd_module_snapshot(p->mod, &m);
+        out->decisions = m.agg.decisions;
+        out->inhibited = m.agg.inhibited;
+        out->late_candidates = m.agg.late;
+        out->records_built = m.readout.records_built;
+        out->records_written = m.readout.records_written;
+        out->records_failed = m.readout.records_failed;
+        out->fragments_not_found = m.readout.fragments_not_found;
+        out->fragments_incomplete = m.readout.fragments_incomplete;
+        out->reply_timeouts = m.readout.reply_timeouts;
     }
 }
 
@@ -160,35 +161,37 @@ void lt_pipeline_log_status(const struct lt_pipeline *p)
 {
     char line[900];
     for (uint32_t i = 0; p->cells && i < trigd_cells_count(p->cells); i++) {
-        const struct trigd_cell_status *s = trigd_cells_status(p->cells, i);
+        struct trigd_cell_stats s;
+        trigd_cells_snapshot(p->cells, i, &s);
         snprintf(line, sizeof line,
                  "cell %u: %llu frames, data %.4f s, watermark %.4f s, lag %llu us, ring "
                  "%llu/%llu, %llu candidates, %llu msgs (%llu dropped), %llu requests "
                  "(%llu not found, %llu incomplete), %llu input dropped, %llu errors",
-                 s->id, L(s->frames), lt_ticks_to_seconds(atomic_load(&s->data_time)),
-                 lt_ticks_to_seconds(atomic_load(&s->watermark)), L(s->lag_us), L(s->ring_fill),
-                 L(s->ring_capacity), L(s->candidates), L(s->msgs_sent), L(s->msgs_dropped),
-                 L(s->requests), L(s->replies_not_found), L(s->replies_incomplete),
-                 L(s->input_dropped), L(s->source_errors));
+                 s.id, L(s.frames), lt_ticks_to_seconds(s.data_time),
+                 lt_ticks_to_seconds(s.watermark), L(s.lag_us), L(s.ring_fill), L(s.ring_capacity),
+                 L(s.candidates), L(s.msgs_sent), L(s.msgs_dropped), L(s.requests),
+                 L(s.replies_not_found), L(s.replies_incomplete), L(s.input_dropped),
+                 L(s.source_errors));
         LT_INFO("%s", line);
     }
     if (p->mod) {
-        const struct trigd_module_status *m = trigd_module_status(p->mod);
+        struct trigd_module_stats m;
+        trigd_module_snapshot(p->mod, &m);
+        const struct trigd_agg_stats *a = &m.agg;
         snprintf(line, sizeof line,
                  "module: %llu msgs (%llu bad, %llu out of order, %llu lost), %llu candidates "
                  "(%llu late), horizon %.4f s, %llu triggers (single %llu, coincidence %llu, "
-                 "summed %llu, periodic %llu, random %llu), %llu inhibited, %llu cells missing, "
+                 "summed %llu, periodic %llu, random %llu), %llu inhibited, %u cells missing, "
                  "latency p50 %.3f ms p99 %.3f ms, records %llu built %llu written %llu failed, "
                  "%llu fragments not found",
-                 L(m->msgs), L(m->msgs_bad), L(m->msgs_out_of_order), L(m->msgs_lost),
-                 L(m->agg_candidates), L(m->agg_late),
-                 lt_ticks_to_seconds(atomic_load(&m->agg_horizon)), L(m->agg_decisions),
-                 L(m->agg_triggers[LT_ALGO_SINGLE]), L(m->agg_triggers[LT_ALGO_COINCIDENCE]),
-                 L(m->agg_triggers[LT_ALGO_SUMMED]), L(m->agg_triggers[LT_ALGO_PERIODIC]),
-                 L(m->agg_triggers[LT_ALGO_RANDOM]), L(m->agg_inhibited), L(m->agg_missing_now),
-                 atomic_load(&m->agg_latency_p50_ns) / 1e6,
-                 atomic_load(&m->agg_latency_p99_ns) / 1e6, L(m->records_built),
-                 L(m->records_written), L(m->records_failed), L(m->fragments_not_found));
+                 L(m.input.msgs), L(m.input.msgs_bad), L(m.input.msgs_out_of_order),
+                 L(m.input.msgs_lost), L(a->candidates), L(a->late),
+                 lt_ticks_to_seconds(a->horizon), L(a->decisions), L(a->triggers[LT_ALGO_SINGLE]),
+                 L(a->triggers[LT_ALGO_COINCIDENCE]), L(a->triggers[LT_ALGO_SUMMED]),
+                 L(a->triggers[LT_ALGO_PERIODIC]), L(a->triggers[LT_ALGO_RANDOM]), L(a->inhibited),
+                 a->cells_missing, a->latency_p50_ns / 1e6, a->latency_p99_ns / 1e6,
+                 L(m.readout.records_built), L(m.readout.records_written),
+                 L(m.readout.records_failed), L(m.readout.fragments_not_found));
         LT_INFO("%s", line);
     }
 }
