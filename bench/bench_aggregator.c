@@ -23,6 +23,7 @@
 #include "aggregator.h"
 #include "candidate_gate.h"
 #include "config.h"
+#include "config_slices.h"
 #include "latency_hist.h"
 #include "lt_error.h"
 #include "msg.h"
@@ -209,8 +210,10 @@ int main(int argc, char **argv)
     struct trigd_agg_callbacks cb = {NULL, on_emit, NULL};
     struct trigd_agg *agg;
     struct trigd_input *in;
-    if (trigd_agg_create(&cfg, &cb, trigd_monotonic_ns(), &agg, err, sizeof err) ||
-        trigd_input_create(&cfg, &in, err, sizeof err)) {
+    static struct lt_aggregator_config ac;
+    trigd_config_aggregator(&cfg, &ac);
+    if (trigd_agg_create(&ac, &cb, trigd_monotonic_ns(), &agg, err, sizeof err) ||
+        trigd_input_create(&ac.cells, &in, err, sizeof err)) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }

@@ -36,7 +36,7 @@ struct heap_entry {
 };
 
 struct trigd_agg {
-    struct trigd_config cfg;
+    struct lt_aggregator_config cfg; /* its own slice, copied */
     struct trigd_agg_callbacks cb;
     struct trigd_algos *algos;
     uint32_t n_cells;
@@ -73,7 +73,7 @@ static const struct lt_candidate *q_at(const struct trigd_agg *a, const struct a
     return &c->q[(c->head + i) & a->qmask];
 }
 
-int trigd_agg_create(const struct trigd_config *cfg, const struct trigd_agg_callbacks *cb,
+int trigd_agg_create(const struct lt_aggregator_config *cfg, const struct trigd_agg_callbacks *cb,
                      uint64_t now_ns, struct trigd_agg **out, char *err, size_t errlen)
 {
     *out = NULL;
@@ -81,10 +81,10 @@ int trigd_agg_create(const struct trigd_config *cfg, const struct trigd_agg_call
     if (!a) goto nomem;
     a->cfg = *cfg;
     a->cb = *cb;
-    a->n_cells = cfg->n_cells;
+    a->n_cells = cfg->cells.n;
     /* A power of two, so ring indices are a mask, not a division, on the per-candidate path. */
     a->qcap = 16;
-    while (a->qcap < cfg->buffers.candidate_queue) a->qcap <<= 1;
+    while (a->qcap < cfg->candidate_queue) a->qcap <<= 1;
     a->qmask = a->qcap - 1;
     a->next_trigger = 1;
     memset(a->index_of, 0xff, sizeof a->index_of);
@@ -94,7 +94,7 @@ int trigd_agg_create(const struct trigd_config *cfg, const struct trigd_agg_call
     if (!a->cells || !a->heap || !a->pending) goto fail;
     for (uint32_t i = 0; i < a->n_cells; i++) {
         struct agg_cell *c = &a->cells[i];
-        c->id = cfg->cells[i].id;
+        c->id = cfg->cells.id[i];
         c->last_heard_ns = now_ns; /* a cell never heard from gets one timeout to show up */
         c->q = calloc(a->qcap, sizeof *c->q);
         if (!c->q) goto fail;
@@ -260,7 +260,7 @@ static void on_fire(void *user, enum lt_algo algo, uint64_t t, const struct lt_c
                     uint32_t n)
 {
     struct trigd_agg *a = user;
-    const struct trigd_readout_config *ro = &a->cfg.readout;
+    const struct lt_aggregator_config *ro = &a->cfg;
     a->st.proposals[algo]++;
     /* Join a pending decision whose readout window holds this time. */
     for (uint32_t i = 0; i < a->n_pending; i++) {
@@ -297,7 +297,7 @@ static void on_fire(void *user, enum lt_algo algo, uint64_t t, const struct lt_c
  * horizon - lookback, and it joins a decision only up to decision time + post. */
 static void issue_ready_upto(struct trigd_agg *a, uint64_t upto, int all)
 {
-    uint64_t reach = a->cfg.readout.post_ticks + trigd_algos_lookback(a->algos);
+    uint64_t reach = a->cfg.post_ticks + trigd_algos_lookback(a->algos);
     while (a->n_pending && (all || a->pending[0].time + reach < upto)) pop_pending(a);
 }
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chmap.h"
 #include "log.h"
 #include "lt_error.h"
 #include "ticks.h"

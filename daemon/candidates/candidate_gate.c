@@ -20,18 +20,18 @@ struct trigd_input {
     struct trigd_input_stats st;
 };
 
-int trigd_input_create(const struct trigd_config *cfg, struct trigd_input **out, char *err,
+int trigd_input_create(const struct trigd_cell_ids *cfg, struct trigd_input **out, char *err,
                        size_t errlen)
 {
     struct trigd_input *in = calloc(1, sizeof *in);
-    if (in) in->cells = calloc(cfg->n_cells, sizeof *in->cells);
+    if (in) in->cells = calloc(cfg->n ? cfg->n : 1, sizeof *in->cells);
     if (!in || !in->cells) {
         free(in);
         lt_seterr(err, errlen, "candidate input: out of memory");
         return LT_ENOMEM;
     }
     memset(in->index_of, 0xff, sizeof in->index_of);
-    for (uint32_t i = 0; i < cfg->n_cells; i++) in->index_of[cfg->cells[i].id] = (int16_t)i;
+    for (uint32_t i = 0; i < cfg->n; i++) in->index_of[cfg->id[i]] = (int16_t)i;
     *out = in;
     return 0;
 }

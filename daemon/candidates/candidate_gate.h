@@ -12,7 +12,6 @@
 #include <stdint.h>
 
 #include "aggregator.h"
-#include "config.h"
 
 struct trigd_input;
 
@@ -25,7 +24,8 @@ struct trigd_input_stats {
     uint64_t cell_restarts;     /* a cell started its sequence again */
 };
 
-int trigd_input_create(const struct trigd_config *cfg, struct trigd_input **out, char *err,
+/* cells: the configured cells (its configuration slice); messages from others are bad. */
+int trigd_input_create(const struct trigd_cell_ids *cells, struct trigd_input **out, char *err,
                        size_t errlen);
 void trigd_input_destroy(struct trigd_input *in);
 

@@ -77,7 +77,7 @@ static const struct key_desc keys[] = {
     {"trigger.watermark_slack_us", K_US, F(trigger.watermark_slack_ticks), 0, 1e7, NULL},
     {"trigger.cell_timeout_ms", K_U32, F(trigger.cell_timeout_ms), 1, 3600000, NULL},
     {"trigger.max_candidates_per_decision", K_U32, F(trigger.max_candidates_per_decision), 1,
-     TRIGD_DECISION_MAX_CANDIDATES, NULL},
+     LT_TC_MAX_CANDIDATES, NULL},
     {"trigger.coincidence.enabled", K_BOOL, F(trigger.coincidence.enabled), 0, 0, NULL},
     {"trigger.coincidence.min_cells", K_U32, F(trigger.coincidence.min_cells), 1, TRIGD_MAX_CELLS,
      NULL},

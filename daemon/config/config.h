@@ -9,12 +9,12 @@
 #include <stdint.h>
 
 #include "chmap.h"
+#include "trigger_algos.h"
 #include "trigger_candidate.h"
 
 #define TRIGD_MAX_CELLS               LT_MAX_CELLS
 #define TRIGD_PATH_MAX                1024
 #define TRIGD_ENDPOINT_MAX            256
-#define TRIGD_DECISION_MAX_CANDIDATES LT_TC_MAX_CANDIDATES
 
 enum trigd_role { TRIGD_ROLE_ALL = 0, TRIGD_ROLE_CELL = 1, TRIGD_ROLE_MODULE = 2 };
 enum trigd_source_kind { TRIGD_SOURCE_SIM = 0, TRIGD_SOURCE_FILE = 1, TRIGD_SOURCE_UDP = 2 };
@@ -74,47 +74,6 @@ struct trigd_endpoints {
     char requests[TRIGD_ENDPOINT_MAX];        /* module binds ROUTER, cells connect DEALER */
     char requests_bind[TRIGD_ENDPOINT_MAX];
     uint32_t send_hwm; /* ZeroMQ high-water mark of the candidate PUSH sockets */
-};
-
-struct trigd_coincidence_config {
-    int enabled;
-    uint32_t min_cells;
-    uint64_t window_ticks;
-    int32_t min_score;
-};
-
-struct trigd_summed_config {
-    int enabled;
-    uint64_t window_ticks;
-    int64_t threshold; /* sum of peak scores */
-};
-
-struct trigd_single_config {
-    int enabled;
-    int32_t min_score;
-    uint32_t min_adc_sum;
-};
-
-struct trigd_periodic_config {
-    int enabled;
-    uint64_t period_ticks;
-};
-
-struct trigd_random_config {
-    int enabled;
-    double rate_hz; /* mean rate in data time */
-    uint64_t seed;
-};
-
-struct trigd_trigger_config {
-    uint64_t watermark_slack_ticks; /* decide only up to min(watermark) - slack */
-    uint32_t cell_timeout_ms;       /* silent longer -> cell missing */
-    uint32_t max_candidates_per_decision;
-    struct trigd_coincidence_config coincidence;
-    struct trigd_summed_config summed;
-    struct trigd_single_config single;
-    struct trigd_periodic_config periodic;
-    struct trigd_random_config random;
 };
 
 struct trigd_readout_config {

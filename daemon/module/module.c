@@ -24,7 +24,7 @@
 #define DRAIN_WRITER_MS 60000 /* how long shutdown waits for the writer beyond the replies */
 
 struct trigd_module {
-    const struct trigd_config *cfg;
+    struct trigd_module_config cfg; /* its own slice, copied */
     void *pull, *router;
     struct trigd_agg *agg;
     struct trigd_input *input;
@@ -90,7 +90,7 @@ void trigd_module_snapshot(struct trigd_module *m, struct trigd_module_stats *ou
     pthread_mutex_unlock(&m->pub_lock);
 }
 
-int trigd_module_create(const struct trigd_config *cfg, void *zctx,
+int trigd_module_create(const struct trigd_module_config *cfg, void *zctx,
                         const struct trigd_module_observer *obs, struct trigd_module **out,
                         char *err, size_t errlen)
 {
@@ -100,14 +100,11 @@ int trigd_module_create(const struct trigd_config *cfg, void *zctx,
         lt_seterr(err, errlen, "module: out of memory");
         return LT_ENOMEM;
     }
-    m->cfg = cfg;
+    m->cfg = *cfg;
     if (obs) m->obs = *obs;
     pthread_mutex_init(&m->pub_lock, NULL);
     trigd_module_ctl_init(&m->ctl);
-    const char *cand_ep = cfg->endpoints.candidates_bind[0] ? cfg->endpoints.candidates_bind
-                                                            : cfg->endpoints.candidates;
-    const char *req_ep =
-        cfg->endpoints.requests_bind[0] ? cfg->endpoints.requests_bind : cfg->endpoints.requests;
+    const char *cand_ep = cfg->candidates_bind, *req_ep = cfg->requests_bind;
     int rc;
     m->pull = zmq_socket(zctx, ZMQ_PULL);
     int hwm = 100000, one = 1, linger = 0;
@@ -133,14 +130,14 @@ int trigd_module_create(const struct trigd_config *cfg, void *zctx,
         rc = LT_EIO;
         goto fail;
     }
-    rc = trigd_record_sink_recwriter(cfg, &m->sink, err, errlen);
+    rc = trigd_record_sink_recwriter(&m->cfg.writer, &m->sink, err, errlen);
     if (rc) goto fail;
-    rc = trigd_readout_create(cfg, m->router, m->sink, &m->readout, err, errlen);
+    rc = trigd_readout_create(&cfg->readout, m->router, m->sink, &m->readout, err, errlen);
     if (rc) goto fail;
-    rc = trigd_input_create(cfg, &m->input, err, errlen);
+    rc = trigd_input_create(&cfg->aggregator.cells, &m->input, err, errlen);
     if (rc) goto fail;
     struct trigd_agg_callbacks cb = {agg_accept, agg_emit, m};
-    rc = trigd_agg_create(cfg, &cb, trigd_monotonic_ns(), &m->agg, err, errlen);
+    rc = trigd_agg_create(&cfg->aggregator, &cb, trigd_monotonic_ns(), &m->agg, err, errlen);
     if (rc) goto fail;
     *out = m;
     return 0;
@@ -228,7 +225,7 @@ static void *module_main(void *arg)
     /* Every issued decision is read out and handed to the writer; replies have at most
      * reply_timeout_ms, the writer's queue drains at disk speed. */
     uint64_t deadline = trigd_monotonic_ns() +
-                        ((uint64_t)m->cfg->readout.reply_timeout_ms + DRAIN_WRITER_MS) * 1000000ULL;
+                        ((uint64_t)m->cfg.readout.reply_timeout_ms + DRAIN_WRITER_MS) * 1000000ULL;
     while (trigd_readout_in_flight(m->readout)) {
         zmq_pollitem_t items[1] = {{.socket = m->router, .events = ZMQ_POLLIN}};
         zmq_poll(items, 1, POLL_MS);
@@ -240,7 +237,7 @@ static void *module_main(void *arg)
              * fails what it still holds, counted and logged. */
             LT_ERR("shutdown: %u readouts still unwritten after %u ms; giving up on them",
                    trigd_readout_in_flight(m->readout),
-                   m->cfg->readout.reply_timeout_ms + DRAIN_WRITER_MS);
+                   m->cfg.readout.reply_timeout_ms + DRAIN_WRITER_MS);
             break;
         }
     }

@@ -6,12 +6,22 @@
 #include <stddef.h>
 
 #include "aggregator.h"
-#include "config.h"
 #include "candidate_gate.h"
 #include "readout.h"
 #include "recwriter.h"
 
 struct trigd_module;
+
+/* The module's configuration slice: its sockets and its stages' slices (daemon/config/
+ * config_slices.h fills it; the strings point into the parsed configuration, which outlives the
+ * module). */
+struct trigd_module_config {
+    const char *candidates_bind;            /* the candidate PULL socket binds here */
+    const char *requests_bind;              /* the request ROUTER socket binds here */
+    struct lt_aggregator_config aggregator; /* its cells are the candidate gate's too */
+    struct lt_readout_config readout;
+    struct lt_recwriter_config writer;
+};
 
 /* Optional observer of every issued decision (the pipeline's decision callback): called on the
  * module thread as the aggregator issues it, before its readout starts; it must be quick. */
@@ -20,8 +30,9 @@ struct trigd_module_observer {
     void *user;
 };
 
-/* Bind the sockets and start the record writer; nothing runs yet. obs may be NULL. */
-int trigd_module_create(const struct trigd_config *cfg, void *zctx,
+/* Bind the sockets and start the record writer; nothing runs yet. cfg is copied; obs may be
+ * NULL. */
+int trigd_module_create(const struct trigd_module_config *cfg, void *zctx,
                         const struct trigd_module_observer *obs, struct trigd_module **out,
                         char *err, size_t errlen);
 int trigd_module_start(struct trigd_module *m, char *err, size_t errlen);

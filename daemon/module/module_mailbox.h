@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "aggregator.h"
-#include "config.h"
+#include "trigger_algos.h"
 
 struct trigd_module_ctl {
     /* operator -> module */

@@ -9,6 +9,7 @@
 
 #include "cell.h"
 #include "config.h"
+#include "config_slices.h"
 #include "log.h"
 #include "lt_error.h"
 #include "module.h"
@@ -26,6 +27,7 @@ struct lt_pipeline {
     int with_operator;
     lt_pipeline_decision_fn on_decision;
     void *on_decision_user;
+    struct trigd_module_config module_cfg; /* the module's slice of cfg */
 };
 
 /* Module thread: the module's decision, as the public type. */
@@ -69,8 +71,10 @@ int lt_pipeline_create(const struct lt_pipeline_config *pc, const struct lt_pipe
      * HDF5 user while the pipeline runs) starts. */
     if (cfg->role != TRIGD_ROLE_MODULE)
         rc = trigd_cells_create(cfg, sel, p->zctx, &p->cells, err, errlen);
-    if (rc == 0 && cfg->role != TRIGD_ROLE_CELL)
-        rc = trigd_module_create(cfg, p->zctx, &obs, &p->mod, err, errlen);
+    if (rc == 0 && cfg->role != TRIGD_ROLE_CELL) {
+        trigd_config_module(cfg, &p->module_cfg);
+        rc = trigd_module_create(&p->module_cfg, p->zctx, &obs, &p->mod, err, errlen);
+    }
     if (rc) {
         lt_pipeline_stop(p);
         return rc;

@@ -11,7 +11,7 @@
 #include <zmq.h>
 
 #include "aggregator.h"
-#include "config.h"
+#include "record_builder.h"
 #include "record_sink.h"
 
 struct trigd_readout;
@@ -32,7 +32,14 @@ struct trigd_readout_stats {
     uint64_t in_flight;   /* readouts not yet written */
 };
 
-int trigd_readout_create(const struct trigd_config *cfg, void *router,
+/* The readout's configuration slice (daemon/config/config_slices.h fills it). */
+struct lt_readout_config {
+    struct trigd_record_layout layout; /* the cells asked, and the layout of their records */
+    uint32_t decision_queue;           /* buffers.decision_queue: readouts in flight */
+    uint32_t reply_timeout_ms;         /* readout.reply_timeout_ms */
+};
+
+int trigd_readout_create(const struct lt_readout_config *cfg, void *router,
                          struct trigd_record_sink *sink, struct trigd_readout **out, char *err,
                          size_t errlen);
 void trigd_readout_destroy(struct trigd_readout *r);

@@ -7,14 +7,21 @@
 #include "msg.h"
 #include "lt_error.h"
 
-uint32_t trigd_total_streams(const struct trigd_config *cfg)
+uint32_t trigd_total_streams(const struct trigd_record_layout *l)
 {
     uint32_t n = 0;
-    for (uint32_t i = 0; i < cfg->n_cells; i++) n += cfg->cells[i].n_fembs * LT_STREAMS_PER_FEMB;
+    for (uint32_t i = 0; i < l->n_cells; i++) n += l->cells[i].n_streams;
     return n;
 }
 
-int trigd_record_parts_init(struct trigd_record_parts *p, const struct trigd_config *cfg)
+int trigd_record_cell_index(const struct trigd_record_layout *l, uint32_t id)
+{
+    for (uint32_t i = 0; i < l->n_cells; i++)
+        if (l->cells[i].id == id) return (int)i;
+    return -1;
+}
+
+int trigd_record_parts_init(struct trigd_record_parts *p, const struct trigd_record_layout *cfg)
 {
     memset(p, 0, sizeof *p);
     uint32_t n = trigd_total_streams(cfg) + 1;
@@ -79,13 +86,13 @@ static void set_request(struct lt_component_request *r, uint16_t subsystem, uint
     r->window_end = d->window_end;
 }
 
-void trigd_record_build(struct trigd_record_parts *p, const struct trigd_config *cfg,
+void trigd_record_build(struct trigd_record_parts *p, const struct trigd_record_layout *cfg,
                         const struct trigd_decision *d, const struct lt_msg_view *const *replies)
 {
     uint32_t k = 0;
     p->not_found = p->incomplete = 0;
     for (uint32_t i = 0; i < cfg->n_cells; i++) {
-        uint32_t cell = cfg->cells[i].id, ns = cfg->cells[i].n_fembs * LT_STREAMS_PER_FEMB;
+        uint32_t cell = cfg->cells[i].id, ns = cfg->cells[i].n_streams;
         uint32_t first = k;
         for (uint32_t s = 0; s < ns; s++, k++) {
             set_request(&p->reqs[k], LT_SUBSYS_DETECTOR_READOUT, lt_stream_source_id(cell, s), d);

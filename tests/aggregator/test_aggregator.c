@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "aggregator.h"
+#include "config_slices.h"
 #include "lt_error.h"
 #include "ticks.h"
 
@@ -51,7 +52,9 @@ static struct trigd_agg *make(uint64_t now)
     struct trigd_agg_callbacks cb = {cb_accept, cb_emit, &got};
     struct trigd_agg *a = NULL;
     char err[256];
-    ck_assert_int_eq(trigd_agg_create(&cfg, &cb, now, &a, err, sizeof err), 0);
+    static struct lt_aggregator_config ac; /* the aggregator's slice of the test's config */
+    trigd_config_aggregator(&cfg, &ac);
+    ck_assert_int_eq(trigd_agg_create(&ac, &cb, now, &a, err, sizeof err), 0);
     return a;
 }
 
