@@ -23,7 +23,8 @@ static void usage(FILE *f)
             "      --run N             override `run_number`\n"
             "      --status-interval S status log line period (overrides "
             "monitor.status_interval_s)\n"
-            "      --print-default-config  print the embedded configuration and exit\n");
+            "      --print-default-config  print the embedded configuration (every key at its\n"
+            "                          default) and exit\n");
 }
 
 /* "0,3,5" -> sel[i] = 1 for the configured cells with those ids. */
@@ -73,7 +74,7 @@ int main(int argc, char **argv)
             check_only = 1;
             break;
         case 'p':
-            fputs(trigd_default_config_text, stdout);
+            trigd_config_print_default(stdout);
             return 0;
         case 'h':
             usage(stdout);

@@ -6,6 +6,7 @@
 #define TRIGD_CONFIG_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "chmap.h"
@@ -133,8 +134,11 @@ struct lt_pipeline_config {
     struct trigd_config c;
 };
 
-/* The built-in all-in-one configuration used when trigd runs without -c. */
+/* What trigd runs without -c besides the defaults: its cells (default_config.c). */
 extern const char trigd_default_config_text[];
+/* trigd --print-default-config: every key at its default, as a file (one value per line, in
+ * groups), with the embedded cells: a template for a configuration of one's own. */
+void trigd_config_print_default(FILE *f);
 
 void trigd_config_defaults(struct trigd_config *cfg);
 /* Parse a file (path) or, when path is NULL, the embedded default. The result starts from the
@@ -150,6 +154,8 @@ const char *trigd_source_name(enum trigd_source_kind k);
 /* The i-th key the parser knows (NULL past the last): its path, and in *group "" for the
  * top-level table or the list it belongs to ("cells", "sim.inject"). For the docs check. */
 const char *trigd_config_key(size_t i, const char **group);
+/* The i-th key's default as the file writes it (strings unquoted), or NULL when it has none. */
+const char *trigd_config_key_default(size_t i);
 /* Index of a cell id in cfg->cells, or -1. */
 int trigd_config_cell_index(const struct trigd_config *cfg, uint32_t id);
 
