@@ -52,26 +52,14 @@ int lt_pipeline_config_use_run_file(struct lt_pipeline_config *cfg, const char *
 
 #define LT_PIPELINE_CELL_WORDS 16 /* bits for cell ids 0..1023 (LT_MAX_CELLS) */
 
-/* Trigger algorithms (bit k of lt_pipeline_decision.algorithms). */
-enum lt_pipeline_algo {
-    LT_PIPELINE_ALGO_SINGLE = 0,
-    LT_PIPELINE_ALGO_COINCIDENCE = 1,
-    LT_PIPELINE_ALGO_SUMMED = 2,
-    LT_PIPELINE_ALGO_PERIODIC = 3,
-    LT_PIPELINE_ALGO_RANDOM = 4,
-    LT_PIPELINE_ALGO_MANUAL = 5,
-    LT_PIPELINE_ALGO_COUNT = 6,
-};
-/* "single", "coincidence", ... (the names of status documents and reports); "?" past the end. */
-const char *lt_pipeline_algo_name(unsigned algo);
-
 /* An issued (numbered) trigger decision, as the record writer receives it. */
 struct lt_pipeline_decision {
     uint64_t trigger_number; /* from 1 in each run */
     uint64_t time;           /* trigger timestamp, ticks */
     uint64_t window_begin;   /* readout window [begin, end), ticks */
     uint64_t window_end;
-    uint32_t algorithms; /* bit (1 << enum lt_pipeline_algo) per algorithm that proposed it */
+    uint32_t algorithms; /* bit (1 << enum lt_algo) per algorithm that proposed it: names and
+                          * numbers in lib/formats/trigger_candidate.h */
     uint32_t n_candidates;
     uint32_t n_cells; /* cells with a candidate in the decision */
     uint64_t cells[LT_PIPELINE_CELL_WORDS];
