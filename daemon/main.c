@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "config_reload.h"
 #include "log.h"
 #include "lt_error.h"
 #include "run.h"
@@ -126,12 +127,7 @@ int main(int argc, char **argv)
                trigd_role_name(cfg->role));
         return 0;
     }
-    const char *lvl = cfg->log_level;
-    lt_log_set_level(!strcmp(lvl, "error")     ? LT_LOG_ERR
-                     : !strcmp(lvl, "warning") ? LT_LOG_WARNING
-                     : !strcmp(lvl, "notice")  ? LT_LOG_NOTICE
-                     : !strcmp(lvl, "debug")   ? LT_LOG_DEBUG
-                                               : LT_LOG_INFO);
+    trigd_apply_log_level(cfg->log_level);
     if (status_interval < 0) status_interval = cfg->monitor.status_interval_s;
     return trigd_run(&pc, cells ? sel : NULL, status_interval);
 }
