@@ -11,18 +11,11 @@
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
-#include <zmq.h>
 
 #include "config.h"
 #include "log.h"
+#include "lt_clock.h"
 #include "pipeline.h"
-
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000ULL + (uint64_t)ts.tv_nsec / 1000000ULL;
-}
 
 int trigd_run(const struct lt_pipeline_config *pc, const uint8_t *sel, double status_interval_s)
 {
@@ -55,7 +48,7 @@ int trigd_run(const struct lt_pipeline_config *pc, const uint8_t *sel, double st
     LT_INFO("running: role %s, run %u, %u cells here (%u configured), config %s",
             trigd_role_name(cfg->role), cfg->run_number, st.cells, cfg->n_cells, cfg->source_name);
 
-    uint64_t next_status = mono_ms() + (uint64_t)(status_interval_s * 1000.0);
+    uint64_t next_status = lt_mono_ms() + (uint64_t)(status_interval_s * 1000.0);
     for (;;) {
         struct pollfd pfd = {.fd = sfd, .events = POLLIN};
         poll(&pfd, 1, 100);
@@ -72,9 +65,9 @@ int trigd_run(const struct lt_pipeline_config *pc, const uint8_t *sel, double st
             LT_INFO("all sources of this process have finished");
             break;
         }
-        if (status_interval_s > 0 && mono_ms() >= next_status) {
+        if (status_interval_s > 0 && lt_mono_ms() >= next_status) {
             lt_pipeline_log_status(p);
-            next_status = mono_ms() + (uint64_t)(status_interval_s * 1000.0);
+            next_status = lt_mono_ms() + (uint64_t)(status_interval_s * 1000.0);
         }
     }
 
@@ -85,8 +78,8 @@ int trigd_run(const struct lt_pipeline_config *pc, const uint8_t *sel, double st
     if (linger) {
         /* A cell process: the module may still ask for the last windows. */
         LT_INFO("serving data requests for %u ms more", linger);
-        uint64_t until = mono_ms() + linger;
-        while (mono_ms() < until) {
+        uint64_t until = lt_mono_ms() + linger;
+        while (lt_mono_ms() < until) {
             struct pollfd pfd = {.fd = sfd, .events = POLLIN};
             if (poll(&pfd, 1, 50) > 0) break; /* a second signal: leave now */
         }

@@ -15,6 +15,7 @@
 
 #include "commands.h"
 #include "log.h"
+#include "lt_clock.h"
 #include "lt_error.h"
 #include "pipeline.h"
 #include "replay.h"
@@ -55,13 +56,6 @@ static void on_decision(void *user, const struct lt_pipeline_decision *d)
     pthread_mutex_unlock(&l->lock);
 }
 
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -91,7 +85,8 @@ static void progress(const struct lt_pipeline *p, uint64_t total, double t0, int
     int fill = (int)(frac * 40);
     for (int i = 0; i < 40; i++) bar[i] = i < fill ? '#' : '.';
     bar[40] = 0;
-    fprintf(stderr, "\r[%s] %5.1f%%  %.1f s%s", bar, 100 * frac, mono_s() - t0, done ? "\n" : "");
+    fprintf(stderr, "\r[%s] %5.1f%%  %.1f s%s", bar, 100 * frac, lt_mono_s() - t0,
+            done ? "\n" : "");
     fflush(stderr);
 }
 
@@ -215,7 +210,7 @@ int cmd_replay(int argc, char **argv)
     struct lt_pipeline *pipe = NULL;
     struct lt_pipeline_stats st = {0};
     int tty = isatty(STDERR_FILENO);
-    double t_load = mono_s(), t0 = 0, t1;
+    double t_load = lt_mono_s(), t0 = 0, t1;
     if (tty)
         fprintf(stderr, "preloading %u cell(s), %.1f MB of frames...\n", run.n_cells,
                 run.raw_bytes / 1e6);
@@ -228,7 +223,7 @@ int cmd_replay(int argc, char **argv)
         status = 1;
         goto done;
     }
-    t0 = mono_s();
+    t0 = lt_mono_s();
     if (lt_pipeline_start(pipe, err, sizeof err) != 0) {
         fprintf(stderr, "trigctl replay: %s\n", err);
         status = 1;
@@ -245,7 +240,7 @@ int cmd_replay(int argc, char **argv)
         status = 1;
     }
 done:
-    t1 = mono_s();
+    t1 = lt_mono_s();
     if (pipe) lt_pipeline_stats(pipe, &st);
     json_t *counters = pipe ? pipeline_json(&st) : NULL;
     lt_pipeline_stop(pipe);
