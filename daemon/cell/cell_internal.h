@@ -36,7 +36,7 @@ struct trigd_cell_status {
 };
 
 struct trigd_cell {
-    const struct trigd_config *cfg;
+    const struct trigd_cells_config *cfg; /* the owner's copy of the slice */
     struct trigd_cells *owner;
     uint32_t index; /* in cfg->cells */
     uint32_t id;
@@ -65,7 +65,7 @@ struct trigd_cell {
 };
 
 struct trigd_cells {
-    const struct trigd_config *cfg;
+    struct trigd_cells_config cfg; /* its own slice, copied */
     void *zctx;
     struct lt_accel *accel;
     uint32_t n;

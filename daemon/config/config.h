@@ -9,65 +9,15 @@
 #include <stdio.h>
 #include <stdint.h>
 
+#include "cell.h"
 #include "chmap.h"
 #include "trigger_algos.h"
 #include "trigger_candidate.h"
 
-#define TRIGD_MAX_CELLS               LT_MAX_CELLS
-#define TRIGD_PATH_MAX                1024
-#define TRIGD_ENDPOINT_MAX            256
+#define TRIGD_MAX_CELLS    LT_MAX_CELLS
+#define TRIGD_ENDPOINT_MAX 256
 
 enum trigd_role { TRIGD_ROLE_ALL = 0, TRIGD_ROLE_CELL = 1, TRIGD_ROLE_MODULE = 2 };
-enum trigd_source_kind { TRIGD_SOURCE_SIM = 0, TRIGD_SOURCE_FILE = 1, TRIGD_SOURCE_UDP = 2 };
-
-struct trigd_cell_config {
-    uint32_t id;
-    enum trigd_source_kind source;
-    uint32_t n_fembs;
-    char file[TRIGD_PATH_MAX]; /* source = "file": HDF5 run file */
-    char udp_bind[64];         /* source = "udp": address to bind */
-    uint32_t udp_port;
-};
-
-/* An event the live simulator injects (tests, calibration): at data time start_s + time_ms. */
-#define TRIGD_MAX_INJECT 256U
-struct trigd_inject {
-    uint32_t cell;
-    double time_ms;
-    uint32_t kind;     /* enum lt_truth_kind */
-    uint32_t topology; /* enum lt_sim_topology */
-    double energy_mev;
-};
-
-/* Live simulator settings shared by all "sim" cells (each cell's stream is seeded from seed and
- * its id, so cells differ but a run is reproducible). */
-struct trigd_sim_config {
-    uint64_t seed;
-    double realtime_factor; /* 1 = real time, 0.1 = ten times slower, 0 = as fast as possible */
-    double noise_rms;       /* ADC counts */
-    double ar39_rate_hz;    /* per cell */
-    double low_energy_rate_hz;
-    double high_energy_rate_hz;
-    double start_s;      /* data time of the first frame, seconds */
-    double epoch_unix_s; /* wall time at which data time was start_s (0 = process start) */
-    uint32_t n_inject;
-    struct trigd_inject inject[TRIGD_MAX_INJECT];
-};
-
-struct trigd_kernel_config {
-    char backend[16]; /* "cpu" | "xrt" */
-    uint32_t threads;
-    char weights[TRIGD_PATH_MAX]; /* "" = the weights the kernel ships as default */
-    uint32_t block_periods;       /* frame periods per submit */
-    uint32_t max_candidates;      /* per block */
-    int32_t threshold;            /* score threshold for candidates (0 = the weights' own) */
-    uint32_t gap_w, gap_t;        /* candidate grouping gaps (docs/kernel.md) */
-    char xclbin[TRIGD_PATH_MAX];
-    uint32_t device_index;
-    char kernel_name[64];    /* xrt: kernel in the xclbin ("" = the backend's default) */
-    uint32_t compute_units;  /* xrt: compute units to use (0 = all in the xclbin) */
-    uint32_t cells_per_unit; /* xrt: cells multiplexed per unit (0 = round robin) */
-};
 
 struct trigd_endpoints {
     char candidates[TRIGD_ENDPOINT_MAX];      /* cells connect PUSH, module binds PULL */

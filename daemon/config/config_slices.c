@@ -3,6 +3,23 @@
 
 #include <string.h>
 
+void trigd_config_cells(const struct trigd_config *cfg, struct trigd_cells_config *out)
+{
+    out->n_cells = cfg->n_cells;
+    out->cells = cfg->cells;
+    out->sim = &cfg->sim;
+    out->duration_s = cfg->duration_s;
+    out->kernel = cfg->kernel;
+    out->candidates_ep = cfg->endpoints.candidates;
+    out->requests_ep = cfg->endpoints.requests;
+    out->send_hwm = cfg->endpoints.send_hwm;
+    out->latency_ms = cfg->buffers.latency_ms;
+    out->mlock = cfg->buffers.mlock;
+    out->pre_ticks = cfg->readout.pre_ticks;
+    out->post_ticks = cfg->readout.post_ticks;
+    out->data_wait_ms = cfg->readout.data_wait_ms;
+}
+
 void trigd_config_cell_ids(const struct trigd_config *cfg, struct trigd_cell_ids *out)
 {
     out->n = cfg->n_cells;

@@ -5,11 +5,13 @@
 #define TRIGD_CONFIG_SLICES_H
 
 #include "aggregator.h"
+#include "cell.h"
 #include "config.h"
 #include "module.h"
 #include "readout.h"
 #include "recwriter.h"
 
+void trigd_config_cells(const struct trigd_config *cfg, struct trigd_cells_config *out);
 void trigd_config_cell_ids(const struct trigd_config *cfg, struct trigd_cell_ids *out);
 void trigd_config_aggregator(const struct trigd_config *cfg, struct lt_aggregator_config *out);
 void trigd_config_record_layout(const struct trigd_config *cfg, struct trigd_record_layout *out);

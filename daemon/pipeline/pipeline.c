@@ -27,6 +27,7 @@ struct lt_pipeline {
     int with_operator;
     lt_pipeline_decision_fn on_decision;
     void *on_decision_user;
+    struct trigd_cells_config cells_cfg;   /* the cells' slice of cfg */
     struct trigd_module_config module_cfg; /* the module's slice of cfg */
 };
 
@@ -69,8 +70,10 @@ int lt_pipeline_create(const struct lt_pipeline_config *pc, const struct lt_pipe
     int rc = 0;
     /* Cells first: a file source reads its run file now, before the record writer (the one
      * HDF5 user while the pipeline runs) starts. */
-    if (cfg->role != TRIGD_ROLE_MODULE)
-        rc = trigd_cells_create(cfg, sel, p->zctx, &p->cells, err, errlen);
+    if (cfg->role != TRIGD_ROLE_MODULE) {
+        trigd_config_cells(cfg, &p->cells_cfg);
+        rc = trigd_cells_create(&p->cells_cfg, sel, p->zctx, &p->cells, err, errlen);
+    }
     if (rc == 0 && cfg->role != TRIGD_ROLE_CELL) {
         trigd_config_module(cfg, &p->module_cfg);
         rc = trigd_module_create(&p->module_cfg, p->zctx, &obs, &p->mod, err, errlen);

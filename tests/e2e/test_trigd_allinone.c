@@ -149,7 +149,7 @@ START_TEST(test_allinone_run)
     ck_assert(recs[2].dec.algorithms & (1U << LT_ALGO_COINCIDENCE));
 
     /* Regenerate every cell from the same configuration and compare byte for byte. */
-    uint64_t start = trigd_sim_start_ticks(&cfg);
+    uint64_t start = trigd_sim_start_ticks(&cfg.sim);
     uint64_t end = 0;
     for (size_t i = 0; i < n_recs; i++)
         if (recs[i].trh.trigger_timestamp + cfg.readout.post_ticks > end)
@@ -160,10 +160,11 @@ START_TEST(test_allinone_run)
             for (int s = 0; s < 2; s++) expected += recs[i].f[c][s].n_frames;
     for (uint32_t c = 0; c < N_CELLS; c++) {
         struct lt_sim_config sc;
-        trigd_sim_config_for_cell(&cfg, c, start, &sc);
+        struct trigd_source_config src = {&cfg.cells[c], &cfg.sim};
+        trigd_sim_config_for_cell(&src, start, &sc);
         struct lt_sim_cell *sim;
         ck_assert_msg(lt_sim_cell_create(&sc, c, &sim, err, sizeof err) == 0, "%s", err);
-        trigd_sim_inject_configured(&cfg, c, start, sim);
+        trigd_sim_inject_configured(&src, start, sim);
         uint16_t(*adc)[LT_SAMPLES_PER_FRAME] = calloc(lt_sim_cell_channels(sim), sizeof *adc);
         lt_wibeth_frame fr[2];
         for (;;) {
