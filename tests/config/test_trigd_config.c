@@ -161,9 +161,8 @@ START_TEST(test_check_config_cli)
 }
 END_TEST
 
-/* Every key the parser accepts has a row in docs/config.md (as `leaf`, with its group as a
- * heading or in the row). */
-START_TEST(test_every_key_documented)
+/* docs/config.md, whole. */
+static const char *read_config_doc(void)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/docs/config.md", LARTRIG_SOURCE_DIR);
@@ -173,6 +172,14 @@ START_TEST(test_every_key_documented)
     size_t n = fread(doc, 1, sizeof doc - 1, f);
     fclose(f);
     doc[n] = 0;
+    return doc;
+}
+
+/* Every key the parser accepts has a row in docs/config.md (as `leaf`, with its group as a
+ * heading or in the row). */
+START_TEST(test_every_key_documented)
+{
+    const char *doc = read_config_doc();
     const char *group;
     const char *key;
     size_t count = 0;
@@ -236,14 +243,7 @@ static int same_default(const char *doc, const char *def)
 
 START_TEST(test_documented_defaults)
 {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/docs/config.md", LARTRIG_SOURCE_DIR);
-    FILE *f = fopen(path, "r");
-    ck_assert_ptr_nonnull(f);
-    static char doc[1 << 17];
-    size_t n = fread(doc, 1, sizeof doc - 1, f);
-    fclose(f);
-    doc[n] = 0;
+    const char *doc = read_config_doc();
     const char *group, *key;
     size_t checked = 0;
     for (size_t i = 0; (key = trigd_config_key(i, &group)) != NULL; i++) {

@@ -1,16 +1,10 @@
 /* The pipeline object through its public header only (what trigctl sees): create / start /
  * drain / stop on a tiny simulated configuration, with real sockets, kernel and HDF5 writer; the
  * decision observer sees every decision the writer wrote; failures are clean errors. */
-#include <check.h>
-#include <dirent.h>
 #include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
+#include "../e2e/test_trigd_util.h" /* scratch-directory main, file helpers */
 #include "lt_error.h"
 #include "pipeline.h"
 #include "ticks.h"
@@ -22,10 +16,7 @@ static const char *write_conf(const char *name, const char *text)
 {
     static char path[512];
     snprintf(path, sizeof path, "%s/%s", tmpdir, name);
-    FILE *f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(text, f);
-    fclose(f);
+    write_file(path, text);
     return path;
 }
 
@@ -53,6 +44,14 @@ static struct lt_pipeline_config *tiny_config(const char *outdir)
     return cfg;
 }
 
+/* tiny_config writing records to a new directory of the scratch directory, named into out. */
+static struct lt_pipeline_config *tiny_config_in(const char *name, char *out, size_t len)
+{
+    snprintf(out, len, "%s/%s", tmpdir, name);
+    ck_assert_int_eq(mkdir(out, 0755), 0);
+    return tiny_config(out);
+}
+
 struct seen {
     pthread_mutex_t lock;
     uint64_t n, last_number, bad_order, periodic;
@@ -71,25 +70,17 @@ static void on_decision(void *user, const struct lt_pipeline_decision *d)
     pthread_mutex_unlock(&s->lock);
 }
 
-static int count_files(const char *dir, const char *suffix)
+/* Records in dir: final files, and .writing ones left behind. */
+static void count_records(const char *dir, int *final, int *writing)
 {
-    DIR *d = opendir(dir);
-    ck_assert_ptr_nonnull(d);
-    int n = 0;
-    for (struct dirent *e; (e = readdir(d)) != NULL;) {
-        size_t l = strlen(e->d_name), s = strlen(suffix);
-        if (l > s && !strcmp(e->d_name + l - s, suffix)) n++;
-    }
-    closedir(d);
-    return n;
+    char first[2048];
+    find_hdf5(dir, first, sizeof first, final, writing);
 }
 
 START_TEST(test_run_to_the_end)
 {
     char out[512];
-    snprintf(out, sizeof out, "%s/run", tmpdir);
-    ck_assert_int_eq(mkdir(out, 0755), 0);
-    struct lt_pipeline_config *cfg = tiny_config(out);
+    struct lt_pipeline_config *cfg = tiny_config_in("run", out, sizeof out);
     struct seen seen = {.lock = PTHREAD_MUTEX_INITIALIZER};
     struct lt_pipeline_options opt = {.on_decision = on_decision, .on_decision_user = &seen};
     struct lt_pipeline *p = NULL;
@@ -121,8 +112,10 @@ START_TEST(test_run_to_the_end)
     ck_assert_uint_eq(st.records_built, st.decisions);
     ck_assert_uint_eq(st.records_written, st.decisions);
     ck_assert_uint_eq(st.records_failed, 0);
-    ck_assert_int_ge(count_files(out, ".hdf5"), 1);
-    ck_assert_int_eq(count_files(out, ".writing"), 0);
+    int final, writing;
+    count_records(out, &final, &writing);
+    ck_assert_int_ge(final, 1);
+    ck_assert_int_eq(writing, 0);
     pthread_mutex_destroy(&seen.lock);
 }
 END_TEST
@@ -131,9 +124,7 @@ END_TEST
 START_TEST(test_stop_without_start)
 {
     char out[512];
-    snprintf(out, sizeof out, "%s/idle", tmpdir);
-    ck_assert_int_eq(mkdir(out, 0755), 0);
-    struct lt_pipeline_config *cfg = tiny_config(out);
+    struct lt_pipeline_config *cfg = tiny_config_in("idle", out, sizeof out);
     struct lt_pipeline *p = NULL;
     char err[1024] = "";
     ck_assert_msg(lt_pipeline_create(cfg, NULL, &p, err, sizeof err) == 0, "%s", err);
@@ -144,7 +135,9 @@ START_TEST(test_stop_without_start)
     lt_pipeline_stop(p);
     lt_pipeline_stop(NULL);
     lt_pipeline_config_free(cfg);
-    ck_assert_int_eq(count_files(out, ".hdf5"), 0);
+    int final, writing;
+    count_records(out, &final, &writing);
+    ck_assert_int_eq(final + writing, 0);
 }
 END_TEST
 
@@ -152,9 +145,7 @@ END_TEST
 START_TEST(test_create_fails_cleanly)
 {
     char out[512];
-    snprintf(out, sizeof out, "%s/fail", tmpdir);
-    ck_assert_int_eq(mkdir(out, 0755), 0);
-    struct lt_pipeline_config *cfg = tiny_config(out);
+    struct lt_pipeline_config *cfg = tiny_config_in("fail", out, sizeof out);
     struct lt_pipeline_file_cell cells[1] = {{3, 2}};
     char err[1024] = "";
     ck_assert_int_eq(lt_pipeline_config_use_run_file(cfg, "/nonexistent/run.hdf5", 7, cells, 1, 1.0,
@@ -189,24 +180,7 @@ END_TEST
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/test_pipeline.XXXXXX");
-    if (!mkdtemp(tmpdir)) return EXIT_FAILURE;
-    Suite *s = suite_create("pipeline");
-    TCase *tc = tcase_create("core");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_run_to_the_end);
-    tcase_add_test(tc, test_stop_without_start);
-    tcase_add_test(tc, test_create_fails_cleanly);
-    tcase_add_test(tc, test_run_file_cells_checked);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    if (!failed) {
-        char cmd[300];
-        snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-        if (system(cmd) != 0) return EXIT_FAILURE;
-    }
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    const TTest *const tests[] = {test_run_to_the_end, test_stop_without_start,
+                                  test_create_fails_cleanly, test_run_file_cells_checked, NULL};
+    return trigd_e2e_main(tmpdir, sizeof tmpdir, "pipeline", 120, tests);
 }
