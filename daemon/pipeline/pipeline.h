@@ -1,8 +1,10 @@
 /* The trigger pipeline as one object: the public face of trigd for its own roles (run.c) and
- * for tools (trigctl replay). It assembles, from one configuration,
- *   cells   (source -> latency ring -> kernel -> candidate PUSH; request DEALER)   roles all, cell
- *   module  (candidate input -> aggregator -> readout -> record builder -> writer)  roles all,
- * module operator glue (status and control sockets, systemd notifications)               when asked
+ * for tools (trigctl replay). It assembles, from one configuration:
+ *   - the cells (roles all, cell): source -> latency ring -> kernel -> candidate PUSH, and the
+ *     request DEALER;
+ *   - the module (roles all, module): candidate gate -> aggregator -> readout -> record
+ *     builder -> writer;
+ *   - when asked, the operator glue: status and control sockets, systemd notifications;
  * and runs them: create (nothing runs), start (threads run), drain (sources stop, every decision
  * in flight is read out and written), stop (everything is freed). A caller differs only in its
  * sources (the configuration's cells, or a run file: lt_pipeline_config_use_run_file) and in
