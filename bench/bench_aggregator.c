@@ -267,8 +267,7 @@ int main(int argc, char **argv)
     trigd_input_snapshot(in, &st);
     printf("  dropped: %llu bad, %llu out of order, %llu late, %llu overflow\n",
            (unsigned long long)st.msgs_bad, (unsigned long long)st.msgs_out_of_order,
-           (unsigned long long)as.late,
-           (unsigned long long)as.overflow);
+           (unsigned long long)as.late, (unsigned long long)as.overflow);
     printf("  decisions: %llu (single %llu, coincidence %llu, summed %llu, periodic %llu), "
            "%llu proposals merged\n",
            (unsigned long long)as.decisions, (unsigned long long)as.triggers[LT_ALGO_SINGLE],

@@ -112,8 +112,7 @@ int trigd_input_handle(struct trigd_input *in, struct trigd_agg *agg, const void
                            (unsigned long long)c->watermark);
         return LT_ERANGE;
     }
-    if (seq > c->last_seq[t] + 1 && c->last_seq[t])
-        in->st.msgs_lost += seq - c->last_seq[t] - 1;
+    if (seq > c->last_seq[t] + 1 && c->last_seq[t]) in->st.msgs_lost += seq - c->last_seq[t] - 1;
     c->last_seq[t] = seq;
     c->watermark = v.hdr.watermark;
     if (!t) {

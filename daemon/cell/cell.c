@@ -231,9 +231,8 @@ static int cell_init(struct trigd_cells *cs, struct trigd_cell *c, uint32_t inde
     uint64_t periods = lt_seconds_to_ticks(cfg->latency_ms * 1e-3) / LT_TICKS_PER_FRAME;
     periods = (periods + block - 1) / block * block;
     if (periods < 4ULL * block) periods = 4ULL * block;
-    struct lt_ringbuf_config rc_cfg = {.n_streams = c->n_streams,
-                                       .capacity = (uint32_t)periods,
-                                       .lock_memory = cfg->mlock};
+    struct lt_ringbuf_config rc_cfg = {
+        .n_streams = c->n_streams, .capacity = (uint32_t)periods, .lock_memory = cfg->mlock};
     rc = lt_ringbuf_create(&rc_cfg, &c->ring, err, errlen);
     if (rc) return rc;
     atomic_store(&c->st.ring_capacity, periods);
@@ -252,8 +251,8 @@ static int cell_init(struct trigd_cells *cs, struct trigd_cell *c, uint32_t inde
     if (!c->push || zmq_setsockopt(c->push, ZMQ_SNDHWM, &hwm, sizeof hwm) ||
         zmq_setsockopt(c->push, ZMQ_LINGER, &linger, sizeof linger) ||
         zmq_connect(c->push, cfg->candidates_ep)) {
-        lt_seterr(err, errlen, "cell %u: cannot connect to %s: %s", c->id,
-                  cfg->candidates_ep, zmq_strerror(zmq_errno()));
+        lt_seterr(err, errlen, "cell %u: cannot connect to %s: %s", c->id, cfg->candidates_ep,
+                  zmq_strerror(zmq_errno()));
         return LT_EIO;
     }
     return trigd_cell_requests_init(c, err, errlen);

@@ -23,8 +23,8 @@ struct trigd_cell_status {
     _Atomic uint64_t data_time;     /* newest period timestamp, ticks */
     _Atomic uint64_t watermark;     /* kernel has processed up to, ticks */
     _Atomic uint64_t ring_capacity;
-    _Atomic uint64_t candidates;       /* found by the kernel */
-    _Atomic uint64_t kernel_dropped;   /* candidates that did not fit a collect */
+    _Atomic uint64_t candidates;     /* found by the kernel */
+    _Atomic uint64_t kernel_dropped; /* candidates that did not fit a collect */
     _Atomic uint64_t msgs_sent;
     _Atomic uint64_t msgs_dropped;       /* PUSH would block (module slow or gone) */
     _Atomic uint64_t cands_dropped;      /* candidates inside dropped messages */

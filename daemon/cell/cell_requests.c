@@ -17,8 +17,7 @@
 int trigd_cell_requests_init(struct trigd_cell *c, char *err, size_t errlen)
 {
     const struct trigd_cells_config *cfg = c->cfg;
-    c->max_periods =
-        lt_ringbuf_window_periods(0, cfg->pre_ticks + cfg->post_ticks + 1);
+    c->max_periods = lt_ringbuf_window_periods(0, cfg->pre_ticks + cfg->post_ticks + 1);
     c->dst = calloc(c->n_streams, sizeof *c->dst);
     if (!c->dst) goto nomem;
     c->reply_cap = trigd_reply_max_bytes(c->n_streams, c->max_periods);

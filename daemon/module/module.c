@@ -225,8 +225,8 @@ static void *module_main(void *arg)
     trigd_agg_flush(m->agg, lt_mono_ns());
     /* Every issued decision is read out and handed to the writer; replies have at most
      * reply_timeout_ms, the writer's queue drains at disk speed. */
-    uint64_t deadline = lt_mono_ns() +
-                        ((uint64_t)m->cfg.readout.reply_timeout_ms + DRAIN_WRITER_MS) * 1000000ULL;
+    uint64_t deadline =
+        lt_mono_ns() + ((uint64_t)m->cfg.readout.reply_timeout_ms + DRAIN_WRITER_MS) * 1000000ULL;
     while (trigd_readout_in_flight(m->readout)) {
         zmq_pollitem_t items[1] = {{.socket = m->router, .events = ZMQ_POLLIN}};
         zmq_poll(items, 1, POLL_MS);

@@ -30,7 +30,7 @@
 #define MANUAL_POLL_MS  5
 
 struct trigd_operator {
-    const struct trigd_config *cfg; /* what the pipeline was built from */
+    const struct trigd_config *cfg;   /* what the pipeline was built from */
     struct trigd_live_config current; /* what reloads applied on top of cfg */
     struct trigd_cells *cells;
     struct trigd_module *mod;
@@ -107,14 +107,13 @@ static json_t *cb_status(void *user)
         json_t *ops = json_pack("{s:I, s:I, s:I, s:I}", "reloads", (json_int_t)o->reloads, "pauses",
                                 (json_int_t)o->pauses, "resumes", (json_int_t)o->resumes,
                                 "manual_triggers", (json_int_t)o->manual);
-        json_t *thr =
-            json_pack("{s:i, s:i, s:i, s:i, s:I, s:f}", "single_min_score",
-                      o->current.trigger.single.min_score, "single_min_adc_sum",
-                      (int)o->current.trigger.single.min_adc_sum, "coincidence_min_cells",
-                      (int)o->current.trigger.coincidence.min_cells, "coincidence_min_score",
-                      o->current.trigger.coincidence.min_score, "summed_threshold",
-                      (json_int_t)o->current.trigger.summed.threshold, "random_rate_hz",
-                      o->current.trigger.random.rate_hz);
+        json_t *thr = json_pack("{s:i, s:i, s:i, s:i, s:I, s:f}", "single_min_score",
+                                o->current.trigger.single.min_score, "single_min_adc_sum",
+                                (int)o->current.trigger.single.min_adc_sum, "coincidence_min_cells",
+                                (int)o->current.trigger.coincidence.min_cells,
+                                "coincidence_min_score", o->current.trigger.coincidence.min_score,
+                                "summed_threshold", (json_int_t)o->current.trigger.summed.threshold,
+                                "random_rate_hz", o->current.trigger.random.rate_hz);
         json_object_set_new(doc, "operator", ops);
         json_object_set_new(doc, "thresholds", thr);
         json_object_set_new(doc, "log_level", json_string(o->current.log_level));
@@ -276,13 +275,11 @@ static int endpoint(const struct trigd_config *cfg, struct trigd_cells *cells, c
     } else {
         char dir[512];
         if (lt_runtime_dir(dir, sizeof dir) != 0) return LT_EIO;
-        if (cfg->role == TRIGD_ROLE_CELL && cells && trigd_cells_count(cells))
-        {
+        if (cfg->role == TRIGD_ROLE_CELL && cells && trigd_cells_count(cells)) {
             struct trigd_cell_stats first;
             trigd_cells_snapshot(cells, 0, &first);
             snprintf(buf, len, "ipc://%s/cell%u-%s", dir, first.id, what);
-        }
-        else
+        } else
             snprintf(buf, len, "ipc://%s/%s", dir, what);
         unlink(buf + 6); /* a stale socket file from a killed daemon would make bind fail */
     }

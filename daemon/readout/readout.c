@@ -51,7 +51,8 @@ static void record_done(struct lt_rw_record *rec, int status, void *user)
 }
 
 int trigd_readout_create(const struct lt_readout_config *cfg, void *router,
-                         struct trigd_record_sink *sink, struct trigd_readout **out, char *err, size_t errlen)
+                         struct trigd_record_sink *sink, struct trigd_readout **out, char *err,
+                         size_t errlen)
 {
     struct trigd_readout *r = calloc(1, sizeof *r);
     if (!r) goto nomem;
@@ -160,7 +161,7 @@ void trigd_readout_start(struct trigd_readout *r, const struct trigd_decision *d
     s->deadline_ns = now_ns + (uint64_t)r->cfg.reply_timeout_ms * 1000000ULL;
     atomic_store(&s->written, 0);
     r->in_flight++;
-        s->n_expected = 0;
+    s->n_expected = 0;
     for (uint32_t i = 0; i < r->cfg.layout.n_cells; i++) {
         if (send_request(r, r->cfg.layout.cells[i].id, d) == 0) {
             s->n_expected++;
@@ -243,8 +244,8 @@ static void build(struct trigd_readout *r, struct slot *s)
             LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 3,
                                "trigger %llu: cell %u did not answer within %u ms; its fragments "
                                "are flagged kDataNotFound",
-                               (unsigned long long)s->dec->trigger_number, r->cfg.layout.cells[i].id,
-                               r->cfg.reply_timeout_ms);
+                               (unsigned long long)s->dec->trigger_number,
+                               r->cfg.layout.cells[i].id, r->cfg.reply_timeout_ms);
         }
     }
     trigd_record_build(&s->parts, &r->cfg.layout, s->dec, s->view_ptr);
@@ -286,7 +287,7 @@ void trigd_readout_service(struct trigd_readout *r, uint64_t now_ns)
             release_replies(r, s);
             s->state = SLOT_FREE;
             r->in_flight--;
-                    }
+        }
     }
 }
 
@@ -316,7 +317,7 @@ uint32_t trigd_readout_abandon(struct trigd_readout *r)
         r->in_flight--;
         n++;
     }
-        return n;
+    return n;
 }
 
 void trigd_readout_count_bad_reply(struct trigd_readout *r)

@@ -43,7 +43,7 @@ static void file_close(struct trigd_source *s)
 static const struct trigd_source_ops file_ops = {"file", file_next, file_close};
 
 int trigd_source_file_open(const struct trigd_source_config *sc, struct trigd_source **out,
-                            char *err, size_t errlen)
+                           char *err, size_t errlen)
 {
     const struct trigd_cell_config *cc = sc->cell;
     const uint32_t ns = cc->n_fembs * LT_STREAMS_PER_FEMB;

@@ -249,8 +249,7 @@ START_TEST(test_overlap_merge)
     wm_all(a, MS(100));
     ck_assert_int_eq(got.n, 2);
     ck_assert_uint_eq(got.d[0].time, MS(10));
-    ck_assert_uint_eq(got.d[0].algorithms,
-                      (1U << LT_ALGO_SINGLE) | (1U << LT_ALGO_COINCIDENCE));
+    ck_assert_uint_eq(got.d[0].algorithms, (1U << LT_ALGO_SINGLE) | (1U << LT_ALGO_COINCIDENCE));
     ck_assert_uint_eq(got.d[0].n_cells, 3);
     /* single(10), coincidence(10, 10.05), single(11) */
     ck_assert_uint_eq(got.d[0].n_candidates, 4);
