@@ -40,10 +40,10 @@ static void file_close(struct trigd_source *s)
 
 static const struct trigd_source_ops file_ops = {"file", file_next, file_close};
 
-int trigd_source_file_open(const struct trigd_config *cfg, uint32_t index,
-                           struct trigd_source **out, char *err, size_t errlen)
+int trigd_source_file_open(const struct trigd_source_config *sc, struct trigd_source **out,
+                           char *err, size_t errlen)
 {
-    const struct trigd_cell_config *cc = &cfg->cells[index];
+    const struct trigd_cell_config *cc = sc->cell;
     const uint32_t ns = cc->n_fembs * LT_STREAMS_PER_FEMB;
     char **listed = NULL;
     const char *single[1] = {cc->file};
@@ -67,7 +67,7 @@ int trigd_source_file_open(const struct trigd_config *cfg, uint32_t index,
         lt_seterr(err, errlen, "file source: out of memory");
         return LT_ENOMEM;
     }
-    struct lt_rf_options o = {.read_ahead_bytes = cfg->buffers.file_read_ahead_bytes};
+    struct lt_rf_options o = {.read_ahead_bytes = sc->file_read_ahead_bytes};
     rc = lt_rf_reader_open(&f->rd, ix, &o, err, errlen);
     if (rc) {
         free(f);

@@ -15,21 +15,15 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <zmq.h>
 
-#include "cell.h"
 #include "commands.h"
-#include "config.h"
 #include "log.h"
 #include "lt_clock.h"
 #include "lt_error.h"
-#include "module.h"
-#include "module_mailbox.h"
+#include "pipeline.h"
 #include "replay.h"
 #include "runfile.h"
-#include "status.h"
 #include "ticks.h"
-#include "wibeth.h"
 
 #define REPLAY_DEFAULT_MEMORY_MB 1024.0
 
@@ -40,8 +34,8 @@ struct trig_log {
     uint64_t total;
 };
 
-/* Module thread: one call per issued decision. */
-static void on_decision(void *user, const struct trigd_decision *d)
+/* Module thread (the pipeline's decision observer): one call per issued decision. */
+static void on_decision(void *user, const struct lt_pipeline_decision *d)
 {
     struct trig_log *l = user;
     pthread_mutex_lock(&l->lock);
@@ -96,11 +90,11 @@ static void usage(FILE *f)
         REPLAY_DEFAULT_MEMORY_MB);
 }
 
-static void progress(struct trigd_cells *cells, uint64_t total, double t0, int done)
+static void progress(const struct lt_pipeline *p, uint64_t total, double t0, int done)
 {
-    uint64_t f = 0;
-    for (uint32_t i = 0; i < trigd_cells_count(cells); i++)
-        f += atomic_load(&trigd_cells_status(cells, i)->frames);
+    struct lt_pipeline_stats st;
+    lt_pipeline_stats(p, &st);
+    uint64_t f = st.frames;
     double frac = total ? (double)f / (double)total : 1.0;
     if (frac > 1) frac = 1;
     char bar[41];
@@ -117,34 +111,18 @@ static void progress(struct trigd_cells *cells, uint64_t total, double t0, int d
     fflush(stderr);
 }
 
-static double cells_wait_s(struct trigd_cells *cells)
+static json_t *pipeline_json(const struct lt_pipeline_stats *s)
 {
-    uint64_t ns = 0;
-    for (uint32_t i = 0; cells && i < trigd_cells_count(cells); i++)
-        ns += atomic_load(&trigd_cells_status(cells, i)->gate_wait_ns);
-    return ns * 1e-9;
-}
-
-static json_t *pipeline_json(const struct trigd_module_status *m, struct trigd_cells *cells)
-{
-    uint64_t ring_over = 0, send_drop = 0, accel_drop = 0, cands = 0;
-    for (uint32_t i = 0; cells && i < trigd_cells_count(cells); i++) {
-        const struct trigd_cell_status *s = trigd_cells_status(cells, i);
-        ring_over += atomic_load(&s->ring_overwritten);
-        send_drop += atomic_load(&s->msgs_dropped);
-        accel_drop += atomic_load(&s->kernel_dropped);
-        cands += atomic_load(&s->candidates);
-    }
-#define A(x) ((json_int_t)atomic_load(&m->x))
-    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-                     "candidates", (json_int_t)cands, "decisions", A(agg_decisions), "inhibited",
-                     A(agg_inhibited), "late_candidates", A(agg_late), "records_built",
-                     A(records_built), "records_written", A(records_written), "records_failed",
-                     A(records_failed), "fragments_not_found", A(fragments_not_found),
-                     "fragments_incomplete", A(fragments_incomplete), "ring_overwritten",
-                     (json_int_t)ring_over, "messages_dropped", (json_int_t)send_drop,
-                     "accel_dropped", (json_int_t)accel_drop, "reply_timeouts", A(reply_timeouts));
-#undef A
+    return json_pack(
+        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "candidates",
+        (json_int_t)s->candidates, "decisions", (json_int_t)s->decisions, "inhibited",
+        (json_int_t)s->inhibited, "late_candidates", (json_int_t)s->late_candidates,
+        "records_built", (json_int_t)s->records_built, "records_written",
+        (json_int_t)s->records_written, "records_failed", (json_int_t)s->records_failed,
+        "fragments_not_found", (json_int_t)s->fragments_not_found, "fragments_incomplete",
+        (json_int_t)s->fragments_incomplete, "ring_overwritten", (json_int_t)s->ring_overwritten,
+        "messages_dropped", (json_int_t)s->messages_dropped, "accel_dropped",
+        (json_int_t)s->accel_dropped, "reply_timeouts", (json_int_t)s->reply_timeouts);
 }
 
 /* Remove what this replay put into a temporary directory, then the directory. */
@@ -204,7 +182,7 @@ int cmd_replay(int argc, char **argv)
         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     const char *conf = NULL, *outdir = NULL, *report = NULL;
     int json = 0, quiet = 0, opt;
-    struct replay_options ro = {.speed = 0, .memory_bytes = 0};
+    struct lt_pipeline_run_options ro = {.speed = 0, .memory_bytes = 0};
     double memory_mb = REPLAY_DEFAULT_MEMORY_MB;
     char *end;
     optind = 1;
@@ -257,20 +235,20 @@ int cmd_replay(int argc, char **argv)
     }
     ro.memory_bytes = (uint64_t)(memory_mb * 1e6);
     for (int i = optind; i < argc; i++)
-        if (strlen(argv[i]) >= TRIGD_PATH_MAX) {
+        if (strlen(argv[i]) >= LT_PIPELINE_PATH_MAX) {
             fprintf(stderr, "trigctl replay: path too long (at most %d characters)\n",
-                    TRIGD_PATH_MAX - 1);
+                    LT_PIPELINE_PATH_MAX - 1);
             return 2;
         }
-    if (outdir && strlen(outdir) >= TRIGD_PATH_MAX - 64) {
+    if (outdir && strlen(outdir) >= LT_PIPELINE_PATH_MAX - 64) {
         fprintf(stderr, "trigctl replay: path too long (at most %d characters)\n",
-                TRIGD_PATH_MAX - 64);
+                LT_PIPELINE_PATH_MAX - 64);
         return 2;
     }
     lt_log_set_level(quiet || json ? LT_LOG_WARNING : LT_LOG_INFO);
     char err[2048];
-    static struct trigd_config cfg;
-    if (trigd_config_load(conf, &cfg, err, sizeof err) != 0) {
+    struct lt_pipeline_config *cfg = NULL;
+    if (lt_pipeline_config_load(conf, &cfg, err, sizeof err) != 0) {
         fprintf(stderr, "trigctl replay: configuration: %s\n", err);
         return 1;
     }
@@ -282,12 +260,14 @@ int cmd_replay(int argc, char **argv)
     size_t n_files = 0;
     if (run_files(argc - optind, argv + optind, &listed, &files, &n_files, err, sizeof err)) {
         fprintf(stderr, "trigctl replay: %s\n", err);
+        lt_pipeline_config_free(cfg);
         return 1;
     }
     static struct replay_run run;
     if (replay_scan_run(files, n_files, &run, err, sizeof err) != 0) {
         fprintf(stderr, "trigctl replay: %s\n", err);
         lt_rf_free_list(listed);
+        lt_pipeline_config_free(cfg);
         return 1;
     }
     meas.scan_s = lt_mono_s() - t_scan;
@@ -299,6 +279,7 @@ int cmd_replay(int argc, char **argv)
             fprintf(stderr, "trigctl replay: %s: %s\n", out, strerror(errno));
             replay_run_free(&run);
             lt_rf_free_list(listed);
+            lt_pipeline_config_free(cfg);
             return 1;
         }
     } else {
@@ -309,55 +290,61 @@ int cmd_replay(int argc, char **argv)
                     strerror(errno));
             replay_run_free(&run);
             lt_rf_free_list(listed);
+            lt_pipeline_config_free(cfg);
             return 1;
         }
     }
-    if (replay_adapt_config(&cfg, &run, out, &ro, &mem, err, sizeof err) != 0) {
+    /* Replay differs from trigd only in its sources (the run's files) and in what it reports:
+     * the pipeline adapts the configuration (cells, pacing, memory bound, ring gate). */
+    struct lt_pipeline_file_cell fcells[LT_MAX_CELLS];
+    for (uint32_t i = 0; i < run.n_cells; i++)
+        fcells[i] = (struct lt_pipeline_file_cell){run.cells[i].id, run.cells[i].streams};
+    ro.files = files;
+    ro.n_files = n_files;
+    struct lt_pipeline_run_memory pmem = {0};
+    if (lt_pipeline_config_use_run(cfg, run.path, run.run_number, fcells, run.n_cells,
+                                   run.data_seconds, out, &ro, &pmem, err, sizeof err) != 0) {
         fprintf(stderr, "trigctl replay: %s\n", err);
         if (!outdir) remove_tmp(out);
         replay_run_free(&run);
         lt_rf_free_list(listed);
+        lt_pipeline_config_free(cfg);
         return 1;
     }
+    mem.bound_bytes = pmem.bound_bytes;
+    mem.ring_bytes = pmem.ring_bytes;
+    mem.read_ahead_bytes = pmem.read_ahead_bytes;
     char **before = replay_list_dir(out);
 
     struct trig_log log = {.lock = PTHREAD_MUTEX_INITIALIZER};
-    int status = 0, rc;
-    void *zctx = zmq_ctx_new();
-    struct trigd_cells *cells = NULL;
-    struct trigd_module *mod = NULL;
+    int status = 0;
+    struct lt_pipeline *pipe = NULL;
+    struct lt_pipeline_stats st = {0};
     int tty = isatty(STDERR_FILENO);
     double t_open = lt_mono_s(), t0 = 0, t_src = 0, t1;
-    /* Cells first: their file sources ask HDF5 where the frames lie before the writer (the
-     * other HDF5 user) starts. */
-    if ((rc = trigd_cells_create(&cfg, NULL, zctx, &cells, err, sizeof err)) != 0 ||
-        (rc = trigd_module_create(&cfg, zctx, &mod, err, sizeof err)) != 0) {
+    /* Create opens the cells first: their file sources ask HDF5 where the frames lie before
+     * the writer (the other HDF5 user) starts. */
+    struct lt_pipeline_options popt = {.on_decision = on_decision, .on_decision_user = &log};
+    if (lt_pipeline_create(cfg, &popt, &pipe, err, sizeof err) != 0) {
         fprintf(stderr, "trigctl replay: %s\n", err);
         status = 1;
         goto done;
     }
-    struct trigd_module_ctl *ctl = trigd_module_ctl(mod);
-    ctl->on_decision = on_decision;
-    ctl->on_decision_user = &log;
-    if (ro.speed <= 0)
-        trigd_cells_set_ring_gate(cells, &trigd_module_status(mod)->ring_needed_from);
     t0 = lt_mono_s();
     meas.open_s = t0 - t_open;
-    if ((rc = trigd_module_start(mod, err, sizeof err)) != 0 ||
-        (rc = trigd_cells_start(cells, err, sizeof err)) != 0) {
+    if (lt_pipeline_start(pipe, err, sizeof err) != 0) {
         fprintf(stderr, "trigctl replay: %s\n", err);
         status = 1;
         goto done;
     }
-    while (!trigd_cells_sources_done(cells)) {
+    while (!lt_pipeline_sources_done(pipe)) {
         struct timespec ts = {0, 20000000L};
         nanosleep(&ts, NULL);
-        if (tty) progress(cells, run.total_frames, t0, 0);
+        if (tty) progress(pipe, run.total_frames, t0, 0);
     }
-    if (tty) progress(cells, run.total_frames, t0, 1);
-    trigd_cells_stop_sources(cells);
+    if (tty) progress(pipe, run.total_frames, t0, 1);
     t_src = lt_mono_s();
-    if (trigd_module_drain(mod) != 0) {
+    if (lt_pipeline_drain(pipe) != 0) {
         fprintf(stderr, "trigctl replay: not every trigger record could be written\n");
         status = 1;
     }
@@ -367,8 +354,9 @@ done:
         meas.run_s = t_src - t0;
         meas.drain_s = t1 - t_src;
     }
-    meas.gate_wait_s = cells_wait_s(cells);
-    json_t *pipe = mod ? pipeline_json(trigd_module_status(mod), cells) : NULL;
+    if (pipe) lt_pipeline_stats(pipe, &st);
+    meas.gate_wait_s = st.ring_gate_wait_ns * 1e-9;
+    json_t *counters = pipe ? pipeline_json(&st) : NULL;
     /* A read that failed (an I/O error, a file truncated under us) stopped its cell: the run
      * is not complete, and no report may look as if it were. */
     struct lt_rf_stats rs;
@@ -378,9 +366,7 @@ done:
                 (unsigned long long)rs.read_errors);
         status = 1;
     }
-    trigd_cells_destroy(cells);
-    trigd_module_destroy(mod);
-    zmq_ctx_term(zctx);
+    lt_pipeline_stop(pipe);
     measure_end(&meas, &mem);
     if (status == 0) {
         struct replay_result r = {.run = &run,
@@ -393,7 +379,7 @@ done:
                                   .m = meas,
                                   .out_dir = out,
                                   .out_kept = outdir != NULL,
-                                  .pipeline = pipe};
+                                  .pipeline = counters};
         if (replay_scan_output(out, before, &r.out, err, sizeof err) != 0) {
             fprintf(stderr, "trigctl replay: %s\n", err);
             status = 1;
@@ -415,12 +401,13 @@ done:
             json_decref(doc);
         }
     }
-    json_decref(pipe);
+    json_decref(counters);
     replay_free_list(before);
     if (!outdir) remove_tmp(out);
     free(log.t);
     pthread_mutex_destroy(&log.lock);
     replay_run_free(&run);
     lt_rf_free_list(listed);
+    lt_pipeline_config_free(cfg);
     return status;
 }

@@ -1,7 +1,6 @@
 /* trigctl replay: the parts of the command (cmd_replay.c runs the pipeline).
  *   replay_scan.c    what the run's files hold (cells, streams, frames, raw bytes, /Truth) and
  *                    what the run wrote (records, their bytes);
- *   replay_config.c  trigd's configuration adapted to the replay: cells, pacing, memory bound;
  *   replay_report.c  efficiency against truth, fake triggers, the text and JSON reports. */
 #ifndef LARTRIG_TRIGCTL_REPLAY_H
 #define LARTRIG_TRIGCTL_REPLAY_H
@@ -11,7 +10,6 @@
 #include <stdint.h>
 
 #include "chmap.h"
-#include "config.h"
 #include "truth.h"
 
 #define REPLAY_MAX_TRIGGERS 200000U   /* listed; more are counted (and reported) */
@@ -63,12 +61,6 @@ int replay_scan_output(const char *dir, char **before, struct replay_output *out
 char **replay_list_dir(const char *dir);
 void replay_free_list(char **list);
 
-struct replay_options {
-    double speed;          /* real-time factor; 0 = as fast as possible */
-    uint64_t memory_bytes; /* bound on the cells' latency rings + read-ahead */
-    int durable;           /* fdatasync each record (writer.sync_each_record) */
-};
-
 struct replay_memory {
     uint64_t bound_bytes, ring_bytes, read_ahead_bytes; /* as configured */
     uint64_t peak_rss_bytes;                            /* of the process, at the end */
@@ -83,13 +75,6 @@ struct replay_measure {
     const char *io;                        /* "io_uring", "pread" or "mixed" */
     int direct;                            /* every reader used O_DIRECT */
 };
-
-/* Cells from the run (files in order), everything in this process, no operator sockets,
- * pacing and memory from o; fills mem's configured sizes. LT_EINVAL (message in err) when the
- * bound cannot hold the smallest workable rings. */
-int replay_adapt_config(struct trigd_config *cfg, const struct replay_run *run, const char *out,
-                        const struct replay_options *o, struct replay_memory *mem, char *err,
-                        size_t errlen);
 
 struct replay_result {
     const struct replay_run *run;
