@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "lt_error.h"
+#include "record_builder.h"
 #include "record_sink.h"
 
 static int rw_submit(struct trigd_record_sink *s, struct lt_rw_record *rec)
@@ -47,8 +48,23 @@ int trigd_record_sink_recwriter(const struct trigd_config *cfg, struct trigd_rec
     c.max_file_records = cfg->writer.max_records_per_file;
     c.free_space_factor = cfg->writer.free_space_factor;
     c.force_pwritev = !strcmp(cfg->writer.backend, "pwritev");
+    /* Every stream a record carries gets its GeoID in the file's source_id_geo_id_map, as the
+     * record builder numbers them (cell << 8 | stream, DAQEthHeader crate/slot/stream). */
+    uint32_t n_streams = trigd_total_streams(cfg);
+    struct lt_h5_geoid_entry *geo = n_streams ? calloc(n_streams, sizeof *geo) : NULL;
+    if (n_streams && !geo) {
+        free(s);
+        lt_seterr(err, errlen, "record sink: out of memory");
+        return LT_ENOMEM;
+    }
+    for (uint32_t i = 0, k = 0; i < cfg->n_cells;
+         k += cfg->cells[i].n_fembs * LT_STREAMS_PER_FEMB, i++)
+        lt_h5_cell_geoids(cfg->cells[i].id, cfg->cells[i].n_fembs * LT_STREAMS_PER_FEMB, &geo[k]);
+    c.geoids = geo;
+    c.n_geoids = n_streams;
     struct lt_recwriter *w;
-    int rc = lt_recwriter_start(&w, &c, err, errlen);
+    int rc = lt_recwriter_start(&w, &c, err, errlen); /* copies the GeoIDs */
+    free(geo);
     if (rc) {
         free(s);
         return rc;

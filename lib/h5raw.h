@@ -107,6 +107,11 @@ struct lt_h5_geoid_entry {
     uint64_t geoid; /* lt_h5_geoid_encode() */
 };
 
+/* The source_id_geo_id_map entries of one cell's streams 0..n_streams-1 as lartrig writes them:
+ * SourceID Detector_Readout (cell << 8 | stream), GeoID kHD_TPC / crate = cell / slot, stream
+ * as in the frames' DAQEthHeader (lt_chmap_stream_address). Fills out[0..n_streams-1]. */
+void lt_h5_cell_geoids(uint32_t cell, uint32_t n_streams, struct lt_h5_geoid_entry *out);
+
 struct lt_h5_file_attrs {
     enum lt_h5_record_type record_type;
     uint32_t run_number;

@@ -99,11 +99,12 @@ static int read_opt_str(struct lt_h5r *r, const char *name, char *buf, size_t le
     return 0;
 }
 
-static int read_opt_uint(struct lt_h5r *r, const char *name, uint64_t *v, int *present, char *err,
-                         size_t errlen)
+/* Optional number; ms = 1 for the timestamps, which hdf5libs stores as decimal strings. */
+static int read_opt_num(struct lt_h5r *r, const char *name, int ms, uint64_t *v, int *present,
+                        char *err, size_t errlen)
 {
     *v = 0;
-    int rc = lt_h5_attr_read_uint(r->file, name, v);
+    int rc = ms ? lt_h5_attr_read_ms(r->file, name, v) : lt_h5_attr_read_uint(r->file, name, v);
     if (present) *present = rc == 0;
     if (rc == LT_ENOTFOUND) return 0;
     if (rc < 0)
@@ -192,12 +193,12 @@ static int read_attrs(struct lt_h5r *r, char *err, size_t errlen)
 
     char test[16] = "";
     int closed_a, closed_b;
-    if ((rc = read_opt_uint(r, "file_index", &a->file_index, NULL, err, errlen)) < 0 ||
-        (rc = read_opt_uint(r, "creation_timestamp", &a->creation_timestamp, NULL, err, errlen)) <
+    if ((rc = read_opt_num(r, "file_index", 0, &a->file_index, NULL, err, errlen)) < 0 ||
+        (rc = read_opt_num(r, "creation_timestamp", 1, &a->creation_timestamp, NULL, err, errlen)) <
             0 ||
-        (rc = read_opt_uint(r, "recorded_size", &a->recorded_size, &closed_a, err, errlen)) < 0 ||
-        (rc = read_opt_uint(r, "closing_timestamp", &a->closing_timestamp, &closed_b, err,
-                            errlen)) < 0 ||
+        (rc = read_opt_num(r, "recorded_size", 0, &a->recorded_size, &closed_a, err, errlen)) < 0 ||
+        (rc = read_opt_num(r, "closing_timestamp", 1, &a->closing_timestamp, &closed_b, err,
+                           errlen)) < 0 ||
         (rc = read_opt_str(r, "application_name", a->application_name, sizeof a->application_name,
                            err, errlen)) < 0 ||
         (rc = read_opt_str(r, "operational_environment", a->operational_environment,
