@@ -1,14 +1,12 @@
 #include "record_builder.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "le.h"
 #include "msg.h"
+#include "trgfmt.h"
 #include "lt_error.h"
-
-_Static_assert(TRIGD_TC_CAND_SIZE == LT_MSG_CANDIDATE_SIZE,
-               "TC candidates reuse the message record");
 
 uint32_t trigd_total_streams(const struct trigd_config *cfg)
 {
@@ -23,7 +21,7 @@ int trigd_record_parts_init(struct trigd_record_parts *p, const struct trigd_con
     uint32_t n = trigd_total_streams(cfg) + 1;
     p->reqs = calloc(n, sizeof *p->reqs);
     p->frags = calloc(n, sizeof *p->frags);
-    p->tc_cap = TRIGD_TC_HEADER_SIZE + TRIGD_DECISION_MAX_CANDIDATES * TRIGD_TC_CAND_SIZE;
+    p->tc_cap = TRIGD_TC_MAX_BYTES;
     p->tc = malloc(p->tc_cap);
     if (!p->reqs || !p->frags || !p->tc) {
         trigd_record_parts_free(p);
@@ -40,48 +38,108 @@ void trigd_record_parts_free(struct trigd_record_parts *p)
     memset(p, 0, sizeof *p);
 }
 
-size_t trigd_tc_encode(const struct trigd_decision *d, uint8_t *buf, size_t cap)
+/* lartrig algorithm -> TriggerCandidateData type and algorithm. The type is what DUNE's
+ * trigger bitwords select on; the algorithm tells random from manual, which share kRandom. */
+static const struct {
+    uint32_t type, algorithm;
+} tc_of_algo[TRIGD_ALGO_COUNT] = {
+    [TRIGD_ALGO_SINGLE] = {LT_TC_TYPE_ADC_SIMPLE_WINDOW, LT_TC_ALGO_ADC_SIMPLE_WINDOW},
+    [TRIGD_ALGO_COINCIDENCE] = {LT_TC_TYPE_SUPERNOVA, LT_TC_ALGO_SUPERNOVA},
+    [TRIGD_ALGO_SUMMED] = {LT_TC_TYPE_TPC_LOW_E, LT_TC_ALGO_CUSTOM},
+    [TRIGD_ALGO_PERIODIC] = {LT_TC_TYPE_PRESCALE, LT_TC_ALGO_PRESCALE},
+    [TRIGD_ALGO_RANDOM] = {LT_TC_TYPE_RANDOM, LT_TC_ALGO_CUSTOM},
+    [TRIGD_ALGO_MANUAL] = {LT_TC_TYPE_RANDOM, LT_TC_ALGO_UNKNOWN},
+};
+
+void trigd_tc_type_of_algo(unsigned algo, uint32_t *type, uint32_t *algorithm)
 {
-    size_t need = TRIGD_TC_HEADER_SIZE + (size_t)d->n_candidates * TRIGD_TC_CAND_SIZE;
-    if (cap < need) return 0;
-    lt_put_le32(buf + 0, TRIGD_TC_MAGIC);
-    lt_put_le16(buf + 4, TRIGD_TC_VERSION);
-    lt_put_le16(buf + 6, 0);
-    lt_put_le64(buf + 8, d->trigger_number);
-    lt_put_le64(buf + 16, d->time);
-    lt_put_le64(buf + 24, d->window_begin);
-    lt_put_le64(buf + 32, d->window_end);
-    lt_put_le32(buf + 40, d->algorithms);
-    lt_put_le32(buf + 44, d->n_candidates);
-    lt_put_le32(buf + 48, d->candidates_dropped);
-    lt_put_le32(buf + 52, d->n_cells);
-    /* Candidates use the same 48-byte record as the ZeroMQ candidate messages. */
-    for (uint32_t i = 0; i < d->n_candidates; i++)
-        lt_candidate_put(buf + TRIGD_TC_HEADER_SIZE + (size_t)i * TRIGD_TC_CAND_SIZE,
-                         &d->candidates[i]);
-    return need;
+    *type = algo < TRIGD_ALGO_COUNT ? tc_of_algo[algo].type : LT_TC_TYPE_UNKNOWN;
+    *algorithm = algo < TRIGD_ALGO_COUNT ? tc_of_algo[algo].algorithm : LT_TC_ALGO_UNKNOWN;
 }
 
-int trigd_tc_decode(const uint8_t *buf, size_t len, struct trigd_decision *d)
+int trigd_algo_of_tc(uint32_t type, uint32_t algorithm)
 {
-    if (len < TRIGD_TC_HEADER_SIZE) return LT_ESHORT;
-    if (lt_get_le32(buf) != TRIGD_TC_MAGIC) return LT_EMAGIC;
-    if (lt_get_le16(buf + 4) != TRIGD_TC_VERSION) return LT_EVERSION;
+    for (unsigned a = 0; a < TRIGD_ALGO_COUNT; a++)
+        if (tc_of_algo[a].type == type && tc_of_algo[a].algorithm == algorithm) return (int)a;
+    return -1;
+}
+
+uint64_t trigd_trigger_type(uint32_t algorithms)
+{
+    uint64_t t = 0;
+    for (unsigned a = 0; a < TRIGD_ALGO_COUNT; a++)
+        if (algorithms & (1U << a)) t |= 1ULL << tc_of_algo[a].type;
+    return t;
+}
+
+size_t trigd_tc_encode(const struct trigd_decision *d, uint8_t *buf, size_t cap)
+{
+    uint64_t t_start = d->time, t_end = d->time;
+    for (uint32_t i = 0; i < d->n_candidates; i++) {
+        const struct lt_candidate *c = &d->candidates[i];
+        if (i == 0 || c->time_start < t_start) t_start = c->time_start;
+        if (i == 0 || c->time_end > t_end) t_end = c->time_end;
+    }
+    size_t one = LT_TC_HEADER_SIZE + (size_t)d->n_candidates * LT_TA_DATA_SIZE, off = 0;
+    for (unsigned a = 0; a < TRIGD_ALGO_COUNT; a++) {
+        if (!(d->algorithms & (1U << a))) continue;
+        if (cap - off < one) return 0;
+        struct lt_tc_data tc = {.version = LT_TC_VERSION,
+                                .time_start = t_start,
+                                .time_end = t_end,
+                                .time_candidate = d->time,
+                                .detid = LT_DETID_HD_TPC,
+                                .type = tc_of_algo[a].type,
+                                .algorithm = tc_of_algo[a].algorithm};
+        lt_tc_header_encode(&tc, d->n_candidates, buf + off, LT_TC_HEADER_SIZE);
+        off += LT_TC_HEADER_SIZE;
+        for (uint32_t i = 0; i < d->n_candidates; i++, off += LT_TA_DATA_SIZE) {
+            struct lt_ta_data ta;
+            lt_ta_from_candidate(&d->candidates[i], &ta);
+            lt_ta_encode(&ta, buf + off, LT_TA_DATA_SIZE);
+        }
+    }
+    return off;
+}
+
+int trigd_tc_decode(const struct lt_fragment_header *h, const uint8_t *buf, size_t len,
+                    struct trigd_decision *d)
+{
     memset(d, 0, offsetof(struct trigd_decision, candidates));
-    d->trigger_number = lt_get_le64(buf + 8);
-    d->time = lt_get_le64(buf + 16);
-    d->window_begin = lt_get_le64(buf + 24);
-    d->window_end = lt_get_le64(buf + 32);
-    d->algorithms = lt_get_le32(buf + 40);
-    d->n_candidates = lt_get_le32(buf + 44);
-    d->candidates_dropped = lt_get_le32(buf + 48);
-    d->n_cells = lt_get_le32(buf + 52);
-    if (d->n_candidates > TRIGD_DECISION_MAX_CANDIDATES) return LT_ERANGE;
-    if (len != TRIGD_TC_HEADER_SIZE + (size_t)d->n_candidates * TRIGD_TC_CAND_SIZE)
-        return LT_EFORMAT;
-    for (uint32_t i = 0; i < d->n_candidates; i++)
-        lt_candidate_get(buf + TRIGD_TC_HEADER_SIZE + (size_t)i * TRIGD_TC_CAND_SIZE,
-                         &d->candidates[i]);
+    d->trigger_number = h->trigger_number;
+    d->time = h->trigger_timestamp;
+    d->window_begin = h->window_begin;
+    d->window_end = h->window_end;
+    size_t off = 0;
+    int first = 1, have_inputs = 0;
+    while (off < len) {
+        struct lt_tc_data tc;
+        uint64_t n;
+        int rc = lt_tc_header_decode(buf + off, len - off, &tc, &n);
+        if (rc < 0) return rc;
+        off += LT_TC_HEADER_SIZE;
+        if (first) d->time = tc.time_candidate;
+        first = 0;
+        int algo = trigd_algo_of_tc(tc.type, tc.algorithm);
+        if (algo >= 0) d->algorithms |= 1U << algo;
+        for (uint64_t i = 0; i < n; i++, off += LT_TA_DATA_SIZE) {
+            if (have_inputs) continue; /* every TC of ours carries the same candidates */
+            struct lt_ta_data ta;
+            lt_ta_decode(buf + off, LT_TA_DATA_SIZE, &ta);
+            struct lt_candidate c;
+            if (d->n_candidates == TRIGD_DECISION_MAX_CANDIDATES ||
+                lt_candidate_from_ta(&ta, &c) < 0) {
+                d->candidates_dropped++;
+                continue;
+            }
+            d->candidates[d->n_candidates++] = c;
+            if (c.cell < LT_MAX_CELLS && !trigd_decision_has_cell(d, c.cell)) {
+                d->cells[c.cell / 64] |= 1ULL << (c.cell % 64);
+                d->n_cells++;
+            }
+        }
+        if (n) have_inputs = 1;
+    }
     return 0;
 }
 
@@ -176,7 +234,8 @@ void trigd_record_build(struct trigd_record_parts *p, const struct trigd_config 
     trh->run_number = cfg->run_number;
     /* TriggerRecordErrorBits bit 1 (kIncomplete): some component came back flagged. */
     trh->error_bits = (p->not_found || p->incomplete) ? 1U << 1 : 0;
-    trh->trigger_type = d->algorithms;
+    /* DUNE's convention: one bit per TriggerCandidate type in the record. */
+    trh->trigger_type = trigd_trigger_type(d->algorithms);
     trh->element_id.version = LT_SOURCE_ID_VERSION;
     trh->element_id.subsystem = LT_SUBSYS_TR_BUILDER;
     trh->element_id.id = 0;

@@ -173,7 +173,7 @@ static int add_candidate_boxes(struct lt_h5r *r, size_t rec, const struct lt_h5_
         uint8_t *buf = NULL;
         size_t len = 0;
         int rc = lt_h5r_read_fragment_alloc(r, rec, ds[i].name, &h, &buf, &len, 0, err, errlen);
-        if (rc == 0 && trigd_tc_decode(buf + LT_FRAGMENT_HEADER_SIZE, len, &d) != 0) {
+        if (rc == 0 && trigd_tc_decode(&h, buf + LT_FRAGMENT_HEADER_SIZE, len, &d) != 0) {
             lt_seterr(err, errlen, "%s: %s: %s: not a TriggerCandidate payload", lt_h5r_path(r),
                       lt_h5r_record(r, rec)->name, ds[i].name);
             rc = LT_EFORMAT;
