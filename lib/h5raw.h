@@ -4,7 +4,8 @@
  *
  *   /<Prefix><NNNNNN>[.<SSSS>]/RawData/<SourceID>_<TriggerRecordHeader|TimeSliceHeader>
  *   /<Prefix><NNNNNN>[.<SSSS>]/RawData/<SourceID>_<FragmentType>    e.g.
- * Detector_Readout_0x00000003_WIBEth /Truth (our simulation truth table)
+ * Detector_Readout_0x00000003_WIBEth
+ *   /Truth    our simulation truth: a group holding only attributes (h5raw_truth.c)
  *
  * Every dataset holds raw bytes (8-bit integers, shape {size, 1}, contiguous), exactly as
  * hdf5libs writes them, so DUNE's HDF5RawDataFile and plain h5py read our files.
@@ -33,7 +34,7 @@ enum lt_h5_record_type {
 
 #define LT_H5_FILELAYOUT_VERSION 5U
 #define LT_H5_RAW_DATA_GROUP     "RawData"
-#define LT_H5_TRUTH_DATASET      "Truth"
+#define LT_H5_TRUTH_GROUP        "Truth" /* a group of attributes, no dataset: h5raw_truth.c */
 #define LT_H5_WRITING_SUFFIX     ".writing"
 /* Largest dataset the reader allocates or copies without the caller asking for more: a full
  * 2.25 ms x 40-stream cell fragment is ~20 MB; a 10 ms run-file slice per stream ~2.2 MB. */
@@ -191,8 +192,10 @@ int lt_h5w_write_trigger_record(struct lt_h5w *w, const struct lt_trigger_record
                                 const struct lt_h5_fragment_in *frags, size_t n_frags, char *err,
                                 size_t errlen);
 
-/* Append rows to the /Truth compound table (created on first call, chunked and extendible; it
- * is ours, not hdf5libs', so DUNE readers ignore it). May be called any number of times. */
+/* Append rows to the simulation truth (/Truth, created on first call). It is ours, not hdf5libs':
+ * it is kept in attributes of the group /Truth, never in a dataset, because hdf5libs takes every
+ * dataset of the file for a fragment. Rows are written in blocks; the last one and the row count
+ * at lt_h5w_close. May be called any number of times. */
 int lt_h5w_append_truth(struct lt_h5w *w, const struct lt_truth *rows, size_t n, char *err,
                         size_t errlen);
 

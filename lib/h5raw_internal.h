@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "h5raw.h"
+#include "truth.h"
 
 /* Switch off HDF5's automatic error-stack printing for the calling thread (the setting is per
  * thread in a thread-safe libhdf5). Every h5raw entry point calls it: a DAQ tool must report
@@ -56,6 +57,39 @@ int lt_h5_write_record_attrs(hid_t group, enum lt_h5_record_type type, const cha
                              const struct lt_source_id *header_sid,
                              const struct lt_h5_fragment_ref *frags, size_t n, char *what,
                              size_t len);
+
+/* ---- simulation truth (h5raw_truth.c, its one owner): group /Truth of attribute blocks ---- */
+#define LT_H5_TRUTH_BLOCK_ROWS     65536U     /* rows per block the writer writes */
+#define LT_H5_TRUTH_MAX_BLOCK_ROWS (1U << 20) /* largest block the reader accepts */
+
+struct lt_h5_truth_writer {
+    int started;
+    hid_t group, mtype, ftype;
+    struct lt_truth *buf; /* one block */
+    size_t n_buf;
+    uint64_t rows, blocks;
+};
+/* Rows into the current block (group created on the first call); full blocks are written. The
+ * writer struct starts zeroed. 0 or a negative lt_error with `what` set. */
+int lt_h5_truth_append(hid_t file, struct lt_h5_truth_writer *tw, const struct lt_truth *rows,
+                       size_t n, char *what, size_t len);
+/* Last block and n_rows (nothing when no row was ever appended). */
+int lt_h5_truth_finish(struct lt_h5_truth_writer *tw, char *what, size_t len);
+void lt_h5_truth_writer_close(struct lt_h5_truth_writer *tw); /* handles and buffer */
+
+struct lt_h5_truth_reader {
+    hid_t group, dataset; /* one of them: blocks, or a legacy /Truth dataset */
+    uint64_t rows, per_block;
+    struct lt_truth *block; /* the last block read (block `cached - 1`) */
+    uint64_t cached;
+};
+/* 0 when a truth table is there (tr->rows rows), 1 when the file has none, else a negative
+ * lt_error (`what` says why). file_size bounds a legacy dataset's claimed rows. */
+int lt_h5_truth_open(hid_t file, uint64_t file_size, struct lt_h5_truth_reader *tr, char *what,
+                     size_t len);
+int lt_h5_truth_read(struct lt_h5_truth_reader *tr, uint64_t first, struct lt_truth *rows,
+                     size_t count, char *what, size_t len);
+void lt_h5_truth_close(struct lt_h5_truth_reader *tr);
 
 /* Compound types for struct lt_truth: the in-memory layout and the packed little-endian file
  * layout. The caller closes them with H5Tclose. Return a negative hid_t on failure. */

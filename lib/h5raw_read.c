@@ -844,94 +844,30 @@ int lt_h5r_read_tsh(struct lt_h5r *r, size_t record, struct lt_timeslice_header 
     return 0;
 }
 
-/* Open /Truth and check it is a 1-D compound table with every member we read. */
-static hid_t open_truth(struct lt_h5r *r, hsize_t *rows, int *rc, char *err, size_t errlen)
-{
-    static const char *const members[] = {"time", "cell",       "channel_start", "channel_end",
-                                          "kind", "energy_mev", "time_end"};
-    const char *obj = "/" LT_H5_TRUTH_DATASET;
-    *rc = 0;
-    *rows = 0;
-    htri_t ex = H5Lexists(r->file, obj, H5P_DEFAULT);
-    if (ex < 0) {
-        *rc = fail(r, LT_EIO, obj, 1, err, errlen, "cannot look up dataset");
-        return -1;
-    }
-    if (ex == 0) return -1; /* no table: rc stays 0 */
-    hid_t ds = H5Dopen2(r->file, obj, H5P_DEFAULT);
-    if (ds < 0) {
-        *rc = fail(r, LT_EFORMAT, obj, 1, err, errlen, "cannot open dataset");
-        return -1;
-    }
-    hid_t type = H5Dget_type(ds), space = H5Dget_space(ds);
-    if (type < 0 || space < 0 || H5Tget_class(type) != H5T_COMPOUND ||
-        H5Sget_simple_extent_ndims(space) != 1 || H5Sget_simple_extent_dims(space, rows, NULL) < 0)
-        *rc = fail(r, LT_EFORMAT, obj, 0, err, errlen, "not a 1-D compound table");
-    for (size_t i = 0; *rc == 0 && i < sizeof members / sizeof members[0]; i++)
-        if (H5Tget_member_index(type, members[i]) < 0)
-            *rc = fail(r, LT_EFORMAT, obj, 0, err, errlen, "member \"%s\" missing", members[i]);
-    /* The writer never leaves holes, so the stored bytes must cover every row the extent
-     * claims: a damaged extent cannot make us read (or a caller allocate) rows that are not
-     * there. */
-    if (*rc == 0 && *rows > 0) {
-        size_t row = H5Tget_size(type);
-        hsize_t stored = H5Dget_storage_size(ds);
-        if (*rows > LT_H5_MAX_TRUTH_ROWS || row == 0 || stored / row < *rows ||
-            stored > r->file_size)
-            *rc = fail(r, LT_EFORMAT, obj, 0, err, errlen,
-                       "table claims %llu rows but stores %llu bytes of %zu-byte rows",
-                       (unsigned long long)*rows, (unsigned long long)stored, row);
-    }
-    if (type >= 0) H5Tclose(type);
-    if (space >= 0) H5Sclose(space);
-    (void)H5Eclear2(H5E_DEFAULT);
-    if (*rc < 0) {
-        H5Dclose(ds);
-        return -1;
-    }
-    return ds;
-}
-
 int lt_h5r_truth_count(struct lt_h5r *r, size_t *n, char *err, size_t errlen)
 {
-    hsize_t rows;
-    int rc;
-    hid_t ds = open_truth(r, &rows, &rc, err, errlen);
-    *n = (size_t)rows;
-    if (ds >= 0) H5Dclose(ds);
-    return rc;
+    lt_h5_quiet();
+    struct lt_h5_truth_reader tr;
+    char what[256];
+    *n = 0;
+    int rc = lt_h5_truth_open(r->file, r->file_size, &tr, what, sizeof what);
+    if (rc == 1) return 0;
+    if (rc < 0) return fail(r, rc, "/" LT_H5_TRUTH_GROUP, rc == LT_EIO, err, errlen, "%s", what);
+    *n = (size_t)tr.rows;
+    lt_h5_truth_close(&tr);
+    return 0;
 }
 
 int lt_h5r_read_truth(struct lt_h5r *r, size_t first, struct lt_truth *rows, size_t count,
                       char *err, size_t errlen)
 {
-    const char *obj = "/" LT_H5_TRUTH_DATASET;
-    hsize_t total;
-    int rc;
-    hid_t ds = open_truth(r, &total, &rc, err, errlen);
-    if (ds < 0) return rc < 0 ? rc : fail(r, LT_ENOTFOUND, obj, 0, err, errlen, "no truth table");
-    if (first > total || count > total - first) {
-        H5Dclose(ds);
-        return fail(r, LT_ERANGE, obj, 0, err, errlen, "rows %zu..%zu requested, table has %llu",
-                    first, first + count, (unsigned long long)total);
-    }
-    if (count == 0) {
-        H5Dclose(ds);
-        return 0;
-    }
-    hsize_t off[1] = {first}, cnt[1] = {count};
-    hid_t fspace = H5Dget_space(ds), mspace = H5Screate_simple(1, cnt, NULL);
-    hid_t mtype = lt_h5_truth_mem_type();
-    /* HDF5 converts compound members by name, so a table written with a different member order
-     * or width still reads correctly. */
-    if (fspace < 0 || mspace < 0 || mtype < 0 ||
-        H5Sselect_hyperslab(fspace, H5S_SELECT_SET, off, NULL, cnt, NULL) < 0 ||
-        H5Dread(ds, mtype, mspace, fspace, H5P_DEFAULT, rows) < 0)
-        rc =
-            fail(r, LT_EIO, obj, 1, err, errlen, "cannot read rows %zu..%zu", first, first + count);
-    if (mtype >= 0) H5Tclose(mtype);
-    if (mspace >= 0) H5Sclose(mspace);
-    if (fspace >= 0) H5Sclose(fspace);
-    H5Dclose(ds);
-    return rc;
+    lt_h5_quiet();
+    struct lt_h5_truth_reader tr;
+    char what[256];
+    int rc = lt_h5_truth_open(r->file, r->file_size, &tr, what, sizeof what);
+    if (rc == 1)
+        return fail(r, LT_ENOTFOUND, "/" LT_H5_TRUTH_GROUP, 0, err, errlen, "no truth table");
+    if (rc == 0) rc = lt_h5_truth_read(&tr, first, rows, count, what, sizeof what);
+    lt_h5_truth_close(&tr);
+    return rc < 0 ? fail(r, rc, "/" LT_H5_TRUTH_GROUP, rc == LT_EIO, err, errlen, "%s", what) : 0;
 }

@@ -43,8 +43,7 @@ struct lt_h5w {
     size_t n_ds, cap_ds;
 
     /* /Truth */
-    hid_t truth_ds, truth_mtype;
-    uint64_t truth_rows;
+    struct lt_h5_truth_writer truth;
 };
 
 /* "<file>: <object>: <what>[: <HDF5's most specific message>]" */
@@ -98,7 +97,7 @@ int lt_h5w_open(struct lt_h5w **out, const char *path, const struct lt_h5_file_a
     }
     struct lt_h5w *w = calloc(1, sizeof *w);
     if (!w) return LT_ENOMEM;
-    w->file = w->rec_group = w->raw_group = w->truth_ds = w->truth_mtype = -1;
+    w->file = w->rec_group = w->raw_group = -1;
     w->type = attrs->record_type;
     w->writing_suffix = o.writing_suffix;
     int n1 = snprintf(w->final_path, sizeof w->final_path, "%s", path);
@@ -115,8 +114,12 @@ int lt_h5w_open(struct lt_h5w **out, const char *path, const struct lt_h5_file_a
         free(w);
         return rc;
     }
-    w->file =
-        H5Fcreate(w->path, o.truncate ? H5F_ACC_TRUNC : H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT);
+    /* The 1.8 object format stores attributes above 64 KiB densely: truth blocks need it. */
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl >= 0) H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V110);
+    w->file = H5Fcreate(w->path, o.truncate ? H5F_ACC_TRUNC : H5F_ACC_EXCL, H5P_DEFAULT,
+                        fapl >= 0 ? fapl : H5P_DEFAULT);
+    if (fapl >= 0) H5Pclose(fapl);
     if (w->file < 0) {
         int rc = fail(w, LT_EIO, "/", 1, err, errlen, "cannot create file%s",
                       access(w->path, F_OK) == 0 && !o.truncate ? " (it already exists)" : "");
@@ -144,9 +147,7 @@ static void close_record_handles(struct lt_h5w *w)
 static void close_handles(struct lt_h5w *w)
 {
     close_record_handles(w);
-    if (w->truth_ds >= 0) H5Dclose(w->truth_ds);
-    if (w->truth_mtype >= 0) H5Tclose(w->truth_mtype);
-    w->truth_ds = w->truth_mtype = -1;
+    lt_h5_truth_writer_close(&w->truth);
 }
 
 void lt_h5w_abort(struct lt_h5w *w)
@@ -176,6 +177,9 @@ int lt_h5w_close(struct lt_h5w *w, char *err, size_t errlen)
     if (w->rec_open)
         rc = fail(w, LT_EINVAL, w->rec_name, 0, err, errlen,
                   "record still open at close (lt_h5w_end_record not called); record incomplete");
+    char what[160];
+    int trc = rc == 0 ? lt_h5_truth_finish(&w->truth, what, sizeof what) : 0;
+    if (trc < 0) rc = fail(w, trc, "/" LT_H5_TRUTH_GROUP, trc == LT_EIO, err, errlen, "%s", what);
     if (rc == 0 && lt_h5_write_closing_attrs(w->file, w->recorded_size) < 0)
         rc = fail(w, LT_EIO, "/", 1, err, errlen, "cannot write closing attributes");
     close_handles(w);
@@ -466,57 +470,10 @@ int lt_h5w_write_trigger_record(struct lt_h5w *w, const struct lt_trigger_record
     return rc;
 }
 
-static int create_truth(struct lt_h5w *w, char *err, size_t errlen)
-{
-    hsize_t dims[1] = {0}, maxdims[1] = {H5S_UNLIMITED}, chunk[1] = {4096};
-    hid_t space = H5Screate_simple(1, dims, maxdims);
-    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    hid_t ftype = lt_h5_truth_file_type();
-    int rc = 0;
-    if (space < 0 || dcpl < 0 || ftype < 0 || H5Pset_chunk(dcpl, 1, chunk) < 0)
-        rc = fail(w, LT_EIO, "/" LT_H5_TRUTH_DATASET, 1, err, errlen, "cannot set up the table");
-    if (rc == 0) {
-        w->truth_ds =
-            H5Dcreate2(w->file, LT_H5_TRUTH_DATASET, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-        if (w->truth_ds < 0)
-            rc = fail(w, LT_EIO, "/" LT_H5_TRUTH_DATASET, 1, err, errlen, "cannot create dataset");
-    }
-    if (rc == 0) {
-        /* Let h5py users read the kind numbers without our header. */
-        char names[256];
-        int n = 0;
-        for (uint32_t k = 0; k < LT_TRUTH_KIND_COUNT && n >= 0 && (size_t)n < sizeof names; k++)
-            n += snprintf(names + n, sizeof names - (size_t)n, "%s%u=%s", k ? "," : "", k,
-                          lt_truth_kind_name(k));
-        if (lt_h5_attr_write_str(w->truth_ds, "kind_names", names) < 0 ||
-            lt_h5_attr_write_str(w->truth_ds, "time_unit", "62.5 MHz DAQ clock ticks") < 0)
-            rc =
-                fail(w, LT_EIO, "/" LT_H5_TRUTH_DATASET, 1, err, errlen, "cannot write attributes");
-    }
-    if (rc == 0 && (w->truth_mtype = lt_h5_truth_mem_type()) < 0)
-        rc = fail(w, LT_EIO, "/" LT_H5_TRUTH_DATASET, 1, err, errlen, "cannot build memory type");
-    if (ftype >= 0) H5Tclose(ftype);
-    if (dcpl >= 0) H5Pclose(dcpl);
-    if (space >= 0) H5Sclose(space);
-    return rc;
-}
-
 int lt_h5w_append_truth(struct lt_h5w *w, const struct lt_truth *rows, size_t n, char *err,
                         size_t errlen)
 {
-    if (n == 0) return 0;
-    int rc = 0;
-    if (w->truth_ds < 0 && (rc = create_truth(w, err, errlen)) < 0) return rc;
-    hsize_t newsize[1] = {w->truth_rows + n}, off[1] = {w->truth_rows}, cnt[1] = {n};
-    hid_t fspace = -1, mspace = -1;
-    if (H5Dset_extent(w->truth_ds, newsize) < 0 || (fspace = H5Dget_space(w->truth_ds)) < 0 ||
-        (mspace = H5Screate_simple(1, cnt, NULL)) < 0 ||
-        H5Sselect_hyperslab(fspace, H5S_SELECT_SET, off, NULL, cnt, NULL) < 0 ||
-        H5Dwrite(w->truth_ds, w->truth_mtype, mspace, fspace, H5P_DEFAULT, rows) < 0)
-        rc = fail(w, LT_EIO, "/" LT_H5_TRUTH_DATASET, 1, err, errlen,
-                  "cannot append %zu rows at row %" PRIu64, n, w->truth_rows);
-    if (mspace >= 0) H5Sclose(mspace);
-    if (fspace >= 0) H5Sclose(fspace);
-    if (rc == 0) w->truth_rows += n;
-    return rc;
+    char what[160];
+    int rc = lt_h5_truth_append(w->file, &w->truth, rows, n, what, sizeof what);
+    return rc < 0 ? fail(w, rc, "/" LT_H5_TRUTH_GROUP, rc == LT_EIO, err, errlen, "%s", what) : 0;
 }

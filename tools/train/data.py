@@ -3,13 +3,14 @@ the kernel's exact integer arithmetic, and labels from the simulation truth.
 
 A run file (docs/hdf5-layout.md) holds /TimeSliceNNNNNN/RawData/Detector_Readout_0x%08x_WIBEth
 datasets: a 72-byte FragmentHeader followed by 7200-byte WIBEth frames of one stream; the source
-id is (cell << 8) | stream (lib/chmap.h). /Truth is a compound table (lib/truth.h).
+id is (cell << 8) | stream (lib/chmap.h). /Truth holds the truth rows (lib/truth.h) in attributes, read by truth.py.
 """
 import re
 
 import numpy as np
 
 from intmodel import preprocess
+from truth import truth_rows
 
 TICKS_PER_SAMPLE = 32
 FRAME_SIZE = 7200
@@ -116,8 +117,8 @@ def run_cells(path):
 
 def _read_truth(f, cell):
     truth = np.zeros(0, dtype=TRUTH_DTYPE)
-    if "Truth" in f:
-        t = f["Truth"][()]
+    t = truth_rows(f)
+    if t is not None and len(t):
         truth = np.zeros(len(t), dtype=TRUTH_DTYPE)
         for n in TRUTH_DTYPE.names:
             truth[n] = t[n]

@@ -134,7 +134,10 @@ class TestFormats(unittest.TestCase):
                 tr = np.zeros(2, dtype=tdata.TRUTH_DTYPE)
                 tr["cell"] = [0, 1]
                 tr["kind"] = [1, 2]
-                f.create_dataset("Truth", data=tr)
+                tg = f.create_group("Truth")  # lib/h5raw_truth.c: attributes, no dataset
+                tg.attrs["n_rows"] = np.uint64(len(tr))
+                tg.attrs["rows_per_block"] = np.uint64(65536)
+                tg.attrs["block_000000"] = tr
             run = tdata.read_run(path, cell=1)
             runx = tdata.read_run(path, cell=1, d=4, in_shift=2, keep_raw_samples=128)
         # slice-by-slice preprocessing (pedestal state carried) == whole-run preprocessing
