@@ -1,6 +1,6 @@
 """Unit tests of the training package: run with
   /usr/bin/python3 -m unittest discover -s tools/train -p 'test_*.py'
-(ctest runs them through tests/test_train_python.sh)."""
+(ctest runs them through tests/kernel/test_train_python.sh)."""
 import os
 import sys
 import tempfile
@@ -134,7 +134,7 @@ class TestFormats(unittest.TestCase):
                 tr = np.zeros(2, dtype=tdata.TRUTH_DTYPE)
                 tr["cell"] = [0, 1]
                 tr["kind"] = [1, 2]
-                tg = f.create_group("Truth")  # lib/h5raw_truth.c: attributes, no dataset
+                tg = f.create_group("Truth")  # lib/hdf5/h5raw_truth.c: attributes, no dataset
                 tg.attrs["n_rows"] = np.uint64(len(tr))
                 tg.attrs["rows_per_block"] = np.uint64(65536)
                 tg.attrs["block_000000"] = tr

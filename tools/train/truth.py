@@ -1,7 +1,7 @@
 """Simulation truth of a lartrig run file, read with h5py (the one Python reader of it).
 
 The truth is the group /Truth holding attributes only, never a dataset, because DUNE's hdf5libs
-takes every dataset of a file for a fragment (lib/h5raw_truth.c, docs/hdf5-layout.md): rows
+takes every dataset of a file for a fragment (lib/hdf5/h5raw_truth.c, docs/hdf5-layout.md): rows
 sit in 1-D compound attributes block_000000, block_000001, ... (n_rows in all). Files written
 before that hold /Truth as a compound dataset; both read the same.
 """

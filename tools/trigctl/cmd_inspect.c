@@ -226,7 +226,7 @@ static int wibeth_span(struct inspect *in, size_t rec, const struct lt_h5_datase
     return found;
 }
 
-/* A Trigger_Candidate fragment decoded as trgdataformats TriggerCandidates (lib/trgfmt.h): one
+/* A Trigger_Candidate fragment decoded as trgdataformats TriggerCandidates (lib/formats/trgfmt.h): one
  * line (or JSON object) per TriggerCandidate. A payload that is not whole TriggerCandidates is a
  * problem of the file. */
 static void show_candidates(struct inspect *in, size_t rec, const struct lt_h5_dataset_info *d,
