@@ -42,6 +42,7 @@ enum lt_h5_record_type {
 #define LT_H5_MAX_TRUTH_ROWS    (1ULL << 32) /* /Truth rows the reader accepts */
 #define LT_H5_NAME_MAX          128          /* longest group/dataset name we produce or accept */
 #define LT_H5_STR_MAX           4096 /* longest string attribute we read (filelayout_params fits) */
+#define LT_H5_GEOMAP_MAX        (64U << 20) /* longest source_id_geo_id_map we parse */
 
 /* ---- naming (h5names.c): pure functions, no HDF5 calls; the io_uring writer reuses them ---- */
 
@@ -121,7 +122,8 @@ struct lt_h5_file_attrs {
     char operational_environment[64]; /* e.g. "lartrig" (also the file-name prefix) */
     char offline_data_stream[64];     /* e.g. "physics", "cosmics", "sim" */
     int run_was_for_test_purposes;    /* written as the string "true"/"false" */
-    /* Writer input only: SourceID -> GeoID entries for the source_id_geo_id_map attribute. */
+    /* SourceID -> GeoID entries of the source_id_geo_id_map attribute: the writer's input, and
+     * the reader's output (owned by the reader; empty when the file has no map). */
     const struct lt_h5_geoid_entry *geoids;
     size_t n_geoids;
     /* Reader output only (0 / empty when the attribute is absent, e.g. a file not closed). */
@@ -290,6 +292,24 @@ int lt_h5r_read_trh(struct lt_h5r *r, size_t record, struct lt_trigger_record_he
                     char *err, size_t errlen);
 int lt_h5r_read_tsh(struct lt_h5r *r, size_t record, struct lt_timeslice_header *tsh, char *err,
                     size_t errlen);
+
+/* Which cell and stream a readout fragment holds, found the way DUNE's tools find it, so files
+ * written by DUNE's DAQ (any SourceID numbering) read: from the DAQEthHeader (det_id, crate,
+ * slot, stream_id) of the fragment's first frame, checked against the file's SourceID -> GeoID
+ * map; from the map alone when the fragment has no frame (kDataNotFound). cell = crate and
+ * stream = slot * 8 + stream_id (lt_chmap_stream_from_address). The SourceID number itself is
+ * never interpreted. Errors, each with a message naming the dataset: LT_EFORMAT when the frames
+ * and the map disagree or the first frame is not a WIBEth frame, LT_ENOTFOUND for an empty
+ * fragment without a map entry, LT_EUNSUPPORTED for an address outside lartrig's map of a cell
+ * (e.g. DUNE's second WIB link, stream_id >= 64), LT_EIO on read failure. */
+struct lt_h5_stream_origin {
+    uint16_t det_id, crate;
+    uint8_t slot, eth_stream; /* DAQEthHeader slot_id and stream_id */
+    uint32_t cell, stream;    /* lartrig's numbering */
+    int from_frames;          /* 1: read from the first frame; 0: from the geo map only */
+};
+int lt_h5r_stream_origin(struct lt_h5r *r, size_t record, const struct lt_h5_dataset_info *d,
+                         struct lt_h5_stream_origin *o, char *err, size_t errlen);
 
 /* /Truth: row count (0 without error when the file has no truth table) and rows
  * [first, first + count). */

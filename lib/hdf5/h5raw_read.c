@@ -13,7 +13,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "chmap.h"
 #include "h5raw.h"
+#include "wibeth.h"
 #include "h5raw_internal.h"
 #include "lt_error.h"
 
@@ -24,6 +26,7 @@ struct lt_h5r {
     char path[PATH_MAX];
     uint64_t file_size; /* bytes on disk at open */
     struct lt_h5_file_attrs attrs;
+    struct lt_h5_geoid_entry *geo; /* attrs.geoids */
     struct lt_h5_record_id *records;
     size_t n_records, cap_records;
 };
@@ -146,6 +149,55 @@ static int check_layout_params(struct lt_h5r *r, const char *text, char *err, si
     return rc;
 }
 
+/* source_id_geo_id_map (HDF5SourceIDHandler JSON) into r->geo. Absent: no entries. */
+static int read_geo_map(struct lt_h5r *r, char *err, size_t errlen)
+{
+    char *text = NULL;
+    int rc = lt_h5_attr_read_str_alloc(r->file, "source_id_geo_id_map", LT_H5_GEOMAP_MAX, &text);
+    if (rc == LT_ENOTFOUND) return 0;
+    if (rc < 0)
+        return fail(r, rc == LT_EIO ? LT_EIO : LT_EFORMAT, "/", rc == LT_EIO, err, errlen,
+                    "attribute source_id_geo_id_map %s", attr_problem(rc));
+    json_error_t je;
+    json_t *root = json_loads(text, 0, &je);
+    free(text);
+    json_t *entries = json_object_get(root, "map_entries");
+    size_t n = 0, i, k;
+    json_t *e, *g;
+    json_array_foreach(entries, i, e) n += json_array_size(json_object_get(e, "geoids"));
+    if (!root || (entries && !json_is_array(entries))) {
+        json_decref(root);
+        return fail(r, LT_EFORMAT, "/", 0, err, errlen,
+                    "attribute source_id_geo_id_map is not {\"map_entries\":[...]}");
+    }
+    if (n && !(r->geo = calloc(n, sizeof *r->geo))) {
+        json_decref(root);
+        return LT_ENOMEM;
+    }
+    n = 0;
+    json_array_foreach(entries, i, e)
+    {
+        json_t *subsys = json_object_get(e, "subsys"), *id = json_object_get(e, "id");
+        if (!json_is_integer(subsys) || !json_is_integer(id)) {
+            json_decref(root);
+            return fail(r, LT_EFORMAT, "/", 0, err, errlen,
+                        "source_id_geo_id_map entry %zu lacks an integer subsys/id", i);
+        }
+        json_array_foreach(json_object_get(e, "geoids"), k, g)
+        {
+            r->geo[n].source_id =
+                (struct lt_source_id){LT_SOURCE_ID_VERSION, (uint16_t)json_integer_value(subsys),
+                                      (uint32_t)json_integer_value(id)};
+            /* nlohmann writes uint64 GeoIDs; jansson reads them as signed 64-bit. */
+            r->geo[n++].geoid = (uint64_t)json_integer_value(g);
+        }
+    }
+    json_decref(root);
+    r->attrs.geoids = r->geo;
+    r->attrs.n_geoids = n;
+    return 0;
+}
+
 static int read_attrs(struct lt_h5r *r, char *err, size_t errlen)
 {
     struct lt_h5_file_attrs *a = &r->attrs;
@@ -209,7 +261,7 @@ static int read_attrs(struct lt_h5r *r, char *err, size_t errlen)
         return rc;
     a->has_recorded_size = closed_a && closed_b;
     a->run_was_for_test_purposes = !strcmp(test, "true");
-    return 0;
+    return read_geo_map(r, err, errlen);
 }
 
 struct list_ctx {
@@ -315,6 +367,7 @@ void lt_h5r_close(struct lt_h5r *r)
     if (!r) return;
     if (r->file >= 0) H5Fclose(r->file);
     free(r->records);
+    free(r->geo);
     free(r);
 }
 
@@ -870,4 +923,78 @@ int lt_h5r_read_truth(struct lt_h5r *r, size_t first, struct lt_truth *rows, siz
     if (rc == 0) rc = lt_h5_truth_read(&tr, first, rows, count, what, sizeof what);
     lt_h5_truth_close(&tr);
     return rc < 0 ? fail(r, rc, "/" LT_H5_TRUTH_GROUP, rc == LT_EIO, err, errlen, "%s", what) : 0;
+}
+
+int lt_h5r_stream_origin(struct lt_h5r *r, size_t record, const struct lt_h5_dataset_info *d,
+                         struct lt_h5_stream_origin *o, char *err, size_t errlen)
+{
+    lt_h5_quiet();
+    char obj[2 * LT_H5_NAME_MAX + 16];
+    lt_h5_dataset_path(record < r->n_records ? r->records[record].name : "?", d->name, obj,
+                       sizeof obj);
+    memset(o, 0, sizeof *o);
+    /* The map's GeoIDs of this SourceID (hdf5libs allows several per SourceID). */
+    const struct lt_h5_geoid_entry *geo = NULL;
+    size_t n_geo = 0;
+    for (size_t i = 0; i < r->attrs.n_geoids; i++)
+        if (r->geo[i].source_id.subsystem == d->source_id.subsystem &&
+            r->geo[i].source_id.id == d->source_id.id) {
+            if (!n_geo) geo = &r->geo[i];
+            n_geo++;
+        }
+    if (d->size >= LT_FRAGMENT_HEADER_SIZE + sizeof(lt_wibeth_frame)) {
+        /* The header fields are read by their one owner (wibeth.c), from the whole frame. */
+        lt_wibeth_frame *fr = malloc(sizeof *fr);
+        if (!fr) return LT_ENOMEM;
+        int rc = lt_h5r_read_range(r, record, d->name, LT_FRAGMENT_HEADER_SIZE, fr, sizeof *fr, err,
+                                   errlen);
+        struct lt_daqeth_header h;
+        if (rc == 0) lt_daqeth_decode(fr, &h);
+        free(fr);
+        if (rc < 0) return rc;
+        o->det_id = h.det_id;
+        o->crate = h.crate;
+        o->slot = h.slot;
+        o->eth_stream = h.stream;
+        o->from_frames = 1;
+        if (h.version != LT_DAQETH_VERSION || h.det_id == 0)
+            return fail(r, LT_EFORMAT, obj, 0, err, errlen,
+                        "first frame has DAQEthHeader version %u, det_id %u: not a WIBEth frame",
+                        h.version, h.det_id);
+        int match = n_geo == 0;
+        for (size_t i = 0; i < r->attrs.n_geoids && !match; i++) {
+            const struct lt_h5_geoid_entry *g = &r->geo[i];
+            match = g->source_id.subsystem == d->source_id.subsystem &&
+                    g->source_id.id == d->source_id.id &&
+                    g->geoid == lt_h5_geoid_encode(o->det_id, o->crate, o->slot, o->eth_stream);
+        }
+        if (!match)
+            return fail(r, LT_EFORMAT, obj, 0, err, errlen,
+                        "frames come from det %u crate %u slot %u stream %u, but "
+                        "source_id_geo_id_map gives SourceID 0x%08x det %u crate %u slot %u "
+                        "stream %u",
+                        o->det_id, o->crate, o->slot, o->eth_stream, d->source_id.id,
+                        (unsigned)(geo->geoid & 0xFFFF), (unsigned)((geo->geoid >> 16) & 0xFFFF),
+                        (unsigned)((geo->geoid >> 32) & 0xFFFF), (unsigned)(geo->geoid >> 48));
+    } else if (geo) {
+        o->det_id = (uint16_t)(geo->geoid & 0xFFFF);
+        o->crate = (uint16_t)((geo->geoid >> 16) & 0xFFFF);
+        o->slot = (uint8_t)((geo->geoid >> 32) & 0xFFFF);
+        o->eth_stream = (uint8_t)((geo->geoid >> 48) & 0xFFFF);
+        if ((geo->geoid >> 32 & 0xFFFF) > 0xFF || geo->geoid >> 48 > 0xFF)
+            return fail(r, LT_EUNSUPPORTED, obj, 0, err, errlen,
+                        "source_id_geo_id_map gives slot %u stream %u: outside a DAQEthHeader",
+                        (unsigned)((geo->geoid >> 32) & 0xFFFF), (unsigned)(geo->geoid >> 48));
+    } else {
+        return fail(r, LT_ENOTFOUND, obj, 0, err, errlen,
+                    "no frames and no source_id_geo_id_map entry for SourceID 0x%08x: cannot "
+                    "tell which stream it is",
+                    d->source_id.id);
+    }
+    if (lt_chmap_stream_from_address(o->crate, o->slot, o->eth_stream, &o->cell, &o->stream) < 0)
+        return fail(r, LT_EUNSUPPORTED, obj, 0, err, errlen,
+                    "crate %u slot %u stream %u is outside lartrig's map of a cell (cell = crate "
+                    "< %u, stream = slot * 8 + stream_id < %u with stream_id < 8)",
+                    o->crate, o->slot, o->eth_stream, LT_MAX_CELLS, LT_STREAMS_PER_CELL);
+    return 0;
 }

@@ -116,10 +116,9 @@ static struct lt_source_id sid(uint16_t subsys, uint32_t id)
 
 static struct lt_h5_file_attrs attrs_for(enum lt_h5_record_type type)
 {
-    static const struct lt_h5_geoid_entry geo[] = {
-        {{LT_SOURCE_ID_VERSION, LT_SUBSYS_DETECTOR_READOUT, 0}, 0},
-        {{LT_SOURCE_ID_VERSION, LT_SUBSYS_DETECTOR_READOUT, 1}, 0},
-    };
+    /* The GeoIDs of the streams fill_frames writes (crate 0, slot 0, stream_id = stream). */
+    static struct lt_h5_geoid_entry geo[STREAMS];
+    lt_h5_cell_geoids(0, STREAMS, geo);
     struct lt_h5_file_attrs a = {0};
     a.record_type = type;
     a.run_number = RUN;
@@ -129,7 +128,7 @@ static struct lt_h5_file_attrs attrs_for(enum lt_h5_record_type type)
     snprintf(a.offline_data_stream, sizeof a.offline_data_stream, "sim");
     a.run_was_for_test_purposes = 1;
     a.geoids = geo;
-    a.n_geoids = 2;
+    a.n_geoids = STREAMS;
     return a;
 }
 
@@ -608,7 +607,7 @@ START_TEST(test_layout_with_plain_hdf5)
     s = str_attr(f, "source_id_geo_id_map");
     j = json_loads(s, 0, &je);
     ck_assert_ptr_nonnull(j);
-    ck_assert_uint_eq(json_array_size(json_object_get(j, "map_entries")), 2);
+    ck_assert_uint_eq(json_array_size(json_object_get(j, "map_entries")), STREAMS);
     json_decref(j);
     free(s);
 

@@ -226,9 +226,9 @@ static int wibeth_span(struct inspect *in, size_t rec, const struct lt_h5_datase
     return found;
 }
 
-/* A Trigger_Candidate fragment decoded as trgdataformats TriggerCandidates (lib/formats/trgfmt.h): one
- * line (or JSON object) per TriggerCandidate. A payload that is not whole TriggerCandidates is a
- * problem of the file. */
+/* A Trigger_Candidate fragment decoded as trgdataformats TriggerCandidates (lib/formats/trgfmt.h):
+ * one line (or JSON object) per TriggerCandidate. A payload that is not whole TriggerCandidates is
+ * a problem of the file. */
 static void show_candidates(struct inspect *in, size_t rec, const struct lt_h5_dataset_info *d,
                             const char *obj, json_t *j)
 {
@@ -296,13 +296,16 @@ static json_t *show_fragment(struct inspect *in, size_t rec, const struct lt_h5_
     in->n_bytes += d->size;
     in->n_frames += frames;
     in->n_error_fragments += h.error_bits != 0;
-    int readout = h.element_id.subsystem == LT_SUBSYS_DETECTOR_READOUT;
+    /* Which cell and stream: from the frames' DAQEthHeader and the GeoID map, as DUNE's tools
+     * identify streams (files of DUNE's DAQ number SourceIDs their own way). */
+    struct lt_h5_stream_origin org;
+    char org_err[1024] = "";
+    int readout = h.element_id.subsystem == LT_SUBSYS_DETECTOR_READOUT && is_wib &&
+                  lt_h5r_stream_origin(in->r, rec, d, &org, org_err, sizeof org_err) == 0;
     json_t *j = NULL;
     if (!in->o.json) {
         char where[32] = "";
-        if (readout)
-            snprintf(where, sizeof where, "cell %u stream %u", lt_source_id_cell(h.element_id.id),
-                     lt_source_id_stream(h.element_id.id));
+        if (readout) snprintf(where, sizeof where, "cell %u stream %u", org.cell, org.stream);
         printf("    %-42s %-18s %10" PRIu64 " B", d->name, where, d->size);
         if (is_wib && frames)
             printf("  %5" PRIu64 " frames  %" PRIu64 "..%" PRIu64, frames, first, last);
@@ -319,8 +322,12 @@ static json_t *show_fragment(struct inspect *in, size_t rec, const struct lt_h5_
                       (json_int_t)h.window_begin, "window_end", (json_int_t)h.window_end,
                       "error_bits_value", (json_int_t)h.error_bits, "error_bits", bits);
         if (readout) {
-            json_object_set_new(j, "cell", json_integer(lt_source_id_cell(h.element_id.id)));
-            json_object_set_new(j, "stream", json_integer(lt_source_id_stream(h.element_id.id)));
+            json_object_set_new(j, "cell", json_integer(org.cell));
+            json_object_set_new(j, "stream", json_integer(org.stream));
+            json_object_set_new(j, "daqeth",
+                                json_pack("{s:i,s:i,s:i,s:i,s:b}", "det_id", org.det_id, "crate",
+                                          org.crate, "slot", org.slot, "stream_id", org.eth_stream,
+                                          "from_frames", org.from_frames));
         }
         if (is_wib) {
             json_object_set_new(j, "frames", json_integer((json_int_t)frames));
@@ -332,6 +339,7 @@ static json_t *show_fragment(struct inspect *in, size_t rec, const struct lt_h5_
     }
     if (h.fragment_type == LT_FRAGTYPE_TRIGGER_CANDIDATE) show_candidates(in, rec, d, obj, j);
     /* Findings after the fragment's own line, so they read as notes on it. */
+    if (org_err[0]) problem(in, org_err);
     if (span & SPAN_READ_FAILED) problem(in, err);
     if (span & SPAN_PARTIAL_FRAME) {
         snprintf(msg, sizeof msg,

@@ -58,8 +58,15 @@ int replay_scan_run(const char *path, struct replay_run *run, char *err, size_t 
             if (d->kind != LT_H5_DS_FRAGMENT || d->fragment_type != LT_FRAGTYPE_WIBETH ||
                 d->source_id.subsystem != LT_SUBSYS_DETECTOR_READOUT)
                 continue;
-            uint32_t cell = lt_source_id_cell(d->source_id.id);
-            uint32_t stream = lt_source_id_stream(d->source_id.id);
+            /* Cell and stream as DUNE identifies them (frames' DAQEthHeader, GeoID map), not
+             * from the SourceID number: DUNE's DAQ numbers SourceIDs its own way. */
+            struct lt_h5_stream_origin o;
+            rc = lt_h5r_stream_origin(r, rec, d, &o, e, sizeof e);
+            if (rc) {
+                lt_seterr(err, errlen, "%s", e);
+                goto out;
+            }
+            uint32_t cell = o.cell, stream = o.stream;
             struct replay_cell *c = cell_slot(run, cell);
             if (!c || stream >= LT_STREAMS_PER_CELL || d->size < LT_FRAGMENT_HEADER_SIZE ||
                 (d->size - LT_FRAGMENT_HEADER_SIZE) % sizeof(lt_wibeth_frame)) {
