@@ -7,8 +7,9 @@
 #     original, for run and record files;
 #   - `trigctl replay` of the DUNE-style run file makes exactly the triggers of the original;
 #   - each file of the split run replays on its own;
-#   - a missing stream, frames that disagree with the GeoID map, and a gap between TimeSlices
-#     give a clear message (the first two refuse the file, the gap is reported and replayed);
+#   - a missing stream, frames that disagree with the GeoID map, a WIB's second link (stream_id
+#     64..) and a gap between TimeSlices give a clear message (the first three refuse the file,
+#     the gap is reported and replayed);
 #   - `trigctl show` draws a record of the DUNE-style file.
 # Skips (77) without Debian's h5py.
 set -euo pipefail
@@ -109,6 +110,21 @@ with h5py.File(copy("badgeo"), "r+") as f:
     f.attrs["source_id_geo_id_map"] = json.dumps(m)
 with h5py.File(copy("gap"), "r+") as f:
     del f[sorted(k for k in f if k.startswith("TimeSlice"))[5]]
+# DUNE's WIBs send a second 10G link whose stream_ids start at 64: not in lartrig's cell map.
+import numpy as np
+with h5py.File(copy("link64"), "r+") as f:
+    m = json.loads(f.attrs["source_id_geo_id_map"])
+    e = m["map_entries"][0]
+    e["geoids"] = [g + (64 << 48) for g in e["geoids"]]
+    f.attrs["source_id_geo_id_map"] = json.dumps(m)
+    name = f"Detector_Readout_0x{e['id']:08x}_WIBEth"
+    for r in (k for k in f if k.startswith("TimeSlice")):
+        ds = f[r]["RawData"][name]
+        b = bytearray(ds[:, 0].view(np.uint8).tobytes())
+        for o in range(72, len(b), 7200):
+            w = int.from_bytes(b[o:o + 8], "little") + (64 << 26)
+            b[o:o + 8] = w.to_bytes(8, "little")
+        ds[:, 0] = np.frombuffer(bytes(b), np.int8)
 EOF
 expect_fail() { # file, message
     if "$trigctl" replay "$tmp/$1.hdf5" -o "$tmp/o_$1" >"$tmp/$1.out" 2>&1; then
@@ -119,6 +135,7 @@ expect_fail() { # file, message
 }
 expect_fail missing "stream [0-9]* missing"
 expect_fail badgeo "source_id_geo_id_map gives"
+expect_fail link64 "outside lartrig's map of a cell"
 "$trigctl" replay "$tmp/gap.hdf5" -o "$tmp/o_gap" >"$tmp/gap.out" 2>&1 ||
     { cat "$tmp/gap.out" >&2; fail "replay of a run with a gap between TimeSlices"; }
 grep -q "gaps between TimeSlices" "$tmp/gap.out" || { cat "$tmp/gap.out" >&2; fail "gap not reported"; }
