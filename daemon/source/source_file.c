@@ -71,21 +71,12 @@ int trigd_source_file_open(const struct trigd_config *cfg, uint32_t index,
     uint64_t cap_periods = 0, end_ts = 0, gaps = 0, largest_gap = 0;
     for (size_t rec = 0; rec < lt_h5r_record_count(r); rec++) {
         size_t n_ds;
-        rc = lt_h5r_list_datasets(r, rec, &ds, &n_ds, err, errlen);
+        rc = lt_h5r_list_wibeth(r, rec, cc->id, &ds, &n_ds, err, errlen);
         if (rc) goto out;
         uint64_t slice_periods = 0, seen = 0; /* bit per stream of the cell (ns <= 40) */
         for (size_t k = 0; k < n_ds; k++) {
             const struct lt_h5_dataset_info *d = &ds[k];
-            if (d->kind != LT_H5_DS_FRAGMENT || d->fragment_type != LT_FRAGTYPE_WIBETH ||
-                d->source_id.subsystem != LT_SUBSYS_DETECTOR_READOUT)
-                continue;
-            /* Cell and stream from the frames' DAQEthHeader and the GeoID map, as DUNE's tools
-             * identify them: files of DUNE's DAQ number their SourceIDs their own way. */
-            struct lt_h5_stream_origin o;
-            rc = lt_h5r_stream_origin(r, rec, d, &o, err, errlen);
-            if (rc) goto out;
-            if (o.cell != cc->id) continue;
-            uint32_t s = o.stream;
+            uint32_t s = d->stream; /* from the frames and GeoID map (lt_h5r_list_wibeth) */
             if (s >= ns) {
                 rc = LT_EFORMAT;
                 lt_seterr(err, errlen, "%s: %s: stream %u but cell %u has %u streams", cc->file,

@@ -222,6 +222,9 @@ struct lt_h5_dataset_info {
     struct lt_source_id source_id; /* parsed from the name */
     uint32_t fragment_type;        /* parsed from the name (fragments only) */
     uint64_t size;                 /* bytes */
+    /* lt_h5r_list_wibeth only: the cell and stream of the fragment's frames
+     * (lt_h5r_stream_origin), never derived from the SourceID number. */
+    uint32_t cell, stream;
 };
 
 /* Open read-only and validate: an HDF5 file, record_type "TriggerRecord" or "TimeSlice",
@@ -252,6 +255,19 @@ int lt_h5r_find_record(const struct lt_h5r *r, uint64_t number, uint16_t sequenc
 #define LT_H5_MAX_DATASETS_PER_RECORD 65536U
 int lt_h5r_list_datasets(struct lt_h5r *r, size_t record, struct lt_h5_dataset_info **out,
                          size_t *n, char *err, size_t errlen);
+
+/* The run data of a record: its Detector_Readout WIBEth fragments (one dataset per stream),
+ * without the record header and any other fragment type; only those of `cell`, or of every cell
+ * with LT_H5_ALL_CELLS. Each entry's cell and stream come from its frames and the GeoID map
+ * (lt_h5r_stream_origin below), so files of DUNE's DAQ, whatever their SourceID numbers, select
+ * the same; sorted by cell, then stream. A fragment with no frame and no map entry cannot be
+ * placed and is left out (callers that need every stream notice the gap); any other origin error
+ * fails the call. This is the one dataset selection every C reader of run data uses (file
+ * source, replay, show, benchmarks); tools/train/data.py is the only other copy. *out as for
+ * lt_h5r_list_datasets (may be empty: *n = 0). */
+#define LT_H5_ALL_CELLS UINT32_MAX
+int lt_h5r_list_wibeth(struct lt_h5r *r, size_t record, uint32_t cell,
+                       struct lt_h5_dataset_info **out, size_t *n, char *err, size_t errlen);
 
 /* Size of one RawData dataset in bytes (validated: 1-byte type, shape {n,1}, not past the end
  * of the file). */

@@ -792,6 +792,43 @@ int lt_h5r_list_datasets(struct lt_h5r *r, size_t record, struct lt_h5_dataset_i
     return 0;
 }
 
+static int cmp_cell_stream(const void *a, const void *b)
+{
+    const struct lt_h5_dataset_info *x = a, *y = b;
+    if (x->cell != y->cell) return x->cell < y->cell ? -1 : 1;
+    return x->stream < y->stream ? -1 : x->stream > y->stream;
+}
+
+int lt_h5r_list_wibeth(struct lt_h5r *r, size_t record, uint32_t cell,
+                       struct lt_h5_dataset_info **out, size_t *n, char *err, size_t errlen)
+{
+    int rc = lt_h5r_list_datasets(r, record, out, n, err, errlen);
+    if (rc < 0) return rc;
+    size_t k = 0;
+    for (size_t i = 0; i < *n; i++) {
+        struct lt_h5_dataset_info d = (*out)[i];
+        if (d.kind != LT_H5_DS_FRAGMENT || d.fragment_type != LT_FRAGTYPE_WIBETH ||
+            d.source_id.subsystem != LT_SUBSYS_DETECTOR_READOUT)
+            continue;
+        struct lt_h5_stream_origin o;
+        rc = lt_h5r_stream_origin(r, record, &d, &o, err, errlen);
+        if (rc == LT_ENOTFOUND) continue; /* no frame, no map entry: nothing to place */
+        if (rc < 0) {
+            free(*out);
+            *out = NULL;
+            *n = 0;
+            return rc;
+        }
+        if (cell != LT_H5_ALL_CELLS && o.cell != cell) continue;
+        d.cell = o.cell;
+        d.stream = o.stream;
+        (*out)[k++] = d;
+    }
+    *n = k;
+    if (k) qsort(*out, k, sizeof **out, cmp_cell_stream);
+    return 0;
+}
+
 /* Find the record header dataset name of a record (the one dataset ending in the header name). */
 static int find_header(struct lt_h5r *r, size_t record, char *name, size_t len, char *err,
                        size_t errlen)

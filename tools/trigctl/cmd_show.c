@@ -137,35 +137,29 @@ static int parse(int argc, char **argv, struct show_opts *o)
     return 0;
 }
 
-/* Cells present in a record, with their board count (from the highest stream seen). Cell and
- * stream come from the frames' DAQEthHeader and the GeoID map (lt_h5r_stream_origin), so files
- * of DUNE's DAQ, with their own SourceID numbers, show too. */
+/* Cells present in a record's WIBEth fragments (lt_h5r_list_wibeth: cell and stream from the
+ * frames and the GeoID map, so files of DUNE's DAQ show too), with their board count (from the
+ * highest stream seen). */
 struct cell_seen {
     uint32_t cell;
     uint32_t n_fembs;
 };
 
-static int collect_cells(struct lt_h5r *r, size_t rec, const struct lt_h5_dataset_info *ds,
-                         size_t n, struct cell_seen *cells, size_t max, size_t *nc, char *err,
-                         size_t errlen)
+static size_t collect_cells(const struct lt_h5_dataset_info *ds, size_t n, struct cell_seen *cells,
+                            size_t max)
 {
-    *nc = 0;
+    size_t nc = 0;
     for (size_t i = 0; i < n; i++) {
-        if (ds[i].kind != LT_H5_DS_FRAGMENT || ds[i].fragment_type != LT_FRAGTYPE_WIBETH) continue;
-        struct lt_h5_stream_origin o;
-        int rc = lt_h5r_stream_origin(r, rec, &ds[i], &o, err, errlen);
-        if (rc == LT_ENOTFOUND) continue; /* an empty fragment of unknown origin: nothing to draw */
-        if (rc) return rc;
-        uint32_t fembs = o.stream / LT_STREAMS_PER_FEMB + 1;
+        uint32_t cell = ds[i].cell, fembs = ds[i].stream / LT_STREAMS_PER_FEMB + 1;
         size_t k = 0;
-        while (k < *nc && cells[k].cell != o.cell) k++;
-        if (k == *nc) {
-            if (*nc == max) continue;
-            cells[(*nc)++] = (struct cell_seen){o.cell, 0};
+        while (k < nc && cells[k].cell != cell) k++;
+        if (k == nc) {
+            if (nc == max) continue;
+            cells[nc++] = (struct cell_seen){cell, 0};
         }
         if (fembs > cells[k].n_fembs) cells[k].n_fembs = fembs;
     }
-    return 0;
+    return nc;
 }
 
 /* Box every candidate of the record's TriggerCandidate fragment (the decision behind it). */
@@ -201,18 +195,10 @@ static int fill_record(struct lt_h5r *r, size_t rec, struct lt_event *ev, char *
 {
     struct lt_h5_dataset_info *ds = NULL;
     size_t n = 0;
-    int rc = lt_h5r_list_datasets(r, rec, &ds, &n, err, errlen);
+    int rc = lt_h5r_list_wibeth(r, rec, LT_H5_ALL_CELLS, &ds, &n, err, errlen);
     if (rc) return rc;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        if (ds[i].kind != LT_H5_DS_FRAGMENT || ds[i].fragment_type != LT_FRAGTYPE_WIBETH) continue;
-        struct lt_h5_stream_origin o;
-        rc = lt_h5r_stream_origin(r, rec, &ds[i], &o, err, errlen);
-        if (rc == LT_ENOTFOUND) { /* empty and of unknown origin: nothing to draw */
-            rc = 0;
-            continue;
-        }
-        if (rc) break;
-        uint32_t cell = o.cell;
+        uint32_t cell = ds[i].cell;
         int have_panel = 0;
         for (size_t p = 0; p < ev->n_panels; p++) have_panel |= ev->panels[p].cell == cell;
         if (!have_panel) continue;
@@ -221,7 +207,7 @@ static int fill_record(struct lt_h5r *r, size_t rec, struct lt_event *ev, char *
         size_t payload_len = 0;
         rc = lt_h5r_read_fragment_alloc(r, rec, ds[i].name, &h, &buf, &payload_len, 0, err, errlen);
         if (rc == 0)
-            lt_ev_fill_frames(ev, cell, o.stream, buf + LT_FRAGMENT_HEADER_SIZE, payload_len);
+            lt_ev_fill_frames(ev, cell, ds[i].stream, buf + LT_FRAGMENT_HEADER_SIZE, payload_len);
         free(buf);
     }
     free(ds);
@@ -290,12 +276,14 @@ static int show_trigger_record(struct lt_h5r *r, const struct show_opts *o, stru
     size_t n = 0;
     rc = lt_h5r_list_datasets(r, rec, &ds, &n, err, errlen);
     if (rc) return rc;
-    struct cell_seen cells[LT_EV_MAX_PANELS];
-    size_t nc;
-    rc = collect_cells(r, rec, ds, n, cells, LT_EV_MAX_PANELS, &nc, err, errlen);
-    if (rc == 0) rc = add_candidate_boxes(r, rec, ds, n, ev, err, errlen);
+    rc = add_candidate_boxes(r, rec, ds, n, ev, err, errlen);
     free(ds);
     if (rc) return rc;
+    rc = lt_h5r_list_wibeth(r, rec, LT_H5_ALL_CELLS, &ds, &n, err, errlen);
+    if (rc) return rc;
+    struct cell_seen cells[LT_EV_MAX_PANELS];
+    size_t nc = collect_cells(ds, n, cells, LT_EV_MAX_PANELS);
+    free(ds);
     rc = add_panels(ev, o, cells, nc, t0, t1);
     if (rc) return rc;
     snprintf(ev->title, sizeof ev->title, "run %u  trigger %llu  t = %llu ticks", trh.run_number,
@@ -310,11 +298,10 @@ static int slice_window(struct lt_h5r *r, size_t rec, uint64_t *begin, uint64_t 
 {
     struct lt_h5_dataset_info *ds = NULL;
     size_t n = 0;
-    int rc = lt_h5r_list_datasets(r, rec, &ds, &n, err, errlen);
+    int rc = lt_h5r_list_wibeth(r, rec, LT_H5_ALL_CELLS, &ds, &n, err, errlen);
     if (rc) return rc;
     rc = LT_ENOTFOUND;
     for (size_t i = 0; i < n && rc == LT_ENOTFOUND; i++) {
-        if (ds[i].kind != LT_H5_DS_FRAGMENT || ds[i].fragment_type != LT_FRAGTYPE_WIBETH) continue;
         struct lt_fragment_header h;
         uint8_t *buf = NULL;
         size_t payload_len;
@@ -345,13 +332,11 @@ static int show_run_window(struct lt_h5r *r, const struct show_opts *o, struct l
     if (rc) return rc;
     struct lt_h5_dataset_info *ds = NULL;
     size_t n = 0;
-    rc = lt_h5r_list_datasets(r, 0, &ds, &n, err, errlen);
+    rc = lt_h5r_list_wibeth(r, 0, LT_H5_ALL_CELLS, &ds, &n, err, errlen);
     if (rc) return rc;
     struct cell_seen cells[LT_EV_MAX_PANELS];
-    size_t nc;
-    rc = collect_cells(r, 0, ds, n, cells, LT_EV_MAX_PANELS, &nc, err, errlen);
+    size_t nc = collect_cells(ds, n, cells, LT_EV_MAX_PANELS);
     free(ds);
-    if (rc) return rc;
     double from = o->have_window ? o->from_s : 0.0, to = o->have_window ? o->to_s : 0.00225;
     uint64_t t0 = run_start + lt_seconds_to_ticks(from), t1 = run_start + lt_seconds_to_ticks(to);
     t0 -= t0 % LT_TICKS_PER_SAMPLE;
