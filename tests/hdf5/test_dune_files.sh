@@ -133,7 +133,7 @@ expect_fail() { # file, message
     grep -q "$2" "$tmp/$1.out" || { cat "$tmp/$1.out" >&2; fail "$1: no message matching '$2'"; }
     echo "$1: $(grep -m1 "$2" "$tmp/$1.out")"
 }
-expect_fail missing "stream [0-9]* missing"
+expect_fail missing "stream [0-9]* missing\|of the [0-9]* streams of cell"
 expect_fail badgeo "source_id_geo_id_map gives"
 expect_fail link64 "outside lartrig's map of a cell"
 "$trigctl" replay "$tmp/gap.hdf5" -o "$tmp/o_gap" >"$tmp/gap.out" 2>&1 ||
