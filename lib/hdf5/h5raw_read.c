@@ -149,7 +149,17 @@ static int check_layout_params(struct lt_h5r *r, const char *text, char *err, si
     return rc;
 }
 
-/* source_id_geo_id_map (HDF5SourceIDHandler JSON) into r->geo. Absent: no entries. */
+/* GeoID map order: by SourceID, so the entries of one SourceID are one run. */
+static int cmp_geo(const void *a, const void *b)
+{
+    const struct lt_h5_geoid_entry *x = a, *y = b;
+    if (x->source_id.subsystem != y->source_id.subsystem)
+        return x->source_id.subsystem < y->source_id.subsystem ? -1 : 1;
+    return x->source_id.id < y->source_id.id ? -1 : x->source_id.id > y->source_id.id;
+}
+
+/* source_id_geo_id_map (HDF5SourceIDHandler JSON) into r->geo, sorted by SourceID (the order
+ * of one SourceID's GeoIDs is not kept: nothing depends on it). Absent: no entries. */
 static int read_geo_map(struct lt_h5r *r, char *err, size_t errlen)
 {
     char *text = NULL;
@@ -193,6 +203,7 @@ static int read_geo_map(struct lt_h5r *r, char *err, size_t errlen)
         }
     }
     json_decref(root);
+    if (n) qsort(r->geo, n, sizeof *r->geo, cmp_geo);
     r->attrs.geoids = r->geo;
     r->attrs.n_geoids = n;
     return 0;
@@ -971,20 +982,31 @@ int lt_h5r_stream_origin(struct lt_h5r *r, size_t record, const struct lt_h5_dat
                        sizeof obj);
     memset(o, 0, sizeof *o);
     /* The map's GeoIDs of this SourceID (hdf5libs allows several per SourceID). */
+    /* The map's GeoIDs of this SourceID: a run of the sorted map (binary search: a full
+     * detector has thousands of streams, and every fragment of every record asks). */
+    size_t lo = 0, hi = r->attrs.n_geoids;
+    struct lt_h5_geoid_entry key = {d->source_id, 0};
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cmp_geo(&r->geo[mid], &key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     const struct lt_h5_geoid_entry *geo = NULL;
     size_t n_geo = 0;
-    for (size_t i = 0; i < r->attrs.n_geoids; i++)
-        if (r->geo[i].source_id.subsystem == d->source_id.subsystem &&
-            r->geo[i].source_id.id == d->source_id.id) {
-            if (!n_geo) geo = &r->geo[i];
-            n_geo++;
-        }
+    while (lo + n_geo < r->attrs.n_geoids &&
+           r->geo[lo + n_geo].source_id.subsystem == d->source_id.subsystem &&
+           r->geo[lo + n_geo].source_id.id == d->source_id.id)
+        n_geo++;
+    if (n_geo) geo = &r->geo[lo];
     if (d->size >= LT_FRAGMENT_HEADER_SIZE + sizeof(lt_wibeth_frame)) {
-        /* The header fields are read by their one owner (wibeth.c), from the whole frame. */
-        lt_wibeth_frame *fr = malloc(sizeof *fr);
+        /* The header fields are decoded by their one owner (wibeth.c); only the DAQEthHeader's
+         * 16 bytes are read. */
+        lt_wibeth_frame *fr = calloc(1, sizeof *fr);
         if (!fr) return LT_ENOMEM;
-        int rc = lt_h5r_read_range(r, record, d->name, LT_FRAGMENT_HEADER_SIZE, fr, sizeof *fr, err,
-                                   errlen);
+        int rc = lt_h5r_read_range(r, record, d->name, LT_FRAGMENT_HEADER_SIZE, fr->daq_header,
+                                   sizeof fr->daq_header, err, errlen);
         struct lt_daqeth_header h;
         if (rc == 0) lt_daqeth_decode(fr, &h);
         free(fr);
@@ -999,12 +1021,8 @@ int lt_h5r_stream_origin(struct lt_h5r *r, size_t record, const struct lt_h5_dat
                         "first frame has DAQEthHeader version %u, det_id %u: not a WIBEth frame",
                         h.version, h.det_id);
         int match = n_geo == 0;
-        for (size_t i = 0; i < r->attrs.n_geoids && !match; i++) {
-            const struct lt_h5_geoid_entry *g = &r->geo[i];
-            match = g->source_id.subsystem == d->source_id.subsystem &&
-                    g->source_id.id == d->source_id.id &&
-                    g->geoid == lt_h5_geoid_encode(o->det_id, o->crate, o->slot, o->eth_stream);
-        }
+        for (size_t i = 0; i < n_geo && !match; i++)
+            match = geo[i].geoid == lt_h5_geoid_encode(o->det_id, o->crate, o->slot, o->eth_stream);
         if (!match)
             return fail(r, LT_EFORMAT, obj, 0, err, errlen,
                         "frames come from det %u crate %u slot %u stream %u, but "
