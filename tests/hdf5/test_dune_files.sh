@@ -4,7 +4,8 @@
 # lartrig's cell << 8 | stream) and a run split over files named ..._0000/_0001.hdf5. Then:
 #   - both pass the conformance checks (tests/hdf5/dune_conformance.py);
 #   - `trigctl inspect` names every WIBEth fragment's cell and stream from its frames, as in the
-#     original, for run and record files;
+#     original, for run and record files; training's reader (tools/train/data.py) gets the same
+#     ADCs per cell;
 #   - `trigctl replay` of the DUNE-style run file makes exactly the triggers of the original;
 #   - each file of the split run replays on its own;
 #   - a missing stream, frames that disagree with the GeoID map, a WIB's second link (stream_id
@@ -69,6 +70,20 @@ assert any(x[4] != y[4] for x, y in zip(sorted(a), sorted(b))), "SourceIDs were 
 print(f"inspect: {len(b)} WIBEth fragments, same cells and streams under DUNE SourceIDs")
 EOF
 done
+
+# training's reader (tools/train/data.py) sees the same ADCs per cell in the DUNE-style file.
+PYTHONPATH=$src/tools/train "$py" - "$run" "$dune" <<'EOF'
+import sys
+import numpy as np
+import data
+run, dune = sys.argv[1:3]
+cells = data.run_cells(run)
+assert cells == data.run_cells(dune) == [0, 1], (cells, data.run_cells(dune))
+for c in cells:
+    a, b = data.read_run(run, cell=c), data.read_run(dune, cell=c)
+    assert a["first_tick"] == b["first_tick"] and np.array_equal(a["adc"], b["adc"]), c
+print(f"tools/train: cells {cells}, identical ADCs")
+EOF
 
 # replay: the DUNE-style run file gives exactly the original's triggers.
 "$trigctl" replay "$dune" -o "$tmp/drec" --json >"$tmp/dune.json" 2>"$tmp/dune.err" ||

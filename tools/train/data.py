@@ -2,9 +2,10 @@
 the kernel's exact integer arithmetic, and labels from the simulation truth.
 
 A run file (docs/hdf5-layout.md) holds /TimeSliceNNNNNN/RawData/Detector_Readout_0x%08x_WIBEth
-datasets: a 72-byte FragmentHeader followed by 7200-byte WIBEth frames of one stream; the source
-id is (cell << 8) | stream (lib/formats/chmap.h). /Truth holds the truth rows (lib/formats/truth.h)
-in attributes of a group, read by truth.py.
+datasets: a 72-byte FragmentHeader followed by 7200-byte WIBEth frames of one stream, placed by
+its frames' DAQEthHeader (cell = crate, stream = slot * 8 + stream_id) and the file's GeoID map,
+never by the SourceID number, so files of DUNE's DAQ read too. /Truth holds the truth rows
+(lib/formats/truth.h) in attributes of a group, read by truth.py.
 """
 import re
 
@@ -103,9 +104,55 @@ def pack_frames(adc, ts):
 # ---------------------------------------------------------------- run files
 
 # The run-data selection (Detector_Readout WIBEth fragments of each TimeSlice; headers and /Truth
-# are not run data). Its one C owner is lt_h5r_list_wibeth (lib/hdf5/h5raw.h); this is the only
-# other copy, kept because training reads run files with h5py.
+# are not run data), each fragment placed by its frames as DUNE's tools place it. Its one C owner
+# is lt_h5r_list_wibeth / lt_h5r_stream_origin (lib/hdf5/h5raw.h); this is the only other copy,
+# kept because training reads run files with h5py.
 _FRAG_RE = re.compile(r"^Detector_Readout_0x([0-9a-fA-F]{8})_WIBEth$")
+
+
+def _geo_map(f):
+    import json
+
+    if "source_id_geo_id_map" not in f.attrs:
+        return {}
+    m = json.loads(f.attrs["source_id_geo_id_map"])
+    return {e["id"]: [int(g) for g in e["geoids"]] for e in m.get("map_entries", [])
+            if e["subsys"] == 1}
+
+
+def _stream_origin(where, ds, sid, geo):
+    """(cell, stream) of a WIBEth fragment: from its first frame's DAQEthHeader (cell = crate,
+    stream = slot * 8 + stream_id), which must agree with the file's GeoID map; from the map
+    alone when it has no frame. Never from the SourceID number (DUNE's DAQ numbers its own)."""
+    if ds.shape[0] >= FRAG_HEADER_SIZE + 16:
+        w = int.from_bytes(ds[FRAG_HEADER_SIZE:FRAG_HEADER_SIZE + 8, 0].view(np.uint8).tobytes(),
+                           "little")
+        det, crate, slot, link = w >> 6 & 0x3F, w >> 12 & 0x3FF, w >> 22 & 0xF, w >> 26 & 0xFF
+        gid = link << 48 | slot << 32 | crate << 16 | det
+        if geo.get(sid) and gid not in geo[sid]:
+            raise ValueError(f"{where}: frames come from crate {crate} slot {slot} stream {link}, "
+                             "not what source_id_geo_id_map gives")
+    elif geo.get(sid):
+        g = geo[sid][0]
+        crate, slot, link = g >> 16 & 0xFFFF, g >> 32 & 0xFFFF, g >> 48 & 0xFFFF
+    else:
+        return None
+    if link >= 8 or slot * 8 + link >= 40:
+        raise ValueError(f"{where}: crate {crate} slot {slot} stream {link} is outside "
+                         "lartrig's map of a cell")
+    return crate, slot * 8 + link
+
+
+def _wibeth(path, f, sl, geo):
+    """{(cell, stream): dataset name} of one TimeSlice."""
+    out = {}
+    for name, ds in f[sl]["RawData"].items():
+        m = _FRAG_RE.match(name)
+        if m:
+            o = _stream_origin(f"{path}: /{sl}/RawData/{name}", ds, int(m.group(1), 16), geo)
+            if o is not None:
+                out[o] = name
+    return out
 
 
 def run_cells(path):
@@ -114,8 +161,7 @@ def run_cells(path):
 
     with h5py.File(path, "r") as f:
         for sl in sorted(k for k in f if k.startswith("TimeSlice")):
-            return sorted({int(m.group(1), 16) >> 8 for m in map(_FRAG_RE.match, f[sl]["RawData"])
-                           if m})
+            return sorted({c for c, _ in _wibeth(path, f, sl, _geo_map(f))})
     return []
 
 
@@ -146,6 +192,7 @@ def read_run(path, cell=None, max_slices=None, d=None, in_shift=None, keep_raw_s
     first_tick = next_tick = None
     n_fembs = None
     with h5py.File(path, "r") as f:
+        geo = _geo_map(f)
         slices = sorted(k for k in f.keys() if k.startswith("TimeSlice"))
         if max_slices:
             slices = slices[:max_slices]
@@ -154,17 +201,11 @@ def read_run(path, cell=None, max_slices=None, d=None, in_shift=None, keep_raw_s
             if raw is None:
                 raise ValueError(f"{path}: /{sl}: no RawData group")
             per = {}
-            for name in raw.keys():
-                m = _FRAG_RE.match(name)
-                if not m:
-                    continue
-                sid = int(m.group(1), 16)
-                c, s = sid >> 8, sid & 0xFF
+            for (c, s), name in sorted(_wibeth(path, f, sl, geo).items()):
                 if cell is None:
                     cell = c
-                if c != cell:
-                    continue
-                per[s] = name
+                if c == cell:
+                    per[s] = name
             if not per:
                 continue
             if n_fembs is None:
