@@ -86,10 +86,14 @@ def unpack_frames(buf):
     return ts, adc
 
 
-def pack_frames(adc, ts):
-    """Inverse of unpack_frames for tests: adc [N][64][64] -> bytes (headers only carry ts)."""
+def pack_frames(adc, ts, cell=0, stream=0):
+    """Inverse of unpack_frames for tests: adc [N][64][64] -> bytes. The DAQEthHeader carries
+    version 1, det_id 3 (HD TPC), the address of the cell's stream (crate = cell, slot =
+    stream // 8, stream_id = stream % 8: readers place fragments by it) and the timestamps; the
+    rest of the headers is 0."""
     n = adc.shape[0]
     words = np.zeros((n, FRAME_WORDS), dtype=np.uint64)
+    words[:, 0] = np.uint64(1 | 3 << 6 | cell << 12 | (stream // 8) << 22 | (stream % 8) << 26)
     words[:, 1] = ts
     aw = np.zeros((n, SAMPLES_PER_FRAME, 14), dtype=np.uint64)
     a = adc.astype(np.uint64) & np.uint64(0x3FFF)

@@ -127,7 +127,8 @@ class TestFormats(unittest.TestCase):
                             ts = t0 + 2048 * np.arange(p0, p0 + per_slice, dtype=np.uint64)
                             hdr = np.zeros(72, dtype=np.uint8)
                             hdr[:4] = np.frombuffer((0x11112222).to_bytes(4, "little"), np.uint8)
-                            payload = np.frombuffer(tdata.pack_frames(a, ts), dtype=np.uint8)
+                            frames = tdata.pack_frames(a, ts, cell, s)
+                            payload = np.frombuffer(frames, dtype=np.uint8)
                             blob = np.concatenate([hdr, payload]).view(np.int8)
                             name = f"Detector_Readout_0x{(cell << 8) | s:08x}_WIBEth"
                             g.create_dataset(name, data=blob.reshape(-1, 1))
