@@ -1,6 +1,7 @@
 /* Packing a rendered period into the cell's WIBEth frames: gather each stream's 64 channels from
  * the plane-ordered array through the channel map, pack the 14-bit samples, write the headers
- * as a WIB fills them (block_length, link_valid, ready, COLDATA timestamps: lib/formats/wibeth.h). */
+ * as a WIB fills them (block_length, link_valid, ready, COLDATA timestamps:
+ * lib/formats/wibeth.h). */
 #include "daqfmt.h"
 #include "sim_internal.h"
 

@@ -17,6 +17,7 @@ set -euo pipefail
 bin=${LARTRIG_BINARY_DIR:?LARTRIG_BINARY_DIR not set}
 src=${LARTRIG_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 py=/usr/bin/python3
+export PYTHONDONTWRITEBYTECODE=1 # no __pycache__ in the source tree
 "$py" -c 'import h5py, numpy' 2>/dev/null || { echo "SKIP: $py lacks h5py/numpy"; exit 77; }
 trigctl=$bin/tools/trigctl
 tmp=$(mktemp -d)
