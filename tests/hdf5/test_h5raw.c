@@ -1306,6 +1306,88 @@ START_TEST(test_wibeth_selection)
 }
 END_TEST
 
+/* Placing fragments the way DUNE's tools do (lt_h5r_stream_origin): by the frames' DAQEthHeader
+ * checked against the GeoID map, by the map alone for an empty fragment, never by the SourceID
+ * number (here DUNE-style, 0x77..0x7a). */
+START_TEST(test_stream_origin)
+{
+    make_tmpdir();
+    char err[512] = "", path[600];
+    snprintf(path, sizeof path, "%s/origin.hdf5", tmpdir);
+    struct lt_h5_file_attrs a = attrs_for(LT_H5_TIMESLICE);
+    const struct lt_source_id s77 = sid(LT_SUBSYS_DETECTOR_READOUT, 0x77),
+                              s78 = sid(LT_SUBSYS_DETECTOR_READOUT, 0x78),
+                              s79 = sid(LT_SUBSYS_DETECTOR_READOUT, 0x79),
+                              s7a = sid(LT_SUBSYS_DETECTOR_READOUT, 0x7a);
+    const struct lt_h5_geoid_entry geo[] = {
+        {s77, lt_h5_geoid_encode(LT_DETID_HD_TPC, 9, 0, 0)}, /* two GeoIDs: the second fits */
+        {s77, lt_h5_geoid_encode(LT_DETID_HD_TPC, 5, 1, 3)}, /* cell 5 stream 11 */
+        {s78, lt_h5_geoid_encode(LT_DETID_HD_TPC, 5, 0, 2)}, /* empty: cell 5 stream 2 */
+        {s7a, lt_h5_geoid_encode(LT_DETID_HD_TPC, 6, 0, 0)}, /* frames say crate 7: refused */
+    };
+    a.geoids = geo;
+    a.n_geoids = sizeof geo / sizeof geo[0];
+    struct lt_h5w *w;
+    ck_assert_msg(lt_h5w_open(&w, path, &a, NULL, err, sizeof err) == 0, "%s", err);
+    struct lt_timeslice_header tsh = {.timeslice_number = 1, .run_number = RUN};
+    tsh.element_id = sid(LT_SUBSYS_TR_BUILDER, 0x2710);
+    ck_assert_msg(lt_h5w_begin_timeslice(w, &tsh, err, sizeof err) == 0, "%s", err);
+    static uint8_t payload[FRAMES * LT_WIBETH_FRAME_SIZE];
+    const struct {
+        struct lt_source_id sid;
+        unsigned frames;
+        uint16_t crate;
+        uint8_t slot, stream;
+    } fr[] = {{s77, FRAMES, 5, 1, 3}, {s78, 0, 0, 0, 0}, {s79, 0, 0, 0, 0}, {s7a, FRAMES, 7, 0, 0}};
+    for (unsigned i = 0; i < 4; i++) {
+        struct lt_fragment_header h = frag_hdr(1, 0, 0, 1000000ULL);
+        h.element_id = fr[i].sid;
+        fill_frames(payload, fr[i].frames, fr[i].stream, h.window_begin, i);
+        for (unsigned f = 0; f < fr[i].frames; f++) {
+            lt_wibeth_frame *p = (lt_wibeth_frame *)(payload + (size_t)f * LT_WIBETH_FRAME_SIZE);
+            struct lt_daqeth_header dh;
+            lt_daqeth_decode(p, &dh);
+            dh.crate = fr[i].crate;
+            dh.slot = fr[i].slot;
+            ck_assert_int_eq(lt_daqeth_encode(p, &dh), 0);
+        }
+        if (!fr[i].frames) h.error_bits = 1U << LT_FRAG_ERR_DATA_NOT_FOUND;
+        ck_assert_msg(lt_h5w_add_fragment(w, &h, payload,
+                                          (size_t)fr[i].frames * LT_WIBETH_FRAME_SIZE, err,
+                                          sizeof err) == 0,
+                      "%s", err);
+    }
+    ck_assert_msg(lt_h5w_end_record(w, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(lt_h5w_close(w, err, sizeof err) == 0, "%s", err);
+
+    struct lt_h5r *r;
+    ck_assert_msg(lt_h5r_open(&r, path, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(lt_h5r_attrs(r)->n_geoids, 4); /* the reader parses the map */
+    struct lt_h5_dataset_info *ds;
+    size_t n;
+    ck_assert_msg(lt_h5r_list_datasets(r, 0, &ds, &n, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(n, 5);
+    struct lt_h5_stream_origin o;
+    ck_assert_msg(lt_h5r_stream_origin(r, 0, &ds[1], &o, err, sizeof err) == 0, "%s", err);
+    ck_assert(o.from_frames && o.crate == 5 && o.slot == 1 && o.eth_stream == 3);
+    ck_assert(o.cell == 5 && o.stream == 11);
+    ck_assert_msg(lt_h5r_stream_origin(r, 0, &ds[2], &o, err, sizeof err) == 0, "%s", err);
+    ck_assert(!o.from_frames && o.cell == 5 && o.stream == 2);
+    ck_assert_int_eq(lt_h5r_stream_origin(r, 0, &ds[3], &o, err, sizeof err), LT_ENOTFOUND);
+    ck_assert_ptr_nonnull(strstr(err, "cannot tell which stream"));
+    ck_assert_int_eq(lt_h5r_stream_origin(r, 0, &ds[4], &o, err, sizeof err), LT_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(err, "Detector_Readout_0x0000007a_WIBEth: frames come from det 3 "
+                                      "crate 7 slot 0 stream 0, but source_id_geo_id_map"));
+    free(ds);
+    /* The selection fails on the contradicting fragment and names it. */
+    ck_assert_int_eq(lt_h5r_list_wibeth(r, 0, LT_H5_ALL_CELLS, &ds, &n, err, sizeof err),
+                     LT_EFORMAT);
+    ck_assert_ptr_null(ds);
+    lt_h5r_close(r);
+    rm_tmpdir();
+}
+END_TEST
+
 START_TEST(test_write_sample)
 {
     char run[600], tr[600];
@@ -1335,6 +1417,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, test_timeslice_roundtrip);
     tcase_add_test(tc, test_truth_blocks);
     tcase_add_test(tc, test_wibeth_selection);
+    tcase_add_test(tc, test_stream_origin);
     tcase_add_test(tc, test_trigger_record_roundtrip);
     tcase_add_test(tc, test_layout_with_plain_hdf5);
     tcase_add_test(tc, test_writer_refuses);
