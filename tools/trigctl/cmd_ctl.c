@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "client_keys.h"
 #include "commands.h"
 #include "ctl.h"
 #include "lt_error.h"
@@ -21,43 +22,26 @@ struct ctl_opts {
     int timeout_ms;
     int json;
     int once;
-    struct lt_ctl_client_keys keys;
-    char server_public[LT_Z85_KEY_LEN + 1];
-    char client_public[LT_Z85_KEY_LEN + 1];
-    char client_secret[LT_Z85_KEY_LEN + 1];
+    struct client_keys ck;
+    const struct lt_ctl_client_keys *keys; /* NULL for ipc */
 };
-
-/* Key files hold a single Z85 key (first token). */
-static int read_key(const char *path, char *out)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) return -1;
-    int ok = fscanf(f, "%40s", out) == 1 && strlen(out) == LT_Z85_KEY_LEN;
-    fclose(f);
-    return ok ? 0 : -1;
-}
 
 static void usage(const char *cmd)
 {
     fprintf(stderr,
-            "usage: trigctl %s [--endpoint EP] [--monitor EP] [--timeout MS] [--json]\n"
-            "       [--server-key FILE --client-key FILE --client-secret FILE]   (tcp + CURVE)\n"
+            "usage: trigctl %s [--endpoint EP] [--monitor EP] [--timeout MS] "
+            "[--json]\n" CLIENT_KEYS_USAGE
             "  default endpoints: ipc://<runtime dir>/control and .../monitor\n",
             cmd);
 }
 
 static int parse(int argc, char **argv, struct ctl_opts *o)
 {
-    static const struct option longopts[] = {{"endpoint", required_argument, 0, 'e'},
-                                             {"monitor", required_argument, 0, 'm'},
-                                             {"timeout", required_argument, 0, 't'},
-                                             {"json", no_argument, 0, 'j'},
-                                             {"once", no_argument, 0, '1'},
-                                             {"server-key", required_argument, 0, 's'},
-                                             {"client-key", required_argument, 0, 'k'},
-                                             {"client-secret", required_argument, 0, 'x'},
-                                             {"help", no_argument, 0, 'h'},
-                                             {0, 0, 0, 0}};
+    static const struct option longopts[] = {
+        {"endpoint", required_argument, 0, 'e'}, {"monitor", required_argument, 0, 'm'},
+        {"timeout", required_argument, 0, 't'},  {"json", no_argument, 0, 'j'},
+        {"once", no_argument, 0, '1'},           CLIENT_KEYS_LONGOPTS,
+        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->timeout_ms = 2000;
     char rundir[400];
@@ -85,17 +69,9 @@ static int parse(int argc, char **argv, struct ctl_opts *o)
             break;
         case 's':
         case 'k':
-        case 'x': {
-            char *dst = c == 's'   ? o->server_public
-                        : c == 'k' ? o->client_public
-                                   : o->client_secret;
-            if (read_key(optarg, dst) != 0) {
-                fprintf(stderr, "trigctl: %s: not a file holding one 40-character Z85 key\n",
-                        optarg);
-                return 2;
-            }
+        case 'x':
+            if (client_keys_option(&o->ck, c, optarg) != 0) return 2;
             break;
-        }
         case 'h':
             usage(argv[0]);
             return 1;
@@ -108,11 +84,7 @@ static int parse(int argc, char **argv, struct ctl_opts *o)
         usage(argv[0]);
         return 2;
     }
-    if (o->server_public[0]) {
-        o->keys.server_public = o->server_public;
-        o->keys.client_public = o->client_public;
-        o->keys.client_secret = o->client_secret;
-    }
+    o->keys = client_keys_get(&o->ck);
     if (o->timeout_ms <= 0) o->timeout_ms = 2000;
     return 0;
 }
@@ -186,8 +158,7 @@ static int request(struct ctl_opts *o, const char *cmd)
     snprintf(req, sizeof req, "{\"cmd\":\"%s\"}", cmd);
     char *reply = NULL;
     char err[512] = "";
-    int rc = lt_ctl_request(o->control, req, o->timeout_ms, o->keys.server_public ? &o->keys : NULL,
-                            &reply, err, sizeof err);
+    int rc = lt_ctl_request(o->control, req, o->timeout_ms, o->keys, &reply, err, sizeof err);
     if (rc == LT_ETIMEOUT) {
         fprintf(stderr, "trigctl: %s\n", err);
         return EXIT_NO_DAEMON;
@@ -242,8 +213,7 @@ int cmd_top(int argc, char **argv)
         char err[512] = "";
         /* Status is published once a second: wait a little longer than that. */
         int timeout = o.timeout_ms > 1500 ? o.timeout_ms : 1500;
-        rc = lt_monitor_receive(o.monitor, timeout, o.keys.server_public ? &o.keys : NULL, &doc,
-                                err, sizeof err);
+        rc = lt_monitor_receive(o.monitor, timeout, o.keys, &doc, err, sizeof err);
         if (rc != 0) {
             fprintf(stderr, "trigctl top: %s\n", err);
             return EXIT_NO_DAEMON;
