@@ -71,6 +71,13 @@ static void snapshot(struct trigd_module *m)
     atomic_store(&s->agg_horizon, a.horizon);
     atomic_store(&s->agg_latency_p50_ns, a.latency_p50_ns);
     atomic_store(&s->agg_latency_p99_ns, a.latency_p99_ns);
+    atomic_store(&s->agg_lat_window_n, a.latency.window_n);
+    atomic_store(&s->agg_lat_window_p50_ns, a.latency.p50_ns);
+    atomic_store(&s->agg_lat_window_p99_ns, a.latency.p99_ns);
+    for (unsigned b = 0; b < TRIGD_LAT_BUCKETS; b++)
+        atomic_store(&s->agg_lat_le[b], a.latency.le[b]);
+    atomic_store(&s->agg_lat_sum_ns, a.latency.sum_ns);
+    atomic_store(&s->agg_lat_count, a.latency.count);
     for (unsigned k = 0; k < TRIGD_ALGO_COUNT; k++) {
         atomic_store(&s->agg_triggers[k], a.triggers[k]);
         atomic_store(&s->agg_inhibited_by[k], a.inhibited_by[k]);

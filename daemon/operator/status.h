@@ -58,7 +58,12 @@ struct trigd_module_status {
     /* Aggregator snapshot, refreshed by the module thread about every 100 ms. */
     _Atomic uint64_t agg_candidates, agg_late, agg_overflow, agg_decisions, agg_inhibited;
     _Atomic uint64_t agg_missing_now, agg_missing_events, agg_rejoins, agg_horizon;
-    _Atomic uint64_t agg_latency_p50_ns, agg_latency_p99_ns;
+    _Atomic uint64_t agg_latency_p50_ns, agg_latency_p99_ns; /* since start */
+    /* The decision latency for status and metrics (latency_hist.h): percentiles over the recent
+     * window, since-start count, sum and cumulative buckets (stored in bucket order, so a
+     * reader loading them in order, then the count, never sees them decrease). */
+    _Atomic uint64_t agg_lat_window_n, agg_lat_window_p50_ns, agg_lat_window_p99_ns;
+    _Atomic uint64_t agg_lat_le[TRIGD_LAT_BUCKETS], agg_lat_count, agg_lat_sum_ns;
     _Atomic uint64_t agg_triggers[TRIGD_ALGO_COUNT];
     _Atomic uint64_t agg_inhibited_by[TRIGD_ALGO_COUNT];
 };

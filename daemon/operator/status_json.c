@@ -9,6 +9,7 @@
 #include "module_mailbox.h"
 #include "recwriter.h"
 #include "status.h"
+#include "status_health.h"
 #include "ticks.h"
 
 /* Rates need two samples; a sample closer than this to the previous one reuses its rates, so a
@@ -21,8 +22,9 @@ struct cell_sample {
 };
 
 struct trigd_status_rates {
-    double t;        /* monotonic seconds of the last sample, 0 = none */
-    int rates_valid; /* two samples taken: the rates mean something */
+    struct trigd_health *health; /* loss history for the health words */
+    double t;                    /* monotonic seconds of the last sample, 0 = none */
+    int rates_valid;             /* two samples taken: the rates mean something */
     uint64_t decisions;
     double decisions_per_s;
     double frames_per_s_total, candidates_per_s_total;
@@ -31,11 +33,17 @@ struct trigd_status_rates {
 
 struct trigd_status_rates *trigd_status_rates_new(void)
 {
-    return calloc(1, sizeof(struct trigd_status_rates));
+    struct trigd_status_rates *r = calloc(1, sizeof *r);
+    if (r && !(r->health = trigd_health_new())) {
+        free(r);
+        return NULL;
+    }
+    return r;
 }
 
 void trigd_status_rates_free(struct trigd_status_rates *r)
 {
+    if (r) trigd_health_free(r->health);
     free(r);
 }
 
@@ -51,6 +59,12 @@ static double mono_s(void)
 static double rate(uint64_t now, uint64_t before, double dt)
 {
     return now >= before && dt > 0 ? (double)(now - before) / dt : 0.0;
+}
+
+/* Data time of n frame periods, in ms (a ring holds one frame per stream per period). */
+static double frames_ms(uint64_t n)
+{
+    return lt_ticks_to_seconds(n * LT_TICKS_PER_FRAME) * 1e3;
 }
 
 static json_t *cell_json(const struct trigd_cell_status *s, struct cell_sample *cs, double dt,
@@ -72,14 +86,52 @@ static json_t *cell_json(const struct trigd_cell_status *s, struct cell_sample *
     json_t *req = json_pack("{s:I, s:I, s:I, s:I, s:I}", "served", LD(s->requests), "not_found",
                             LD(s->replies_not_found), "incomplete", LD(s->replies_incomplete),
                             "bad", LD(s->requests_bad), "reply_dropped", LD(s->replies_dropped));
-    return json_pack("{s:I, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:f, s:o, s:o, s:b}", "id",
-                     (json_int_t)s->id, "frames_per_s", cs->frames_per_s, "lag_ms",
-                     dtime > wm ? lt_ticks_to_seconds(dtime - wm) * 1e3 : 0.0, "pacing_lag_ms",
-                     atomic_load(&s->lag_us) / 1e3, "ring_fill",
-                     cap ? (double)fill / (double)cap : 0.0, "candidates_per_s",
-                     cs->candidates_per_s, "candidates", (json_int_t)cands, "frames",
-                     (json_int_t)frames, "data_time_s", lt_ticks_to_seconds(dtime), "drops", drops,
-                     "requests", req, "missing", missing);
+    json_t *doc =
+        json_pack("{s:I, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:f, s:o, s:o, s:b}", "id",
+                  (json_int_t)s->id, "frames_per_s", cs->frames_per_s, "lag_ms",
+                  dtime > wm ? lt_ticks_to_seconds(dtime - wm) * 1e3 : 0.0, "pacing_lag_ms",
+                  atomic_load(&s->lag_us) / 1e3, "ring_fill",
+                  cap ? (double)fill / (double)cap : 0.0, "candidates_per_s", cs->candidates_per_s,
+                  "candidates", (json_int_t)cands, "frames", (json_int_t)frames, "data_time_s",
+                  lt_ticks_to_seconds(dtime), "drops", drops, "requests", req, "missing", missing);
+    if (!doc) return NULL;
+    /* The ring overwriting its oldest frames is normal operation: shown as how much data time it
+     * holds, apart from the losses. */
+    json_object_set_new(doc, "ring",
+                        json_pack("{s:f, s:f, s:f, s:I}", "fill", cap ? (double)fill / cap : 0.0,
+                                  "depth_ms", frames_ms(fill), "capacity_ms", frames_ms(cap),
+                                  "overwritten_frames", LD(s->ring_overwritten)));
+    json_object_set_new(
+        doc, "losses",
+        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "messages_dropped",
+                  LD(s->msgs_dropped), "candidates_dropped", LD(s->cands_dropped),
+                  "candidates_not_collected", LD(s->kernel_dropped), "source_errors",
+                  LD(s->source_errors), "input_dropped", LD(s->input_dropped), "requests_not_found",
+                  LD(s->replies_not_found), "requests_incomplete", LD(s->replies_incomplete),
+                  "replies_dropped", LD(s->replies_dropped)));
+    return doc;
+}
+
+/* Decision latency: percentiles over the recent window (null without a sample there, so a
+ * display shows "-" rather than 0), and the since-start buckets Prometheus needs. */
+static json_t *latency_json(const struct trigd_module_status *m)
+{
+    uint64_t n = atomic_load(&m->agg_lat_window_n);
+    json_t *buckets = json_array();
+    uint64_t last = 0;
+    for (unsigned b = 0; b < TRIGD_LAT_BUCKETS; b++) { /* in order: see status.h */
+        last = atomic_load(&m->agg_lat_le[b]);
+        json_array_append_new(
+            buckets, json_pack("[f, I]", trigd_lat_bucket_le_ns[b] / 1e6, (json_int_t)last));
+    }
+    uint64_t count = atomic_load(&m->agg_lat_count);
+    if (count < last) count = last;
+    return json_pack(
+        "{s:o, s:o, s:i, s:I, s:I, s:f, s:o}", "p50",
+        n ? json_real(atomic_load(&m->agg_lat_window_p50_ns) / 1e6) : json_null(), "p99",
+        n ? json_real(atomic_load(&m->agg_lat_window_p99_ns) / 1e6) : json_null(), "window_s",
+        TRIGD_LAT_WINDOW_S, "samples", (json_int_t)n, "count", (json_int_t)count, "sum_ms",
+        atomic_load(&m->agg_lat_sum_ns) / 1e6, "buckets", buckets);
 }
 
 static json_t *aggregator_json(struct trigd_module *mod, struct trigd_status_rates *r, double dt,
@@ -102,23 +154,35 @@ static json_t *aggregator_json(struct trigd_module *mod, struct trigd_status_rat
         r->decisions_per_s = rate(decisions, r->decisions, dt);
         r->decisions = decisions;
     }
-    json_t *lat = json_pack("{s:f, s:f}", "p50", atomic_load(&m->agg_latency_p50_ns) / 1e6, "p99",
-                            atomic_load(&m->agg_latency_p99_ns) / 1e6);
+    json_t *lat = latency_json(m);
     json_t *rec =
         json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "built", LD(m->records_built), "written",
                   LD(m->records_written), "failed", LD(m->records_failed), "fragments_not_found",
                   LD(m->fragments_not_found), "fragments_incomplete", LD(m->fragments_incomplete),
                   "in_flight", LD(m->readouts_in_flight));
-    return json_pack("{s:I, s:f, s:o, s:I, s:o, s:I, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:f, s:I, "
-                     "s:o}",
-                     "decisions", (json_int_t)decisions, "triggers_per_s", r->decisions_per_s,
-                     "triggers", trig, "inhibited", LD(m->agg_inhibited), "inhibited_by", inh,
-                     "paused_dropped", LD(ctl->agg_paused), "missing_cells", missing, "latency_ms",
-                     lat, "bad_messages", LD(m->msgs_bad), "late_candidates", LD(m->agg_late),
-                     "lost_messages", LD(m->msgs_lost), "candidates", LD(m->agg_candidates),
-                     "manual_issued", LD(ctl->manual_issued), "horizon_s",
-                     lt_ticks_to_seconds(atomic_load(&m->agg_horizon)), "reply_timeouts",
-                     LD(m->reply_timeouts), "records", rec);
+    json_t *doc = json_pack(
+        "{s:I, s:f, s:o, s:I, s:o, s:I, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:f, "
+        "s:I, s:o}",
+        "decisions", (json_int_t)decisions, "triggers_per_s", r->decisions_per_s, "triggers", trig,
+        "inhibited", LD(m->agg_inhibited), "inhibited_by", inh, "paused_dropped",
+        LD(ctl->agg_paused), "missing_cells", missing, "latency_ms", lat, "bad_messages",
+        LD(m->msgs_bad), "late_candidates", LD(m->agg_late), "lost_messages", LD(m->msgs_lost),
+        "candidates", LD(m->agg_candidates), "manual_issued", LD(ctl->manual_issued), "horizon_s",
+        lt_ticks_to_seconds(atomic_load(&m->agg_horizon)), "reply_timeouts", LD(m->reply_timeouts),
+        "records", rec);
+    if (!doc) return NULL;
+    json_object_set_new(doc, "cells_missing", json_integer((json_int_t)json_array_size(missing)));
+    /* Real losses, each on its own (docs/monitoring.md); triggers paused by the operator are
+     * not a loss. */
+    json_object_set_new(doc, "losses",
+                        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "messages_lost",
+                                  LD(m->msgs_lost), "messages_refused",
+                                  LD(m->msgs_bad) + LD(m->msgs_out_of_order), "candidates_refused",
+                                  LD(m->agg_late) + LD(m->agg_overflow), "fragments_not_found",
+                                  LD(m->fragments_not_found), "fragments_incomplete",
+                                  LD(m->fragments_incomplete), "triggers_inhibited",
+                                  LD(m->agg_inhibited), "records_failed", LD(m->records_failed)));
+    return doc;
 }
 
 static json_t *writer_json(struct trigd_module *mod)
@@ -168,6 +232,7 @@ json_t *trigd_status_json(const struct trigd_status_src *src, struct trigd_statu
         json_object_set_new(doc, "aggregator", aggregator_json(src->mod, r, dt, update));
         json_object_set_new(doc, "writer", writer_json(src->mod));
     }
+    trigd_health_apply(r->health, doc, now);
     if (update) {
         if (r->t > 0) r->rates_valid = 1;
         r->t = now;

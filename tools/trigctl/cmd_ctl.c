@@ -13,6 +13,7 @@
 #include "ctl.h"
 #include "lt_error.h"
 #include "socket_security.h"
+#include "status_table.h"
 
 #define EXIT_NO_DAEMON 3
 
@@ -89,68 +90,6 @@ static int parse(int argc, char **argv, struct ctl_opts *o)
     return 0;
 }
 
-static double num(json_t *obj, const char *key)
-{
-    json_t *v = json_object_get(obj, key);
-    return json_is_number(v) ? json_number_value(v) : 0.0;
-}
-
-static void print_status_table(json_t *st)
-{
-    printf("trigd %s  run %.0f  role %s  state %s  uptime %.0f s\n",
-           json_string_value(json_object_get(st, "version")) ?: "?", num(st, "run_number"),
-           json_string_value(json_object_get(st, "role")) ?: "?",
-           json_string_value(json_object_get(st, "state")) ?: "?", num(st, "uptime_s"));
-    json_t *cells = json_object_get(st, "cells");
-    if (json_is_array(cells) && json_array_size(cells) > 0) {
-        printf("\n%6s %10s %9s %7s %10s %10s %8s\n", "cell", "frames/s", "lag ms", "ring %",
-               "cands/s", "drops", "state");
-        size_t i;
-        json_t *c;
-        json_array_foreach(cells, i, c)
-        {
-            json_t *drops = json_object_get(c, "drops");
-            double ndrops = 0;
-            const char *k;
-            json_t *v;
-            json_object_foreach(drops, k, v) ndrops += json_is_number(v) ? json_number_value(v) : 0;
-            printf("%6.0f %10.0f %9.1f %7.1f %10.1f %10.0f %8s\n", num(c, "id"),
-                   num(c, "frames_per_s"), num(c, "lag_ms"), 100.0 * num(c, "ring_fill"),
-                   num(c, "candidates_per_s"), ndrops,
-                   json_is_true(json_object_get(c, "missing")) ? "MISSING" : "ok");
-        }
-    }
-    json_t *agg = json_object_get(st, "aggregator");
-    if (json_is_object(agg)) {
-        json_t *lat = json_object_get(agg, "latency_ms");
-        printf("\naggregator: decisions %.0f  inhibited %.0f  bad messages %.0f  latency p50 %.2f "
-               "ms p99 %.2f ms\n",
-               num(agg, "decisions"), num(agg, "inhibited"), num(agg, "bad_messages"),
-               num(lat, "p50"), num(lat, "p99"));
-        json_t *trig = json_object_get(agg, "triggers");
-        const char *k;
-        json_t *v;
-        printf("  triggers:");
-        json_object_foreach(trig, k, v) printf(" %s=%.0f", k, json_number_value(v));
-        printf("\n");
-        json_t *missing = json_object_get(agg, "missing_cells");
-        if (json_is_array(missing) && json_array_size(missing) > 0) {
-            char *m = json_dumps(missing, JSON_COMPACT);
-            printf("  MISSING cells: %s\n", m);
-            free(m);
-        }
-    }
-    json_t *w = json_object_get(st, "writer");
-    if (json_is_object(w)) {
-        printf("\nwriter: %s  queue %.0f  records %.0f  %.1f MB  %.1f MB/s  files %.0f  free %.1f "
-               "GB  errors %.0f%s\n",
-               json_string_value(json_object_get(w, "io_mode")) ?: "?", num(w, "queue"),
-               num(w, "records"), num(w, "bytes") / 1e6, num(w, "mb_per_s"), num(w, "files"),
-               num(w, "free_bytes") / 1e9, num(w, "errors"),
-               json_is_true(json_object_get(w, "inhibit")) ? "  INHIBIT" : "");
-    }
-}
-
 /* One request; prints the reply (table or JSON). */
 static int request(struct ctl_opts *o, const char *cmd)
 {
@@ -187,7 +126,7 @@ static int request(struct ctl_opts *o, const char *cmd)
             free(s);
         }
     } else {
-        print_status_table(j);
+        status_table_print(stdout, j);
     }
     json_decref(j);
     free(reply);
@@ -229,7 +168,7 @@ int cmd_top(int argc, char **argv)
             json_dumpf(j, stdout, JSON_COMPACT);
             printf("\n");
         } else {
-            print_status_table(j);
+            status_table_print(stdout, j);
         }
         fflush(stdout);
         json_decref(j);

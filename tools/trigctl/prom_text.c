@@ -89,6 +89,8 @@ static const struct family families[] = {
      "Loss: candidates the kernel found but could not collect."},
     {"lartrig_cell_source_errors", COUNTER, PER_CELL, "drops.source_errors", 0,
      "Loss: source failures and malformed input."},
+    {"lartrig_cell_input_dropped", COUNTER, PER_CELL, "losses.input_dropped", 0,
+     "Loss: input the source itself dropped (bad datagrams, missing frames)."},
     {"lartrig_cell_requests_served", COUNTER, PER_CELL, "requests.served", 0,
      "Data requests the cell answered."},
     {"lartrig_cell_requests_not_found", COUNTER, PER_CELL, "requests.not_found", 0,
@@ -120,11 +122,13 @@ static const struct family families[] = {
      "Loss: candidates older than the decided horizon, refused."},
     {"lartrig_candidates_refused", COUNTER, MODULE, "aggregator.losses.candidates_refused", 0,
      "Loss: candidates the aggregator refused (late or its queue full)."},
+    {"lartrig_messages_refused", COUNTER, MODULE, "aggregator.losses.messages_refused", 0,
+     "Loss: candidate messages refused (failed validation or out of order)."},
     {"lartrig_messages_bad", COUNTER, MODULE, "aggregator.bad_messages", 0,
      "Loss: candidate messages that failed validation."},
     {"lartrig_messages_lost", COUNTER, MODULE, "aggregator.lost_messages", 0,
      "Loss: candidate messages a cell sent that never arrived (sequence gaps)."},
-    {"lartrig_missing_cells", GAUGE, MODULE, "aggregator.losses.cells_missing", 0,
+    {"lartrig_missing_cells", GAUGE, MODULE, "aggregator.cells_missing", 0,
      "Cells the aggregator has declared missing now."},
     {"lartrig_reply_timeouts", COUNTER, MODULE, "aggregator.reply_timeouts", 0,
      "Cells that did not answer a data request in time."},
@@ -319,6 +323,33 @@ static void render_exporter(const struct prom_exporter_stats *ex, struct prom_te
     }
 }
 
+/* aggregator.latency_ms {buckets [[le_ms, cumulative]...], count, sum_ms} as a histogram in
+ * seconds. The percentiles of the document (over its recent window) are left to the dashboard's
+ * histogram_quantile over the same buckets. */
+static void render_latency(const json_t *doc, struct prom_text *t)
+{
+    const json_t *lat = lookup(doc, "aggregator.latency_ms");
+    const json_t *buckets = json_object_get(lat, "buckets"), *count = json_object_get(lat, "count");
+    if (!json_is_array(buckets) || !json_is_integer(count)) return;
+    const char *name = "lartrig_decision_latency_seconds";
+    header(t, name, "", "histogram",
+           "Time from the watermark that allows a trigger decision to the decision.");
+    size_t i;
+    const json_t *b;
+    json_array_foreach(buckets, i, b)
+    {
+        const json_t *le = json_array_get(b, 0), *n = json_array_get(b, 1);
+        if (!json_is_number(le) || !json_is_integer(n)) continue;
+        prom_text_printf(t, "%s_bucket{le=\"%.9g\"} %" JSON_INTEGER_FORMAT "\n", name,
+                         json_number_value(le) * 1e-3, json_integer_value(n));
+    }
+    prom_text_printf(t, "%s_bucket{le=\"+Inf\"} %" JSON_INTEGER_FORMAT "\n", name,
+                     json_integer_value(count));
+    prom_text_printf(t, "%s_sum %.10g\n%s_count %" JSON_INTEGER_FORMAT "\n", name,
+                     json_number_value(json_object_get(lat, "sum_ms")) * 1e-3, name,
+                     json_integer_value(count));
+}
+
 void prom_render(const json_t *status, const struct prom_exporter_stats *ex, struct prom_text *t)
 {
     render_exporter(ex, t);
@@ -326,4 +357,5 @@ void prom_render(const json_t *status, const struct prom_exporter_stats *ex, str
     render_info(status, t);
     for (size_t i = 0; i < sizeof families / sizeof families[0]; i++)
         render_family(status, &families[i], t);
+    render_latency(status, t);
 }
