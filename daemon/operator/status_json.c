@@ -9,6 +9,7 @@
 #include "module_mailbox.h"
 #include "recwriter.h"
 #include "status.h"
+#include "status_alarms.h"
 #include "status_health.h"
 #include "ticks.h"
 
@@ -23,8 +24,9 @@ struct cell_sample {
 
 struct trigd_status_rates {
     struct trigd_health *health; /* loss history for the health words */
-    double t;                    /* monotonic seconds of the last sample, 0 = none */
-    int rates_valid;             /* two samples taken: the rates mean something */
+    struct trigd_alarms *alarms;
+    double t;        /* monotonic seconds of the last sample, 0 = none */
+    int rates_valid; /* two samples taken: the rates mean something */
     uint64_t decisions;
     double decisions_per_s;
     double frames_per_s_total, candidates_per_s_total;
@@ -34,8 +36,8 @@ struct trigd_status_rates {
 struct trigd_status_rates *trigd_status_rates_new(void)
 {
     struct trigd_status_rates *r = calloc(1, sizeof *r);
-    if (r && !(r->health = trigd_health_new())) {
-        free(r);
+    if (r && (!(r->health = trigd_health_new()) || !(r->alarms = trigd_alarms_new()))) {
+        trigd_status_rates_free(r);
         return NULL;
     }
     return r;
@@ -43,7 +45,10 @@ struct trigd_status_rates *trigd_status_rates_new(void)
 
 void trigd_status_rates_free(struct trigd_status_rates *r)
 {
-    if (r) trigd_health_free(r->health);
+    if (r) {
+        trigd_health_free(r->health);
+        trigd_alarms_free(r->alarms);
+    }
     free(r);
 }
 
@@ -233,6 +238,7 @@ json_t *trigd_status_json(const struct trigd_status_src *src, struct trigd_statu
         json_object_set_new(doc, "writer", writer_json(src->mod));
     }
     trigd_health_apply(r->health, doc, now);
+    trigd_alarms_apply(r->alarms, doc, now, cfg->monitor.free_space_alarm_gb * 1e9);
     if (update) {
         if (r->t > 0) r->rates_valid = 1;
         r->t = now;

@@ -137,6 +137,9 @@ int lt_recwriter_start(struct lt_recwriter **out, const struct lt_recwriter_conf
     }
     atomic_store(&w->st.leftover_writing, (uint64_t)left);
     atomic_store(&w->st.file_index, w->files.next_index);
+    /* Free space is known from the start (status and its alarm), not only after a record. */
+    int64_t free_now = rw_space_free(w->out_dir);
+    if (free_now >= 0) atomic_store(&w->st.free_bytes, (uint64_t)free_now);
     LT_INFO("recwriter: %s run %u continues at file index %llu (%d leftover .writing file%s)",
             w->out_dir, c->run_number, (unsigned long long)w->files.next_index, left,
             left == 1 ? "" : "s");

@@ -91,7 +91,11 @@ static void drain_monitor(void *sub, struct exporter *ex)
             ex->latest_t = mono_s();
             ex->stats.documents++;
         } else {
+            /* Alarm events also go to the exporter's log (the journal under systemd). */
             ex->stats.alarm_events++;
+            fprintf(stderr, "trigctl metrics: alarm %s: %s\n",
+                    json_string_value(json_object_get(j, "event")) ?: "?",
+                    json_string_value(json_object_get(j, "message")) ?: "?");
             json_decref(j);
         }
         free(topic);

@@ -167,6 +167,10 @@ static const struct family families[] = {
     /* module */
     {"lartrig_health", GAUGE, MODULE, "health.state", 0,
      "Module health: 0 ok, 1 degraded, 2 failing (the reasons are in trigctl status)."},
+    {"lartrig_watchdog_timeout_seconds", GAUGE, MODULE, "watchdog.timeout_s", 0,
+     "systemd's WatchdogSec for trigd."},
+    {"lartrig_watchdog_last_ping_age_seconds", GAUGE, MODULE, "watchdog.last_ping_age_s", 0,
+     "Seconds since trigd's last WATCHDOG=1."},
     {"lartrig_operator_reloads", COUNTER, MODULE, "operator.reloads", 0, "Config reloads."},
     {"lartrig_operator_pauses", COUNTER, MODULE, "operator.pauses", 0, "Operator pauses."},
 };
@@ -350,6 +354,35 @@ static void render_latency(const json_t *doc, struct prom_text *t)
                      json_integer_value(count));
 }
 
+/* The active alarms: a count, and each as a 1 with its name, severity and cell (an alarm that
+ * clears leaves the exposition; Prometheus marks the series stale). */
+static void render_alarms(const json_t *doc, struct prom_text *t)
+{
+    const json_t *alarms = json_object_get(doc, "alarms"), *a;
+    if (!json_is_array(alarms)) return;
+    header(t, "lartrig_alarms_active", "", "gauge",
+           "Alarms active now (cell_missing, cell_clock_fault, writer_free_space_low, "
+           "trigger_inhibit, watchdog_near_expiry).");
+    prom_text_printf(t, "lartrig_alarms_active %zu\n", json_array_size(alarms));
+    if (!json_array_size(alarms)) return;
+    header(t, "lartrig_alarm", "", "gauge", "An active alarm, by name, severity and cell.");
+    size_t i;
+    json_array_foreach(alarms, i, a)
+    {
+        const char *name = json_string_value(json_object_get(a, "alarm"));
+        const char *sev = json_string_value(json_object_get(a, "severity"));
+        const json_t *cell = json_object_get(a, "cell");
+        prom_text_printf(t, "lartrig_alarm{alarm=\"");
+        put_label_value(t, name ? name : "");
+        prom_text_printf(t, "\",severity=\"");
+        put_label_value(t, sev ? sev : "");
+        prom_text_printf(t, "\",cell=\"");
+        if (json_is_integer(cell))
+            prom_text_printf(t, "%" JSON_INTEGER_FORMAT, json_integer_value(cell));
+        prom_text_printf(t, "\"} 1\n");
+    }
+}
+
 void prom_render(const json_t *status, const struct prom_exporter_stats *ex, struct prom_text *t)
 {
     render_exporter(ex, t);
@@ -358,4 +391,5 @@ void prom_render(const json_t *status, const struct prom_exporter_stats *ex, str
     for (size_t i = 0; i < sizeof families / sizeof families[0]; i++)
         render_family(status, &families[i], t);
     render_latency(status, t);
+    render_alarms(status, t);
 }

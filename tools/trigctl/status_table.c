@@ -137,6 +137,10 @@ void status_table_print(FILE *out, json_t *st)
     fprintf(out, "trigd %s  run %.0f  role %s  state %s  uptime %.0f s\n", str(st, "version"),
             num(st, "run_number"), str(st, "role"), str(st, "state"), num(st, "uptime_s"));
     print_health(out, "health: ", json_object_get(st, "health"));
+    size_t i;
+    json_t *a;
+    json_array_foreach(json_object_get(st, "alarms"), i, a)
+        fprintf(out, "ALARM %s %s: %s\n", str(a, "severity"), str(a, "alarm"), str(a, "message"));
     json_t *cells = json_object_get(st, "cells");
     if (json_is_array(cells) && json_array_size(cells) > 0) print_cells(out, cells);
     json_t *agg = json_object_get(st, "aggregator");
