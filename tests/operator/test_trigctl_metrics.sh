@@ -55,9 +55,10 @@ trigger = { periodic = { enabled = true; period_ms = 20.0; }; };
 readout = { pre_us = 100.0; post_us = 400.0; };
 buffers = { latency_ms = 200; };
 writer = { backend = "pwritev"; output_dir = "$tmp/out"; max_records_per_file = 1000; };
-monitor = { status_interval_s = 0.0; };
+monitor = { status_interval_s = 0.0; free_space_alarm_gb = 1e8; }; # an alarm always up
 CONF
-"$trigd" -c "$conf" >"$tmp/trigd.log" 2>&1 &
+# Under a watchdog (as systemd runs it) so its metrics are there too.
+WATCHDOG_USEC=30000000 "$trigd" -c "$conf" >"$tmp/trigd.log" 2>&1 &
 tpid=$!
 pids+=($tpid)
 # Port 0: the kernel picks a free one and the exporter says which.
@@ -101,6 +102,33 @@ for s in lartrig_up 'lartrig_cell_frames_total{cell="0"}' 'lartrig_cell_frames_t
     [[ -n $(value "$tmp/s2.prom" "$s") ]] || fail "scrape lacks $s"
 done
 [[ $(value "$tmp/s2.prom" lartrig_up) == 1 ]] || fail "lartrig_up is not 1"
+# Every metric the Grafana dashboard and the alert rules query is one the exporter serves.
+"$py" - "$src/docs/grafana/lartrig-dashboard.json" "$src/docs/grafana/lartrig-alerts.yml" \
+    "$tmp/s2.prom" <<'PY' || fail "dashboard queries a metric the exporter does not serve"
+import json, re, sys
+served = set()
+for line in open(sys.argv[3]):
+    if not line.startswith("#"):
+        served.add(re.match(r"[a-zA-Z_:][a-zA-Z0-9_:]*", line).group(0))
+def exprs(node):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == "expr" or (k == "query" and isinstance(v, str)):
+                yield v
+            else:
+                yield from exprs(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from exprs(v)
+dash = json.load(open(sys.argv[1]))
+queries = list(exprs(dash)) + [dash["templating"]["list"][1]["definition"]]
+queries += re.findall(r"expr: (.*)", open(sys.argv[2]).read())
+used = {m for q in queries for m in re.findall(r"\blartrig_[a-z0-9_]+", q)}
+missing = sorted(used - served)
+assert not missing, missing
+assert len(used) >= 30, used
+print(f"dashboard and alert rules: {len(queries)} queries over {len(used)} metrics, all served")
+PY
 f1=$(value "$tmp/s1.prom" 'lartrig_cell_frames_total{cell="0"}')
 f2=$(value "$tmp/s2.prom" 'lartrig_cell_frames_total{cell="0"}')
 ((f2 > f1)) || fail "frames did not advance between the scrapes ($f1 -> $f2)"
