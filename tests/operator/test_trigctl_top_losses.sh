@@ -4,7 +4,7 @@
 # rings and nothing lost, top shows each ring's depth in ms, 0 lost, health ok and "losses: none";
 # the ring overwrite is counted apart (ring.overwritten_frames). A cell process stopped (SIGSTOP)
 # shows as the right losses on the module's top: the cell missing, fragments not found, health
-# degraded with the reason; the other cell stays ok. Latency percentiles are "-" before any
+# degraded (or failing if the writer inhibits meanwhile) with the reason; the other cell stays ok. Latency percentiles are "-" before any
 # decision and numbers after.
 set -euo pipefail
 bin=${LARTRIG_BINARY_DIR:?LARTRIG_BINARY_DIR not set}
@@ -117,7 +117,9 @@ for _ in $(seq 40); do
 done
 cat "$tmp/stopped.txt"
 ((found)) || fail "module top does not show cell 1 missing and fragments not found"
-grep -Eq "^health: degraded: .*cell 1 missing" "$tmp/stopped.txt" ||
+# degraded; failing when, on a slow machine, the readouts waiting for the stopped cell's replies
+# filled the queue and the writer inhibits (then named too).
+grep -Eq "^health: (degraded|failing): .*cell 1 missing" "$tmp/stopped.txt" ||
     fail "module health does not name the missing cell"
 top_module >"$tmp/stopped.json"
 "$py" - "$tmp/stopped.json" <<'PY' || fail "stopped cell: loss counters"
@@ -126,7 +128,8 @@ d = json.load(open(sys.argv[1]))
 a = d["aggregator"]
 assert a["missing_cells"] == [1] and a["cells_missing"] == 1, a["missing_cells"]
 assert a["losses"]["fragments_not_found"] > 0, a["losses"]
-assert d["health"]["state"] == "degraded", d["health"]
+assert d["health"]["state"] in ("degraded", "failing"), d["health"]
+assert any("cell 1 missing" in r for r in d["health"]["reasons"]), d["health"]
 # Losses that did not happen stay 0: nothing was dropped on the way.
 assert a["losses"]["messages_lost"] == 0 and a["losses"]["records_failed"] == 0, a["losses"]
 PY
