@@ -141,13 +141,19 @@ scrape "$tmp/m.prom" >/dev/null
 "$trigctl" status --json >"$tmp/b.json"
 "$py" - "$tmp/a.json" "$tmp/m.prom" "$tmp/b.json" <<'PY' || fail "counters outside trigd's status"
 import json, sys
+def get(d, path):
+    for k in path.split("."):
+        d = d[k]
+    return d
 a, b = json.load(open(sys.argv[1])), json.load(open(sys.argv[3]))
 m = dict(l.rsplit(" ", 1) for l in open(sys.argv[2]).read().splitlines() if not l.startswith("#"))
 for i, c in enumerate(b["cells"]):
-    for field, metric in (("frames", "lartrig_cell_frames_total"),
-                          ("candidates", "lartrig_cell_candidates_total")):
+    for path, metric in (("frames", "lartrig_cell_frames_total"),
+                         ("candidates", "lartrig_cell_candidates_total"),
+                         ("ring.overwritten_frames", "lartrig_cell_ring_overwritten_frames_total")):
         v = float(m[f'{metric}{{cell="{c["id"]}"}}'])
-        assert a["cells"][i][field] <= v <= c[field], (field, a["cells"][i][field], v, c[field])
+        lo, hi = get(a["cells"][i], path), get(c, path)
+        assert lo <= v <= hi, (path, lo, v, hi)
 PY
 
 # Paused, the trigger and record counters stand still: they must equal the status exactly.
@@ -176,9 +182,9 @@ for algo, n in a["inhibited_by"].items():
     want[f'lartrig_triggers_inhibited_total{{algorithm="{algo}"}}'] = n
 for c in d["cells"]:
     i = c["id"]
-    want[f'lartrig_cell_messages_dropped_total{{cell="{i}"}}'] = c["drops"]["send"]
+    want[f'lartrig_cell_messages_dropped_total{{cell="{i}"}}'] = c["losses"]["messages_dropped"]
     want[f'lartrig_cell_requests_served_total{{cell="{i}"}}'] = c["requests"]["served"]
-    want[f'lartrig_cell_requests_not_found_total{{cell="{i}"}}'] = c["requests"]["not_found"]
+    want[f'lartrig_cell_requests_not_found_total{{cell="{i}"}}'] = c["losses"]["requests_not_found"]
 bad = {k: (float(m.get(k, "nan")), v) for k, v in want.items() if float(m.get(k, "nan")) != v}
 assert not bad, bad
 assert a["decisions"] >= 2 and w["records"] >= 2, (a["decisions"], w["records"])
