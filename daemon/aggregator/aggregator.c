@@ -15,6 +15,7 @@
 
 #include "latency_hist.h"
 #include "log.h"
+#include "lt_clock.h"
 #include "lt_error.h"
 
 #define PENDING_MAX 16U
@@ -60,13 +61,6 @@ struct trigd_agg {
 
 static void on_fire(void *user, enum trigd_algo algo, uint64_t t, const struct lt_candidate *c,
                     uint32_t n);
-
-uint64_t trigd_monotonic_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static const struct lt_candidate *q_at(const struct trigd_agg *a, const struct agg_cell *c,
                                        uint32_t i)
@@ -235,7 +229,7 @@ static void issue(struct trigd_agg *a, struct trigd_decision *d)
     }
     d->trigger_number = a->next_trigger++;
     d->horizon_ns = a->now_ns;
-    d->decided_ns = trigd_monotonic_ns();
+    d->decided_ns = lt_mono_ns();
     if (d->decided_ns >= d->horizon_ns && d->horizon_ns) {
         trigd_hist_add(&a->latency, d->decided_ns - d->horizon_ns);
         trigd_latency_add(&a->latency_recent, d->decided_ns, d->decided_ns - d->horizon_ns);
@@ -466,7 +460,7 @@ void trigd_agg_get_stats(const struct trigd_agg *a, struct trigd_agg_stats *st)
     st->latency_p50_ns = trigd_hist_quantile(&a->latency, 0.50);
     st->latency_p99_ns = trigd_hist_quantile(&a->latency, 0.99);
     st->latency_max_ns = a->latency.max_ns;
-    trigd_latency_summarize(&a->latency_recent, trigd_monotonic_ns(), &st->latency);
+    trigd_latency_summarize(&a->latency_recent, lt_mono_ns(), &st->latency);
 }
 
 uint32_t trigd_agg_n_cells(const struct trigd_agg *a)

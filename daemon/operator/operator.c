@@ -1,3 +1,4 @@
+#include "lt_clock.h"
 #include "operator.h"
 
 #include <pthread.h>
@@ -34,13 +35,6 @@ struct lt_operator {
     json_t *alarms; /* the alarms of the last published document: events are the changes */
 };
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* A WATCHDOG=1 gap above this share of WatchdogSec raises watchdog_near_expiry (pings go out at
  * half of it, so a healthy gap is 0.5 plus one poll period); the alarm stays up for a minute. */
 #define WD_NEAR_SHARE 0.7
@@ -74,7 +68,7 @@ static void add_watchdog(struct lt_operator *op, json_t *st, double t)
 static json_t *status_doc(struct lt_operator *op)
 {
     json_t *st = op->cb.status ? op->cb.status(op->cb.user) : NULL;
-    if (st) add_watchdog(op, st, now_s());
+    if (st) add_watchdog(op, st, lt_mono_s());
     return st;
 }
 
@@ -162,10 +156,10 @@ static void *operator_thread(void *arg)
     zmq_pollitem_t item = {.socket = lt_ctl_server_socket(op->ctl), .events = ZMQ_POLLIN};
     uint64_t wd_us = lt_notify_watchdog_interval_us();
     op->wd_timeout_s = 2.0 * (double)wd_us * 1e-6; /* pings go out at half of WatchdogSec */
-    double next_publish = now_s(), next_wd = now_s(), next_summary = now_s();
+    double next_publish = lt_mono_s(), next_wd = lt_mono_s(), next_summary = lt_mono_s();
     while (!atomic_load(&op->stop)) {
         if (zmq_poll(&item, 1, 50) > 0) lt_ctl_server_serve(op->ctl);
-        double t = now_s();
+        double t = lt_mono_s();
         if (t >= next_publish) {
             publish(op);
             next_publish = t + op->publish_interval_s;

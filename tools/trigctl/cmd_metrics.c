@@ -10,13 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <zmq.h>
 
 #include "client_keys.h"
 #include "commands.h"
 #include "ctl.h"
 #include "http_server.h"
+#include "lt_clock.h"
 #include "lt_error.h"
 #include "prom_text.h"
 #include "socket_security.h"
@@ -41,18 +41,11 @@ struct exporter {
     struct prom_text text;
 };
 
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static void on_http(void *user, const char *path, struct http_response *resp)
 {
     struct exporter *ex = user;
     if (!strcmp(path, "/metrics")) {
-        double age = ex->latest ? mono_s() - ex->latest_t : -1;
+        double age = ex->latest ? lt_mono_s() - ex->latest_t : -1;
         ex->stats.document_age_s = age;
         ex->stats.up = ex->latest && age <= ex->stale_s;
         ex->stats.scrapes++;
@@ -88,7 +81,7 @@ static void drain_monitor(void *sub, struct exporter *ex)
         } else if (!strcmp(topic, LT_MONITOR_TOPIC_STATUS)) {
             json_decref(ex->latest);
             ex->latest = j;
-            ex->latest_t = mono_s();
+            ex->latest_t = lt_mono_s();
             ex->stats.documents++;
         } else {
             /* Alarm events also go to the exporter's log (the journal under systemd). */

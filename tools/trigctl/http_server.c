@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "lt_clock.h"
 #include "lt_error.h"
 
 struct conn {
@@ -31,13 +31,6 @@ struct http_server {
     uint64_t answered, refused;
     struct conn conns[HTTP_MAX_CONNECTIONS];
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* "HOST:PORT", "[V6]:PORT", ":PORT" -> host (empty = any) and port text. */
 static int split_addr(const char *addr, char *host, size_t hostlen, char *port, size_t portlen)
@@ -288,7 +281,7 @@ int http_server_pollfds(struct http_server *s, struct pollfd *fds, int max)
 
 void http_server_handle(struct http_server *s, const struct pollfd *fds, int n)
 {
-    int64_t now = now_ms();
+    int64_t now = (int64_t)lt_mono_ms();
     for (int i = 0; i < HTTP_MAX_CONNECTIONS && 1 + i < n; i++) {
         struct conn *c = &s->conns[i];
         if (c->fd < 0 || fds[1 + i].fd != c->fd) continue;
