@@ -1,6 +1,6 @@
 #!/bin/bash
 # `trigctl top` tells normal operation from loss (issue 17): a module and two cell processes
-# (ipc), paced sim, latency rings of 400 ms of data that fill and overwrite within 2 s. With full
+# (ipc), paced sim, latency rings of 400 ms of data that fill and overwrite within 4 s. With full
 # rings and nothing lost, top shows each ring's depth in ms, 0 lost, health ok and "losses: none";
 # the ring overwrite is counted apart (ring.overwritten_frames). A cell process stopped (SIGSTOP)
 # shows as the right losses on the module's top: the cell missing, fragments not found, health
@@ -34,14 +34,14 @@ run=$RUNTIME_DIRECTORY
 conf=$tmp/trigd.conf
 cat >"$conf" <<CONF
 cells = ( { id = 0; source = "sim"; n_fembs = 1; }, { id = 1; source = "sim"; n_fembs = 1; } );
-sim = { seed = 9; realtime_factor = 0.2; noise_rms = 3.0; ar39_rate_hz = 1000.0; };
+sim = { seed = 9; realtime_factor = 0.1; noise_rms = 3.0; ar39_rate_hz = 1000.0; };
 kernel = { backend = "cpu"; threads = 1; block_periods = 4; };
 endpoints = { candidates = "ipc://$tmp/candidates"; requests = "ipc://$tmp/requests"; };
 trigger = { cell_timeout_ms = 600; coincidence = { enabled = false; };
             single = { enabled = false; };
             periodic = { enabled = true; period_ms = 10.0; }; };
 readout = { pre_us = 0.0; post_us = 200.0; data_wait_ms = 800; reply_timeout_ms = 1000; };
-buffers = { latency_ms = 400; }; # > the stall while cell 1 is not yet missing (600 ms x 0.2)
+buffers = { latency_ms = 400; }; # > the stall while cell 1 is not yet missing (600 ms x 0.1), with margin for a loaded machine
 writer = { backend = "pwritev"; output_dir = "$tmp/out"; };
 monitor = { status_interval_s = 0.0; };
 CONF
