@@ -66,8 +66,8 @@ static double frames_ms(uint64_t n)
     return lt_ticks_to_seconds(n * LT_TICKS_PER_FRAME) * 1e3;
 }
 
-static json_t *cell_json(const struct trigd_cell_status *s, struct cell_sample *cs, double dt,
-                         int missing, int update)
+static json_t *cell_counters_json(const struct trigd_cell_status *s, struct cell_sample *cs,
+                                  double dt, int missing, int update)
 {
     uint64_t frames = atomic_load(&s->frames), cands = atomic_load(&s->candidates);
     if (update) {
@@ -85,17 +85,24 @@ static json_t *cell_json(const struct trigd_cell_status *s, struct cell_sample *
     json_t *req = json_pack("{s:I, s:I, s:I, s:I, s:I}", "served", LD(s->requests), "not_found",
                             LD(s->replies_not_found), "incomplete", LD(s->replies_incomplete),
                             "bad", LD(s->requests_bad), "reply_dropped", LD(s->replies_dropped));
-    json_t *doc =
-        json_pack("{s:I, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:f, s:o, s:o, s:b}", "id",
-                  (json_int_t)s->id, "frames_per_s", cs->frames_per_s, "lag_ms",
-                  dtime > wm ? lt_ticks_to_seconds(dtime - wm) * 1e3 : 0.0, "pacing_lag_ms",
-                  atomic_load(&s->lag_us) / 1e3, "ring_fill",
-                  cap ? (double)fill / (double)cap : 0.0, "candidates_per_s", cs->candidates_per_s,
-                  "candidates", (json_int_t)cands, "frames", (json_int_t)frames, "data_time_s",
-                  lt_ticks_to_seconds(dtime), "drops", drops, "requests", req, "missing", missing);
+    return json_pack("{s:I, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:f, s:o, s:o, s:b}", "id",
+                     (json_int_t)s->id, "frames_per_s", cs->frames_per_s, "lag_ms",
+                     dtime > wm ? lt_ticks_to_seconds(dtime - wm) * 1e3 : 0.0, "pacing_lag_ms",
+                     atomic_load(&s->lag_us) / 1e3, "ring_fill",
+                     cap ? (double)fill / (double)cap : 0.0, "candidates_per_s",
+                     cs->candidates_per_s, "candidates", (json_int_t)cands, "frames",
+                     (json_int_t)frames, "data_time_s", lt_ticks_to_seconds(dtime), "drops", drops,
+                     "requests", req, "missing", missing);
+}
+
+/* The cell's counters named for what they are (docs/monitoring.md): the ring overwriting its
+ * oldest frames is normal operation, shown as the data time it holds, apart from the losses. */
+static json_t *cell_json(const struct trigd_cell_status *s, struct cell_sample *cs, double dt,
+                         int missing, int update)
+{
+    json_t *doc = cell_counters_json(s, cs, dt, missing, update);
     if (!doc) return NULL;
-    /* The ring overwriting its oldest frames is normal operation: shown as how much data time it
-     * holds, apart from the losses. */
+    uint64_t fill = atomic_load(&s->ring_fill), cap = atomic_load(&s->ring_capacity);
     json_object_set_new(doc, "ring",
                         json_pack("{s:f, s:f, s:f, s:I}", "fill", cap ? (double)fill / cap : 0.0,
                                   "depth_ms", frames_ms(fill), "capacity_ms", frames_ms(cap),
@@ -133,8 +140,8 @@ static json_t *latency_json(const struct trigd_module_status *m)
         atomic_load(&m->agg_lat_sum_ns) / 1e6, "buckets", buckets);
 }
 
-static json_t *aggregator_json(struct trigd_module *mod, struct trigd_status_rates *r, double dt,
-                               int update)
+static json_t *aggregator_counters_json(struct trigd_module *mod, struct trigd_status_rates *r,
+                                        double dt, int update)
 {
     const struct trigd_module_status *m = trigd_module_status(mod);
     struct trigd_module_ctl *ctl = trigd_module_ctl(mod);
@@ -159,17 +166,26 @@ static json_t *aggregator_json(struct trigd_module *mod, struct trigd_status_rat
                   LD(m->records_written), "failed", LD(m->records_failed), "fragments_not_found",
                   LD(m->fragments_not_found), "fragments_incomplete", LD(m->fragments_incomplete),
                   "in_flight", LD(m->readouts_in_flight));
-    json_t *doc = json_pack(
-        "{s:I, s:f, s:o, s:I, s:o, s:I, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:f, "
-        "s:I, s:o}",
-        "decisions", (json_int_t)decisions, "triggers_per_s", r->decisions_per_s, "triggers", trig,
-        "inhibited", LD(m->agg_inhibited), "inhibited_by", inh, "paused_dropped",
-        LD(ctl->agg_paused), "missing_cells", missing, "latency_ms", lat, "bad_messages",
-        LD(m->msgs_bad), "late_candidates", LD(m->agg_late), "lost_messages", LD(m->msgs_lost),
-        "candidates", LD(m->agg_candidates), "manual_issued", LD(ctl->manual_issued), "horizon_s",
-        lt_ticks_to_seconds(atomic_load(&m->agg_horizon)), "reply_timeouts", LD(m->reply_timeouts),
-        "records", rec);
+    return json_pack("{s:I, s:f, s:o, s:I, s:o, s:I, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:f, s:I, "
+                     "s:o}",
+                     "decisions", (json_int_t)decisions, "triggers_per_s", r->decisions_per_s,
+                     "triggers", trig, "inhibited", LD(m->agg_inhibited), "inhibited_by", inh,
+                     "paused_dropped", LD(ctl->agg_paused), "missing_cells", missing, "latency_ms",
+                     lat, "bad_messages", LD(m->msgs_bad), "late_candidates", LD(m->agg_late),
+                     "lost_messages", LD(m->msgs_lost), "candidates", LD(m->agg_candidates),
+                     "manual_issued", LD(ctl->manual_issued), "horizon_s",
+                     lt_ticks_to_seconds(atomic_load(&m->agg_horizon)), "reply_timeouts",
+                     LD(m->reply_timeouts), "records", rec);
+}
+
+/* The aggregator's counters, with its real losses named each on its own (docs/monitoring.md). */
+static json_t *aggregator_json(struct trigd_module *mod, struct trigd_status_rates *r, double dt,
+                               int update)
+{
+    json_t *doc = aggregator_counters_json(mod, r, dt, update);
     if (!doc) return NULL;
+    const struct trigd_module_status *m = trigd_module_status(mod);
+    json_t *missing = json_object_get(doc, "missing_cells");
     json_object_set_new(doc, "cells_missing", json_integer((json_int_t)json_array_size(missing)));
     /* Real losses, each on its own (docs/monitoring.md); triggers paused by the operator are
      * not a loss. */
