@@ -190,32 +190,36 @@ static void respond_error(struct http_server *s, struct conn *c, int status)
     respond(c, &r, 0);
 }
 
+int http_parse_request(const char *req, char *path, size_t pathlen, int *head)
+{
+    char line[HTTP_MAX_REQUEST + 1], method[16], target[HTTP_MAX_REQUEST], version[16];
+    size_t n = strcspn(req, "\r\n");
+    if (n > HTTP_MAX_REQUEST || !req[n]) return 400; /* no end of the request line */
+    memcpy(line, req, n);
+    line[n] = '\0';
+    if (sscanf(line, "%15s %8191s %15s", method, target, version) != 3 || target[0] != '/')
+        return 400;
+    if (strncmp(version, "HTTP/1.", 7) != 0) return 505;
+    *head = !strcmp(method, "HEAD");
+    if (!*head && strcmp(method, "GET") != 0) return 405;
+    target[strcspn(target, "?#")] = '\0';
+    if (strlen(target) >= pathlen) return 400;
+    memcpy(path, target, strlen(target) + 1);
+    return 200;
+}
+
 /* A complete request head is in c->in: parse the request line and answer. */
 static void serve(struct http_server *s, struct conn *c)
 {
-    char method[16], target[HTTP_MAX_REQUEST], version[16];
-    char *eol = strpbrk(c->in, "\r\n");
-    if (!eol) {
-        respond_error(s, c, 400);
+    char path[HTTP_MAX_REQUEST];
+    int head = 0;
+    int status = http_parse_request(c->in, path, sizeof path, &head);
+    if (status != 200) {
+        respond_error(s, c, status);
         return;
     }
-    *eol = '\0';
-    if (sscanf(c->in, "%15s %8191s %15s", method, target, version) != 3 || target[0] != '/') {
-        respond_error(s, c, 400);
-        return;
-    }
-    if (strncmp(version, "HTTP/1.", 7) != 0) {
-        respond_error(s, c, 505);
-        return;
-    }
-    int head = !strcmp(method, "HEAD");
-    if (!head && strcmp(method, "GET") != 0) {
-        respond_error(s, c, 405);
-        return;
-    }
-    target[strcspn(target, "?#")] = '\0';
     struct http_response r = {404, "text/plain; charset=utf-8", "404 Not Found\n", 14};
-    s->handler(s->user, target, &r);
+    s->handler(s->user, path, &r);
     if (r.status == 200)
         s->answered++;
     else

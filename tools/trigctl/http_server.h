@@ -42,6 +42,11 @@ uint16_t http_server_port(const struct http_server *s);
 int http_server_pollfds(struct http_server *s, struct pollfd *fds, int max);
 void http_server_handle(struct http_server *s, const struct pollfd *fds, int n);
 
+/* The request line of a complete request head (NUL-terminated, as received): 200 with the path
+ * (query string cut) in path and *head set for HEAD; else the error status: 400 malformed,
+ * 405 a method other than GET/HEAD, 505 not HTTP/1.x. No I/O (fuzz_http_request). */
+int http_parse_request(const char *req, char *path, size_t pathlen, int *head);
+
 /* Requests answered / refused (malformed, too large, timed out), for the exporter's own
  * metrics. */
 uint64_t http_server_answered(const struct http_server *s);
