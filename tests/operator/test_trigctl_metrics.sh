@@ -3,7 +3,7 @@
 # exporter subscribes to the monitor socket, /metrics is scraped twice over HTTP (curl) and
 # checked by a strict exposition-format checker (HELP/TYPE, names, labels, histograms, counters
 # monotonic across the scrapes); with triggering paused, the counters equal `trigctl status
-# --json`; HTTP edge cases (404, 405, HEAD, oversized request, a silent client); lartrig_up 0 and
+# --json`; HTTP edge cases (404, 405, HEAD, oversized request, silent and slow clients); lartrig_up 0 and
 # no trigd metrics once trigd is gone; SIGTERM ends the exporter with 0.
 set -euo pipefail
 bin=${LARTRIG_BINARY_DIR:?LARTRIG_BINARY_DIR not set}
@@ -230,6 +230,14 @@ assert data.startswith(b"HTTP/1.1 200"), data[:100]
 assert b"\r\n\r\n# HELP" in data
 print(f"oversized request refused, scrape past {len(silent)} silent clients after "
       f"{time.time() - t0:.1f} s")
+# A request that arrives in pieces (a slow client) is answered once it is complete.
+slow = socket.create_connection(("127.0.0.1", port))
+slow.settimeout(10)
+for piece in (b"GE", b"T /met", b"rics HTTP/1.1\r\nHo", b"st: x\r\n", b"\r\n"):
+    slow.sendall(piece)
+    time.sleep(0.05)
+answer = slow.recv(100)
+assert answer.startswith(b"HTTP/1.1 200"), answer
 PY
 
 # trigd gone: within --stale 2 s lartrig_up is 0 and its metrics are left out.
