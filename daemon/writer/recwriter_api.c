@@ -149,6 +149,12 @@ int lt_recwriter_start(struct lt_recwriter **out, const struct lt_recwriter_conf
     }
     atomic_store(&w->st.leftover_writing, (uint64_t)left);
     atomic_store(&w->st.file_index, w->files.next_index);
+    /* Free space is known from the start (status and its alarm), not only after a record; a
+     * failure here is the writer thread's to report, at the first record. */
+    uint64_t free_now;
+    char space_err[256];
+    if (rw_space_free(w->out_dir, &free_now, space_err, sizeof space_err) == 0)
+        atomic_store(&w->st.free_bytes, free_now);
     LT_INFO("recwriter: %s run %u continues at file index %llu (%d leftover .writing file%s)",
             w->out_dir, c->run_number, (unsigned long long)w->files.next_index, left,
             left == 1 ? "" : "s");
