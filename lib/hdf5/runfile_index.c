@@ -10,6 +10,7 @@
 
 #include "chmap.h"
 #include "h5raw.h"
+#include "log.h"
 #include "lt_error.h"
 #include "runfile.h"
 #include "runfile_internal.h"
@@ -72,7 +73,7 @@ static int index_record(struct lt_rf_index *ix, struct lt_h5r *r, int fd, size_t
     const char *rname = lt_h5r_record(r, rec)->name;
     for (size_t k = 0; k < n_ds; k++) {
         const struct lt_h5_dataset_info *d = &ds[k];
-        uint32_t s = lt_source_id_stream(d->source_id.id);
+        uint32_t s = d->stream; /* from the frames and GeoID map (lt_h5r_list_wibeth) */
         if (s >= ix->n_streams || seen[s]) {
             rc = LT_EFORMAT;
             lt_seterr(err, errlen, "%s: %s/%s: stream %u %s (cell %u has %u streams)", path, rname,
@@ -195,6 +196,22 @@ int lt_rf_index_build(const char *const *paths, size_t n_paths, uint32_t cell, u
             rc = index_record(ix, r, fd, rec, (uint32_t)f, seen, err, errlen);
         if (fd >= 0) close(fd);
         lt_h5r_close(r);
+        /* Gaps between the TimeSlices of one file: data time jumps there (the cell sees it as
+         * such); reported, and replayed. */
+        uint64_t gaps = 0, largest_gap = 0;
+        for (size_t k = first + 1; !rc && k < ix->n_slices; k++) {
+            const struct lt_rf_slice *s0 = &ix->slices[k - 1], *s1 = &ix->slices[k];
+            uint64_t end = s0->first_ts + (uint64_t)s0->periods * LT_TICKS_PER_FRAME;
+            if (s1->first_ts != end) {
+                gaps++;
+                uint64_t g = s1->first_ts > end ? s1->first_ts - end : 0;
+                if (g > largest_gap) largest_gap = g;
+            }
+        }
+        if (gaps)
+            LT_WARN("cell %u: %s: %llu gaps between TimeSlices (largest %llu ticks): data time "
+                    "jumps there",
+                    cell, paths[f], (unsigned long long)gaps, (unsigned long long)largest_gap);
         /* The files of a run continue each other: this file's first slice of the cell starts
          * where the previous file's last one ended. */
         if (!rc && first && ix->n_slices > first) {

@@ -31,7 +31,7 @@ static void make_frame(lt_wibeth_frame *f, uint32_t stream, uint64_t ts)
     for (size_t i = 16; i < sizeof *f; i++) b[i] = (uint8_t)(i * 31 + stream * 7 + ts / 2048);
     struct lt_daqeth_header h = {.version = 1,
                                  .det_id = 3,
-                                 .crate = 1,
+                                 .crate = CELL, /* readers place a fragment by its frames' crate */
                                  .slot = 0,
                                  .stream = (uint8_t)stream,
                                  .timestamp = ts};
