@@ -230,6 +230,8 @@ static void issue(struct trigd_agg *a, struct trigd_decision *d)
                            "trigger at %llu inhibited: readout/writer queue full (%llu inhibited "
                            "so far)",
                            (unsigned long long)d->time, (unsigned long long)a->st.inhibited);
+        d->trigger_number = 0;
+        if (a->cb.inhibited) a->cb.inhibited(a->cb.user, d);
         return;
     }
     d->trigger_number = a->next_trigger++;

@@ -48,6 +48,9 @@ struct trigd_agg_callbacks {
     /* A numbered decision; the aggregator reuses the struct after the call returns. */
     void (*emit)(void *user, const struct trigd_decision *d);
     void *user;
+    /* A decision that accept() refused (trigger_number 0), for observers that account dead
+     * time (trigctl replay). NULL = not told. Last, so positional initialisers stay valid. */
+    void (*inhibited)(void *user, const struct trigd_decision *d);
 };
 
 struct trigd_agg_cell_stats {

@@ -55,6 +55,12 @@ static void agg_emit(void *user, const struct trigd_decision *d)
     trigd_readout_start(m->readout, d, trigd_monotonic_ns());
 }
 
+static void agg_inhibited(void *user, const struct trigd_decision *d)
+{
+    struct trigd_module *m = user;
+    trigd_module_ctl_on_inhibited(&m->ctl, d);
+}
+
 static void snapshot(struct trigd_module *m)
 {
     struct trigd_agg_stats a;
@@ -123,7 +129,8 @@ int trigd_module_create(const struct trigd_config *cfg, void *zctx, struct trigd
     if (rc) goto fail;
     rc = trigd_input_create(cfg, &m->input, err, errlen);
     if (rc) goto fail;
-    struct trigd_agg_callbacks cb = {agg_accept, agg_emit, m};
+    struct trigd_agg_callbacks cb = {
+        .accept = agg_accept, .emit = agg_emit, .user = m, .inhibited = agg_inhibited};
     rc = trigd_agg_create(cfg, &cb, trigd_monotonic_ns(), &m->agg, err, errlen);
     if (rc) goto fail;
     *out = m;

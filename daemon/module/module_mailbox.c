@@ -102,3 +102,8 @@ void trigd_module_ctl_on_decision(struct trigd_module_ctl *c, const struct trigd
         atomic_fetch_add(&c->manual_issued, 1);
     }
 }
+
+void trigd_module_ctl_on_inhibited(struct trigd_module_ctl *c, const struct trigd_decision *d)
+{
+    if (c->on_inhibited) c->on_inhibited(c->on_decision_user, d);
+}

@@ -35,7 +35,9 @@ struct trigd_module_ctl {
     /* Optional observer of every issued decision (trigctl replay), set before the module
      * starts; runs on the module thread, so it must be quick. */
     void (*on_decision)(void *user, const struct trigd_decision *d);
-    void *on_decision_user;
+    /* Optional observer of every inhibited decision (trigger_number 0), same rules. */
+    void (*on_inhibited)(void *user, const struct trigd_decision *d);
+    void *on_decision_user; /* for both observers */
 };
 
 void trigd_module_ctl_init(struct trigd_module_ctl *c);
@@ -54,5 +56,7 @@ void trigd_module_ctl_snapshot(struct trigd_module_ctl *c, const struct trigd_ag
                                struct trigd_record_sink *sink);
 /* Module thread: every issued decision passes here. */
 void trigd_module_ctl_on_decision(struct trigd_module_ctl *c, const struct trigd_decision *d);
+/* Module thread: every inhibited decision passes here. */
+void trigd_module_ctl_on_inhibited(struct trigd_module_ctl *c, const struct trigd_decision *d);
 
 #endif

@@ -16,3 +16,8 @@ const char *lt_truth_kind_name(uint32_t kind)
         return "unknown";
     }
 }
+
+int lt_truth_kind_is_signal(uint32_t kind)
+{
+    return kind == LT_TRUTH_LOW_ENERGY || kind == LT_TRUTH_HIGH_ENERGY || kind == LT_TRUTH_COSMIC;
+}

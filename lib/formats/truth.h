@@ -24,5 +24,8 @@ struct lt_truth {
 };
 
 const char *lt_truth_kind_name(uint32_t kind); /* "ar39", "low_energy", "high_energy", "cosmic" */
+/* 1 for what a trigger is meant to find (low/high energy, cosmic); 0 for radiological
+ * background and unknown kinds. The one place that says which kinds are signal. */
+int lt_truth_kind_is_signal(uint32_t kind);
 
 #endif
