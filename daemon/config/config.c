@@ -49,6 +49,7 @@ static const struct key_desc keys[] = {
     {"sim.realtime_factor", K_DOUBLE, F(sim.realtime_factor), 0, 1000, NULL},
     {"sim.noise_rms", K_DOUBLE, F(sim.noise_rms), 0, 1000, NULL},
     {"sim.ar39_rate_hz", K_DOUBLE, F(sim.ar39_rate_hz), 0, 1e7, NULL},
+    {"sim.radiological_scale", K_DOUBLE, F(sim.radiological_scale), 0, 100, NULL},
     {"sim.low_energy_rate_hz", K_DOUBLE, F(sim.low_energy_rate_hz), 0, 1e6, NULL},
     {"sim.high_energy_rate_hz", K_DOUBLE, F(sim.high_energy_rate_hz), 0, 1e6, NULL},
     {"sim.start_s", K_DOUBLE, F(sim.start_s), 0, 1e9, NULL},
@@ -140,7 +141,8 @@ static const struct key_desc cell_keys[] = {
 static const struct key_desc inject_keys[] = {
     {"cell", K_U32, I(cell), 0, TRIGD_MAX_CELLS - 1, NULL},
     {"time_ms", K_DOUBLE, I(time_ms), 0, 1e9, NULL},
-    {"kind", K_CHOICE, 0, 0, 0, 0, "ar39|low_energy|high_energy|cosmic"},
+    {"kind", K_CHOICE, 0, 0, 0, 0,
+     "ar39|low_energy|high_energy|cosmic|ar42|kr85|rn222|ncapture"}, /* enum lt_truth_kind order */
     {"topology", K_CHOICE, 0, 0, 0, 0, "auto|track|shower|point"},
     {"energy_mev", K_DOUBLE, I(energy_mev), 0.001, 1e6, NULL},
 };
@@ -159,6 +161,7 @@ void trigd_config_defaults(struct trigd_config *c)
     c->sim.realtime_factor = 0.02;
     c->sim.noise_rms = 3.0;
     c->sim.ar39_rate_hz = 10000.0;
+    c->sim.radiological_scale = 1.0;
     c->sim.low_energy_rate_hz = 0.0;
     c->sim.high_energy_rate_hz = 1.0;
     c->sim.start_s = 1.0;
