@@ -12,6 +12,7 @@
 #include "candidate_gate.h"
 #include "module_mailbox.h"
 #include "log.h"
+#include "lt_clock.h"
 #include "lt_error.h"
 #include "msg.h"
 #include "readout.h"
@@ -52,7 +53,7 @@ static void agg_emit(void *user, const struct trigd_decision *d)
             (unsigned long long)d->trigger_number, (unsigned long long)d->time,
             lt_ticks_to_seconds(d->time), d->algorithms, d->n_cells, d->n_candidates);
     trigd_module_ctl_on_decision(&m->ctl, d);
-    trigd_readout_start(m->readout, d, trigd_monotonic_ns());
+    trigd_readout_start(m->readout, d, lt_mono_ns());
 }
 
 static void agg_inhibited(void *user, const struct trigd_decision *d)
@@ -131,7 +132,7 @@ int trigd_module_create(const struct trigd_config *cfg, void *zctx, struct trigd
     if (rc) goto fail;
     struct trigd_agg_callbacks cb = {
         .accept = agg_accept, .emit = agg_emit, .user = m, .inhibited = agg_inhibited};
-    rc = trigd_agg_create(cfg, &cb, trigd_monotonic_ns(), &m->agg, err, errlen);
+    rc = trigd_agg_create(cfg, &cb, lt_mono_ns(), &m->agg, err, errlen);
     if (rc) goto fail;
     *out = m;
     return 0;
@@ -150,8 +151,8 @@ static int pump(struct trigd_module *m, zmq_msg_t *msg, zmq_msg_t *id)
         /* A multi-part message is not ours: drop all its parts as one bad message. */
         int bad_parts = zmq_msg_more(msg);
         if (!bad_parts) {
-            trigd_input_handle(m->input, m->agg, zmq_msg_data(msg), zmq_msg_size(msg),
-                               trigd_monotonic_ns(), &m->st);
+            trigd_input_handle(m->input, m->agg, zmq_msg_data(msg), zmq_msg_size(msg), lt_mono_ns(),
+                               &m->st);
         } else {
             atomic_fetch_add(&m->st.msgs, 1);
             atomic_fetch_add(&m->st.msgs_bad, 1);
@@ -176,7 +177,7 @@ static int pump(struct trigd_module *m, zmq_msg_t *msg, zmq_msg_t *id)
             }
             continue;
         }
-        trigd_readout_on_reply(m->readout, id, msg, trigd_monotonic_ns());
+        trigd_readout_on_reply(m->readout, id, msg, lt_mono_ns());
     }
     return n;
 }
@@ -204,29 +205,29 @@ static void *module_main(void *arg)
                                    {.socket = m->router, .events = ZMQ_POLLIN}};
         zmq_poll(items, 2, POLL_MS);
         pump(m, &msg, &id);
-        housekeeping(m, trigd_monotonic_ns());
+        housekeeping(m, lt_mono_ns());
     }
     /* Drain: keep taking messages until the sockets stay quiet, then decide the rest. */
-    uint64_t quiet_since = trigd_monotonic_ns();
+    uint64_t quiet_since = lt_mono_ns();
     for (;;) {
         zmq_pollitem_t items[2] = {{.socket = m->pull, .events = ZMQ_POLLIN},
                                    {.socket = m->router, .events = ZMQ_POLLIN}};
         zmq_poll(items, 2, POLL_MS);
-        uint64_t now = trigd_monotonic_ns();
+        uint64_t now = lt_mono_ns();
         if (pump(m, &msg, &id)) quiet_since = now;
         housekeeping(m, now);
         if (now - quiet_since > DRAIN_QUIET_MS * 1000000ULL) break;
     }
-    trigd_agg_flush(m->agg, trigd_monotonic_ns());
+    trigd_agg_flush(m->agg, lt_mono_ns());
     /* Every issued decision is read out and handed to the writer; replies have at most
      * reply_timeout_ms, the writer's queue drains at disk speed. */
-    uint64_t deadline = trigd_monotonic_ns() +
-                        ((uint64_t)m->cfg->readout.reply_timeout_ms + DRAIN_WRITER_MS) * 1000000ULL;
+    uint64_t deadline =
+        lt_mono_ns() + ((uint64_t)m->cfg->readout.reply_timeout_ms + DRAIN_WRITER_MS) * 1000000ULL;
     while (trigd_readout_in_flight(m->readout)) {
         zmq_pollitem_t items[1] = {{.socket = m->router, .events = ZMQ_POLLIN}};
         zmq_poll(items, 1, POLL_MS);
         pump(m, &msg, &id);
-        uint64_t now = trigd_monotonic_ns();
+        uint64_t now = lt_mono_ns();
         trigd_readout_service(m->readout, now);
         if (now > deadline) {
             /* The writer is stuck (e.g. the disk stays full): stop waiting; the sink's stop
@@ -246,7 +247,7 @@ static void *module_main(void *arg)
 
 int trigd_module_start(struct trigd_module *m, char *err, size_t errlen)
 {
-    m->last_snapshot_ns = trigd_monotonic_ns();
+    m->last_snapshot_ns = lt_mono_ns();
     if (pthread_create(&m->thread, NULL, module_main, m) != 0) {
         lt_seterr(err, errlen, "module: cannot start its thread");
         return LT_ENOMEM;
