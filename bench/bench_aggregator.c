@@ -207,7 +207,7 @@ int main(int argc, char **argv)
     cfg.trigger.cell_timeout_ms = 60000;
 
     char err[256];
-    struct trigd_agg_callbacks cb = {.emit = on_emit};
+    struct trigd_agg_callbacks cb = {NULL, on_emit, NULL};
     struct trigd_agg *agg;
     struct trigd_input *in;
     static struct trigd_module_status st;

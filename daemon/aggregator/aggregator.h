@@ -48,9 +48,6 @@ struct trigd_agg_callbacks {
     /* A numbered decision; the aggregator reuses the struct after the call returns. */
     void (*emit)(void *user, const struct trigd_decision *d);
     void *user;
-    /* A decision that accept() refused (trigger_number 0), for observers that account dead
-     * time (trigctl replay). NULL = not told. Last, so positional initialisers stay valid. */
-    void (*inhibited)(void *user, const struct trigd_decision *d);
 };
 
 struct trigd_agg_cell_stats {
@@ -92,6 +89,13 @@ struct trigd_agg;
 int trigd_agg_create(const struct trigd_config *cfg, const struct trigd_agg_callbacks *cb,
                      uint64_t now_ns, struct trigd_agg **out, char *err, size_t errlen);
 void trigd_agg_destroy(struct trigd_agg *a);
+
+/* Observer of every decision that accept() refused (trigger_number 0), for those that account
+ * dead time (trigctl replay); called on the aggregator's thread; NULL stops it. Kept apart from
+ * trigd_agg_callbacks so that the callbacks' initialisers elsewhere need not change. */
+void trigd_agg_set_inhibited_observer(struct trigd_agg *a,
+                                      void (*fn)(void *user, const struct trigd_decision *d),
+                                      void *user);
 
 /* Candidates of one cell (any order within the batch). LT_ERANGE for an unknown cell. */
 int trigd_agg_candidates(struct trigd_agg *a, uint32_t cell, const struct lt_candidate *c,

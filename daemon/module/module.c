@@ -130,10 +130,10 @@ int trigd_module_create(const struct trigd_config *cfg, void *zctx, struct trigd
     if (rc) goto fail;
     rc = trigd_input_create(cfg, &m->input, err, errlen);
     if (rc) goto fail;
-    struct trigd_agg_callbacks cb = {
-        .accept = agg_accept, .emit = agg_emit, .user = m, .inhibited = agg_inhibited};
+    struct trigd_agg_callbacks cb = {agg_accept, agg_emit, m};
     rc = trigd_agg_create(cfg, &cb, lt_mono_ns(), &m->agg, err, errlen);
     if (rc) goto fail;
+    trigd_agg_set_inhibited_observer(m->agg, agg_inhibited, m);
     *out = m;
     return 0;
 fail:

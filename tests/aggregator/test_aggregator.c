@@ -57,11 +57,11 @@ static void base_config(void)
 
 static struct trigd_agg *make(uint64_t now)
 {
-    struct trigd_agg_callbacks cb = {
-        .accept = cb_accept, .emit = cb_emit, .user = &got, .inhibited = cb_inhibited};
+    struct trigd_agg_callbacks cb = {cb_accept, cb_emit, &got};
     struct trigd_agg *a = NULL;
     char err[256];
     ck_assert_int_eq(trigd_agg_create(&cfg, &cb, now, &a, err, sizeof err), 0);
+    trigd_agg_set_inhibited_observer(a, cb_inhibited, &got);
     return a;
 }
 
