@@ -933,7 +933,24 @@ START_TEST(channel_defects)
     ck_assert_msg(noisy > 90 && noisy < 170, "noisy %u", noisy);
     ck_assert_msg(sticky > 200 && sticky < 310, "sticky %u", sticky);
     ck_assert_uint_eq(dead + noisy + sticky + clean, n);
-    /* A dead channel shows no signal: a big deposit on it leaves it flat. */
+    /* A dead channel shows no signal: a big deposit on a dead collection wire leaves it flat. */
+    uint32_t dead_x = 0;
+    for (uint32_t ch = 1600; ch < n && !dead_x; ch++) /* X channels follow 800 U + 800 V */
+        if (s2[ch] / m < 0.3) dead_x = ch;
+    ck_assert_uint_gt(dead_x, 0);
+    struct lt_sim_event ev = {.kind = LT_TRUTH_LOW_ENERGY,
+                              .topology = LT_SIM_TOPO_POINT,
+                              .energy_mev = 50.0,
+                              .time = lt_sim_cell_next_time(s) + 10 * LT_TICKS_PER_FRAME,
+                              .has_vertex = 1,
+                              .vertex_mm = {10.0, 3000.0, ((dead_x - 1600) + 0.5) * 4.79}};
+    char err[128];
+    ck_assert_int_eq(lt_sim_cell_inject(s, &ev, err, sizeof err), 0);
+    uint16_t flat = adc[dead_x][0];
+    for (int k = 0; k < 20; k++) {
+        lt_sim_cell_render(s, adc);
+        for (int t = 0; t < 64; t++) ck_assert_uint_eq(adc[dead_x][t], flat);
+    }
     free(s2), free(r2), free(stick), free(same), free(adc), free(ref);
     lt_sim_cell_destroy(s), lt_sim_cell_destroy(s0);
 }
