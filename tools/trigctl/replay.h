@@ -14,9 +14,9 @@
 #include "chmap.h"
 #include "truth.h"
 
-#define REPLAY_MAX_TRIGGERS 200000U    /* kept (issued + inhibited); more are counted, reported */
-#define REPLAY_MAX_CANDIDATES 2000000U /* of the kept decisions (48 B each); more are counted */
-#define REPLAY_MAX_TRUTH    20000000U /* rows of /Truth read (40 B each) */
+#define REPLAY_MAX_TRIGGERS   200000U   /* kept (issued + inhibited); more are counted, reported */
+#define REPLAY_MAX_CANDIDATES 2000000U  /* of the kept decisions (48 B each); more are counted */
+#define REPLAY_MAX_TRUTH      20000000U /* rows of /Truth read (40 B each) */
 
 struct replay_cell {
     uint32_t id;
