@@ -23,11 +23,11 @@
 #include "aggregator.h"
 #include "candidate_gate.h"
 #include "config.h"
+#include "config_slices.h"
 #include "latency_hist.h"
 #include "lt_clock.h"
 #include "lt_error.h"
 #include "msg.h"
-#include "status.h"
 #include "ticks.h"
 
 #define T0   (1ULL << 30)
@@ -152,7 +152,7 @@ static void on_emit(void *user, const struct trigd_decision *d)
 {
     (void)user;
     decisions++;
-    if (d->algorithms & (1U << TRIGD_ALGO_SINGLE)) big_total++;
+    if (d->algorithms & (1U << LT_ALGO_SINGLE)) big_total++;
     uint64_t b = deciding_block(d->time, reach_ticks);
     if (b < atomic_load(&gen_blocks) && atomic_load(&gen_blocks) - b < RING) {
         uint64_t s = atomic_load(&sent_ns[b % RING]);
@@ -210,9 +210,10 @@ int main(int argc, char **argv)
     struct trigd_agg_callbacks cb = {NULL, on_emit, NULL};
     struct trigd_agg *agg;
     struct trigd_input *in;
-    static struct trigd_module_status st;
-    if (trigd_agg_create(&cfg, &cb, lt_mono_ns(), &agg, err, sizeof err) ||
-        trigd_input_create(&cfg, &in, err, sizeof err)) {
+    static struct lt_aggregator_config ac;
+    trigd_config_aggregator(&cfg, &ac);
+    if (trigd_agg_create(&ac, &cb, lt_mono_ns(), &agg, err, sizeof err) ||
+        trigd_input_create(&ac.cells, &in, err, sizeof err)) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }
@@ -244,7 +245,7 @@ int main(int argc, char **argv)
         while (zmq_msg_recv(&m, pull, ZMQ_DONTWAIT) >= 0) {
             uint64_t now = lt_mono_ns();
             if (!t_start) t_start = now;
-            trigd_input_handle(in, agg, zmq_msg_data(&m), zmq_msg_size(&m), now, &st);
+            trigd_input_handle(in, agg, zmq_msg_data(&m), zmq_msg_size(&m), now);
             t_last = lt_mono_ns();
             msgs++;
         }
@@ -262,16 +263,17 @@ int main(int argc, char **argv)
            "(%llu messages, %.3g msg/s)\n",
            (unsigned long long)atomic_load(&gen_cands), (unsigned long long)as.candidates, secs,
            (double)as.candidates / secs, (unsigned long long)msgs, (double)msgs / secs);
+    struct trigd_input_stats st;
+    trigd_input_snapshot(in, &st);
     printf("  dropped: %llu bad, %llu out of order, %llu late, %llu overflow\n",
-           (unsigned long long)atomic_load(&st.msgs_bad),
-           (unsigned long long)atomic_load(&st.msgs_out_of_order), (unsigned long long)as.late,
-           (unsigned long long)as.overflow);
+           (unsigned long long)st.msgs_bad, (unsigned long long)st.msgs_out_of_order,
+           (unsigned long long)as.late, (unsigned long long)as.overflow);
     printf("  decisions: %llu (single %llu, coincidence %llu, summed %llu, periodic %llu), "
            "%llu proposals merged\n",
-           (unsigned long long)as.decisions, (unsigned long long)as.triggers[TRIGD_ALGO_SINGLE],
-           (unsigned long long)as.triggers[TRIGD_ALGO_COINCIDENCE],
-           (unsigned long long)as.triggers[TRIGD_ALGO_SUMMED],
-           (unsigned long long)as.triggers[TRIGD_ALGO_PERIODIC], (unsigned long long)as.merged);
+           (unsigned long long)as.decisions, (unsigned long long)as.triggers[LT_ALGO_SINGLE],
+           (unsigned long long)as.triggers[LT_ALGO_COINCIDENCE],
+           (unsigned long long)as.triggers[LT_ALGO_SUMMED],
+           (unsigned long long)as.triggers[LT_ALGO_PERIODIC], (unsigned long long)as.merged);
     printf("  latency after the watermark: p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
            as.latency_p50_ns / 1e6, as.latency_p99_ns / 1e6, as.latency_max_ns / 1e6);
     printf("  latency end to end (deciding watermark sent -> decision): p50 %.3f ms, p99 %.3f "

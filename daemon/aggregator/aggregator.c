@@ -37,7 +37,7 @@ struct heap_entry {
 };
 
 struct trigd_agg {
-    struct trigd_config cfg;
+    struct lt_aggregator_config cfg; /* its own slice, copied */
     struct trigd_agg_callbacks cb;
     void (*inhibited_fn)(void *user, const struct trigd_decision *d); /* observer, may be NULL */
     void *inhibited_user;
@@ -60,7 +60,7 @@ struct trigd_agg {
     int paused;
 };
 
-static void on_fire(void *user, enum trigd_algo algo, uint64_t t, const struct lt_candidate *c,
+static void on_fire(void *user, enum lt_algo algo, uint64_t t, const struct lt_candidate *c,
                     uint32_t n);
 
 static const struct lt_candidate *q_at(const struct trigd_agg *a, const struct agg_cell *c,
@@ -69,7 +69,7 @@ static const struct lt_candidate *q_at(const struct trigd_agg *a, const struct a
     return &c->q[(c->head + i) & a->qmask];
 }
 
-int trigd_agg_create(const struct trigd_config *cfg, const struct trigd_agg_callbacks *cb,
+int trigd_agg_create(const struct lt_aggregator_config *cfg, const struct trigd_agg_callbacks *cb,
                      uint64_t now_ns, struct trigd_agg **out, char *err, size_t errlen)
 {
     *out = NULL;
@@ -77,10 +77,10 @@ int trigd_agg_create(const struct trigd_config *cfg, const struct trigd_agg_call
     if (!a) goto nomem;
     a->cfg = *cfg;
     a->cb = *cb;
-    a->n_cells = cfg->n_cells;
+    a->n_cells = cfg->cells.n;
     /* A power of two, so ring indices are a mask, not a division, on the per-candidate path. */
     a->qcap = 16;
-    while (a->qcap < cfg->buffers.candidate_queue) a->qcap <<= 1;
+    while (a->qcap < cfg->candidate_queue) a->qcap <<= 1;
     a->qmask = a->qcap - 1;
     a->next_trigger = 1;
     memset(a->index_of, 0xff, sizeof a->index_of);
@@ -90,7 +90,7 @@ int trigd_agg_create(const struct trigd_config *cfg, const struct trigd_agg_call
     if (!a->cells || !a->heap || !a->pending) goto fail;
     for (uint32_t i = 0; i < a->n_cells; i++) {
         struct agg_cell *c = &a->cells[i];
-        c->id = cfg->cells[i].id;
+        c->id = cfg->cells.id[i];
         c->last_heard_ns = now_ns; /* a cell never heard from gets one timeout to show up */
         c->q = calloc(a->qcap, sizeof *c->q);
         if (!c->q) goto fail;
@@ -222,13 +222,13 @@ static void add_candidates(struct trigd_agg *a, struct trigd_decision *d,
 
 static void issue(struct trigd_agg *a, struct trigd_decision *d)
 {
-    if (a->paused && !(d->algorithms & (1U << TRIGD_ALGO_MANUAL))) {
+    if (a->paused && !(d->algorithms & (1U << LT_ALGO_MANUAL))) {
         a->st.paused++;
         return;
     }
     if (a->cb.accept && !a->cb.accept(a->cb.user)) {
         a->st.inhibited++;
-        for (unsigned k = 0; k < TRIGD_ALGO_COUNT; k++)
+        for (unsigned k = 0; k < LT_ALGO_COUNT; k++)
             if (d->algorithms & (1U << k)) a->st.inhibited_by[k]++;
         LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 3,
                            "trigger at %llu inhibited: readout/writer queue full (%llu inhibited "
@@ -244,7 +244,7 @@ static void issue(struct trigd_agg *a, struct trigd_decision *d)
     if (d->decided_ns >= d->horizon_ns && d->horizon_ns)
         trigd_hist_add(&a->latency, d->decided_ns - d->horizon_ns);
     a->st.decisions++;
-    for (unsigned k = 0; k < TRIGD_ALGO_COUNT; k++)
+    for (unsigned k = 0; k < LT_ALGO_COUNT; k++)
         if (d->algorithms & (1U << k)) a->st.triggers[k]++;
     if (a->cb.emit) a->cb.emit(a->cb.user, d);
 }
@@ -262,11 +262,11 @@ static void pop_pending(struct trigd_agg *a)
     }
 }
 
-static void on_fire(void *user, enum trigd_algo algo, uint64_t t, const struct lt_candidate *c,
+static void on_fire(void *user, enum lt_algo algo, uint64_t t, const struct lt_candidate *c,
                     uint32_t n)
 {
     struct trigd_agg *a = user;
-    const struct trigd_readout_config *ro = &a->cfg.readout;
+    const struct lt_aggregator_config *ro = &a->cfg;
     a->st.proposals[algo]++;
     /* Join a pending decision whose readout window holds this time. */
     for (uint32_t i = 0; i < a->n_pending; i++) {
@@ -303,7 +303,7 @@ static void on_fire(void *user, enum trigd_algo algo, uint64_t t, const struct l
  * horizon - lookback, and it joins a decision only up to decision time + post. */
 static void issue_ready_upto(struct trigd_agg *a, uint64_t upto, int all)
 {
-    uint64_t reach = a->cfg.readout.post_ticks + trigd_algos_lookback(a->algos);
+    uint64_t reach = a->cfg.post_ticks + trigd_algos_lookback(a->algos);
     while (a->n_pending && (all || a->pending[0].time + reach < upto)) pop_pending(a);
 }
 
@@ -437,7 +437,7 @@ void trigd_agg_poll(struct trigd_agg *a, uint64_t now_ns)
 
 void trigd_agg_manual(struct trigd_agg *a, uint64_t t)
 {
-    on_fire(a, TRIGD_ALGO_MANUAL, t, NULL, 0);
+    on_fire(a, LT_ALGO_MANUAL, t, NULL, 0);
 }
 
 void trigd_agg_set_paused(struct trigd_agg *a, int paused)

@@ -6,18 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chmap.h"
 #include "log.h"
 #include "lt_error.h"
 #include "ticks.h"
 
 #define WINDOW_CAP 4096U /* candidates a window may hold; more are counted as overflow */
-
-const char *trigd_algo_name(unsigned algo)
-{
-    static const char *names[TRIGD_ALGO_COUNT] = {"single",   "coincidence", "summed",
-                                                  "periodic", "random",      "manual"};
-    return algo < TRIGD_ALGO_COUNT ? names[algo] : "unknown";
-}
 
 /* A ring of the candidates inside a sliding time window. */
 struct window {
@@ -127,13 +121,13 @@ static void fire_timers(struct trigd_algos *a, uint64_t t, trigd_fire_fn fire, v
     }
     if (a->cfg.periodic.enabled) {
         while (a->next_periodic < t) {
-            fire(user, TRIGD_ALGO_PERIODIC, a->next_periodic, NULL, 0);
+            fire(user, LT_ALGO_PERIODIC, a->next_periodic, NULL, 0);
             a->next_periodic += a->cfg.periodic.period_ticks;
         }
     }
     if (a->cfg.random.enabled) {
         while (a->next_random < t) {
-            fire(user, TRIGD_ALGO_RANDOM, a->next_random, NULL, 0);
+            fire(user, LT_ALGO_RANDOM, a->next_random, NULL, 0);
             a->next_random += random_gap(a);
         }
     }
@@ -199,7 +193,7 @@ void trigd_algos_late_candidate(struct trigd_algos *a, const struct lt_candidate
     const struct trigd_trigger_config *cfg = &a->cfg;
     if (cfg->single.enabled && c->peak_score >= cfg->single.min_score &&
         c->adc_sum >= cfg->single.min_adc_sum)
-        fire(user, TRIGD_ALGO_SINGLE, c->time_start, c, 1);
+        fire(user, LT_ALGO_SINGLE, c->time_start, c, 1);
 }
 
 void trigd_algos_candidate(struct trigd_algos *a, const struct lt_candidate *c, trigd_fire_fn fire,
@@ -211,7 +205,7 @@ void trigd_algos_candidate(struct trigd_algos *a, const struct lt_candidate *c, 
 
     if (cfg->single.enabled && c->peak_score >= cfg->single.min_score &&
         c->adc_sum >= cfg->single.min_adc_sum)
-        fire(user, TRIGD_ALGO_SINGLE, t, c, 1);
+        fire(user, LT_ALGO_SINGLE, t, c, 1);
 
     if (cfg->coincidence.enabled && c->peak_score >= cfg->coincidence.min_score) {
         win_expire(a, &a->coinc, t, cfg->coincidence.window_ticks, coinc_evict);
@@ -220,7 +214,7 @@ void trigd_algos_candidate(struct trigd_algos *a, const struct lt_candidate *c, 
         if (a->cell_count[cell]++ == 0) a->distinct++;
         if (a->distinct >= cfg->coincidence.min_cells) {
             uint32_t n = win_copy(a, &a->coinc);
-            fire(user, TRIGD_ALGO_COINCIDENCE, a->scratch[0].time_start, a->scratch, n);
+            fire(user, LT_ALGO_COINCIDENCE, a->scratch[0].time_start, a->scratch, n);
             win_clear(a, &a->coinc, coinc_evict);
         }
     }
@@ -231,7 +225,7 @@ void trigd_algos_candidate(struct trigd_algos *a, const struct lt_candidate *c, 
         a->sum += c->peak_score;
         if (a->sum >= cfg->summed.threshold) {
             uint32_t n = win_copy(a, &a->summed);
-            fire(user, TRIGD_ALGO_SUMMED, a->scratch[0].time_start, a->scratch, n);
+            fire(user, LT_ALGO_SUMMED, a->scratch[0].time_start, a->scratch, n);
             win_clear(a, &a->summed, summed_evict);
         }
     }

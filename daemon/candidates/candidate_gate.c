@@ -17,20 +17,21 @@ struct trigd_input {
     int16_t index_of[LT_MAX_CELLS];
     struct in_cell *cells;
     struct lt_candidate cands[LT_MSG_MAX_CANDIDATES];
+    struct trigd_input_stats st;
 };
 
-int trigd_input_create(const struct trigd_config *cfg, struct trigd_input **out, char *err,
+int trigd_input_create(const struct trigd_cell_ids *cfg, struct trigd_input **out, char *err,
                        size_t errlen)
 {
     struct trigd_input *in = calloc(1, sizeof *in);
-    if (in) in->cells = calloc(cfg->n_cells, sizeof *in->cells);
+    if (in) in->cells = calloc(cfg->n ? cfg->n : 1, sizeof *in->cells);
     if (!in || !in->cells) {
         free(in);
         lt_seterr(err, errlen, "candidate input: out of memory");
         return LT_ENOMEM;
     }
     memset(in->index_of, 0xff, sizeof in->index_of);
-    for (uint32_t i = 0; i < cfg->n_cells; i++) in->index_of[cfg->cells[i].id] = (int16_t)i;
+    for (uint32_t i = 0; i < cfg->n; i++) in->index_of[cfg->id[i]] = (int16_t)i;
     *out = in;
     return 0;
 }
@@ -42,9 +43,20 @@ void trigd_input_destroy(struct trigd_input *in)
     free(in);
 }
 
-static int drop_bad(struct trigd_module_status *st, size_t len, const char *why)
+void trigd_input_count_bad(struct trigd_input *in)
 {
-    atomic_fetch_add_explicit(&st->msgs_bad, 1, memory_order_relaxed);
+    in->st.msgs++;
+    in->st.msgs_bad++;
+}
+
+void trigd_input_snapshot(const struct trigd_input *in, struct trigd_input_stats *out)
+{
+    *out = in->st;
+}
+
+static int drop_bad(struct trigd_input *in, size_t len, const char *why)
+{
+    in->st.msgs_bad++;
     LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 5,
                        "bad message on the candidate socket (%zu bytes) "
                        "dropped: %s",
@@ -53,24 +65,24 @@ static int drop_bad(struct trigd_module_status *st, size_t len, const char *why)
 }
 
 int trigd_input_handle(struct trigd_input *in, struct trigd_agg *agg, const void *buf, size_t len,
-                       uint64_t now_ns, struct trigd_module_status *st)
+                       uint64_t now_ns)
 {
-    atomic_fetch_add_explicit(&st->msgs, 1, memory_order_relaxed);
+    in->st.msgs++;
     struct lt_msg_view v;
     char err[200];
     int rc = lt_msg_decode(buf, len, &v, err, sizeof err);
     if (rc) {
-        drop_bad(st, len, err);
+        drop_bad(in, len, err);
         return rc;
     }
     if (v.hdr.type != LT_MSG_CANDIDATES && v.hdr.type != LT_MSG_HEARTBEAT) {
         snprintf(err, sizeof err, "a %s message does not belong on this socket",
                  lt_msg_type_name(v.hdr.type));
-        return drop_bad(st, len, err);
+        return drop_bad(in, len, err);
     }
     if (in->index_of[v.hdr.cell] < 0) {
         snprintf(err, sizeof err, "cell %u is not configured", v.hdr.cell);
-        return drop_bad(st, len, err);
+        return drop_bad(in, len, err);
     }
     struct in_cell *c = &in->cells[in->index_of[v.hdr.cell]];
     int t = v.hdr.type == LT_MSG_HEARTBEAT;
@@ -79,7 +91,7 @@ int trigd_input_handle(struct trigd_input *in, struct trigd_agg *agg, const void
         /* The cell process started over (numbering from 1 again, data time going on, as the
          * detector clock does): take its numbering from here. A repeated old message has an old
          * watermark and stays out of order. */
-        atomic_fetch_add_explicit(&st->cell_restarts, 1, memory_order_relaxed);
+        in->st.cell_restarts++;
         LT_INFO("cell %u restarted its message sequence", v.hdr.cell);
         memset(c, 0, sizeof *c);
     }
@@ -88,11 +100,10 @@ int trigd_input_handle(struct trigd_input *in, struct trigd_agg *agg, const void
          * must not show up again as a gap. */
         if (seq > c->last_seq[t]) {
             if (c->last_seq[t] && seq > c->last_seq[t] + 1)
-                atomic_fetch_add_explicit(&st->msgs_lost, seq - c->last_seq[t] - 1,
-                                          memory_order_relaxed);
+                in->st.msgs_lost += seq - c->last_seq[t] - 1;
             c->last_seq[t] = seq;
         }
-        atomic_fetch_add_explicit(&st->msgs_out_of_order, 1, memory_order_relaxed);
+        in->st.msgs_out_of_order++;
         LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 5,
                            "cell %u: out-of-order %s message dropped (sequence %llu after %llu, "
                            "watermark %llu after %llu)",
@@ -101,8 +112,7 @@ int trigd_input_handle(struct trigd_input *in, struct trigd_agg *agg, const void
                            (unsigned long long)c->watermark);
         return LT_ERANGE;
     }
-    if (seq > c->last_seq[t] + 1 && c->last_seq[t])
-        atomic_fetch_add_explicit(&st->msgs_lost, seq - c->last_seq[t] - 1, memory_order_relaxed);
+    if (seq > c->last_seq[t] + 1 && c->last_seq[t]) in->st.msgs_lost += seq - c->last_seq[t] - 1;
     c->last_seq[t] = seq;
     c->watermark = v.hdr.watermark;
     if (!t) {

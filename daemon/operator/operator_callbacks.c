@@ -30,8 +30,8 @@
 #define MANUAL_POLL_MS  5
 
 struct trigd_operator {
-    const struct trigd_config *cfg; /* what the pipeline was built from */
-    struct trigd_config *current;   /* cfg + what reloads applied */
+    const struct trigd_config *cfg;   /* what the pipeline was built from */
+    struct trigd_live_config current; /* what reloads applied on top of cfg */
     struct trigd_cells *cells;
     struct trigd_module *mod;
     struct lt_operator *op;
@@ -107,17 +107,16 @@ static json_t *cb_status(void *user)
         json_t *ops = json_pack("{s:I, s:I, s:I, s:I}", "reloads", (json_int_t)o->reloads, "pauses",
                                 (json_int_t)o->pauses, "resumes", (json_int_t)o->resumes,
                                 "manual_triggers", (json_int_t)o->manual);
-        json_t *thr =
-            json_pack("{s:i, s:i, s:i, s:i, s:I, s:f}", "single_min_score",
-                      o->current->trigger.single.min_score, "single_min_adc_sum",
-                      (int)o->current->trigger.single.min_adc_sum, "coincidence_min_cells",
-                      (int)o->current->trigger.coincidence.min_cells, "coincidence_min_score",
-                      o->current->trigger.coincidence.min_score, "summed_threshold",
-                      (json_int_t)o->current->trigger.summed.threshold, "random_rate_hz",
-                      o->current->trigger.random.rate_hz);
+        json_t *thr = json_pack("{s:i, s:i, s:i, s:i, s:I, s:f}", "single_min_score",
+                                o->current.trigger.single.min_score, "single_min_adc_sum",
+                                (int)o->current.trigger.single.min_adc_sum, "coincidence_min_cells",
+                                (int)o->current.trigger.coincidence.min_cells,
+                                "coincidence_min_score", o->current.trigger.coincidence.min_score,
+                                "summed_threshold", (json_int_t)o->current.trigger.summed.threshold,
+                                "random_rate_hz", o->current.trigger.random.rate_hz);
         json_object_set_new(doc, "operator", ops);
         json_object_set_new(doc, "thresholds", thr);
-        json_object_set_new(doc, "log_level", json_string(o->current->log_level));
+        json_object_set_new(doc, "log_level", json_string(o->current.log_level));
     }
     pthread_mutex_unlock(&o->reload_lock);
     return doc;
@@ -152,10 +151,10 @@ static json_t *reload(struct trigd_operator *o, char *err, size_t errlen)
     }
     pthread_mutex_lock(&o->reload_lock);
     json_t *applied = json_array(), *ignored = json_array();
-    int n = trigd_config_reload_diff(o->current, fresh, applied, ignored);
+    int n = trigd_config_reload_diff(o->cfg, &o->current, fresh, applied, ignored);
     if (n > 0) {
-        if (o->mod) trigd_module_ctl_thresholds(trigd_module_ctl(o->mod), &o->current->trigger);
-        trigd_apply_log_level(o->current->log_level);
+        if (o->mod) trigd_module_ctl_thresholds(trigd_module_ctl(o->mod), &o->current.trigger);
+        trigd_apply_log_level(o->current.log_level);
     }
     char dg[sizeof o->digest];
     if (config_text_digest(fresh, dg, sizeof dg, e, sizeof e) == 0)
@@ -276,9 +275,11 @@ static int endpoint(const struct trigd_config *cfg, struct trigd_cells *cells, c
     } else {
         char dir[512];
         if (lt_runtime_dir(dir, sizeof dir) != 0) return LT_EIO;
-        if (cfg->role == TRIGD_ROLE_CELL && cells && trigd_cells_count(cells))
-            snprintf(buf, len, "ipc://%s/cell%u-%s", dir, trigd_cells_status(cells, 0)->id, what);
-        else
+        if (cfg->role == TRIGD_ROLE_CELL && cells && trigd_cells_count(cells)) {
+            struct trigd_cell_stats first;
+            trigd_cells_snapshot(cells, 0, &first);
+            snprintf(buf, len, "ipc://%s/cell%u-%s", dir, first.id, what);
+        } else
             snprintf(buf, len, "ipc://%s/%s", dir, what);
         unlink(buf + 6); /* a stale socket file from a killed daemon would make bind fail */
     }
@@ -292,15 +293,13 @@ int trigd_operator_start(const struct trigd_config *cfg, struct trigd_cells *cel
 {
     *out = NULL;
     struct trigd_operator *o = calloc(1, sizeof *o);
-    if (!o || !(o->current = malloc(sizeof *o->current)) ||
-        !(o->rates = trigd_status_rates_new())) {
-        if (o) free(o->current);
+    if (!o || !(o->rates = trigd_status_rates_new())) {
         free(o);
         lt_seterr(err, errlen, "operator: out of memory");
         return LT_ENOMEM;
     }
     o->cfg = cfg;
-    *o->current = *cfg;
+    trigd_live_config_init(&o->current, cfg);
     o->cells = cells;
     o->mod = mod;
     o->started = lt_mono_s();
@@ -378,6 +377,5 @@ void trigd_operator_stop(struct trigd_operator *o)
     o->op = NULL;
     pthread_mutex_destroy(&o->reload_lock);
     trigd_status_rates_free(o->rates);
-    free(o->current);
     free(o);
 }

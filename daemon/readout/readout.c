@@ -31,10 +31,10 @@ struct slot {
 };
 
 struct trigd_readout {
-    const struct trigd_config *cfg;
+    struct lt_readout_config cfg; /* its own slice, copied */
     void *router;
     struct trigd_record_sink *sink;
-    struct trigd_module_status *st;
+    struct trigd_readout_stats st; /* module thread */
     uint32_t n_slots;
     struct slot *slots;
     uint32_t in_flight;
@@ -50,29 +50,28 @@ static void record_done(struct lt_rw_record *rec, int status, void *user)
     atomic_store_explicit(&s->written, 1, memory_order_release);
 }
 
-int trigd_readout_create(const struct trigd_config *cfg, void *router,
-                         struct trigd_record_sink *sink, struct trigd_module_status *st,
-                         struct trigd_readout **out, char *err, size_t errlen)
+int trigd_readout_create(const struct lt_readout_config *cfg, void *router,
+                         struct trigd_record_sink *sink, struct trigd_readout **out, char *err,
+                         size_t errlen)
 {
     struct trigd_readout *r = calloc(1, sizeof *r);
     if (!r) goto nomem;
-    r->cfg = cfg;
+    r->cfg = *cfg;
     r->router = router;
     r->sink = sink;
-    r->st = st;
-    r->n_slots = cfg->buffers.decision_queue;
+    r->n_slots = cfg->decision_queue;
     r->slots = calloc(r->n_slots, sizeof *r->slots);
     if (!r->slots) goto fail;
     for (uint32_t i = 0; i < r->n_slots; i++) {
         struct slot *s = &r->slots[i];
         s->owner = r;
         s->dec = malloc(sizeof *s->dec);
-        s->reply = calloc(cfg->n_cells, sizeof *s->reply);
-        s->have = calloc(cfg->n_cells, 1);
-        s->view = calloc(cfg->n_cells, sizeof *s->view);
-        s->view_ptr = calloc(cfg->n_cells, sizeof *s->view_ptr);
+        s->reply = calloc(cfg->layout.n_cells, sizeof *s->reply);
+        s->have = calloc(cfg->layout.n_cells, 1);
+        s->view = calloc(cfg->layout.n_cells, sizeof *s->view);
+        s->view_ptr = calloc(cfg->layout.n_cells, sizeof *s->view_ptr);
         if (!s->dec || !s->reply || !s->have || !s->view || !s->view_ptr) goto fail;
-        if (trigd_record_parts_init(&s->parts, cfg)) goto fail;
+        if (trigd_record_parts_init(&s->parts, &cfg->layout)) goto fail;
     }
     *out = r;
     return 0;
@@ -85,7 +84,7 @@ nomem:
 
 static void release_replies(struct trigd_readout *r, struct slot *s)
 {
-    for (uint32_t i = 0; i < r->cfg->n_cells; i++)
+    for (uint32_t i = 0; i < r->cfg.layout.n_cells; i++)
         if (s->have[i]) {
             zmq_msg_close(&s->reply[i]);
             s->have[i] = 0;
@@ -129,7 +128,7 @@ static int send_request(struct trigd_readout *r, uint32_t cell, const struct tri
         .window_begin = d->window_begin,
         .window_end = d->window_end - 1, /* inclusive on the wire */
         .request_id = d->trigger_number,
-        .run_number = r->cfg->run_number,
+        .run_number = r->cfg.layout.run_number,
         .cell = cell,
     };
     size_t len;
@@ -159,28 +158,27 @@ void trigd_readout_start(struct trigd_readout *r, const struct trigd_decision *d
     memcpy(s->dec->candidates, d->candidates, d->n_candidates * sizeof(struct lt_candidate));
     s->state = SLOT_REQUESTING;
     s->n_replied = 0;
-    s->deadline_ns = now_ns + (uint64_t)r->cfg->readout.reply_timeout_ms * 1000000ULL;
+    s->deadline_ns = now_ns + (uint64_t)r->cfg.reply_timeout_ms * 1000000ULL;
     atomic_store(&s->written, 0);
     r->in_flight++;
-    atomic_store(&r->st->readouts_in_flight, r->in_flight);
     s->n_expected = 0;
-    for (uint32_t i = 0; i < r->cfg->n_cells; i++) {
-        if (send_request(r, r->cfg->cells[i].id, d) == 0) {
+    for (uint32_t i = 0; i < r->cfg.layout.n_cells; i++) {
+        if (send_request(r, r->cfg.layout.cells[i].id, d) == 0) {
             s->n_expected++;
             continue;
         }
-        atomic_fetch_add(&r->st->requests_unroutable, 1);
+        r->st.requests_unroutable++;
         LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 3,
                            "trigger %llu: cannot send the data request to cell %u (%s); its "
                            "fragments will be flagged kDataNotFound",
-                           (unsigned long long)d->trigger_number, r->cfg->cells[i].id,
+                           (unsigned long long)d->trigger_number, r->cfg.layout.cells[i].id,
                            zmq_strerror(zmq_errno()));
     }
 }
 
-static int cell_index(const struct trigd_config *cfg, uint32_t id)
+static int cell_index(const struct lt_readout_config *cfg, uint32_t id)
 {
-    return trigd_config_cell_index(cfg, id);
+    return trigd_record_cell_index(&cfg->layout, id);
 }
 
 void trigd_readout_on_reply(struct trigd_readout *r, const zmq_msg_t *identity, zmq_msg_t *payload,
@@ -197,12 +195,12 @@ void trigd_readout_on_reply(struct trigd_readout *r, const zmq_msg_t *identity, 
         snprintf(err, sizeof err, "a %s message on the request socket",
                  lt_msg_type_name(v.hdr.type));
     }
-    if (rc == 0 && (idx = cell_index(r->cfg, v.reply.cell)) < 0) {
+    if (rc == 0 && (idx = cell_index(&r->cfg, v.reply.cell)) < 0) {
         rc = LT_ERANGE;
         snprintf(err, sizeof err, "reply from cell %u, which is not configured", v.reply.cell);
     }
     if (rc) {
-        atomic_fetch_add(&r->st->replies_bad, 1);
+        r->st.replies_bad++;
         LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 3, "bad data reply dropped: %s", err);
         zmq_msg_close(payload);
         zmq_msg_init(payload);
@@ -220,15 +218,15 @@ void trigd_readout_on_reply(struct trigd_readout *r, const zmq_msg_t *identity, 
         if (lt_msg_decode(zmq_msg_data(&s->reply[idx]), zmq_msg_size(&s->reply[idx]), &s->view[idx],
                           NULL, 0) != 0) {
             zmq_msg_close(&s->reply[idx]);
-            atomic_fetch_add(&r->st->replies_bad, 1);
+            r->st.replies_bad++;
             return;
         }
         s->have[idx] = 1;
         s->n_replied++;
-        atomic_fetch_add(&r->st->replies, 1);
+        r->st.replies++;
         return;
     }
-    atomic_fetch_add(&r->st->replies_late, 1);
+    r->st.replies_late++;
     LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 3,
                        "reply of cell %u for trigger %llu arrived after its record was built: "
                        "dropped",
@@ -239,23 +237,23 @@ void trigd_readout_on_reply(struct trigd_readout *r, const zmq_msg_t *identity, 
 
 static void build(struct trigd_readout *r, struct slot *s)
 {
-    for (uint32_t i = 0; i < r->cfg->n_cells; i++) {
+    for (uint32_t i = 0; i < r->cfg.layout.n_cells; i++) {
         s->view_ptr[i] = s->have[i] ? &s->view[i] : NULL;
         if (!s->have[i]) {
-            atomic_fetch_add(&r->st->reply_timeouts, 1);
+            r->st.reply_timeouts++;
             LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 3,
                                "trigger %llu: cell %u did not answer within %u ms; its fragments "
                                "are flagged kDataNotFound",
-                               (unsigned long long)s->dec->trigger_number, r->cfg->cells[i].id,
-                               r->cfg->readout.reply_timeout_ms);
+                               (unsigned long long)s->dec->trigger_number,
+                               r->cfg.layout.cells[i].id, r->cfg.reply_timeout_ms);
         }
     }
-    trigd_record_build(&s->parts, r->cfg, s->dec, s->view_ptr);
+    trigd_record_build(&s->parts, &r->cfg.layout, s->dec, s->view_ptr);
     s->parts.rec.done = record_done;
     s->parts.rec.user = s;
-    atomic_fetch_add(&r->st->fragments_not_found, s->parts.not_found);
-    atomic_fetch_add(&r->st->fragments_incomplete, s->parts.incomplete);
-    atomic_fetch_add(&r->st->records_built, 1);
+    r->st.fragments_not_found += s->parts.not_found;
+    r->st.fragments_incomplete += s->parts.incomplete;
+    r->st.records_built++;
     s->state = SLOT_BUILT;
 }
 
@@ -271,9 +269,9 @@ void trigd_readout_service(struct trigd_readout *r, uint64_t now_ns)
             if (rc == 0) {
                 s->state = SLOT_WRITING;
             } else if (rc == LT_EFULL) {
-                atomic_fetch_add(&r->st->writer_full, 1); /* kept; tried again next round */
+                r->st.writer_full++; /* kept; tried again next round */
             } else {
-                atomic_fetch_add(&r->st->records_failed, 1);
+                r->st.records_failed++;
                 LT_ERR("trigger %llu: the writer refused the record (%s)",
                        (unsigned long long)s->dec->trigger_number, lt_strerror(rc));
                 s->state = SLOT_WRITING;
@@ -283,13 +281,12 @@ void trigd_readout_service(struct trigd_readout *r, uint64_t now_ns)
         }
         if (s->state == SLOT_WRITING && atomic_load_explicit(&s->written, memory_order_acquire)) {
             if (s->write_status == 0)
-                atomic_fetch_add(&r->st->records_written, 1);
+                r->st.records_written++;
             else if (s->write_status != LT_EINVAL)
-                atomic_fetch_add(&r->st->records_failed, 1);
+                r->st.records_failed++;
             release_replies(r, s);
             s->state = SLOT_FREE;
             r->in_flight--;
-            atomic_store(&r->st->readouts_in_flight, r->in_flight);
         }
     }
 }
@@ -303,9 +300,9 @@ uint32_t trigd_readout_abandon(struct trigd_readout *r)
         if (s->state == SLOT_WRITING && atomic_load_explicit(&s->written, memory_order_acquire)) {
             /* Written (or failed) while the sink drained at stop. */
             if (s->write_status == 0)
-                atomic_fetch_add(&r->st->records_written, 1);
+                r->st.records_written++;
             else if (s->write_status != LT_EINVAL)
-                atomic_fetch_add(&r->st->records_failed, 1);
+                r->st.records_failed++;
             release_replies(r, s);
             s->state = SLOT_FREE;
             r->in_flight--;
@@ -314,12 +311,22 @@ uint32_t trigd_readout_abandon(struct trigd_readout *r)
         /* Never handed to the sink, or never finished by it: the record is lost. */
         LT_ERR("trigger %llu: record never written (shutdown)",
                (unsigned long long)s->dec->trigger_number);
-        atomic_fetch_add(&r->st->records_failed, 1);
+        r->st.records_failed++;
         release_replies(r, s);
         s->state = SLOT_FREE;
         r->in_flight--;
         n++;
     }
-    atomic_store(&r->st->readouts_in_flight, r->in_flight);
     return n;
+}
+
+void trigd_readout_count_bad_reply(struct trigd_readout *r)
+{
+    r->st.replies_bad++;
+}
+
+void trigd_readout_snapshot(const struct trigd_readout *r, struct trigd_readout_stats *out)
+{
+    *out = r->st;
+    out->in_flight = r->in_flight;
 }
