@@ -12,7 +12,7 @@ packages=(
     libpng-dev libsystemd-dev libxrt-dev
     python3-h5py python3-numpy python3-torch
     clang libclang-rt-14-dev
-    iproute2 util-linux
+    iproute2 util-linux curl
 )
 case "${1:-}" in
 "" | --with-python) ;;

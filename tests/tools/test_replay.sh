@@ -24,8 +24,10 @@ run=$tmp/run.h5
     { cat "$tmp/replay.err" >&2; fail "trigctl replay exited $?"; }
 
 cat >"$tmp/check.py" <<'PY'
-import glob, json, math, struct, sys
+import glob, json, math, os, struct, sys
 import h5py, numpy as np
+sys.path.insert(0, os.environ["LARTRIG_SOURCE_DIR"] + "/tools/train")
+from truth import truth_rows  # /Truth: attributes of a group (docs/hdf5-layout.md)
 
 run_path, rec_dir, rep_path, mode = sys.argv[1:5]
 rep = json.load(open(rep_path))
@@ -39,12 +41,14 @@ with h5py.File(run_path, "r") as f:
         for dname, ds in rec["RawData"].items():
             if dname.startswith("Detector_Readout_") and dname.endswith("_WIBEth"):
                 raw += ds.shape[0]
-    truth = f["/Truth"][:]
+    truth = truth_rows(f)
 assert rep["raw_bytes"] == raw, (rep["raw_bytes"], raw)
 
 # The records: windows from the ComponentRequests of each TriggerRecordHeader, algorithm bits
-# from trigger_type, the decision's candidates from the TriggerCandidate fragment (72-byte
-# FragmentHeader, 56-byte decision header, 48 bytes per candidate), bytes = every dataset.
+# from trigger_type, the decision's candidates from the Trigger_Candidate fragment (72-byte
+# FragmentHeader with the trigger number at 16; then one TriggerCandidateData of 56 bytes per
+# algorithm, each followed by every candidate as an 80-byte TriggerActivityData whose channels
+# are 2560 cell + 1600 + wire: docs/formats.md), bytes = every dataset.
 recs, rec_bytes, cands = [], 0, {}
 for path in sorted(glob.glob(rec_dir + "/*.hdf5")):
     with h5py.File(path, "r") as f:
@@ -54,12 +58,19 @@ for path in sorted(glob.glob(rec_dir + "/*.hdf5")):
             for dname, ds in rec["RawData"].items():
                 rec_bytes += ds.shape[0]
                 if dname.endswith("_Trigger_Candidate"):
-                    b = ds[:, 0].tobytes()[72:]
-                    number, = struct.unpack_from("<Q", b, 8)
-                    n, dropped = struct.unpack_from("<II", b, 44)
-                    assert dropped == 0 and len(b) == 56 + 48 * n, (dropped, len(b), n)
-                    cands[number] = [struct.unpack_from("<QQQIHH", b, 56 + 48 * i)
-                                     for i in range(n)]
+                    raw_tc = ds[:, 0].tobytes()
+                    number, = struct.unpack_from("<Q", raw_tc, 16)
+                    b = raw_tc[72:]
+                    n, = struct.unpack_from("<Q", b, 48)
+                    assert len(b) % (56 + 80 * n) == 0, (len(b), n)
+                    cs = []
+                    for i in range(n):
+                        ts, te, tp = struct.unpack_from("<QQQ", b, 56 + 80 * i + 8)
+                        c0, c1 = struct.unpack_from("<II", b, 56 + 80 * i + 40)
+                        cell = c0 // 2560
+                        cs.append((ts, te, tp, cell, c0 - 2560 * cell - 1600,
+                                   c1 - 2560 * cell - 1600))
+                    cands[number] = cs
                 if dname.endswith("_TriggerRecordHeader"):
                     b = ds[:, 0].tobytes()
                     number, ts, ncomp = struct.unpack_from("<QQQ", b, 8)
@@ -118,7 +129,8 @@ for r, t in zip(recs, rep["triggers"]):
     assert t["signal"] == signal_in[recs.index(r)], (r, t)
 
 # Fakes: physics-algorithm triggers (single, coincidence, summed) with no candidate on signal.
-fakes = sum(1 for i, r in enumerate(recs) if (r[4] & 0b111) and not signal_in[i])
+# physics TC types in trigger_type (one bit per type): kTPCLowE 2, kSupernova 3, kADCSimpleWindow 6
+fakes = sum(1 for i, r in enumerate(recs) if (r[4] & 0x4C) and not signal_in[i])
 assert rep["fake_triggers"] == fakes, (rep["fake_triggers"], fakes)
 assert rep["fake_background"] + rep["fake_noise"] == fakes
 assert abs(rep["fake_rate_hz"] - fakes / rep["data_seconds"]) < 1e-9
