@@ -31,15 +31,43 @@ struct trig_log {
     pthread_mutex_t lock;
     struct replay_trigger *t;
     size_t n, cap;
-    uint64_t total;
+    uint64_t total, inhibited;
+    struct lt_candidate *c; /* the candidates of the kept decisions */
+    size_t nc, ccap;
+    uint64_t c_not_kept;
 };
 
-/* Module thread (the pipeline's decision observer): one call per issued decision. */
-static void on_decision(void *user, const struct lt_pipeline_decision *d)
+/* Keep a decision's candidates (for trigger-level truth); beyond the bound, count them. */
+static void keep_candidates(struct trig_log *l, struct replay_trigger *t,
+                            const struct lt_pipeline_decision *d)
 {
-    struct trig_log *l = user;
+    t->cand_first = l->nc;
+    t->cand_kept = 0;
+    while (l->nc + d->n_candidates > l->ccap && l->ccap < REPLAY_MAX_CANDIDATES) {
+        size_t nc = l->ccap ? l->ccap * 2 : 4096;
+        if (nc > REPLAY_MAX_CANDIDATES) nc = REPLAY_MAX_CANDIDATES;
+        struct lt_candidate *n = realloc(l->c, nc * sizeof *n);
+        if (!n) break;
+        l->c = n;
+        l->ccap = nc;
+    }
+    uint32_t k = d->n_candidates;
+    if (l->nc + k > l->ccap) k = (uint32_t)(l->ccap - l->nc);
+    memcpy(l->c + l->nc, d->candidates, k * sizeof *l->c);
+    l->nc += k;
+    t->cand_kept = k;
+    l->c_not_kept += d->n_candidates - k;
+}
+
+/* Module thread (the pipeline's decision observers): one call per decision, issued or
+ * inhibited. */
+static void log_decision(struct trig_log *l, const struct lt_pipeline_decision *d, int inhibited)
+{
     pthread_mutex_lock(&l->lock);
-    l->total++;
+    if (inhibited)
+        l->inhibited++;
+    else
+        l->total++;
     if (l->n == l->cap && l->cap < REPLAY_MAX_TRIGGERS) {
         size_t nc = l->cap ? l->cap * 2 : 256;
         if (nc > REPLAY_MAX_TRIGGERS) nc = REPLAY_MAX_TRIGGERS;
@@ -57,9 +85,22 @@ static void on_decision(void *user, const struct lt_pipeline_decision *d)
         t->end = d->window_end;
         t->algorithms = d->algorithms;
         t->n_candidates = d->n_candidates;
+        t->candidates_dropped = d->candidates_dropped;
+        t->inhibited = (uint32_t)inhibited;
         memcpy(t->cells, d->cells, sizeof t->cells);
+        keep_candidates(l, t, d);
     }
     pthread_mutex_unlock(&l->lock);
+}
+
+static void on_decision(void *user, const struct lt_pipeline_decision *d)
+{
+    log_decision(user, d, 0);
+}
+
+static void on_inhibited(void *user, const struct lt_pipeline_decision *d)
+{
+    log_decision(user, d, 1);
 }
 
 static void usage(FILE *f)
@@ -324,7 +365,8 @@ int cmd_replay(int argc, char **argv)
     double t_open = lt_mono_s(), t0 = 0, t_src = 0, t1;
     /* Create opens the cells first: their file sources ask HDF5 where the frames lie before
      * the writer (the other HDF5 user) starts. */
-    struct lt_pipeline_options popt = {.on_decision = on_decision, .on_decision_user = &log};
+    struct lt_pipeline_options popt = {
+        .on_decision = on_decision, .on_inhibited = on_inhibited, .on_decision_user = &log};
     if (lt_pipeline_create(cfg, &popt, &pipe, err, sizeof err) != 0) {
         fprintf(stderr, "trigctl replay: %s\n", err);
         status = 1;
@@ -373,6 +415,9 @@ done:
                                   .trig = log.t,
                                   .n_trig = log.n,
                                   .trig_total = log.total,
+                                  .inhibited_total = log.inhibited,
+                                  .cand = log.c,
+                                  .cand_not_kept = log.c_not_kept,
                                   .wall_s = t1 - t0,
                                   .speed = ro.speed,
                                   .mem = mem,
@@ -405,6 +450,7 @@ done:
     replay_free_list(before);
     if (!outdir) remove_tmp(out);
     free(log.t);
+    free(log.c);
     pthread_mutex_destroy(&log.lock);
     replay_run_free(&run);
     lt_rf_free_list(listed);
