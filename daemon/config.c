@@ -78,6 +78,8 @@ static const struct key_desc keys[] = {
     {"trigger.cell_timeout_ms", K_U32, F(trigger.cell_timeout_ms), 1, 3600000, NULL},
     {"trigger.max_candidates_per_decision", K_U32, F(trigger.max_candidates_per_decision), 1,
      TRIGD_DECISION_MAX_CANDIDATES, NULL},
+    {"trigger.max_time_lead_ms", K_MS, F(trigger.max_time_lead_ticks), 1, 3.6e6, NULL},
+    {"trigger.max_sequence_gap", K_U64, F(trigger.max_sequence_gap), 1, 1e15, NULL},
     {"trigger.coincidence.enabled", K_BOOL, F(trigger.coincidence.enabled), 0, 0, NULL},
     {"trigger.coincidence.min_cells", K_U32, F(trigger.coincidence.min_cells), 1, TRIGD_MAX_CELLS,
      NULL},
@@ -183,6 +185,13 @@ void trigd_config_defaults(struct trigd_config *c)
     c->trigger.watermark_slack_ticks = lt_seconds_to_ticks(2500e-6);
     c->trigger.cell_timeout_ms = 2000;
     c->trigger.max_candidates_per_decision = 256;
+    /* A few seconds of data: far more than cells ever drift apart (they read one detector
+     * clock), far less than a glitched or forged timestamp moves time. */
+    c->trigger.max_time_lead_ticks = lt_seconds_to_ticks(5.0);
+    /* A cell sends a message per kernel block (~0.5 ms of data): a million is minutes of lost
+     * messages; a larger jump is a forged or corrupt number. A cell silent that long is missing
+     * and its next message resynchronises the numbering anyway. */
+    c->trigger.max_sequence_gap = 1000000;
     c->trigger.coincidence.enabled = 1;
     c->trigger.coincidence.min_cells = 2;
     c->trigger.coincidence.window_ticks = lt_seconds_to_ticks(100e-6);

@@ -109,6 +109,11 @@ struct trigd_trigger_config {
     uint64_t watermark_slack_ticks; /* decide only up to min(watermark) - slack */
     uint32_t cell_timeout_ms;       /* silent longer -> cell missing */
     uint32_t max_candidates_per_decision;
+    /* Data-plane bounds (docs/security.md): a watermark or candidate further ahead of the other
+     * cells (or the cell's own last watermark) than this is refused as a clock fault; a sequence
+     * number further ahead of the last accepted one than max_sequence_gap is refused. */
+    uint64_t max_time_lead_ticks;
+    uint64_t max_sequence_gap;
     struct trigd_coincidence_config coincidence;
     struct trigd_summed_config summed;
     struct trigd_single_config single;

@@ -71,7 +71,12 @@ static void snapshot(struct trigd_module *m)
     atomic_store(&s->agg_horizon, a.horizon);
     atomic_store(&s->agg_latency_p50_ns, a.latency_p50_ns);
     atomic_store(&s->agg_latency_p99_ns, a.latency_p99_ns);
+    uint64_t faults[TRIGD_CELL_WORDS];
+    trigd_input_clock_faults(m->input, trigd_monotonic_ns(), faults);
+    for (unsigned w = 0; w < TRIGD_CELL_WORDS; w++)
+        atomic_store(&s->clock_fault_bits[w], faults[w]);
     for (unsigned k = 0; k < TRIGD_ALGO_COUNT; k++) {
+        atomic_store(&s->timer_skipped[k], a.timer_skipped[k]);
         atomic_store(&s->agg_triggers[k], a.triggers[k]);
         atomic_store(&s->agg_inhibited_by[k], a.inhibited_by[k]);
     }

@@ -43,6 +43,14 @@ struct trigd_module_status {
     _Atomic uint64_t msgs_out_of_order;   /* sequence or watermark going backwards: dropped */
     _Atomic uint64_t msgs_lost;           /* sequence gaps (messages a cell sent that never came) */
     _Atomic uint64_t cell_restarts;       /* a cell started its sequence again */
+    /* Data-plane refusals (docs/security.md): never move a cell's sequence or watermark. */
+    _Atomic uint64_t msgs_clock_fault;   /* time beyond trigger.max_time_lead_ms: refused */
+    _Atomic uint64_t msgs_seq_refused;   /* sequence beyond trigger.max_sequence_gap: refused */
+    _Atomic uint64_t msgs_forged;        /* cell id is not the authenticated peer's: refused */
+    _Atomic uint64_t cell_resyncs;       /* a missing cell's numbering and time taken anew */
+    _Atomic uint64_t clock_jumps;        /* a cell's clock jump confirmed by its next messages */
+    _Atomic uint64_t clock_fault_bits[TRIGD_CELL_WORDS]; /* cells refused for time recently */
+    _Atomic uint64_t timer_skipped[TRIGD_ALGO_COUNT];    /* periodic/random slots skipped */
     _Atomic uint64_t replies;             /* data replies accepted */
     _Atomic uint64_t replies_bad;         /* malformed, unknown request or wrong cell: dropped */
     _Atomic uint64_t replies_late;        /* for a record already built: dropped */

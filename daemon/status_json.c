@@ -82,6 +82,27 @@ static json_t *cell_json(const struct trigd_cell_status *s, struct cell_sample *
                      "requests", req, "missing", missing);
 }
 
+/* What the candidate input refused and why (docs/security.md), and the cells with a clock
+ * fault now. */
+static json_t *data_plane_json(const struct trigd_module_status *m)
+{
+    json_t *faulty = json_array(), *skipped = json_object();
+    for (unsigned w = 0; w < TRIGD_CELL_WORDS; w++) {
+        uint64_t bits = atomic_load(&m->clock_fault_bits[w]);
+        for (unsigned b = 0; b < 64; b++)
+            if (bits >> b & 1U) json_array_append_new(faulty, json_integer(w * 64 + b));
+    }
+    json_object_set_new(skipped, "periodic",
+                        json_integer(LD(m->timer_skipped[TRIGD_ALGO_PERIODIC])));
+    json_object_set_new(skipped, "random", json_integer(LD(m->timer_skipped[TRIGD_ALGO_RANDOM])));
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "out_of_order",
+                     LD(m->msgs_out_of_order), "clock_faults", LD(m->msgs_clock_fault),
+                     "sequence_refused", LD(m->msgs_seq_refused), "forged", LD(m->msgs_forged),
+                     "restarts", LD(m->cell_restarts), "resyncs", LD(m->cell_resyncs),
+                     "clock_jumps", LD(m->clock_jumps), "clock_fault_cells", faulty,
+                     "timer_slots_skipped", skipped);
+}
+
 static json_t *aggregator_json(struct trigd_module *mod, struct trigd_status_rates *r, double dt,
                                int update)
 {
@@ -110,7 +131,7 @@ static json_t *aggregator_json(struct trigd_module *mod, struct trigd_status_rat
                   LD(m->fragments_not_found), "fragments_incomplete", LD(m->fragments_incomplete),
                   "in_flight", LD(m->readouts_in_flight));
     return json_pack("{s:I, s:f, s:o, s:I, s:o, s:I, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:f, s:I, "
-                     "s:o}",
+                     "s:o, s:o}",
                      "decisions", (json_int_t)decisions, "triggers_per_s", r->decisions_per_s,
                      "triggers", trig, "inhibited", LD(m->agg_inhibited), "inhibited_by", inh,
                      "paused_dropped", LD(ctl->agg_paused), "missing_cells", missing, "latency_ms",
@@ -118,7 +139,7 @@ static json_t *aggregator_json(struct trigd_module *mod, struct trigd_status_rat
                      "lost_messages", LD(m->msgs_lost), "candidates", LD(m->agg_candidates),
                      "manual_issued", LD(ctl->manual_issued), "horizon_s",
                      lt_ticks_to_seconds(atomic_load(&m->agg_horizon)), "reply_timeouts",
-                     LD(m->reply_timeouts), "records", rec);
+                     LD(m->reply_timeouts), "records", rec, "data_plane", data_plane_json(m));
 }
 
 static json_t *writer_json(struct trigd_module *mod)

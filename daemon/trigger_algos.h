@@ -61,5 +61,8 @@ uint64_t trigd_algos_lookback(const struct trigd_algos *a);
 void trigd_algos_set_thresholds(struct trigd_algos *a, const struct trigd_trigger_config *cfg);
 /* Candidates that fell out of a full window buffer (counted, never silent). */
 uint64_t trigd_algos_window_overflows(const struct trigd_algos *a);
+/* Periodic/random slots passed over after a gap in data time: each algorithm fires at most once
+ * per step of the horizon, whatever the step's size (the rest are counted here). */
+uint64_t trigd_algos_timer_skipped(const struct trigd_algos *a, enum trigd_algo algo);
 
 #endif
