@@ -21,11 +21,12 @@ struct in_cell {
     uint32_t id;
     int heard;            /* a message of this cell was accepted */
     uint64_t last_seq[2]; /* [0] CANDIDATES, [1] HEARTBEAT; 0 = not numbered yet */
-    uint8_t firm[2];      /* numbering confirmed by a message following the last one (+1) */
+    uint8_t firm[2];      /* numbering confirmed (see the end of trigd_input_handle_peer) */
     uint64_t watermark;   /* of the last accepted message */
     uint64_t jump_wm;     /* first watermark of an unconfirmed forward jump */
     uint32_t jump_n;      /* consecutive messages agreeing with it */
     uint64_t fault_ns;    /* last refusal for time (0: never) */
+    uint64_t refused[2];  /* refused since the last accepted message, numbered after it: not lost */
 };
 
 struct trigd_input {
@@ -96,6 +97,8 @@ static int refuse_time(struct in_cell *c, const struct lt_msg_view *v, uint64_t 
 {
     atomic_fetch_add_explicit(&st->msgs_clock_fault, 1, memory_order_relaxed);
     c->fault_ns = now_ns ? now_ns : 1;
+    int type = v->hdr.type == LT_MSG_HEARTBEAT;
+    if (v->hdr.sequence > c->last_seq[type]) c->refused[type]++;
     LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 5,
                        "cell %u: %s message refused (clock fault): time %llu is %llu ticks ahead "
                        "of the live cells (%llu), beyond trigger.max_time_lead_ms",
@@ -189,6 +192,7 @@ int trigd_input_handle_peer(struct trigd_input *in, struct trigd_agg *agg, const
                                v.hdr.cell, lt_msg_type_name(v.hdr.type), (unsigned long long)seq,
                                (unsigned long long)c->last_seq[t], (unsigned long long)wm,
                                (unsigned long long)c->watermark);
+            if (seq > c->last_seq[t]) c->refused[t]++; /* a number in a later gap */
             return LT_ERANGE;
         }
         if (c->last_seq[t] && seq > c->last_seq[t] && seq - c->last_seq[t] > in->max_gap) {
@@ -198,6 +202,7 @@ int trigd_input_handle_peer(struct trigd_input *in, struct trigd_agg *agg, const
                                "trigger.max_sequence_gap past %llu",
                                v.hdr.cell, lt_msg_type_name(v.hdr.type), (unsigned long long)seq,
                                (unsigned long long)c->last_seq[t]);
+            c->refused[t]++;
             return LT_ERANGE;
         }
         renumber = tentative;
@@ -230,11 +235,15 @@ int trigd_input_handle_peer(struct trigd_input *in, struct trigd_agg *agg, const
                            "%llu",
                            v.hdr.cell, lt_msg_type_name(v.hdr.type), (unsigned long long)seq,
                            (unsigned long long)c->last_seq[t]);
-    } else if (c->last_seq[t] && seq > c->last_seq[t] + 1) {
-        atomic_fetch_add_explicit(&st->msgs_lost, seq - c->last_seq[t] - 1, memory_order_relaxed);
+    } else if (c->last_seq[t] && seq > c->last_seq[t] + 1 + c->refused[t]) {
+        /* The gap less the messages refused meanwhile (they came, they were not lost). */
+        atomic_fetch_add_explicit(&st->msgs_lost, seq - c->last_seq[t] - 1 - c->refused[t],
+                                  memory_order_relaxed);
     }
-    /* Number 1 is where a cell starts; any other number is confirmed by its successor. */
-    c->firm[t] = seq == 1 || (c->last_seq[t] && seq == c->last_seq[t] + 1 && !renumber);
+    c->refused[t] = 0;
+    /* Only a first number that is not 1 (the module joined a running cell) is unconfirmed; the
+     * next accepted message of the type confirms the numbering. */
+    c->firm[t] = c->last_seq[t] != 0 || seq == 1;
     c->heard = 1;
     c->last_seq[t] = seq;
     c->watermark = wm;

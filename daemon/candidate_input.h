@@ -8,7 +8,9 @@
  *  - order: each cell numbers its CANDIDATES and HEARTBEAT messages separately from 1 and its
  *    watermark never goes back; an old or repeated message is refused (msgs_out_of_order);
  *  - plausible numbering: a sequence number more than trigger.max_sequence_gap ahead of the last
- *    accepted one is refused (msgs_seq_refused); smaller gaps are messages lost (msgs_lost);
+ *    accepted one is refused (msgs_seq_refused); smaller gaps are messages lost (msgs_lost, less
+ *    the messages refused meanwhile). The first number the module sees of a type, unless it is
+ *    1, is unconfirmed: a following message with a lower number takes over the numbering;
  *  - time within bounds: a watermark or candidate time more than trigger.max_time_lead_ms ahead
  *    of the reference (the highest accepted watermark of the other live cells and the cell's own
  *    last accepted one) is refused as a clock fault (msgs_clock_fault; the cell shows in

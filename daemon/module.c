@@ -18,9 +18,12 @@
 #include "ticks.h"
 #include "record_sink.h"
 
-#define POLL_MS         5
-#define MAX_BATCH       256 /* messages per socket per loop, so neither socket starves the other */
-#define DRAIN_QUIET_MS  200
+#define POLL_MS        5
+#define MAX_BATCH      256 /* messages per socket per loop, so neither socket starves the other */
+#define DRAIN_QUIET_MS 200
+#define DRAIN_INPUT_MS                                                                             \
+    1000                      /* at most this long taking messages at stop: a flooding peer never  \
+                               * lets the sockets go quiet, and SIGTERM must end in a second or two */
 #define DRAIN_WRITER_MS 60000 /* how long shutdown waits for the writer beyond the replies */
 
 struct trigd_module {
@@ -206,6 +209,7 @@ static void *module_main(void *arg)
     }
     /* Drain: keep taking messages until the sockets stay quiet, then decide the rest. */
     uint64_t quiet_since = trigd_monotonic_ns();
+    uint64_t drain_end = quiet_since + DRAIN_INPUT_MS * 1000000ULL;
     for (;;) {
         zmq_pollitem_t items[2] = {{.socket = m->pull, .events = ZMQ_POLLIN},
                                    {.socket = m->router, .events = ZMQ_POLLIN}};
@@ -214,6 +218,12 @@ static void *module_main(void *arg)
         if (pump(m, &msg, &id)) quiet_since = now;
         housekeeping(m, now);
         if (now - quiet_since > DRAIN_QUIET_MS * 1000000ULL) break;
+        if (now > drain_end) {
+            LT_WARN("shutdown: the candidate and request sockets did not go quiet within %u ms; "
+                    "deciding with what has arrived",
+                    DRAIN_INPUT_MS);
+            break;
+        }
     }
     trigd_agg_flush(m->agg, trigd_monotonic_ns());
     /* Every issued decision is read out and handed to the writer; replies have at most

@@ -22,6 +22,7 @@ struct slot {
     uint32_t n_expected;      /* requests that went out (unroutable cells cannot answer) */
     zmq_msg_t *reply;         /* per configured cell */
     uint8_t *have;            /* per cell: reply stored */
+    uint8_t *sent;            /* per cell: the request went out (only then is a reply taken) */
     struct lt_msg_view *view; /* per cell: decoded reply */
     const struct lt_msg_view **view_ptr;
     struct trigd_record_parts parts;
@@ -69,9 +70,10 @@ int trigd_readout_create(const struct trigd_config *cfg, void *router,
         s->dec = malloc(sizeof *s->dec);
         s->reply = calloc(cfg->n_cells, sizeof *s->reply);
         s->have = calloc(cfg->n_cells, 1);
+        s->sent = calloc(cfg->n_cells, 1);
         s->view = calloc(cfg->n_cells, sizeof *s->view);
         s->view_ptr = calloc(cfg->n_cells, sizeof *s->view_ptr);
-        if (!s->dec || !s->reply || !s->have || !s->view || !s->view_ptr) goto fail;
+        if (!s->dec || !s->reply || !s->have || !s->sent || !s->view || !s->view_ptr) goto fail;
         if (trigd_record_parts_init(&s->parts, cfg)) goto fail;
     }
     *out = r;
@@ -102,6 +104,7 @@ void trigd_readout_destroy(struct trigd_readout *r)
             free(s->dec);
             free(s->reply);
             free(s->have);
+            free(s->sent);
             free(s->view);
             free(s->view_ptr);
             trigd_record_parts_free(&s->parts);
@@ -121,6 +124,22 @@ uint32_t trigd_readout_in_flight(const struct trigd_readout *r)
     return r->in_flight;
 }
 
+/* The routing id a cell's request socket connects with (cell.c sets it; with CURVE the ZAP
+ * handler lets only the holder of that cell's key use it). */
+static int cell_routing_id(uint32_t cell, char *buf, size_t len)
+{
+    return snprintf(buf, len, "cell-%u", cell);
+}
+
+static void set_unreachable(struct trigd_readout *r, uint32_t cell, int unreachable)
+{
+    uint64_t bit = 1ULL << (cell % 64);
+    if (unreachable)
+        atomic_fetch_or(&r->st->unreachable_bits[cell / 64], bit);
+    else
+        atomic_fetch_and(&r->st->unreachable_bits[cell / 64], ~bit);
+}
+
 static int send_request(struct trigd_readout *r, uint32_t cell, const struct trigd_decision *d)
 {
     struct lt_msg_data_request rq = {
@@ -135,7 +154,7 @@ static int send_request(struct trigd_readout *r, uint32_t cell, const struct tri
     size_t len;
     if (lt_msg_encode_data_request(r->req_buf, sizeof r->req_buf, ++r->seq, &rq, &len)) return -1;
     char rid[32];
-    int n = snprintf(rid, sizeof rid, "cell-%u", cell);
+    int n = cell_routing_id(cell, rid, sizeof rid);
     /* ZMQ_ROUTER_MANDATORY: an unknown peer fails at once (EHOSTUNREACH) instead of silently. */
     if (zmq_send(r->router, rid, (size_t)n, ZMQ_SNDMORE | ZMQ_DONTWAIT) != n) return -1;
     if (zmq_send(r->router, r->req_buf, len, ZMQ_DONTWAIT) != (int)len) return -1;
@@ -165,16 +184,19 @@ void trigd_readout_start(struct trigd_readout *r, const struct trigd_decision *d
     atomic_store(&r->st->readouts_in_flight, r->in_flight);
     s->n_expected = 0;
     for (uint32_t i = 0; i < r->cfg->n_cells; i++) {
-        if (send_request(r, r->cfg->cells[i].id, d) == 0) {
+        uint32_t cell = r->cfg->cells[i].id;
+        s->sent[i] = send_request(r, cell, d) == 0;
+        set_unreachable(r, cell, !s->sent[i]);
+        if (s->sent[i]) {
             s->n_expected++;
             continue;
         }
+        /* Not silently "not found": the cell is listed unreachable (and missing) in status. */
         atomic_fetch_add(&r->st->requests_unroutable, 1);
         LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 3,
-                           "trigger %llu: cannot send the data request to cell %u (%s); its "
-                           "fragments will be flagged kDataNotFound",
-                           (unsigned long long)d->trigger_number, r->cfg->cells[i].id,
-                           zmq_strerror(zmq_errno()));
+                           "trigger %llu: cell %u is unreachable for data requests (%s): reported "
+                           "missing; its fragments are flagged kDataNotFound",
+                           (unsigned long long)d->trigger_number, cell, zmq_strerror(zmq_errno()));
     }
 }
 
@@ -186,7 +208,6 @@ static int cell_index(const struct trigd_config *cfg, uint32_t id)
 void trigd_readout_on_reply(struct trigd_readout *r, const zmq_msg_t *identity, zmq_msg_t *payload,
                             uint64_t now_ns)
 {
-    (void)identity;
     (void)now_ns;
     struct lt_msg_view v;
     char err[200];
@@ -201,6 +222,29 @@ void trigd_readout_on_reply(struct trigd_readout *r, const zmq_msg_t *identity, 
         rc = LT_ERANGE;
         snprintf(err, sizeof err, "reply from cell %u, which is not configured", v.reply.cell);
     }
+    if (rc == 0) {
+        /* Matched to its request: only from the routing id the request went to (and, with
+         * CURVE, from the peer holding that cell's key), for the request's id. */
+        char rid[32];
+        int n = cell_routing_id(v.reply.cell, rid, sizeof rid);
+        const char *user = zmq_msg_gets(payload, "User-Id");
+        if (zmq_msg_size(identity) != (size_t)n ||
+            memcmp(zmq_msg_data((zmq_msg_t *)identity), rid, (size_t)n) != 0) {
+            rc = LT_EINVAL;
+            snprintf(err, sizeof err, "reply for cell %u from routing id '%.*s'", v.reply.cell,
+                     (int)(zmq_msg_size(identity) < 40 ? zmq_msg_size(identity) : 40),
+                     (const char *)zmq_msg_data((zmq_msg_t *)identity));
+        } else if (user && strcmp(user, rid) != 0) {
+            rc = LT_EINVAL;
+            snprintf(err, sizeof err, "reply for cell %u from the peer authenticated as %.40s",
+                     v.reply.cell, user);
+        } else if (v.reply.request_id != v.reply.trigger_number) {
+            rc = LT_EINVAL;
+            snprintf(err, sizeof err, "reply of cell %u: request id %llu is not trigger %llu's",
+                     v.reply.cell, (unsigned long long)v.reply.request_id,
+                     (unsigned long long)v.reply.trigger_number);
+        }
+    }
     if (rc) {
         atomic_fetch_add(&r->st->replies_bad, 1);
         LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 3, "bad data reply dropped: %s", err);
@@ -211,7 +255,7 @@ void trigd_readout_on_reply(struct trigd_readout *r, const zmq_msg_t *identity, 
     for (uint32_t i = 0; i < r->n_slots; i++) {
         struct slot *s = &r->slots[i];
         if (s->state != SLOT_REQUESTING || s->dec->trigger_number != v.reply.request_id ||
-            s->have[idx])
+            !s->sent[idx] || s->have[idx])
             continue;
         zmq_msg_init(&s->reply[idx]);
         zmq_msg_move(&s->reply[idx], payload);

@@ -86,21 +86,25 @@ static json_t *cell_json(const struct trigd_cell_status *s, struct cell_sample *
  * fault now. */
 static json_t *data_plane_json(const struct trigd_module_status *m)
 {
-    json_t *faulty = json_array(), *skipped = json_object();
+    json_t *faulty = json_array(), *unreachable = json_array(), *skipped = json_object();
     for (unsigned w = 0; w < TRIGD_CELL_WORDS; w++) {
         uint64_t bits = atomic_load(&m->clock_fault_bits[w]);
-        for (unsigned b = 0; b < 64; b++)
+        uint64_t unr = atomic_load(&m->unreachable_bits[w]);
+        for (unsigned b = 0; b < 64; b++) {
             if (bits >> b & 1U) json_array_append_new(faulty, json_integer(w * 64 + b));
+            if (unr >> b & 1U) json_array_append_new(unreachable, json_integer(w * 64 + b));
+        }
     }
     json_object_set_new(skipped, "periodic",
                         json_integer(LD(m->timer_skipped[TRIGD_ALGO_PERIODIC])));
     json_object_set_new(skipped, "random", json_integer(LD(m->timer_skipped[TRIGD_ALGO_RANDOM])));
-    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "out_of_order",
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:I, s:o}", "out_of_order",
                      LD(m->msgs_out_of_order), "clock_faults", LD(m->msgs_clock_fault),
                      "sequence_refused", LD(m->msgs_seq_refused), "forged", LD(m->msgs_forged),
                      "restarts", LD(m->cell_restarts), "resyncs", LD(m->cell_resyncs),
                      "clock_jumps", LD(m->clock_jumps), "clock_fault_cells", faulty,
-                     "timer_slots_skipped", skipped);
+                     "timer_slots_skipped", skipped, "bad_replies", LD(m->replies_bad),
+                     "unreachable_cells", unreachable);
 }
 
 static json_t *aggregator_json(struct trigd_module *mod, struct trigd_status_rates *r, double dt,
@@ -114,7 +118,8 @@ static json_t *aggregator_json(struct trigd_module *mod, struct trigd_status_rat
         json_object_set_new(inh, trigd_algo_name(k), json_integer(LD(m->agg_inhibited_by[k])));
     }
     for (unsigned w = 0; w < TRIGD_CELL_WORDS; w++) {
-        uint64_t bits = atomic_load(&ctl->missing_bits[w]);
+        /* A cell the data requests cannot reach is missing too, whatever its candidates say. */
+        uint64_t bits = atomic_load(&ctl->missing_bits[w]) | atomic_load(&m->unreachable_bits[w]);
         for (unsigned b = 0; b < 64; b++)
             if (bits >> b & 1U) json_array_append_new(missing, json_integer(w * 64 + b));
     }
