@@ -1,6 +1,6 @@
 /* Aggregator benchmark: N simulated cells (candidate generators, not kernels) feed one
- * aggregator over ZeroMQ, through the daemon's own input path (lib/msg.h decode + validation,
- * candidate_input.c) and aggregator (time-ordered merge, all trigger algorithms on).
+ * aggregator over ZeroMQ, through the daemon's own input path (lib/formats/msg.h decode + validation,
+ * candidate_gate.c) and aggregator (time-ordered merge, all trigger algorithms on).
  *
  * Reports the sustained candidate rate and two decision latencies:
  *   - "after the watermark": from the arrival of the message whose watermark made a decision
@@ -21,7 +21,7 @@
 #include <zmq.h>
 
 #include "aggregator.h"
-#include "candidate_input.h"
+#include "candidate_gate.h"
 #include "config.h"
 #include "latency_hist.h"
 #include "lt_error.h"

@@ -1,6 +1,6 @@
 /* Record-writer throughput: the same trigger records written
  *   (a) by the record writer (io_uring, registered staging, O_DIRECT, linked fdatasync),
- *   (b) by the plain HDF5 writer (lib/h5raw.h: H5Dwrite, default sec2 driver, fsync at close),
+ *   (b) by the plain HDF5 writer (lib/hdf5/h5raw.h: H5Dwrite, default sec2 driver, fsync at close),
  *   (c) as raw bytes by `dd oflag=direct conv=fdatasync` (the device's streaming ceiling),
  *   (d) by the record writer's pwritev fallback,
  * all into the same directory, files deleted after each run. Records are full size: cells x 40
@@ -9,7 +9,7 @@
  * the volume), so a 150-cell record needs 20 MB of RAM, not 3 GB.
  *
  * Output: one "RESULT mode=... GBps=..." line per run (bench/bench_writer.sh parses them).
- * --sample DIR writes a small deterministic file for tests/test_recwriter_h5py.sh instead. */
+ * --sample DIR writes a small deterministic file for tests/writer/test_recwriter_h5py.sh instead. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>

@@ -3,7 +3,7 @@
  * wires, sum them over D = 2^d samples per column, pick the X wires in wire order, track and
  * subtract each wire's pedestal, requantise to int16 activations. 64 / D columns per period.
  *
- * The X-wire table (stream, channel per wire) comes from lib/chmap.h once, at setup; the hot path
+ * The X-wire table (stream, channel per wire) comes from lib/formats/chmap.h once, at setup; the hot path
  * only walks arrays. Fixed-size state, no allocation: the HLS subset. */
 #ifndef LARTRIG_KERNEL_PREPROCESS_H
 #define LARTRIG_KERNEL_PREPROCESS_H
@@ -32,7 +32,7 @@ struct lt_pre_map {
     uint8_t used_chan[LT_KERNEL_MAX_STREAMS][LT_WIBETH_CHANNELS];
     /* Stream u's X channels are whole 16-channel groups and channel ch is wire
      * used_wire0[u] + ch - used_ch0[u]: unpack straight into wire order, no scatter. True for
-     * lib/chmap.h's map (channels 16..63 of every odd stream). */
+     * lib/formats/chmap.h's map (channels 16..63 of every odd stream). */
     uint8_t used_direct[LT_KERNEL_MAX_STREAMS];
     uint8_t used_ch0[LT_KERNEL_MAX_STREAMS];
     uint16_t used_wire0[LT_KERNEL_MAX_STREAMS];

@@ -73,7 +73,7 @@ int main(void) {
         c, exe = os.path.join(tmp, "sizes.c"), os.path.join(tmp, "sizes")
         with open(c, "w") as f:
             f.write(src)
-        inc = [f"-I{ROOT}/{d}" for d in ("kernels", "lib", "fpga")]
+        inc = [f"-I{ROOT}/{d}" for d in ("kernels", "lib/base", "lib/formats", "fpga")]
         r = subprocess.run([cc, "-std=c11", "-D__SYNTHESIS__", *inc, c, "-o", exe],
                            capture_output=True, text=True)
         if r.returncode:

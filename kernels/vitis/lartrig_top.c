@@ -7,7 +7,7 @@
  *   frames  -> lt_kernel_process (preprocess -> CNN -> candidates)
  *   out     <- candidates, then the header the host checks (magic, echoed sequence)
  *
- * gcc compiles this file too (tests/test_xrt_noop.c and tb_lartrig_top.c), which is the C
+ * gcc compiles this file too (tests/kernel/test_xrt_noop.c and tb_lartrig_top.c), which is the C
  * simulation: the same integers as the cpu backend, checked bit for bit. */
 #include "lartrig_top.h"
 

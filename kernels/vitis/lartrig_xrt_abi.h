@@ -1,7 +1,7 @@
-/* The contract between the host (fpga/backend_xrt.c) and the card (kernels/vitis/lartrig_top.c):
+/* The contract between the host (fpga/xrt/backend_xrt.c) and the card (kernels/vitis/lartrig_top.c):
  * the kernel's name, its argument order, the flags and the layout of the output buffer. Both
  * sides include this one header, so a change here changes both; the test's xclbin generator
- * (tests/xclbin_gen.c) builds its kernel metadata from the same table.
+ * (tests/kernel/xclbin_gen.c) builds its kernel metadata from the same table.
  *
  * Plain C, fixed-width types only: Vitis HLS and gcc must agree on every byte. */
 #ifndef LARTRIG_XRT_ABI_H

@@ -11,15 +11,15 @@ set mhz [expr {[info exists ::env(FREQ_MHZ)] ? $::env(FREQ_MHZ) : 300}]
 set weights [expr {[info exists ::env(WEIGHTS)] ? $::env(WEIGHTS) : "$root/kernels/weights/default.ltw"}]
 set steps [expr {[info exists ::env(STEPS)] ? $::env(STEPS) : "csim synth"}]
 
-set cflags "-std=c11 -D_GNU_SOURCE -I$root/kernels/vitis -I$root/kernels -I$root/lib -I$root/fpga"
+set cflags "-std=c11 -D_GNU_SOURCE -I$root/kernels/vitis -I$root/kernels -I$root/lib/base -I$root/lib/formats -I$root/fpga"
 set kernel_srcs [list \
     $root/kernels/vitis/lartrig_top.c \
     $root/kernels/kernel_top.c $root/kernels/preprocess.c $root/kernels/cnn.c \
     $root/kernels/candidates.c $root/kernels/kernel_arch.c]
 # The testbench also needs the host-side helpers: weights file loader, channel map, frame packing.
 set tb_srcs [list \
-    $root/kernels/vitis/tb_lartrig_top.c $root/fpga/weights.c $root/lib/chmap.c \
-    $root/lib/wibeth.c $root/lib/wibeth_pack.c $root/lib/lt_error.c]
+    $root/kernels/vitis/tb_lartrig_top.c $root/fpga/weights.c $root/lib/formats/chmap.c \
+    $root/lib/formats/wibeth.c $root/lib/formats/wibeth_pack.c $root/lib/base/lt_error.c]
 
 open_project -reset lartrig_hls
 set_top lartrig_top

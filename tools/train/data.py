@@ -3,7 +3,7 @@ the kernel's exact integer arithmetic, and labels from the simulation truth.
 
 A run file (docs/hdf5-layout.md) holds /TimeSliceNNNNNN/RawData/Detector_Readout_0x%08x_WIBEth
 datasets: a 72-byte FragmentHeader followed by 7200-byte WIBEth frames of one stream; the source
-id is (cell << 8) | stream (lib/chmap.h). /Truth is a compound table (lib/truth.h).
+id is (cell << 8) | stream (lib/formats/chmap.h). /Truth is a compound table (lib/formats/truth.h).
 """
 import re
 
@@ -33,7 +33,7 @@ TRUTH_DTYPE = np.dtype([("time", "<u8"), ("cell", "<u4"), ("channel_start", "<u2
 def collection_channels(stream):
     """Collection (X) wires carried by one stream: list of (link channel, wire-in-femb).
 
-    Mirrors lib/chmap.c (docs/formats.md): FEMB f owns streams 2f and 2f+1, FEMB-local channel
+    Mirrors lib/formats/chmap.c (docs/formats.md): FEMB f owns streams 2f and 2f+1, FEMB-local channel
     c = (stream % 2) * 64 + link channel; c 0-39 are U, 40-79 V, 80-127 X wires. So the 48 X
     wires of a board are channels 16-63 of its odd stream."""
     if stream % 2 == 0:

@@ -1,5 +1,5 @@
 """Export of a trained integer network: the kernel weights file (docs/kernel.md "Weights file",
-read by fpga/weights.c) and the test vectors checked by tests/test_kernel_vectors.c.
+read by fpga/weights.c) and the test vectors checked by tests/kernel/test_kernel_vectors.c.
 
 Test-vector file (little-endian, one vector per file, docs/training.md):
   0  char[8] "LTKVEC01"
@@ -122,7 +122,7 @@ def vector_frames(net, adc_streams, n_fembs, first_tick, crc):
 def _frame_bytes(adc64, ts, cell, stream, seq):
     """One valid WIBEth frame (DAQEthHeader version 1, det_id HD_TPC=3, crate = cell)."""
     body = bytearray(tdata.pack_frames(adc64[None], np.array([ts], dtype=np.uint64)))
-    slot, eth_stream = stream // 8, stream % 8  # lib/chmap.c lt_chmap_stream_address
+    slot, eth_stream = stream // 8, stream % 8  # lib/formats/chmap.c lt_chmap_stream_address
     w0 = (1 | (3 << 6) | (cell << 12) | (slot << 22) | (eth_stream << 26) | ((seq & 0xFFF) << 40)
           | (0 << 52))
     body[0:8] = struct.pack("<Q", w0)

@@ -1,6 +1,6 @@
 """Unit tests of the training package: run with
   /usr/bin/python3 -m unittest discover -s tools/train -p 'test_*.py'
-(ctest runs them through tests/test_train_python.sh)."""
+(ctest runs them through tests/kernel/test_train_python.sh)."""
 import os
 import sys
 import tempfile

@@ -11,7 +11,7 @@
 #include "commands.h"
 #include "ctl.h"
 #include "lt_error.h"
-#include "zsec.h"
+#include "socket_security.h"
 
 #define EXIT_NO_DAEMON 3
 

@@ -20,7 +20,7 @@
 #include "log.h"
 #include "lt_error.h"
 #include "module.h"
-#include "module_ctl.h"
+#include "module_mailbox.h"
 #include "replay.h"
 #include "status.h"
 #include "ticks.h"

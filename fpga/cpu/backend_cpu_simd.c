@@ -1,0 +1,649 @@
+/* Vectorised stages of the cpu backend, chosen at run time (__builtin_cpu_supports) and compiled
+ * per function with target attributes, so one binary runs everywhere. Scalar references:
+ * kernels/cnn.c (lt_conv_column_scalar) and kernels/preprocess.c (lt_pre_unpack_sum_scalar);
+ * these produce the same integers (tests/kernel/test_accel_cpu.c checks it bit for bit).
+ *
+ * Conv: vectorised along wires, 16 (AVX-512) or 8 (AVX2) output wires per register, a block of
+ * output channels accumulated at once so each input load feeds several multiply-adds. The line
+ * buffer already pairs taps (kernels/cnn.h), so one vpdpwssd (AVX-512 VNNI) or vpmaddwd+vpaddd
+ * (AVX2) does two taps for 16/8 wires; the weights of a tap pair are one int32 broadcast.
+ * Wrap-around int32 accumulation is exactly the contract's (docs/kernel.md), and the summation
+ * order cannot change a wrapped sum.
+ *
+ * Unpack: the 14-bit fields of 16 (AVX-512 VBMI: vpermb) or 8 (AVX2: vpshufb) channels are moved
+ * into 32-bit lanes by a byte permutation, shifted into place with a per-lane variable shift and
+ * masked; only 16/8-channel groups that hold X wires are touched. */
+#include <immintrin.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "backend_cpu.h"
+
+/* ------------------------------------------------------------------ ISA selection */
+
+int lt_cpu_isa_supported(enum lt_cpu_isa isa)
+{
+    __builtin_cpu_init();
+    switch (isa) {
+    case LT_CPU_SCALAR:
+        return 1;
+    case LT_CPU_AVX2:
+        return __builtin_cpu_supports("avx2");
+    case LT_CPU_AVX512:
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vbmi");
+    }
+    return 0;
+}
+
+const char *lt_cpu_isa_name(enum lt_cpu_isa isa)
+{
+    switch (isa) {
+    case LT_CPU_SCALAR:
+        return "scalar";
+    case LT_CPU_AVX2:
+        return "avx2";
+    case LT_CPU_AVX512:
+        return "avx512";
+    }
+    return "?";
+}
+
+int lt_cpu_isa_parse(const char *name)
+{
+    if (!name || !*name || strcmp(name, "auto") == 0) {
+        if (lt_cpu_isa_supported(LT_CPU_AVX512)) return LT_CPU_AVX512;
+        if (lt_cpu_isa_supported(LT_CPU_AVX2)) return LT_CPU_AVX2;
+        return LT_CPU_SCALAR;
+    }
+    if (strcmp(name, "scalar") == 0) return LT_CPU_SCALAR;
+    if (strcmp(name, "avx2") == 0) return LT_CPU_AVX2;
+    if (strcmp(name, "avx512") == 0) return LT_CPU_AVX512;
+    return -1;
+}
+
+/* ------------------------------------------------------------------ packed weights */
+
+/* Taps per output channel after pairing: channel pairs x kt x kw, or (Cin = 1) kt x wire pairs. */
+static uint32_t pair_taps(const struct lt_kernel_layer *L)
+{
+    if (L->cin == 1) return L->kt * ((L->kw + 1U) / 2U);
+    return ((L->cin + 1U) / 2U) * L->kt * L->kw;
+}
+
+size_t lt_cpu_packed_size(const struct lt_kernel_layer *L)
+{
+    return (size_t)pair_taps(L) * L->cout;
+}
+
+static int32_t pair(int8_t lo, int8_t hi)
+{
+    return (int32_t)((uint32_t)(uint16_t)(int16_t)lo | ((uint32_t)(uint16_t)(int16_t)hi << 16));
+}
+
+/* packed[tap * cout + co]: the int16 pair (low = first tap) that multiplies one line-buffer pair.
+ * Tap order is the loop order of the convs below. */
+void lt_cpu_pack_layer(const struct lt_kernel_layer *L, const int8_t *w, int32_t *packed)
+{
+    const uint32_t cout = L->cout, kt = L->kt, kw = L->kw;
+    uint32_t tap = 0;
+    if (L->cin == 1) {
+        for (uint32_t dt = 0; dt < kt; dt++)
+            for (uint32_t dw = 0; dw < kw; dw += 2, tap++)
+                for (uint32_t co = 0; co < cout; co++) {
+                    int8_t lo = w[lt_kernel_widx(L, co, 0, dt, dw)];
+                    int8_t hi = dw + 1 < kw ? w[lt_kernel_widx(L, co, 0, dt, dw + 1)] : 0;
+                    packed[tap * cout + co] = pair(lo, hi);
+                }
+        return;
+    }
+    for (uint32_t cp = 0; cp < (L->cin + 1U) / 2U; cp++)
+        for (uint32_t dt = 0; dt < kt; dt++)
+            for (uint32_t dw = 0; dw < kw; dw++, tap++)
+                for (uint32_t co = 0; co < cout; co++) {
+                    int8_t lo = w[lt_kernel_widx(L, co, 2 * cp, dt, dw)];
+                    int8_t hi =
+                        2 * cp + 1 < L->cin ? w[lt_kernel_widx(L, co, 2 * cp + 1, dt, dw)] : 0;
+                    packed[tap * cout + co] = pair(lo, hi);
+                }
+}
+
+/* Pointer (int16 units, relative to a line-buffer column) of tap `tap`'s pair for output wire 0. */
+static void tap_offsets(const struct lt_kernel_layer *L, uint32_t *dt_of, uint32_t *off_of)
+{
+    const uint32_t kt = L->kt, kw = L->kw, half = kw / 2U;
+    uint32_t tap = 0;
+    if (L->cin == 1) {
+        for (uint32_t dt = 0; dt < kt; dt++)
+            for (uint32_t dw = 0; dw < kw; dw += 2, tap++) {
+                dt_of[tap] = dt;
+                off_of[tap] = 2U * (LT_KERNEL_WPAD - half + dw);
+            }
+        return;
+    }
+    for (uint32_t cp = 0; cp < (L->cin + 1U) / 2U; cp++)
+        for (uint32_t dt = 0; dt < kt; dt++)
+            for (uint32_t dw = 0; dw < kw; dw++, tap++) {
+                dt_of[tap] = dt;
+                off_of[tap] = cp * LT_CNN_ROW + 2U * (LT_KERNEL_WPAD - half + dw);
+            }
+}
+
+#define MAX_TAPS (LT_CNN_MAX_PAIRS * LT_KERNEL_MAX_KT * LT_KERNEL_MAX_KW)
+
+/* ------------------------------------------------------------------ AVX-512 conv */
+
+/* Requantise 16 accumulators (shift with rounding, ReLU, saturate) and store them as int16. */
+__attribute__((target("avx512f,avx512bw,avx512vnni"), always_inline)) static inline void
+finish512(__m512i y, uint32_t s, int relu, int16_t *dst)
+{
+    if (s) {
+        __m512i hi = _mm512_srai_epi32(y, (unsigned)s);
+        __m512i bit =
+            _mm512_and_si512(_mm512_srai_epi32(y, (unsigned)(s - 1)), _mm512_set1_epi32(1));
+        y = _mm512_add_epi32(hi, bit);
+    }
+    if (relu) y = _mm512_max_epi32(y, _mm512_setzero_si512());
+    _mm256_storeu_si256((__m256i *)dst, _mm512_cvtsepi32_epi16(y));
+}
+
+/* CB output channels x JB blocks of 16 wires: CB * JB accumulators (<= 32 zmm with the input
+ * and weight registers), so one weight broadcast feeds JB multiply-adds and one input load CB. A
+ * second block past the last wire computes values nobody reads (the row has room). */
+__attribute__((target("avx512f,avx512bw,avx512vnni"), always_inline)) static inline void
+conv512_block(const struct lt_conv_job *job, const int16_t *const *tap_ptr, uint32_t ntaps,
+              const int32_t *packed, uint32_t cout, uint32_t co0, const int CB, const int JB)
+{
+    const struct lt_kernel_layer *L = job->L;
+    const uint32_t s = L->shift, W = job->n_wires;
+    for (uint32_t j0 = 0; j0 < W; j0 += 16U * (uint32_t)JB) {
+        __m512i acc[2][16];
+#pragma GCC unroll 16
+        for (int c = 0; c < CB; c++) {
+            acc[0][c] = _mm512_set1_epi32(job->bias[co0 + c]);
+            if (JB == 2) acc[1][c] = acc[0][c];
+        }
+        for (uint32_t t = 0; t < ntaps; t++) {
+            __m512i v0 = _mm512_loadu_si512((const void *)(tap_ptr[t] + 2U * j0));
+            __m512i v1 =
+                JB == 2 ? _mm512_loadu_si512((const void *)(tap_ptr[t] + 2U * j0 + 32U)) : v0;
+            const int32_t *wp = packed + t * cout + co0;
+#pragma GCC unroll 16
+            for (int c = 0; c < CB; c++) {
+                __m512i wv = _mm512_set1_epi32(wp[c]);
+                acc[0][c] = _mm512_dpwssd_epi32(acc[0][c], v0, wv);
+                if (JB == 2) acc[1][c] = _mm512_dpwssd_epi32(acc[1][c], v1, wv);
+            }
+        }
+#pragma GCC unroll 16
+        for (int c = 0; c < CB; c++) {
+            int16_t *dst = job->out + (co0 + c) * LT_KERNEL_WSTRIDE + j0;
+            finish512(acc[0][c], s, L->relu, dst);
+            if (JB == 2) finish512(acc[1][c], s, L->relu, dst + 16);
+        }
+    }
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static void
+conv_avx512(const struct lt_conv_job *job, uint32_t layer_index)
+{
+    (void)layer_index;
+    const struct lt_kernel_layer *L = job->L;
+    uint32_t dt_of[MAX_TAPS], off_of[MAX_TAPS];
+    const int16_t *tap_ptr[MAX_TAPS];
+    tap_offsets(L, dt_of, off_of);
+    const uint32_t ntaps = pair_taps(L), cout = L->cout;
+    for (uint32_t t = 0; t < ntaps; t++) tap_ptr[t] = job->rows[dt_of[t]] + off_of[t];
+    const int32_t *packed = job->packed;
+    uint32_t co = 0;
+    /* Blocks of output channels: as many accumulators as registers allow (32 zmm). */
+    while (co < cout) {
+        uint32_t left = cout - co;
+        if (left >= 16) {
+            conv512_block(job, tap_ptr, ntaps, packed, cout, co, 16, 1);
+            co += 16;
+        } else if (left >= 8) {
+            conv512_block(job, tap_ptr, ntaps, packed, cout, co, 8, 2);
+            co += 8;
+        } else if (left >= 4) {
+            conv512_block(job, tap_ptr, ntaps, packed, cout, co, 4, 2);
+            co += 4;
+        } else if (left >= 2) {
+            conv512_block(job, tap_ptr, ntaps, packed, cout, co, 2, 2);
+            co += 2;
+        } else {
+            conv512_block(job, tap_ptr, ntaps, packed, cout, co, 1, 2);
+            co += 1;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ AVX2 conv */
+
+__attribute__((target("avx2"), always_inline)) static inline void
+conv256_block(const struct lt_conv_job *job, const int16_t *const *tap_ptr, uint32_t ntaps,
+              const int32_t *packed, uint32_t cout, uint32_t co0, const int CB)
+{
+    const struct lt_kernel_layer *L = job->L;
+    const uint32_t s = L->shift, W = job->n_wires;
+    const __m256i zero = _mm256_setzero_si256();
+    for (uint32_t j0 = 0; j0 < W; j0 += 8) {
+        __m256i acc[8];
+#pragma GCC unroll 16
+        for (int c = 0; c < CB; c++) acc[c] = _mm256_set1_epi32(job->bias[co0 + c]);
+        for (uint32_t t = 0; t < ntaps; t++) {
+            __m256i v = _mm256_loadu_si256((const __m256i *)(tap_ptr[t] + 2U * j0));
+            const int32_t *wp = packed + t * cout + co0;
+#pragma GCC unroll 16
+            for (int c = 0; c < CB; c++)
+                acc[c] = _mm256_add_epi32(acc[c], _mm256_madd_epi16(v, _mm256_set1_epi32(wp[c])));
+        }
+#pragma GCC unroll 16
+        for (int c = 0; c < CB; c++) {
+            __m256i y = acc[c];
+            if (s) {
+                __m256i hi = _mm256_srai_epi32(y, (int)s);
+                __m256i bit =
+                    _mm256_and_si256(_mm256_srai_epi32(y, (int)(s - 1)), _mm256_set1_epi32(1));
+                y = _mm256_add_epi32(hi, bit);
+            }
+            if (L->relu) y = _mm256_max_epi32(y, zero);
+            __m256i p = _mm256_permute4x64_epi64(_mm256_packs_epi32(y, y), 0x08);
+            _mm_storeu_si128((__m128i *)(job->out + (co0 + c) * LT_KERNEL_WSTRIDE + j0),
+                             _mm256_castsi256_si128(p));
+        }
+    }
+}
+
+__attribute__((target("avx2"))) static void conv_avx2(const struct lt_conv_job *job,
+                                                      uint32_t layer_index)
+{
+    (void)layer_index;
+    const struct lt_kernel_layer *L = job->L;
+    uint32_t dt_of[MAX_TAPS], off_of[MAX_TAPS];
+    const int16_t *tap_ptr[MAX_TAPS];
+    tap_offsets(L, dt_of, off_of);
+    const uint32_t ntaps = pair_taps(L), cout = L->cout;
+    for (uint32_t t = 0; t < ntaps; t++) tap_ptr[t] = job->rows[dt_of[t]] + off_of[t];
+    const int32_t *packed = job->packed;
+    uint32_t co = 0;
+    while (co < cout) { /* 16 ymm: up to 8 accumulators */
+        uint32_t left = cout - co;
+        if (left >= 8) {
+            conv256_block(job, tap_ptr, ntaps, packed, cout, co, 8);
+            co += 8;
+        } else if (left >= 4) {
+            conv256_block(job, tap_ptr, ntaps, packed, cout, co, 4);
+            co += 4;
+        } else if (left >= 2) {
+            conv256_block(job, tap_ptr, ntaps, packed, cout, co, 2);
+            co += 2;
+        } else {
+            conv256_block(job, tap_ptr, ntaps, packed, cout, co, 1);
+            co += 1;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ unpack */
+
+/* For channel group k of G channels: load offset (bytes from the sample's first word), the byte
+ * index of each lane's 4 bytes within the load, and each lane's right shift. Channel ch starts
+ * at bit 14*ch; loads must stay inside the 112-byte sample (the last sample ends the frame). */
+struct unpack_tables {
+    uint8_t off512[4];
+    uint8_t perm512[4][64];
+    uint32_t shift512[4][16];
+    uint8_t off256[8];
+    uint8_t shuf256[8][32];
+    uint32_t shift256[8][8];
+};
+static struct unpack_tables UT;
+static pthread_once_t ut_once = PTHREAD_ONCE_INIT;
+
+static void build_tables(void)
+{
+    for (uint32_t k = 0; k < 4; k++) {
+        uint32_t off = 28U * k > 48U ? 48U : 28U * k;
+        UT.off512[k] = (uint8_t)off;
+        for (uint32_t i = 0; i < 16; i++) {
+            uint32_t bit = 14U * (16U * k + i), byte = bit / 8U - off;
+            for (uint32_t b = 0; b < 4; b++)
+                UT.perm512[k][4 * i + b] = (uint8_t)(byte + b < 64 ? byte + b : 63);
+            UT.shift512[k][i] = bit % 8U;
+        }
+    }
+    for (uint32_t k = 0; k < 8; k++) {
+        uint32_t off = 14U * k > 96U ? 96U : 14U * k;
+        UT.off256[k] = (uint8_t)off;
+        for (uint32_t i = 0; i < 8; i++) {
+            uint32_t bit = 14U * (8U * k + i), byte = bit / 8U - off;
+            /* vpshufb works within 128-bit lanes; the 16 loaded bytes are in both lanes */
+            for (uint32_t b = 0; b < 4; b++)
+                UT.shuf256[k][4 * i + b] = (uint8_t)(byte + b < 16 ? byte + b : 15);
+            UT.shift256[k][i] = bit % 8U;
+        }
+    }
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vbmi"))) static void
+unpack_avx512(const lt_wibeth_frame *f, uint32_t d, uint64_t chmask, uint32_t ch0, uint32_t *dst,
+              uint32_t stride)
+{
+    const uint32_t D = 1U << d, ncols = LT_WIBETH_SAMPLES >> d;
+    const __m512i mask14 = _mm512_set1_epi32(LT_WIBETH_ADC_MAX);
+    for (uint32_t k = 0; k < 4; k++) {
+        if (!((chmask >> (16U * k)) & 0xFFFFU)) continue;
+        const __m512i perm = _mm512_loadu_si512(UT.perm512[k]);
+        const __m512i shift = _mm512_loadu_si512(UT.shift512[k]);
+        const uint8_t *base = (const uint8_t *)f->adc_words[0] + UT.off512[k];
+        for (uint32_t c = 0; c < ncols; c++) {
+            __m512i acc = _mm512_setzero_si512();
+            for (uint32_t s = c * D; s < (c + 1U) * D; s++) {
+                __m512i raw = _mm512_loadu_si512(base + s * 8U * LT_WIBETH_WORDS_PER_SAMPLE);
+                __m512i v = _mm512_srlv_epi32(_mm512_permutexvar_epi8(perm, raw), shift);
+                acc = _mm512_add_epi32(acc, _mm512_and_si512(v, mask14));
+            }
+            _mm512_storeu_si512(dst + c * stride + 16U * k - ch0, acc);
+        }
+    }
+}
+
+__attribute__((target("avx2"))) static void unpack_avx2(const lt_wibeth_frame *f, uint32_t d,
+                                                        uint64_t chmask, uint32_t ch0,
+                                                        uint32_t *dst, uint32_t stride)
+{
+    const uint32_t D = 1U << d, ncols = LT_WIBETH_SAMPLES >> d;
+    const __m256i mask14 = _mm256_set1_epi32(LT_WIBETH_ADC_MAX);
+    for (uint32_t k = 0; k < 8; k++) {
+        if (!((chmask >> (8U * k)) & 0xFFU)) continue;
+        const __m256i shuf = _mm256_loadu_si256((const __m256i *)UT.shuf256[k]);
+        const __m256i shift = _mm256_loadu_si256((const __m256i *)UT.shift256[k]);
+        const uint8_t *base = (const uint8_t *)f->adc_words[0] + UT.off256[k];
+        for (uint32_t c = 0; c < ncols; c++) {
+            __m256i acc = _mm256_setzero_si256();
+            for (uint32_t s = c * D; s < (c + 1U) * D; s++) {
+                __m128i raw =
+                    _mm_loadu_si128((const __m128i *)(base + s * 8U * LT_WIBETH_WORDS_PER_SAMPLE));
+                __m256i both = _mm256_broadcastsi128_si256(raw);
+                __m256i v = _mm256_srlv_epi32(_mm256_shuffle_epi8(both, shuf), shift);
+                acc = _mm256_add_epi32(acc, _mm256_and_si256(v, mask14));
+            }
+            _mm256_storeu_si256((__m256i *)(dst + c * stride + 8U * k - ch0), acc);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ glue: line-buffer store,
+ * wire pooling, pedestal column (AVX-512; AVX2 uses the scalar code for store and pooling) */
+
+/* Interleave a[0..31], b[0..31] into pairs (a[i], b[i]) and store `n` pairs (n <= 32) at dst. */
+__attribute__((target("avx512f,avx512bw"), always_inline)) static inline void
+store_pairs512(int16_t *dst, __m512i a, __m512i b, uint32_t n)
+{
+    static const uint16_t lo_idx[32] = {0,  32, 1,  33, 2,  34, 3,  35, 4,  36, 5,
+                                        37, 6,  38, 7,  39, 8,  40, 9,  41, 10, 42,
+                                        11, 43, 12, 44, 13, 45, 14, 46, 15, 47};
+    const __m512i il = _mm512_loadu_si512(lo_idx);
+    const __m512i ih = _mm512_add_epi16(il, _mm512_set1_epi16(16));
+    __m512i lo = _mm512_permutex2var_epi16(a, il, b), hi = _mm512_permutex2var_epi16(a, ih, b);
+    uint32_t nlo = n < 16 ? n : 16, nhi = n > 16 ? n - 16 : 0;
+    _mm512_mask_storeu_epi16(dst, (__mmask32)(nlo == 16 ? 0xFFFFFFFFU : (1U << (2 * nlo)) - 1U),
+                             lo);
+    if (nhi)
+        _mm512_mask_storeu_epi16(dst + 32,
+                                 (__mmask32)(nhi == 16 ? 0xFFFFFFFFU : (1U << (2 * nhi)) - 1U), hi);
+}
+
+__attribute__((target("avx512f,avx512bw"), always_inline)) static inline __m512i
+load_upto512(const int16_t *p, int64_t n)
+{
+    if (n <= 0) return _mm512_setzero_si512();
+    return _mm512_maskz_loadu_epi16(n >= 32 ? 0xFFFFFFFFU : (1U << n) - 1U, p);
+}
+
+__attribute__((target("avx512f,avx512bw"))) static void
+lb_store_avx512(int16_t *lb, const int16_t *in, uint32_t stride, uint32_t cin, uint32_t w)
+{
+    if (cin == 1) {
+        /* pairs (x[p], x[p+1]); the pair left of wire 0 is (0, x[0]) */
+        lb[2U * (LT_KERNEL_WPAD - 1U)] = 0;
+        lb[2U * (LT_KERNEL_WPAD - 1U) + 1U] = in[0];
+        for (uint32_t j0 = 0; j0 < w; j0 += 32) {
+            __m512i a = load_upto512(in + j0, (int64_t)w - j0);
+            __m512i b = load_upto512(in + j0 + 1, (int64_t)w - j0 - 1);
+            uint32_t n = w - j0 < 32 ? w - j0 : 32;
+            store_pairs512(lb + 2U * (j0 + LT_KERNEL_WPAD), a, b, n);
+        }
+        return;
+    }
+    for (uint32_t cp = 0; cp < (cin + 1U) / 2U; cp++) {
+        const int16_t *ra = in + 2U * cp * stride, *rb = ra + stride;
+        int has_b = 2U * cp + 1U < cin;
+        for (uint32_t j0 = 0; j0 < w; j0 += 32) {
+            __m512i a = load_upto512(ra + j0, (int64_t)w - j0);
+            __m512i b = has_b ? load_upto512(rb + j0, (int64_t)w - j0) : _mm512_setzero_si512();
+            uint32_t n = w - j0 < 32 ? w - j0 : 32;
+            store_pairs512(lb + cp * LT_CNN_ROW + 2U * (j0 + LT_KERNEL_WPAD), a, b, n);
+        }
+    }
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl"))) static void
+pool_w_avx512(const int16_t *in, int16_t *out, uint32_t cout, uint32_t w, uint32_t pw)
+{
+    const uint32_t wo = w / pw;
+    for (uint32_t c = 0; c < cout; c++) {
+        const int16_t *src = in + c * LT_KERNEL_WSTRIDE;
+        int16_t *dst = out + c * LT_KERNEL_MAX_WIRES;
+        if (pw == 1) {
+            memcpy(dst, src, w * sizeof(int16_t));
+        } else if (pw == 2) {
+            for (uint32_t j0 = 0; j0 < wo; j0 += 16) { /* 32 inputs -> 16 outputs */
+                __m512i a = load_upto512(src + 2U * j0, (int64_t)(2U * (wo - j0)));
+                __m512i m = _mm512_max_epi16(a, _mm512_srli_epi32(a, 16));
+                uint32_t n = wo - j0 < 16 ? wo - j0 : 16;
+                _mm256_mask_storeu_epi16(dst + j0, (__mmask16)((1U << n) - 1U),
+                                         _mm512_cvtepi32_epi16(m));
+            }
+        } else { /* pw == 4: 32 inputs -> 8 outputs */
+            for (uint32_t j0 = 0; j0 < wo; j0 += 8) {
+                __m512i a = load_upto512(src + 4U * j0, (int64_t)(4U * (wo - j0)));
+                __m512i m = _mm512_max_epi16(a, _mm512_srli_epi64(a, 16));
+                m = _mm512_max_epi16(m, _mm512_srli_epi64(m, 32));
+                uint32_t n = wo - j0 < 8 ? wo - j0 : 8;
+                _mm_mask_storeu_epi16(dst + j0, (__mmask8)((1U << n) - 1U),
+                                      _mm512_cvtepi64_epi16(m));
+            }
+        }
+    }
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl"))) static void
+column_avx512(const uint32_t *wsum, int32_t *ped, int16_t *x, uint32_t n, uint32_t d,
+              uint32_t in_shift)
+{
+    const __m512i one = _mm512_set1_epi32(1), mone = _mm512_set1_epi32(-1);
+    for (uint32_t j = 0; j < n; j += 16) {
+        __mmask16 m = n - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1U << (n - j)) - 1U);
+        __m512i s = _mm512_maskz_loadu_epi32(m, wsum + j);
+        __m512i p = _mm512_maskz_loadu_epi32(m, ped + j);
+        __m512i v = _mm512_srl_epi32(_mm512_slli_epi32(s, 4), _mm_cvtsi32_si128((int)d));
+        __m512i diff = _mm512_sub_epi32(v, p);
+        __m512i sign = _mm512_min_epi32(_mm512_max_epi32(diff, mone), one);
+        _mm512_mask_storeu_epi32(ped + j, m, _mm512_add_epi32(p, sign));
+        __m512i y = diff;
+        if (in_shift) {
+            __m512i hi = _mm512_sra_epi32(diff, _mm_cvtsi32_si128((int)in_shift));
+            __m512i bit =
+                _mm512_and_si512(_mm512_sra_epi32(diff, _mm_cvtsi32_si128((int)in_shift - 1)), one);
+            y = _mm512_add_epi32(hi, bit);
+        }
+        _mm256_mask_storeu_epi16(x + j, m, _mm512_cvtsepi32_epi16(y));
+    }
+}
+
+__attribute__((target("avx2"))) static void column_avx2(const uint32_t *wsum, int32_t *ped,
+                                                        int16_t *x, uint32_t n, uint32_t d,
+                                                        uint32_t in_shift)
+{
+    const __m256i one = _mm256_set1_epi32(1), mone = _mm256_set1_epi32(-1);
+    uint32_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        __m256i s = _mm256_loadu_si256((const __m256i *)(wsum + j));
+        __m256i p = _mm256_loadu_si256((const __m256i *)(ped + j));
+        __m256i v = _mm256_srl_epi32(_mm256_slli_epi32(s, 4), _mm_cvtsi32_si128((int)d));
+        __m256i diff = _mm256_sub_epi32(v, p);
+        __m256i sign = _mm256_min_epi32(_mm256_max_epi32(diff, mone), one);
+        _mm256_storeu_si256((__m256i *)(ped + j), _mm256_add_epi32(p, sign));
+        __m256i y = diff;
+        if (in_shift) {
+            __m256i hi = _mm256_sra_epi32(diff, _mm_cvtsi32_si128((int)in_shift));
+            __m256i bit =
+                _mm256_and_si256(_mm256_sra_epi32(diff, _mm_cvtsi32_si128((int)in_shift - 1)), one);
+            y = _mm256_add_epi32(hi, bit);
+        }
+        __m256i pk = _mm256_permute4x64_epi64(_mm256_packs_epi32(y, y), 0x08);
+        _mm_storeu_si128((__m128i *)(x + j), _mm256_castsi256_si128(pk));
+    }
+    if (j < n) lt_pre_column_scalar(wsum + j, ped + j, x + j, n - j, d, in_shift);
+}
+
+/* AVX2 has no masked 16-bit loads/stores: full vectors in the loop, the scalar formula for the
+ * tail (a few wires at most). */
+__attribute__((target("avx2"), always_inline)) static inline void
+store_pairs256(int16_t *dst, __m256i a, __m256i b)
+{
+    __m256i lo = _mm256_unpacklo_epi16(a, b), hi = _mm256_unpackhi_epi16(a, b);
+    _mm256_storeu_si256((__m256i *)dst, _mm256_permute2x128_si256(lo, hi, 0x20));
+    _mm256_storeu_si256((__m256i *)(dst + 16), _mm256_permute2x128_si256(lo, hi, 0x31));
+}
+
+__attribute__((target("avx2"))) static void lb_store_avx2(int16_t *lb, const int16_t *in,
+                                                          uint32_t stride, uint32_t cin, uint32_t w)
+{
+    if (cin == 1) {
+        lb[2U * (LT_KERNEL_WPAD - 1U)] = 0;
+        lb[2U * (LT_KERNEL_WPAD - 1U) + 1U] = in[0];
+        uint32_t j = 0;
+        for (; j + 17U <= w; j += 16) /* b reads in[j + 16] */
+            store_pairs256(lb + 2U * (j + LT_KERNEL_WPAD),
+                           _mm256_loadu_si256((const __m256i *)(in + j)),
+                           _mm256_loadu_si256((const __m256i *)(in + j + 1)));
+        for (; j < w; j++) {
+            lb[2U * (j + LT_KERNEL_WPAD)] = in[j];
+            lb[2U * (j + LT_KERNEL_WPAD) + 1U] = j + 1U < w ? in[j + 1U] : 0;
+        }
+        return;
+    }
+    for (uint32_t cp = 0; cp < (cin + 1U) / 2U; cp++) {
+        const int16_t *ra = in + 2U * cp * stride, *rb = ra + stride;
+        int has_b = 2U * cp + 1U < cin;
+        int16_t *row = lb + cp * LT_CNN_ROW;
+        uint32_t j = 0;
+        for (; j + 16U <= w; j += 16)
+            store_pairs256(
+                row + 2U * (j + LT_KERNEL_WPAD), _mm256_loadu_si256((const __m256i *)(ra + j)),
+                has_b ? _mm256_loadu_si256((const __m256i *)(rb + j)) : _mm256_setzero_si256());
+        for (; j < w; j++) {
+            row[2U * (j + LT_KERNEL_WPAD)] = ra[j];
+            row[2U * (j + LT_KERNEL_WPAD) + 1U] = has_b ? rb[j] : 0;
+        }
+    }
+}
+
+__attribute__((target("avx2"))) static void pool_w_avx2(const int16_t *in, int16_t *out,
+                                                        uint32_t cout, uint32_t w, uint32_t pw)
+{
+    if (pw != 2) {
+        lt_pool_w_scalar(in, out, cout, w, pw);
+        return;
+    }
+    const uint32_t wo = w / 2U;
+    for (uint32_t c = 0; c < cout; c++) {
+        const int16_t *src = in + c * LT_KERNEL_WSTRIDE;
+        int16_t *dst = out + c * LT_KERNEL_MAX_WIRES;
+        uint32_t j = 0;
+        for (; j + 16U <= wo; j += 16) { /* 32 inputs -> 16 outputs */
+            __m256i a = _mm256_loadu_si256((const __m256i *)(src + 2U * j));
+            __m256i b = _mm256_loadu_si256((const __m256i *)(src + 2U * j + 16U));
+            /* max of each pair in the low half of a 32-bit lane, sign-extended, then packed */
+            a = _mm256_srai_epi32(
+                _mm256_slli_epi32(_mm256_max_epi16(a, _mm256_srli_epi32(a, 16)), 16), 16);
+            b = _mm256_srai_epi32(
+                _mm256_slli_epi32(_mm256_max_epi16(b, _mm256_srli_epi32(b, 16)), 16), 16);
+            _mm256_storeu_si256((__m256i *)(dst + j),
+                                _mm256_permute4x64_epi64(_mm256_packs_epi32(a, b), 0xD8));
+        }
+        for (; j < wo; j++)
+            dst[j] = src[2U * j] > src[2U * j + 1U] ? src[2U * j] : src[2U * j + 1U];
+    }
+}
+
+__attribute__((target("avx2"))) static void pool_t_avx2(int16_t *cur, const int16_t *pending,
+                                                        uint32_t cout, uint32_t wo)
+{
+    for (uint32_t c = 0; c < cout; c++) {
+        int16_t *a = cur + c * LT_KERNEL_MAX_WIRES;
+        const int16_t *b = pending + c * LT_KERNEL_MAX_WIRES;
+        uint32_t j = 0;
+        for (; j + 16U <= wo; j += 16)
+            _mm256_storeu_si256((__m256i *)(a + j),
+                                _mm256_max_epi16(_mm256_loadu_si256((const __m256i *)(a + j)),
+                                                 _mm256_loadu_si256((const __m256i *)(b + j))));
+        for (; j < wo; j++) a[j] = a[j] > b[j] ? a[j] : b[j];
+    }
+}
+
+void lt_cpu_install(enum lt_cpu_isa isa, struct lt_cnn_state *cnn, struct lt_pre_state *pre)
+{
+    cnn->conv = lt_cpu_conv_fn(isa);
+    pre->unpack = lt_cpu_unpack_fn(isa);
+    switch (isa) {
+    case LT_CPU_AVX512:
+        cnn->store = lb_store_avx512;
+        cnn->pool_w = pool_w_avx512;
+        cnn->pool_t = pool_t_avx2; /* memory-bound: 256-bit is enough */
+        pre->column = column_avx512;
+        break;
+    case LT_CPU_AVX2:
+        cnn->store = lb_store_avx2;
+        cnn->pool_w = pool_w_avx2;
+        cnn->pool_t = pool_t_avx2;
+        pre->column = column_avx2;
+        break;
+    case LT_CPU_SCALAR:
+        cnn->store = NULL;
+        cnn->pool_w = NULL;
+        cnn->pool_t = NULL;
+        pre->column = NULL;
+        break;
+    }
+}
+
+lt_conv_fn lt_cpu_conv_fn(enum lt_cpu_isa isa)
+{
+    switch (isa) {
+    case LT_CPU_AVX512:
+        return conv_avx512;
+    case LT_CPU_AVX2:
+        return conv_avx2;
+    case LT_CPU_SCALAR:
+        break;
+    }
+    return NULL;
+}
+
+lt_pre_unpack_fn lt_cpu_unpack_fn(enum lt_cpu_isa isa)
+{
+    pthread_once(&ut_once, build_tables); /* accel instances may be opened from several threads */
+    switch (isa) {
+    case LT_CPU_AVX512:
+        return unpack_avx512;
+    case LT_CPU_AVX2:
+        return unpack_avx2;
+    case LT_CPU_SCALAR:
+        break;
+    }
+    return NULL;
+}
