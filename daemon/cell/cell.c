@@ -254,7 +254,14 @@ static int cell_init(struct trigd_cells *cs, struct trigd_cell *c, uint32_t inde
     }
     c->push = zmq_socket(cs->zctx, ZMQ_PUSH);
     int hwm = (int)cfg->endpoints.send_hwm, linger = 1000;
-    if (!c->push || zmq_setsockopt(c->push, ZMQ_SNDHWM, &hwm, sizeof hwm) ||
+    if (!c->push) {
+        lt_seterr(err, errlen, "cell %u: no socket: %s", c->id, zmq_strerror(zmq_errno()));
+        return LT_EIO;
+    }
+    /* Nothing comes back on the PUSH socket: the smallest bound there is. */
+    rc = trigd_cell_socket_setup(c, c->push, LT_MSG_HEADER_SIZE, err, errlen);
+    if (rc) return rc;
+    if (zmq_setsockopt(c->push, ZMQ_SNDHWM, &hwm, sizeof hwm) ||
         zmq_setsockopt(c->push, ZMQ_LINGER, &linger, sizeof linger) ||
         zmq_connect(c->push, cfg->endpoints.candidates)) {
         lt_seterr(err, errlen, "cell %u: cannot connect to %s: %s", c->id,

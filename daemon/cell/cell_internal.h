@@ -50,6 +50,10 @@ struct trigd_cells {
 };
 
 void *trigd_cell_request_main(void *arg);
+/* Limits of every data socket (message size, handshake time) and, on tcp without
+ * endpoints.insecure, CURVE with this cell's key (cell_sockets.c). */
+int trigd_cell_socket_setup(struct trigd_cell *c, void *sock, int64_t max_msg, char *err,
+                            size_t errlen);
 int trigd_cell_requests_init(struct trigd_cell *c, char *err, size_t errlen);
 void trigd_cell_requests_free(struct trigd_cell *c);
 

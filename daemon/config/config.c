@@ -73,6 +73,14 @@ static const struct key_desc keys[] = {
     {"endpoints.requests", K_STR, F(endpoints.requests), 0, 0, NULL},
     {"endpoints.requests_bind", K_STR, F(endpoints.requests_bind), 0, 0, NULL},
     {"endpoints.send_hwm", K_U32, F(endpoints.send_hwm), 1, 1 << 24, NULL},
+    {"endpoints.curve_module_secret_key_file", K_STR, F(endpoints.curve_module_secret_key_file), 0,
+     0, NULL},
+    {"endpoints.curve_module_public_key_file", K_STR, F(endpoints.curve_module_public_key_file), 0,
+     0, NULL},
+    {"endpoints.curve_cell_secret_key_files", K_STR, F(endpoints.curve_cell_secret_key_files), 0, 0,
+     NULL},
+    {"endpoints.curve_cell_keys_file", K_STR, F(endpoints.curve_cell_keys_file), 0, 0, NULL},
+    {"endpoints.insecure", K_BOOL, F(endpoints.insecure), 0, 0, NULL},
 
     {"trigger.watermark_slack_us", K_US, F(trigger.watermark_slack_ticks), 0, 1e7, NULL},
     {"trigger.cell_timeout_ms", K_U32, F(trigger.cell_timeout_ms), 1, 3600000, NULL},
@@ -537,9 +545,51 @@ static int check_unknown(const config_setting_t *grp, const char *prefix, const 
 }
 
 /* Cross-key checks that no single key can make. */
+int trigd_config_data_tcp(const struct trigd_config *c)
+{
+    const char *eps[4] = {c->endpoints.candidates, c->endpoints.candidates_bind,
+                          c->endpoints.requests, c->endpoints.requests_bind};
+    for (int i = 0; i < 4; i++)
+        if (!strncmp(eps[i], "tcp://", 6)) return 1;
+    return 0;
+}
+
+int trigd_config_data_curve(const struct trigd_config *c)
+{
+    return trigd_config_data_tcp(c) && !c->endpoints.insecure;
+}
+
+int trigd_config_cell_key_file(const struct trigd_config *c, uint32_t id, char *out, size_t len)
+{
+    const char *pat = c->endpoints.curve_cell_secret_key_files;
+    const char *at = strstr(pat, "{id}");
+    int n = at ? snprintf(out, len, "%.*s%u%s", (int)(at - pat), pat, id, at + 4)
+               : snprintf(out, len, "%s", pat);
+    return n < 0 || (size_t)n >= len ? LT_ERANGE : 0;
+}
+
+/* Data sockets over tcp carry CURVE unless `insecure` says otherwise, explicitly. */
+static int check_data_security(const config_setting_t *root, const struct trigd_config *c,
+                               const char *name, char *err, size_t errlen)
+{
+    if (!trigd_config_data_curve(c)) return 0;
+    const struct trigd_endpoints *e = &c->endpoints;
+    if (c->role != TRIGD_ROLE_CELL &&
+        (!e->curve_module_secret_key_file[0] || !e->curve_cell_keys_file[0]))
+        FAIL(root, "tcp:// data endpoints need endpoints.curve_module_secret_key_file and "
+                   "endpoints.curve_cell_keys_file on the module (or endpoints.insecure = true)");
+    if (c->role != TRIGD_ROLE_MODULE &&
+        (!e->curve_module_public_key_file[0] || !e->curve_cell_secret_key_files[0]))
+        FAIL(root, "tcp:// data endpoints need endpoints.curve_module_public_key_file and "
+                   "endpoints.curve_cell_secret_key_files on the cells (or endpoints.insecure = "
+                   "true)");
+    return 0;
+}
+
 static int check_consistency(const config_setting_t *root, struct trigd_config *c, const char *name,
                              char *err, size_t errlen)
 {
+    if (check_data_security(root, c, name, err, errlen)) return LT_EINVAL;
     if (c->n_cells == 0) FAIL(root, "no cells configured (cells = ( { id = 0; } );)");
     if (c->readout.pre_ticks + c->readout.post_ticks == 0)
         FAIL(root, "readout.pre_us + readout.post_us must be > 0");

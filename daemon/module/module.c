@@ -4,6 +4,7 @@
 #include "module.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,20 +16,23 @@
 #include "lt_error.h"
 #include "msg.h"
 #include "readout.h"
+#include "socket_security.h"
 #include "ticks.h"
 #include "record_sink.h"
 
 #define POLL_MS        5
 #define MAX_BATCH      256 /* messages per socket per loop, so neither socket starves the other */
 #define DRAIN_QUIET_MS 200
-#define DRAIN_INPUT_MS                                                                             \
-    1000                      /* at most this long taking messages at stop: a flooding peer never  \
-                               * lets the sockets go quiet, and SIGTERM must end in a second or two */
+/* At most this long taking messages at stop: a flooding peer never lets the sockets go quiet,
+ * and SIGTERM must end in a second or two. */
+#define DRAIN_INPUT_MS  1000
 #define DRAIN_WRITER_MS 60000 /* how long shutdown waits for the writer beyond the replies */
 
 struct trigd_module {
     const struct trigd_config *cfg;
     void *pull, *router;
+    int curve;          /* data sockets authenticate their peers (CURVE + ZAP, cell-bound keys) */
+    struct lt_zap *zap; /* the data context's ZAP handler (CURVE only) */
     struct trigd_agg *agg;
     struct trigd_input *input;
     struct trigd_readout *readout;
@@ -85,6 +89,33 @@ static void snapshot(struct trigd_module *m)
     }
 }
 
+/* Bind with the data-plane policy: CURVE server (ZAP domain lartrig-data) on tcp unless
+ * insecure; ipc files mode 0660; ZMQ_MAXMSGSIZE always (socket_security.h). */
+static int bind_data_socket(struct trigd_module *m, void *sock, const char *ep,
+                            const struct lt_zsec_config *sec, char *err, size_t errlen)
+{
+    if (m->curve || strncmp(ep, "tcp://", 6) != 0) return lt_zsec_bind(sock, ep, sec, err, errlen);
+    /* Plain tcp, explicitly allowed (endpoints.insecure): the same limits, no keys. */
+    if (zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &sec->max_msg_size, sizeof sec->max_msg_size) ||
+        zmq_bind(sock, ep)) {
+        lt_seterr(err, errlen, "module: cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
+        return LT_EIO;
+    }
+    return 0;
+}
+
+/* The cell a message's peer authenticated as ("cell-<id>" from the ZAP handler), or
+ * TRIGD_PEER_ANY on an unauthenticated socket; -2 when CURVE is on and there is none. */
+static int32_t peer_cell(const struct trigd_module *m, zmq_msg_t *msg)
+{
+    if (!m->curve) return TRIGD_PEER_ANY;
+    const char *u = zmq_msg_gets(msg, "User-Id");
+    unsigned id;
+    char tail;
+    if (!u || sscanf(u, "cell-%u%c", &id, &tail) != 1 || id > LT_ZAP_MAX_CELL_ID) return -2;
+    return (int32_t)id;
+}
+
 int trigd_module_create(const struct trigd_config *cfg, void *zctx, struct trigd_module **out,
                         char *err, size_t errlen)
 {
@@ -101,30 +132,59 @@ int trigd_module_create(const struct trigd_config *cfg, void *zctx, struct trigd
     const char *req_ep =
         cfg->endpoints.requests_bind[0] ? cfg->endpoints.requests_bind : cfg->endpoints.requests;
     int rc;
+    char secret[LT_Z85_KEY_LEN + 1] = "";
+    struct lt_zsec_config sec = {.zap_domain = "lartrig-data"};
+    m->curve = trigd_config_data_curve(cfg);
+    if (m->curve) {
+        rc =
+            lt_zsec_read_key_file(cfg->endpoints.curve_module_secret_key_file, secret, err, errlen);
+        if (!rc)
+            rc =
+                lt_zap_start_cells(zctx, cfg->endpoints.curve_cell_keys_file, &m->zap, err, errlen);
+        if (rc) goto fail;
+        sec.server_secret_key = secret;
+        sec.allowed_keys_file = cfg->endpoints.curve_cell_keys_file;
+        LT_INFO("data sockets: CURVE, cells allowed by %s", cfg->endpoints.curve_cell_keys_file);
+    } else if (trigd_config_data_tcp(cfg)) {
+        LT_WARN("INSECURE: the data sockets (%s, %s) are plain tcp without keys "
+                "(endpoints.insecure = true): any host that reaches them can forge candidates "
+                "and replies; see docs/security.md",
+                cand_ep, req_ep);
+    }
     m->pull = zmq_socket(zctx, ZMQ_PULL);
-    int hwm = 100000, one = 1, linger = 0;
+    int hwm = 100000, zero = 0, linger = 0, hs = 3000;
     /* Bounded input: libzmq drops a peer that announces a message larger than any valid one
      * (the biggest CANDIDATES message here, a whole DATA_REPLY on the ROUTER) before it
      * allocates it, so a rogue tcp peer cannot make the module reserve gigabytes. */
     int64_t max_cand = (int64_t)lt_msg_candidates_size(LT_MSG_MAX_CANDIDATES);
     int64_t max_reply = LT_MSG_MAX_SIZE;
+    /* A peer that has not finished its handshake in 3 s is dropped (libzmq: 30 s). */
+    sec.max_msg_size = max_cand;
     if (!m->pull || zmq_setsockopt(m->pull, ZMQ_RCVHWM, &hwm, sizeof hwm) ||
-        zmq_setsockopt(m->pull, ZMQ_MAXMSGSIZE, &max_cand, sizeof max_cand) ||
-        zmq_setsockopt(m->pull, ZMQ_LINGER, &linger, sizeof linger) || zmq_bind(m->pull, cand_ep)) {
-        lt_seterr(err, errlen, "module: cannot bind %s: %s", cand_ep, zmq_strerror(zmq_errno()));
+        zmq_setsockopt(m->pull, ZMQ_HANDSHAKE_IVL, &hs, sizeof hs) ||
+        zmq_setsockopt(m->pull, ZMQ_LINGER, &linger, sizeof linger)) {
+        lt_seterr(err, errlen, "module: candidate socket: %s", zmq_strerror(zmq_errno()));
         rc = LT_EIO;
         goto fail;
     }
+    rc = bind_data_socket(m, m->pull, cand_ep, &sec, err, errlen);
+    if (rc) goto fail;
+    /* Routing ids are the ROUTER's own (no handover of a name a peer chose): the readout
+     * learns which connection is which cell from the cells' hellos. */
     m->router = zmq_socket(zctx, ZMQ_ROUTER);
+    int one = 1;
+    sec.max_msg_size = max_reply;
     if (!m->router || zmq_setsockopt(m->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one) ||
-        zmq_setsockopt(m->router, ZMQ_MAXMSGSIZE, &max_reply, sizeof max_reply) ||
-        zmq_setsockopt(m->router, ZMQ_ROUTER_HANDOVER, &one, sizeof one) ||
-        zmq_setsockopt(m->router, ZMQ_LINGER, &linger, sizeof linger) ||
-        zmq_bind(m->router, req_ep)) {
-        lt_seterr(err, errlen, "module: cannot bind %s: %s", req_ep, zmq_strerror(zmq_errno()));
+        zmq_setsockopt(m->router, ZMQ_ROUTER_HANDOVER, &zero, sizeof zero) ||
+        zmq_setsockopt(m->router, ZMQ_HANDSHAKE_IVL, &hs, sizeof hs) ||
+        zmq_setsockopt(m->router, ZMQ_LINGER, &linger, sizeof linger)) {
+        lt_seterr(err, errlen, "module: request socket: %s", zmq_strerror(zmq_errno()));
         rc = LT_EIO;
         goto fail;
     }
+    rc = bind_data_socket(m, m->router, req_ep, &sec, err, errlen);
+    explicit_bzero(secret, sizeof secret);
+    if (rc) goto fail;
     rc = trigd_record_sink_recwriter(cfg, &m->sink, err, errlen);
     if (rc) goto fail;
     rc = trigd_readout_create(cfg, m->router, m->sink, &m->st, &m->readout, err, errlen);
@@ -151,8 +211,8 @@ static int pump(struct trigd_module *m, zmq_msg_t *msg, zmq_msg_t *id)
         /* A multi-part message is not ours: drop all its parts as one bad message. */
         int bad_parts = zmq_msg_more(msg);
         if (!bad_parts) {
-            trigd_input_handle(m->input, m->agg, zmq_msg_data(msg), zmq_msg_size(msg),
-                               trigd_monotonic_ns(), &m->st);
+            trigd_input_handle_peer(m->input, m->agg, zmq_msg_data(msg), zmq_msg_size(msg),
+                                    peer_cell(m, msg), trigd_monotonic_ns(), &m->st);
         } else {
             atomic_fetch_add(&m->st.msgs, 1);
             atomic_fetch_add(&m->st.msgs_bad, 1);
@@ -291,6 +351,7 @@ void trigd_module_destroy(struct trigd_module *m)
     trigd_agg_destroy(m->agg);
     if (m->pull) zmq_close(m->pull);
     if (m->router) zmq_close(m->router);
+    lt_zap_stop(m->zap); /* after the sockets it served */
     trigd_module_ctl_destroy(&m->ctl);
     free(m);
 }

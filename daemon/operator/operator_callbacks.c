@@ -242,32 +242,6 @@ static json_t *cb_command(void *user, const char *cmd, json_t *request, char *er
     return NULL;
 }
 
-/* The daemon's own CURVE secret key: the first token of the file. */
-static int read_secret(const char *path, char *out, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        lt_seterr(err, errlen, "%s: %s", path, strerror(errno));
-        return LT_EIO;
-    }
-    char line[256];
-    int rc = LT_EINVAL;
-    while (fgets(line, sizeof line, f)) {
-        char *p = line + strspn(line, " \t");
-        if (*p == '#' || *p == '\n' || !*p) continue;
-        size_t n = strcspn(p, " \t\r\n");
-        if (n == LT_Z85_KEY_LEN) {
-            memcpy(out, p, n);
-            out[n] = 0;
-            rc = 0;
-        }
-        break;
-    }
-    fclose(f);
-    if (rc) lt_seterr(err, errlen, "%s: not a file holding one 40-character Z85 secret key", path);
-    return rc;
-}
-
 /* "" = ipc in the runtime directory (a cell process names its socket after its first cell, so
  * the processes of one host do not collide); "off" = NULL. */
 static int endpoint(const struct trigd_config *cfg, struct trigd_cells *cells, const char *given,
@@ -335,7 +309,7 @@ int trigd_operator_start(const struct trigd_config *cfg, struct trigd_cells *cel
     oc.security.ipc_mode = 0660;
     oc.security.max_msg_size = LT_CTL_MAX_REQUEST;
     if (cfg->monitor.curve_secret_key_file[0]) {
-        rc = read_secret(cfg->monitor.curve_secret_key_file, o->secret, err, errlen);
+        rc = lt_zsec_read_key_file(cfg->monitor.curve_secret_key_file, o->secret, err, errlen);
         if (rc) goto fail;
         oc.security.server_secret_key = o->secret;
     }

@@ -190,6 +190,13 @@ json_t *trigd_status_json(const struct trigd_status_src *src, struct trigd_statu
         r->candidates_per_s_total = cps;
     }
     json_object_set_new(doc, "cells", cells);
+    /* How the data sockets are protected: "local" (inproc/ipc), "curve" or "insecure" (plain
+     * tcp, explicitly configured: docs/security.md). */
+    if (src->cfg)
+        json_object_set_new(doc, "data_security",
+                            json_string(!trigd_config_data_tcp(src->cfg)    ? "local"
+                                        : trigd_config_data_curve(src->cfg) ? "curve"
+                                                                            : "insecure"));
     if (src->mod) {
         json_object_set_new(doc, "aggregator", aggregator_json(src->mod, r, dt, update));
         json_object_set_new(doc, "writer", writer_json(src->mod));

@@ -3,6 +3,7 @@
  * fragments point into them) -> done() on the writer thread sets `written` -> FREE. */
 #include "readout.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@ struct slot {
     zmq_msg_t *reply;         /* per configured cell */
     uint8_t *have;            /* per cell: reply stored */
     uint8_t *sent;            /* per cell: the request went out (only then is a reply taken) */
+    uint32_t *sent_gen;       /* per cell: generation of the route it went out on */
     struct lt_msg_view *view; /* per cell: decoded reply */
     const struct lt_msg_view **view_ptr;
     struct trigd_record_parts parts;
@@ -31,8 +33,19 @@ struct slot {
     struct trigd_readout *owner;
 };
 
+/* Where a cell's data requests go: the ROUTER's routing id of the connection that last said
+ * hello as that cell (authenticated as that cell under CURVE). */
+#define ROUTE_MAX 32
+struct route {
+    uint8_t id[ROUTE_MAX];
+    uint8_t len;  /* 0 = no route yet */
+    uint32_t gen; /* changes with every new connection */
+};
+
 struct trigd_readout {
     const struct trigd_config *cfg;
+    struct route *routes; /* per configured cell */
+    int curve;
     void *router;
     struct trigd_record_sink *sink;
     struct trigd_module_status *st;
@@ -62,6 +75,9 @@ int trigd_readout_create(const struct trigd_config *cfg, void *router,
     r->sink = sink;
     r->st = st;
     r->n_slots = cfg->buffers.decision_queue;
+    r->curve = trigd_config_data_curve(cfg);
+    r->routes = calloc(cfg->n_cells, sizeof *r->routes);
+    if (!r->routes) goto fail;
     r->slots = calloc(r->n_slots, sizeof *r->slots);
     if (!r->slots) goto fail;
     for (uint32_t i = 0; i < r->n_slots; i++) {
@@ -71,9 +87,12 @@ int trigd_readout_create(const struct trigd_config *cfg, void *router,
         s->reply = calloc(cfg->n_cells, sizeof *s->reply);
         s->have = calloc(cfg->n_cells, 1);
         s->sent = calloc(cfg->n_cells, 1);
+        s->sent_gen = calloc(cfg->n_cells, sizeof *s->sent_gen);
         s->view = calloc(cfg->n_cells, sizeof *s->view);
         s->view_ptr = calloc(cfg->n_cells, sizeof *s->view_ptr);
-        if (!s->dec || !s->reply || !s->have || !s->sent || !s->view || !s->view_ptr) goto fail;
+        if (!s->dec || !s->reply || !s->have || !s->sent || !s->sent_gen || !s->view ||
+            !s->view_ptr)
+            goto fail;
         if (trigd_record_parts_init(&s->parts, cfg)) goto fail;
     }
     *out = r;
@@ -105,11 +124,13 @@ void trigd_readout_destroy(struct trigd_readout *r)
             free(s->reply);
             free(s->have);
             free(s->sent);
+            free(s->sent_gen);
             free(s->view);
             free(s->view_ptr);
             trigd_record_parts_free(&s->parts);
         }
     free(r->slots);
+    free(r->routes);
     free(r);
 }
 
@@ -124,9 +145,8 @@ uint32_t trigd_readout_in_flight(const struct trigd_readout *r)
     return r->in_flight;
 }
 
-/* The routing id a cell's request socket connects with (cell.c sets it; with CURVE the ZAP
- * handler lets only the holder of that cell's key use it). */
-static int cell_routing_id(uint32_t cell, char *buf, size_t len)
+/* The User-Id the data ZAP handler gives the holder of a cell's key. */
+static int cell_user_id(uint32_t cell, char *buf, size_t len)
 {
     return snprintf(buf, len, "cell-%u", cell);
 }
@@ -140,8 +160,14 @@ static void set_unreachable(struct trigd_readout *r, uint32_t cell, int unreacha
         atomic_fetch_and(&r->st->unreachable_bits[cell / 64], ~bit);
 }
 
-static int send_request(struct trigd_readout *r, uint32_t cell, const struct trigd_decision *d)
+static int send_request(struct trigd_readout *r, uint32_t idx, const struct trigd_decision *d)
 {
+    uint32_t cell = r->cfg->cells[idx].id;
+    const struct route *rt = &r->routes[idx];
+    if (!rt->len) {
+        errno = EHOSTUNREACH; /* the cell has not said hello (yet) */
+        return -1;
+    }
     struct lt_msg_data_request rq = {
         .trigger_number = d->trigger_number,
         .trigger_timestamp = d->time,
@@ -153,10 +179,8 @@ static int send_request(struct trigd_readout *r, uint32_t cell, const struct tri
     };
     size_t len;
     if (lt_msg_encode_data_request(r->req_buf, sizeof r->req_buf, ++r->seq, &rq, &len)) return -1;
-    char rid[32];
-    int n = cell_routing_id(cell, rid, sizeof rid);
-    /* ZMQ_ROUTER_MANDATORY: an unknown peer fails at once (EHOSTUNREACH) instead of silently. */
-    if (zmq_send(r->router, rid, (size_t)n, ZMQ_SNDMORE | ZMQ_DONTWAIT) != n) return -1;
+    /* ZMQ_ROUTER_MANDATORY: a peer gone fails at once (EHOSTUNREACH) instead of silently. */
+    if (zmq_send(r->router, rt->id, rt->len, ZMQ_SNDMORE | ZMQ_DONTWAIT) != (int)rt->len) return -1;
     if (zmq_send(r->router, r->req_buf, len, ZMQ_DONTWAIT) != (int)len) return -1;
     return 0;
 }
@@ -185,7 +209,8 @@ void trigd_readout_start(struct trigd_readout *r, const struct trigd_decision *d
     s->n_expected = 0;
     for (uint32_t i = 0; i < r->cfg->n_cells; i++) {
         uint32_t cell = r->cfg->cells[i].id;
-        s->sent[i] = send_request(r, cell, d) == 0;
+        s->sent[i] = send_request(r, i, d) == 0;
+        s->sent_gen[i] = r->routes[i].gen;
         set_unreachable(r, cell, !s->sent[i]);
         if (s->sent[i]) {
             s->n_expected++;
@@ -196,13 +221,52 @@ void trigd_readout_start(struct trigd_readout *r, const struct trigd_decision *d
         LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 3,
                            "trigger %llu: cell %u is unreachable for data requests (%s): reported "
                            "missing; its fragments are flagged kDataNotFound",
-                           (unsigned long long)d->trigger_number, cell, zmq_strerror(zmq_errno()));
+                           (unsigned long long)d->trigger_number, cell,
+                           r->routes[i].len ? zmq_strerror(zmq_errno()) : "it never said hello");
     }
 }
 
 static int cell_index(const struct trigd_config *cfg, uint32_t id)
 {
     return trigd_config_cell_index(cfg, id);
+}
+
+static int is_route(const struct route *rt, const zmq_msg_t *identity)
+{
+    size_t n = zmq_msg_size((zmq_msg_t *)identity);
+    return rt->len && n == rt->len && memcmp(zmq_msg_data((zmq_msg_t *)identity), rt->id, n) == 0;
+}
+
+/* A cell's hello: its data requests go to this connection from now on. Under CURVE only the
+ * holder of the cell's key can say it; without, the last hello wins (docs/security.md). */
+static void on_hello(struct trigd_readout *r, const zmq_msg_t *identity, zmq_msg_t *payload,
+                     const struct lt_msg_view *v)
+{
+    int idx = trigd_config_cell_index(r->cfg, v->hdr.cell);
+    size_t n = zmq_msg_size((zmq_msg_t *)identity);
+    char uid[32];
+    cell_user_id(v->hdr.cell, uid, sizeof uid);
+    const char *user = zmq_msg_gets(payload, "User-Id");
+    const char *why = NULL;
+    if (idx < 0)
+        why = "is not configured";
+    else if (r->curve && (!user || strcmp(user, uid) != 0))
+        why = "comes from a peer authenticated as another cell";
+    else if (n == 0 || n > ROUTE_MAX)
+        why = "has an unusable routing id";
+    if (why) {
+        atomic_fetch_add(&r->st->replies_bad, 1);
+        LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 3, "hello for cell %u refused: it %s", v->hdr.cell,
+                           why);
+        return;
+    }
+    struct route *rt = &r->routes[idx];
+    if (is_route(rt, identity)) return;
+    memcpy(rt->id, zmq_msg_data((zmq_msg_t *)identity), n);
+    rt->len = (uint8_t)n;
+    rt->gen++;
+    LT_INFO("cell %u: data requests go to %s connection", v->hdr.cell,
+            rt->gen == 1 ? "its" : "its new");
 }
 
 void trigd_readout_on_reply(struct trigd_readout *r, const zmq_msg_t *identity, zmq_msg_t *payload,
@@ -213,6 +277,12 @@ void trigd_readout_on_reply(struct trigd_readout *r, const zmq_msg_t *identity, 
     char err[200];
     int rc = lt_msg_decode(zmq_msg_data(payload), zmq_msg_size(payload), &v, err, sizeof err);
     int idx = -1;
+    if (rc == 0 && v.hdr.type == LT_MSG_HEARTBEAT) {
+        on_hello(r, identity, payload, &v);
+        zmq_msg_close(payload);
+        zmq_msg_init(payload);
+        return;
+    }
     if (rc == 0 && v.hdr.type != LT_MSG_DATA_REPLY) {
         rc = LT_EFORMAT;
         snprintf(err, sizeof err, "a %s message on the request socket",
@@ -226,15 +296,13 @@ void trigd_readout_on_reply(struct trigd_readout *r, const zmq_msg_t *identity, 
         /* Matched to its request: only from the routing id the request went to (and, with
          * CURVE, from the peer holding that cell's key), for the request's id. */
         char rid[32];
-        int n = cell_routing_id(v.reply.cell, rid, sizeof rid);
+        cell_user_id(v.reply.cell, rid, sizeof rid);
         const char *user = zmq_msg_gets(payload, "User-Id");
-        if (zmq_msg_size(identity) != (size_t)n ||
-            memcmp(zmq_msg_data((zmq_msg_t *)identity), rid, (size_t)n) != 0) {
+        if (!is_route(&r->routes[idx], identity)) {
             rc = LT_EINVAL;
-            snprintf(err, sizeof err, "reply for cell %u from routing id '%.*s'", v.reply.cell,
-                     (int)(zmq_msg_size(identity) < 40 ? zmq_msg_size(identity) : 40),
-                     (const char *)zmq_msg_data((zmq_msg_t *)identity));
-        } else if (user && strcmp(user, rid) != 0) {
+            snprintf(err, sizeof err, "reply for cell %u from a connection that is not its route",
+                     v.reply.cell);
+        } else if (r->curve && (!user || strcmp(user, rid) != 0)) {
             rc = LT_EINVAL;
             snprintf(err, sizeof err, "reply for cell %u from the peer authenticated as %.40s",
                      v.reply.cell, user);
@@ -255,7 +323,7 @@ void trigd_readout_on_reply(struct trigd_readout *r, const zmq_msg_t *identity, 
     for (uint32_t i = 0; i < r->n_slots; i++) {
         struct slot *s = &r->slots[i];
         if (s->state != SLOT_REQUESTING || s->dec->trigger_number != v.reply.request_id ||
-            !s->sent[idx] || s->have[idx])
+            !s->sent[idx] || s->sent_gen[idx] != r->routes[idx].gen || s->have[idx])
             continue;
         zmq_msg_init(&s->reply[idx]);
         zmq_msg_move(&s->reply[idx], payload);

@@ -210,7 +210,7 @@ START_TEST(test_flood_every_socket)
              "            periodic = { enabled = true; period_ms = 10.0; }; };\n"
              "readout = { data_wait_ms = 1000; reply_timeout_ms = 3000; };\n"
              "endpoints = { candidates = \"tcp://127.0.0.1:%d\"; requests = "
-             "\"tcp://127.0.0.1:%d\"; };\n"
+             "\"tcp://127.0.0.1:%d\"; insecure = true; };\n"
              "writer = { output_dir = \"%s\"; };\n",
              pc, pr, dir);
     /* The cell process gets no operator sockets; the module's are ipc files in dir. */
