@@ -184,6 +184,15 @@ int trigd_input_handle_peer(struct trigd_input *in, struct trigd_agg *agg, const
          * joined a running cell) gives way to a message going on from an earlier number: a lone
          * forged or corrupt first number cannot make every real message look old. */
         int tentative = !c->firm[t] && c->last_seq[t] && seq < c->last_seq[t];
+        if (c->last_seq[t] && seq > c->last_seq[t] && seq - c->last_seq[t] > in->max_gap) {
+            atomic_fetch_add_explicit(&st->msgs_seq_refused, 1, memory_order_relaxed);
+            LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 5,
+                               "cell %u: %s message refused: sequence %llu jumps more than "
+                               "trigger.max_sequence_gap past %llu",
+                               v.hdr.cell, lt_msg_type_name(v.hdr.type), (unsigned long long)seq,
+                               (unsigned long long)c->last_seq[t]);
+            return LT_ERANGE;
+        }
         if ((seq <= c->last_seq[t] && !tentative) || wm < c->watermark) {
             atomic_fetch_add_explicit(&st->msgs_out_of_order, 1, memory_order_relaxed);
             LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 5,
@@ -193,16 +202,6 @@ int trigd_input_handle_peer(struct trigd_input *in, struct trigd_agg *agg, const
                                (unsigned long long)c->last_seq[t], (unsigned long long)wm,
                                (unsigned long long)c->watermark);
             if (seq > c->last_seq[t]) c->refused[t]++; /* a number in a later gap */
-            return LT_ERANGE;
-        }
-        if (c->last_seq[t] && seq > c->last_seq[t] && seq - c->last_seq[t] > in->max_gap) {
-            atomic_fetch_add_explicit(&st->msgs_seq_refused, 1, memory_order_relaxed);
-            LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 5,
-                               "cell %u: %s message refused: sequence %llu jumps more than "
-                               "trigger.max_sequence_gap past %llu",
-                               v.hdr.cell, lt_msg_type_name(v.hdr.type), (unsigned long long)seq,
-                               (unsigned long long)c->last_seq[t]);
-            c->refused[t]++;
             return LT_ERANGE;
         }
         renumber = tentative;
