@@ -307,7 +307,7 @@ int trigd_operator_start(const struct trigd_config *cfg, struct trigd_cells *cel
     oc.monitor_endpoint = mon_ep ? mon_ep : "inproc://trigd-monitor-off";
     oc.security.zap_domain = "lartrig";
     oc.security.ipc_mode = 0660;
-    oc.security.max_msg_size = LT_CTL_MAX_REQUEST;
+    oc.security.max_msg_size = LT_CTL_MAX_WIRE;
     if (cfg->monitor.curve_secret_key_file[0]) {
         rc = lt_zsec_read_key_file(cfg->monitor.curve_secret_key_file, o->secret, err, errlen);
         if (rc) goto fail;
