@@ -25,8 +25,6 @@
 #include "socket_security.h"
 
 #define CONFIG_TEXT_MAX (1U << 20) /* the digest covers at most this much of the file */
-#define MANUAL_WAIT_MS  1500       /* below trigctl's default 2 s request timeout */
-#define MANUAL_POLL_MS  5
 
 struct trigd_operator {
     const struct trigd_config *cfg; /* what the pipeline was built from */
@@ -183,6 +181,10 @@ out:
     return reply;
 }
 
+/* A manual trigger is queued for the module thread and answered at once: the operator thread
+ * never waits on data (it also feeds the systemd watchdog). The reply's manual_request is the
+ * count of issued manual triggers that includes this one; `trigger_result` tells when it went
+ * out (trigctl trigger asks until it has or its timeout passes). */
 static json_t *manual_trigger(struct trigd_operator *o, char *err, size_t errlen)
 {
     if (!o->mod) {
@@ -193,30 +195,31 @@ static json_t *manual_trigger(struct trigd_operator *o, char *err, size_t errlen
         lt_seterr(err, errlen, "trigger: the daemon is stopping");
         return NULL;
     }
-    struct trigd_module_ctl *c = trigd_module_ctl(o->mod);
-    uint64_t want = trigd_module_ctl_manual(c);
+    uint64_t want = trigd_module_ctl_manual(trigd_module_ctl(o->mod));
     o->manual++;
-    /* The aggregator decides the manual trigger in time order with the rest, as soon as the
-     * data horizon has passed its readout window: usually a few ms of wall time. */
-    for (int waited = 0; waited < MANUAL_WAIT_MS; waited += MANUAL_POLL_MS) {
-        if (atomic_load(&c->manual_issued) >= want)
-            return json_pack("{s:I}", "trigger_number",
-                             (json_int_t)atomic_load(&c->manual_last_number));
-        struct timespec ts = {0, MANUAL_POLL_MS * 1000000L};
-        nanosleep(&ts, NULL);
+    return json_pack("{s:b, s:I}", "queued", 1, "manual_request", (json_int_t)want);
+}
+
+static json_t *manual_trigger_result(struct trigd_operator *o, json_t *request, char *err,
+                                     size_t errlen)
+{
+    json_t *w = json_object_get(request, "manual_request");
+    if (!o->mod || !json_is_integer(w) || json_integer_value(w) < 1) {
+        lt_seterr(err, errlen, "trigger_result: needs \"manual_request\" from a trigger reply");
+        return NULL;
     }
-    lt_seterr(err, errlen,
-              "trigger: queued but not issued within %d ms (no data flowing, or triggers "
-              "inhibited); it goes out when the data horizon passes it",
-              MANUAL_WAIT_MS);
-    return NULL;
+    struct trigd_module_ctl *c = trigd_module_ctl(o->mod);
+    if (atomic_load(&c->manual_issued) < (uint64_t)json_integer_value(w))
+        return json_pack("{s:b}", "pending", 1);
+    return json_pack("{s:b, s:I}", "pending", 0, "trigger_number",
+                     (json_int_t)atomic_load(&c->manual_last_number));
 }
 
 static json_t *cb_command(void *user, const char *cmd, json_t *request, char *err, size_t errlen)
 {
     struct trigd_operator *o = user;
-    (void)request;
     if (!strcmp(cmd, "trigger")) return manual_trigger(o, err, errlen);
+    if (!strcmp(cmd, "trigger_result")) return manual_trigger_result(o, request, err, errlen);
     if (!strcmp(cmd, "pause") || !strcmp(cmd, "resume")) {
         if (!o->mod) {
             lt_seterr(err, errlen, "%s: this process (role cell) issues no triggers", cmd);

@@ -324,9 +324,64 @@ START_TEST(test_insecure_bounds)
 }
 END_TEST
 
+/* Ten `trigger` requests pipelined while no data flows (a module whose cells never came): the
+ * operator thread answers every one at once instead of waiting 1.5 s on each (it also feeds
+ * the systemd watchdog), and the module still stops cleanly. */
+START_TEST(test_pipelined_triggers_answered_at_once)
+{
+    char sub[300], conf[600], text[2048], log_m[600], ctl[400];
+    snprintf(sub, sizeof sub, "%s/operator", dir);
+    mkdir(sub, 0755);
+    snprintf(conf, sizeof conf, "%s/trigd.conf", sub);
+    snprintf(log_m, sizeof log_m, "%s/module.log", sub);
+    snprintf(ctl, sizeof ctl, "%s/control", sub);
+    snprintf(text, sizeof text,
+             "cells = ( { id = 0; }, { id = 1; } );\n"
+             "endpoints = { candidates = \"tcp://127.0.0.1:%d\"; requests = "
+             "\"tcp://127.0.0.1:%d\"; insecure = true; };\n"
+             "writer = { output_dir = \"%s\"; };\n"
+             "monitor = { control_endpoint = \"ipc://%s\"; status_endpoint = \"off\"; };\n",
+             test_port(65), test_port(66), sub, ctl);
+    write_file(conf, text);
+    const char *m_args[] = {"-c", conf, "--role", "module", "--status-interval", "0", NULL};
+    pid_t pm = trigd_spawn(log_m, m_args);
+    ck_assert(wait_for_log(log_m, "running: role module", 20));
+    void *ctx = zmq_ctx_new();
+    void *d = plain_client(ctx, ZMQ_DEALER);
+    char ep[420];
+    snprintf(ep, sizeof ep, "ipc://%s", ctl);
+    ck_assert_int_eq(zmq_connect(d, ep), 0);
+    const char *req = "{\"cmd\":\"trigger\"}";
+    double t0 = mono_s();
+    for (int i = 0; i < 10; i++) {
+        ck_assert_int_eq(zmq_send(d, "", 0, ZMQ_SNDMORE), 0); /* the REP envelope */
+        ck_assert_int_eq(zmq_send(d, req, strlen(req), 0), (int)strlen(req));
+    }
+    int timeout = 3000, answered = 0;
+    zmq_setsockopt(d, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    for (int i = 0; i < 10; i++) {
+        char b[512];
+        if (zmq_recv(d, b, sizeof b, 0) != 0) break; /* empty delimiter */
+        int n = zmq_recv(d, b, sizeof b - 1, 0);
+        if (n < 0) break;
+        b[n < (int)sizeof b - 1 ? n : (int)sizeof b - 1] = '\0';
+        ck_assert_msg(strstr(b, "\"queued\"") && strstr(b, "true"), "%s", b);
+        answered++;
+    }
+    double took = mono_s() - t0;
+    fprintf(stderr, "10 pipelined trigger requests answered in %.3f s\n", took);
+    ck_assert_int_eq(answered, 10);
+    ck_assert_msg(took < 1.0, "the operator thread waited on data (%.2f s)", took);
+    zmq_close(d);
+    zmq_ctx_term(ctx);
+    kill(pm, SIGTERM);
+    ck_assert_int_eq(trigd_wait(pm, 10), 0);
+}
+END_TEST
+
 int main(void)
 {
     const TTest *const tests[] = {test_curve_peers_speak_only_for_themselves, test_insecure_bounds,
-                                  NULL};
+                                  test_pipelined_triggers_answered_at_once, NULL};
     return trigd_e2e_main(dir, sizeof dir, "dataplane_security", 200, tests);
 }
