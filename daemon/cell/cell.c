@@ -140,6 +140,7 @@ static void *data_main(void *arg)
         stop_ticks = lt_seconds_to_ticks(cfg->sim.start_s) + dur;
 
     while (!atomic_load_explicit(&owner->stop_sources, memory_order_relaxed)) {
+        atomic_fetch_add_explicit(&c->st.data_loops, 1, memory_order_relaxed);
         lt_wibeth_frame *frames = lt_ringbuf_slot(c->ring);
         uint64_t ts = 0;
         int r = c->source->ops->next(c->source, frames, &ts);
@@ -216,6 +217,7 @@ static void *data_main(void *arg)
     /* Periods after the last full block never reach the kernel; the final watermark says so. */
     send_heartbeat(c);
     atomic_store(&c->data_done, 1);
+    atomic_store(&c->st.data_finished, 1);
     return NULL;
 }
 

@@ -264,6 +264,7 @@ static void *module_main(void *arg)
         zmq_pollitem_t items[2] = {{.socket = m->pull, .events = ZMQ_POLLIN},
                                    {.socket = m->router, .events = ZMQ_POLLIN}};
         zmq_poll(items, 2, POLL_MS);
+        atomic_fetch_add_explicit(&m->st.loops, 1, memory_order_relaxed);
         pump(m, &msg, &id);
         housekeeping(m, trigd_monotonic_ns());
     }
@@ -274,6 +275,7 @@ static void *module_main(void *arg)
         zmq_pollitem_t items[2] = {{.socket = m->pull, .events = ZMQ_POLLIN},
                                    {.socket = m->router, .events = ZMQ_POLLIN}};
         zmq_poll(items, 2, POLL_MS);
+        atomic_fetch_add_explicit(&m->st.loops, 1, memory_order_relaxed);
         uint64_t now = trigd_monotonic_ns();
         if (pump(m, &msg, &id)) quiet_since = now;
         housekeeping(m, now);
@@ -293,6 +295,7 @@ static void *module_main(void *arg)
     while (trigd_readout_in_flight(m->readout)) {
         zmq_pollitem_t items[1] = {{.socket = m->router, .events = ZMQ_POLLIN}};
         zmq_poll(items, 1, POLL_MS);
+        atomic_fetch_add_explicit(&m->st.loops, 1, memory_order_relaxed);
         pump(m, &msg, &id);
         uint64_t now = trigd_monotonic_ns();
         trigd_readout_service(m->readout, now);

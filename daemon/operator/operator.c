@@ -76,9 +76,13 @@ static void *operator_thread(void *arg)
             next_publish = t + op->publish_interval_s;
         }
         if (wd_us && t >= next_wd) {
-            /* The status callback reads the pipeline's counters: reaching here means the
-             * process is alive and not deadlocked on its own state. */
-            lt_notify_watchdog();
+            /* Only while the data threads make progress: the operator thread itself never
+             * blocks, so its being alive says nothing about the data path. */
+            char why[200] = "";
+            if (!op->cb.healthy || op->cb.healthy(op->cb.user, why, sizeof why))
+                lt_notify_watchdog();
+            else
+                LT_LOG_RATELIMITED(LT_LOG_ERR, 10, 3, "watchdog withheld: %s", why);
             next_wd = t + (double)wd_us * 1e-6;
         }
         if (atomic_load(&op->ready) && op->cb.summary && t >= next_summary) {

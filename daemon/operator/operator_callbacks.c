@@ -20,6 +20,7 @@
 #include "lt_error.h"
 #include "module_mailbox.h"
 #include "operator.h"
+#include "progress.h"
 #include "sdnotify.h"
 #include "status_json.h"
 #include "socket_security.h"
@@ -38,6 +39,7 @@ struct trigd_operator {
     char digest[17 + 16];
     _Atomic int stopping;
     _Atomic uint64_t reloads, pauses, resumes, manual;
+    struct trigd_progress progress; /* operator thread: watchdog progress between ticks */
     char secret[LT_Z85_KEY_LEN + 1];
     char control_ep[TRIGD_ENDPOINT_MAX + 512], monitor_ep[TRIGD_ENDPOINT_MAX + 512];
 };
@@ -125,6 +127,33 @@ static json_t *cb_status(void *user)
     }
     pthread_mutex_unlock(&o->reload_lock);
     return doc;
+}
+
+/* The module's loop and every cell's data thread moved since the last watchdog tick. */
+static int cb_healthy(void *user, char *why, size_t len)
+{
+    struct trigd_operator *o = user;
+    if (atomic_load(&o->stopping)) return 1; /* threads wind down; systemd waits on the stop */
+    uint64_t counts[TRIGD_PROGRESS_MAX];
+    uint8_t finished[TRIGD_PROGRESS_MAX];
+    uint32_t n = 0, stalled = 0;
+    if (o->mod) {
+        counts[n] = atomic_load(&trigd_module_status(o->mod)->loops);
+        finished[n++] = 0;
+    }
+    for (uint32_t i = 0; o->cells && i < trigd_cells_count(o->cells) && n < TRIGD_PROGRESS_MAX;
+         i++) {
+        const struct trigd_cell_status *s = trigd_cells_status(o->cells, i);
+        counts[n] = atomic_load(&s->data_loops);
+        finished[n++] = (uint8_t)atomic_load(&s->data_finished);
+    }
+    if (trigd_progress_check(&o->progress, counts, finished, n, &stalled)) return 1;
+    if (o->mod && stalled == 0)
+        snprintf(why, len, "the module thread made no progress since the last tick");
+    else
+        snprintf(why, len, "the data thread of cell %u made no progress since the last tick",
+                 trigd_cells_status(o->cells, stalled - (o->mod ? 1 : 0))->id);
+    return 0;
 }
 
 static void cb_summary(void *user, char *buf, size_t len)
@@ -319,7 +348,7 @@ int trigd_operator_start(const struct trigd_config *cfg, struct trigd_cells *cel
     if (cfg->monitor.curve_allowed_keys_file[0])
         oc.security.allowed_keys_file = cfg->monitor.curve_allowed_keys_file;
     oc.publish_interval_s = 1.0;
-    struct lt_operator_callbacks cb = {o, cb_status, cb_summary, cb_command};
+    struct lt_operator_callbacks cb = {o, cb_status, cb_summary, cb_command, cb_healthy};
     rc = lt_operator_start(&oc, &cb, &o->op, err, errlen);
     if (rc) goto fail;
     *out = o;

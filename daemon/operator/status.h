@@ -14,6 +14,8 @@
 /* One cell of this process (written by its data thread and its request thread). */
 struct trigd_cell_status {
     uint32_t id;
+    _Atomic uint64_t data_loops;    /* iterations of the data thread's loop (watchdog progress) */
+    _Atomic int data_finished;      /* the data thread has ended (source at its end, or stopped) */
     _Atomic uint64_t periods;       /* frame periods produced by the source */
     _Atomic uint64_t frames;        /* frames (periods x streams) */
     _Atomic uint64_t source_errors; /* source failures / malformed input (counted, logged) */
@@ -38,21 +40,22 @@ struct trigd_cell_status {
 
 /* The module side (written by the module thread). */
 struct trigd_module_status {
-    _Atomic uint64_t msgs;                /* received on the candidate socket */
-    _Atomic uint64_t msgs_bad;            /* failed validation: dropped */
-    _Atomic uint64_t msgs_out_of_order;   /* sequence or watermark going backwards: dropped */
-    _Atomic uint64_t msgs_lost;           /* sequence gaps (messages a cell sent that never came) */
-    _Atomic uint64_t cell_restarts;       /* a cell started its sequence again */
+    _Atomic uint64_t loops;    /* iterations of the module thread's loop (watchdog progress) */
+    _Atomic uint64_t msgs;     /* received on the candidate socket */
+    _Atomic uint64_t msgs_bad; /* failed validation: dropped */
+    _Atomic uint64_t msgs_out_of_order; /* sequence or watermark going backwards: dropped */
+    _Atomic uint64_t msgs_lost;         /* sequence gaps (messages a cell sent that never came) */
+    _Atomic uint64_t cell_restarts;     /* a cell started its sequence again */
     /* Data-plane refusals (docs/security.md): never move a cell's sequence or watermark. */
-    _Atomic uint64_t msgs_clock_fault;   /* time beyond trigger.max_time_lead_ms: refused */
-    _Atomic uint64_t msgs_seq_refused;   /* sequence beyond trigger.max_sequence_gap: refused */
-    _Atomic uint64_t msgs_forged;        /* cell id is not the authenticated peer's: refused */
-    _Atomic uint64_t cell_resyncs;       /* a missing cell's numbering and time taken anew */
-    _Atomic uint64_t clock_jumps;        /* a cell's clock jump confirmed by its next messages */
+    _Atomic uint64_t msgs_clock_fault; /* time beyond trigger.max_time_lead_ms: refused */
+    _Atomic uint64_t msgs_seq_refused; /* sequence beyond trigger.max_sequence_gap: refused */
+    _Atomic uint64_t msgs_forged;      /* cell id is not the authenticated peer's: refused */
+    _Atomic uint64_t cell_resyncs;     /* a missing cell's numbering and time taken anew */
+    _Atomic uint64_t clock_jumps;      /* a cell's clock jump confirmed by its next messages */
     _Atomic uint64_t clock_fault_bits[TRIGD_CELL_WORDS]; /* cells refused for time recently */
     _Atomic uint64_t timer_skipped[TRIGD_ALGO_COUNT];    /* periodic/random slots skipped */
     _Atomic uint64_t unreachable_bits[TRIGD_CELL_WORDS]; /* last data request had no route */
-    _Atomic uint64_t replies;             /* data replies accepted */
+    _Atomic uint64_t replies;                            /* data replies accepted */
     _Atomic uint64_t replies_bad;         /* malformed, unknown request or wrong cell: dropped */
     _Atomic uint64_t replies_late;        /* for a record already built: dropped */
     _Atomic uint64_t requests_unroutable; /* cell not connected: its fragments kDataNotFound */
