@@ -1,6 +1,6 @@
 /* Aggregator benchmark: N simulated cells (candidate generators, not kernels) feed one
- * aggregator over ZeroMQ, through the daemon's own input path (lib/formats/msg.h decode + validation,
- * candidate_gate.c) and aggregator (time-ordered merge, all trigger algorithms on).
+ * aggregator over ZeroMQ, through the daemon's own input path (lib/formats/msg.h decode +
+ * validation, candidate_gate.c) and aggregator (time-ordered merge, all trigger algorithms on).
  *
  * Reports the sustained candidate rate and two decision latencies:
  *   - "after the watermark": from the arrival of the message whose watermark made a decision
@@ -24,6 +24,7 @@
 #include "candidate_gate.h"
 #include "config.h"
 #include "latency_hist.h"
+#include "lt_clock.h"
 #include "lt_error.h"
 #include "msg.h"
 #include "status.h"
@@ -76,8 +77,9 @@ static void *generator(void *arg)
     size_t cap = lt_msg_candidates_size(opt.batch);
     uint8_t *buf = malloc(cap);
     uint64_t *seq = calloc(opt.cells, sizeof *seq), rng = 12345;
-    struct timespec t0, now;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0); /* pacing: absolute sleeps from here */
+    const double t0_s = lt_mono_s();
     for (uint64_t b = 0;; b++) {
         uint64_t begin = T0 + b * BLOCK_TICKS, end = begin + BLOCK_TICKS;
         for (uint32_t c = 0; c < opt.cells; c++) {
@@ -103,7 +105,7 @@ static void *generator(void *arg)
             size_t len;
             /* The last cell's message carries the watermark that completes this block. */
             if (c == opt.cells - 1) {
-                atomic_store(&sent_ns[b % RING], trigd_monotonic_ns());
+                atomic_store(&sent_ns[b % RING], lt_mono_ns());
                 atomic_store(&gen_blocks, b + 1);
             }
             if (lt_msg_encode_candidates(buf, cap, c, ++seq[c], end, cands, opt.batch, &len) == 0)
@@ -122,9 +124,7 @@ static void *generator(void *arg)
             clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, NULL);
         }
         atomic_fetch_add(&gen_cands, (uint64_t)opt.cells * opt.batch);
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if ((double)(now.tv_sec - t0.tv_sec) + (now.tv_nsec - t0.tv_nsec) * 1e-9 > opt.seconds)
-            break;
+        if (lt_mono_s() - t0_s > opt.seconds) break;
     }
     atomic_store(&gen_done, 1);
     int linger = -1; /* deliver everything before closing */
@@ -211,7 +211,7 @@ int main(int argc, char **argv)
     struct trigd_agg *agg;
     struct trigd_input *in;
     static struct trigd_module_status st;
-    if (trigd_agg_create(&cfg, &cb, trigd_monotonic_ns(), &agg, err, sizeof err) ||
+    if (trigd_agg_create(&cfg, &cb, lt_mono_ns(), &agg, err, sizeof err) ||
         trigd_input_create(&cfg, &in, err, sizeof err)) {
         fprintf(stderr, "%s\n", err);
         return 1;
@@ -242,10 +242,10 @@ int main(int argc, char **argv)
             continue;
         }
         while (zmq_msg_recv(&m, pull, ZMQ_DONTWAIT) >= 0) {
-            uint64_t now = trigd_monotonic_ns();
+            uint64_t now = lt_mono_ns();
             if (!t_start) t_start = now;
             trigd_input_handle(in, agg, zmq_msg_data(&m), zmq_msg_size(&m), now, &st);
-            t_last = trigd_monotonic_ns();
+            t_last = lt_mono_ns();
             msgs++;
         }
     }

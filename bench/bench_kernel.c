@@ -14,6 +14,7 @@
 
 #include "backend_cpu.h"
 #include "kernel_top.h"
+#include "lt_clock.h"
 #include "ticks.h"
 #include "weights.h"
 
@@ -26,15 +27,6 @@ static lt_wibeth_frame FR[PERIODS][NS];
 static struct lt_weights WTS;
 static int16_t COLS[PERIODS * 64][LT_KERNEL_MAX_WIRES];
 static struct lt_candidate CANDS[1 << 16];
-
-/* Thread CPU time, not wall time: this machine is shared, and a figure per core must not count
- * the time other processes had the core. */
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static uint64_t rs = 7;
 static uint32_t rnd(void)
@@ -97,41 +89,43 @@ static void measure(enum lt_cpu_isa isa, double secs, struct figures *fg)
     struct lt_kernel_block res;
     double best = 1e30;
     fg->cands = 0;
-    double end = now() + secs;
+    /* Thread CPU time, not wall time: the machine is shared, and a figure per core must not
+     * count the time other processes had the core. */
+    double end = lt_thread_cpu_s() + secs;
     do {
         stamp(t0 + reps * PERIODS * LT_TICKS_PER_FRAME);
-        double a = now();
+        double a = lt_thread_cpu_s();
         lt_kernel_process(k, &WTS.net, &FR[0][0], PERIODS, CANDS, 1 << 16, &res, NULL, 0);
-        double b = now() - a;
+        double b = lt_thread_cpu_s() - a;
         if (b < best) best = b;
         fg->cands += res.n_candidates;
         reps++;
-    } while (now() < end);
+    } while (lt_thread_cpu_s() < end);
     fg->kernel_s = best;
 
     /* preprocess alone */
     best = 1e30;
-    end = now() + secs;
+    end = lt_thread_cpu_s() + secs;
     do {
-        double a = now();
+        double a = lt_thread_cpu_s();
         uint32_t ncol = 0;
         for (int p = 0; p < PERIODS; p++)
             ncol += lt_pre_period(&k->pre, &k->map, FR[p], &COLS[ncol]);
-        double b = now() - a;
+        double b = lt_thread_cpu_s() - a;
         if (b < best) best = b;
-    } while (now() < end);
+    } while (lt_thread_cpu_s() < end);
     fg->pre_s = best;
 
     /* network alone on those columns */
     uint32_t ncols = PERIODS * (64U >> WTS.net.d);
     best = 1e30;
-    end = now() + secs;
+    end = lt_thread_cpu_s() + secs;
     do {
-        double a = now();
+        double a = lt_thread_cpu_s();
         for (uint32_t c = 0; c < ncols; c++) lt_cnn_push(&k->cnn, &WTS.net, COLS[c], k->score);
-        double b = now() - a;
+        double b = lt_thread_cpu_s() - a;
         if (b < best) best = b;
-    } while (now() < end);
+    } while (lt_thread_cpu_s() < end);
     fg->cnn_s = best;
     free(k);
 }

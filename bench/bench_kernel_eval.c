@@ -21,6 +21,7 @@
 #include "chmap.h"
 #include "daqfmt.h"
 #include "h5raw.h"
+#include "lt_clock.h"
 #include "lt_error.h"
 #include "ticks.h"
 #include "weights.h"
@@ -47,13 +48,6 @@ struct eval {
     uint64_t cand_dropped;
     double kernel_seconds;
 };
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static int parse_ints(const char *s, int32_t *out, uint32_t max, uint32_t *n)
 {
@@ -113,7 +107,7 @@ static int feed(struct eval *e, struct cell_run *c, const lt_wibeth_frame *frame
         uint32_t n = (uint32_t)(n_periods - p < BLOCK_PERIODS ? n_periods - p : BLOCK_PERIODS);
         const lt_wibeth_frame *blk = frames + p * c->n_streams;
         for (uint32_t t = 0; t < e->n_thr; t++) {
-            double t0 = now();
+            double t0 = lt_mono_s();
             int rc = lt_accel_submit(e->acc[t], c->slot[t], blk, n);
             if (rc < 0) {
                 lt_seterr(err, errlen, "cell %u: submit failed (%d)", c->cell, rc);
@@ -122,7 +116,7 @@ static int feed(struct eval *e, struct cell_run *c, const lt_wibeth_frame *frame
             struct lt_accel_result res;
             uint32_t dropped = 0;
             rc = lt_accel_collect(e->acc[t], c->slot[t], e->cand, MAX_CANDS, &res, &dropped);
-            e->kernel_seconds += now() - t0;
+            e->kernel_seconds += lt_mono_s() - t0;
             if (rc < 0) {
                 lt_seterr(err, errlen, "cell %u: collect failed (%d)", c->cell, rc);
                 return rc;
@@ -142,12 +136,11 @@ static int do_record(struct eval *e, struct lt_h5r *r, size_t rec, char *err, si
 {
     struct lt_h5_dataset_info *ds = NULL;
     size_t n_ds = 0;
-    int rc = lt_h5r_list_datasets(r, rec, &ds, &n_ds, err, errlen);
+    int rc = lt_h5r_list_wibeth(r, rec, LT_H5_ALL_CELLS, &ds, &n_ds, err, errlen);
     if (rc < 0) return rc;
     /* cells present in this record, with their stream counts */
     uint32_t cells[LT_MAX_CELLS], nstreams[LT_MAX_CELLS], n_cells = 0;
     for (size_t i = 0; i < n_ds; i++) {
-        if (ds[i].kind != LT_H5_DS_FRAGMENT || ds[i].fragment_type != LT_FRAGTYPE_WIBETH) continue;
         uint32_t cell = lt_source_id_cell(ds[i].source_id.id);
         uint32_t s = lt_source_id_stream(ds[i].source_id.id);
         uint32_t k = 0;
@@ -281,10 +274,10 @@ int main(int argc, char **argv)
     }
     struct lt_h5r *r = NULL;
     if (rc == 0) rc = lt_h5r_open(&r, run, err, sizeof err);
-    double t0 = now();
+    double t0 = lt_mono_s();
     for (size_t i = 0; rc == 0 && r && i < lt_h5r_record_count(r); i++)
         rc = do_record(&e, r, i, err, sizeof err);
-    double wall = now() - t0;
+    double wall = lt_mono_s() - t0;
     if (rc < 0) {
         fprintf(stderr, "bench_kernel_eval: %s: %s\n", run, err);
     } else {

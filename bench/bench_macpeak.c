@@ -9,14 +9,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-/* Thread CPU time, not wall time: this machine is shared, and a figure per core must not count
- * the time other processes had the core. */
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "lt_clock.h"
 
 #define NACC  12 /* independent chains: enough to cover latency x throughput */
 #define INNER 1000
@@ -158,15 +151,16 @@ int main(int argc, char **argv)
         }
         /* calibrate, then take the best of 3 runs (other users share this machine) */
         uint64_t iters = 10;
-        double t0 = now();
+        /* Thread CPU time: the machine is shared, the figure is per core. */
+        double t0 = lt_thread_cpu_s();
         volatile int32_t sink = tests[i].run(iters);
-        double dt = now() - t0;
+        double dt = lt_thread_cpu_s() - t0;
         iters = (uint64_t)(iters * secs / (dt > 1e-6 ? dt : 1e-6)) + 1;
         double best = 0;
         for (int r = 0; r < 3; r++) {
-            t0 = now();
+            t0 = lt_thread_cpu_s();
             sink = tests[i].run(iters);
-            dt = now() - t0;
+            dt = lt_thread_cpu_s() - t0;
             double g = (double)iters * INNER * NACC * tests[i].macs_per_op / dt / 1e9;
             if (g > best) best = g;
         }

@@ -3,26 +3,12 @@
  * Aim: >= 1e8 channel-samples/s for render. Also prints the fraction of real time one core
  * sustains for one cell (a full cell is 2560 x 1.953 MHz = 5e9 samples/s).
  * Usage: bench_sim [periods] [n_fembs]   (defaults 3000 periods ~ 98 ms of data, 20 boards) */
+#include "lt_clock.h"
 #include "sim.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* CPU time of this thread: the machine may be shared, and the aim is per core. */
-static double cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static void report(const char *what, struct lt_sim_cell *s, long periods, double wall, double dt)
 {
@@ -57,17 +43,17 @@ int main(int argc, char **argv)
     lt_wibeth_frame *frames = calloc(lt_sim_cell_streams(a), sizeof *frames);
     if (!adc || !frames) return 1;
 
-    double t0 = now_s(), c0 = cpu_s();
+    double t0 = lt_mono_s(), c0 = lt_thread_cpu_s();
     for (long i = 0; i < periods; i++) lt_sim_cell_render(a, adc);
-    report("render", a, periods, now_s() - t0, cpu_s() - c0);
+    report("render", a, periods, lt_mono_s() - t0, lt_thread_cpu_s() - c0);
 
-    t0 = now_s();
-    c0 = cpu_s();
+    t0 = lt_mono_s();
+    c0 = lt_thread_cpu_s();
     for (long i = 0; i < periods; i++) {
         lt_sim_cell_render(b, adc);
         lt_sim_cell_pack(b, (const uint16_t(*)[LT_SAMPLES_PER_FRAME])adc, frames);
     }
-    report("render+pack", b, periods, now_s() - t0, cpu_s() - c0);
+    report("render+pack", b, periods, lt_mono_s() - t0, lt_thread_cpu_s() - c0);
 
     struct lt_sim_stats st;
     lt_sim_cell_stats(b, &st);

@@ -1,19 +1,13 @@
 /* Throughput of the WIBEth 14-bit pack and unpack (the per-frame hot path of the simulator and
  * the kernel's preprocess stage). Prints samples/s (one sample = 64 channels) and GB/s of frames.
  * Usage: bench_wibeth [frames]   (default 200000) */
+#include "lt_clock.h"
 #include "wibeth.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 #define RING 64 /* frames cycled through so the data is not all in L1 */
 
@@ -44,26 +38,26 @@ int main(int argc, char **argv)
     memset(frames, 0, sizeof frames);
 
     printf("dispatched path: %s\n", lt_wibeth_pack_impl());
-    double t0 = now_s();
+    double t0 = lt_mono_s();
     for (long i = 0; i < n; i++) lt_wibeth_pack(&frames[i % RING], adc[i % RING]);
-    report("pack", n, now_s() - t0);
-    t0 = now_s();
+    report("pack", n, lt_mono_s() - t0);
+    t0 = lt_mono_s();
     for (long i = 0; i < n; i++) lt_wibeth_pack_scalar(&frames[i % RING], adc[i % RING]);
-    report("pack-scalar", n, now_s() - t0);
+    report("pack-scalar", n, lt_mono_s() - t0);
 
     unsigned long check = 0;
-    t0 = now_s();
+    t0 = lt_mono_s();
     for (long i = 0; i < n; i++) {
         lt_wibeth_unpack(&frames[i % RING], adc[i % RING]);
         check += adc[i % RING][i % 64][i % 64];
     }
-    report("unpack", n, now_s() - t0);
-    t0 = now_s();
+    report("unpack", n, lt_mono_s() - t0);
+    t0 = lt_mono_s();
     for (long i = 0; i < n; i++) {
         lt_wibeth_unpack_scalar(&frames[i % RING], adc[i % RING]);
         check += adc[i % RING][i % 64][i % 64];
     }
-    report("unpack-scalar", n, now_s() - t0);
+    report("unpack-scalar", n, lt_mono_s() - t0);
     /* one cell = 40 streams x 30518 frames/s (62.5 MHz / 2048 ticks per frame) */
     printf("(a full cell needs %.0f frames/s; checksum %lu)\n", 40.0 * 62.5e6 / 2048.0, check);
     return 0;

@@ -9,7 +9,8 @@
  * the volume), so a 150-cell record needs 20 MB of RAM, not 3 GB.
  *
  * Output: one "RESULT mode=... GBps=..." line per run (bench/bench_writer.sh parses them).
- * --sample DIR writes a small deterministic file for tests/writer/test_recwriter_h5py.sh instead. */
+ * --sample DIR writes a small deterministic file for tests/writer/test_recwriter_h5py.sh instead.
+ */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "h5raw.h"
+#include "lt_clock.h"
 #include "lt_error.h"
 #include "recwriter.h"
 #include "wibeth.h"
@@ -37,13 +39,6 @@ struct bench {
     struct lt_component_request *reqs; /* one per cell, shared */
     uint64_t record_bytes;
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static uint64_t rng_state = 0x1234567ULL;
 static uint32_t rng(void)
@@ -162,7 +157,7 @@ static int run_recwriter(struct bench *b, int force_pwritev)
         fprintf(stderr, "bench_writer: %s\n", err);
         return -1;
     }
-    double t0 = now_s();
+    double t0 = lt_mono_s();
     for (unsigned r = 0; r < b->records; r++) {
         int rc;
         while ((rc = lt_recwriter_enqueue(w, &b->recs[r])) == LT_EFULL) usleep(200);
@@ -173,7 +168,7 @@ static int run_recwriter(struct bench *b, int force_pwritev)
         }
     }
     int rc = lt_recwriter_stop(w, 600000);
-    double t1 = now_s();
+    double t1 = lt_mono_s();
     if (rc < 0) return -1;
     result(b, force_pwritev ? "recwriter_pwritev" : "recwriter_io_uring", t1 - t0,
            b->record_bytes * b->records);
@@ -183,7 +178,7 @@ static int run_recwriter(struct bench *b, int force_pwritev)
 static int run_h5dwrite(struct bench *b)
 {
     const uint64_t max_file = 4ULL << 30; /* same rollover as the record writer's default */
-    double t0 = now_s();
+    double t0 = lt_mono_s();
     struct lt_h5w *w = NULL;
     uint64_t in_file = 0;
     unsigned index = 1;
@@ -221,7 +216,7 @@ static int run_h5dwrite(struct bench *b)
         goto fail;
     }
     free(in);
-    result(b, "hdf5_h5dwrite", now_s() - t0, b->record_bytes * b->records);
+    result(b, "hdf5_h5dwrite", lt_mono_s() - t0, b->record_bytes * b->records);
     return 0;
 fail:
     fprintf(stderr, "bench_writer: plain HDF5: %s\n", err);
@@ -239,9 +234,9 @@ static int run_dd(struct bench *b)
              "dd if=/dev/zero of='%s/dd.bin' bs=4M count=%llu oflag=direct conv=fdatasync "
              "status=none",
              b->dir, (unsigned long long)count);
-    double t0 = now_s();
+    double t0 = lt_mono_s();
     int rc = system(cmd);
-    double t1 = now_s();
+    double t1 = lt_mono_s();
     if (rc != 0) {
         fprintf(stderr, "bench_writer: dd failed (%d)\n", rc);
         return -1;

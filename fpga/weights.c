@@ -23,29 +23,11 @@ uint32_t lt_weights_crc32(const void *buf, size_t len)
     return c ^ 0xFFFFFFFFU;
 }
 
-static uint16_t get_u16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-static uint32_t get_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-static void put_u16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-
 size_t lt_weights_encoded_size(const struct lt_kernel_net *net)
 {
-    size_t n = LT_WEIGHTS_HEADER_SIZE + (size_t)net->n_layers * LT_WEIGHTS_LAYER_DESC + 4;
+    size_t n = lt_wf_desc_offset(net->n_layers) + LT_WEIGHTS_CRC_SIZE;
     for (uint32_t l = 0; l < net->n_layers && l < LT_KERNEL_MAX_LAYERS; l++)
-        n += lt_kernel_layer_nweights(&net->layer[l]) + 4U * net->layer[l].cout;
+        n += lt_wf_layer_param_bytes(&net->layer[l]);
     return n;
 }
 
@@ -60,12 +42,12 @@ int lt_weights_parse(const void *buf, size_t len, const char *what, struct lt_we
                   LT_WEIGHTS_MAGIC);
         return len < LT_WEIGHTS_MAGIC_LEN ? LT_ESHORT : LT_EMAGIC;
     }
-    if (len < LT_WEIGHTS_HEADER_SIZE + 4) {
+    if (len < LT_WEIGHTS_HEADER_SIZE + LT_WEIGHTS_CRC_SIZE) {
         lt_seterr(err, errlen, "%s: truncated: %zu bytes, the header alone needs %u", what, len,
-                  LT_WEIGHTS_HEADER_SIZE + 4);
+                  LT_WEIGHTS_HEADER_SIZE + LT_WEIGHTS_CRC_SIZE);
         return LT_ESHORT;
     }
-    uint16_t version = get_u16(p + 8);
+    uint32_t version = lt_wf_get_u16(p + LT_WEIGHTS_OFF_VERSION);
     if (version != LT_WEIGHTS_VERSION) {
         lt_seterr(err, errlen, "%s: weights file version %u, this build reads version %u", what,
                   version, LT_WEIGHTS_VERSION);
@@ -75,20 +57,18 @@ int lt_weights_parse(const void *buf, size_t len, const char *what, struct lt_we
      * corrupt byte is reported as corruption rather than as a strange shape. A truncated file
      * fails here too, except that we can say "truncated" when the sizes show it. */
     struct lt_kernel_net *net = &out->net;
-    net->d = p[10];
-    net->in_shift = p[11];
-    net->n_layers = p[12];
-    uint8_t reserved = p[13];
-    net->threshold = (int16_t)get_u16(p + 14);
-    size_t need_desc = LT_WEIGHTS_HEADER_SIZE + (size_t)net->n_layers * LT_WEIGHTS_LAYER_DESC + 4;
-    uint32_t crc_stored = get_u32(p + len - 4);
-    uint32_t crc_calc = lt_weights_crc32(p, len - 4);
+    lt_wf_get_net_header(p, net);
+    uint8_t reserved = p[LT_WEIGHTS_OFF_RESERVED];
+    size_t need_desc = lt_wf_desc_offset(net->n_layers) + LT_WEIGHTS_CRC_SIZE;
+    uint32_t crc_stored = lt_wf_get_u32(p + len - LT_WEIGHTS_CRC_SIZE);
+    uint32_t crc_calc = lt_weights_crc32(p, len - LT_WEIGHTS_CRC_SIZE);
     if (net->n_layers >= 1 && net->n_layers <= LT_KERNEL_MAX_LAYERS && len >= need_desc) {
         /* Sizes are readable: compare the expected length first for a precise message. */
-        size_t expect = LT_WEIGHTS_HEADER_SIZE + (size_t)net->n_layers * LT_WEIGHTS_LAYER_DESC + 4;
+        size_t expect = need_desc;
         for (uint32_t l = 0; l < net->n_layers; l++) {
-            const uint8_t *d = p + LT_WEIGHTS_HEADER_SIZE + l * LT_WEIGHTS_LAYER_DESC;
-            expect += (size_t)d[0] * d[1] * d[2] * d[3] + 4U * d[1];
+            struct lt_kernel_layer L;
+            lt_wf_get_desc(p + lt_wf_desc_offset(l), &L);
+            expect += lt_wf_layer_param_bytes(&L);
         }
         if (crc_stored != crc_calc && len < expect) {
             lt_seterr(err, errlen, "%s: truncated: %zu bytes, the descriptor needs %zu", what, len,
@@ -108,7 +88,8 @@ int lt_weights_parse(const void *buf, size_t len, const char *what, struct lt_we
         return LT_EFORMAT;
     }
     if (reserved != 0) {
-        lt_seterr(err, errlen, "%s: reserved header byte 13 is %u, must be 0", what, reserved);
+        lt_seterr(err, errlen, "%s: reserved header byte %u is %u, must be 0", what,
+                  LT_WEIGHTS_OFF_RESERVED, reserved);
         return LT_EFORMAT;
     }
     if (net->n_layers < 1 || net->n_layers > LT_KERNEL_MAX_LAYERS) {
@@ -120,26 +101,18 @@ int lt_weights_parse(const void *buf, size_t len, const char *what, struct lt_we
         lt_seterr(err, errlen, "%s: truncated inside the layer descriptors", what);
         return LT_ESHORT;
     }
-    memcpy(out->name, p + 16, LT_WEIGHTS_NAME_LEN);
+    memcpy(out->name, p + LT_WEIGHTS_OFF_NAME, LT_WEIGHTS_NAME_LEN);
     out->name[LT_WEIGHTS_NAME_LEN] = '\0';
     for (uint32_t i = 0; i < LT_WEIGHTS_NAME_LEN && out->name[i]; i++) {
         if (out->name[i] < 0x20 || out->name[i] > 0x7e) {
-            lt_seterr(err, errlen, "%s: name field has a non-printable byte at %u", what, 16 + i);
+            lt_seterr(err, errlen, "%s: name field has a non-printable byte at %u", what,
+                      LT_WEIGHTS_OFF_NAME + i);
             return LT_EFORMAT;
         }
     }
-    size_t off = LT_WEIGHTS_HEADER_SIZE;
-    for (uint32_t l = 0; l < net->n_layers; l++, off += LT_WEIGHTS_LAYER_DESC) {
-        struct lt_kernel_layer *L = &net->layer[l];
-        L->cin = p[off];
-        L->cout = p[off + 1];
-        L->kt = p[off + 2];
-        L->kw = p[off + 3];
-        L->shift = p[off + 4];
-        L->relu = p[off + 5];
-        L->pw = p[off + 6];
-        L->pt = p[off + 7];
-    }
+    for (uint32_t l = 0; l < net->n_layers; l++)
+        lt_wf_get_desc(p + lt_wf_desc_offset(l), &net->layer[l]);
+    size_t off = lt_wf_desc_offset(net->n_layers);
     char why[200];
     int rc = lt_kernel_arch_check(net, why, sizeof(why));
     if (rc < 0) {
@@ -149,19 +122,20 @@ int lt_weights_parse(const void *buf, size_t len, const char *what, struct lt_we
     for (uint32_t l = 0; l < net->n_layers; l++) {
         const struct lt_kernel_layer *L = &net->layer[l];
         size_t nw = lt_kernel_layer_nweights(L);
-        if (off + nw + 4U * L->cout > len - 4) {
+        if (off + lt_wf_layer_param_bytes(L) > len - LT_WEIGHTS_CRC_SIZE) {
             lt_seterr(err, errlen,
                       "%s: truncated in layer %u parameters (need %zu bytes, have %zu)", what, l,
-                      off + nw + 4U * L->cout + 4, len);
+                      off + lt_wf_layer_param_bytes(L) + LT_WEIGHTS_CRC_SIZE, len);
             return LT_ESHORT;
         }
         memcpy(net->w[l], p + off, nw);
         off += nw;
-        for (uint32_t co = 0; co < L->cout; co++, off += 4)
-            net->bias[l][co] = (int32_t)get_u32(p + off);
+        for (uint32_t co = 0; co < L->cout; co++, off += LT_WEIGHTS_BIAS_SIZE)
+            net->bias[l][co] = (int32_t)lt_wf_get_u32(p + off);
     }
-    if (off != len - 4) {
-        lt_seterr(err, errlen, "%s: %zu trailing bytes after the last layer", what, len - 4 - off);
+    if (off != len - LT_WEIGHTS_CRC_SIZE) {
+        lt_seterr(err, errlen, "%s: %zu trailing bytes after the last layer", what,
+                  len - LT_WEIGHTS_CRC_SIZE - off);
         return LT_EFORMAT;
     }
     out->crc = crc_stored;
@@ -213,28 +187,21 @@ int lt_weights_encode(const struct lt_kernel_net *net, const char *name, void *b
     uint8_t *p = buf;
     memset(p, 0, LT_WEIGHTS_HEADER_SIZE);
     memcpy(p, LT_WEIGHTS_MAGIC, LT_WEIGHTS_MAGIC_LEN);
-    put_u16(p + 8, LT_WEIGHTS_VERSION);
-    p[10] = net->d;
-    p[11] = net->in_shift;
-    p[12] = net->n_layers;
-    put_u16(p + 14, (uint16_t)net->threshold);
-    if (name) strncpy((char *)p + 16, name, LT_WEIGHTS_NAME_LEN);
-    size_t off = LT_WEIGHTS_HEADER_SIZE;
-    for (uint32_t l = 0; l < net->n_layers; l++, off += LT_WEIGHTS_LAYER_DESC) {
-        const struct lt_kernel_layer *L = &net->layer[l];
-        uint8_t d[LT_WEIGHTS_LAYER_DESC] = {L->cin,   L->cout, L->kt, L->kw,
-                                            L->shift, L->relu, L->pw, L->pt};
-        memcpy(p + off, d, sizeof(d));
-    }
+    lt_wf_put_u16(p + LT_WEIGHTS_OFF_VERSION, LT_WEIGHTS_VERSION);
+    lt_wf_put_net_header(p, net);
+    if (name) strncpy((char *)p + LT_WEIGHTS_OFF_NAME, name, LT_WEIGHTS_NAME_LEN);
+    for (uint32_t l = 0; l < net->n_layers; l++)
+        lt_wf_put_desc(p + lt_wf_desc_offset(l), &net->layer[l]);
+    size_t off = lt_wf_desc_offset(net->n_layers);
     for (uint32_t l = 0; l < net->n_layers; l++) {
         const struct lt_kernel_layer *L = &net->layer[l];
         size_t nw = lt_kernel_layer_nweights(L);
         memcpy(p + off, net->w[l], nw);
         off += nw;
-        for (uint32_t co = 0; co < L->cout; co++, off += 4)
-            put_u32(p + off, (uint32_t)net->bias[l][co]);
+        for (uint32_t co = 0; co < L->cout; co++, off += LT_WEIGHTS_BIAS_SIZE)
+            lt_wf_put_u32(p + off, (uint32_t)net->bias[l][co]);
     }
-    put_u32(p + off, lt_weights_crc32(p, off));
-    *len = off + 4;
+    lt_wf_put_u32(p + off, lt_weights_crc32(p, off));
+    *len = off + LT_WEIGHTS_CRC_SIZE;
     return 0;
 }

@@ -1,8 +1,8 @@
-/* The versioned binary weights file of the per-cell CNN (byte table in docs/kernel.md): magic,
- * version, architecture descriptor, int8 weights + int32 biases per layer, CRC-32 trailer, all
- * little-endian. Retraining produces a new file; no rebuild. The loader checks everything
- * (magic, version, sizes, CRC, every shape against the kernel maxima) and names the file and the
- * problem when it refuses one. */
+/* The versioned binary weights file of the per-cell CNN (byte table in docs/kernel.md, layout in
+ * kernels/kernel_weights_format.h): magic, version, architecture descriptor, int8 weights +
+ * int32 biases per layer, CRC-32 trailer, all little-endian. Retraining produces a new file; no
+ * rebuild. The loader checks everything (magic, version, sizes, CRC, every shape against the
+ * kernel maxima) and names the file and the problem when it refuses one. */
 #ifndef LARTRIG_WEIGHTS_H
 #define LARTRIG_WEIGHTS_H
 
@@ -10,16 +10,10 @@
 #include <stdint.h>
 
 #include "kernel_arch.h"
+#include "kernel_weights_format.h" /* the byte layout, shared with the card's top function */
 
-#define LT_WEIGHTS_MAGIC       "LARTRIGW" /* 8 bytes, no terminator in the file */
-#define LT_WEIGHTS_MAGIC_LEN   8U
-#define LT_WEIGHTS_VERSION     1U
-#define LT_WEIGHTS_HEADER_SIZE 48U /* magic .. name */
-#define LT_WEIGHTS_LAYER_DESC  8U  /* bytes per layer descriptor */
-#define LT_WEIGHTS_NAME_LEN    32U
-#define LT_WEIGHTS_MAX_FILE                                                                        \
-    (1U << 20) /* far above any valid file; refuse bigger before reading                           \
-                */
+/* Far above any valid file: a bigger one is refused before it is read. */
+#define LT_WEIGHTS_MAX_FILE (1U << 20)
 
 struct lt_weights {
     struct lt_kernel_net net;

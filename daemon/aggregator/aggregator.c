@@ -15,6 +15,7 @@
 
 #include "latency_hist.h"
 #include "log.h"
+#include "lt_clock.h"
 #include "lt_error.h"
 
 #define PENDING_MAX 16U
@@ -59,13 +60,6 @@ struct trigd_agg {
 
 static void on_fire(void *user, enum trigd_algo algo, uint64_t t, const struct lt_candidate *c,
                     uint32_t n);
-
-uint64_t trigd_monotonic_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static const struct lt_candidate *q_at(const struct trigd_agg *a, const struct agg_cell *c,
                                        uint32_t i)
@@ -234,7 +228,7 @@ static void issue(struct trigd_agg *a, struct trigd_decision *d)
     }
     d->trigger_number = a->next_trigger++;
     d->horizon_ns = a->now_ns;
-    d->decided_ns = trigd_monotonic_ns();
+    d->decided_ns = lt_mono_ns();
     if (d->decided_ns >= d->horizon_ns && d->horizon_ns)
         trigd_hist_add(&a->latency, d->decided_ns - d->horizon_ns);
     a->st.decisions++;

@@ -119,6 +119,4 @@ void trigd_agg_get_cell_stats(const struct trigd_agg *a, uint32_t index,
                               struct trigd_agg_cell_stats *st);
 int trigd_agg_cell_missing(const struct trigd_agg *a, uint32_t cell_id);
 
-uint64_t trigd_monotonic_ns(void);
-
 #endif

@@ -13,6 +13,7 @@
 
 #include "cell_internal.h"
 #include "log.h"
+#include "lt_clock.h"
 #include "lt_error.h"
 #include "msg.h"
 #include "ticks.h"
@@ -21,13 +22,6 @@
 #ifndef LARTRIG_DEFAULT_WEIGHTS
 #define LARTRIG_DEFAULT_WEIGHTS "kernels/weights/default.ltw"
 #endif
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static int cmp_cand(const void *a, const void *b)
 {
@@ -131,7 +125,7 @@ static void *data_main(void *arg)
     const double rtf = cfg->sim.realtime_factor;
     const lt_wibeth_frame *blk = NULL;
     uint32_t in_block = 0, in_flight = 0;
-    uint64_t t_wall0 = 0, t_data0 = 0, last_hb_ns = now_ns();
+    uint64_t t_wall0 = 0, t_data0 = 0, last_hb_ns = lt_mono_ns();
     int first = 1;
     /* duration_s: a sim cell stops at an absolute data time (the same for every cell and for a
      * restarted process); other sources after that much of their own data. */
@@ -146,7 +140,7 @@ static void *data_main(void *arg)
         int r = c->source->ops->next(c->source, frames, &ts);
         atomic_store_explicit(&c->st.input_dropped, c->source->errors, memory_order_relaxed);
         if (r == 0) { /* nothing arrived: keep the aggregator informed that we are alive */
-            uint64_t t = now_ns();
+            uint64_t t = lt_mono_ns();
             if (t - last_hb_ns > 100000000ULL) {
                 send_heartbeat(c);
                 last_hb_ns = t;
@@ -170,11 +164,11 @@ static void *data_main(void *arg)
         if (c->source->paced && rtf > 0) {
             /* Pace in data time: period at ts is due at t_wall0 + (ts - t_data0) / rtf. */
             if (first) {
-                t_wall0 = now_ns();
+                t_wall0 = lt_mono_ns();
                 t_data0 = ts;
             }
             uint64_t due = t_wall0 + (uint64_t)((double)(ts - t_data0) * 16.0 / rtf);
-            uint64_t t = now_ns();
+            uint64_t t = lt_mono_ns();
             if (t < due) {
                 sleep_until(due);
                 atomic_store_explicit(&c->st.lag_us, 0, memory_order_relaxed);
@@ -208,7 +202,7 @@ static void *data_main(void *arg)
             in_flight++;
         }
         in_block = 0;
-        last_hb_ns = now_ns();
+        last_hb_ns = lt_mono_ns();
     }
     while (in_flight) {
         collect_block(c, owner->accel);

@@ -7,6 +7,7 @@
 
 #include "accel.h"
 #include "cell.h"
+#include "cell_reply.h"
 #include "ringbuf.h"
 #include "source.h"
 
@@ -32,9 +33,9 @@ struct trigd_cell {
     uint64_t seq_cand, seq_hb;
     uint64_t watermark;
     /* request thread */
-    lt_wibeth_frame **scratch; /* per stream */
+    lt_wibeth_frame **dst; /* per stream: where the window read puts its frames */
     uint32_t max_periods;
-    uint8_t *reply;
+    struct trigd_reply_pool *replies; /* reply buffers handed to ZeroMQ (cell_reply.h) */
     size_t reply_cap;
     uint64_t seq_reply;
 };

@@ -19,17 +19,11 @@ int trigd_cell_requests_init(struct trigd_cell *c, char *err, size_t errlen)
     const struct trigd_config *cfg = c->cfg;
     c->max_periods =
         lt_ringbuf_window_periods(0, cfg->readout.pre_ticks + cfg->readout.post_ticks + 1);
-    c->scratch = calloc(c->n_streams, sizeof *c->scratch);
-    if (!c->scratch) goto nomem;
-    for (uint32_t s = 0; s < c->n_streams; s++) {
-        c->scratch[s] = malloc((size_t)c->max_periods * sizeof(lt_wibeth_frame));
-        if (!c->scratch[s]) goto nomem;
-    }
-    c->reply_cap = LT_MSG_HEADER_SIZE + LT_MSG_REPLY_FIXED_SIZE +
-                   (size_t)c->n_streams *
-                       (LT_FRAGMENT_HEADER_SIZE + (size_t)c->max_periods * sizeof(lt_wibeth_frame));
-    c->reply = malloc(c->reply_cap);
-    if (!c->reply) goto nomem;
+    c->dst = calloc(c->n_streams, sizeof *c->dst);
+    if (!c->dst) goto nomem;
+    c->reply_cap = trigd_reply_max_bytes(c->n_streams, c->max_periods);
+    /* Two cached buffers: one being filled while ZeroMQ or the module still holds the last. */
+    if (trigd_reply_pool_create(c->reply_cap, 2, &c->replies, err, errlen)) goto nomem;
 
     /* No routing id of our own: the module's ROUTER assigns one per connection and learns which
      * cell it is from the cell's hello (authenticated by CURVE on tcp), so no peer can claim
@@ -59,12 +53,10 @@ void trigd_cell_requests_free(struct trigd_cell *c)
 {
     if (c->dealer) zmq_close(c->dealer);
     c->dealer = NULL;
-    if (c->scratch)
-        for (uint32_t s = 0; s < c->n_streams; s++) free(c->scratch[s]);
-    free(c->scratch);
-    c->scratch = NULL;
-    free(c->reply);
-    c->reply = NULL;
+    free(c->dst);
+    c->dst = NULL;
+    trigd_reply_pool_release(c->replies); /* buffers ZeroMQ still holds keep it alive */
+    c->replies = NULL;
 }
 
 static void sleep_ms(unsigned ms)
@@ -91,8 +83,15 @@ static void answer(struct trigd_cell *c, const struct lt_msg_data_request *rq)
 {
     uint64_t begin = rq->window_begin, end = rq->window_end + 1; /* request end is inclusive */
     wait_for_window(c, end);
-    uint32_t n = 0;
-    unsigned flags = lt_ringbuf_read(c->ring, begin, end, c->scratch, c->max_periods, &n);
+    uint8_t *buf = trigd_reply_pool_get(c->replies);
+    if (!buf) {
+        atomic_fetch_add_explicit(&c->st.replies_dropped, 1, memory_order_relaxed);
+        LT_LOG_RATELIMITED(LT_LOG_ERR, 10, 3, "cell %u: reply to trigger %llu not sent: %s", c->id,
+                           (unsigned long long)rq->trigger_number, lt_strerror(LT_ENOMEM));
+        return;
+    }
+    uint32_t n = 0; /* frames go straight from the ring to their place in buf: the one copy */
+    unsigned flags = trigd_reply_read_window(c->ring, begin, end, c->max_periods, buf, c->dst, &n);
     uint32_t bits = 0;
     if (flags & LT_RB_NOT_FOUND) {
         bits |= 1U << LT_FRAG_ERR_DATA_NOT_FOUND;
@@ -113,8 +112,7 @@ static void answer(struct trigd_cell *c, const struct lt_msg_data_request *rq)
                                      .cell = c->id,
                                      .error_bits = bits};
     struct lt_msg_reply_builder b;
-    lt_msg_reply_begin(&b, c->reply, c->reply_cap, ++c->seq_reply, atomic_load(&c->st.watermark),
-                       &info);
+    lt_msg_reply_begin(&b, buf, c->reply_cap, ++c->seq_reply, atomic_load(&c->st.watermark), &info);
     for (uint32_t s = 0; s < c->n_streams; s++) {
         struct lt_fragment_header h = {
             .trigger_number = rq->trigger_number,
@@ -130,18 +128,26 @@ static void answer(struct trigd_cell *c, const struct lt_msg_data_request *rq)
                            .subsystem = LT_SUBSYS_DETECTOR_READOUT,
                            .id = lt_stream_source_id(c->id, s)},
         };
-        lt_msg_reply_add_fragment(&b, &h, c->scratch[s], (size_t)n * sizeof(lt_wibeth_frame));
+        uint8_t *payload; /* already filled: reserve writes the header in front of it */
+        lt_msg_reply_reserve_fragment(&b, &h, (size_t)n * sizeof(lt_wibeth_frame), &payload);
     }
     size_t len;
     int rc = lt_msg_reply_finish(&b, &len);
-    if (rc == 0 && zmq_send(c->dealer, c->reply, len, ZMQ_DONTWAIT) == (int)len) {
+    zmq_msg_t m; /* ZeroMQ sends buf itself and gives it back to the pool when done */
+    if (rc == 0)
+        rc = trigd_reply_pool_msg(c->replies, buf, len, &m);
+    else
+        trigd_reply_pool_put(c->replies, buf);
+    if (rc == 0 && zmq_msg_send(&m, c->dealer, ZMQ_DONTWAIT) == (int)len) {
         atomic_fetch_add_explicit(&c->st.requests, 1, memory_order_relaxed);
         return;
     }
+    const int zerr = zmq_errno();
+    if (rc == 0) zmq_msg_close(&m); /* not sent: the buffer returns to the pool */
     atomic_fetch_add_explicit(&c->st.replies_dropped, 1, memory_order_relaxed);
     LT_LOG_RATELIMITED(LT_LOG_ERR, 10, 3, "cell %u: reply to trigger %llu not sent: %s", c->id,
                        (unsigned long long)rq->trigger_number,
-                       rc ? lt_strerror(rc) : zmq_strerror(zmq_errno()));
+                       rc ? lt_strerror(rc) : zmq_strerror(zerr));
 }
 
 static uint64_t mono_ms(void)

@@ -13,6 +13,7 @@
 #include "candidate_gate.h"
 #include "module_mailbox.h"
 #include "log.h"
+#include "lt_clock.h"
 #include "lt_error.h"
 #include "msg.h"
 #include "readout.h"
@@ -59,7 +60,7 @@ static void agg_emit(void *user, const struct trigd_decision *d)
             (unsigned long long)d->trigger_number, (unsigned long long)d->time,
             lt_ticks_to_seconds(d->time), d->algorithms, d->n_cells, d->n_candidates);
     trigd_module_ctl_on_decision(&m->ctl, d);
-    trigd_readout_start(m->readout, d, trigd_monotonic_ns());
+    trigd_readout_start(m->readout, d, lt_mono_ns());
 }
 
 static void snapshot(struct trigd_module *m)
@@ -79,7 +80,7 @@ static void snapshot(struct trigd_module *m)
     atomic_store(&s->agg_latency_p50_ns, a.latency_p50_ns);
     atomic_store(&s->agg_latency_p99_ns, a.latency_p99_ns);
     uint64_t faults[TRIGD_CELL_WORDS];
-    trigd_input_clock_faults(m->input, trigd_monotonic_ns(), faults);
+    trigd_input_clock_faults(m->input, lt_mono_ns(), faults);
     for (unsigned w = 0; w < TRIGD_CELL_WORDS; w++)
         atomic_store(&s->clock_fault_bits[w], faults[w]);
     for (unsigned k = 0; k < TRIGD_ALGO_COUNT; k++) {
@@ -192,7 +193,7 @@ int trigd_module_create(const struct trigd_config *cfg, void *zctx, struct trigd
     rc = trigd_input_create(cfg, &m->input, err, errlen);
     if (rc) goto fail;
     struct trigd_agg_callbacks cb = {agg_accept, agg_emit, m};
-    rc = trigd_agg_create(cfg, &cb, trigd_monotonic_ns(), &m->agg, err, errlen);
+    rc = trigd_agg_create(cfg, &cb, lt_mono_ns(), &m->agg, err, errlen);
     if (rc) goto fail;
     *out = m;
     return 0;
@@ -212,7 +213,7 @@ static int pump(struct trigd_module *m, zmq_msg_t *msg, zmq_msg_t *id)
         int bad_parts = zmq_msg_more(msg);
         if (!bad_parts) {
             trigd_input_handle_peer(m->input, m->agg, zmq_msg_data(msg), zmq_msg_size(msg),
-                                    peer_cell(m, msg), trigd_monotonic_ns(), &m->st);
+                                    peer_cell(m, msg), lt_mono_ns(), &m->st);
         } else {
             atomic_fetch_add(&m->st.msgs, 1);
             atomic_fetch_add(&m->st.msgs_bad, 1);
@@ -237,7 +238,7 @@ static int pump(struct trigd_module *m, zmq_msg_t *msg, zmq_msg_t *id)
             }
             continue;
         }
-        trigd_readout_on_reply(m->readout, id, msg, trigd_monotonic_ns());
+        trigd_readout_on_reply(m->readout, id, msg, lt_mono_ns());
     }
     return n;
 }
@@ -266,17 +267,17 @@ static void *module_main(void *arg)
         zmq_poll(items, 2, POLL_MS);
         atomic_fetch_add_explicit(&m->st.loops, 1, memory_order_relaxed);
         pump(m, &msg, &id);
-        housekeeping(m, trigd_monotonic_ns());
+        housekeeping(m, lt_mono_ns());
     }
     /* Drain: keep taking messages until the sockets stay quiet, then decide the rest. */
-    uint64_t quiet_since = trigd_monotonic_ns();
+    uint64_t quiet_since = lt_mono_ns();
     uint64_t drain_end = quiet_since + DRAIN_INPUT_MS * 1000000ULL;
     for (;;) {
         zmq_pollitem_t items[2] = {{.socket = m->pull, .events = ZMQ_POLLIN},
                                    {.socket = m->router, .events = ZMQ_POLLIN}};
         zmq_poll(items, 2, POLL_MS);
         atomic_fetch_add_explicit(&m->st.loops, 1, memory_order_relaxed);
-        uint64_t now = trigd_monotonic_ns();
+        uint64_t now = lt_mono_ns();
         if (pump(m, &msg, &id)) quiet_since = now;
         housekeeping(m, now);
         if (now - quiet_since > DRAIN_QUIET_MS * 1000000ULL) break;
@@ -287,17 +288,17 @@ static void *module_main(void *arg)
             break;
         }
     }
-    trigd_agg_flush(m->agg, trigd_monotonic_ns());
+    trigd_agg_flush(m->agg, lt_mono_ns());
     /* Every issued decision is read out and handed to the writer; replies have at most
      * reply_timeout_ms, the writer's queue drains at disk speed. */
-    uint64_t deadline = trigd_monotonic_ns() +
-                        ((uint64_t)m->cfg->readout.reply_timeout_ms + DRAIN_WRITER_MS) * 1000000ULL;
+    uint64_t deadline =
+        lt_mono_ns() + ((uint64_t)m->cfg->readout.reply_timeout_ms + DRAIN_WRITER_MS) * 1000000ULL;
     while (trigd_readout_in_flight(m->readout)) {
         zmq_pollitem_t items[1] = {{.socket = m->router, .events = ZMQ_POLLIN}};
         zmq_poll(items, 1, POLL_MS);
         atomic_fetch_add_explicit(&m->st.loops, 1, memory_order_relaxed);
         pump(m, &msg, &id);
-        uint64_t now = trigd_monotonic_ns();
+        uint64_t now = lt_mono_ns();
         trigd_readout_service(m->readout, now);
         if (now > deadline) {
             /* The writer is stuck (e.g. the disk stays full): stop waiting; the sink's stop
@@ -317,7 +318,7 @@ static void *module_main(void *arg)
 
 int trigd_module_start(struct trigd_module *m, char *err, size_t errlen)
 {
-    m->last_snapshot_ns = trigd_monotonic_ns();
+    m->last_snapshot_ns = lt_mono_ns();
     if (pthread_create(&m->thread, NULL, module_main, m) != 0) {
         lt_seterr(err, errlen, "module: cannot start its thread");
         return LT_ENOMEM;

@@ -1,3 +1,4 @@
+#include "lt_clock.h"
 #include "operator.h"
 
 #include <pthread.h>
@@ -28,13 +29,6 @@ struct lt_operator {
     char monitor_ep[512];
     uint64_t published;
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static json_t *dispatch(void *user, const char *cmd, json_t *request, char *err, size_t errlen)
 {
@@ -67,10 +61,10 @@ static void *operator_thread(void *arg)
     struct lt_operator *op = arg;
     zmq_pollitem_t item = {.socket = lt_ctl_server_socket(op->ctl), .events = ZMQ_POLLIN};
     uint64_t wd_us = lt_notify_watchdog_interval_us();
-    double next_publish = now_s(), next_wd = now_s(), next_summary = now_s();
+    double next_publish = lt_mono_s(), next_wd = lt_mono_s(), next_summary = lt_mono_s();
     while (!atomic_load(&op->stop)) {
         if (zmq_poll(&item, 1, 50) > 0) lt_ctl_server_serve(op->ctl);
-        double t = now_s();
+        double t = lt_mono_s();
         if (t >= next_publish) {
             publish(op);
             next_publish = t + op->publish_interval_s;

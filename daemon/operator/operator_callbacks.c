@@ -17,6 +17,7 @@
 #include "config_reload.h"
 #include "ctl.h"
 #include "log.h"
+#include "lt_clock.h"
 #include "lt_error.h"
 #include "module_mailbox.h"
 #include "operator.h"
@@ -43,13 +44,6 @@ struct trigd_operator {
     char secret[LT_Z85_KEY_LEN + 1];
     char control_ep[TRIGD_ENDPOINT_MAX + 512], monitor_ep[TRIGD_ENDPOINT_MAX + 512];
 };
-
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 void trigd_config_digest(const char *text, size_t len, char out[17])
 {
@@ -98,7 +92,7 @@ static void fill_src(struct trigd_operator *o, struct trigd_status_src *src)
     src->cells = o->cells;
     src->mod = o->mod;
     src->state = state_name(o);
-    src->uptime_s = mono_s() - o->started;
+    src->uptime_s = lt_mono_s() - o->started;
     src->config_digest = o->digest;
 }
 
@@ -315,7 +309,7 @@ int trigd_operator_start(const struct trigd_config *cfg, struct trigd_cells *cel
     *o->current = *cfg;
     o->cells = cells;
     o->mod = mod;
-    o->started = mono_s();
+    o->started = lt_mono_s();
     pthread_mutex_init(&o->reload_lock, NULL);
     int rc = config_text_digest(cfg, o->digest, sizeof o->digest, err, errlen);
     if (rc) goto fail;

@@ -1,4 +1,5 @@
 /* Status document: see status_json.h and docs/monitoring.md. */
+#include "lt_clock.h"
 #include "status_json.h"
 
 #include <stdio.h>
@@ -37,13 +38,6 @@ struct trigd_status_rates *trigd_status_rates_new(void)
 void trigd_status_rates_free(struct trigd_status_rates *r)
 {
     free(r);
-}
-
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 #define LD(x) ((json_int_t)atomic_load(&(x)))
@@ -163,7 +157,7 @@ static json_t *writer_json(struct trigd_module *mod)
 
 json_t *trigd_status_json(const struct trigd_status_src *src, struct trigd_status_rates *r)
 {
-    double now = mono_s(), dt = r->t > 0 ? now - r->t : 0;
+    double now = lt_mono_s(), dt = r->t > 0 ? now - r->t : 0;
     int update = r->t == 0 || dt >= MIN_RATE_INTERVAL_S;
     const struct trigd_config *cfg = src->cfg;
     json_t *doc = json_pack("{s:s, s:f, s:I, s:s, s:s, s:s, s:s}", "version", LARTRIG_VERSION,

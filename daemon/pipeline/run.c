@@ -1,5 +1,6 @@
 /* trigd's main loop. Signals are taken with signalfd on the main thread (blocked everywhere
  * else before any thread starts), so no work ever happens in a signal handler. */
+#include "lt_clock.h"
 #include "run.h"
 
 #include <errno.h>
@@ -19,13 +20,6 @@
 #include "module.h"
 #include "operator_callbacks.h"
 #include "ticks.h"
-
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000ULL + (uint64_t)ts.tv_nsec / 1000000ULL;
-}
 
 #define L(x) ((unsigned long long)atomic_load(&(x)))
 
@@ -107,7 +101,7 @@ int trigd_run(const struct trigd_config *cfg, const uint8_t *sel, double status_
             trigd_role_name(cfg->role), cfg->run_number, cells ? trigd_cells_count(cells) : 0,
             cfg->n_cells, cfg->source_name);
 
-    uint64_t next_status = mono_ms() + (uint64_t)(status_interval_s * 1000.0);
+    uint64_t next_status = lt_mono_ms() + (uint64_t)(status_interval_s * 1000.0);
     for (;;) {
         struct pollfd p = {.fd = sfd, .events = POLLIN};
         poll(&p, 1, 100);
@@ -124,9 +118,9 @@ int trigd_run(const struct trigd_config *cfg, const uint8_t *sel, double status_
             LT_INFO("all sources of this process have finished");
             break;
         }
-        if (status_interval_s > 0 && mono_ms() >= next_status) {
+        if (status_interval_s > 0 && lt_mono_ms() >= next_status) {
             log_status(cfg, cells, mod);
-            next_status = mono_ms() + (uint64_t)(status_interval_s * 1000.0);
+            next_status = lt_mono_ms() + (uint64_t)(status_interval_s * 1000.0);
         }
     }
 
@@ -142,8 +136,8 @@ int trigd_run(const struct trigd_config *cfg, const uint8_t *sel, double status_
         /* A cell process: the module may still ask for the last windows. */
         unsigned ms = cfg->readout.reply_timeout_ms + 500;
         LT_INFO("serving data requests for %u ms more", ms);
-        uint64_t until = mono_ms() + ms;
-        while (mono_ms() < until) {
+        uint64_t until = lt_mono_ms() + ms;
+        while (lt_mono_ms() < until) {
             struct pollfd p = {.fd = sfd, .events = POLLIN};
             if (poll(&p, 1, 50) > 0) break; /* a second signal: leave now */
         }

@@ -5,6 +5,7 @@
 #include "ringbuf.h"
 
 #include <errno.h>
+#include <stdalign.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -13,17 +14,24 @@
 #include "lt_error.h"
 #include "ticks.h"
 
+/* Three cache lines by who writes them: the read-only geometry, the producer's head (written
+ * once per period, read by every reader) and the counters every reader bumps. Were the readers'
+ * counters on the head's line, each read would steal the line the producer writes next. */
+#define RB_CACHE_LINE 64
 struct lt_ringbuf {
     uint32_t n_streams;
     uint32_t capacity;
     lt_wibeth_frame *frames; /* capacity * n_streams */
     size_t bytes;
-    _Atomic uint64_t *ts;  /* per slot: timestamp of the period it holds */
-    _Atomic uint64_t head; /* periods committed so far */
-    uint64_t last_ts;      /* producer only */
+    _Atomic uint64_t *ts; /* per slot: timestamp of the period it holds */
     int locked;
+    /* producer */
+    alignas(RB_CACHE_LINE) _Atomic uint64_t head; /* periods committed so far */
+    uint64_t last_ts;                             /* producer only */
     _Atomic uint64_t frames_overwritten;
-    _Atomic uint64_t reads, reads_not_found, reads_incomplete, read_races;
+    /* readers */
+    alignas(RB_CACHE_LINE) _Atomic uint64_t reads;
+    _Atomic uint64_t reads_not_found, reads_incomplete, read_races;
 };
 
 int lt_ringbuf_create(const struct lt_ringbuf_config *cfg, struct lt_ringbuf **out, char *err,
@@ -35,8 +43,10 @@ int lt_ringbuf_create(const struct lt_ringbuf_config *cfg, struct lt_ringbuf **o
                   cfg->n_streams, cfg->capacity);
         return LT_EINVAL;
     }
-    struct lt_ringbuf *rb = calloc(1, sizeof *rb);
+    /* Cache-line aligned so the alignas above holds (calloc promises only 16 bytes). */
+    struct lt_ringbuf *rb = aligned_alloc(RB_CACHE_LINE, sizeof *rb);
     if (!rb) goto nomem;
+    memset(rb, 0, sizeof *rb);
     rb->n_streams = cfg->n_streams;
     rb->capacity = cfg->capacity;
     rb->bytes = (size_t)cfg->capacity * cfg->n_streams * sizeof(lt_wibeth_frame);
@@ -167,6 +177,16 @@ static uint64_t lower_bound_start(const struct lt_ringbuf *rb, uint64_t lo, uint
             lo = mid + 1;
     }
     return lo;
+}
+
+uint32_t lt_ringbuf_count(const struct lt_ringbuf *rb, uint64_t begin, uint64_t end)
+{
+    uint64_t h = atomic_load_explicit(&rb->head, memory_order_acquire), lo;
+    valid_range(rb, h, &lo);
+    if (h == 0 || end <= begin || lo >= h) return 0;
+    uint64_t first = lower_bound_end(rb, lo, h, begin);
+    uint64_t n = lower_bound_start(rb, first, h, end) - first;
+    return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 }
 
 unsigned lt_ringbuf_read(struct lt_ringbuf *rb, uint64_t begin, uint64_t end,

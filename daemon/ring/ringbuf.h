@@ -61,6 +61,11 @@ int lt_ringbuf_commit(struct lt_ringbuf *rb, uint64_t timestamp);
 /* Oldest and newest-end tick held (end exclusive: newest period start + 2048). 0/0 when empty. */
 void lt_ringbuf_span(const struct lt_ringbuf *rb, uint64_t *oldest, uint64_t *newest_end);
 
+/* Periods held right now that overlap [begin, end) (a read a moment later may return fewer when
+ * the producer laps the oldest, or more when new ones arrive). A reader that lays out its
+ * destination before reading (a reply built in place) sizes it with this. */
+uint32_t lt_ringbuf_count(const struct lt_ringbuf *rb, uint64_t begin, uint64_t end);
+
 /* Number of periods overlapping [begin, end): the most a read of that window can return. */
 uint32_t lt_ringbuf_window_periods(uint64_t begin, uint64_t end);
 

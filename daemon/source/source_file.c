@@ -71,15 +71,11 @@ int trigd_source_file_open(const struct trigd_config *cfg, uint32_t index,
     uint64_t cap_periods = 0;
     for (size_t rec = 0; rec < lt_h5r_record_count(r); rec++) {
         size_t n_ds;
-        rc = lt_h5r_list_datasets(r, rec, &ds, &n_ds, err, errlen);
+        rc = lt_h5r_list_wibeth(r, rec, cc->id, &ds, &n_ds, err, errlen);
         if (rc) goto out;
         uint64_t slice_periods = 0;
         for (size_t k = 0; k < n_ds; k++) {
             const struct lt_h5_dataset_info *d = &ds[k];
-            if (d->kind != LT_H5_DS_FRAGMENT || d->fragment_type != LT_FRAGTYPE_WIBETH ||
-                d->source_id.subsystem != LT_SUBSYS_DETECTOR_READOUT ||
-                lt_source_id_cell(d->source_id.id) != cc->id)
-                continue;
             uint32_t s = lt_source_id_stream(d->source_id.id);
             if (s >= ns) {
                 rc = LT_EFORMAT;

@@ -9,6 +9,7 @@
 
 #include "h5raw.h"
 #include "log.h"
+#include "lt_clock.h"
 #include "lt_error.h"
 
 void lt_recwriter_config_defaults(struct lt_recwriter_config *c)
@@ -160,7 +161,7 @@ int lt_recwriter_start(struct lt_recwriter **out, const struct lt_recwriter_conf
     const char *force = getenv("LARTRIG_FORCE_PWRITEV");
     int forced = c->force_pwritev || (force && !strcmp(force, "1"));
     char ierr[256] = "";
-    int r = forced ? -EPERM : rw_io_uring_init(&w->io, ierr, sizeof ierr);
+    int r = forced ? LT_EUNSUPPORTED : rw_io_uring_init(&w->io, ierr, sizeof ierr);
     if (r < 0) {
         log_uring_unavailable(forced ? "forced by configuration / LARTRIG_FORCE_PWRITEV=1" : ierr);
         rw_io_pwritev_init(&w->io, ierr, sizeof ierr);
@@ -276,7 +277,7 @@ void lt_recwriter_last_file(const struct lt_recwriter *w, char *buf, size_t len)
 int lt_recwriter_stop(struct lt_recwriter *w, unsigned timeout_ms)
 {
     if (!w) return 0;
-    w->stop_deadline_ns = rw_now_ns() + (uint64_t)timeout_ms * 1000000ULL;
+    w->stop_deadline_ns = lt_mono_ns() + (uint64_t)timeout_ms * 1000000ULL;
     atomic_store(&w->stopping, 1);
     rw_queue_wake(&w->q, 1);
     pthread_join(w->thread, NULL);

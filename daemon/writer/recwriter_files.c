@@ -1,5 +1,6 @@
-/* File naming (lt_h5_file_name, lib/hdf5/h5raw.h), start-up scan and the final commit (fsync, rename,
- * fsync of the directory). Name: <env>_raw_run<NNNNNN>_<NNNN>_<writer>_<YYYYMMDDTHHMMSS>.hdf5 (+
+/* File naming (lt_h5_file_name, lib/hdf5/h5raw.h), start-up scan and the final commit (fsync,
+ * rename, fsync of the directory). Name:
+ * <env>_raw_run<NNNNNN>_<NNNN>_<writer>_<YYYYMMDDTHHMMSS>.hdf5 (+
  * ".writing" while open), as DUNE's HDF5DataStore names its files. */
 #include "recwriter_int.h"
 
@@ -83,25 +84,32 @@ void rw_files_next_names(struct rw_files *f)
     f->next_index++;
 }
 
-static int fsync_path(const char *path, int flags)
+static int fsync_path(const char *path, int flags, char *err, size_t errlen)
 {
     int fd = open(path, flags | O_CLOEXEC);
-    if (fd < 0) return -errno;
+    if (fd < 0) {
+        lt_seterr(err, errlen, "open %s for fsync: %s", path, strerror(errno));
+        return LT_EIO;
+    }
     int r = 0;
     while (fsync(fd) < 0) {
         if (errno == EINTR) continue;
-        r = -errno;
+        lt_seterr(err, errlen, "fsync %s: %s", path, strerror(errno));
+        r = LT_EIO;
         break;
     }
     close(fd);
     return r;
 }
 
-int rw_files_commit(const struct rw_files *f)
+int rw_files_commit(const struct rw_files *f, char *err, size_t errlen)
 {
-    int r = fsync_path(f->cur_writing, O_RDONLY);
+    int r = fsync_path(f->cur_writing, O_RDONLY, err, errlen);
     if (r < 0) return r;
-    if (rename(f->cur_writing, f->cur_final) < 0) return -errno;
+    if (rename(f->cur_writing, f->cur_final) < 0) {
+        lt_seterr(err, errlen, "rename to %s: %s", f->cur_final, strerror(errno));
+        return LT_EIO;
+    }
     /* The rename itself is only durable once the directory is synced. */
-    return fsync_path(f->dir, O_RDONLY | O_DIRECTORY);
+    return fsync_path(f->dir, O_RDONLY | O_DIRECTORY, err, errlen);
 }

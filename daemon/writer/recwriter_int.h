@@ -1,12 +1,20 @@
-/* Private pieces of the record writer (daemon/writer/recwriter_*.c). Not for other modules. */
+/* Private pieces of the record writer (daemon/writer/recwriter_*.c). Not for other modules.
+ *
+ * Errors: one domain. Every function here that returns an int error returns 0 or a negative
+ * lt_error (lt_error.h), as the public API does. Where the cause is an errno from the kernel it
+ * travels beside the code, never in it: in rw_io.os_errno for the payload I/O backends, in the
+ * caller's err buffer elsewhere. (Only the io_uring backend's static helpers see liburing's
+ * negative errnos, and they convert at the backend's edge.) */
 #ifndef LARTRIG_RECWRITER_INT_H
 #define LARTRIG_RECWRITER_INT_H
 
+#include <errno.h>
 #include <hdf5.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
 
+#include "lt_error.h"
 #include "recwriter.h"
 
 #define RW_ALIGN 4096U /* O_DIRECT and HDF5 alignment unit */
@@ -41,13 +49,17 @@ struct rw_io_ops {
     /* Queue (or do) one write of len bytes from inside staging slot `slot`. */
     int (*write)(struct rw_io *io, unsigned slot, int fdsel, const uint8_t *buf, size_t len,
                  uint64_t off, int flags);
-    /* Waits for everything in flight; returns 0 or the first error (negative errno). */
+    /* Waits for everything in flight; returns 0 or LT_EIO for the first failure since the last
+     * quiesce (its errno in os_errno). */
     int (*quiesce)(struct rw_io *io);
     /* quiesce + fdatasync (linked behind the last RW_LINK_SYNC write when one was queued). */
     int (*finish)(struct rw_io *io, int sync);
     void (*destroy)(struct rw_io *io);
 };
 
+/* Every op returns 0 or a negative lt_error: LT_EIO when the kernel refused a write or sync (the
+ * errno in rw_io.os_errno; counted in stats and logged by the backend), LT_EFULL when no request
+ * could be queued. */
 struct rw_io {
     const struct rw_io_ops *ops;
     enum lt_rw_io_mode mode;
@@ -61,9 +73,17 @@ struct rw_io {
      * in flight): the writer prepares the next record's HDF5 metadata there. May be NULL. */
     void (*before_last)(void *arg);
     void *before_last_arg;
+    int os_errno; /* errno behind the last LT_EIO of an op (ENOSPC, EFBIG, ...); 0 before any */
 };
-/* Both return 0 or a negative errno; uring init fails with -ENOSYS/-EPERM/... when io_uring is
- * unavailable, and the caller then falls back to pwritev. */
+/* The backend's edge: remember errno e as the cause and return the lt_error for it. */
+static inline int rw_io_fail(struct rw_io *io, int e)
+{
+    io->os_errno = e;
+    return e == ENOMEM ? LT_ENOMEM : LT_EIO;
+}
+/* Both return 0 or a negative lt_error with the reason in err; uring init fails with
+ * LT_EUNSUPPORTED when io_uring is unavailable (ENOSYS, EPERM under seccomp, sysctl), and the
+ * caller then falls back to pwritev. */
 int rw_io_uring_init(struct rw_io *io, char *err, size_t errlen);
 int rw_io_pwritev_init(struct rw_io *io, char *err, size_t errlen);
 
@@ -98,7 +118,8 @@ int rw_h5_record_exists(hid_t file, const struct lt_trigger_record_header *trh);
 
 /* ---- payload plan (recwriter_payload.c) ---- */
 /* Writes every dataset's bytes (TRH + requests, fragment header + payload) at dset[].offset,
- * through the staging pool; returns 0 or a negative errno. */
+ * through the staging pool; returns 0, LT_EINVAL (a header that does not encode) or the I/O
+ * backend's error (LT_EIO with io->os_errno). */
 int rw_payload_write(struct rw_io *io, const struct lt_rw_record *rec, const struct rw_dset *dset,
                      int sync);
 uint64_t rw_record_bytes(const struct lt_rw_record *rec);
@@ -115,12 +136,14 @@ struct rw_files {
  * number of leftover .writing files of this run (reported, left alone) or a negative lt_error. */
 int rw_files_scan(struct rw_files *f, char *err, size_t errlen);
 void rw_files_next_names(struct rw_files *f); /* fills cur_final / cur_writing, bumps index */
-/* fsync(path), rename writing -> final, fsync(dir). 0 or negative errno. */
-int rw_files_commit(const struct rw_files *f);
+/* fsync(path), rename writing -> final, fsync(dir). 0 or LT_EIO with the failed step and its
+ * errno in err. */
+int rw_files_commit(const struct rw_files *f, char *err, size_t errlen);
 
 /* ---- disk space (recwriter_space.c) ---- */
-/* Returns free bytes for unprivileged writers in dir, or a negative errno. */
-int64_t rw_space_free(const char *dir);
+/* Free bytes for unprivileged writers in dir into *free_bytes: 0, or LT_EIO (statvfs failed,
+ * its errno in err). */
+int rw_space_free(const char *dir, uint64_t *free_bytes, char *err, size_t errlen);
 int rw_space_enough(uint64_t free_bytes, uint64_t need, double factor, uint64_t margin);
 
 /* ---- stats (recwriter_stats.c) ---- */
@@ -128,7 +151,6 @@ struct rw_rate {
     uint64_t t0_ns, bytes0;
     double rate;
 };
-uint64_t rw_now_ns(void);
 void rw_rate_update(struct rw_rate *r, uint64_t bytes_total, _Atomic uint64_t *out);
 
 /* ---- the writer object (recwriter_api.c, recwriter_thread.c) ---- */

@@ -6,7 +6,6 @@
  * bytes into its dataset, so the caller's buffer can never be aligned with the file. */
 #include "recwriter_int.h"
 
-#include <errno.h>
 #include <string.h>
 
 #include "lt_error.h"
@@ -84,7 +83,7 @@ int rw_payload_write(struct rw_io *io, const struct lt_rw_record *rec, const str
     {
         /* Encode first, into locals, so a bad field fails before a slot is taken. */
         uint8_t trh[LT_TRH_SIZE];
-        if (lt_trh_encode(&rec->trh, trh, sizeof trh) < 0) return -EINVAL;
+        if (lt_trh_encode(&rec->trh, trh, sizeof trh) < 0) return LT_EINVAL;
         unsigned slot;
         if ((ret = io->ops->acquire(io, &slot)) < 0) goto fail;
         uint8_t *buf = io->pool + (size_t)slot * io->slot_bytes;
@@ -107,7 +106,7 @@ int rw_payload_write(struct rw_io *io, const struct lt_rw_record *rec, const str
         const struct lt_rw_fragment *f = &rec->frags[i];
         uint8_t hdr[LT_FRAGMENT_HEADER_SIZE];
         if (lt_fragment_header_encode(&f->hdr, hdr, sizeof hdr) < 0) {
-            ret = -EINVAL;
+            ret = LT_EINVAL;
             goto fail;
         }
         struct stream s = {

@@ -37,9 +37,9 @@ static int p_write(struct rw_io *io, unsigned slot, int fdsel, const uint8_t *bu
             LT_LOG_RATELIMITED(LT_LOG_ERR, 10, 5,
                                "recwriter: pwritev of %zu bytes at %llu failed: %s", iov.iov_len,
                                (unsigned long long)off, strerror(e));
-            return -e;
+            return rw_io_fail(io, e);
         }
-        if (n == 0) return -EIO;
+        if (n == 0) return rw_io_fail(io, EIO); /* no progress at all: do not spin */
         if ((size_t)n < iov.iov_len) atomic_fetch_add(&io->stats->short_writes, 1);
         iov.iov_base = (uint8_t *)iov.iov_base + n;
         iov.iov_len -= (size_t)n;
@@ -64,7 +64,7 @@ static int p_finish(struct rw_io *io, int sync)
         atomic_fetch_add(&io->stats->io_errors, 1);
         if (e == ENOSPC) atomic_fetch_add(&io->stats->enospc, 1);
         LT_LOG_RATELIMITED(LT_LOG_ERR, 10, 5, "recwriter: fdatasync failed: %s", strerror(e));
-        return -e;
+        return rw_io_fail(io, e);
     }
     return 0;
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "lt_clock.h"
 #include "lt_error.h"
 
 int rw_queue_init(struct rw_queue *q, size_t cap)
@@ -51,14 +52,7 @@ int rw_queue_push(struct rw_queue *q, struct lt_rw_record *r)
 
 struct lt_rw_record *rw_queue_peek_wait(struct rw_queue *q, unsigned timeout_ms)
 {
-    struct timespec dl;
-    clock_gettime(CLOCK_MONOTONIC, &dl);
-    dl.tv_sec += timeout_ms / 1000;
-    dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (dl.tv_nsec >= 1000000000L) {
-        dl.tv_sec++;
-        dl.tv_nsec -= 1000000000L;
-    }
+    struct timespec dl = lt_mono_deadline(timeout_ms); /* the condvar runs on CLOCK_MONOTONIC */
     pthread_mutex_lock(&q->mu);
     while (q->count == 0 && !q->stopping) {
         if (pthread_cond_timedwait(&q->cv, &q->mu, &dl) == ETIMEDOUT) break;

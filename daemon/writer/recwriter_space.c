@@ -3,14 +3,20 @@
 #include "recwriter_int.h"
 
 #include <errno.h>
+#include <string.h>
 #include <sys/statvfs.h>
 
-int64_t rw_space_free(const char *dir)
+int rw_space_free(const char *dir, uint64_t *free_bytes, char *err, size_t errlen)
 {
     struct statvfs sv;
-    if (statvfs(dir, &sv) < 0) return -errno;
+    *free_bytes = 0;
+    if (statvfs(dir, &sv) < 0) {
+        lt_seterr(err, errlen, "statvfs(%s): %s", dir, strerror(errno));
+        return LT_EIO;
+    }
     /* f_bavail: blocks an unprivileged writer may still use (root's reserve excluded). */
-    return (int64_t)((uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize);
+    *free_bytes = (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
+    return 0;
 }
 
 int rw_space_enough(uint64_t free_bytes, uint64_t need, double factor, uint64_t margin)

@@ -3,18 +3,12 @@
 #include "recwriter_int.h"
 
 #include <jansson.h>
-#include <time.h>
 
-uint64_t rw_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
+#include "lt_clock.h"
 
 void rw_rate_update(struct rw_rate *r, uint64_t bytes_total, _Atomic uint64_t *out)
 {
-    uint64_t now = rw_now_ns();
+    uint64_t now = lt_mono_ns();
     if (r->t0_ns == 0) {
         r->t0_ns = now;
         r->bytes0 = bytes_total;

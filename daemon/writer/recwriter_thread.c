@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "lt_clock.h"
 #include "lt_error.h"
 
 enum { STEP_DONE = 0, STEP_RETRY = 1 };
@@ -101,11 +102,10 @@ int rw_close_file(struct lt_recwriter *w)
     close(w->fd_buf);
     w->fd_buf = w->fd_direct = -1;
     w->io.fd[0] = w->io.fd[1] = -1;
-    int r = ret < 0 ? ret : rw_files_commit(&w->files);
-    if (r < 0) {
+    if (ret == 0) ret = rw_files_commit(&w->files, err, sizeof err);
+    if (ret < 0) {
         atomic_fetch_add(&w->st.close_failures, 1);
-        LT_ERR("recwriter: %s left with its in-progress name: %s", w->files.cur_writing,
-               ret < 0 ? err : strerror(-r));
+        LT_ERR("recwriter: %s left with its in-progress name: %s", w->files.cur_writing, err);
         return LT_EIO;
     }
     atomic_fetch_add(&w->st.files_closed, 1);
@@ -150,9 +150,10 @@ void rw_prepare_ahead(void *arg)
     if (!next) return;
     const uint64_t bytes = rw_record_bytes(next);
     if (needs_rollover(w, w->file_records + 1, bytes)) return;
-    int64_t fr = rw_space_free(w->out_dir);
-    if (fr < 0 || !rw_space_enough((uint64_t)fr, bytes + rw_record_bytes(w->head),
-                                   w->cfg.free_space_factor, w->cfg.free_space_margin))
+    uint64_t fr;
+    if (rw_space_free(w->out_dir, &fr, err, sizeof err) < 0 ||
+        !rw_space_enough(fr, bytes + rw_record_bytes(w->head), w->cfg.free_space_factor,
+                         w->cfg.free_space_margin))
         return;
     if (rw_h5_record_exists(w->h5, &next->trh)) return;
     if (ensure_cap(&w->dset_ahead, &w->dset_ahead_cap, 1 + next->n_frags) < 0) return;
@@ -164,7 +165,9 @@ void rw_prepare_ahead(void *arg)
     w->ahead_stage = rw_h5_flush(w->h5, err, sizeof err) < 0 ? STAGE_CREATED : STAGE_FLUSHED;
 }
 
-static int write_one(struct lt_recwriter *w, const struct lt_rw_record *rec)
+/* One attempt at the head record: STEP_DONE with *status 0 (written) or a negative lt_error (it
+ * can never be written: it is completed with that status), or STEP_RETRY (try again later). */
+static int write_one(struct lt_recwriter *w, const struct lt_rw_record *rec, int *status)
 {
     char err[512];
     const uint64_t bytes = rw_record_bytes(rec);
@@ -187,21 +190,29 @@ static int write_one(struct lt_recwriter *w, const struct lt_rw_record *rec)
     if (w->head_stage == STAGE_NONE) {
         /* Roll over before the record: a record is never split across files. */
         if (needs_rollover(w, w->file_records, bytes)) rw_close_file(w);
-        int64_t fr = rw_space_free(w->out_dir);
-        if (fr >= 0) atomic_store(&w->st.free_bytes, (uint64_t)fr);
-        if (fr < 0 || !rw_space_enough((uint64_t)fr, bytes, w->cfg.free_space_factor,
-                                       w->cfg.free_space_margin)) {
+        uint64_t fr;
+        int sr = rw_space_free(w->out_dir, &fr, err, sizeof err);
+        if (sr == 0) atomic_store(&w->st.free_bytes, fr);
+        if (sr < 0 ||
+            !rw_space_enough(fr, bytes, w->cfg.free_space_factor, w->cfg.free_space_margin)) {
             if (!w->head_waited) {
                 w->head_waited = 1;
                 atomic_fetch_add(&w->st.space_waits, 1);
             }
-            LT_LOG_RATELIMITED(LT_LOG_ERR, 5, 2,
-                               "recwriter: DISK SPACE SHORT in %s: %lld bytes free, record %llu "
-                               "needs %llu x %.1f + %llu; holding it (queue %zu), inhibiting",
-                               w->out_dir, (long long)fr,
-                               (unsigned long long)rec->trh.trigger_number,
-                               (unsigned long long)bytes, w->cfg.free_space_factor,
-                               (unsigned long long)w->cfg.free_space_margin, rw_queue_count(&w->q));
+            if (sr < 0)
+                LT_LOG_RATELIMITED(LT_LOG_ERR, 5, 2,
+                                   "recwriter: cannot check free space: %s; holding record %llu "
+                                   "(queue %zu), inhibiting",
+                                   err, (unsigned long long)rec->trh.trigger_number,
+                                   rw_queue_count(&w->q));
+            else
+                LT_LOG_RATELIMITED(
+                    LT_LOG_ERR, 5, 2,
+                    "recwriter: DISK SPACE SHORT in %s: %llu bytes free, record %llu "
+                    "needs %llu x %.1f + %llu; holding it (queue %zu), inhibiting",
+                    w->out_dir, (unsigned long long)fr, (unsigned long long)rec->trh.trigger_number,
+                    (unsigned long long)bytes, w->cfg.free_space_factor,
+                    (unsigned long long)w->cfg.free_space_margin, rw_queue_count(&w->q));
             return STEP_RETRY;
         }
         if (w->h5 < 0 && open_file(w) < 0) return STEP_RETRY;
@@ -210,7 +221,8 @@ static int write_one(struct lt_recwriter *w, const struct lt_rw_record *rec)
                                "recwriter: record %llu.%u already in %s: dropped (counted)",
                                (unsigned long long)rec->trh.trigger_number,
                                (unsigned)rec->trh.sequence_number, w->files.cur_writing);
-            return LT_EFORMAT;
+            *status = LT_EFORMAT;
+            return STEP_DONE;
         }
         if (ensure_cap(&w->dset, &w->dset_cap, 1 + rec->n_frags) < 0) return STEP_RETRY;
         int cr = rw_h5_create_record(w->h5, rec, w->dset, err, sizeof err);
@@ -220,7 +232,8 @@ static int write_one(struct lt_recwriter *w, const struct lt_rw_record *rec)
             if (cr == LT_EINVAL) {
                 LT_LOG_RATELIMITED(LT_LOG_ERR, 10, 5, "recwriter: %s: %s; record dropped (counted)",
                                    w->files.cur_writing, err);
-                return LT_EFORMAT;
+                *status = LT_EFORMAT;
+                return STEP_DONE;
             }
             /* Anything else may pass (HDF5 evicting metadata into a full disk): retry. */
             atomic_fetch_add(&w->st.io_errors, 1);
@@ -243,9 +256,11 @@ static int write_one(struct lt_recwriter *w, const struct lt_rw_record *rec)
     int r = rw_payload_write(&w->io, rec, w->dset, w->cfg.sync_each_record);
     if (r < 0) {
         LT_LOG_RATELIMITED(LT_LOG_ERR, 5, 2,
-                           "recwriter: writing record %llu to %s failed: %s; retrying (queue %zu)",
+                           "recwriter: writing record %llu to %s failed: %s (%s); retrying "
+                           "(queue %zu)",
                            (unsigned long long)rec->trh.trigger_number, w->files.cur_writing,
-                           strerror(-r), rw_queue_count(&w->q));
+                           lt_strerror(r), r == LT_EIO ? strerror(w->io.os_errno) : "-",
+                           rw_queue_count(&w->q));
         return STEP_RETRY;
     }
     w->file_payload_bytes += bytes;
@@ -254,6 +269,7 @@ static int write_one(struct lt_recwriter *w, const struct lt_rw_record *rec)
     w->head_stage = STAGE_NONE;
     atomic_fetch_add(&w->st.records_written, 1);
     atomic_fetch_add(&w->st.bytes_written, bytes);
+    *status = 0;
     return STEP_DONE;
 }
 
@@ -303,9 +319,9 @@ void *rw_thread_main(void *arg)
             if (atomic_load(&w->stopping)) break;
             continue;
         }
-        int r = write_one(w, rec);
-        if (r == STEP_RETRY) {
-            if (atomic_load(&w->stopping) && rw_now_ns() > w->stop_deadline_ns) {
+        int status = 0;
+        if (write_one(w, rec, &status) == STEP_RETRY) {
+            if (atomic_load(&w->stopping) && lt_mono_ns() > w->stop_deadline_ns) {
                 abandon_all(w);
                 break;
             }
@@ -315,7 +331,7 @@ void *rw_thread_main(void *arg)
         w->backoff_ms = 0;
         w->head = NULL;
         set_disk_inhibit(w, 0);
-        complete_head(w, rec, r == STEP_DONE ? 0 : r);
+        complete_head(w, rec, status);
     }
     rw_close_file(w);
     atomic_store(&w->st.queue_depth, 0);

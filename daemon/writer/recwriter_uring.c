@@ -10,7 +10,10 @@
  * Completions are checked in full: a short write is resubmitted for its remainder (moving to
  * the buffered descriptor when the remainder is no longer block-aligned), -EAGAIN/-EINTR and
  * -ECANCELED (a link broken by an earlier short write) resubmit the same request, and any other
- * error is remembered and returned by quiesce/finish so the caller can retry the record. */
+ * error is remembered and returned by quiesce/finish so the caller can retry the record.
+ *
+ * Errors: liburing speaks negative errnos; the static helpers below keep them, and the ops (the
+ * backend's edge) turn them into LT_EIO with the errno in rw_io.os_errno (recwriter_int.h). */
 #include "recwriter_int.h"
 
 #include <errno.h>
@@ -76,10 +79,11 @@ static struct io_uring_sqe *sqe_get(struct uring_impl *u)
     return sqe;
 }
 
+/* 0, or LT_EFULL when the submission ring has no entry left. */
 static int prep(struct rw_io *io, struct uring_impl *u, struct uop *op)
 {
     struct io_uring_sqe *sqe = sqe_get(u);
-    if (!sqe) return -EBUSY;
+    if (!sqe) return LT_EFULL;
     if (op->kind == OP_SYNC) {
         io_uring_prep_fsync(sqe, io->fd[RW_FD_BUFFERED], IORING_FSYNC_DATASYNC);
     } else if (u->registered) {
@@ -176,13 +180,19 @@ static int submit_pending(struct uring_impl *u)
     return ret < 0 ? ret : 0;
 }
 
+/* The backend's edge: a liburing result (0 or a negative errno) as an lt_error. */
+static int edge(struct rw_io *io, int ret)
+{
+    return ret < 0 ? rw_io_fail(io, -ret) : 0;
+}
+
 static int u_acquire(struct rw_io *io, unsigned *slot)
 {
     struct uring_impl *u = io->impl;
     while (!u->nfree_slots) {
         int ret = submit_pending(u);
         if (ret == 0) ret = reap(io, u, 1);
-        if (ret < 0) return ret;
+        if (ret < 0) return edge(io, ret);
     }
     *slot = u->free_slots[--u->nfree_slots];
     u->slot_refs[*slot] = 0;
@@ -194,7 +204,7 @@ static int u_write(struct rw_io *io, unsigned slot, int fdsel, const uint8_t *bu
 {
     struct uring_impl *u = io->impl;
     struct uop *op = op_get(u);
-    if (!op) return -EBUSY; /* cannot happen: two ops per slot are reserved */
+    if (!op) return LT_EFULL; /* cannot happen: two ops per slot are reserved */
     *op = (struct uop){.kind = OP_WRITE,
                        .slot = slot,
                        .fdsel = fdsel,
@@ -210,7 +220,7 @@ static int u_write(struct rw_io *io, unsigned slot, int fdsel, const uint8_t *bu
         return ret;
     }
     /* A linked write waits for the rest of its chain (finish) before it is submitted. */
-    if (!op->linked) return submit_pending(u);
+    if (!op->linked) return edge(io, submit_pending(u));
     return 0;
 }
 
@@ -224,16 +234,16 @@ static int u_quiesce(struct rw_io *io)
         ret = reap(io, u, 1);
         if (ret == 0) ret = submit_pending(u);
     }
-    if (ret < 0) return ret;
-    ret = u->first_err;
+    if (ret < 0) return edge(io, ret);
+    ret = u->first_err; /* a completion's res: 0 or a negative errno */
     u->first_err = 0;
-    return ret;
+    return edge(io, ret);
 }
 
 static int queue_sync(struct rw_io *io, struct uring_impl *u)
 {
     struct uop *op = op_get(u);
-    if (!op) return -EBUSY;
+    if (!op) return LT_EFULL;
     *op = (struct uop){.kind = OP_SYNC};
     u->sync_queued = 1;
     return prep(io, u, op);
@@ -251,7 +261,7 @@ static int u_finish(struct rw_io *io, int sync)
         /* No chain to join, or a short write broke it: sync on its own. */
         ret = queue_sync(io, u);
         if (ret == 0) ret = u_quiesce(io);
-        if (ret == 0 && !u->sync_done) ret = -EIO;
+        if (ret == 0 && !u->sync_done) ret = rw_io_fail(io, EIO);
     }
     return ret;
 }
@@ -287,7 +297,10 @@ static const struct rw_io_ops uring_ops = {
 int rw_io_uring_init(struct rw_io *io, char *err, size_t errlen)
 {
     struct uring_impl *u = calloc(1, sizeof *u);
-    if (!u) return -ENOMEM;
+    if (!u) {
+        lt_seterr(err, errlen, "io_uring backend: out of memory");
+        return rw_io_fail(io, ENOMEM);
+    }
     u->nops = 2 * io->nslots + 4;
     u->slot_refs = calloc(io->nslots, sizeof *u->slot_refs);
     u->free_slots = calloc(io->nslots, sizeof *u->free_slots);
@@ -295,7 +308,8 @@ int rw_io_uring_init(struct rw_io *io, char *err, size_t errlen)
     u->free_ops = calloc(u->nops, sizeof *u->free_ops);
     if (!u->slot_refs || !u->free_slots || !u->ops || !u->free_ops) {
         free_impl(u);
-        return -ENOMEM;
+        lt_seterr(err, errlen, "io_uring backend: out of memory");
+        return rw_io_fail(io, ENOMEM);
     }
     for (unsigned i = 0; i < io->nslots; i++) u->free_slots[u->nfree_slots++] = io->nslots - 1 - i;
     for (unsigned i = 0; i < u->nops; i++) u->free_ops[u->nfree_ops++] = i;
@@ -306,7 +320,8 @@ int rw_io_uring_init(struct rw_io *io, char *err, size_t errlen)
     if (ret < 0) {
         lt_seterr(err, errlen, "io_uring_queue_init(%u): %s", entries, strerror(-ret));
         free_impl(u);
-        return ret;
+        io->os_errno = -ret;
+        return LT_EUNSUPPORTED;
     }
     struct iovec *iov = calloc(io->nslots, sizeof *iov);
     if (iov) {

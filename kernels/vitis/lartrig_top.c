@@ -13,53 +13,33 @@
 
 #include <string.h>
 
+#include "kernel_weights_format.h" /* the layout the host loader reads too */
 #include "lt_error.h"
-
-static uint32_t rd_u16(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8;
-}
-static uint32_t rd_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
 int32_t lt_xrt_decode_weights(const uint8_t *img, uint32_t len, struct lt_kernel_net *net)
 {
-    static const uint8_t magic[8] = {'L', 'A', 'R', 'T', 'R', 'I', 'G', 'W'};
-    if (len < 48U + 8U + 4U) return LT_ESHORT;
-    for (uint32_t i = 0; i < 8; i++)
-        if (img[i] != magic[i]) return LT_EMAGIC;
-    if (rd_u16(img + 8) != 1U) return LT_EVERSION;
-    net->d = img[10];
-    net->in_shift = img[11];
-    net->n_layers = img[12];
-    net->threshold = (int16_t)rd_u16(img + 14);
+    if (len < lt_wf_desc_offset(1) + LT_WEIGHTS_CRC_SIZE) return LT_ESHORT;
+    for (uint32_t i = 0; i < LT_WEIGHTS_MAGIC_LEN; i++)
+        if (img[i] != (uint8_t)LT_WEIGHTS_MAGIC[i]) return LT_EMAGIC;
+    if (lt_wf_get_u16(img + LT_WEIGHTS_OFF_VERSION) != LT_WEIGHTS_VERSION) return LT_EVERSION;
+    lt_wf_get_net_header(img, net);
     const uint32_t n = net->n_layers;
     if (n < 1 || n > LT_KERNEL_MAX_LAYERS) return LT_ERANGE;
-    if (48U + 8U * n > len) return LT_ESHORT;
-    uint32_t off = 48;
+    if (lt_wf_desc_offset(n) > len) return LT_ESHORT;
     for (uint32_t l = 0; l < LT_KERNEL_MAX_LAYERS; l++) {
         if (l >= n) break;
         struct lt_kernel_layer *L = &net->layer[l];
-        L->cin = img[off];
-        L->cout = img[off + 1];
-        L->kt = img[off + 2];
-        L->kw = img[off + 3];
-        L->shift = img[off + 4];
-        L->relu = img[off + 5];
-        L->pw = img[off + 6];
-        L->pt = img[off + 7];
-        off += 8;
+        lt_wf_get_desc(img + lt_wf_desc_offset(l), L);
         if (L->cin < 1 || L->cin > LT_KERNEL_MAX_CH || L->cout < 1 || L->cout > LT_KERNEL_MAX_CH ||
             L->kt < 1 || L->kt > LT_KERNEL_MAX_KT || L->kw < 1 || L->kw > LT_KERNEL_MAX_KW)
             return LT_ERANGE;
     }
+    uint32_t off = lt_wf_desc_offset(n);
     for (uint32_t l = 0; l < LT_KERNEL_MAX_LAYERS; l++) {
         if (l >= n) break;
         const struct lt_kernel_layer *L = &net->layer[l];
         const uint32_t nw = lt_kernel_layer_nweights(L);
-        if (off + nw + 4U * L->cout + 4U > len) return LT_ESHORT;
+        if (off + lt_wf_layer_param_bytes(L) + LT_WEIGHTS_CRC_SIZE > len) return LT_ESHORT;
         for (uint32_t i = 0; i < LT_KERNEL_MAX_WEIGHTS; i++) {
 #pragma HLS PIPELINE II = 1
             if (i >= nw) break;
@@ -68,11 +48,11 @@ int32_t lt_xrt_decode_weights(const uint8_t *img, uint32_t len, struct lt_kernel
         off += nw;
         for (uint32_t c = 0; c < LT_KERNEL_MAX_CH; c++) {
             if (c >= L->cout) break;
-            net->bias[l][c] = (int32_t)rd_u32(img + off + 4U * c);
+            net->bias[l][c] = (int32_t)lt_wf_get_u32(img + off + LT_WEIGHTS_BIAS_SIZE * c);
         }
-        off += 4U * L->cout;
+        off += LT_WEIGHTS_BIAS_SIZE * L->cout;
     }
-    return off + 4U == len ? 0 : LT_EFORMAT; /* the CRC-32 ends the file */
+    return off + LT_WEIGHTS_CRC_SIZE == len ? 0 : LT_EFORMAT; /* the CRC-32 ends the file */
 }
 
 /* A fresh cell, as lt_kernel_cell_init leaves it (that function builds the wire table with error

@@ -30,9 +30,9 @@ void lartrig_top(const uint8_t *weights, const lt_wibeth_frame *frames,
                  int32_t threshold, uint32_t gap_w, uint32_t gap_t, uint32_t flags,
                  uint32_t sequence);
 
-/* Decode a weights-file image (docs/kernel.md, version 1) into a network, with fixed loop
- * bounds. The host has already checked the file (CRC, maxima); this re-checks only what keeps
- * the card's reads inside the image. 0 or a negative lt_error. */
+/* Decode a weights-file image (kernels/kernel_weights_format.h, version 1) into a network, with
+ * fixed loop bounds. The host has already checked the file (CRC, maxima); this re-checks only what
+ * keeps the card's reads inside the image. 0 or a negative lt_error. */
 int32_t lt_xrt_decode_weights(const uint8_t *img, uint32_t len, struct lt_kernel_net *net);
 
 #endif

@@ -1,4 +1,5 @@
 #include "log.h"
+#include "lt_clock.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -62,17 +63,10 @@ void lt_log(enum lt_log_level level, const char *fmt, ...)
     }
 }
 
-static uint64_t monotonic_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 int lt_ratelimit_allow(struct lt_ratelimit *rl, unsigned interval_s, unsigned burst,
                        uint32_t *suppressed_out)
 {
-    uint64_t now = monotonic_ns();
+    uint64_t now = lt_mono_ns();
     uint64_t start = atomic_load(&rl->window_start_ns);
     *suppressed_out = 0;
     if (start == 0 || now - start >= (uint64_t)interval_s * 1000000000ULL) {

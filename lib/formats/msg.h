@@ -113,6 +113,16 @@ int lt_msg_reply_reserve_fragment(struct lt_msg_reply_builder *b,
                                   const struct lt_fragment_header *h, size_t payload_len,
                                   uint8_t **payload_out);
 int lt_msg_reply_finish(struct lt_msg_reply_builder *b, size_t *len);
+/* Where fragment i's payload starts in a DATA_REPLY whose fragments all carry payload_len bytes
+ * (one per stream of a cell). A sender may copy each payload into place first and then write
+ * the headers in order with lt_msg_reply_reserve_fragment, which returns exactly this position
+ * and leaves the payload bytes alone: the data is copied once, from its source into the
+ * message. */
+static inline size_t lt_msg_reply_payload_offset(uint32_t i, size_t payload_len)
+{
+    return LT_MSG_HEADER_SIZE + LT_MSG_REPLY_FIXED_SIZE +
+           (size_t)i * (LT_FRAGMENT_HEADER_SIZE + payload_len) + LT_FRAGMENT_HEADER_SIZE;
+}
 
 /* ---- decoder ---- */
 

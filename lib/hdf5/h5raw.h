@@ -243,6 +243,15 @@ int lt_h5r_find_record(const struct lt_h5r *r, uint64_t number, uint16_t sequenc
 int lt_h5r_list_datasets(struct lt_h5r *r, size_t record, struct lt_h5_dataset_info **out,
                          size_t *n, char *err, size_t errlen);
 
+/* The run data of a record: its Detector_Readout WIBEth fragments (one dataset per stream),
+ * without the record header and any other fragment type; only those of `cell`, or of every cell
+ * with LT_H5_ALL_CELLS. Name order, i.e. by cell, then stream. This is the one dataset selection
+ * every C reader of run data uses (file source, replay, show, benchmarks); tools/train/data.py is
+ * the only other copy. *out as for lt_h5r_list_datasets (may be empty: *n = 0). */
+#define LT_H5_ALL_CELLS UINT32_MAX
+int lt_h5r_list_wibeth(struct lt_h5r *r, size_t record, uint32_t cell,
+                       struct lt_h5_dataset_info **out, size_t *n, char *err, size_t errlen);
+
 /* Size of one RawData dataset in bytes (validated: 1-byte type, shape {n,1}, not past the end
  * of the file). */
 int lt_h5r_dataset_size(struct lt_h5r *r, size_t record, const char *dataset, uint64_t *size,

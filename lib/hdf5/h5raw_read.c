@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "chmap.h"
 #include "h5raw.h"
 #include "h5raw_internal.h"
 #include "lt_error.h"
@@ -735,6 +736,24 @@ int lt_h5r_list_datasets(struct lt_h5r *r, size_t record, struct lt_h5_dataset_i
     if (c.n) qsort(c.v, c.n, sizeof *c.v, cmp_dataset);
     *out = c.v;
     *n = c.n;
+    return 0;
+}
+
+int lt_h5r_list_wibeth(struct lt_h5r *r, size_t record, uint32_t cell,
+                       struct lt_h5_dataset_info **out, size_t *n, char *err, size_t errlen)
+{
+    int rc = lt_h5r_list_datasets(r, record, out, n, err, errlen);
+    if (rc < 0) return rc;
+    size_t k = 0;
+    for (size_t i = 0; i < *n; i++) {
+        const struct lt_h5_dataset_info *d = &(*out)[i];
+        if (d->kind != LT_H5_DS_FRAGMENT || d->fragment_type != LT_FRAGTYPE_WIBETH ||
+            d->source_id.subsystem != LT_SUBSYS_DETECTOR_READOUT ||
+            (cell != LT_H5_ALL_CELLS && lt_source_id_cell(d->source_id.id) != cell))
+            continue;
+        (*out)[k++] = *d;
+    }
+    *n = k;
     return 0;
 }
 

@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lt_clock.h"
+
 static inline const char *trigd_path(void)
 {
     static char p[1024];
@@ -46,14 +48,12 @@ static inline pid_t trigd_spawn(const char *logfile, const char *const *args)
 /* Wait up to timeout_s; returns the exit status, or -1 (killed after the timeout / signalled). */
 static inline int trigd_wait(pid_t pid, double timeout_s)
 {
-    struct timespec t0, now;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    const double t0 = lt_mono_s();
     for (;;) {
         int st;
         pid_t r = waitpid(pid, &st, WNOHANG);
         if (r == pid) return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if ((now.tv_sec - t0.tv_sec) + (now.tv_nsec - t0.tv_nsec) * 1e-9 > timeout_s) {
+        if (lt_mono_s() - t0 > timeout_s) {
             kill(pid, SIGKILL);
             waitpid(pid, &st, 0);
             return -1;

@@ -342,6 +342,45 @@ static size_t build_reply(uint8_t *out, size_t cap)
     return len;
 }
 
+/* Payloads copied into place before their headers (a cell reads its ring straight into the
+ * reply): lt_msg_reply_payload_offset says where, reserve_fragment returns that very spot and
+ * leaves the bytes alone, and the decoder sees each stream's data under its own header. */
+START_TEST(data_reply_in_place)
+{
+    enum { STREAMS = 3, PAYLOAD = 2 * 7200 };
+    for (uint32_t s = 0; s < STREAMS; s++)
+        memset(buf + lt_msg_reply_payload_offset(s, PAYLOAD), 0x30 + (int)s, PAYLOAD);
+    struct lt_msg_reply_info info = {.request_id = 4, .trigger_number = 17, .cell = 149};
+    struct lt_msg_reply_builder b;
+    ck_assert_int_eq(lt_msg_reply_begin(&b, buf, sizeof buf, 9, 5000, &info), 0);
+    for (uint32_t s = 0; s < STREAMS; s++) {
+        struct lt_fragment_header h = frag_hdr(s);
+        uint8_t *dst;
+        ck_assert_int_eq(lt_msg_reply_reserve_fragment(&b, &h, PAYLOAD, &dst), 0);
+        ck_assert_ptr_eq(dst, buf + lt_msg_reply_payload_offset(s, PAYLOAD));
+    }
+    size_t len;
+    ck_assert_int_eq(lt_msg_reply_finish(&b, &len), 0);
+    ck_assert_uint_eq(len, lt_msg_reply_payload_offset(STREAMS, PAYLOAD) - 72);
+    struct lt_msg_view v;
+    char err[200];
+    ck_assert_msg(lt_msg_decode(buf, len, &v, err, sizeof err) == 0, "%s", err);
+    struct lt_msg_frag_iter it;
+    struct lt_fragment_header h;
+    const uint8_t *pl;
+    size_t pl_len;
+    lt_msg_frag_iter_init(&v, &it);
+    for (uint32_t s = 0; s < STREAMS; s++) {
+        ck_assert_int_eq(lt_msg_frag_next(&it, &h, &pl, &pl_len), 1);
+        ck_assert_uint_eq(h.element_id.id & 0xFF, s);
+        ck_assert_uint_eq(pl_len, PAYLOAD);
+        ck_assert_uint_eq(pl[0], 0x30 + s);
+        ck_assert_uint_eq(pl[PAYLOAD - 1], 0x30 + s);
+    }
+    ck_assert_int_eq(lt_msg_frag_next(&it, &h, &pl, &pl_len), 0);
+}
+END_TEST
+
 START_TEST(data_reply)
 {
     struct lt_msg_view v;
@@ -523,6 +562,7 @@ int main(void)
     tcase_add_test(tc, candidate_record);
     tcase_add_test(tc, data_request);
     tcase_add_test(tc, data_reply);
+    tcase_add_test(tc, data_reply_in_place);
     tcase_add_test(tc, data_reply_bad);
     tcase_add_test(tc, fuzz_mutations);
     suite_add_tcase(s, tc);

@@ -1141,6 +1141,75 @@ END_TEST
 /* --write-sample: the writers run inside a Check test (their ck_asserts need one). */
 static const char *sample_dir;
 
+/* The run-data selection (lt_h5r_list_wibeth): of a slice holding WIBEth fragments of two cells,
+ * a fragment of another type from a readout source, a trigger candidate and the slice header,
+ * only the WIBEth fragments are run data, per cell or all of them, in cell/stream order. */
+START_TEST(test_wibeth_selection)
+{
+    make_tmpdir();
+    char err[512] = "", path[600];
+    snprintf(path, sizeof path, "%s/select.hdf5", tmpdir);
+    struct lt_h5_file_attrs a = attrs_for(LT_H5_TIMESLICE);
+    struct lt_h5w *w;
+    ck_assert_msg(lt_h5w_open(&w, path, &a, NULL, err, sizeof err) == 0, "%s", err);
+    struct lt_timeslice_header tsh = {0};
+    tsh.timeslice_number = 1;
+    tsh.run_number = RUN;
+    tsh.element_id = sid(LT_SUBSYS_TR_BUILDER, 0);
+    ck_assert_msg(lt_h5w_begin_timeslice(w, &tsh, err, sizeof err) == 0, "%s", err);
+    static uint8_t payload[FRAMES * LT_WIBETH_FRAME_SIZE];
+    const uint32_t wib[] = {0x200, 0x000, 0x001}; /* cell 2 stream 0, cell 0 streams 0 and 1 */
+    for (unsigned i = 0; i < 3; i++) {
+        struct lt_fragment_header h = frag_hdr(1, 0, wib[i], 1000000ULL);
+        fill_frames(payload, FRAMES, wib[i] & 0xFF, h.window_begin, i);
+        ck_assert_msg(lt_h5w_add_fragment(w, &h, payload, sizeof payload, err, sizeof err) == 0,
+                      "%s", err);
+    }
+    struct lt_fragment_header other = frag_hdr(1, 0, 0x005, 1000000ULL);
+    other.fragment_type = LT_FRAGTYPE_DAPHNE; /* a readout source, but not WIBEth */
+    ck_assert_msg(lt_h5w_add_fragment(w, &other, payload, 64, err, sizeof err) == 0, "%s", err);
+    struct lt_fragment_header tc = frag_hdr(1, 0, 0, 1000000ULL);
+    tc.fragment_type = LT_FRAGTYPE_TRIGGER_CANDIDATE;
+    tc.element_id = sid(LT_SUBSYS_TRIGGER, 0);
+    ck_assert_msg(lt_h5w_add_fragment(w, &tc, payload, 48, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(lt_h5w_end_record(w, err, sizeof err) == 0, "%s", err);
+    struct lt_truth t = truth_row(0);
+    ck_assert_msg(lt_h5w_append_truth(w, &t, 1, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(lt_h5w_close(w, err, sizeof err) == 0, "%s", err);
+
+    struct lt_h5r *r;
+    ck_assert_msg(lt_h5r_open(&r, path, err, sizeof err) == 0, "%s", err);
+    struct lt_h5_dataset_info *ds;
+    size_t n;
+    ck_assert_msg(lt_h5r_list_datasets(r, 0, &ds, &n, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(n, 6); /* header + 5 fragments: the selection below has to choose */
+    free(ds);
+    ck_assert_msg(lt_h5r_list_wibeth(r, 0, LT_H5_ALL_CELLS, &ds, &n, err, sizeof err) == 0, "%s",
+                  err);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_str_eq(ds[0].name, "Detector_Readout_0x00000000_WIBEth");
+    ck_assert_str_eq(ds[1].name, "Detector_Readout_0x00000001_WIBEth");
+    ck_assert_str_eq(ds[2].name, "Detector_Readout_0x00000200_WIBEth");
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_int_eq(ds[i].kind, LT_H5_DS_FRAGMENT);
+        ck_assert_uint_eq(ds[i].size, LT_FRAGMENT_HEADER_SIZE + sizeof payload);
+    }
+    free(ds);
+    ck_assert_msg(lt_h5r_list_wibeth(r, 0, 2, &ds, &n, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_uint_eq(ds[0].source_id.id, 0x200);
+    free(ds);
+    ck_assert_msg(lt_h5r_list_wibeth(r, 0, 7, &ds, &n, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(n, 0);
+    free(ds);
+    ck_assert_int_eq(lt_h5r_list_wibeth(r, 1, LT_H5_ALL_CELLS, &ds, &n, err, sizeof err),
+                     LT_ENOTFOUND);
+    ck_assert_ptr_null(ds);
+    lt_h5r_close(r);
+    rm_tmpdir();
+}
+END_TEST
+
 START_TEST(test_write_sample)
 {
     char run[600], tr[600];
@@ -1168,6 +1237,7 @@ int main(int argc, char **argv)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_names);
     tcase_add_test(tc, test_timeslice_roundtrip);
+    tcase_add_test(tc, test_wibeth_selection);
     tcase_add_test(tc, test_trigger_record_roundtrip);
     tcase_add_test(tc, test_layout_with_plain_hdf5);
     tcase_add_test(tc, test_writer_refuses);

@@ -10,39 +10,8 @@
 #include "ringbuf.h"
 #include "ticks.h"
 
-#define NS 3
-
-/* Every word of a frame carries (timestamp, stream) so a torn copy is visible. */
-static void fill_period(lt_wibeth_frame *f, uint64_t ts)
-{
-    for (uint32_t s = 0; s < NS; s++) {
-        uint64_t tag = ts * 64 + s;
-        f[s].daq_header[0] = tag;
-        f[s].daq_header[1] = ts;
-        f[s].wib_header[0] = f[s].wib_header[1] = tag;
-        for (unsigned i = 0; i < LT_WIBETH_SAMPLES; i++)
-            for (unsigned w = 0; w < LT_WIBETH_WORDS_PER_SAMPLE; w++) f[s].adc_words[i][w] = tag;
-    }
-}
-
-static int frame_ok(const lt_wibeth_frame *f, uint32_t s)
-{
-    uint64_t ts = f->daq_header[1], tag = ts * 64 + s;
-    if (f->daq_header[0] != tag || f->wib_header[1] != tag) return 0;
-    for (unsigned i = 0; i < LT_WIBETH_SAMPLES; i++)
-        for (unsigned w = 0; w < LT_WIBETH_WORDS_PER_SAMPLE; w++)
-            if (f->adc_words[i][w] != tag) return 0;
-    return 1;
-}
-
-static struct lt_ringbuf *make(uint32_t cap)
-{
-    struct lt_ringbuf_config cfg = {.n_streams = NS, .capacity = cap, .lock_memory = 0};
-    struct lt_ringbuf *rb = NULL;
-    char err[256];
-    ck_assert_int_eq(lt_ringbuf_create(&cfg, &rb, err, sizeof err), 0);
-    return rb;
-}
+#define NS 3 /* streams: ring_test_util.h reads it */
+#include "ring_test_util.h"
 
 static void push(struct lt_ringbuf *rb, uint64_t ts)
 {
@@ -65,8 +34,6 @@ static void dst_free(struct dst *d)
 {
     for (int s = 0; s < NS; s++) free(d->buf[s]);
 }
-
-#define T0 1000000ULL /* first timestamp; periods at T0 + k * 2048 */
 
 START_TEST(test_window_exact)
 {
@@ -188,23 +155,6 @@ END_TEST
 
 /* The producer laps a small ring as fast as it can while a reader keeps requesting the oldest
  * windows: whatever the reader is handed must be intact and in time order. */
-struct race {
-    struct lt_ringbuf *rb;
-    _Atomic int done;
-    uint64_t periods;
-};
-
-static void *producer(void *arg)
-{
-    struct race *r = arg;
-    for (uint64_t k = 0; k < r->periods; k++) {
-        fill_period(lt_ringbuf_slot(r->rb), T0 + k * LT_TICKS_PER_FRAME);
-        lt_ringbuf_commit(r->rb, T0 + k * LT_TICKS_PER_FRAME);
-    }
-    atomic_store(&r->done, 1);
-    return NULL;
-}
-
 START_TEST(test_concurrent_reader)
 {
     struct race r = {.rb = make(16), .periods = 200000};
@@ -242,6 +192,37 @@ START_TEST(test_concurrent_reader)
 }
 END_TEST
 
+/* lt_ringbuf_count: what a read of the same window returns when nothing moves in between. */
+START_TEST(test_count_matches_read)
+{
+    struct lt_ringbuf *rb = make(8);
+    ck_assert_uint_eq(lt_ringbuf_count(rb, T0, T0 + 4096), 0); /* empty */
+    for (uint64_t k = 0; k < 12; k++) push(rb, T0 + k * LT_TICKS_PER_FRAME);
+    struct dst d;
+    dst_init(&d, 16);
+    const uint64_t F = LT_TICKS_PER_FRAME;
+    const uint64_t win[][2] = {
+        {T0, T0 + 12 * F},                /* begins before the oldest held */
+        {T0 + 6 * F, T0 + 8 * F},         /* inside */
+        {T0 + 6 * F + 5, T0 + 8 * F + 1}, /* unaligned: three frames overlap */
+        {T0 + 11 * F, T0 + 20 * F},       /* runs past the newest */
+        {T0 + 30 * F, T0 + 31 * F},       /* not there yet */
+        {T0, T0 + F},                     /* overwritten */
+        {T0 + 7 * F, T0 + 7 * F},         /* empty window */
+    };
+    for (size_t i = 0; i < sizeof win / sizeof win[0]; i++) {
+        uint32_t n;
+        lt_ringbuf_read(rb, win[i][0], win[i][1], d.buf, d.max, &n);
+        ck_assert_msg(lt_ringbuf_count(rb, win[i][0], win[i][1]) == n,
+                      "window %zu: count %u, read %u", i,
+                      lt_ringbuf_count(rb, win[i][0], win[i][1]), n);
+    }
+    ck_assert_uint_eq(lt_ringbuf_count(rb, T0 + 6 * F + 5, T0 + 8 * F + 1), 3);
+    dst_free(&d);
+    lt_ringbuf_destroy(rb);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("latency_buffer");
@@ -251,6 +232,7 @@ int main(void)
     tcase_add_test(tc, test_gap_and_order);
     tcase_add_test(tc, test_bad_config);
     tcase_add_test(tc, test_concurrent_reader);
+    tcase_add_test(tc, test_count_matches_read);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -39,9 +39,11 @@ static int run_case(const char *path, int uring, int direct, rlim_t limit)
                            {.offset = 4096, .size = 72 + (3 << 20)}};
     struct rlimit rl = {.rlim_cur = limit, .rlim_max = RLIM_INFINITY};
     if (setrlimit(RLIMIT_FSIZE, &rl) < 0) return 13;
+    /* One error domain: the code says what failed (LT_EIO), os_errno says why (EFBIG). */
     int r = rw_payload_write(&io, &g->rec, d, 1);
-    if (r != -EFBIG) {
-        fprintf(stderr, "first attempt returned %d, expected -EFBIG\n", r);
+    if (r != LT_EIO || io.os_errno != EFBIG) {
+        fprintf(stderr, "first attempt returned %d (errno %d), expected LT_EIO with EFBIG\n", r,
+                io.os_errno);
         return 14;
     }
     if (atomic_load(&st.short_writes) < 1) return 15;
@@ -111,6 +113,39 @@ END_TEST
 START_TEST(pwritev_buffered)
 {
     fork_case(0, 0, (1 << 20) + 12345);
+}
+END_TEST
+
+/* The writer's other kernel-facing helpers speak lt_error too, with the errno in the message. */
+START_TEST(helpers_return_lt_errors)
+{
+    char dir[512], err[256] = "";
+    tu_mkdtemp(dir, sizeof dir, "helpers");
+    uint64_t free_bytes = 1;
+    ck_assert_int_eq(rw_space_free(dir, &free_bytes, err, sizeof err), 0);
+    ck_assert_uint_gt(free_bytes, 0);
+    char gone[600];
+    snprintf(gone, sizeof gone, "%s/no-such-dir", dir);
+    ck_assert_int_eq(rw_space_free(gone, &free_bytes, err, sizeof err), LT_EIO);
+    ck_assert_uint_eq(free_bytes, 0);
+    ck_assert_msg(strstr(err, "No such file or directory") && strstr(err, "no-such-dir"), "%s",
+                  err);
+
+    struct rw_files f;
+    memset(&f, 0, sizeof f);
+    snprintf(f.dir, sizeof f.dir, "%s", dir);
+    snprintf(f.cur_writing, sizeof f.cur_writing, "%s/x.hdf5.writing", dir);
+    snprintf(f.cur_final, sizeof f.cur_final, "%s/x.hdf5", dir);
+    err[0] = 0;
+    ck_assert_int_eq(rw_files_commit(&f, err, sizeof err), LT_EIO); /* nothing to commit */
+    ck_assert_msg(strstr(err, "x.hdf5.writing") && strstr(err, "No such file"), "%s", err);
+    int fd = open(f.cur_writing, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    ck_assert_msg(rw_files_commit(&f, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(access(f.cur_final, F_OK), 0);
+    ck_assert_int_ne(access(f.cur_writing, F_OK), 0);
+    tu_rmrf(dir);
 }
 END_TEST
 
@@ -186,6 +221,7 @@ int main(void)
     tcase_add_test(tc, pwritev_direct);
     tcase_add_test(tc, pwritev_buffered);
     tcase_add_test(tc, writer_retries_failed_flush_and_payload);
+    tcase_add_test(tc, helpers_return_lt_errors);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

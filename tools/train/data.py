@@ -100,6 +100,9 @@ def pack_frames(adc, ts):
 
 # ---------------------------------------------------------------- run files
 
+# The run-data selection (Detector_Readout WIBEth fragments of each TimeSlice; headers and /Truth
+# are not run data). Its one C owner is lt_h5r_list_wibeth (lib/hdf5/h5raw.h); this is the only
+# other copy, kept because training reads run files with h5py.
 _FRAG_RE = re.compile(r"^Detector_Readout_0x([0-9a-fA-F]{8})_WIBEth$")
 
 

@@ -18,6 +18,7 @@
 #include "commands.h"
 #include "config.h"
 #include "log.h"
+#include "lt_clock.h"
 #include "lt_error.h"
 #include "module.h"
 #include "module_mailbox.h"
@@ -62,13 +63,6 @@ static void on_decision(void *user, const struct trigd_decision *d)
         memcpy(t->cells, d->cells, sizeof t->cells);
     }
     pthread_mutex_unlock(&l->lock);
-}
-
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 static void usage(FILE *f)
@@ -149,7 +143,8 @@ static void progress(struct trigd_cells *cells, uint64_t total, double t0, int d
     int fill = (int)(frac * 40);
     for (int i = 0; i < 40; i++) bar[i] = i < fill ? '#' : '.';
     bar[40] = 0;
-    fprintf(stderr, "\r[%s] %5.1f%%  %.1f s%s", bar, 100 * frac, mono_s() - t0, done ? "\n" : "");
+    fprintf(stderr, "\r[%s] %5.1f%%  %.1f s%s", bar, 100 * frac, lt_mono_s() - t0,
+            done ? "\n" : "");
     fflush(stderr);
 }
 
@@ -276,7 +271,7 @@ int cmd_replay(int argc, char **argv)
     struct trigd_cells *cells = NULL;
     struct trigd_module *mod = NULL;
     int tty = isatty(STDERR_FILENO);
-    double t_load = mono_s(), t0 = 0, t1;
+    double t_load = lt_mono_s(), t0 = 0, t1;
     if (tty)
         fprintf(stderr, "preloading %u cell(s), %.1f MB of frames...\n", run.n_cells,
                 run.raw_bytes / 1e6);
@@ -290,7 +285,7 @@ int cmd_replay(int argc, char **argv)
     struct trigd_module_ctl *ctl = trigd_module_ctl(mod);
     ctl->on_decision = on_decision;
     ctl->on_decision_user = &log;
-    t0 = mono_s();
+    t0 = lt_mono_s();
     if ((rc = trigd_module_start(mod, err, sizeof err)) != 0 ||
         (rc = trigd_cells_start(cells, err, sizeof err)) != 0) {
         fprintf(stderr, "trigctl replay: %s\n", err);
@@ -309,7 +304,7 @@ int cmd_replay(int argc, char **argv)
         status = 1;
     }
 done:
-    t1 = mono_s();
+    t1 = lt_mono_s();
     json_t *pipe = mod ? pipeline_json(trigd_module_status(mod), cells) : NULL;
     trigd_cells_destroy(cells);
     trigd_module_destroy(mod);

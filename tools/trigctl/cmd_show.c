@@ -137,7 +137,8 @@ static int parse(int argc, char **argv, struct show_opts *o)
     return 0;
 }
 
-/* Cells present in a record, with their board count (from the highest stream seen). */
+/* Cells present in a record's WIBEth fragments (lt_h5r_list_wibeth), with their board count
+ * (from the highest stream seen). */
 struct cell_seen {
     uint32_t cell;
     uint32_t n_fembs;
@@ -148,7 +149,6 @@ static size_t collect_cells(const struct lt_h5_dataset_info *ds, size_t n, struc
 {
     size_t nc = 0;
     for (size_t i = 0; i < n; i++) {
-        if (ds[i].kind != LT_H5_DS_FRAGMENT || ds[i].fragment_type != LT_FRAGTYPE_WIBETH) continue;
         uint32_t cell = ds[i].source_id.id >> 8, fembs = (ds[i].source_id.id & 0xFF) / 2 + 1;
         size_t k = 0;
         while (k < nc && cells[k].cell != cell) k++;
@@ -194,10 +194,9 @@ static int fill_record(struct lt_h5r *r, size_t rec, struct lt_event *ev, char *
 {
     struct lt_h5_dataset_info *ds = NULL;
     size_t n = 0;
-    int rc = lt_h5r_list_datasets(r, rec, &ds, &n, err, errlen);
+    int rc = lt_h5r_list_wibeth(r, rec, LT_H5_ALL_CELLS, &ds, &n, err, errlen);
     if (rc) return rc;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        if (ds[i].kind != LT_H5_DS_FRAGMENT || ds[i].fragment_type != LT_FRAGTYPE_WIBETH) continue;
         uint32_t cell = ds[i].source_id.id >> 8;
         int have_panel = 0;
         for (size_t p = 0; p < ev->n_panels; p++) have_panel |= ev->panels[p].cell == cell;
@@ -277,11 +276,14 @@ static int show_trigger_record(struct lt_h5r *r, const struct show_opts *o, stru
     size_t n = 0;
     rc = lt_h5r_list_datasets(r, rec, &ds, &n, err, errlen);
     if (rc) return rc;
-    struct cell_seen cells[LT_EV_MAX_PANELS];
-    size_t nc = collect_cells(ds, n, cells, LT_EV_MAX_PANELS);
     rc = add_candidate_boxes(r, rec, ds, n, ev, err, errlen);
     free(ds);
     if (rc) return rc;
+    rc = lt_h5r_list_wibeth(r, rec, LT_H5_ALL_CELLS, &ds, &n, err, errlen);
+    if (rc) return rc;
+    struct cell_seen cells[LT_EV_MAX_PANELS];
+    size_t nc = collect_cells(ds, n, cells, LT_EV_MAX_PANELS);
+    free(ds);
     rc = add_panels(ev, o, cells, nc, t0, t1);
     if (rc) return rc;
     snprintf(ev->title, sizeof ev->title, "run %u  trigger %llu  t = %llu ticks", trh.run_number,
@@ -296,11 +298,10 @@ static int slice_window(struct lt_h5r *r, size_t rec, uint64_t *begin, uint64_t 
 {
     struct lt_h5_dataset_info *ds = NULL;
     size_t n = 0;
-    int rc = lt_h5r_list_datasets(r, rec, &ds, &n, err, errlen);
+    int rc = lt_h5r_list_wibeth(r, rec, LT_H5_ALL_CELLS, &ds, &n, err, errlen);
     if (rc) return rc;
     rc = LT_ENOTFOUND;
     for (size_t i = 0; i < n && rc == LT_ENOTFOUND; i++) {
-        if (ds[i].kind != LT_H5_DS_FRAGMENT || ds[i].fragment_type != LT_FRAGTYPE_WIBETH) continue;
         struct lt_fragment_header h;
         uint8_t *buf = NULL;
         size_t payload_len;
@@ -331,7 +332,7 @@ static int show_run_window(struct lt_h5r *r, const struct show_opts *o, struct l
     if (rc) return rc;
     struct lt_h5_dataset_info *ds = NULL;
     size_t n = 0;
-    rc = lt_h5r_list_datasets(r, 0, &ds, &n, err, errlen);
+    rc = lt_h5r_list_wibeth(r, 0, LT_H5_ALL_CELLS, &ds, &n, err, errlen);
     if (rc) return rc;
     struct cell_seen cells[LT_EV_MAX_PANELS];
     size_t nc = collect_cells(ds, n, cells, LT_EV_MAX_PANELS);

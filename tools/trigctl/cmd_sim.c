@@ -14,6 +14,7 @@
 #include "commands.h"
 #include "daqfmt.h"
 #include "h5raw.h"
+#include "lt_clock.h"
 #include "lt_error.h"
 #include "sim.h"
 
@@ -311,13 +312,6 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
     return 0;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static int cmp_truth_time(const void *a, const void *b)
 {
     const struct lt_truth *x = a, *y = b;
@@ -443,7 +437,7 @@ int cmd_sim(int argc, char **argv)
 
     const int tty = isatty(STDERR_FILENO);
     uint64_t truth_kind[LT_TRUTH_KIND_COUNT] = {0}, truth_rows = 0, bytes = 0, frames = 0;
-    const double t_start = now_s();
+    const double t_start = lt_mono_s();
     uint64_t frame0 = 0;
     for (uint64_t sl = 0; sl < n_slices; sl++) {
         uint64_t nf = total_frames - frame0 < slice_frames ? total_frames - frame0 : slice_frames;
@@ -503,7 +497,7 @@ int cmd_sim(int argc, char **argv)
         if (rc) goto fail;
         frame0 += nf;
         if (tty) {
-            double el = now_s() - t_start;
+            double el = lt_mono_s() - t_start;
             fprintf(stderr, "\rsim: slice %llu/%llu, %.3f of %.3f s simulated, %.1f MB/s   ",
                     (unsigned long long)sl + 1, (unsigned long long)n_slices,
                     (double)frame0 * LT_TICKS_PER_FRAME / LT_CLOCK_HZ, o.seconds,
@@ -515,7 +509,7 @@ int cmd_sim(int argc, char **argv)
     rc = lt_h5w_close(w, err, sizeof err);
     w = NULL;
     if (rc) goto fail;
-    double el = now_s() - t_start;
+    double el = lt_mono_s() - t_start;
 
     struct lt_sim_stats tot = {0};
     for (uint32_t c = 0; c < o.cells; c++) {

@@ -48,16 +48,13 @@ int replay_scan_run(const char *path, struct replay_run *run, char *err, size_t 
     run->first_ts = UINT64_MAX;
     for (size_t rec = 0; rec < lt_h5r_record_count(r); rec++) {
         size_t n;
-        rc = lt_h5r_list_datasets(r, rec, &ds, &n, e, sizeof e);
+        rc = lt_h5r_list_wibeth(r, rec, LT_H5_ALL_CELLS, &ds, &n, e, sizeof e);
         if (rc) {
             lt_seterr(err, errlen, "%s", e);
             goto out;
         }
         for (size_t k = 0; k < n; k++) {
             const struct lt_h5_dataset_info *d = &ds[k];
-            if (d->kind != LT_H5_DS_FRAGMENT || d->fragment_type != LT_FRAGTYPE_WIBETH ||
-                d->source_id.subsystem != LT_SUBSYS_DETECTOR_READOUT)
-                continue;
             uint32_t cell = lt_source_id_cell(d->source_id.id);
             uint32_t stream = lt_source_id_stream(d->source_id.id);
             struct replay_cell *c = cell_slot(run, cell);

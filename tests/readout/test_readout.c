@@ -1,0 +1,393 @@
+/* The readout stage on its own (daemon/readout/readout.h), with real ZeroMQ sockets: a ROUTER
+ * with ZMQ_ROUTER_MANDATORY as the module binds it, and one DEALER per cell with the cell's
+ * routing id, answering with real DATA_REPLY messages. The record sink is a test double that
+ * keeps what it is given (the writer behind the real sink is tested in tests/writer/ and
+ * tests/record/), so each step can be checked: requests on the wire, replies matched to their
+ * decision, records built on time-out, kDataNotFound for silent and unroutable cells, late and
+ * bad replies dropped and counted, a full or refusing sink, shutdown with records in flight. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "config.h"
+#include "lt_error.h"
+#include "msg.h"
+#include "readout.h"
+#include "record_builder.h"
+#include "status.h"
+#include "wibeth.h"
+
+#define MS 1000000ULL /* ns */
+
+static struct trigd_config cfg;
+static struct trigd_module_status st;
+
+/* ---- a record sink that keeps the records it is given ---- */
+struct test_sink {
+    struct trigd_record_sink base;
+    int full, inhibit, refuse;
+    int n;
+    struct lt_rw_record *rec[8];
+};
+
+static int ts_submit(struct trigd_record_sink *s, struct lt_rw_record *rec)
+{
+    struct test_sink *t = (struct test_sink *)s;
+    if (t->refuse) return LT_EINVAL;
+    if (t->full) return LT_EFULL;
+    ck_assert_int_lt(t->n, 8);
+    t->rec[t->n++] = rec;
+    return 0;
+}
+
+static int ts_inhibited(struct trigd_record_sink *s)
+{
+    return ((struct test_sink *)s)->inhibit;
+}
+
+static struct test_sink sink;
+
+/* ---- sockets ---- */
+static void *ctx, *router, *dealer[2];
+static const uint32_t cell_ids[2] = {0, 3}; /* n_fembs 1 and 2: 2 and 4 streams */
+
+static void setup(const char *extra)
+{
+    char text[1024], err[256];
+    snprintf(text, sizeof text,
+             "run_number = 77;\n"
+             "cells = ( { id = 0; n_fembs = 1; }, { id = 3; n_fembs = 2; } %s);\n"
+             "readout = { data_wait_ms = 100; reply_timeout_ms = 500; };\n"
+             "buffers = { decision_queue = 2; };\n",
+             extra);
+    ck_assert_msg(trigd_config_load_string(text, "test", &cfg, err, sizeof err) == 0, "%s", err);
+    memset(&st, 0, sizeof st);
+    memset(&sink, 0, sizeof sink);
+    sink.base.name = "test";
+    sink.base.submit = ts_submit;
+    sink.base.inhibited = ts_inhibited;
+    ctx = zmq_ctx_new();
+    router = zmq_socket(ctx, ZMQ_ROUTER);
+    int one = 1, zero = 0;
+    zmq_setsockopt(router, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+    zmq_setsockopt(router, ZMQ_LINGER, &zero, sizeof zero);
+    ck_assert_int_eq(zmq_bind(router, "inproc://readout-test"), 0);
+    for (int i = 0; i < 2; i++) {
+        char rid[16];
+        int n = snprintf(rid, sizeof rid, "cell-%u", cell_ids[i]);
+        dealer[i] = zmq_socket(ctx, ZMQ_DEALER);
+        zmq_setsockopt(dealer[i], ZMQ_ROUTING_ID, rid, (size_t)n);
+        zmq_setsockopt(dealer[i], ZMQ_LINGER, &zero, sizeof zero);
+        ck_assert_int_eq(zmq_connect(dealer[i], "inproc://readout-test"), 0);
+        /* A first message makes the router know this peer before any request is routed. */
+        ck_assert_int_eq(zmq_send(dealer[i], "hi", 2, 0), 2);
+        zmq_msg_t id, body;
+        zmq_msg_init(&id);
+        zmq_msg_init(&body);
+        ck_assert_int_ge(zmq_msg_recv(&id, router, 0), 0);
+        ck_assert_int_eq(zmq_msg_recv(&body, router, 0), 2);
+        zmq_msg_close(&id);
+        zmq_msg_close(&body);
+    }
+}
+
+static void teardown(void)
+{
+    for (int i = 0; i < 2; i++) zmq_close(dealer[i]);
+    zmq_close(router);
+    zmq_ctx_term(ctx);
+}
+
+static struct trigd_readout *make(void)
+{
+    struct trigd_readout *r;
+    char err[256];
+    ck_assert_msg(trigd_readout_create(&cfg, router, &sink.base, &st, &r, err, sizeof err) == 0,
+                  "%s", err);
+    return r;
+}
+
+static struct trigd_decision *decision(uint64_t number, uint64_t t)
+{
+    static struct trigd_decision d;
+    memset(&d, 0, offsetof(struct trigd_decision, candidates));
+    d.trigger_number = number;
+    d.time = t;
+    d.window_begin = t - 1000;
+    d.window_end = t + 3000;
+    d.algorithms = 1;
+    d.n_candidates = 1;
+    d.candidates[0] = (struct lt_candidate){.time_start = t,
+                                            .time_peak = t + 10,
+                                            .time_end = t + 20,
+                                            .cell = 3,
+                                            .channel_end = 4,
+                                            .peak_score = 900};
+    return &d;
+}
+
+/* The cell side: take the request waiting on this dealer and check what it asks for. */
+static struct lt_msg_data_request take_request(int i, const struct trigd_decision *d)
+{
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    ck_assert_int_ge(zmq_msg_recv(&m, dealer[i], 0), 0);
+    struct lt_msg_view v;
+    char err[200];
+    ck_assert_msg(lt_msg_decode(zmq_msg_data(&m), zmq_msg_size(&m), &v, err, sizeof err) == 0, "%s",
+                  err);
+    ck_assert_uint_eq(v.hdr.type, LT_MSG_DATA_REQUEST);
+    ck_assert_uint_eq(v.request.cell, cell_ids[i]);
+    ck_assert_uint_eq(v.request.trigger_number, d->trigger_number);
+    ck_assert_uint_eq(v.request.trigger_timestamp, d->time);
+    ck_assert_uint_eq(v.request.window_begin, d->window_begin);
+    ck_assert_uint_eq(v.request.window_end, d->window_end - 1); /* inclusive on the wire */
+    ck_assert_uint_eq(v.request.run_number, 77);
+    struct lt_msg_data_request rq = v.request;
+    zmq_msg_close(&m);
+    return rq;
+}
+
+/* A reply of `frames` frames per stream; each payload byte says (cell, stream). */
+static void send_reply(int i, const struct lt_msg_data_request *rq, uint32_t frames, uint32_t bits,
+                       uint32_t reply_cell)
+{
+    const uint32_t ns = i == 0 ? 2 : 4;
+    static uint8_t buf[1 << 20];
+    struct lt_msg_reply_info info = {.request_id = rq->request_id,
+                                     .trigger_number = rq->trigger_number,
+                                     .cell = reply_cell,
+                                     .error_bits = bits};
+    struct lt_msg_reply_builder b;
+    ck_assert_int_eq(lt_msg_reply_begin(&b, buf, sizeof buf, 1, 0, &info), 0);
+    for (uint32_t s = 0; s < ns; s++) {
+        struct lt_fragment_header h = {.trigger_number = rq->trigger_number,
+                                       .trigger_timestamp = rq->trigger_timestamp,
+                                       .window_begin = rq->window_begin,
+                                       .window_end = rq->window_end + 1,
+                                       .error_bits = bits,
+                                       .fragment_type = LT_FRAGTYPE_WIBETH,
+                                       .detector_id = LT_DETID_HD_TPC,
+                                       .element_id = {.version = LT_SOURCE_ID_VERSION,
+                                                      .subsystem = LT_SUBSYS_DETECTOR_READOUT,
+                                                      .id = lt_stream_source_id(reply_cell, s)}};
+        uint8_t *p;
+        ck_assert_int_eq(lt_msg_reply_reserve_fragment(&b, &h, frames * LT_WIBETH_FRAME_SIZE, &p),
+                         0);
+        memset(p, (int)(reply_cell * 16 + s), frames * LT_WIBETH_FRAME_SIZE);
+    }
+    size_t len;
+    ck_assert_int_eq(lt_msg_reply_finish(&b, &len), 0);
+    ck_assert_int_eq(zmq_send(dealer[i], buf, len, 0), (int)len);
+}
+
+/* The module side: one message from the router (identity + body) into the readout. */
+static void route_one(struct trigd_readout *r, uint64_t now)
+{
+    zmq_msg_t id, body;
+    zmq_msg_init(&id);
+    zmq_msg_init(&body);
+    ck_assert_int_ge(zmq_msg_recv(&id, router, 0), 0);
+    ck_assert(zmq_msg_more(&id));
+    ck_assert_int_ge(zmq_msg_recv(&body, router, 0), 0);
+    trigd_readout_on_reply(r, &id, &body, now);
+    zmq_msg_close(&body);
+    zmq_msg_close(&id);
+}
+
+#define L(x) atomic_load(&st.x)
+
+START_TEST(requests_replies_record)
+{
+    setup("");
+    struct trigd_readout *r = make();
+    ck_assert(trigd_readout_can_accept(r));
+    struct trigd_decision *d = decision(7, 100000);
+    trigd_readout_start(r, d, 0);
+    ck_assert_uint_eq(trigd_readout_in_flight(r), 1);
+    struct lt_msg_data_request rq0 = take_request(0, d), rq1 = take_request(1, d);
+    send_reply(0, &rq0, 2, 0, 0);
+    send_reply(1, &rq1, 3, 0, 3);
+    route_one(r, 1 * MS);
+    trigd_readout_service(r, 1 * MS);
+    ck_assert_uint_eq(L(records_built), 0); /* one cell still to answer */
+    route_one(r, 2 * MS);
+    ck_assert_uint_eq(L(replies), 2);
+    trigd_readout_service(r, 2 * MS);
+    ck_assert_uint_eq(L(records_built), 1);
+    ck_assert_int_eq(sink.n, 1);
+
+    /* The record: 2 + 4 stream fragments pointing into the replies, then the trigger's own. */
+    struct lt_rw_record *rec = sink.rec[0];
+    ck_assert_uint_eq(rec->n_frags, 7);
+    ck_assert_uint_eq(rec->n_requests, 7);
+    ck_assert_uint_eq(rec->trh.trigger_number, 7);
+    ck_assert_uint_eq(rec->trh.run_number, 77);
+    ck_assert_uint_eq(rec->trh.error_bits, 0);
+    for (uint32_t k = 0; k < 6; k++) {
+        const struct lt_rw_fragment *f = &rec->frags[k];
+        uint32_t cell = k < 2 ? 0 : 3, s = k < 2 ? k : k - 2, frames = k < 2 ? 2 : 3;
+        ck_assert_uint_eq(f->hdr.element_id.id, lt_stream_source_id(cell, s));
+        ck_assert_uint_eq(f->hdr.error_bits, 0);
+        ck_assert_uint_eq(f->payload_len, frames * LT_WIBETH_FRAME_SIZE);
+        ck_assert_uint_eq(((const uint8_t *)f->payload)[0], cell * 16 + s);
+        ck_assert_uint_eq(((const uint8_t *)f->payload)[f->payload_len - 1], cell * 16 + s);
+    }
+    ck_assert_uint_eq(rec->frags[6].hdr.fragment_type, LT_FRAGTYPE_TRIGGER_CANDIDATE);
+    struct trigd_decision back;
+    ck_assert_int_eq(trigd_tc_decode(rec->frags[6].payload, rec->frags[6].payload_len, &back), 0);
+    ck_assert_uint_eq(back.trigger_number, 7);
+    ck_assert_uint_eq(back.candidates[0].peak_score, 900);
+
+    /* Until the writer calls done() the slot (and the replies it points into) stays taken. */
+    trigd_readout_service(r, 3 * MS);
+    ck_assert_uint_eq(trigd_readout_in_flight(r), 1);
+    rec->done(rec, 0, rec->user);
+    trigd_readout_service(r, 4 * MS);
+    ck_assert_uint_eq(trigd_readout_in_flight(r), 0);
+    ck_assert_uint_eq(L(records_written), 1);
+    ck_assert_uint_eq(L(records_failed), 0);
+    trigd_readout_destroy(r);
+    teardown();
+}
+END_TEST
+
+START_TEST(timeout_late_and_bad_replies)
+{
+    setup("");
+    struct trigd_readout *r = make();
+    struct trigd_decision *d = decision(9, 200000);
+    trigd_readout_start(r, d, 0);
+    struct lt_msg_data_request rq0 = take_request(0, d), rq1 = take_request(1, d);
+    send_reply(0, &rq0, 1, 1U << LT_FRAG_ERR_INCOMPLETE, 0);
+    route_one(r, 1 * MS);
+
+    /* Bad: a heartbeat on the request socket, a reply naming a cell not configured, garbage. */
+    uint8_t hb[LT_MSG_HEADER_SIZE];
+    size_t len;
+    ck_assert_int_eq(lt_msg_encode_heartbeat(hb, sizeof hb, 3, 1, 5, &len), 0);
+    ck_assert_int_eq(zmq_send(dealer[1], hb, len, 0), (int)len);
+    route_one(r, 1 * MS);
+    send_reply(1, &rq1, 1, 0, 9);
+    route_one(r, 1 * MS);
+    ck_assert_int_eq(zmq_send(dealer[1], "garbage!", 8, 0), 8);
+    route_one(r, 1 * MS);
+    ck_assert_uint_eq(L(replies_bad), 3);
+
+    trigd_readout_service(r, 499 * MS);
+    ck_assert_uint_eq(L(records_built), 0); /* cell 3 may still answer */
+    trigd_readout_service(r, 500 * MS);     /* readout.reply_timeout_ms */
+    ck_assert_uint_eq(L(records_built), 1);
+    ck_assert_uint_eq(L(reply_timeouts), 1);
+    ck_assert_uint_eq(L(fragments_not_found), 4);
+    ck_assert_uint_eq(L(fragments_incomplete), 2);
+    struct lt_rw_record *rec = sink.rec[0];
+    ck_assert_uint_eq(rec->trh.error_bits, 1U << 1); /* kIncomplete */
+    for (uint32_t k = 2; k < 6; k++) {
+        ck_assert(rec->frags[k].hdr.error_bits & (1U << LT_FRAG_ERR_DATA_NOT_FOUND));
+        ck_assert_uint_eq(rec->frags[k].payload_len, 0);
+    }
+    /* Cell 3 answers after all: too late for a record already built. */
+    send_reply(1, &rq1, 1, 0, 3);
+    route_one(r, 600 * MS);
+    ck_assert_uint_eq(L(replies_late), 1);
+    rec->done(rec, LT_EIO, rec->user); /* the writer failed it */
+    trigd_readout_service(r, 700 * MS);
+    ck_assert_uint_eq(L(records_failed), 1);
+    ck_assert_uint_eq(trigd_readout_in_flight(r), 0);
+    trigd_readout_destroy(r);
+    teardown();
+}
+END_TEST
+
+/* A configured cell with no socket: its request fails at once (ROUTER_MANDATORY), so the record
+ * does not wait for the time-out, and the cell's fragments are kDataNotFound. */
+START_TEST(unroutable_cell)
+{
+    setup(", { id = 5; n_fembs = 1; } ");
+    struct trigd_readout *r = make();
+    struct trigd_decision *d = decision(11, 300000);
+    trigd_readout_start(r, d, 0);
+    ck_assert_uint_eq(L(requests_unroutable), 1);
+    struct lt_msg_data_request rq0 = take_request(0, d), rq1 = take_request(1, d);
+    send_reply(0, &rq0, 1, 0, 0);
+    send_reply(1, &rq1, 1, 0, 3);
+    route_one(r, 1 * MS);
+    route_one(r, 1 * MS);
+    trigd_readout_service(r, 2 * MS); /* long before the time-out */
+    ck_assert_uint_eq(L(records_built), 1);
+    ck_assert_uint_eq(L(fragments_not_found), 2);
+    ck_assert_uint_eq(sink.rec[0]->n_frags, 2 + 4 + 2 + 1);
+    sink.rec[0]->done(sink.rec[0], 0, sink.rec[0]->user);
+    trigd_readout_service(r, 3 * MS);
+    trigd_readout_destroy(r);
+    teardown();
+}
+END_TEST
+
+/* Back-pressure: slots (buffers.decision_queue = 2) and the sink's inhibit gate new decisions;
+ * a full sink keeps the record and is asked again; a refusing one fails it; shutdown counts
+ * what never got written. */
+START_TEST(full_refusing_sink_and_abandon)
+{
+    setup("");
+    struct trigd_readout *r = make();
+    sink.inhibit = 1;
+    ck_assert(!trigd_readout_can_accept(r));
+    sink.inhibit = 0;
+    struct trigd_decision *d = decision(1, 400000);
+    trigd_readout_start(r, d, 0);
+    struct lt_msg_data_request rq0 = take_request(0, d), rq1 = take_request(1, d);
+    d = decision(2, 500000);
+    trigd_readout_start(r, d, 0);
+    take_request(0, d);
+    take_request(1, d);
+    ck_assert(!trigd_readout_can_accept(r)); /* both slots taken */
+
+    send_reply(0, &rq0, 1, 0, 0);
+    send_reply(1, &rq1, 1, 0, 3);
+    route_one(r, 1 * MS);
+    route_one(r, 1 * MS);
+    sink.full = 1;
+    trigd_readout_service(r, 2 * MS);
+    trigd_readout_service(r, 3 * MS);
+    ck_assert_uint_eq(L(writer_full), 2);
+    ck_assert_int_eq(sink.n, 0);
+    sink.full = 0;
+    trigd_readout_service(r, 4 * MS);
+    ck_assert_int_eq(sink.n, 1);
+    ck_assert_uint_eq(sink.rec[0]->trh.trigger_number, 1);
+
+    /* Decision 2 times out with nothing; the sink refuses its record. */
+    sink.refuse = 1;
+    trigd_readout_service(r, 600 * MS);
+    ck_assert_uint_eq(L(records_failed), 1);
+    ck_assert_uint_eq(trigd_readout_in_flight(r), 1); /* record 1 is still being written */
+
+    /* Shutdown: record 1 was never finished by the sink. */
+    ck_assert_uint_eq(trigd_readout_abandon(r), 1);
+    ck_assert_uint_eq(L(records_failed), 2);
+    ck_assert_uint_eq(trigd_readout_in_flight(r), 0);
+    trigd_readout_destroy(r);
+    teardown();
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("readout");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, requests_replies_record);
+    tcase_add_test(tc, timeout_late_and_bad_replies);
+    tcase_add_test(tc, unroutable_cell);
+    tcase_add_test(tc, full_refusing_sink_and_abandon);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
