@@ -264,7 +264,7 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("candidate_gate");
+    Suite *s = suite_create("candidate_gate_trust");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_forged_huge_sequence);
     tcase_add_test(tc, test_refused_moves_nothing);
