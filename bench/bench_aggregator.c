@@ -246,7 +246,7 @@ int main(int argc, char **argv)
         }
         fclose(f);
         int one = 1;
-        if (lt_zap_start_cells(zctx, list, &zap, err, sizeof err) ||
+        if (lt_zap_start_cells(zctx, list, NULL, 0, 0, &zap, err, sizeof err) ||
             zmq_setsockopt(pull, ZMQ_CURVE_SERVER, &one, sizeof one) ||
             zmq_setsockopt(pull, ZMQ_CURVE_SECRETKEY, server_sec, 40) ||
             zmq_setsockopt(pull, ZMQ_ZAP_DOMAIN, "lartrig-data", 12)) {

@@ -81,6 +81,7 @@ static const struct key_desc keys[] = {
      NULL},
     {"endpoints.curve_cell_keys_file", K_STR, F(endpoints.curve_cell_keys_file), 0, 0, NULL},
     {"endpoints.insecure", K_BOOL, F(endpoints.insecure), 0, 0, NULL},
+    {"endpoints.max_peers", K_U32, F(endpoints.max_peers), 0, 1000000, NULL},
 
     {"trigger.watermark_slack_us", K_US, F(trigger.watermark_slack_ticks), 0, 1e7, NULL},
     {"trigger.cell_timeout_ms", K_U32, F(trigger.cell_timeout_ms), 1, 3600000, NULL},

@@ -79,9 +79,9 @@ struct trigd_endpoints {
     char curve_module_public_key_file[TRIGD_PATH_MAX]; /* cells: the module's public key */
     char curve_cell_secret_key_files[TRIGD_PATH_MAX];  /* cells: path, "{id}" = the cell id */
     char curve_cell_keys_file[TRIGD_PATH_MAX];         /* module: "<public key> <cell id>" lines */
-    int insecure; /* plain tcp without keys, explicitly (logged loudly, shown in status) */
+    int insecure;       /* plain tcp without keys, explicitly (logged loudly, shown in status) */
+    uint32_t max_peers; /* module: connections on the tcp data sockets; 0 = 4 x cells + 16 */
 };
-
 
 struct trigd_coincidence_config {
     int enabled;

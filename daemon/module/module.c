@@ -79,6 +79,7 @@ static void snapshot(struct trigd_module *m)
     atomic_store(&s->agg_horizon, a.horizon);
     atomic_store(&s->agg_latency_p50_ns, a.latency_p50_ns);
     atomic_store(&s->agg_latency_p99_ns, a.latency_p99_ns);
+    atomic_store(&s->peers_refused, lt_zap_refused_peer_limit(m->zap));
     uint64_t faults[TRIGD_CELL_WORDS];
     trigd_input_clock_faults(m->input, lt_mono_ns(), faults);
     for (unsigned w = 0; w < TRIGD_CELL_WORDS; w++)
@@ -96,8 +97,10 @@ static int bind_data_socket(struct trigd_module *m, void *sock, const char *ep,
                             const struct lt_zsec_config *sec, char *err, size_t errlen)
 {
     if (m->curve || strncmp(ep, "tcp://", 6) != 0) return lt_zsec_bind(sock, ep, sec, err, errlen);
-    /* Plain tcp, explicitly allowed (endpoints.insecure): the same limits, no keys. */
+    /* Plain tcp, explicitly allowed (endpoints.insecure): the same limits and peer bound (the
+     * ZAP domain), no keys. */
     if (zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &sec->max_msg_size, sizeof sec->max_msg_size) ||
+        zmq_setsockopt(sock, ZMQ_ZAP_DOMAIN, sec->zap_domain, strlen(sec->zap_domain)) ||
         zmq_bind(sock, ep)) {
         lt_seterr(err, errlen, "module: cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
         return LT_EIO;
@@ -136,54 +139,58 @@ int trigd_module_create(const struct trigd_config *cfg, void *zctx, struct trigd
     char secret[LT_Z85_KEY_LEN + 1] = "";
     struct lt_zsec_config sec = {.zap_domain = "lartrig-data"};
     m->curve = trigd_config_data_curve(cfg);
-    if (m->curve) {
-        rc =
-            lt_zsec_read_key_file(cfg->endpoints.curve_module_secret_key_file, secret, err, errlen);
-        if (!rc)
-            rc =
-                lt_zap_start_cells(zctx, cfg->endpoints.curve_cell_keys_file, &m->zap, err, errlen);
-        if (rc) goto fail;
-        sec.server_secret_key = secret;
-        sec.allowed_keys_file = cfg->endpoints.curve_cell_keys_file;
-        LT_INFO("data sockets: CURVE, cells allowed by %s", cfg->endpoints.curve_cell_keys_file);
-    } else if (trigd_config_data_tcp(cfg)) {
-        LT_WARN("INSECURE: the data sockets (%s, %s) are plain tcp without keys "
-                "(endpoints.insecure = true): any host that reaches them can forge candidates "
-                "and replies; see docs/security.md",
-                cand_ep, req_ep);
-    }
+    int tcp = trigd_config_data_tcp(cfg);
     m->pull = zmq_socket(zctx, ZMQ_PULL);
-    int hwm = 100000, zero = 0, linger = 0, hs = 3000;
+    m->router = zmq_socket(zctx, ZMQ_ROUTER);
+    int hwm = 100000, zero = 0, one = 1, linger = 0, hs = 3000;
     /* Bounded input: libzmq drops a peer that announces a message larger than any valid one
      * (the biggest CANDIDATES message here, a whole DATA_REPLY on the ROUTER) before it
-     * allocates it, so a rogue tcp peer cannot make the module reserve gigabytes. */
+     * allocates it, so a rogue tcp peer cannot make the module reserve gigabytes. A peer that
+     * has not finished its handshake in 3 s is dropped (libzmq: 30 s). Routing ids are the
+     * ROUTER's own (no handover of a name a peer chose): the readout learns which connection is
+     * which cell from the cells' hellos. */
     int64_t max_cand = (int64_t)lt_msg_candidates_size(LT_MSG_MAX_CANDIDATES);
     int64_t max_reply = LT_MSG_MAX_SIZE;
-    /* A peer that has not finished its handshake in 3 s is dropped (libzmq: 30 s). */
-    sec.max_msg_size = max_cand;
-    if (!m->pull || zmq_setsockopt(m->pull, ZMQ_RCVHWM, &hwm, sizeof hwm) ||
+    if (!m->pull || !m->router || zmq_setsockopt(m->pull, ZMQ_RCVHWM, &hwm, sizeof hwm) ||
         zmq_setsockopt(m->pull, ZMQ_HANDSHAKE_IVL, &hs, sizeof hs) ||
-        zmq_setsockopt(m->pull, ZMQ_LINGER, &linger, sizeof linger)) {
-        lt_seterr(err, errlen, "module: candidate socket: %s", zmq_strerror(zmq_errno()));
-        rc = LT_EIO;
-        goto fail;
-    }
-    rc = bind_data_socket(m, m->pull, cand_ep, &sec, err, errlen);
-    if (rc) goto fail;
-    /* Routing ids are the ROUTER's own (no handover of a name a peer chose): the readout
-     * learns which connection is which cell from the cells' hellos. */
-    m->router = zmq_socket(zctx, ZMQ_ROUTER);
-    int one = 1;
-    sec.max_msg_size = max_reply;
-    if (!m->router || zmq_setsockopt(m->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one) ||
+        zmq_setsockopt(m->pull, ZMQ_LINGER, &linger, sizeof linger) ||
+        zmq_setsockopt(m->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one) ||
         zmq_setsockopt(m->router, ZMQ_ROUTER_HANDOVER, &zero, sizeof zero) ||
         zmq_setsockopt(m->router, ZMQ_HANDSHAKE_IVL, &hs, sizeof hs) ||
         zmq_setsockopt(m->router, ZMQ_LINGER, &linger, sizeof linger)) {
-        lt_seterr(err, errlen, "module: request socket: %s", zmq_strerror(zmq_errno()));
+        lt_seterr(err, errlen, "module: data sockets: %s", zmq_strerror(zmq_errno()));
         rc = LT_EIO;
         goto fail;
     }
-    rc = bind_data_socket(m, m->router, req_ep, &sec, err, errlen);
+    if (tcp) {
+        /* Over tcp a ZAP handler admits peers: by their cell key (CURVE), or any (insecure),
+         * and never more connections than endpoints.max_peers. */
+        void *watch[2] = {m->pull, m->router};
+        int64_t max_peers =
+            cfg->endpoints.max_peers ? cfg->endpoints.max_peers : 4 * (int64_t)cfg->n_cells + 16;
+        rc = m->curve ? lt_zsec_read_key_file(cfg->endpoints.curve_module_secret_key_file, secret,
+                                              err, errlen)
+                      : 0;
+        if (!rc)
+            rc = lt_zap_start_cells(zctx, m->curve ? cfg->endpoints.curve_cell_keys_file : NULL,
+                                    watch, 2, max_peers, &m->zap, err, errlen);
+        if (rc) goto fail;
+        if (m->curve) {
+            sec.server_secret_key = secret;
+            sec.allowed_keys_file = cfg->endpoints.curve_cell_keys_file;
+            LT_INFO("data sockets: CURVE, cells allowed by %s, at most %lld connections",
+                    cfg->endpoints.curve_cell_keys_file, (long long)max_peers);
+        } else {
+            LT_WARN("INSECURE: the data sockets (%s, %s) are plain tcp without keys "
+                    "(endpoints.insecure = true): any host that reaches them can forge "
+                    "candidates and replies; see docs/security.md",
+                    cand_ep, req_ep);
+        }
+    }
+    sec.max_msg_size = max_cand;
+    rc = bind_data_socket(m, m->pull, cand_ep, &sec, err, errlen);
+    sec.max_msg_size = max_reply;
+    if (!rc) rc = bind_data_socket(m, m->router, req_ep, &sec, err, errlen);
     explicit_bzero(secret, sizeof secret);
     if (rc) goto fail;
     rc = trigd_record_sink_recwriter(cfg, &m->sink, err, errlen);

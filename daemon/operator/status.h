@@ -55,6 +55,7 @@ struct trigd_module_status {
     _Atomic uint64_t clock_fault_bits[TRIGD_CELL_WORDS]; /* cells refused for time recently */
     _Atomic uint64_t timer_skipped[TRIGD_ALGO_COUNT];    /* periodic/random slots skipped */
     _Atomic uint64_t unreachable_bits[TRIGD_CELL_WORDS]; /* last data request had no route */
+    _Atomic uint64_t peers_refused; /* tcp data peers refused: endpoints.max_peers reached */
     _Atomic uint64_t replies;                            /* data replies accepted */
     _Atomic uint64_t replies_bad;         /* malformed, unknown request or wrong cell: dropped */
     _Atomic uint64_t replies_late;        /* for a record already built: dropped */

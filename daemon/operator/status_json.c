@@ -92,13 +92,13 @@ static json_t *data_plane_json(const struct trigd_module_status *m)
     json_object_set_new(skipped, "periodic",
                         json_integer(LD(m->timer_skipped[TRIGD_ALGO_PERIODIC])));
     json_object_set_new(skipped, "random", json_integer(LD(m->timer_skipped[TRIGD_ALGO_RANDOM])));
-    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:I, s:o}", "out_of_order",
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:I, s:I, s:o}", "out_of_order",
                      LD(m->msgs_out_of_order), "clock_faults", LD(m->msgs_clock_fault),
                      "sequence_refused", LD(m->msgs_seq_refused), "forged", LD(m->msgs_forged),
                      "restarts", LD(m->cell_restarts), "resyncs", LD(m->cell_resyncs),
                      "clock_jumps", LD(m->clock_jumps), "clock_fault_cells", faulty,
                      "timer_slots_skipped", skipped, "bad_replies", LD(m->replies_bad),
-                     "unreachable_cells", unreachable);
+                     "peers_refused", LD(m->peers_refused), "unreachable_cells", unreachable);
 }
 
 static json_t *aggregator_json(struct trigd_module *mod, struct trigd_status_rates *r, double dt,

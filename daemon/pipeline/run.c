@@ -51,7 +51,7 @@ static void log_status(const struct trigd_config *cfg, struct trigd_cells *cells
             "summed %llu, periodic %llu, random %llu), %llu inhibited, %llu cells missing, "
             "latency p50 %.3f ms p99 %.3f ms, records %llu built %llu written %llu failed, "
             "%llu fragments not found; refused: %llu forged, %llu clock, %llu sequence, "
-            "%llu bad replies",
+            "%llu bad replies, %llu peers",
             L(m->msgs), L(m->msgs_bad), L(m->msgs_out_of_order), L(m->msgs_lost),
             L(m->agg_candidates), L(m->agg_late), lt_ticks_to_seconds(atomic_load(&m->agg_horizon)),
             L(m->agg_decisions), L(m->agg_triggers[TRIGD_ALGO_SINGLE]),
@@ -60,7 +60,7 @@ static void log_status(const struct trigd_config *cfg, struct trigd_cells *cells
             L(m->agg_inhibited), L(m->agg_missing_now), atomic_load(&m->agg_latency_p50_ns) / 1e6,
             atomic_load(&m->agg_latency_p99_ns) / 1e6, L(m->records_built), L(m->records_written),
             L(m->records_failed), L(m->fragments_not_found), L(m->msgs_forged),
-            L(m->msgs_clock_fault), L(m->msgs_seq_refused), L(m->replies_bad));
+            L(m->msgs_clock_fault), L(m->msgs_seq_refused), L(m->replies_bad), L(m->peers_refused));
         LT_INFO("%s", line);
     }
     (void)cfg;

@@ -26,6 +26,14 @@ struct lt_zap {
     int n_cell_keys;
     char (*cell_keys)[LT_Z85_KEY_LEN + 1];
     uint32_t *cell_ids;
+    int allow_null; /* data sockets without keys (insecure): NULL-mechanism peers, bound only */
+    /* Peer bound (data sockets): connections of the watched sockets, from their monitors
+     * (accepted - disconnected), read by the handler thread itself. */
+    void *mon[LT_ZAP_MAX_WATCH];
+    int n_mon;
+    int64_t live;
+    int64_t max_peers; /* 0 = no bound */
+    _Atomic uint64_t refused_limit;
 };
 
 static int is_z85_char(char c)
@@ -114,6 +122,20 @@ static int zap_check_cell(const struct lt_zap *z, const char *z85, const char *i
     return 0;
 }
 
+/* Monitor events of a watched socket: a connection accepted or gone. */
+static void zap_monitor_event(struct lt_zap *z, void *mon)
+{
+    uint8_t ev[6];
+    char addr[256];
+    int more = 0;
+    if (recv_frame(mon, (char *)ev, sizeof ev, &more) < 6) return;
+    while (more && recv_frame(mon, addr, sizeof addr, &more) >= 0) {
+    }
+    uint16_t event = (uint16_t)(ev[0] | ev[1] << 8);
+    if (event == ZMQ_EVENT_ACCEPTED) z->live++;
+    if (event == ZMQ_EVENT_DISCONNECTED && z->live > 0) z->live--;
+}
+
 /* One ZAP request: version, request id, domain, address, identity, mechanism, credentials. */
 static void zap_handle(struct lt_zap *z)
 {
@@ -133,7 +155,18 @@ static void zap_handle(struct lt_zap *z)
     int ok = 0;
     const char *why = "malformed ZAP request";
     char user[32] = "client";
-    if (n >= 7 && sizes[0] == 3 && memcmp(frames[0], "1.0", 3) == 0) {
+    if (z->max_peers && z->live > z->max_peers) {
+        /* Idle connections must not exhaust the process's descriptors (the writer needs them
+         * to open its next file): beyond the bound, new peers are turned away. */
+        why = "peer limit reached";
+        atomic_fetch_add(&z->refused_limit, 1);
+        LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 3,
+                           "data sockets: %lld connections, more than the %lld allowed "
+                           "(endpoints.max_peers): new peer refused",
+                           (long long)z->live, (long long)z->max_peers);
+    } else if (n >= 6 && z->allow_null && sizes[5] == 4 && memcmp(frames[5], "NULL", 4) == 0) {
+        ok = 1;
+    } else if (n >= 7 && sizes[0] == 3 && memcmp(frames[0], "1.0", 3) == 0) {
         if (sizes[5] == 5 && memcmp(frames[5], "CURVE", 5) == 0 && sizes[6] == 32) {
             char z85[LT_Z85_KEY_LEN + 1];
             zmq_z85_encode(z85, (const uint8_t *)frames[6], 32);
@@ -166,15 +199,22 @@ static void zap_handle(struct lt_zap *z)
 static void *zap_thread(void *arg)
 {
     struct lt_zap *z = arg;
-    zmq_pollitem_t item = {.socket = z->sock, .events = ZMQ_POLLIN};
+    zmq_pollitem_t items[1 + LT_ZAP_MAX_WATCH];
+    items[0] = (zmq_pollitem_t){.socket = z->sock, .events = ZMQ_POLLIN};
+    for (int i = 0; i < z->n_mon; i++)
+        items[1 + i] = (zmq_pollitem_t){.socket = z->mon[i], .events = ZMQ_POLLIN};
     while (!atomic_load(&z->stop)) {
-        int rc = zmq_poll(&item, 1, 100);
+        int rc = zmq_poll(items, 1 + z->n_mon, 100);
         if (rc < 0) {
             if (zmq_errno() == ETERM) break;
             continue;
         }
-        if (rc > 0) zap_handle(z);
+        /* Connection events first, so the peer being authenticated is already counted. */
+        for (int i = 0; i < z->n_mon; i++)
+            while (zmq_poll(&items[1 + i], 1, 0) > 0) zap_monitor_event(z, z->mon[i]);
+        if (items[0].revents & ZMQ_POLLIN) zap_handle(z);
     }
+    for (int i = 0; i < z->n_mon; i++) zmq_close(z->mon[i]);
     zmq_close(z->sock);
     return NULL;
 }
@@ -248,8 +288,8 @@ int lt_zsec_read_cell_keys(const char *path, char (*keys)[LT_Z85_KEY_LEN + 1], u
     return rc ? rc : n;
 }
 
-int lt_zap_start_cells(void *zctx, const char *cell_keys_file, struct lt_zap **out, char *err,
-                       size_t errlen)
+int lt_zap_start_cells(void *zctx, const char *cell_keys_file, void *const *watch, int n_watch,
+                       int64_t max_peers, struct lt_zap **out, char *err, size_t errlen)
 {
     struct lt_zap *z = calloc(1, sizeof *z);
     if (z) {
@@ -261,13 +301,34 @@ int lt_zap_start_cells(void *zctx, const char *cell_keys_file, struct lt_zap **o
         lt_seterr(err, errlen, "ZAP handler: out of memory");
         return LT_ENOMEM;
     }
-    int n = lt_zsec_read_cell_keys(cell_keys_file, z->cell_keys, z->cell_ids,
+    int n = 0;
+    if (cell_keys_file)
+        n = lt_zsec_read_cell_keys(cell_keys_file, z->cell_keys, z->cell_ids,
                                    LT_ZAP_MAX_CELL_ID + 1, err, errlen);
+    else
+        z->allow_null = 1;
     if (n < 0) {
         zap_free(z);
         return n;
     }
     z->n_cell_keys = n;
+    z->max_peers = max_peers;
+    for (int i = 0; i < n_watch && i < LT_ZAP_MAX_WATCH; i++) {
+        char ep[96];
+        snprintf(ep, sizeof ep, "inproc://lartrig-zap-monitor-%p-%d", (void *)z, i);
+        z->mon[i] = zmq_socket(zctx, ZMQ_PAIR);
+        if (!z->mon[i] ||
+            zmq_socket_monitor(watch[i], ep, ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) != 0 ||
+            zmq_connect(z->mon[i], ep) != 0) {
+            lt_seterr(err, errlen, "cannot watch the data sockets' connections: %s",
+                      zmq_strerror(zmq_errno()));
+            if (z->mon[i]) zmq_close(z->mon[i]);
+            for (int k = 0; k < i; k++) zmq_close(z->mon[k]);
+            zap_free(z);
+            return LT_EIO;
+        }
+        z->n_mon = i + 1;
+    }
     return zap_run(zctx, z, out, err, errlen);
 }
 
@@ -279,10 +340,12 @@ static int zap_run(void *zctx, struct lt_zap *z, struct lt_zap **out, char *err,
     if (!z->sock || zmq_bind(z->sock, "inproc://zeromq.zap.01") != 0) {
         lt_seterr(err, errlen, "cannot start ZAP handler: %s", zmq_strerror(zmq_errno()));
         if (z->sock) zmq_close(z->sock);
+        for (int i = 0; i < z->n_mon; i++) zmq_close(z->mon[i]);
         zap_free(z);
         return LT_EIO;
     }
     if (pthread_create(&z->thread, NULL, zap_thread, z) != 0) {
+        for (int i = 0; i < z->n_mon; i++) zmq_close(z->mon[i]);
         zmq_close(z->sock);
         zap_free(z);
         lt_seterr(err, errlen, "cannot start ZAP thread");
@@ -307,6 +370,10 @@ uint64_t lt_zap_accepted(const struct lt_zap *z)
 uint64_t lt_zap_refused(const struct lt_zap *z)
 {
     return atomic_load(&z->refused);
+}
+uint64_t lt_zap_refused_peer_limit(const struct lt_zap *z)
+{
+    return z ? atomic_load(&z->refused_limit) : 0;
 }
 
 int lt_zsec_bind(void *sock, const char *endpoint, const struct lt_zsec_config *cfg, char *err,

@@ -18,6 +18,7 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <zmq.h>
 
 #include "msg.h"
@@ -379,9 +380,128 @@ START_TEST(test_pipelined_triggers_answered_at_once)
 }
 END_TEST
 
+/* trigd with a descriptor limit (RLIMIT_NOFILE), as a small LimitNOFILE= would set it. */
+static pid_t spawn_nofile(const char *logfile, const char *const *args, rlim_t nofile)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct rlimit rl = {nofile, nofile};
+        setrlimit(RLIMIT_NOFILE, &rl);
+        int fd = open(logfile, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 2);
+            dup2(fd, 1);
+            close(fd);
+        }
+        const char *argv[16];
+        int n = 0;
+        argv[n++] = trigd_path();
+        for (int i = 0; args[i] && n < 15; i++) argv[n++] = args[i];
+        argv[n] = NULL;
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* ~300 idle peers that complete their handshake, against a module limited to 256 descriptors
+ * that rolls its record file over every 2 records: beyond endpoints.max_peers new peers are
+ * refused (counted), so the writer always finds a descriptor for its next file; every decision
+ * is written, no .writing file is left, exit 0; once the idle peers leave, new ones are let in
+ * again (the count follows disconnections). */
+START_TEST(test_idle_peers_cannot_exhaust_descriptors)
+{
+    char sub[300], conf[600], text[4096], log_m[600], log_c[600];
+    snprintf(sub, sizeof sub, "%s/peers", dir);
+    mkdir(sub, 0755);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int pc = test_port(67), pr = test_port(68);
+    snprintf(conf, sizeof conf, "%s/trigd.conf", sub);
+    snprintf(text, sizeof text,
+             "cells = ( { id = 0; }, { id = 1; } );\n"
+             "sim = { seed = 9; realtime_factor = 0.02; high_energy_rate_hz = 0.0;\n"
+             "        epoch_unix_s = %.3f; };\n"
+             "trigger = { cell_timeout_ms = 600; coincidence = { enabled = false; };\n"
+             "            single = { enabled = false; };\n"
+             "            periodic = { enabled = true; period_ms = 10.0; }; };\n"
+             "readout = { data_wait_ms = 800; reply_timeout_ms = 1500; };\n"
+             "endpoints = { candidates = \"tcp://127.0.0.1:%d\"; requests = "
+             "\"tcp://127.0.0.1:%d\"; insecure = true; max_peers = 16; };\n"
+             "writer = { output_dir = \"%s\"; max_records_per_file = 2; };\n"
+             "monitor = { control_endpoint = \"off\"; status_endpoint = \"off\"; };\n",
+             (double)now.tv_sec + now.tv_nsec * 1e-9, pc, pr, sub);
+    write_file(conf, text);
+    snprintf(log_m, sizeof log_m, "%s/module.log", sub);
+    snprintf(log_c, sizeof log_c, "%s/cells.log", sub);
+    const char *m_args[] = {"-c", conf, "--role", "module", "--status-interval", "0", NULL};
+    const char *c_args[] = {"-c", conf, "--role", "cell", "--cells", "0,1", "--status-interval",
+                            "0",  NULL};
+    pid_t pm = spawn_nofile(log_m, m_args, 256);
+    ck_assert(wait_for_log(log_m, "running: role module", 20));
+    pid_t pcell = trigd_spawn(log_c, c_args);
+    int ok = wait_for_log(log_m, "trigger 3 ", 40);
+
+    enum { N_IDLE = 300 };
+    void *ctx = zmq_ctx_new();
+    zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, N_IDLE + 16);
+    void **idle = calloc(N_IDLE, sizeof *idle);
+    for (int i = 0; i < N_IDLE; i++) {
+        idle[i] = plain_client(ctx, ZMQ_PUSH);
+        ck_assert_ptr_nonnull(idle[i]);
+        connect_to(idle[i], pc);
+    }
+    ok = ok && wait_for_log(log_m, "new peer refused", 10);
+    /* Decisions and file rollovers go on while the idle peers hang on. */
+    char next[64];
+    snprintf(next, sizeof next, "trigger %llu ", last_trigger(log_m) + 5);
+    ok = ok && wait_for_log(log_m, next, 40);
+    for (int i = 0; i < N_IDLE; i++) zmq_close(idle[i]);
+    free(idle);
+    usleep(1000000);
+    /* The idle peers are gone: a new peer is let in (its stale heartbeat is counted out of
+     * order, which only an admitted message can be). */
+    void *late = plain_client(ctx, ZMQ_PUSH);
+    connect_to(late, pc);
+    send_hb(late, 0, 1, 5);
+    usleep(500000);
+
+    int st = decide_then_stop(log_m, log_c, pm, pcell, &ok);
+    zmq_close(late);
+    zmq_ctx_term(ctx);
+    ck_assert(ok);
+    ck_assert_int_eq(st, 0);
+    FILE *f = fopen(log_m, "r");
+    ck_assert_ptr_nonnull(f);
+    char line[2048];
+    unsigned long long ooo = 0, built = 0, written = 0, failed = 99, peers = 0;
+    while (fgets(line, sizeof line, f)) {
+        const char *p = strstr(line, "module: ");
+        if (p) sscanf(p, "module: %*u msgs (%*u bad, %llu out of order", &ooo);
+        const char *q = strstr(line, "records ");
+        if (p && q)
+            sscanf(q, "records %llu built %llu written %llu failed", &built, &written, &failed);
+        const char *r = strstr(line, "bad replies, ");
+        if (r) sscanf(r, "bad replies, %llu peers", &peers);
+    }
+    fclose(f);
+    fprintf(stderr, "idle peers: %llu refused; records %llu built %llu written %llu failed\n",
+            peers, built, written, failed);
+    ck_assert_uint_ge(peers, N_IDLE / 2);
+    ck_assert_uint_ge(ooo, 1);
+    ck_assert_uint_eq(failed, 0);
+    ck_assert_uint_eq(written, built);
+    ck_assert(!wait_for_log(log_m, "Too many open files", 0.1));
+    size_t n_files;
+    check_files(sub, &n_files);
+    ck_assert_uint_ge(n_files, 3);
+}
+END_TEST
+
 int main(void)
 {
     const TTest *const tests[] = {test_curve_peers_speak_only_for_themselves, test_insecure_bounds,
-                                  test_pipelined_triggers_answered_at_once, NULL};
+                                  test_pipelined_triggers_answered_at_once,
+                                  test_idle_peers_cannot_exhaust_descriptors, NULL};
     return trigd_e2e_main(dir, sizeof dir, "dataplane_security", 200, tests);
 }
