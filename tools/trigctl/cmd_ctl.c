@@ -167,15 +167,33 @@ static void print_status_table(json_t *st)
             printf("  MISSING cells: %s\n", m);
             free(m);
         }
+        /* The data plane's refusals (docs/security.md): a clock fault is a cell's problem to
+         * look at even while its data still flows. */
+        json_t *dp = json_object_get(agg, "data_plane");
+        json_t *faulty = json_object_get(dp, "clock_fault_cells");
+        if (json_is_array(faulty) && json_array_size(faulty) > 0) {
+            char *m = json_dumps(faulty, JSON_COMPACT);
+            printf("  CLOCK FAULT cells: %s\n", m);
+            free(m);
+        }
+        if (json_is_object(dp))
+            printf("  refused: %.0f forged, %.0f clock, %.0f sequence, %.0f out of order, %.0f bad "
+                   "replies, %.0f peers\n",
+                   num(dp, "forged"), num(dp, "clock_faults"), num(dp, "sequence_refused"),
+                   num(dp, "out_of_order"), num(dp, "bad_replies"), num(dp, "peers_refused"));
     }
+    const char *sec = json_string_value(json_object_get(st, "data_security"));
+    if (sec && !strcmp(sec, "insecure"))
+        printf("\nINSECURE: the data sockets are plain tcp without keys (docs/security.md)\n");
     json_t *w = json_object_get(st, "writer");
     if (json_is_object(w)) {
-        printf("\nwriter: %s  queue %.0f  records %.0f  %.1f MB  %.1f MB/s  files %.0f  free %.1f "
-               "GB  errors %.0f%s\n",
-               json_string_value(json_object_get(w, "io_mode")) ?: "?", num(w, "queue"),
-               num(w, "records"), num(w, "bytes") / 1e6, num(w, "mb_per_s"), num(w, "files"),
-               num(w, "free_bytes") / 1e9, num(w, "errors"),
-               json_is_true(json_object_get(w, "inhibit")) ? "  INHIBIT" : "");
+            printf(
+                "\nwriter: %s  queue %.0f  records %.0f  %.1f MB  %.1f MB/s  files %.0f  free %.1f "
+                "GB  errors %.0f%s\n",
+                json_string_value(json_object_get(w, "io_mode")) ?: "?", num(w, "queue"),
+                num(w, "records"), num(w, "bytes") / 1e6, num(w, "mb_per_s"), num(w, "files"),
+                num(w, "free_bytes") / 1e9, num(w, "errors"),
+                json_is_true(json_object_get(w, "inhibit")) ? "  INHIBIT" : "");
     }
 }
 
