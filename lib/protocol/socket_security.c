@@ -104,18 +104,15 @@ static void zap_reply(void *sock, const char *request_id, int id_len, int ok, co
     zmq_send(sock, "", 0, 0);
 }
 
-/* A data-socket peer: its key must be bound to a cell, and a routing id it chose (the request
- * DEALER's "cell-<id>") must be that cell's, so no peer can take another cell's route. */
-static int zap_check_cell(const struct lt_zap *z, const char *z85, const char *identity, int id_len,
-                          char *user, size_t ulen, const char **why)
+/* A data-socket peer: its key must be bound to a cell; it speaks as "cell-<id>" (the User-Id
+ * each of its messages carries). Routes are never taken from a name a peer chose: the module's
+ * ROUTER assigns routing ids and learns cells from authenticated hellos. */
+static int zap_check_cell(const struct lt_zap *z, const char *z85, char *user, size_t ulen,
+                          const char **why)
 {
     for (int i = 0; i < z->n_cell_keys; i++) {
         if (strcmp(z85, z->cell_keys[i]) != 0) continue;
-        int n = snprintf(user, ulen, "cell-%u", z->cell_ids[i]);
-        if (id_len > 0 && (id_len != n || memcmp(identity, user, (size_t)n) != 0)) {
-            *why = "routing id is not the one of the key's cell";
-            return 0;
-        }
+        snprintf(user, ulen, "cell-%u", z->cell_ids[i]);
         return 1;
     }
     *why = "client key not bound to a cell";
@@ -172,7 +169,7 @@ static void zap_handle(struct lt_zap *z)
             zmq_z85_encode(z85, (const uint8_t *)frames[6], 32);
             why = "client key not in allow-list";
             if (z->cell_keys)
-                ok = zap_check_cell(z, z85, frames[4], sizes[4], user, sizeof user, &why);
+                ok = zap_check_cell(z, z85, user, sizeof user, &why);
             else
                 for (int i = 0; i < z->n_keys && !ok; i++) ok = strcmp(z85, z->keys[i]) == 0;
             if (!ok) {

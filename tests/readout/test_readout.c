@@ -76,10 +76,7 @@ static void setup(const char *extra)
     zmq_setsockopt(router, ZMQ_LINGER, &zero, sizeof zero);
     ck_assert_int_eq(zmq_bind(router, "inproc://readout-test"), 0);
     for (int i = 0; i < 2; i++) {
-        char rid[16];
-        int n = snprintf(rid, sizeof rid, "cell-%u", cell_ids[i]);
         dealer[i] = zmq_socket(ctx, ZMQ_DEALER);
-        zmq_setsockopt(dealer[i], ZMQ_ROUTING_ID, rid, (size_t)n);
         zmq_setsockopt(dealer[i], ZMQ_LINGER, &zero, sizeof zero);
         ck_assert_int_eq(zmq_connect(dealer[i], "inproc://readout-test"), 0);
         /* The cell's hello (a HEARTBEAT naming it): the readout routes the cell's requests to
