@@ -158,9 +158,8 @@ static uint64_t mono_ms(void)
 }
 
 /* The hello on the request socket: a HEARTBEAT naming this cell, so the module routes its data
- * requests to this connection. Repeated every HELLO_MS, so a reconnection (a new route) is
- * learnt within that time. */
-#define HELLO_MS 500
+ * requests to this connection. Repeated every LT_MSG_HELLO_INTERVAL_MS, so a reconnection (a new
+ * route) is learnt within a few of them. */
 static void send_hello(struct trigd_cell *c, uint64_t *seq)
 {
     uint8_t buf[LT_MSG_HEADER_SIZE];
@@ -179,7 +178,7 @@ void *trigd_cell_request_main(void *arg)
         uint64_t now = mono_ms();
         if (now >= next_hello) {
             send_hello(c, &hello_seq);
-            next_hello = now + HELLO_MS;
+            next_hello = now + LT_MSG_HELLO_INTERVAL_MS;
         }
         zmq_pollitem_t pi = {.socket = c->dealer, .events = ZMQ_POLLIN};
         if (zmq_poll(&pi, 1, 100) <= 0) continue;

@@ -40,7 +40,12 @@ struct route {
     uint8_t id[ROUTE_MAX];
     uint8_t len;  /* 0 = no route yet */
     uint32_t gen; /* changes with every new connection */
+    uint64_t last_hello_ns;
 };
+/* A route whose connection said hello this recently is alive: another connection's hello for
+ * the same cell is refused (a second claimant, not a reconnection). A real reconnection finds
+ * the old route silent after this. */
+#define ROUTE_ALIVE_NS (3ULL * LT_MSG_HELLO_INTERVAL_MS * 1000000ULL)
 
 struct trigd_readout {
     const struct trigd_config *cfg;
@@ -240,7 +245,7 @@ static int is_route(const struct route *rt, const zmq_msg_t *identity)
 /* A cell's hello: its data requests go to this connection from now on. Under CURVE only the
  * holder of the cell's key can say it; without, the last hello wins (docs/security.md). */
 static void on_hello(struct trigd_readout *r, const zmq_msg_t *identity, zmq_msg_t *payload,
-                     const struct lt_msg_view *v)
+                     const struct lt_msg_view *v, uint64_t now_ns)
 {
     int idx = trigd_config_cell_index(r->cfg, v->hdr.cell);
     size_t n = zmq_msg_size((zmq_msg_t *)identity);
@@ -254,6 +259,9 @@ static void on_hello(struct trigd_readout *r, const zmq_msg_t *identity, zmq_msg
         why = "comes from a peer authenticated as another cell";
     else if (n == 0 || n > ROUTE_MAX)
         why = "has an unusable routing id";
+    else if (r->routes[idx].len && !is_route(&r->routes[idx], identity) &&
+             now_ns - r->routes[idx].last_hello_ns < ROUTE_ALIVE_NS)
+        why = "comes from another connection while the cell's route is alive";
     if (why) {
         atomic_fetch_add(&r->st->replies_bad, 1);
         LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 3, "hello for cell %u refused: it %s", v->hdr.cell,
@@ -261,6 +269,7 @@ static void on_hello(struct trigd_readout *r, const zmq_msg_t *identity, zmq_msg
         return;
     }
     struct route *rt = &r->routes[idx];
+    rt->last_hello_ns = now_ns;
     if (is_route(rt, identity)) return;
     memcpy(rt->id, zmq_msg_data((zmq_msg_t *)identity), n);
     rt->len = (uint8_t)n;
@@ -272,13 +281,12 @@ static void on_hello(struct trigd_readout *r, const zmq_msg_t *identity, zmq_msg
 void trigd_readout_on_reply(struct trigd_readout *r, const zmq_msg_t *identity, zmq_msg_t *payload,
                             uint64_t now_ns)
 {
-    (void)now_ns;
     struct lt_msg_view v;
     char err[200];
     int rc = lt_msg_decode(zmq_msg_data(payload), zmq_msg_size(payload), &v, err, sizeof err);
     int idx = -1;
     if (rc == 0 && v.hdr.type == LT_MSG_HEARTBEAT) {
-        on_hello(r, identity, payload, &v);
+        on_hello(r, identity, payload, &v, now_ns);
         zmq_msg_close(payload);
         zmq_msg_init(payload);
         return;

@@ -12,7 +12,8 @@
  *  - a HEARTBEAT with a huge sequence number, watermarks of 2^62 and an hour ahead on both
  *    cells, a far-future watermark: refused (sequence / clock fault), the horizon never moves
  *    there, the periodic trigger does not spin;
- *  - empty replies from a connection that never said hello: refused.
+ *  - a hello claiming cell 0 from another connection while cell 0's route is alive, empty
+ *    replies from a connection that is no cell's route: refused.
  * In both, the real cells keep working, the module keeps deciding (three more decisions after
  * the attack), SIGTERM ends the module cleanly within seconds and no .writing file is left. */
 #include <check.h>
@@ -295,11 +296,14 @@ START_TEST(test_insecure_bounds)
     send_hb(push, 0, 1ULL << 20, 1ULL << 50);
     send_hb(push, 1, 1ULL << 20, 1ULL << 50);
     send_hb(push, 1, 1ULL << 20, UINT64_MAX);
+    /* A hello claiming cell 0 while its route is alive: refused, cell 0 keeps its route. */
+    send_hb(dealer, 0, 1, 0);
     /* Empty replies from a connection that is no cell's route. */
     uint64_t n = last_trigger(log_m);
     send_empty_reply(dealer, 0, n + 1);
     send_empty_reply(dealer, 1, n + 2);
     ok = ok && wait_for_log(log_m, "refused (clock fault)", 10) &&
+         wait_for_log(log_m, "while the cell's route is alive", 10) &&
          wait_for_log(log_m, "jumps more than trigger.max_sequence_gap", 10);
 
     int st = decide_then_stop(log_m, log_c, pm, pcell, &ok);
@@ -316,7 +320,8 @@ START_TEST(test_insecure_bounds)
             r.triggers, r.clock, r.sequence, r.bad_replies);
     ck_assert_uint_ge(r.clock, 4);
     ck_assert_uint_ge(r.sequence, 1);
-    ck_assert_uint_ge(r.bad_replies, 2);
+    ck_assert_uint_ge(r.bad_replies, 3);
+    ck_assert(!wait_for_log(log_m, "unreachable for data requests", 0.1));
     /* No jump was believed, no periodic catch-up over the forged span, no cell went missing. */
     ck_assert(!wait_for_log(log_m, "confirmed by", 0.1));
     ck_assert(!wait_for_log(log_m, "periodic trigger: data time jumped", 0.1));

@@ -307,8 +307,9 @@ START_TEST(timeout_late_and_bad_replies)
 END_TEST
 
 /* Replies are matched to their request (issue 12): one for cell 0 from cell 3's connection is
- * refused, and cell 0's fragments stay kDataNotFound rather than taking forged data; a cell that
- * reconnects (a new connection saying hello) gets its route back, and a request still in
+ * refused, and cell 0's fragments stay kDataNotFound rather than taking forged data; another
+ * connection cannot claim a cell whose route is alive; a cell that reconnects (its old
+ * connection silent, a new one saying hello) gets its route back, and a request still in
  * flight on the old route takes no reply from the new one. */
 START_TEST(replies_only_from_the_route)
 {
@@ -324,42 +325,47 @@ START_TEST(replies_only_from_the_route)
     send_reply(1, &rq1, 1, 0, 3);
     route_one(r, 1 * MS);
     ck_assert_uint_eq(L(replies), 1);
+    /* Cell 3's connection claims cell 0 while cell 0's route is alive: refused. */
+    uint8_t hb[LT_MSG_HEADER_SIZE];
+    size_t len;
+    ck_assert_int_eq(lt_msg_encode_heartbeat(hb, sizeof hb, 0, 1, 0, &len), 0);
+    ck_assert_int_eq(zmq_send(dealer[1], hb, len, 0), (int)len);
+    route_one(r, 1 * MS);
+    ck_assert_uint_eq(L(replies_bad), 2);
 
-    /* Cell 0 reconnects: its old connection goes, a new one says hello. */
+    /* Cell 0 reconnects: its old connection goes silent, a new one says hello. */
     zmq_close(dealer[0]);
     dealer[0] = zmq_socket(ctx, ZMQ_DEALER);
     int zero = 0;
     zmq_setsockopt(dealer[0], ZMQ_LINGER, &zero, sizeof zero);
     ck_assert_int_eq(zmq_connect(dealer[0], "inproc://readout-test"), 0);
-    uint8_t hb[LT_MSG_HEADER_SIZE];
-    size_t len;
-    ck_assert_int_eq(lt_msg_encode_heartbeat(hb, sizeof hb, 0, 1, 0, &len), 0);
     ck_assert_int_eq(zmq_send(dealer[0], hb, len, 0), (int)len);
-    route_one(r, 2 * MS);
+    route_one(r, 2000 * MS);      /* the old route silent for 2 s: a reconnection */
     send_reply(0, &rq0, 1, 0, 0); /* the old request, from the new connection */
-    route_one(r, 2 * MS);
+    route_one(r, 2000 * MS);
+    ck_assert_uint_eq(L(replies_bad), 2);
     ck_assert_uint_eq(L(replies), 1);
-    trigd_readout_service(r, 500 * MS);
+    trigd_readout_service(r, 2001 * MS);
     ck_assert_uint_eq(L(records_built), 1);
     ck_assert_uint_eq(L(fragments_not_found), 2); /* cell 0: no genuine reply, no forged one */
     sink.rec[0]->done(sink.rec[0], 0, sink.rec[0]->user);
-    trigd_readout_service(r, 501 * MS);
+    trigd_readout_service(r, 2002 * MS);
 
     /* The next decision's request reaches cell 0 on its new connection. */
     d = decision(13, 500000);
-    trigd_readout_start(r, d, 600 * MS);
+    trigd_readout_start(r, d, 2100 * MS);
     ck_assert_uint_eq(L(requests_unroutable), 0);
     rq0 = take_request(0, d);
     rq1 = take_request(1, d);
     send_reply(0, &rq0, 1, 0, 0);
     send_reply(1, &rq1, 1, 0, 3);
-    route_one(r, 601 * MS);
-    route_one(r, 601 * MS);
-    trigd_readout_service(r, 602 * MS);
+    route_one(r, 2101 * MS);
+    route_one(r, 2101 * MS);
+    trigd_readout_service(r, 2102 * MS);
     ck_assert_uint_eq(L(records_built), 2);
     ck_assert_uint_eq(L(fragments_not_found), 2);
     sink.rec[1]->done(sink.rec[1], 0, sink.rec[1]->user);
-    trigd_readout_service(r, 603 * MS);
+    trigd_readout_service(r, 2103 * MS);
     trigd_readout_destroy(r);
     teardown();
 }
