@@ -27,12 +27,12 @@
 #include "aggregator.h"
 #include "candidate_gate.h"
 #include "config.h"
+#include "config_slices.h"
 #include "latency_hist.h"
 #include "lt_clock.h"
 #include "lt_error.h"
 #include "msg.h"
 #include "socket_security.h"
-#include "status.h"
 #include "ticks.h"
 
 #define T0   (1ULL << 30)
@@ -161,7 +161,7 @@ static void on_emit(void *user, const struct trigd_decision *d)
 {
     (void)user;
     decisions++;
-    if (d->algorithms & (1U << TRIGD_ALGO_SINGLE)) big_total++;
+    if (d->algorithms & (1U << LT_ALGO_SINGLE)) big_total++;
     uint64_t b = deciding_block(d->time, reach_ticks);
     if (b < atomic_load(&gen_blocks) && atomic_load(&gen_blocks) - b < RING) {
         uint64_t s = atomic_load(&sent_ns[b % RING]);
@@ -219,9 +219,12 @@ int main(int argc, char **argv)
     struct trigd_agg_callbacks cb = {NULL, on_emit, NULL};
     struct trigd_agg *agg;
     struct trigd_input *in;
-    static struct trigd_module_status st;
-    if (trigd_agg_create(&cfg, &cb, lt_mono_ns(), &agg, err, sizeof err) ||
-        trigd_input_create(&cfg, &in, err, sizeof err)) {
+    static struct lt_aggregator_config ac;
+    static struct trigd_input_config ic;
+    trigd_config_aggregator(&cfg, &ac);
+    trigd_config_input(&cfg, &ic);
+    if (trigd_agg_create(&ac, &cb, lt_mono_ns(), &agg, err, sizeof err) ||
+        trigd_input_create(&ic, &in, err, sizeof err)) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }
@@ -282,7 +285,7 @@ int main(int argc, char **argv)
                 const char *u = zmq_msg_gets(&m, "User-Id");
                 peer = u && !strncmp(u, "cell-", 5) ? (int32_t)atoi(u + 5) : -2;
             }
-            trigd_input_handle_peer(in, agg, zmq_msg_data(&m), zmq_msg_size(&m), peer, now, &st);
+            trigd_input_handle_peer(in, agg, zmq_msg_data(&m), zmq_msg_size(&m), peer, now);
             t_last = lt_mono_ns();
             msgs++;
         }
@@ -300,17 +303,18 @@ int main(int argc, char **argv)
            "(%llu messages, %.3g msg/s)\n",
            (unsigned long long)atomic_load(&gen_cands), (unsigned long long)as.candidates, secs,
            (double)as.candidates / secs, (unsigned long long)msgs, (double)msgs / secs);
+    struct trigd_input_stats st;
+    trigd_input_snapshot(in, &st);
     printf("  dropped: %llu bad, %llu forged, %llu out of order, %llu late, %llu overflow\n",
-           (unsigned long long)atomic_load(&st.msgs_bad),
-           (unsigned long long)atomic_load(&st.msgs_forged),
-           (unsigned long long)atomic_load(&st.msgs_out_of_order), (unsigned long long)as.late,
+           (unsigned long long)st.msgs_bad, (unsigned long long)st.msgs_forged,
+           (unsigned long long)st.msgs_out_of_order, (unsigned long long)as.late,
            (unsigned long long)as.overflow);
     printf("  decisions: %llu (single %llu, coincidence %llu, summed %llu, periodic %llu), "
            "%llu proposals merged\n",
-           (unsigned long long)as.decisions, (unsigned long long)as.triggers[TRIGD_ALGO_SINGLE],
-           (unsigned long long)as.triggers[TRIGD_ALGO_COINCIDENCE],
-           (unsigned long long)as.triggers[TRIGD_ALGO_SUMMED],
-           (unsigned long long)as.triggers[TRIGD_ALGO_PERIODIC], (unsigned long long)as.merged);
+           (unsigned long long)as.decisions, (unsigned long long)as.triggers[LT_ALGO_SINGLE],
+           (unsigned long long)as.triggers[LT_ALGO_COINCIDENCE],
+           (unsigned long long)as.triggers[LT_ALGO_SUMMED],
+           (unsigned long long)as.triggers[LT_ALGO_PERIODIC], (unsigned long long)as.merged);
     printf("  latency after the watermark: p50 %.3f ms, p99 %.3f ms, max %.3f ms\n",
            as.latency_p50_ns / 1e6, as.latency_p99_ns / 1e6, as.latency_max_ns / 1e6);
     printf("  latency end to end (deciding watermark sent -> decision): p50 %.3f ms, p99 %.3f "

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "config_reload.h"
 #include "log.h"
 #include "lt_error.h"
 #include "run.h"
@@ -23,7 +24,8 @@ static void usage(FILE *f)
             "      --run N             override `run_number`\n"
             "      --status-interval S status log line period (overrides "
             "monitor.status_interval_s)\n"
-            "      --print-default-config  print the embedded configuration and exit\n");
+            "      --print-default-config  print the embedded configuration (every key at its\n"
+            "                          default) and exit\n");
 }
 
 /* "0,3,5" -> sel[i] = 1 for the configured cells with those ids. */
@@ -73,7 +75,7 @@ int main(int argc, char **argv)
             check_only = 1;
             break;
         case 'p':
-            fputs(trigd_default_config_text, stdout);
+            trigd_config_print_default(stdout);
             return 0;
         case 'h':
             usage(stdout);
@@ -99,37 +101,33 @@ int main(int argc, char **argv)
         }
     }
     lt_log_set_ident("trigd");
-    static struct trigd_config cfg;
+    static struct lt_pipeline_config pc;
+    struct trigd_config *cfg = &pc.c;
     char err[1024];
-    if (trigd_config_load(path, &cfg, err, sizeof err)) {
+    if (trigd_config_load(path, cfg, err, sizeof err)) {
         LT_ERR("configuration: %s", err);
         return 1;
     }
-    if (role && trigd_role_parse(role, &cfg.role)) {
+    if (role && trigd_role_parse(role, &cfg->role)) {
         LT_ERR("--role: \"%s\" is not one of all, cell, module", role);
         return 2;
     }
-    if (duration >= 0) cfg.duration_s = duration;
-    if (run >= 0) cfg.run_number = (uint32_t)run;
-    if (cfg.role != TRIGD_ROLE_ALL && (!strncmp(cfg.endpoints.candidates, "inproc://", 9) ||
-                                       !strncmp(cfg.endpoints.requests, "inproc://", 9))) {
+    if (duration >= 0) cfg->duration_s = duration;
+    if (run >= 0) cfg->run_number = (uint32_t)run;
+    if (cfg->role != TRIGD_ROLE_ALL && (!strncmp(cfg->endpoints.candidates, "inproc://", 9) ||
+                                        !strncmp(cfg->endpoints.requests, "inproc://", 9))) {
         LT_ERR("role %s needs ipc:// or tcp:// endpoints (endpoints.candidates/requests)",
-               trigd_role_name(cfg.role));
+               trigd_role_name(cfg->role));
         return 2;
     }
     static uint8_t sel[TRIGD_MAX_CELLS];
-    if (cells && parse_cells(&cfg, cells, sel)) return 2;
+    if (cells && parse_cells(cfg, cells, sel)) return 2;
     if (check_only) {
-        printf("%s: configuration valid (%u cells, role %s)\n", cfg.source_name, cfg.n_cells,
-               trigd_role_name(cfg.role));
+        printf("%s: configuration valid (%u cells, role %s)\n", cfg->source_name, cfg->n_cells,
+               trigd_role_name(cfg->role));
         return 0;
     }
-    const char *lvl = cfg.log_level;
-    lt_log_set_level(!strcmp(lvl, "error")     ? LT_LOG_ERR
-                     : !strcmp(lvl, "warning") ? LT_LOG_WARNING
-                     : !strcmp(lvl, "notice")  ? LT_LOG_NOTICE
-                     : !strcmp(lvl, "debug")   ? LT_LOG_DEBUG
-                                               : LT_LOG_INFO);
-    if (status_interval < 0) status_interval = cfg.monitor.status_interval_s;
-    return trigd_run(&cfg, cells ? sel : NULL, status_interval);
+    trigd_apply_log_level(cfg->log_level);
+    if (status_interval < 0) status_interval = cfg->monitor.status_interval_s;
+    return trigd_run(&pc, cells ? sel : NULL, status_interval);
 }

@@ -37,7 +37,7 @@ struct heap_entry {
 };
 
 struct trigd_agg {
-    struct trigd_config cfg;
+    struct lt_aggregator_config cfg; /* its own slice, copied */
     struct trigd_agg_callbacks cb;
     struct trigd_algos *algos;
     uint32_t n_cells;
@@ -58,7 +58,7 @@ struct trigd_agg {
     int paused;
 };
 
-static void on_fire(void *user, enum trigd_algo algo, uint64_t t, const struct lt_candidate *c,
+static void on_fire(void *user, enum lt_algo algo, uint64_t t, const struct lt_candidate *c,
                     uint32_t n);
 
 static const struct lt_candidate *q_at(const struct trigd_agg *a, const struct agg_cell *c,
@@ -67,7 +67,7 @@ static const struct lt_candidate *q_at(const struct trigd_agg *a, const struct a
     return &c->q[(c->head + i) & a->qmask];
 }
 
-int trigd_agg_create(const struct trigd_config *cfg, const struct trigd_agg_callbacks *cb,
+int trigd_agg_create(const struct lt_aggregator_config *cfg, const struct trigd_agg_callbacks *cb,
                      uint64_t now_ns, struct trigd_agg **out, char *err, size_t errlen)
 {
     *out = NULL;
@@ -75,10 +75,10 @@ int trigd_agg_create(const struct trigd_config *cfg, const struct trigd_agg_call
     if (!a) goto nomem;
     a->cfg = *cfg;
     a->cb = *cb;
-    a->n_cells = cfg->n_cells;
+    a->n_cells = cfg->cells.n;
     /* A power of two, so ring indices are a mask, not a division, on the per-candidate path. */
     a->qcap = 16;
-    while (a->qcap < cfg->buffers.candidate_queue) a->qcap <<= 1;
+    while (a->qcap < cfg->candidate_queue) a->qcap <<= 1;
     a->qmask = a->qcap - 1;
     a->next_trigger = 1;
     memset(a->index_of, 0xff, sizeof a->index_of);
@@ -88,7 +88,7 @@ int trigd_agg_create(const struct trigd_config *cfg, const struct trigd_agg_call
     if (!a->cells || !a->heap || !a->pending) goto fail;
     for (uint32_t i = 0; i < a->n_cells; i++) {
         struct agg_cell *c = &a->cells[i];
-        c->id = cfg->cells[i].id;
+        c->id = cfg->cells.id[i];
         c->last_heard_ns = now_ns; /* a cell never heard from gets one timeout to show up */
         c->q = calloc(a->qcap, sizeof *c->q);
         if (!c->q) goto fail;
@@ -212,13 +212,13 @@ static void add_candidates(struct trigd_agg *a, struct trigd_decision *d,
 
 static void issue(struct trigd_agg *a, struct trigd_decision *d)
 {
-    if (a->paused && !(d->algorithms & (1U << TRIGD_ALGO_MANUAL))) {
+    if (a->paused && !(d->algorithms & (1U << LT_ALGO_MANUAL))) {
         a->st.paused++;
         return;
     }
     if (a->cb.accept && !a->cb.accept(a->cb.user)) {
         a->st.inhibited++;
-        for (unsigned k = 0; k < TRIGD_ALGO_COUNT; k++)
+        for (unsigned k = 0; k < LT_ALGO_COUNT; k++)
             if (d->algorithms & (1U << k)) a->st.inhibited_by[k]++;
         LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 3,
                            "trigger at %llu inhibited: readout/writer queue full (%llu inhibited "
@@ -232,7 +232,7 @@ static void issue(struct trigd_agg *a, struct trigd_decision *d)
     if (d->decided_ns >= d->horizon_ns && d->horizon_ns)
         trigd_hist_add(&a->latency, d->decided_ns - d->horizon_ns);
     a->st.decisions++;
-    for (unsigned k = 0; k < TRIGD_ALGO_COUNT; k++)
+    for (unsigned k = 0; k < LT_ALGO_COUNT; k++)
         if (d->algorithms & (1U << k)) a->st.triggers[k]++;
     if (a->cb.emit) a->cb.emit(a->cb.user, d);
 }
@@ -250,11 +250,11 @@ static void pop_pending(struct trigd_agg *a)
     }
 }
 
-static void on_fire(void *user, enum trigd_algo algo, uint64_t t, const struct lt_candidate *c,
+static void on_fire(void *user, enum lt_algo algo, uint64_t t, const struct lt_candidate *c,
                     uint32_t n)
 {
     struct trigd_agg *a = user;
-    const struct trigd_readout_config *ro = &a->cfg.readout;
+    const struct lt_aggregator_config *ro = &a->cfg;
     a->st.proposals[algo]++;
     /* Join a pending decision whose readout window holds this time. */
     for (uint32_t i = 0; i < a->n_pending; i++) {
@@ -291,7 +291,7 @@ static void on_fire(void *user, enum trigd_algo algo, uint64_t t, const struct l
  * horizon - lookback, and it joins a decision only up to decision time + post. */
 static void issue_ready_upto(struct trigd_agg *a, uint64_t upto, int all)
 {
-    uint64_t reach = a->cfg.readout.post_ticks + trigd_algos_lookback(a->algos);
+    uint64_t reach = a->cfg.post_ticks + trigd_algos_lookback(a->algos);
     while (a->n_pending && (all || a->pending[0].time + reach < upto)) pop_pending(a);
 }
 
@@ -431,7 +431,7 @@ void trigd_agg_poll(struct trigd_agg *a, uint64_t now_ns)
 
 void trigd_agg_manual(struct trigd_agg *a, uint64_t t)
 {
-    on_fire(a, TRIGD_ALGO_MANUAL, t, NULL, 0);
+    on_fire(a, LT_ALGO_MANUAL, t, NULL, 0);
 }
 
 void trigd_agg_set_paused(struct trigd_agg *a, int paused)
@@ -460,8 +460,8 @@ void trigd_agg_get_stats(const struct trigd_agg *a, struct trigd_agg_stats *st)
 {
     *st = a->st;
     st->horizon = a->horizon;
-    for (unsigned k = 0; k < TRIGD_ALGO_COUNT; k++)
-        st->timer_skipped[k] = trigd_algos_timer_skipped(a->algos, (enum trigd_algo)k);
+    for (unsigned k = 0; k < LT_ALGO_COUNT; k++)
+        st->timer_skipped[k] = trigd_algos_timer_skipped(a->algos, (enum lt_algo)k);
     st->latency_p50_ns = trigd_hist_quantile(&a->latency, 0.50);
     st->latency_p99_ns = trigd_hist_quantile(&a->latency, 0.99);
     st->latency_max_ns = a->latency.max_ns;

@@ -17,17 +17,32 @@
 #include <stdint.h>
 
 #include "candidate.h"
-#include "config.h"
+#include "chmap.h"
 #include "trigger_algos.h"
 
-#define TRIGD_CELL_WORDS (LT_MAX_CELLS / 64)
+#define TRIGD_CELL_WORDS              (LT_MAX_CELLS / 64)
+#define TRIGD_DECISION_MAX_CANDIDATES LT_TC_MAX_CANDIDATES /* kept in the TriggerCandidate */
+
+/* The configured cells, in the configuration's order. */
+struct trigd_cell_ids {
+    uint32_t n;
+    uint32_t id[LT_MAX_CELLS];
+};
+
+/* The aggregator's configuration slice (daemon/config/config_slices.h fills it). */
+struct lt_aggregator_config {
+    struct trigd_cell_ids cells;
+    uint32_t candidate_queue;       /* buffers.candidate_queue: per-cell queue */
+    uint64_t pre_ticks, post_ticks; /* readout.pre_us / post_us: a decision's window */
+    struct trigd_trigger_config trigger;
+};
 
 struct trigd_decision {
     uint64_t trigger_number; /* from 1 in each run */
     uint64_t time;           /* trigger timestamp, ticks */
     uint64_t window_begin;   /* readout window [begin, end), ticks */
     uint64_t window_end;
-    uint32_t algorithms; /* bit (1 << enum trigd_algo) per algorithm that proposed it */
+    uint32_t algorithms; /* bit (1 << enum lt_algo) per algorithm that proposed it */
     uint32_t n_candidates;
     uint32_t candidates_dropped; /* beyond trigger.max_candidates_per_decision */
     uint32_t n_cells;            /* cells with a candidate in the decision */
@@ -69,16 +84,16 @@ struct trigd_agg_stats {
     uint64_t overflow;     /* per-cell queue full: dropped */
     uint64_t unknown_cell; /* for a cell not in the configuration: dropped */
     uint64_t heartbeats;
-    uint64_t proposals[TRIGD_ALGO_COUNT];
-    uint64_t merged;                     /* proposals folded into an overlapping decision */
-    uint64_t decisions;                  /* issued (numbered) */
-    uint64_t triggers[TRIGD_ALGO_COUNT]; /* issued decisions per algorithm that proposed them */
+    uint64_t proposals[LT_ALGO_COUNT];
+    uint64_t merged;                  /* proposals folded into an overlapping decision */
+    uint64_t decisions;               /* issued (numbered) */
+    uint64_t triggers[LT_ALGO_COUNT]; /* issued decisions per algorithm that proposed them */
     uint64_t inhibited;
-    uint64_t inhibited_by[TRIGD_ALGO_COUNT];
+    uint64_t inhibited_by[LT_ALGO_COUNT];
     uint64_t paused;           /* decisions not issued because the operator paused triggering */
     uint64_t pending_overflow; /* decisions forced out early because the pending list was full */
     uint64_t window_overflows;
-    uint64_t timer_skipped[TRIGD_ALGO_COUNT]; /* periodic/random slots skipped after a gap */
+    uint64_t timer_skipped[LT_ALGO_COUNT]; /* periodic/random slots skipped after a gap */
     uint64_t missing_events, rejoin_events;
     uint32_t cells_missing, cells_total;
     uint64_t horizon;                                        /* decided up to this tick */
@@ -87,7 +102,7 @@ struct trigd_agg_stats {
 
 struct trigd_agg;
 
-int trigd_agg_create(const struct trigd_config *cfg, const struct trigd_agg_callbacks *cb,
+int trigd_agg_create(const struct lt_aggregator_config *cfg, const struct trigd_agg_callbacks *cb,
                      uint64_t now_ns, struct trigd_agg **out, char *err, size_t errlen);
 void trigd_agg_destroy(struct trigd_agg *a);
 

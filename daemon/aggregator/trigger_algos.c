@@ -6,18 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chmap.h"
 #include "log.h"
 #include "lt_error.h"
 #include "ticks.h"
 
 #define WINDOW_CAP 4096U /* candidates a window may hold; more are counted as overflow */
-
-const char *trigd_algo_name(unsigned algo)
-{
-    static const char *names[TRIGD_ALGO_COUNT] = {"single",   "coincidence", "summed",
-                                                  "periodic", "random",      "manual"};
-    return algo < TRIGD_ALGO_COUNT ? names[algo] : "unknown";
-}
 
 /* A ring of the candidates inside a sliding time window. */
 struct window {
@@ -40,8 +34,8 @@ struct trigd_algos {
     int timers_started;
     uint64_t rng;
     uint64_t overflows;
-    uint64_t skipped[TRIGD_ALGO_COUNT]; /* timer slots passed over after a gap */
-    struct lt_candidate *scratch;       /* contiguous copy of a window for a proposal */
+    uint64_t skipped[LT_ALGO_COUNT]; /* timer slots passed over after a gap */
+    struct lt_candidate *scratch;    /* contiguous copy of a window for a proposal */
 };
 
 int trigd_algos_create(const struct trigd_trigger_config *cfg, struct trigd_algos **out, char *err,
@@ -99,9 +93,9 @@ uint64_t trigd_algos_window_overflows(const struct trigd_algos *a)
     return a->overflows;
 }
 
-uint64_t trigd_algos_timer_skipped(const struct trigd_algos *a, enum trigd_algo algo)
+uint64_t trigd_algos_timer_skipped(const struct trigd_algos *a, enum lt_algo algo)
 {
-    return algo < TRIGD_ALGO_COUNT ? a->skipped[algo] : 0;
+    return algo < LT_ALGO_COUNT ? a->skipped[algo] : 0;
 }
 
 /* splitmix64: a tiny reproducible generator for the random trigger. */
@@ -144,16 +138,16 @@ static void fire_timers(struct trigd_algos *a, uint64_t t, trigd_fire_fn fire, v
         if (due > TIMER_CATCHUP_MAX) {
             /* Fire the newest slot only: its data is the likeliest to be in the cells' rings. */
             a->next_periodic += (due - 1) * p;
-            a->skipped[TRIGD_ALGO_PERIODIC] += due - 1;
+            a->skipped[LT_ALGO_PERIODIC] += due - 1;
             LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 3,
                                "periodic trigger: data time jumped over %llu periods; firing once "
                                "at %llu (%llu skipped so far)",
                                (unsigned long long)due, (unsigned long long)a->next_periodic,
-                               (unsigned long long)a->skipped[TRIGD_ALGO_PERIODIC]);
+                               (unsigned long long)a->skipped[LT_ALGO_PERIODIC]);
             due = 1;
         }
         for (; due > 0; due--) {
-            fire(user, TRIGD_ALGO_PERIODIC, a->next_periodic, NULL, 0);
+            fire(user, LT_ALGO_PERIODIC, a->next_periodic, NULL, 0);
             a->next_periodic =
                 a->next_periodic <= UINT64_MAX - p ? a->next_periodic + p : UINT64_MAX;
         }
@@ -167,18 +161,18 @@ static void fire_timers(struct trigd_algos *a, uint64_t t, trigd_fire_fn fire, v
             uint64_t back = random_gap(a);
             uint64_t at = t - a->next_random > back ? t - back : a->next_random;
             uint64_t n = expected < 1e18 ? (uint64_t)expected : 1000000000000000000ULL;
-            a->skipped[TRIGD_ALGO_RANDOM] += n;
+            a->skipped[LT_ALGO_RANDOM] += n;
             LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 3,
                                "random trigger: data time jumped %.3f s; firing once at %llu, "
                                "about %llu triggers skipped",
                                span_s, (unsigned long long)at, (unsigned long long)n);
-            fire(user, TRIGD_ALGO_RANDOM, at, NULL, 0);
+            fire(user, LT_ALGO_RANDOM, at, NULL, 0);
             uint64_t gap = random_gap(a);
             a->next_random = at <= UINT64_MAX - gap && at + gap > t ? at + gap : t;
         }
         /* Bounded: beyond the gap case the draws average fewer than TIMER_CATCHUP_MAX. */
         for (unsigned k = 0; a->next_random < t && k < 4 * TIMER_CATCHUP_MAX; k++) {
-            fire(user, TRIGD_ALGO_RANDOM, a->next_random, NULL, 0);
+            fire(user, LT_ALGO_RANDOM, a->next_random, NULL, 0);
             uint64_t gap = random_gap(a);
             a->next_random = a->next_random <= UINT64_MAX - gap ? a->next_random + gap : UINT64_MAX;
         }
@@ -246,7 +240,7 @@ void trigd_algos_late_candidate(struct trigd_algos *a, const struct lt_candidate
     const struct trigd_trigger_config *cfg = &a->cfg;
     if (cfg->single.enabled && c->peak_score >= cfg->single.min_score &&
         c->adc_sum >= cfg->single.min_adc_sum)
-        fire(user, TRIGD_ALGO_SINGLE, c->time_start, c, 1);
+        fire(user, LT_ALGO_SINGLE, c->time_start, c, 1);
 }
 
 void trigd_algos_candidate(struct trigd_algos *a, const struct lt_candidate *c, trigd_fire_fn fire,
@@ -258,7 +252,7 @@ void trigd_algos_candidate(struct trigd_algos *a, const struct lt_candidate *c, 
 
     if (cfg->single.enabled && c->peak_score >= cfg->single.min_score &&
         c->adc_sum >= cfg->single.min_adc_sum)
-        fire(user, TRIGD_ALGO_SINGLE, t, c, 1);
+        fire(user, LT_ALGO_SINGLE, t, c, 1);
 
     if (cfg->coincidence.enabled && c->peak_score >= cfg->coincidence.min_score) {
         win_expire(a, &a->coinc, t, cfg->coincidence.window_ticks, coinc_evict);
@@ -267,7 +261,7 @@ void trigd_algos_candidate(struct trigd_algos *a, const struct lt_candidate *c, 
         if (a->cell_count[cell]++ == 0) a->distinct++;
         if (a->distinct >= cfg->coincidence.min_cells) {
             uint32_t n = win_copy(a, &a->coinc);
-            fire(user, TRIGD_ALGO_COINCIDENCE, a->scratch[0].time_start, a->scratch, n);
+            fire(user, LT_ALGO_COINCIDENCE, a->scratch[0].time_start, a->scratch, n);
             win_clear(a, &a->coinc, coinc_evict);
         }
     }
@@ -278,7 +272,7 @@ void trigd_algos_candidate(struct trigd_algos *a, const struct lt_candidate *c, 
         a->sum += c->peak_score;
         if (a->sum >= cfg->summed.threshold) {
             uint32_t n = win_copy(a, &a->summed);
-            fire(user, TRIGD_ALGO_SUMMED, a->scratch[0].time_start, a->scratch, n);
+            fire(user, LT_ALGO_SUMMED, a->scratch[0].time_start, a->scratch, n);
             win_clear(a, &a->summed, summed_evict);
         }
     }

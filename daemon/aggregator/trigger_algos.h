@@ -13,26 +13,67 @@
 #ifndef TRIGD_TRIGGER_ALGOS_H
 #define TRIGD_TRIGGER_ALGOS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "candidate.h"
-#include "config.h"
+#include "trigger_candidate.h"
 
-enum trigd_algo {
-    TRIGD_ALGO_SINGLE = 0,
-    TRIGD_ALGO_COINCIDENCE = 1,
-    TRIGD_ALGO_SUMMED = 2,
-    TRIGD_ALGO_PERIODIC = 3,
-    TRIGD_ALGO_RANDOM = 4,
-    TRIGD_ALGO_MANUAL = 5, /* operator command (trigctl trigger) */
-    TRIGD_ALGO_COUNT = 6,
-};
-
-const char *trigd_algo_name(unsigned algo);
+/* The algorithms (enum lt_algo, their names) are numbered by the record format: they are bits of
+ * the TriggerCandidate payload (lib/formats/trigger_candidate.h). */
 
 /* One proposal: the algorithm, the trigger time and the candidates behind it (may be none). */
-typedef void (*trigd_fire_fn)(void *user, enum trigd_algo algo, uint64_t time,
+typedef void (*trigd_fire_fn)(void *user, enum lt_algo algo, uint64_t time,
                               const struct lt_candidate *cands, uint32_t n);
+
+/* The algorithms' configuration slice (the `trigger` group of the configuration file,
+ * docs/config.md; daemon/config fills it). */
+struct trigd_coincidence_config {
+    int enabled;
+    uint32_t min_cells;
+    uint64_t window_ticks;
+    int32_t min_score;
+};
+
+struct trigd_summed_config {
+    int enabled;
+    uint64_t window_ticks;
+    int64_t threshold; /* sum of peak scores */
+};
+
+struct trigd_single_config {
+    int enabled;
+    int32_t min_score;
+    uint32_t min_adc_sum;
+};
+
+struct trigd_periodic_config {
+    int enabled;
+    uint64_t period_ticks;
+};
+
+struct trigd_random_config {
+    int enabled;
+    double rate_hz; /* mean rate in data time */
+    uint64_t seed;
+};
+
+struct trigd_trigger_config {
+    uint64_t watermark_slack_ticks; /* decide only up to min(watermark) - slack */
+    uint32_t cell_timeout_ms;       /* silent longer -> cell missing */
+    uint32_t max_candidates_per_decision;
+    /* Data-plane bounds, the candidate gate's (docs/security.md): a watermark or candidate further
+     * ahead of the other cells (or the cell's own last watermark) than this is refused as a clock
+     * fault; a sequence number further ahead of the last accepted one than max_sequence_gap is
+     * refused. */
+    uint64_t max_time_lead_ticks;
+    uint64_t max_sequence_gap;
+    struct trigd_coincidence_config coincidence;
+    struct trigd_summed_config summed;
+    struct trigd_single_config single;
+    struct trigd_periodic_config periodic;
+    struct trigd_random_config random;
+};
 
 struct trigd_algos;
 
@@ -63,6 +104,6 @@ void trigd_algos_set_thresholds(struct trigd_algos *a, const struct trigd_trigge
 uint64_t trigd_algos_window_overflows(const struct trigd_algos *a);
 /* Periodic/random slots passed over after a gap in data time: each algorithm fires at most once
  * per step of the horizon, whatever the step's size (the rest are counted here). */
-uint64_t trigd_algos_timer_skipped(const struct trigd_algos *a, enum trigd_algo algo);
+uint64_t trigd_algos_timer_skipped(const struct trigd_algos *a, enum lt_algo algo);
 
 #endif

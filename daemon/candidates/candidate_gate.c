@@ -35,25 +35,26 @@ struct trigd_input {
     int16_t index_of[LT_MAX_CELLS];
     struct in_cell *cells;
     struct lt_candidate cands[LT_MSG_MAX_CANDIDATES];
+    struct trigd_input_stats st;
 };
 
-int trigd_input_create(const struct trigd_config *cfg, struct trigd_input **out, char *err,
+int trigd_input_create(const struct trigd_input_config *cfg, struct trigd_input **out, char *err,
                        size_t errlen)
 {
     struct trigd_input *in = calloc(1, sizeof *in);
-    if (in) in->cells = calloc(cfg->n_cells, sizeof *in->cells);
+    if (in) in->cells = calloc(cfg->cells.n ? cfg->cells.n : 1, sizeof *in->cells);
     if (!in || !in->cells) {
         free(in);
         lt_seterr(err, errlen, "candidate input: out of memory");
         return LT_ENOMEM;
     }
-    in->max_lead = cfg->trigger.max_time_lead_ticks;
-    in->max_gap = cfg->trigger.max_sequence_gap;
-    in->n_cells = cfg->n_cells;
+    in->max_lead = cfg->max_time_lead_ticks;
+    in->max_gap = cfg->max_sequence_gap;
+    in->n_cells = cfg->cells.n;
     memset(in->index_of, 0xff, sizeof in->index_of);
-    for (uint32_t i = 0; i < cfg->n_cells; i++) {
-        in->index_of[cfg->cells[i].id] = (int16_t)i;
-        in->cells[i].id = cfg->cells[i].id;
+    for (uint32_t i = 0; i < cfg->cells.n; i++) {
+        in->index_of[cfg->cells.id[i]] = (int16_t)i;
+        in->cells[i].id = cfg->cells.id[i];
     }
     *out = in;
     return 0;
@@ -66,9 +67,20 @@ void trigd_input_destroy(struct trigd_input *in)
     free(in);
 }
 
-static int drop_bad(struct trigd_module_status *st, size_t len, const char *why)
+void trigd_input_count_bad(struct trigd_input *in)
 {
-    atomic_fetch_add_explicit(&st->msgs_bad, 1, memory_order_relaxed);
+    in->st.msgs++;
+    in->st.msgs_bad++;
+}
+
+void trigd_input_snapshot(const struct trigd_input *in, struct trigd_input_stats *out)
+{
+    *out = in->st;
+}
+
+static int drop_bad(struct trigd_input *in, size_t len, const char *why)
+{
+    in->st.msgs_bad++;
     LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 5,
                        "bad message on the candidate socket (%zu bytes) "
                        "dropped: %s",
@@ -92,10 +104,10 @@ static uint64_t reference_time(const struct trigd_input *in, const struct trigd_
     return ref;
 }
 
-static int refuse_time(struct in_cell *c, const struct lt_msg_view *v, uint64_t t, uint64_t ref,
-                       uint64_t now_ns, struct trigd_module_status *st)
+static int refuse_time(struct trigd_input *in, struct in_cell *c, const struct lt_msg_view *v,
+                       uint64_t t, uint64_t ref, uint64_t now_ns)
 {
-    atomic_fetch_add_explicit(&st->msgs_clock_fault, 1, memory_order_relaxed);
+    in->st.msgs_clock_fault++;
     c->fault_ns = now_ns ? now_ns : 1;
     int type = v->hdr.type == LT_MSG_HEARTBEAT;
     if (v->hdr.sequence > c->last_seq[type]) c->refused[type]++;
@@ -108,34 +120,33 @@ static int refuse_time(struct in_cell *c, const struct lt_msg_view *v, uint64_t 
 }
 
 int trigd_input_handle(struct trigd_input *in, struct trigd_agg *agg, const void *buf, size_t len,
-                       uint64_t now_ns, struct trigd_module_status *st)
+                       uint64_t now_ns)
 {
-    return trigd_input_handle_peer(in, agg, buf, len, TRIGD_PEER_ANY, now_ns, st);
+    return trigd_input_handle_peer(in, agg, buf, len, TRIGD_PEER_ANY, now_ns);
 }
 
 int trigd_input_handle_peer(struct trigd_input *in, struct trigd_agg *agg, const void *buf,
-                            size_t len, int32_t peer_cell, uint64_t now_ns,
-                            struct trigd_module_status *st)
+                            size_t len, int32_t peer_cell, uint64_t now_ns)
 {
-    atomic_fetch_add_explicit(&st->msgs, 1, memory_order_relaxed);
+    in->st.msgs++;
     struct lt_msg_view v;
     char err[200];
     int rc = lt_msg_decode(buf, len, &v, err, sizeof err);
     if (rc) {
-        drop_bad(st, len, err);
+        drop_bad(in, len, err);
         return rc;
     }
     if (v.hdr.type != LT_MSG_CANDIDATES && v.hdr.type != LT_MSG_HEARTBEAT) {
         snprintf(err, sizeof err, "a %s message does not belong on this socket",
                  lt_msg_type_name(v.hdr.type));
-        return drop_bad(st, len, err);
+        return drop_bad(in, len, err);
     }
     if (in->index_of[v.hdr.cell] < 0) {
         snprintf(err, sizeof err, "cell %u is not configured", v.hdr.cell);
-        return drop_bad(st, len, err);
+        return drop_bad(in, len, err);
     }
     if (peer_cell != TRIGD_PEER_ANY && (uint32_t)peer_cell != v.hdr.cell) {
-        atomic_fetch_add_explicit(&st->msgs_forged, 1, memory_order_relaxed);
+        in->st.msgs_forged++;
         LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 5,
                            "%s message for cell %u from the peer authenticated as cell %d refused "
                            "(a peer speaks only for itself)",
@@ -175,7 +186,7 @@ int trigd_input_handle_peer(struct trigd_input *in, struct trigd_agg *agg, const
          * clock jump: the kernel sends a candidate only behind its watermark. */
         int cand_ahead = newest > wm && newest - wm > in->max_lead;
         if (c->jump_n < JUMP_CONFIRM || cand_ahead)
-            return refuse_time(c, &v, newest, ref, now_ns, st);
+            return refuse_time(in, c, &v, newest, ref, now_ns);
         jump = 1;
     }
     int renumber = 0;
@@ -185,7 +196,7 @@ int trigd_input_handle_peer(struct trigd_input *in, struct trigd_agg *agg, const
          * forged or corrupt first number cannot make every real message look old. */
         int tentative = !c->firm[t] && c->last_seq[t] && seq < c->last_seq[t];
         if (c->last_seq[t] && seq > c->last_seq[t] && seq - c->last_seq[t] > in->max_gap) {
-            atomic_fetch_add_explicit(&st->msgs_seq_refused, 1, memory_order_relaxed);
+            in->st.msgs_seq_refused++;
             LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 5,
                                "cell %u: %s message refused: sequence %llu jumps more than "
                                "trigger.max_sequence_gap past %llu",
@@ -194,7 +205,7 @@ int trigd_input_handle_peer(struct trigd_input *in, struct trigd_agg *agg, const
             return LT_ERANGE;
         }
         if ((seq <= c->last_seq[t] && !tentative) || wm < c->watermark) {
-            atomic_fetch_add_explicit(&st->msgs_out_of_order, 1, memory_order_relaxed);
+            in->st.msgs_out_of_order++;
             LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 5,
                                "cell %u: out-of-order %s message refused (sequence %llu after "
                                "%llu, watermark %llu after %llu)",
@@ -209,19 +220,19 @@ int trigd_input_handle_peer(struct trigd_input *in, struct trigd_agg *agg, const
 
     /* Accepted: from here on the cell's state moves. */
     if (jump) {
-        atomic_fetch_add_explicit(&st->clock_jumps, 1, memory_order_relaxed);
+        in->st.clock_jumps++;
         LT_WARN("cell %u: its time jumped to %llu (%llu ticks ahead of the live cells), confirmed "
                 "by %u messages: following it",
                 c->id, (unsigned long long)wm, (unsigned long long)(newest - ref), JUMP_CONFIRM);
     }
     c->jump_n = 0;
     if (restart) {
-        atomic_fetch_add_explicit(&st->cell_restarts, 1, memory_order_relaxed);
+        in->st.cell_restarts++;
         LT_INFO("cell %u restarted its message sequence", v.hdr.cell);
         c->last_seq[0] = c->last_seq[1] = 0;
         c->firm[0] = c->firm[1] = 0;
     } else if (resync) {
-        atomic_fetch_add_explicit(&st->cell_resyncs, 1, memory_order_relaxed);
+        in->st.cell_resyncs++;
         LT_INFO("cell %u speaks again after it was missing: taking its sequence %llu and "
                 "watermark %llu",
                 v.hdr.cell, (unsigned long long)seq, (unsigned long long)wm);
@@ -236,8 +247,7 @@ int trigd_input_handle_peer(struct trigd_input *in, struct trigd_agg *agg, const
                            (unsigned long long)c->last_seq[t]);
     } else if (c->last_seq[t] && seq > c->last_seq[t] + 1 + c->refused[t]) {
         /* The gap less the messages refused meanwhile (they came, they were not lost). */
-        atomic_fetch_add_explicit(&st->msgs_lost, seq - c->last_seq[t] - 1 - c->refused[t],
-                                  memory_order_relaxed);
+        in->st.msgs_lost += seq - c->last_seq[t] - 1 - c->refused[t];
     }
     c->refused[t] = 0;
     /* Only a first number that is not 1 (the module joined a running cell) is unconfirmed; the

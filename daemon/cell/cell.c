@@ -120,9 +120,9 @@ static void *data_main(void *arg)
 {
     struct trigd_cell *c = arg;
     struct trigd_cells *owner = c->owner;
-    const struct trigd_config *cfg = c->cfg;
+    const struct trigd_cells_config *cfg = c->cfg;
     const uint32_t block = cfg->kernel.block_periods;
-    const double rtf = cfg->sim.realtime_factor;
+    const double rtf = cfg->sim->realtime_factor;
     const lt_wibeth_frame *blk = NULL;
     uint32_t in_block = 0, in_flight = 0;
     uint64_t t_wall0 = 0, t_data0 = 0, last_hb_ns = lt_mono_ns();
@@ -131,7 +131,7 @@ static void *data_main(void *arg)
      * restarted process); other sources after that much of their own data. */
     uint64_t dur = lt_seconds_to_ticks(cfg->duration_s), stop_ticks = 0;
     if (dur && cfg->cells[c->index].source == TRIGD_SOURCE_SIM)
-        stop_ticks = lt_seconds_to_ticks(cfg->sim.start_s) + dur;
+        stop_ticks = lt_seconds_to_ticks(cfg->sim->start_s) + dur;
 
     while (!atomic_load_explicit(&owner->stop_sources, memory_order_relaxed)) {
         atomic_fetch_add_explicit(&c->st.data_loops, 1, memory_order_relaxed);
@@ -218,23 +218,23 @@ static void *data_main(void *arg)
 static int cell_init(struct trigd_cells *cs, struct trigd_cell *c, uint32_t index,
                      uint64_t start_ticks, char *err, size_t errlen)
 {
-    const struct trigd_config *cfg = cs->cfg;
+    const struct trigd_cells_config *cfg = &cs->cfg;
     c->cfg = cfg;
     c->owner = cs;
     c->index = index;
     c->id = cfg->cells[index].id;
     c->st.id = c->id;
-    int rc = trigd_source_open(cfg, index, start_ticks, &c->source, err, errlen);
+    struct trigd_source_config sc = {&cfg->cells[index], cfg->sim};
+    int rc = trigd_source_open(&sc, start_ticks, &c->source, err, errlen);
     if (rc) return rc;
     c->n_streams = c->source->n_streams;
     /* Ring: latency_ms of data, rounded up to whole kernel blocks. */
     uint32_t block = cfg->kernel.block_periods;
-    uint64_t periods = lt_seconds_to_ticks(cfg->buffers.latency_ms * 1e-3) / LT_TICKS_PER_FRAME;
+    uint64_t periods = lt_seconds_to_ticks(cfg->latency_ms * 1e-3) / LT_TICKS_PER_FRAME;
     periods = (periods + block - 1) / block * block;
     if (periods < 4ULL * block) periods = 4ULL * block;
-    struct lt_ringbuf_config rc_cfg = {.n_streams = c->n_streams,
-                                       .capacity = (uint32_t)periods,
-                                       .lock_memory = cfg->buffers.mlock};
+    struct lt_ringbuf_config rc_cfg = {
+        .n_streams = c->n_streams, .capacity = (uint32_t)periods, .lock_memory = cfg->mlock};
     rc = lt_ringbuf_create(&rc_cfg, &c->ring, err, errlen);
     if (rc) return rc;
     atomic_store(&c->st.ring_capacity, periods);
@@ -249,7 +249,7 @@ static int cell_init(struct trigd_cells *cs, struct trigd_cell *c, uint32_t inde
         return LT_ENOMEM;
     }
     c->push = zmq_socket(cs->zctx, ZMQ_PUSH);
-    int hwm = (int)cfg->endpoints.send_hwm, linger = 1000;
+    int hwm = (int)cfg->send_hwm, linger = 1000;
     if (!c->push) {
         lt_seterr(err, errlen, "cell %u: no socket: %s", c->id, zmq_strerror(zmq_errno()));
         return LT_EIO;
@@ -259,21 +259,21 @@ static int cell_init(struct trigd_cells *cs, struct trigd_cell *c, uint32_t inde
     if (rc) return rc;
     if (zmq_setsockopt(c->push, ZMQ_SNDHWM, &hwm, sizeof hwm) ||
         zmq_setsockopt(c->push, ZMQ_LINGER, &linger, sizeof linger) ||
-        zmq_connect(c->push, cfg->endpoints.candidates)) {
-        lt_seterr(err, errlen, "cell %u: cannot connect to %s: %s", c->id,
-                  cfg->endpoints.candidates, zmq_strerror(zmq_errno()));
+        zmq_connect(c->push, cfg->candidates_ep)) {
+        lt_seterr(err, errlen, "cell %u: cannot connect to %s: %s", c->id, cfg->candidates_ep,
+                  zmq_strerror(zmq_errno()));
         return LT_EIO;
     }
     return trigd_cell_requests_init(c, err, errlen);
 }
 
-int trigd_cells_create(const struct trigd_config *cfg, const uint8_t *sel, void *zctx,
+int trigd_cells_create(const struct trigd_cells_config *cfg, const uint8_t *sel, void *zctx,
                        struct trigd_cells **out, char *err, size_t errlen)
 {
     *out = NULL;
     struct trigd_cells *cs = calloc(1, sizeof *cs);
     if (!cs) goto nomem;
-    cs->cfg = cfg;
+    cs->cfg = *cfg;
     cs->zctx = zctx;
     for (uint32_t i = 0; i < cfg->n_cells; i++)
         if (!sel || sel[i]) cs->n++;
@@ -309,7 +309,7 @@ int trigd_cells_create(const struct trigd_config *cfg, const uint8_t *sel, void 
     LT_INFO("kernel: backend %s, weights \"%s\" (%s)", lt_accel_backend_name(cs->accel), w.name,
             wpath);
 
-    uint64_t start = trigd_sim_start_ticks(cfg);
+    uint64_t start = trigd_sim_start_ticks(cfg->sim);
     uint32_t k = 0;
     for (uint32_t i = 0; i < cfg->n_cells; i++) {
         if (sel && !sel[i]) continue;
@@ -391,12 +391,36 @@ uint32_t trigd_cells_count(const struct trigd_cells *cs)
     return cs->n;
 }
 
-const struct trigd_cell_status *trigd_cells_status(const struct trigd_cells *cs, uint32_t i)
+void trigd_cells_snapshot(const struct trigd_cells *cs, uint32_t i, struct trigd_cell_stats *out)
 {
-    struct trigd_cell *c = &cs->cell[i];
+    const struct trigd_cell *c = &cs->cell[i];
+    const struct trigd_cell_status *s = &c->st;
+#define LD(f) out->f = atomic_load_explicit(&s->f, memory_order_relaxed)
+    out->id = s->id;
+    LD(data_loops);
+    LD(data_finished);
+    LD(periods);
+    LD(frames);
+    LD(source_errors);
+    LD(input_dropped);
+    LD(lag_us);
+    LD(data_time);
+    LD(watermark);
+    LD(ring_capacity);
+    LD(candidates);
+    LD(kernel_dropped);
+    LD(msgs_sent);
+    LD(msgs_dropped);
+    LD(cands_dropped);
+    LD(requests);
+    LD(requests_bad);
+    LD(replies_not_found);
+    LD(replies_incomplete);
+    LD(replies_dropped);
+#undef LD
+    /* The ring keeps its own counters. */
     struct lt_ringbuf_stats rs;
     lt_ringbuf_get_stats(c->ring, &rs);
-    atomic_store(&c->st.ring_fill, rs.fill);
-    atomic_store(&c->st.ring_overwritten, rs.frames_overwritten);
-    return &c->st;
+    out->ring_fill = rs.fill;
+    out->ring_overwritten = rs.frames_overwritten;
 }

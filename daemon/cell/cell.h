@@ -12,15 +12,55 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
-#include "status.h"
+#include "source.h"
+
+/* The kernel group of the configuration (docs/config.md). */
+struct trigd_kernel_config {
+    char backend[16]; /* "cpu" | "xrt" */
+    uint32_t threads;
+    char weights[TRIGD_PATH_MAX]; /* "" = the weights the kernel ships as default */
+    uint32_t block_periods;       /* frame periods per submit */
+    uint32_t max_candidates;      /* per block */
+    int32_t threshold;            /* score threshold for candidates (0 = the weights' own) */
+    uint32_t gap_w, gap_t;        /* candidate grouping gaps (docs/kernel.md) */
+    char xclbin[TRIGD_PATH_MAX];
+    uint32_t device_index;
+    char kernel_name[64];    /* xrt: kernel in the xclbin ("" = the backend's default) */
+    uint32_t compute_units;  /* xrt: compute units to use (0 = all in the xclbin) */
+    uint32_t cells_per_unit; /* xrt: cells multiplexed per unit (0 = round robin) */
+};
+
+/* The cells' configuration slice (daemon/config/config_slices.h fills it; the pointers and
+ * strings point into the parsed configuration, which outlives the cells). */
+struct trigd_cells_config {
+    uint32_t n_cells;
+    const struct trigd_cell_config *cells; /* n_cells entries, the configuration's order */
+    const struct trigd_sim_config *sim;
+    double duration_s; /* sim sources stop after this much data time (0 = never) */
+    struct trigd_kernel_config kernel;
+    const char *candidates_ep; /* PUSH connects here */
+    const char *requests_ep;   /* DEALER connects here */
+    uint32_t send_hwm;
+    /* The data sockets' security (docs/security.md): over tcp, CURVE unless insecure. */
+    int tcp, curve;
+    const char *module_public_key_file; /* curve: the module's public key */
+    const char *cell_secret_key_files;  /* curve: a cell's secret key; "{id}" = the cell id */
+    uint32_t latency_ms;                /* ring length in data time */
+    int mlock;
+    uint64_t pre_ticks, post_ticks; /* the readout window a request asks for */
+    uint32_t data_wait_ms;          /* wait this long for a window not yet complete */
+};
 
 struct trigd_cells;
+
+/* A cell's key file from the pattern ("{id}" = the cell id). 0, or LT_ERANGE when it does not
+ * fit out. */
+int trigd_cell_key_file(const char *pattern, uint32_t id, char *out, size_t len);
 
 /* Set up the cells of cfg whose ids are selected (sel[i] != 0 for cfg->cells[i]; NULL = all):
  * sources, rings, the accelerator with its weights, sockets (zctx shared with the module in
  * role `all`). Nothing runs yet. */
-int trigd_cells_create(const struct trigd_config *cfg, const uint8_t *sel, void *zctx,
+int trigd_cells_create(const struct trigd_cells_config *cfg, const uint8_t *sel, void *zctx,
                        struct trigd_cells **out, char *err, size_t errlen);
 int trigd_cells_start(struct trigd_cells *c, char *err, size_t errlen);
 /* Stop the sources: the data threads finish the blocks in the kernel, send a final heartbeat and
@@ -32,6 +72,34 @@ int trigd_cells_sources_done(const struct trigd_cells *c);
 void trigd_cells_destroy(struct trigd_cells *c);
 
 uint32_t trigd_cells_count(const struct trigd_cells *c);
-const struct trigd_cell_status *trigd_cells_status(const struct trigd_cells *c, uint32_t i);
+/* One cell's counters at one moment (a copy: counters a few microseconds apart may be mixed,
+ * never torn). */
+struct trigd_cell_stats {
+    uint32_t id;
+    uint64_t data_loops;    /* iterations of the data thread's loop (watchdog progress) */
+    int data_finished;      /* the data thread has ended (source at its end, or stopped) */
+    uint64_t periods;       /* frame periods produced by the source */
+    uint64_t frames;        /* frames (periods x streams) */
+    uint64_t source_errors; /* source failures / malformed input (counted, logged) */
+    uint64_t input_dropped; /* the source's own count: bad datagrams, missing frames */
+    uint64_t lag_us;        /* pacing: how far the source is behind its schedule */
+    uint64_t data_time;     /* newest period timestamp, ticks */
+    uint64_t watermark;     /* kernel has processed up to, ticks */
+    uint64_t ring_fill;     /* periods held */
+    uint64_t ring_capacity;
+    uint64_t ring_overwritten; /* frames dropped off the old end */
+    uint64_t candidates;       /* found by the kernel */
+    uint64_t kernel_dropped;   /* candidates that did not fit a collect */
+    uint64_t msgs_sent;
+    uint64_t msgs_dropped;       /* PUSH would block (module slow or gone) */
+    uint64_t cands_dropped;      /* candidates inside dropped messages */
+    uint64_t requests;           /* data requests answered */
+    uint64_t requests_bad;       /* malformed / misaddressed requests dropped */
+    uint64_t replies_not_found;  /* kDataNotFound answers */
+    uint64_t replies_incomplete; /* kIncomplete answers */
+    uint64_t replies_dropped;    /* could not be sent */
+};
+/* The i-th cell of this process (i < trigd_cells_count). Any thread; writes nothing shared. */
+void trigd_cells_snapshot(const struct trigd_cells *c, uint32_t i, struct trigd_cell_stats *out);
 
 #endif

@@ -11,8 +11,34 @@
 #include "ringbuf.h"
 #include "source.h"
 
+/* One cell's live counters, written by its data thread and its request thread (relaxed
+ * atomics); trigd_cells_snapshot reads them. */
+struct trigd_cell_status {
+    uint32_t id;
+    _Atomic uint64_t data_loops;    /* iterations of the data thread's loop (watchdog progress) */
+    _Atomic int data_finished;      /* the data thread has ended (source at its end, or stopped) */
+    _Atomic uint64_t periods;       /* frame periods produced by the source */
+    _Atomic uint64_t frames;        /* frames (periods x streams) */
+    _Atomic uint64_t source_errors; /* source failures / malformed input (counted, logged) */
+    _Atomic uint64_t input_dropped; /* the source's own count: bad datagrams, missing frames */
+    _Atomic uint64_t lag_us;        /* pacing: how far the source is behind its schedule */
+    _Atomic uint64_t data_time;     /* newest period timestamp, ticks */
+    _Atomic uint64_t watermark;     /* kernel has processed up to, ticks */
+    _Atomic uint64_t ring_capacity;
+    _Atomic uint64_t candidates;     /* found by the kernel */
+    _Atomic uint64_t kernel_dropped; /* candidates that did not fit a collect */
+    _Atomic uint64_t msgs_sent;
+    _Atomic uint64_t msgs_dropped;       /* PUSH would block (module slow or gone) */
+    _Atomic uint64_t cands_dropped;      /* candidates inside dropped messages */
+    _Atomic uint64_t requests;           /* data requests answered */
+    _Atomic uint64_t requests_bad;       /* malformed / misaddressed requests dropped */
+    _Atomic uint64_t replies_not_found;  /* kDataNotFound answers */
+    _Atomic uint64_t replies_incomplete; /* kIncomplete answers */
+    _Atomic uint64_t replies_dropped;    /* could not be sent */
+};
+
 struct trigd_cell {
-    const struct trigd_config *cfg;
+    const struct trigd_cells_config *cfg; /* the owner's copy of the slice */
     struct trigd_cells *owner;
     uint32_t index; /* in cfg->cells */
     uint32_t id;
@@ -41,7 +67,7 @@ struct trigd_cell {
 };
 
 struct trigd_cells {
-    const struct trigd_config *cfg;
+    struct trigd_cells_config cfg; /* its own slice, copied */
     void *zctx;
     struct lt_accel *accel;
     uint32_t n;

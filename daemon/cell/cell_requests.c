@@ -16,9 +16,8 @@
 
 int trigd_cell_requests_init(struct trigd_cell *c, char *err, size_t errlen)
 {
-    const struct trigd_config *cfg = c->cfg;
-    c->max_periods =
-        lt_ringbuf_window_periods(0, cfg->readout.pre_ticks + cfg->readout.post_ticks + 1);
+    const struct trigd_cells_config *cfg = c->cfg;
+    c->max_periods = lt_ringbuf_window_periods(0, cfg->pre_ticks + cfg->post_ticks + 1);
     c->dst = calloc(c->n_streams, sizeof *c->dst);
     if (!c->dst) goto nomem;
     c->reply_cap = trigd_reply_max_bytes(c->n_streams, c->max_periods);
@@ -38,8 +37,8 @@ int trigd_cell_requests_init(struct trigd_cell *c, char *err, size_t errlen)
     int rc = trigd_cell_socket_setup(c, c->dealer, max_request, err, errlen);
     if (rc) return rc;
     if (zmq_setsockopt(c->dealer, ZMQ_LINGER, &linger, sizeof linger) ||
-        zmq_connect(c->dealer, cfg->endpoints.requests)) {
-        lt_seterr(err, errlen, "cell %u: cannot connect to %s: %s", c->id, cfg->endpoints.requests,
+        zmq_connect(c->dealer, cfg->requests_ep)) {
+        lt_seterr(err, errlen, "cell %u: cannot connect to %s: %s", c->id, cfg->requests_ep,
                   zmq_strerror(zmq_errno()));
         return LT_EIO;
     }
@@ -72,7 +71,7 @@ static void wait_for_window(struct trigd_cell *c, uint64_t end)
     for (;;) {
         uint64_t oldest, newest_end;
         lt_ringbuf_span(c->ring, &oldest, &newest_end);
-        if (newest_end >= end || waited >= c->cfg->readout.data_wait_ms) return;
+        if (newest_end >= end || waited >= c->cfg->data_wait_ms) return;
         if (atomic_load(&c->data_done) || atomic_load(&c->owner->stop_requests)) return;
         sleep_ms(2);
         waited += 2;

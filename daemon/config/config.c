@@ -26,6 +26,8 @@ enum key_kind {
     K_MB,  /* float MiB -> uint64 bytes */
     K_ROLE,
     K_CHOICE, /* string restricted to choices, stored as K_STR */
+    K_INDEX,  /* string restricted to choices, stored as its uint32 index in them */
+    K_SOURCE, /* "sim" | "file" | "udp", stored as enum trigd_source_kind */
 };
 
 struct key_desc {
@@ -35,126 +37,206 @@ struct key_desc {
     size_t size;         /* K_STR/K_CHOICE: buffer size */
     double min, max;     /* numeric range (inclusive), in the units written in the file */
     const char *choices; /* K_CHOICE: "a|b|c" */
+    /* The default, written as in the file (units of the key, strings unquoted); NULL = none
+     * (the list keys whose default depends on the element, documented in docs/config.md). */
+    const char *def;
 };
 
 #define F(member) offsetof(struct trigd_config, member), sizeof(((struct trigd_config *)0)->member)
 
 static const struct key_desc keys[] = {
-    {"run_number", K_U32, F(run_number), 0, 4294967295.0, NULL},
-    {"duration_s", K_DOUBLE, F(duration_s), 0, 1e9, NULL},
-    {"role", K_ROLE, F(role), 0, 0, NULL},
-    {"log_level", K_CHOICE, F(log_level), 0, 0, "error|warning|notice|info|debug"},
+    {"run_number", K_U32, F(run_number), 0, 4294967295.0, NULL, "1"},
+    {"duration_s", K_DOUBLE, F(duration_s), 0, 1e9, NULL, "0"},
+    {"role", K_ROLE, F(role), 0, 0, NULL, "all"},
+    {"log_level", K_CHOICE, F(log_level), 0, 0, "error|warning|notice|info|debug", "info"},
 
-    {"sim.seed", K_U64, F(sim.seed), 0, 9.2e18, NULL},
-    {"sim.realtime_factor", K_DOUBLE, F(sim.realtime_factor), 0, 1000, NULL},
-    {"sim.noise_rms", K_DOUBLE, F(sim.noise_rms), 0, 1000, NULL},
-    {"sim.ar39_rate_hz", K_DOUBLE, F(sim.ar39_rate_hz), 0, 1e7, NULL},
-    {"sim.low_energy_rate_hz", K_DOUBLE, F(sim.low_energy_rate_hz), 0, 1e6, NULL},
-    {"sim.high_energy_rate_hz", K_DOUBLE, F(sim.high_energy_rate_hz), 0, 1e6, NULL},
-    {"sim.start_s", K_DOUBLE, F(sim.start_s), 0, 1e9, NULL},
-    {"sim.epoch_unix_s", K_DOUBLE, F(sim.epoch_unix_s), 0, 1e11, NULL},
+    {"sim.seed", K_U64, F(sim.seed), 0, 9.2e18, NULL, "1"},
+    {"sim.realtime_factor", K_DOUBLE, F(sim.realtime_factor), 0, 1000, NULL, "0.02"},
+    {"sim.noise_rms", K_DOUBLE, F(sim.noise_rms), 0, 1000, NULL, "3.0"},
+    {"sim.ar39_rate_hz", K_DOUBLE, F(sim.ar39_rate_hz), 0, 1e7, NULL, "10000.0"},
+    {"sim.low_energy_rate_hz", K_DOUBLE, F(sim.low_energy_rate_hz), 0, 1e6, NULL, "0.0"},
+    {"sim.high_energy_rate_hz", K_DOUBLE, F(sim.high_energy_rate_hz), 0, 1e6, NULL, "1.0"},
+    {"sim.start_s", K_DOUBLE, F(sim.start_s), 0, 1e9, NULL, "1.0"},
+    {"sim.epoch_unix_s", K_DOUBLE, F(sim.epoch_unix_s), 0, 1e11, NULL, "0.0"},
 
-    {"kernel.backend", K_CHOICE, F(kernel.backend), 0, 0, "cpu|xrt"},
-    {"kernel.threads", K_U32, F(kernel.threads), 0, 256, NULL},
-    {"kernel.weights", K_STR, F(kernel.weights), 0, 0, NULL},
-    {"kernel.block_periods", K_U32, F(kernel.block_periods), 1, 4096, NULL},
-    {"kernel.max_candidates", K_U32, F(kernel.max_candidates), 1, 1 << 20, NULL},
-    {"kernel.threshold", K_I32, F(kernel.threshold), -32768, 32767, NULL},
-    {"kernel.gap_w", K_U32, F(kernel.gap_w), 0, 64, NULL},
-    {"kernel.gap_t", K_U32, F(kernel.gap_t), 0, 64, NULL},
-    {"kernel.xclbin", K_STR, F(kernel.xclbin), 0, 0, NULL},
-    {"kernel.device_index", K_U32, F(kernel.device_index), 0, 64, NULL},
-    {"kernel.kernel_name", K_STR, F(kernel.kernel_name), 0, 0, NULL},
-    {"kernel.compute_units", K_U32, F(kernel.compute_units), 0, 64, NULL},
-    {"kernel.cells_per_unit", K_U32, F(kernel.cells_per_unit), 0, 1024, NULL},
+    {"kernel.backend", K_CHOICE, F(kernel.backend), 0, 0, "cpu|xrt", "cpu"},
+    {"kernel.threads", K_U32, F(kernel.threads), 0, 256, NULL, "1"},
+    {"kernel.weights", K_STR, F(kernel.weights), 0, 0, NULL, ""},
+    {"kernel.block_periods", K_U32, F(kernel.block_periods), 1, 4096, NULL, "4"},
+    {"kernel.max_candidates", K_U32, F(kernel.max_candidates), 1, 1 << 20, NULL, "1024"},
+    {"kernel.threshold", K_I32, F(kernel.threshold), -32768, 32767, NULL, "0"},
+    {"kernel.gap_w", K_U32, F(kernel.gap_w), 0, 64, NULL, "1"},
+    {"kernel.gap_t", K_U32, F(kernel.gap_t), 0, 64, NULL, "2"},
+    {"kernel.xclbin", K_STR, F(kernel.xclbin), 0, 0, NULL, ""},
+    {"kernel.device_index", K_U32, F(kernel.device_index), 0, 64, NULL, "0"},
+    {"kernel.kernel_name", K_STR, F(kernel.kernel_name), 0, 0, NULL, ""},
+    {"kernel.compute_units", K_U32, F(kernel.compute_units), 0, 64, NULL, "0"},
+    {"kernel.cells_per_unit", K_U32, F(kernel.cells_per_unit), 0, 1024, NULL, "0"},
 
-    {"endpoints.candidates", K_STR, F(endpoints.candidates), 0, 0, NULL},
-    {"endpoints.candidates_bind", K_STR, F(endpoints.candidates_bind), 0, 0, NULL},
-    {"endpoints.requests", K_STR, F(endpoints.requests), 0, 0, NULL},
-    {"endpoints.requests_bind", K_STR, F(endpoints.requests_bind), 0, 0, NULL},
-    {"endpoints.send_hwm", K_U32, F(endpoints.send_hwm), 1, 1 << 24, NULL},
+    {"endpoints.candidates", K_STR, F(endpoints.candidates), 0, 0, NULL,
+     "inproc://lartrig-candidates"},
+    {"endpoints.candidates_bind", K_STR, F(endpoints.candidates_bind), 0, 0, NULL, ""},
+    {"endpoints.requests", K_STR, F(endpoints.requests), 0, 0, NULL, "inproc://lartrig-requests"},
+    {"endpoints.requests_bind", K_STR, F(endpoints.requests_bind), 0, 0, NULL, ""},
+    {"endpoints.send_hwm", K_U32, F(endpoints.send_hwm), 1, 1 << 24, NULL, "10000"},
     {"endpoints.curve_module_secret_key_file", K_STR, F(endpoints.curve_module_secret_key_file), 0,
-     0, NULL},
+     0, NULL, ""},
     {"endpoints.curve_module_public_key_file", K_STR, F(endpoints.curve_module_public_key_file), 0,
-     0, NULL},
+     0, NULL, ""},
     {"endpoints.curve_cell_secret_key_files", K_STR, F(endpoints.curve_cell_secret_key_files), 0, 0,
-     NULL},
-    {"endpoints.curve_cell_keys_file", K_STR, F(endpoints.curve_cell_keys_file), 0, 0, NULL},
-    {"endpoints.insecure", K_BOOL, F(endpoints.insecure), 0, 0, NULL},
-    {"endpoints.max_peers", K_U32, F(endpoints.max_peers), 0, 1000000, NULL},
+     NULL, ""},
+    {"endpoints.curve_cell_keys_file", K_STR, F(endpoints.curve_cell_keys_file), 0, 0, NULL, ""},
+    {"endpoints.insecure", K_BOOL, F(endpoints.insecure), 0, 0, NULL, "false"},
+    {"endpoints.max_peers", K_U32, F(endpoints.max_peers), 0, 1000000, NULL, "0"},
 
-    {"trigger.watermark_slack_us", K_US, F(trigger.watermark_slack_ticks), 0, 1e7, NULL},
-    {"trigger.cell_timeout_ms", K_U32, F(trigger.cell_timeout_ms), 1, 3600000, NULL},
+    /* A candidate is sent when the kernel closes it; a track along the drift direction spans up
+     * to the full drift time, so its start can lie 2.25 ms before the watermark that comes with
+     * it. */
+    {"trigger.watermark_slack_us", K_US, F(trigger.watermark_slack_ticks), 0, 1e7, NULL, "2500.0"},
+    {"trigger.cell_timeout_ms", K_U32, F(trigger.cell_timeout_ms), 1, 3600000, NULL, "2000"},
     {"trigger.max_candidates_per_decision", K_U32, F(trigger.max_candidates_per_decision), 1,
-     TRIGD_DECISION_MAX_CANDIDATES, NULL},
-    {"trigger.max_time_lead_ms", K_MS, F(trigger.max_time_lead_ticks), 1, 3.6e6, NULL},
-    {"trigger.max_sequence_gap", K_U64, F(trigger.max_sequence_gap), 1, 1e15, NULL},
-    {"trigger.coincidence.enabled", K_BOOL, F(trigger.coincidence.enabled), 0, 0, NULL},
+     LT_TC_MAX_CANDIDATES, NULL, "256"},
+    /* A few seconds of data: far more than cells ever drift apart (they read one detector clock),
+     * far less than a glitched or forged timestamp moves time. */
+    {"trigger.max_time_lead_ms", K_MS, F(trigger.max_time_lead_ticks), 1, 3.6e6, NULL, "5000.0"},
+    /* A cell sends a message per kernel block (~0.5 ms of data): a million is minutes of lost
+     * messages; a larger jump is a forged or corrupt number. */
+    {"trigger.max_sequence_gap", K_U64, F(trigger.max_sequence_gap), 1, 1e15, NULL, "1000000"},
+    {"trigger.coincidence.enabled", K_BOOL, F(trigger.coincidence.enabled), 0, 0, NULL, "true"},
     {"trigger.coincidence.min_cells", K_U32, F(trigger.coincidence.min_cells), 1, TRIGD_MAX_CELLS,
-     NULL},
-    {"trigger.coincidence.window_us", K_US, F(trigger.coincidence.window_ticks), 0.016, 1e7, NULL},
-    {"trigger.coincidence.min_score", K_I32, F(trigger.coincidence.min_score), -32768, 32767, NULL},
-    {"trigger.summed.enabled", K_BOOL, F(trigger.summed.enabled), 0, 0, NULL},
-    {"trigger.summed.window_us", K_US, F(trigger.summed.window_ticks), 0.016, 1e7, NULL},
-    {"trigger.summed.threshold", K_I64, F(trigger.summed.threshold), 1, 9.2e18, NULL},
-    {"trigger.single.enabled", K_BOOL, F(trigger.single.enabled), 0, 0, NULL},
-    {"trigger.single.min_score", K_I32, F(trigger.single.min_score), -32768, 32767, NULL},
-    {"trigger.single.min_adc_sum", K_U32, F(trigger.single.min_adc_sum), 0, 4294967295.0, NULL},
-    {"trigger.periodic.enabled", K_BOOL, F(trigger.periodic.enabled), 0, 0, NULL},
-    {"trigger.periodic.period_ms", K_MS, F(trigger.periodic.period_ticks), 0.001, 1e9, NULL},
-    {"trigger.random.enabled", K_BOOL, F(trigger.random.enabled), 0, 0, NULL},
-    {"trigger.random.rate_hz", K_DOUBLE, F(trigger.random.rate_hz), 1e-6, 1e5, NULL},
-    {"trigger.random.seed", K_U64, F(trigger.random.seed), 0, 9.2e18, NULL},
+     NULL, "2"},
+    {"trigger.coincidence.window_us", K_US, F(trigger.coincidence.window_ticks), 0.016, 1e7, NULL,
+     "100.0"},
+    {"trigger.coincidence.min_score", K_I32, F(trigger.coincidence.min_score), -32768, 32767, NULL,
+     "500"},
+    {"trigger.summed.enabled", K_BOOL, F(trigger.summed.enabled), 0, 0, NULL, "false"},
+    {"trigger.summed.window_us", K_US, F(trigger.summed.window_ticks), 0.016, 1e7, NULL, "500.0"},
+    {"trigger.summed.threshold", K_I64, F(trigger.summed.threshold), 1, 9.2e18, NULL, "100000"},
+    {"trigger.single.enabled", K_BOOL, F(trigger.single.enabled), 0, 0, NULL, "true"},
+    {"trigger.single.min_score", K_I32, F(trigger.single.min_score), -32768, 32767, NULL, "2000"},
+    {"trigger.single.min_adc_sum", K_U32, F(trigger.single.min_adc_sum), 0, 4294967295.0, NULL,
+     "0"},
+    {"trigger.periodic.enabled", K_BOOL, F(trigger.periodic.enabled), 0, 0, NULL, "false"},
+    {"trigger.periodic.period_ms", K_MS, F(trigger.periodic.period_ticks), 0.001, 1e9, NULL,
+     "1000.0"},
+    {"trigger.random.enabled", K_BOOL, F(trigger.random.enabled), 0, 0, NULL, "false"},
+    {"trigger.random.rate_hz", K_DOUBLE, F(trigger.random.rate_hz), 1e-6, 1e5, NULL, "1.0"},
+    {"trigger.random.seed", K_U64, F(trigger.random.seed), 0, 9.2e18, NULL, "1"},
 
-    {"readout.pre_us", K_US, F(readout.pre_ticks), 0, 1e6, NULL},
-    {"readout.post_us", K_US, F(readout.post_ticks), 0, 1e6, NULL},
-    {"readout.data_wait_ms", K_U32, F(readout.data_wait_ms), 0, 600000, NULL},
-    {"readout.reply_timeout_ms", K_U32, F(readout.reply_timeout_ms), 1, 600000, NULL},
+    {"readout.pre_us", K_US, F(readout.pre_ticks), 0, 1e6, NULL, "250.0"},
+    /* pre + post = 2.25 ms, the full drift time (LT_DRIFT_WINDOW_TICKS). */
+    {"readout.post_us", K_US, F(readout.post_ticks), 0, 1e6, NULL, "2000.0"},
+    {"readout.data_wait_ms", K_U32, F(readout.data_wait_ms), 0, 600000, NULL, "1000"},
+    {"readout.reply_timeout_ms", K_U32, F(readout.reply_timeout_ms), 1, 600000, NULL, "3000"},
 
-    {"buffers.latency_ms", K_U32, F(buffers.latency_ms), 10, 600000, NULL},
-    {"buffers.mlock", K_BOOL, F(buffers.mlock), 0, 0, NULL},
-    {"buffers.candidate_queue", K_U32, F(buffers.candidate_queue), 16, 1 << 24, NULL},
-    {"buffers.decision_queue", K_U32, F(buffers.decision_queue), 1, 65536, NULL},
+    {"buffers.latency_ms", K_U32, F(buffers.latency_ms), 10, 600000, NULL, "200"},
+    {"buffers.mlock", K_BOOL, F(buffers.mlock), 0, 0, NULL, "true"},
+    {"buffers.candidate_queue", K_U32, F(buffers.candidate_queue), 16, 1 << 24, NULL, "65536"},
+    {"buffers.decision_queue", K_U32, F(buffers.decision_queue), 1, 65536, NULL, "64"},
 
-    {"writer.backend", K_CHOICE, F(writer.backend), 0, 0, "uring|pwritev"},
-    {"writer.output_dir", K_STR, F(writer.output_dir), 0, 0, NULL},
-    {"writer.name", K_STR, F(writer.name), 0, 0, NULL},
-    {"writer.environment", K_STR, F(writer.environment), 0, 0, NULL},
-    {"writer.max_file_size_mb", K_MB, F(writer.max_file_size_bytes), 1, 1e7, NULL},
-    {"writer.max_records_per_file", K_U32, F(writer.max_records_per_file), 1, 1000000, NULL},
-    {"writer.free_space_factor", K_DOUBLE, F(writer.free_space_factor), 1, 100, NULL},
-    {"writer.queue_depth", K_U32, F(writer.queue_depth), 1, 4096, NULL},
+    {"writer.backend", K_CHOICE, F(writer.backend), 0, 0, "uring|pwritev", "uring"},
+    {"writer.output_dir", K_STR, F(writer.output_dir), 0, 0, NULL, "."},
+    {"writer.name", K_STR, F(writer.name), 0, 0, NULL, "trigd"},
+    {"writer.environment", K_STR, F(writer.environment), 0, 0, NULL, "lartrig"},
+    {"writer.max_file_size_mb", K_MB, F(writer.max_file_size_bytes), 1, 1e7, NULL, "4096.0"},
+    {"writer.max_records_per_file", K_U32, F(writer.max_records_per_file), 1, 1000000, NULL, "100"},
+    {"writer.free_space_factor", K_DOUBLE, F(writer.free_space_factor), 1, 100, NULL, "2.0"},
+    {"writer.queue_depth", K_U32, F(writer.queue_depth), 1, 4096, NULL, "8"},
 
-    {"monitor.status_endpoint", K_STR, F(monitor.status_endpoint), 0, 0, NULL},
-    {"monitor.control_endpoint", K_STR, F(monitor.control_endpoint), 0, 0, NULL},
-    {"monitor.status_interval_s", K_DOUBLE, F(monitor.status_interval_s), 0, 86400, NULL},
-    {"monitor.curve_secret_key_file", K_STR, F(monitor.curve_secret_key_file), 0, 0, NULL},
-    {"monitor.curve_allowed_keys_file", K_STR, F(monitor.curve_allowed_keys_file), 0, 0, NULL},
+    {"monitor.status_endpoint", K_STR, F(monitor.status_endpoint), 0, 0, NULL, ""},
+    {"monitor.control_endpoint", K_STR, F(monitor.control_endpoint), 0, 0, NULL, ""},
+    {"monitor.status_interval_s", K_DOUBLE, F(monitor.status_interval_s), 0, 86400, NULL, "10.0"},
+    {"monitor.curve_secret_key_file", K_STR, F(monitor.curve_secret_key_file), 0, 0, NULL, ""},
+    {"monitor.curve_allowed_keys_file", K_STR, F(monitor.curve_allowed_keys_file), 0, 0, NULL, ""},
 };
 
 #define C(member)                                                                                  \
     offsetof(struct trigd_cell_config, member), sizeof(((struct trigd_cell_config *)0)->member)
 
-/* Keys of one element of the `cells` list. "source" is handled by name. */
+/* Keys of one element of the `cells` list. */
 static const struct key_desc cell_keys[] = {
-    {"id", K_U32, C(id), 0, TRIGD_MAX_CELLS - 1, NULL},
-    {"source", K_CHOICE, 0, 0, 0, 0, "sim|file|udp"},
-    {"n_fembs", K_U32, C(n_fembs), 1, LT_FEMBS_PER_CELL, NULL},
-    {"file", K_STR, C(file), 0, 0, NULL},
-    {"udp_bind", K_STR, C(udp_bind), 0, 0, NULL},
-    {"udp_port", K_U32, C(udp_port), 1, 65535, NULL},
+    {"id", K_U32, C(id), 0, TRIGD_MAX_CELLS - 1, NULL, NULL}, /* default: position in the list */
+    {"source", K_SOURCE, C(source), 0, 0, "sim|file|udp", "sim"},
+    {"n_fembs", K_U32, C(n_fembs), 1, LT_FEMBS_PER_CELL, NULL, "1"},
+    {"file", K_STR, C(file), 0, 0, NULL, ""},
+    {"udp_bind", K_STR, C(udp_bind), 0, 0, NULL, "127.0.0.1"},
+    {"udp_port", K_U32, C(udp_port), 1, 65535, NULL, NULL}, /* required with source "udp" */
 };
 
 #define I(member) offsetof(struct trigd_inject, member), sizeof(((struct trigd_inject *)0)->member)
 
-/* Keys of one element of `sim.inject`. kind and topology are handled by name. */
+/* Keys of one element of `sim.inject`. kind and topology: enum lt_truth_kind and enum
+ * lt_sim_topology, in their order. */
 static const struct key_desc inject_keys[] = {
-    {"cell", K_U32, I(cell), 0, TRIGD_MAX_CELLS - 1, NULL},
-    {"time_ms", K_DOUBLE, I(time_ms), 0, 1e9, NULL},
-    {"kind", K_CHOICE, 0, 0, 0, 0, "ar39|low_energy|high_energy|cosmic"},
-    {"topology", K_CHOICE, 0, 0, 0, 0, "auto|track|shower|point"},
-    {"energy_mev", K_DOUBLE, I(energy_mev), 0.001, 1e6, NULL},
+    {"cell", K_U32, I(cell), 0, TRIGD_MAX_CELLS - 1, NULL, NULL}, /* required: a configured cell */
+    {"time_ms", K_DOUBLE, I(time_ms), 0, 1e9, NULL, "0.0"},
+    {"kind", K_INDEX, I(kind), 0, 0, "ar39|low_energy|high_energy|cosmic", "high_energy"},
+    {"topology", K_INDEX, I(topology), 0, 0, "auto|track|shower|point", "auto"},
+    {"energy_mev", K_DOUBLE, I(energy_mev), 0.001, 1e6, NULL, "1000.0"},
 };
+
+static int choice_index(const char *choices, const char *v);
+
+/* Store a number given in the key's file units (iv: the same as an exact integer). */
+static void store_number(const struct key_desc *d, char *dst, double v, int64_t iv)
+{
+    switch (d->kind) {
+    case K_U32:
+        *(uint32_t *)dst = (uint32_t)iv;
+        break;
+    case K_U64:
+        *(uint64_t *)dst = (uint64_t)iv;
+        break;
+    case K_I32:
+        *(int32_t *)dst = (int32_t)iv;
+        break;
+    case K_I64:
+        *(int64_t *)dst = iv;
+        break;
+    case K_DOUBLE:
+        *(double *)dst = v;
+        break;
+    case K_US:
+        *(uint64_t *)dst = lt_seconds_to_ticks(v * 1e-6);
+        break;
+    case K_MS:
+        *(uint64_t *)dst = lt_seconds_to_ticks(v * 1e-3);
+        break;
+    case K_MB:
+        *(uint64_t *)dst = (uint64_t)(v * 1048576.0);
+        break;
+    default:
+        break;
+    }
+}
+
+/* The table's default of one key into base (nothing when it has none). */
+static void apply_default(const struct key_desc *d, void *base)
+{
+    if (!d->def) return;
+    char *dst = (char *)base + d->off;
+    switch (d->kind) {
+    case K_BOOL:
+        *(int *)dst = !strcmp(d->def, "true");
+        break;
+    case K_STR:
+    case K_CHOICE:
+        snprintf(dst, d->size, "%s", d->def);
+        break;
+    case K_ROLE:
+        trigd_role_parse(d->def, (enum trigd_role *)dst);
+        break;
+    case K_INDEX:
+        *(uint32_t *)dst = (uint32_t)choice_index(d->choices, d->def);
+        break;
+    case K_SOURCE:
+        *(enum trigd_source_kind *)dst = (enum trigd_source_kind)choice_index(d->choices, d->def);
+        break;
+    default:
+        store_number(d, dst, strtod(d->def, NULL), strtoll(d->def, NULL, 10));
+        break;
+    }
+}
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -162,81 +244,7 @@ void trigd_config_defaults(struct trigd_config *c)
 {
     memset(c, 0, sizeof *c);
     snprintf(c->source_name, sizeof c->source_name, "<defaults>");
-    c->run_number = 1;
-    c->role = TRIGD_ROLE_ALL;
-    snprintf(c->log_level, sizeof c->log_level, "info");
-
-    c->sim.seed = 1;
-    c->sim.realtime_factor = 0.02;
-    c->sim.noise_rms = 3.0;
-    c->sim.ar39_rate_hz = 10000.0;
-    c->sim.low_energy_rate_hz = 0.0;
-    c->sim.high_energy_rate_hz = 1.0;
-    c->sim.start_s = 1.0;
-
-    snprintf(c->kernel.backend, sizeof c->kernel.backend, "cpu");
-    c->kernel.threads = 1;
-    c->kernel.block_periods = 4;
-    c->kernel.max_candidates = 1024;
-    c->kernel.threshold = 0;
-    c->kernel.gap_w = 1;
-    c->kernel.gap_t = 2;
-    c->kernel.device_index = 0;
-
-    snprintf(c->endpoints.candidates, sizeof c->endpoints.candidates,
-             "inproc://lartrig-candidates");
-    snprintf(c->endpoints.requests, sizeof c->endpoints.requests, "inproc://lartrig-requests");
-    c->endpoints.send_hwm = 10000;
-
-    /* A candidate is sent when the kernel closes it; a track along the drift direction spans
-     * up to the full drift time, so its start can lie 2.25 ms before the watermark that comes
-     * with it. */
-    c->trigger.watermark_slack_ticks = lt_seconds_to_ticks(2500e-6);
-    c->trigger.cell_timeout_ms = 2000;
-    c->trigger.max_candidates_per_decision = 256;
-    /* A few seconds of data: far more than cells ever drift apart (they read one detector
-     * clock), far less than a glitched or forged timestamp moves time. */
-    c->trigger.max_time_lead_ticks = lt_seconds_to_ticks(5.0);
-    /* A cell sends a message per kernel block (~0.5 ms of data): a million is minutes of lost
-     * messages; a larger jump is a forged or corrupt number. A cell silent that long is missing
-     * and its next message resynchronises the numbering anyway. */
-    c->trigger.max_sequence_gap = 1000000;
-    c->trigger.coincidence.enabled = 1;
-    c->trigger.coincidence.min_cells = 2;
-    c->trigger.coincidence.window_ticks = lt_seconds_to_ticks(100e-6);
-    c->trigger.coincidence.min_score = 500;
-    c->trigger.summed.enabled = 0;
-    c->trigger.summed.window_ticks = lt_seconds_to_ticks(500e-6);
-    c->trigger.summed.threshold = 100000;
-    c->trigger.single.enabled = 1;
-    c->trigger.single.min_score = 2000;
-    c->trigger.single.min_adc_sum = 0;
-    c->trigger.periodic.enabled = 0;
-    c->trigger.periodic.period_ticks = lt_seconds_to_ticks(1.0);
-    c->trigger.random.enabled = 0;
-    c->trigger.random.rate_hz = 1.0;
-    c->trigger.random.seed = 1;
-
-    c->readout.pre_ticks = lt_seconds_to_ticks(250e-6);
-    c->readout.post_ticks = LT_DRIFT_WINDOW_TICKS - c->readout.pre_ticks; /* 2.25 ms in all */
-    c->readout.data_wait_ms = 1000;
-    c->readout.reply_timeout_ms = 3000;
-
-    c->buffers.latency_ms = 200;
-    c->buffers.mlock = 1;
-    c->buffers.candidate_queue = 65536;
-    c->buffers.decision_queue = 64;
-
-    snprintf(c->writer.backend, sizeof c->writer.backend, "uring");
-    snprintf(c->writer.output_dir, sizeof c->writer.output_dir, ".");
-    snprintf(c->writer.name, sizeof c->writer.name, "trigd");
-    snprintf(c->writer.environment, sizeof c->writer.environment, "lartrig");
-    c->writer.max_file_size_bytes = 4ULL << 30;
-    c->writer.max_records_per_file = 100;
-    c->writer.free_space_factor = 2.0;
-    c->writer.queue_depth = 8;
-
-    c->monitor.status_interval_s = 10.0;
+    for (size_t i = 0; i < N_ELEMS(keys); i++) apply_default(&keys[i], c);
 }
 
 const char *trigd_role_name(enum trigd_role r)
@@ -332,6 +340,8 @@ static int apply_key(const struct key_desc *d, const config_setting_t *s, void *
         return 0;
     case K_STR:
     case K_CHOICE:
+    case K_INDEX:
+    case K_SOURCE:
     case K_ROLE: {
         if (type != CONFIG_TYPE_STRING) FAIL(s, "%s must be a string", key);
         const char *v = config_setting_get_string(s);
@@ -342,8 +352,16 @@ static int apply_key(const struct key_desc *d, const config_setting_t *s, void *
             *(enum trigd_role *)dst = r;
             return 0;
         }
-        if (d->kind == K_CHOICE && !is_choice(d->choices, v))
+        if (d->kind != K_STR && !is_choice(d->choices, v))
             FAIL(s, "%s: \"%s\" is not one of %s", key, v, d->choices);
+        if (d->kind == K_INDEX) {
+            *(uint32_t *)dst = (uint32_t)choice_index(d->choices, v);
+            return 0;
+        }
+        if (d->kind == K_SOURCE) {
+            *(enum trigd_source_kind *)dst = (enum trigd_source_kind)choice_index(d->choices, v);
+            return 0;
+        }
         if (strlen(v) >= d->size) FAIL(s, "%s is longer than %zu characters", key, d->size - 1);
         memcpy(dst, v, strlen(v) + 1);
         return 0;
@@ -365,34 +383,7 @@ static int apply_key(const struct key_desc *d, const config_setting_t *s, void *
     if (want_int && !is_int) FAIL(s, "%s must be an integer", key);
     if (!(v >= d->min && v <= d->max) || !isfinite(v))
         FAIL(s, "%s = %g is out of range [%g, %g]", key, v, d->min, d->max);
-    switch (d->kind) {
-    case K_U32:
-        *(uint32_t *)dst = (uint32_t)config_setting_get_int64(s);
-        break;
-    case K_U64:
-        *(uint64_t *)dst = (uint64_t)config_setting_get_int64(s);
-        break;
-    case K_I32:
-        *(int32_t *)dst = (int32_t)config_setting_get_int64(s);
-        break;
-    case K_I64:
-        *(int64_t *)dst = (int64_t)config_setting_get_int64(s);
-        break;
-    case K_DOUBLE:
-        *(double *)dst = v;
-        break;
-    case K_US:
-        *(uint64_t *)dst = lt_seconds_to_ticks(v * 1e-6);
-        break;
-    case K_MS:
-        *(uint64_t *)dst = lt_seconds_to_ticks(v * 1e-3);
-        break;
-    case K_MB:
-        *(uint64_t *)dst = (uint64_t)(v * 1048576.0);
-        break;
-    default:
-        break;
-    }
+    store_number(d, dst, v, is_int ? config_setting_get_int64(s) : 0);
     return 0;
 }
 
@@ -426,31 +417,14 @@ static int parse_cells(const config_setting_t *list, struct trigd_config *cfg, c
         if (!config_setting_is_group(g)) FAIL(g, "cells[%d] must be a group { ... }", i);
         struct trigd_cell_config *c = &cfg->cells[i];
         memset(c, 0, sizeof *c);
-        c->id = (uint32_t)i;
-        c->source = TRIGD_SOURCE_SIM;
-        c->n_fembs = 1;
-        snprintf(c->udp_bind, sizeof c->udp_bind, "127.0.0.1");
-        c->udp_port = 0;
+        for (size_t k = 0; k < N_ELEMS(cell_keys); k++) apply_default(&cell_keys[k], c);
+        c->id = (uint32_t)i; /* the id's default: the position in the list */
         int m = config_setting_length(g);
         for (int k = 0; k < m; k++) {
             const config_setting_t *s = config_setting_get_elem(g, (unsigned)k);
             const char *kn = config_setting_name(s);
             const struct key_desc *d = find_key(cell_keys, N_ELEMS(cell_keys), kn);
             if (!d) FAIL(s, "unknown key cells[%d].%s", i, kn);
-            if (!strcmp(kn, "source")) {
-                if (config_setting_type(s) != CONFIG_TYPE_STRING)
-                    FAIL(s, "cells[%d].source must be a string", i);
-                const char *v = config_setting_get_string(s);
-                if (!strcmp(v, "sim"))
-                    c->source = TRIGD_SOURCE_SIM;
-                else if (!strcmp(v, "file"))
-                    c->source = TRIGD_SOURCE_FILE;
-                else if (!strcmp(v, "udp"))
-                    c->source = TRIGD_SOURCE_UDP;
-                else
-                    FAIL(s, "cells[%d].source: \"%s\" is not one of sim|file|udp", i, v);
-                continue;
-            }
             int rc = apply_key(d, s, c, name, err, errlen);
             if (rc) return rc;
         }
@@ -492,27 +466,13 @@ static int parse_inject(const config_setting_t *list, struct trigd_config *cfg, 
         if (!config_setting_is_group(g)) FAIL(g, "sim.inject[%d] must be a group { ... }", i);
         struct trigd_inject *e = &cfg->sim.inject[i];
         memset(e, 0, sizeof *e);
-        e->kind = 2; /* high_energy */
-        e->energy_mev = 1000.0;
+        for (size_t k = 0; k < N_ELEMS(inject_keys); k++) apply_default(&inject_keys[k], e);
         int m = config_setting_length(g);
         for (int k = 0; k < m; k++) {
             const config_setting_t *s = config_setting_get_elem(g, (unsigned)k);
             const char *kn = config_setting_name(s);
             const struct key_desc *d = find_key(inject_keys, N_ELEMS(inject_keys), kn);
             if (!d) FAIL(s, "unknown key sim.inject[%d].%s", i, kn);
-            if (d->kind == K_CHOICE) {
-                if (config_setting_type(s) != CONFIG_TYPE_STRING)
-                    FAIL(s, "sim.inject[%d].%s must be a string", i, kn);
-                int idx = choice_index(d->choices, config_setting_get_string(s));
-                if (idx < 0)
-                    FAIL(s, "sim.inject[%d].%s: \"%s\" is not one of %s", i, kn,
-                         config_setting_get_string(s), d->choices);
-                if (!strcmp(kn, "kind"))
-                    e->kind = (uint32_t)idx;
-                else
-                    e->topology = (uint32_t)idx;
-                continue;
-            }
             int rc = apply_key(d, s, e, name, err, errlen);
             if (rc) return rc;
         }
@@ -562,11 +522,7 @@ int trigd_config_data_curve(const struct trigd_config *c)
 
 int trigd_config_cell_key_file(const struct trigd_config *c, uint32_t id, char *out, size_t len)
 {
-    const char *pat = c->endpoints.curve_cell_secret_key_files;
-    const char *at = strstr(pat, "{id}");
-    int n = at ? snprintf(out, len, "%.*s%u%s", (int)(at - pat), pat, id, at + 4)
-               : snprintf(out, len, "%s", pat);
-    return n < 0 || (size_t)n >= len ? LT_ERANGE : 0;
+    return trigd_cell_key_file(c->endpoints.curve_cell_secret_key_files, id, out, len);
 }
 
 /* Data sockets over tcp carry CURVE unless `insecure` says otherwise, explicitly. */
@@ -675,6 +631,64 @@ int trigd_config_load_string(const char *text, const char *name, struct trigd_co
     int rc = load(&lc, config_read_string(&lc, text), name, cfg, err, errlen);
     config_destroy(&lc);
     return rc;
+}
+
+/* One value as the file writes it. */
+static void print_value(FILE *f, const struct key_desc *d)
+{
+    int quoted = d->kind == K_STR || d->kind == K_CHOICE || d->kind == K_ROLE ||
+                 d->kind == K_INDEX || d->kind == K_SOURCE;
+    fprintf(f, quoted ? "\"%s\"" : "%s", d->def);
+}
+
+void trigd_config_print_default(FILE *f)
+{
+    fputs("# trigd's embedded default configuration: every key at its default (docs/config.md),\n"
+          "# all stages in one process, four small simulated cells paced for a 2-core machine.\n",
+          f);
+    /* Keys in table order: a group is contiguous, so open and close groups as the path's
+     * prefix changes. */
+    char open[4][64];
+    int depth = 0;
+    int cells_done = 0;
+    for (size_t i = 0; i < N_ELEMS(keys); i++) {
+        const struct key_desc *d = &keys[i];
+        char parts[4][64];
+        int n = 0;
+        const char *p = d->path;
+        while (n < 4) {
+            const char *dot = strchr(p, '.');
+            size_t len = dot ? (size_t)(dot - p) : strlen(p);
+            snprintf(parts[n++], sizeof parts[0], "%.*s", (int)len, p);
+            if (!dot) break;
+            p = dot + 1;
+        }
+        int common = 0;
+        while (common < depth && common < n - 1 && !strcmp(open[common], parts[common])) common++;
+        while (depth > common) fprintf(f, "%*s};\n", 2 * --depth, "");
+        if (depth == 0 && n > 1 && !cells_done) { /* the cells come after the top-level keys */
+            fputs(trigd_default_config_text, f);
+            cells_done = 1;
+        }
+        for (; depth < n - 1; depth++) {
+            fprintf(f, "%*s%s = {\n", 2 * depth, "", parts[depth]);
+            snprintf(open[depth], sizeof open[0], "%s", parts[depth]);
+        }
+        fprintf(f, "%*s%s = ", 2 * depth, "", parts[n - 1]);
+        print_value(f, d);
+        fputs(";\n", f);
+    }
+    while (depth > 0) fprintf(f, "%*s};\n", 2 * --depth, "");
+    if (!cells_done) fputs(trigd_default_config_text, f);
+}
+
+const char *trigd_config_key_default(size_t i)
+{
+    if (i < N_ELEMS(keys)) return keys[i].def;
+    i -= N_ELEMS(keys);
+    if (i < N_ELEMS(cell_keys)) return cell_keys[i].def;
+    i -= N_ELEMS(cell_keys);
+    return i < N_ELEMS(inject_keys) ? inject_keys[i].def : NULL;
 }
 
 const char *trigd_config_key(size_t i, const char **group)

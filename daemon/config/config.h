@@ -6,66 +6,18 @@
 #define TRIGD_CONFIG_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
+#include "cell.h"
 #include "chmap.h"
+#include "trigger_algos.h"
+#include "trigger_candidate.h"
 
-#define TRIGD_MAX_CELLS               LT_MAX_CELLS
-#define TRIGD_PATH_MAX                1024
-#define TRIGD_ENDPOINT_MAX            256
-#define TRIGD_DECISION_MAX_CANDIDATES 1024U
+#define TRIGD_MAX_CELLS    LT_MAX_CELLS
+#define TRIGD_ENDPOINT_MAX 256
 
 enum trigd_role { TRIGD_ROLE_ALL = 0, TRIGD_ROLE_CELL = 1, TRIGD_ROLE_MODULE = 2 };
-enum trigd_source_kind { TRIGD_SOURCE_SIM = 0, TRIGD_SOURCE_FILE = 1, TRIGD_SOURCE_UDP = 2 };
-
-struct trigd_cell_config {
-    uint32_t id;
-    enum trigd_source_kind source;
-    uint32_t n_fembs;
-    char file[TRIGD_PATH_MAX]; /* source = "file": HDF5 run file */
-    char udp_bind[64];         /* source = "udp": address to bind */
-    uint32_t udp_port;
-};
-
-/* An event the live simulator injects (tests, calibration): at data time start_s + time_ms. */
-#define TRIGD_MAX_INJECT 256U
-struct trigd_inject {
-    uint32_t cell;
-    double time_ms;
-    uint32_t kind;     /* enum lt_truth_kind */
-    uint32_t topology; /* enum lt_sim_topology */
-    double energy_mev;
-};
-
-/* Live simulator settings shared by all "sim" cells (each cell's stream is seeded from seed and
- * its id, so cells differ but a run is reproducible). */
-struct trigd_sim_config {
-    uint64_t seed;
-    double realtime_factor; /* 1 = real time, 0.1 = ten times slower, 0 = as fast as possible */
-    double noise_rms;       /* ADC counts */
-    double ar39_rate_hz;    /* per cell */
-    double low_energy_rate_hz;
-    double high_energy_rate_hz;
-    double start_s;      /* data time of the first frame, seconds */
-    double epoch_unix_s; /* wall time at which data time was start_s (0 = process start) */
-    uint32_t n_inject;
-    struct trigd_inject inject[TRIGD_MAX_INJECT];
-};
-
-struct trigd_kernel_config {
-    char backend[16]; /* "cpu" | "xrt" */
-    uint32_t threads;
-    char weights[TRIGD_PATH_MAX]; /* "" = the weights the kernel ships as default */
-    uint32_t block_periods;       /* frame periods per submit */
-    uint32_t max_candidates;      /* per block */
-    int32_t threshold;            /* score threshold for candidates (0 = the weights' own) */
-    uint32_t gap_w, gap_t;        /* candidate grouping gaps (docs/kernel.md) */
-    char xclbin[TRIGD_PATH_MAX];
-    uint32_t device_index;
-    char kernel_name[64];    /* xrt: kernel in the xclbin ("" = the backend's default) */
-    uint32_t compute_units;  /* xrt: compute units to use (0 = all in the xclbin) */
-    uint32_t cells_per_unit; /* xrt: cells multiplexed per unit (0 = round robin) */
-};
 
 struct trigd_endpoints {
     char candidates[TRIGD_ENDPOINT_MAX];      /* cells connect PUSH, module binds PULL */
@@ -81,52 +33,6 @@ struct trigd_endpoints {
     char curve_cell_keys_file[TRIGD_PATH_MAX];         /* module: "<public key> <cell id>" lines */
     int insecure;       /* plain tcp without keys, explicitly (logged loudly, shown in status) */
     uint32_t max_peers; /* module: connections on the tcp data sockets; 0 = 4 x cells + 16 */
-};
-
-struct trigd_coincidence_config {
-    int enabled;
-    uint32_t min_cells;
-    uint64_t window_ticks;
-    int32_t min_score;
-};
-
-struct trigd_summed_config {
-    int enabled;
-    uint64_t window_ticks;
-    int64_t threshold; /* sum of peak scores */
-};
-
-struct trigd_single_config {
-    int enabled;
-    int32_t min_score;
-    uint32_t min_adc_sum;
-};
-
-struct trigd_periodic_config {
-    int enabled;
-    uint64_t period_ticks;
-};
-
-struct trigd_random_config {
-    int enabled;
-    double rate_hz; /* mean rate in data time */
-    uint64_t seed;
-};
-
-struct trigd_trigger_config {
-    uint64_t watermark_slack_ticks; /* decide only up to min(watermark) - slack */
-    uint32_t cell_timeout_ms;       /* silent longer -> cell missing */
-    uint32_t max_candidates_per_decision;
-    /* Data-plane bounds (docs/security.md): a watermark or candidate further ahead of the other
-     * cells (or the cell's own last watermark) than this is refused as a clock fault; a sequence
-     * number further ahead of the last accepted one than max_sequence_gap is refused. */
-    uint64_t max_time_lead_ticks;
-    uint64_t max_sequence_gap;
-    struct trigd_coincidence_config coincidence;
-    struct trigd_summed_config summed;
-    struct trigd_single_config single;
-    struct trigd_periodic_config periodic;
-    struct trigd_random_config random;
 };
 
 struct trigd_readout_config {
@@ -180,8 +86,17 @@ struct trigd_config {
     struct trigd_monitor_config monitor;
 };
 
-/* The built-in all-in-one configuration used when trigd runs without -c. */
+/* The pipeline's configuration handle (daemon/pipeline/pipeline.h): opaque to tools, the parsed
+ * configuration to the daemon. */
+struct lt_pipeline_config {
+    struct trigd_config c;
+};
+
+/* What trigd runs without -c besides the defaults: its cells (default_config.c). */
 extern const char trigd_default_config_text[];
+/* trigd --print-default-config: every key at its default, as a file (one value per line, in
+ * groups), with the embedded cells: a template for a configuration of one's own. */
+void trigd_config_print_default(FILE *f);
 
 void trigd_config_defaults(struct trigd_config *cfg);
 /* Parse a file (path) or, when path is NULL, the embedded default. The result starts from the
@@ -197,6 +112,8 @@ const char *trigd_source_name(enum trigd_source_kind k);
 /* The i-th key the parser knows (NULL past the last): its path, and in *group "" for the
  * top-level table or the list it belongs to ("cells", "sim.inject"). For the docs check. */
 const char *trigd_config_key(size_t i, const char **group);
+/* The i-th key's default as the file writes it (strings unquoted), or NULL when it has none. */
+const char *trigd_config_key_default(size_t i);
 /* Index of a cell id in cfg->cells, or -1. */
 int trigd_config_cell_index(const struct trigd_config *cfg, uint32_t id);
 

@@ -11,7 +11,7 @@
 
 enum live_type { L_I32, L_U32, L_I64, L_DBL };
 
-#define T(member) offsetof(struct trigd_config, trigger.member)
+#define T(member) offsetof(struct trigd_trigger_config, member)
 static const struct {
     const char *key;
     size_t off;
@@ -45,7 +45,7 @@ static const struct {
     {"sim", S(sim)},
     {"kernel", S(kernel)},
     {"endpoints", S(endpoints)},
-    {"trigger", S(trigger)}, /* after the live keys are equalised: the rest of trigger */
+    {"trigger", S(trigger)}, /* the live copy, its live keys equalised: the rest of trigger */
     {"readout", S(readout)},
     {"buffers", S(buffers)},
     {"writer", S(writer)},
@@ -61,13 +61,19 @@ static void add_unique(json_t *arr, const char *name)
     json_array_append_new(arr, json_string(name));
 }
 
-int trigd_config_reload_diff(struct trigd_config *running, const struct trigd_config *fresh,
-                             json_t *applied, json_t *ignored)
+void trigd_live_config_init(struct trigd_live_config *live, const struct trigd_config *started)
+{
+    live->trigger = started->trigger;
+    memcpy(live->log_level, started->log_level, sizeof live->log_level);
+}
+
+int trigd_config_reload_diff(const struct trigd_config *started, struct trigd_live_config *live,
+                             const struct trigd_config *fresh, json_t *applied, json_t *ignored)
 {
     int n = 0;
     for (size_t i = 0; i < sizeof live_keys / sizeof live_keys[0]; i++) {
-        char *dst = (char *)running + live_keys[i].off;
-        const char *src = (const char *)fresh + live_keys[i].off;
+        char *dst = (char *)&live->trigger + live_keys[i].off;
+        const char *src = (const char *)&fresh->trigger + live_keys[i].off;
         size_t sz = live_size(live_keys[i].type);
         if (memcmp(dst, src, sz) == 0) continue;
         if (live_keys[i].type == L_DBL && *(const double *)src <= 0) {
@@ -78,13 +84,15 @@ int trigd_config_reload_diff(struct trigd_config *running, const struct trigd_co
         json_array_append_new(applied, json_string(live_keys[i].key));
         n++;
     }
-    if (strcmp(running->log_level, fresh->log_level) != 0) {
-        memcpy(running->log_level, fresh->log_level, sizeof running->log_level);
+    if (strcmp(live->log_level, fresh->log_level) != 0) {
+        memcpy(live->log_level, fresh->log_level, sizeof live->log_level);
         json_array_append_new(applied, json_string("log_level"));
         n++;
     }
     for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++) {
-        const char *a = (const char *)running + sections[i].off;
+        const char *a = sections[i].off == offsetof(struct trigd_config, trigger)
+                            ? (const char *)&live->trigger
+                            : (const char *)started + sections[i].off;
         const char *b = (const char *)fresh + sections[i].off;
         if (memcmp(a, b, sections[i].size) != 0) add_unique(ignored, sections[i].name);
     }

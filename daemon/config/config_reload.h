@@ -7,11 +7,20 @@
 
 #include "config.h"
 
-/* Compares fresh with running. Keys that can change at run time and differ are copied into
- * *running and their names appended to `applied`; everything else that differs is named in
- * `ignored` (by key for the trigger section, by section otherwise). Returns how many applied. */
-int trigd_config_reload_diff(struct trigd_config *running, const struct trigd_config *fresh,
-                             json_t *applied, json_t *ignored);
+/* What a reload can change in a running trigd (starts as the configuration's own values). */
+struct trigd_live_config {
+    struct trigd_trigger_config trigger; /* its thresholds are live, the rest as started */
+    char log_level[sizeof(((struct trigd_config *)0)->log_level)];
+};
+
+void trigd_live_config_init(struct trigd_live_config *live, const struct trigd_config *started);
+
+/* Compares fresh with what runs (started, with live on top). Keys that can change at run time
+ * and differ are copied into *live and their names appended to `applied`; everything else that
+ * differs is named in `ignored` (by key for the trigger section, by section otherwise). Returns
+ * how many applied. */
+int trigd_config_reload_diff(const struct trigd_config *started, struct trigd_live_config *live,
+                             const struct trigd_config *fresh, json_t *applied, json_t *ignored);
 
 /* Set the process log level from a config string ("error" ... "debug"). */
 void trigd_apply_log_level(const char *level);

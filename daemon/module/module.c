@@ -30,7 +30,7 @@
 #define DRAIN_WRITER_MS 60000 /* how long shutdown waits for the writer beyond the replies */
 
 struct trigd_module {
-    const struct trigd_config *cfg;
+    struct trigd_module_config cfg; /* its own slice, copied */
     void *pull, *router;
     int curve;          /* data sockets authenticate their peers (CURVE + ZAP, cell-bound keys) */
     struct lt_zap *zap; /* the data context's ZAP handler (CURVE only) */
@@ -42,9 +42,12 @@ struct trigd_module {
     int started;
     _Atomic int drain;
     int result;
-    struct trigd_module_status st;
     uint64_t last_snapshot_ns;
+    pthread_mutex_t pub_lock; /* guards pub */
+    struct trigd_module_stats pub;
     struct trigd_module_ctl ctl; /* operator requests (pause, manual trigger, thresholds) */
+    struct trigd_module_observer obs;
+    _Atomic uint64_t loops; /* iterations of the thread's loop (watchdog progress) */
 };
 
 static int agg_accept(void *user)
@@ -60,35 +63,35 @@ static void agg_emit(void *user, const struct trigd_decision *d)
             (unsigned long long)d->trigger_number, (unsigned long long)d->time,
             lt_ticks_to_seconds(d->time), d->algorithms, d->n_cells, d->n_candidates);
     trigd_module_ctl_on_decision(&m->ctl, d);
+    if (m->obs.on_decision) m->obs.on_decision(m->obs.user, d);
     trigd_readout_start(m->readout, d, lt_mono_ns());
 }
 
-static void snapshot(struct trigd_module *m)
+/* Module thread (or the caller once it has joined): every stage's snapshot, published together. */
+static void publish(struct trigd_module *m)
 {
-    struct trigd_agg_stats a;
-    trigd_agg_get_stats(m->agg, &a);
-    struct trigd_module_status *s = &m->st;
-    atomic_store(&s->agg_candidates, a.candidates);
-    atomic_store(&s->agg_late, a.late);
-    atomic_store(&s->agg_overflow, a.overflow);
-    atomic_store(&s->agg_decisions, a.decisions);
-    atomic_store(&s->agg_inhibited, a.inhibited);
-    atomic_store(&s->agg_missing_now, a.cells_missing);
-    atomic_store(&s->agg_missing_events, a.missing_events);
-    atomic_store(&s->agg_rejoins, a.rejoin_events);
-    atomic_store(&s->agg_horizon, a.horizon);
-    atomic_store(&s->agg_latency_p50_ns, a.latency_p50_ns);
-    atomic_store(&s->agg_latency_p99_ns, a.latency_p99_ns);
-    atomic_store(&s->peers_refused, lt_zap_refused_peer_limit(m->zap));
-    uint64_t faults[TRIGD_CELL_WORDS];
-    trigd_input_clock_faults(m->input, lt_mono_ns(), faults);
-    for (unsigned w = 0; w < TRIGD_CELL_WORDS; w++)
-        atomic_store(&s->clock_fault_bits[w], faults[w]);
-    for (unsigned k = 0; k < TRIGD_ALGO_COUNT; k++) {
-        atomic_store(&s->timer_skipped[k], a.timer_skipped[k]);
-        atomic_store(&s->agg_triggers[k], a.triggers[k]);
-        atomic_store(&s->agg_inhibited_by[k], a.inhibited_by[k]);
+    struct trigd_module_stats st;
+    memset(&st, 0, sizeof st);
+    trigd_input_snapshot(m->input, &st.input);
+    trigd_agg_get_stats(m->agg, &st.agg);
+    for (uint32_t i = 0; i < trigd_agg_n_cells(m->agg); i++) {
+        struct trigd_agg_cell_stats cs;
+        trigd_agg_get_cell_stats(m->agg, i, &cs);
+        if (cs.missing && cs.id < LT_MAX_CELLS) st.missing_bits[cs.id / 64] |= 1ULL << (cs.id % 64);
     }
+    trigd_input_clock_faults(m->input, lt_mono_ns(), st.clock_fault_bits);
+    st.peers_refused = lt_zap_refused_peer_limit(m->zap);
+    trigd_readout_snapshot(m->readout, &st.readout);
+    pthread_mutex_lock(&m->pub_lock);
+    if (m->sink && m->sink->status) {
+        m->sink->status(m->sink, &st.writer);
+        st.writer_valid = 1;
+    } else { /* the writer has stopped: its last status stands */
+        st.writer = m->pub.writer;
+        st.writer_valid = m->pub.writer_valid;
+    }
+    m->pub = st;
+    pthread_mutex_unlock(&m->pub_lock);
 }
 
 /* Bind with the data-plane policy: CURVE server (ZAP domain lartrig-data) on tcp unless
@@ -120,7 +123,20 @@ static int32_t peer_cell(const struct trigd_module *m, zmq_msg_t *msg)
     return (int32_t)id;
 }
 
-int trigd_module_create(const struct trigd_config *cfg, void *zctx, struct trigd_module **out,
+void trigd_module_snapshot(struct trigd_module *m, struct trigd_module_stats *out)
+{
+    pthread_mutex_lock(&m->pub_lock);
+    *out = m->pub;
+    pthread_mutex_unlock(&m->pub_lock);
+}
+
+uint64_t trigd_module_loops(struct trigd_module *m)
+{
+    return atomic_load_explicit(&m->loops, memory_order_relaxed);
+}
+
+int trigd_module_create(const struct trigd_module_config *cfg, void *zctx,
+                        const struct trigd_module_observer *obs, struct trigd_module **out,
                         char *err, size_t errlen)
 {
     *out = NULL;
@@ -129,17 +145,16 @@ int trigd_module_create(const struct trigd_config *cfg, void *zctx, struct trigd
         lt_seterr(err, errlen, "module: out of memory");
         return LT_ENOMEM;
     }
-    m->cfg = cfg;
+    m->cfg = *cfg;
+    if (obs) m->obs = *obs;
+    pthread_mutex_init(&m->pub_lock, NULL);
     trigd_module_ctl_init(&m->ctl);
-    const char *cand_ep = cfg->endpoints.candidates_bind[0] ? cfg->endpoints.candidates_bind
-                                                            : cfg->endpoints.candidates;
-    const char *req_ep =
-        cfg->endpoints.requests_bind[0] ? cfg->endpoints.requests_bind : cfg->endpoints.requests;
+    const char *cand_ep = cfg->candidates_bind, *req_ep = cfg->requests_bind;
     int rc;
     char secret[LT_Z85_KEY_LEN + 1] = "";
     struct lt_zsec_config sec = {.zap_domain = "lartrig-data"};
-    m->curve = trigd_config_data_curve(cfg);
-    int tcp = trigd_config_data_tcp(cfg);
+    m->curve = cfg->curve;
+    int tcp = cfg->tcp;
     m->pull = zmq_socket(zctx, ZMQ_PULL);
     m->router = zmq_socket(zctx, ZMQ_ROUTER);
     int hwm = 100000, zero = 0, one = 1, linger = 0, hs = 3000;
@@ -166,20 +181,17 @@ int trigd_module_create(const struct trigd_config *cfg, void *zctx, struct trigd
         /* Over tcp a ZAP handler admits peers: by their cell key (CURVE), or any (insecure),
          * and never more connections than endpoints.max_peers. */
         void *watch[2] = {m->pull, m->router};
-        int64_t max_peers =
-            cfg->endpoints.max_peers ? cfg->endpoints.max_peers : 4 * (int64_t)cfg->n_cells + 16;
-        rc = m->curve ? lt_zsec_read_key_file(cfg->endpoints.curve_module_secret_key_file, secret,
-                                              err, errlen)
-                      : 0;
+        int64_t max_peers = cfg->max_peers;
+        rc = m->curve ? lt_zsec_read_key_file(cfg->module_secret_key_file, secret, err, errlen) : 0;
         if (!rc)
-            rc = lt_zap_start_cells(zctx, m->curve ? cfg->endpoints.curve_cell_keys_file : NULL,
-                                    watch, 2, max_peers, &m->zap, err, errlen);
+            rc = lt_zap_start_cells(zctx, m->curve ? cfg->cell_keys_file : NULL, watch, 2,
+                                    max_peers, &m->zap, err, errlen);
         if (rc) goto fail;
         if (m->curve) {
             sec.server_secret_key = secret;
-            sec.allowed_keys_file = cfg->endpoints.curve_cell_keys_file;
+            sec.allowed_keys_file = cfg->cell_keys_file;
             LT_INFO("data sockets: CURVE, cells allowed by %s, at most %lld connections",
-                    cfg->endpoints.curve_cell_keys_file, (long long)max_peers);
+                    cfg->cell_keys_file, (long long)max_peers);
         } else {
             LT_WARN("INSECURE: the data sockets (%s, %s) are plain tcp without keys "
                     "(endpoints.insecure = true): any host that reaches them can forge "
@@ -193,14 +205,14 @@ int trigd_module_create(const struct trigd_config *cfg, void *zctx, struct trigd
     if (!rc) rc = bind_data_socket(m, m->router, req_ep, &sec, err, errlen);
     explicit_bzero(secret, sizeof secret);
     if (rc) goto fail;
-    rc = trigd_record_sink_recwriter(cfg, &m->sink, err, errlen);
+    rc = trigd_record_sink_recwriter(&m->cfg.writer, &m->sink, err, errlen);
     if (rc) goto fail;
-    rc = trigd_readout_create(cfg, m->router, m->sink, &m->st, &m->readout, err, errlen);
+    rc = trigd_readout_create(&cfg->readout, m->router, m->sink, &m->readout, err, errlen);
     if (rc) goto fail;
-    rc = trigd_input_create(cfg, &m->input, err, errlen);
+    rc = trigd_input_create(&cfg->input, &m->input, err, errlen);
     if (rc) goto fail;
     struct trigd_agg_callbacks cb = {agg_accept, agg_emit, m};
-    rc = trigd_agg_create(cfg, &cb, lt_mono_ns(), &m->agg, err, errlen);
+    rc = trigd_agg_create(&cfg->aggregator, &cb, lt_mono_ns(), &m->agg, err, errlen);
     if (rc) goto fail;
     *out = m;
     return 0;
@@ -220,10 +232,9 @@ static int pump(struct trigd_module *m, zmq_msg_t *msg, zmq_msg_t *id)
         int bad_parts = zmq_msg_more(msg);
         if (!bad_parts) {
             trigd_input_handle_peer(m->input, m->agg, zmq_msg_data(msg), zmq_msg_size(msg),
-                                    peer_cell(m, msg), lt_mono_ns(), &m->st);
+                                    peer_cell(m, msg), lt_mono_ns());
         } else {
-            atomic_fetch_add(&m->st.msgs, 1);
-            atomic_fetch_add(&m->st.msgs_bad, 1);
+            trigd_input_count_bad(m->input);
             LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 3,
                                "multi-part message on the candidate socket "
                                "dropped");
@@ -235,12 +246,12 @@ static int pump(struct trigd_module *m, zmq_msg_t *msg, zmq_msg_t *id)
         if (zmq_msg_recv(id, m->router, ZMQ_DONTWAIT) < 0) break;
         n++;
         if (!zmq_msg_more(id)) { /* identity without a body: not a reply */
-            atomic_fetch_add(&m->st.replies_bad, 1);
+            trigd_readout_count_bad_reply(m->readout);
             continue;
         }
         if (zmq_msg_recv(msg, m->router, ZMQ_DONTWAIT) < 0) break;
         if (zmq_msg_more(msg)) {
-            atomic_fetch_add(&m->st.replies_bad, 1);
+            trigd_readout_count_bad_reply(m->readout);
             while (zmq_msg_more(msg) && zmq_msg_recv(msg, m->router, ZMQ_DONTWAIT) >= 0) {
             }
             continue;
@@ -256,8 +267,7 @@ static void housekeeping(struct trigd_module *m, uint64_t now)
     trigd_readout_service(m->readout, now);
     trigd_module_ctl_service(&m->ctl, m->agg);
     if (now - m->last_snapshot_ns > 100000000ULL) {
-        snapshot(m);
-        trigd_module_ctl_snapshot(&m->ctl, m->agg, m->sink);
+        publish(m);
         m->last_snapshot_ns = now;
     }
 }
@@ -272,7 +282,7 @@ static void *module_main(void *arg)
         zmq_pollitem_t items[2] = {{.socket = m->pull, .events = ZMQ_POLLIN},
                                    {.socket = m->router, .events = ZMQ_POLLIN}};
         zmq_poll(items, 2, POLL_MS);
-        atomic_fetch_add_explicit(&m->st.loops, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&m->loops, 1, memory_order_relaxed);
         pump(m, &msg, &id);
         housekeeping(m, lt_mono_ns());
     }
@@ -283,7 +293,7 @@ static void *module_main(void *arg)
         zmq_pollitem_t items[2] = {{.socket = m->pull, .events = ZMQ_POLLIN},
                                    {.socket = m->router, .events = ZMQ_POLLIN}};
         zmq_poll(items, 2, POLL_MS);
-        atomic_fetch_add_explicit(&m->st.loops, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&m->loops, 1, memory_order_relaxed);
         uint64_t now = lt_mono_ns();
         if (pump(m, &msg, &id)) quiet_since = now;
         housekeeping(m, now);
@@ -299,11 +309,11 @@ static void *module_main(void *arg)
     /* Every issued decision is read out and handed to the writer; replies have at most
      * reply_timeout_ms, the writer's queue drains at disk speed. */
     uint64_t deadline =
-        lt_mono_ns() + ((uint64_t)m->cfg->readout.reply_timeout_ms + DRAIN_WRITER_MS) * 1000000ULL;
+        lt_mono_ns() + ((uint64_t)m->cfg.readout.reply_timeout_ms + DRAIN_WRITER_MS) * 1000000ULL;
     while (trigd_readout_in_flight(m->readout)) {
         zmq_pollitem_t items[1] = {{.socket = m->router, .events = ZMQ_POLLIN}};
         zmq_poll(items, 1, POLL_MS);
-        atomic_fetch_add_explicit(&m->st.loops, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&m->loops, 1, memory_order_relaxed);
         pump(m, &msg, &id);
         uint64_t now = lt_mono_ns();
         trigd_readout_service(m->readout, now);
@@ -312,12 +322,11 @@ static void *module_main(void *arg)
              * fails what it still holds, counted and logged. */
             LT_ERR("shutdown: %u readouts still unwritten after %u ms; giving up on them",
                    trigd_readout_in_flight(m->readout),
-                   m->cfg->readout.reply_timeout_ms + DRAIN_WRITER_MS);
+                   m->cfg.readout.reply_timeout_ms + DRAIN_WRITER_MS);
             break;
         }
     }
-    snapshot(m);
-    trigd_module_ctl_snapshot(&m->ctl, m->agg, m->sink);
+    publish(m);
     zmq_msg_close(&msg);
     zmq_msg_close(&id);
     return NULL;
@@ -347,7 +356,8 @@ int trigd_module_drain(struct trigd_module *m)
         m->sink = NULL;
     }
     trigd_readout_abandon(m->readout);
-    uint64_t failed = atomic_load(&m->st.records_failed);
+    publish(m); /* what the abandon counted */
+    uint64_t failed = m->pub.readout.records_failed;
     if (failed) LT_ERR("%llu records could not be written", (unsigned long long)failed);
     return rc ? rc : (failed ? LT_EIO : 0);
 }
@@ -364,12 +374,8 @@ void trigd_module_destroy(struct trigd_module *m)
     if (m->router) zmq_close(m->router);
     lt_zap_stop(m->zap); /* after the sockets it served */
     trigd_module_ctl_destroy(&m->ctl);
+    pthread_mutex_destroy(&m->pub_lock);
     free(m);
-}
-
-const struct trigd_module_status *trigd_module_status(const struct trigd_module *m)
-{
-    return &m->st;
 }
 
 struct trigd_module_ctl *trigd_module_ctl(struct trigd_module *m)

@@ -62,42 +62,9 @@ void trigd_module_ctl_service(struct trigd_module_ctl *c, struct trigd_agg *agg)
     }
 }
 
-void trigd_module_ctl_snapshot(struct trigd_module_ctl *c, const struct trigd_agg *agg,
-                               struct trigd_record_sink *sink)
-{
-    struct trigd_agg_stats st;
-    trigd_agg_get_stats(agg, &st);
-    atomic_store(&c->agg_paused, st.paused);
-    uint64_t bits[TRIGD_CELL_WORDS] = {0};
-    for (uint32_t i = 0; i < trigd_agg_n_cells(agg); i++) {
-        struct trigd_agg_cell_stats cs;
-        trigd_agg_get_cell_stats(agg, i, &cs);
-        if (cs.missing && cs.id < LT_MAX_CELLS) bits[cs.id / 64] |= 1ULL << (cs.id % 64);
-    }
-    for (unsigned w = 0; w < TRIGD_CELL_WORDS; w++) atomic_store(&c->missing_bits[w], bits[w]);
-    if (sink && sink->status) {
-        struct lt_recwriter_status ws;
-        sink->status(sink, &ws);
-        atomic_store(&c->wr_queue, ws.queue_depth);
-        atomic_store(&c->wr_queue_capacity, ws.queue_capacity);
-        atomic_store(&c->wr_records, ws.records_written);
-        atomic_store(&c->wr_failed, ws.records_failed);
-        atomic_store(&c->wr_bytes, ws.bytes_written);
-        atomic_store(&c->wr_bytes_per_s, ws.bytes_per_s);
-        atomic_store(&c->wr_files, ws.files_closed);
-        atomic_store(&c->wr_free, ws.free_bytes);
-        atomic_store(&c->wr_io_mode, (uint64_t)ws.io_mode);
-        atomic_store(&c->wr_errors, ws.io_errors);
-        atomic_store(&c->wr_inhibit, (uint64_t)ws.inhibit);
-        atomic_store(&c->wr_rejected, ws.records_rejected);
-        atomic_store(&c->writer_valid, 1);
-    }
-}
-
 void trigd_module_ctl_on_decision(struct trigd_module_ctl *c, const struct trigd_decision *d)
 {
-    if (c->on_decision) c->on_decision(c->on_decision_user, d);
-    if (d->algorithms & (1U << TRIGD_ALGO_MANUAL)) {
+    if (d->algorithms & (1U << LT_ALGO_MANUAL)) {
         atomic_store(&c->manual_last_number, d->trigger_number);
         atomic_fetch_add(&c->manual_issued, 1);
     }

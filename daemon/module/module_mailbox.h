@@ -2,8 +2,8 @@
  * read. The operator thread never touches the aggregator or the writer: it posts a request here
  * (pause, resume, a manual trigger, new thresholds) and the module thread applies it in its
  * housekeeping, at most one poll period (a few ms) later. In the other direction the module
- * thread copies what the status document needs (writer counters, missing cells, manual trigger
- * numbers) into atomics. */
+ * thread counts the manual triggers it issued (the trigger command waits for its own); the
+ * status counters are the stages' snapshots (trigd_module_snapshot). */
 #ifndef TRIGD_MODULE_MAILBOX_H
 #define TRIGD_MODULE_MAILBOX_H
 
@@ -12,8 +12,7 @@
 #include <stdint.h>
 
 #include "aggregator.h"
-#include "config.h"
-#include "record_sink.h"
+#include "trigger_algos.h"
 
 struct trigd_module_ctl {
     /* operator -> module */
@@ -27,15 +26,6 @@ struct trigd_module_ctl {
     _Atomic int paused_applied;
     _Atomic uint64_t manual_issued;      /* decisions issued that a manual trigger proposed */
     _Atomic uint64_t manual_last_number; /* trigger number of the last of those */
-    _Atomic uint64_t missing_bits[TRIGD_CELL_WORDS];
-    _Atomic uint64_t agg_paused; /* decisions dropped while paused */
-    _Atomic int writer_valid;
-    _Atomic uint64_t wr_queue, wr_queue_capacity, wr_records, wr_failed, wr_bytes, wr_bytes_per_s;
-    _Atomic uint64_t wr_files, wr_free, wr_io_mode, wr_errors, wr_inhibit, wr_rejected;
-    /* Optional observer of every issued decision (trigctl replay), set before the module
-     * starts; runs on the module thread, so it must be quick. */
-    void (*on_decision)(void *user, const struct trigd_decision *d);
-    void *on_decision_user;
 };
 
 void trigd_module_ctl_init(struct trigd_module_ctl *c);
@@ -49,9 +39,6 @@ void trigd_module_ctl_thresholds(struct trigd_module_ctl *c, const struct trigd_
 
 /* Module thread, every loop: apply pending requests (cheap when there are none). */
 void trigd_module_ctl_service(struct trigd_module_ctl *c, struct trigd_agg *agg);
-/* Module thread, about every 100 ms: refresh the numbers the operator reads. */
-void trigd_module_ctl_snapshot(struct trigd_module_ctl *c, const struct trigd_agg *agg,
-                               struct trigd_record_sink *sink);
 /* Module thread: every issued decision passes here. */
 void trigd_module_ctl_on_decision(struct trigd_module_ctl *c, const struct trigd_decision *d);
 

@@ -29,8 +29,8 @@
 #define CONFIG_TEXT_MAX (1U << 20) /* the digest covers at most this much of the file */
 
 struct trigd_operator {
-    const struct trigd_config *cfg; /* what the pipeline was built from */
-    struct trigd_config *current;   /* cfg + what reloads applied */
+    const struct trigd_config *cfg;   /* what the pipeline was built from */
+    struct trigd_live_config current; /* what reloads applied on top of cfg */
     struct trigd_cells *cells;
     struct trigd_module *mod;
     struct lt_operator *op;
@@ -107,17 +107,16 @@ static json_t *cb_status(void *user)
         json_t *ops = json_pack("{s:I, s:I, s:I, s:I}", "reloads", (json_int_t)o->reloads, "pauses",
                                 (json_int_t)o->pauses, "resumes", (json_int_t)o->resumes,
                                 "manual_triggers", (json_int_t)o->manual);
-        json_t *thr =
-            json_pack("{s:i, s:i, s:i, s:i, s:I, s:f}", "single_min_score",
-                      o->current->trigger.single.min_score, "single_min_adc_sum",
-                      (int)o->current->trigger.single.min_adc_sum, "coincidence_min_cells",
-                      (int)o->current->trigger.coincidence.min_cells, "coincidence_min_score",
-                      o->current->trigger.coincidence.min_score, "summed_threshold",
-                      (json_int_t)o->current->trigger.summed.threshold, "random_rate_hz",
-                      o->current->trigger.random.rate_hz);
+        json_t *thr = json_pack("{s:i, s:i, s:i, s:i, s:I, s:f}", "single_min_score",
+                                o->current.trigger.single.min_score, "single_min_adc_sum",
+                                (int)o->current.trigger.single.min_adc_sum, "coincidence_min_cells",
+                                (int)o->current.trigger.coincidence.min_cells,
+                                "coincidence_min_score", o->current.trigger.coincidence.min_score,
+                                "summed_threshold", (json_int_t)o->current.trigger.summed.threshold,
+                                "random_rate_hz", o->current.trigger.random.rate_hz);
         json_object_set_new(doc, "operator", ops);
         json_object_set_new(doc, "thresholds", thr);
-        json_object_set_new(doc, "log_level", json_string(o->current->log_level));
+        json_object_set_new(doc, "log_level", json_string(o->current.log_level));
     }
     pthread_mutex_unlock(&o->reload_lock);
     return doc;
@@ -131,22 +130,25 @@ static int cb_healthy(void *user, char *why, size_t len)
     uint64_t counts[TRIGD_PROGRESS_MAX];
     uint8_t finished[TRIGD_PROGRESS_MAX];
     uint32_t n = 0, stalled = 0;
+    uint32_t ids[TRIGD_PROGRESS_MAX];
     if (o->mod) {
-        counts[n] = atomic_load(&trigd_module_status(o->mod)->loops);
+        counts[n] = trigd_module_loops(o->mod);
         finished[n++] = 0;
     }
     for (uint32_t i = 0; o->cells && i < trigd_cells_count(o->cells) && n < TRIGD_PROGRESS_MAX;
          i++) {
-        const struct trigd_cell_status *s = trigd_cells_status(o->cells, i);
-        counts[n] = atomic_load(&s->data_loops);
-        finished[n++] = (uint8_t)atomic_load(&s->data_finished);
+        struct trigd_cell_stats s;
+        trigd_cells_snapshot(o->cells, i, &s);
+        ids[n] = s.id;
+        counts[n] = s.data_loops;
+        finished[n++] = (uint8_t)s.data_finished;
     }
     if (trigd_progress_check(&o->progress, counts, finished, n, &stalled)) return 1;
     if (o->mod && stalled == 0)
         snprintf(why, len, "the module thread made no progress since the last tick");
     else
         snprintf(why, len, "the data thread of cell %u made no progress since the last tick",
-                 trigd_cells_status(o->cells, stalled - (o->mod ? 1 : 0))->id);
+                 ids[stalled]);
     return 0;
 }
 
@@ -179,10 +181,10 @@ static json_t *reload(struct trigd_operator *o, char *err, size_t errlen)
     }
     pthread_mutex_lock(&o->reload_lock);
     json_t *applied = json_array(), *ignored = json_array();
-    int n = trigd_config_reload_diff(o->current, fresh, applied, ignored);
+    int n = trigd_config_reload_diff(o->cfg, &o->current, fresh, applied, ignored);
     if (n > 0) {
-        if (o->mod) trigd_module_ctl_thresholds(trigd_module_ctl(o->mod), &o->current->trigger);
-        trigd_apply_log_level(o->current->log_level);
+        if (o->mod) trigd_module_ctl_thresholds(trigd_module_ctl(o->mod), &o->current.trigger);
+        trigd_apply_log_level(o->current.log_level);
     }
     char dg[sizeof o->digest];
     if (config_text_digest(fresh, dg, sizeof dg, e, sizeof e) == 0)
@@ -282,9 +284,11 @@ static int endpoint(const struct trigd_config *cfg, struct trigd_cells *cells, c
     } else {
         char dir[512];
         if (lt_runtime_dir(dir, sizeof dir) != 0) return LT_EIO;
-        if (cfg->role == TRIGD_ROLE_CELL && cells && trigd_cells_count(cells))
-            snprintf(buf, len, "ipc://%s/cell%u-%s", dir, trigd_cells_status(cells, 0)->id, what);
-        else
+        if (cfg->role == TRIGD_ROLE_CELL && cells && trigd_cells_count(cells)) {
+            struct trigd_cell_stats first;
+            trigd_cells_snapshot(cells, 0, &first);
+            snprintf(buf, len, "ipc://%s/cell%u-%s", dir, first.id, what);
+        } else
             snprintf(buf, len, "ipc://%s/%s", dir, what);
         unlink(buf + 6); /* a stale socket file from a killed daemon would make bind fail */
     }
@@ -298,15 +302,13 @@ int trigd_operator_start(const struct trigd_config *cfg, struct trigd_cells *cel
 {
     *out = NULL;
     struct trigd_operator *o = calloc(1, sizeof *o);
-    if (!o || !(o->current = malloc(sizeof *o->current)) ||
-        !(o->rates = trigd_status_rates_new())) {
-        if (o) free(o->current);
+    if (!o || !(o->rates = trigd_status_rates_new())) {
         free(o);
         lt_seterr(err, errlen, "operator: out of memory");
         return LT_ENOMEM;
     }
     o->cfg = cfg;
-    *o->current = *cfg;
+    trigd_live_config_init(&o->current, cfg);
     o->cells = cells;
     o->mod = mod;
     o->started = lt_mono_s();
@@ -384,6 +386,5 @@ void trigd_operator_stop(struct trigd_operator *o)
     o->op = NULL;
     pthread_mutex_destroy(&o->reload_lock);
     trigd_status_rates_free(o->rates);
-    free(o->current);
     free(o);
 }

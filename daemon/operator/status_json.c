@@ -1,4 +1,5 @@
-/* Status document: see status_json.h and docs/monitoring.md. */
+/* Status document: see status_json.h and docs/monitoring.md. The operator composes it from the
+ * stages' own snapshots (trigd_cells_snapshot, trigd_module_snapshot). */
 #include "lt_clock.h"
 #include "status_json.h"
 
@@ -9,7 +10,6 @@
 
 #include "module_mailbox.h"
 #include "recwriter.h"
-#include "status.h"
 #include "ticks.h"
 
 /* Rates need two samples; a sample closer than this to the previous one reuses its rates, so a
@@ -40,25 +40,25 @@ void trigd_status_rates_free(struct trigd_status_rates *r)
     free(r);
 }
 
-#define LD(x) ((json_int_t)atomic_load(&(x)))
+#define LD(x) ((json_int_t)(x))
 
 static double rate(uint64_t now, uint64_t before, double dt)
 {
     return now >= before && dt > 0 ? (double)(now - before) / dt : 0.0;
 }
 
-static json_t *cell_json(const struct trigd_cell_status *s, struct cell_sample *cs, double dt,
+static json_t *cell_json(const struct trigd_cell_stats *s, struct cell_sample *cs, double dt,
                          int missing, int update)
 {
-    uint64_t frames = atomic_load(&s->frames), cands = atomic_load(&s->candidates);
+    uint64_t frames = s->frames, cands = s->candidates;
     if (update) {
         cs->frames_per_s = rate(frames, cs->frames, dt);
         cs->candidates_per_s = rate(cands, cs->candidates, dt);
         cs->frames = frames;
         cs->candidates = cands;
     }
-    uint64_t dtime = atomic_load(&s->data_time), wm = atomic_load(&s->watermark);
-    uint64_t fill = atomic_load(&s->ring_fill), cap = atomic_load(&s->ring_capacity);
+    uint64_t dtime = s->data_time, wm = s->watermark;
+    uint64_t fill = s->ring_fill, cap = s->ring_capacity;
     json_t *drops =
         json_pack("{s:I, s:I, s:I, s:I, s:I}", "send", LD(s->msgs_dropped), "ring_overwritten",
                   LD(s->ring_overwritten), "accel", LD(s->kernel_dropped), "candidates_overflow",
@@ -69,90 +69,89 @@ static json_t *cell_json(const struct trigd_cell_status *s, struct cell_sample *
     return json_pack("{s:I, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:f, s:o, s:o, s:b}", "id",
                      (json_int_t)s->id, "frames_per_s", cs->frames_per_s, "lag_ms",
                      dtime > wm ? lt_ticks_to_seconds(dtime - wm) * 1e3 : 0.0, "pacing_lag_ms",
-                     atomic_load(&s->lag_us) / 1e3, "ring_fill",
-                     cap ? (double)fill / (double)cap : 0.0, "candidates_per_s",
-                     cs->candidates_per_s, "candidates", (json_int_t)cands, "frames",
-                     (json_int_t)frames, "data_time_s", lt_ticks_to_seconds(dtime), "drops", drops,
-                     "requests", req, "missing", missing);
+                     s->lag_us / 1e3, "ring_fill", cap ? (double)fill / (double)cap : 0.0,
+                     "candidates_per_s", cs->candidates_per_s, "candidates", (json_int_t)cands,
+                     "frames", (json_int_t)frames, "data_time_s", lt_ticks_to_seconds(dtime),
+                     "drops", drops, "requests", req, "missing", missing);
 }
 
 /* What the candidate input refused and why (docs/security.md), and the cells with a clock
  * fault now. */
-static json_t *data_plane_json(const struct trigd_module_status *m)
+static json_t *data_plane_json(const struct trigd_module_stats *m)
 {
+    const struct trigd_input_stats *in = &m->input;
     json_t *faulty = json_array(), *unreachable = json_array(), *skipped = json_object();
     for (unsigned w = 0; w < TRIGD_CELL_WORDS; w++) {
-        uint64_t bits = atomic_load(&m->clock_fault_bits[w]);
-        uint64_t unr = atomic_load(&m->unreachable_bits[w]);
+        uint64_t bits = m->clock_fault_bits[w];
+        uint64_t unr = m->readout.unreachable_bits[w];
         for (unsigned b = 0; b < 64; b++) {
             if (bits >> b & 1U) json_array_append_new(faulty, json_integer(w * 64 + b));
             if (unr >> b & 1U) json_array_append_new(unreachable, json_integer(w * 64 + b));
         }
     }
     json_object_set_new(skipped, "periodic",
-                        json_integer(LD(m->timer_skipped[TRIGD_ALGO_PERIODIC])));
-    json_object_set_new(skipped, "random", json_integer(LD(m->timer_skipped[TRIGD_ALGO_RANDOM])));
+                        json_integer(LD(m->agg.timer_skipped[LT_ALGO_PERIODIC])));
+    json_object_set_new(skipped, "random", json_integer(LD(m->agg.timer_skipped[LT_ALGO_RANDOM])));
     return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:I, s:I, s:o}", "out_of_order",
-                     LD(m->msgs_out_of_order), "clock_faults", LD(m->msgs_clock_fault),
-                     "sequence_refused", LD(m->msgs_seq_refused), "forged", LD(m->msgs_forged),
-                     "restarts", LD(m->cell_restarts), "resyncs", LD(m->cell_resyncs),
-                     "clock_jumps", LD(m->clock_jumps), "clock_fault_cells", faulty,
-                     "timer_slots_skipped", skipped, "bad_replies", LD(m->replies_bad),
+                     LD(in->msgs_out_of_order), "clock_faults", LD(in->msgs_clock_fault),
+                     "sequence_refused", LD(in->msgs_seq_refused), "forged", LD(in->msgs_forged),
+                     "restarts", LD(in->cell_restarts), "resyncs", LD(in->cell_resyncs),
+                     "clock_jumps", LD(in->clock_jumps), "clock_fault_cells", faulty,
+                     "timer_slots_skipped", skipped, "bad_replies", LD(m->readout.replies_bad),
                      "peers_refused", LD(m->peers_refused), "unreachable_cells", unreachable);
 }
 
-static json_t *aggregator_json(struct trigd_module *mod, struct trigd_status_rates *r, double dt,
-                               int update)
+static json_t *aggregator_json(const struct trigd_module_stats *m, uint64_t manual_issued,
+                               struct trigd_status_rates *r, double dt, int update)
 {
-    const struct trigd_module_status *m = trigd_module_status(mod);
-    struct trigd_module_ctl *ctl = trigd_module_ctl(mod);
+    const struct trigd_agg_stats *a = &m->agg;
+    const struct trigd_readout_stats *ro = &m->readout;
     json_t *trig = json_object(), *inh = json_object(), *missing = json_array();
-    for (unsigned k = 0; k < TRIGD_ALGO_COUNT; k++) {
-        json_object_set_new(trig, trigd_algo_name(k), json_integer(LD(m->agg_triggers[k])));
-        json_object_set_new(inh, trigd_algo_name(k), json_integer(LD(m->agg_inhibited_by[k])));
+    for (unsigned k = 0; k < LT_ALGO_COUNT; k++) {
+        json_object_set_new(trig, lt_algo_name(k), json_integer(LD(a->triggers[k])));
+        json_object_set_new(inh, lt_algo_name(k), json_integer(LD(a->inhibited_by[k])));
     }
     for (unsigned w = 0; w < TRIGD_CELL_WORDS; w++) {
         /* A cell the data requests cannot reach is missing too, whatever its candidates say. */
-        uint64_t bits = atomic_load(&ctl->missing_bits[w]) | atomic_load(&m->unreachable_bits[w]);
+        uint64_t bits = m->missing_bits[w] | ro->unreachable_bits[w];
         for (unsigned b = 0; b < 64; b++)
             if (bits >> b & 1U) json_array_append_new(missing, json_integer(w * 64 + b));
     }
-    uint64_t decisions = atomic_load(&m->agg_decisions);
+    uint64_t decisions = a->decisions;
     if (update) {
         r->decisions_per_s = rate(decisions, r->decisions, dt);
         r->decisions = decisions;
     }
-    json_t *lat = json_pack("{s:f, s:f}", "p50", atomic_load(&m->agg_latency_p50_ns) / 1e6, "p99",
-                            atomic_load(&m->agg_latency_p99_ns) / 1e6);
+    json_t *lat =
+        json_pack("{s:f, s:f}", "p50", a->latency_p50_ns / 1e6, "p99", a->latency_p99_ns / 1e6);
     json_t *rec =
-        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "built", LD(m->records_built), "written",
-                  LD(m->records_written), "failed", LD(m->records_failed), "fragments_not_found",
-                  LD(m->fragments_not_found), "fragments_incomplete", LD(m->fragments_incomplete),
-                  "in_flight", LD(m->readouts_in_flight));
+        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "built", LD(ro->records_built), "written",
+                  LD(ro->records_written), "failed", LD(ro->records_failed), "fragments_not_found",
+                  LD(ro->fragments_not_found), "fragments_incomplete", LD(ro->fragments_incomplete),
+                  "in_flight", LD(ro->in_flight));
     return json_pack("{s:I, s:f, s:o, s:I, s:o, s:I, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:f, s:I, "
                      "s:o, s:o}",
                      "decisions", (json_int_t)decisions, "triggers_per_s", r->decisions_per_s,
-                     "triggers", trig, "inhibited", LD(m->agg_inhibited), "inhibited_by", inh,
-                     "paused_dropped", LD(ctl->agg_paused), "missing_cells", missing, "latency_ms",
-                     lat, "bad_messages", LD(m->msgs_bad), "late_candidates", LD(m->agg_late),
-                     "lost_messages", LD(m->msgs_lost), "candidates", LD(m->agg_candidates),
-                     "manual_issued", LD(ctl->manual_issued), "horizon_s",
-                     lt_ticks_to_seconds(atomic_load(&m->agg_horizon)), "reply_timeouts",
-                     LD(m->reply_timeouts), "records", rec, "data_plane", data_plane_json(m));
+                     "triggers", trig, "inhibited", LD(a->inhibited), "inhibited_by", inh,
+                     "paused_dropped", LD(a->paused), "missing_cells", missing, "latency_ms", lat,
+                     "bad_messages", LD(m->input.msgs_bad), "late_candidates", LD(a->late),
+                     "lost_messages", LD(m->input.msgs_lost), "candidates", LD(a->candidates),
+                     "manual_issued", LD(manual_issued), "horizon_s",
+                     lt_ticks_to_seconds(a->horizon), "reply_timeouts", LD(ro->reply_timeouts),
+                     "records", rec, "data_plane", data_plane_json(m));
 }
 
-static json_t *writer_json(struct trigd_module *mod)
+static json_t *writer_json(const struct trigd_module_stats *m)
 {
-    struct trigd_module_ctl *c = trigd_module_ctl(mod);
-    if (!atomic_load(&c->writer_valid)) return json_null();
+    const struct lt_recwriter_status *w = &m->writer;
+    if (!m->writer_valid) return json_null();
     return json_pack("{s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:s, s:I, s:I, s:b}", "queue",
-                     LD(c->wr_queue), "queue_capacity", LD(c->wr_queue_capacity), "records",
-                     LD(c->wr_records), "failed", LD(c->wr_failed), "bytes", LD(c->wr_bytes),
-                     "mb_per_s", atomic_load(&c->wr_bytes_per_s) / 1e6, "files", LD(c->wr_files),
-                     "free_bytes", LD(c->wr_free), "io_mode",
-                     lt_rw_io_mode_name((enum lt_rw_io_mode)atomic_load(&c->wr_io_mode)), "errors",
-                     LD(c->wr_errors), "rejected", LD(c->wr_rejected), "inhibit",
-                     atomic_load(&c->wr_inhibit) != 0);
+                     LD(w->queue_depth), "queue_capacity", LD(w->queue_capacity), "records",
+                     LD(w->records_written), "failed", LD(w->records_failed), "bytes",
+                     LD(w->bytes_written), "mb_per_s", w->bytes_per_s / 1e6, "files",
+                     LD(w->files_closed), "free_bytes", LD(w->free_bytes), "io_mode",
+                     lt_rw_io_mode_name(w->io_mode), "errors", LD(w->io_errors), "rejected",
+                     LD(w->records_rejected), "inhibit", w->inhibit != 0);
 }
 
 json_t *trigd_status_json(const struct trigd_status_src *src, struct trigd_status_rates *r)
@@ -165,18 +164,20 @@ json_t *trigd_status_json(const struct trigd_status_src *src, struct trigd_statu
                             "role", trigd_role_name(cfg->role), "state", src->state,
                             "config_digest", src->config_digest, "config", cfg->source_name);
     if (!doc) return NULL;
+    /* The operator composes what each stage snapshot of its own counters. */
+    static struct trigd_module_stats m; /* one caller at a time (header) */
+    if (src->mod) trigd_module_snapshot(src->mod, &m);
     json_t *cells = json_array();
     if (src->cells) {
         double fps = 0, cps = 0;
         for (uint32_t i = 0; i < trigd_cells_count(src->cells); i++) {
-            const struct trigd_cell_status *s = trigd_cells_status(src->cells, i);
+            struct trigd_cell_stats s;
+            trigd_cells_snapshot(src->cells, i, &s);
             int missing = 0;
-            if (src->mod && s->id < LT_MAX_CELLS) {
-                uint64_t bits = atomic_load(&trigd_module_ctl(src->mod)->missing_bits[s->id / 64]);
-                missing = (int)(bits >> (s->id % 64) & 1U);
-            }
+            if (src->mod && s.id < LT_MAX_CELLS)
+                missing = (int)(m.missing_bits[s.id / 64] >> (s.id % 64) & 1U);
             struct cell_sample *cs = &r->cells[i];
-            json_array_append_new(cells, cell_json(s, cs, dt, missing, update));
+            json_array_append_new(cells, cell_json(&s, cs, dt, missing, update));
             fps += cs->frames_per_s;
             cps += cs->candidates_per_s;
         }
@@ -192,8 +193,9 @@ json_t *trigd_status_json(const struct trigd_status_src *src, struct trigd_statu
                                         : trigd_config_data_curve(src->cfg) ? "curve"
                                                                             : "insecure"));
     if (src->mod) {
-        json_object_set_new(doc, "aggregator", aggregator_json(src->mod, r, dt, update));
-        json_object_set_new(doc, "writer", writer_json(src->mod));
+        uint64_t manual = atomic_load(&trigd_module_ctl(src->mod)->manual_issued);
+        json_object_set_new(doc, "aggregator", aggregator_json(&m, manual, r, dt, update));
+        json_object_set_new(doc, "writer", writer_json(&m));
     }
     if (update) {
         if (r->t > 0) r->rates_valid = 1;
@@ -216,9 +218,10 @@ void trigd_status_summary(const struct trigd_status_src *src, const struct trigd
                       trigd_cells_count(src->cells), r->frames_per_s_total,
                       r->candidates_per_s_total);
     if (src->mod && n >= 0 && (size_t)n < len) {
-        const struct trigd_module_status *m = trigd_module_status(src->mod);
+        struct trigd_module_stats m;
+        trigd_module_snapshot(src->mod, &m);
         snprintf(buf + n, len - (size_t)n, ", %llu triggers (%.2f/s), %llu records written",
-                 (unsigned long long)atomic_load(&m->agg_decisions), r->decisions_per_s,
-                 (unsigned long long)atomic_load(&m->records_written));
+                 (unsigned long long)m.agg.decisions, r->decisions_per_s,
+                 (unsigned long long)m.readout.records_written);
     }
 }

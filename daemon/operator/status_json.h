@@ -1,6 +1,7 @@
-/* The status document of docs/monitoring.md, built from the counters of daemon/operator/status.h and
- * module_mailbox.h. Rates (frames/s, candidates/s, triggers/s) are differences between two calls, so
- * the builder keeps the previous sample; one caller at a time (the operator thread). */
+/* The status document of docs/monitoring.md, composed from each stage's snapshot of its own
+ * counters (cell.h trigd_cells_snapshot, module.h trigd_module_snapshot). Rates (frames/s,
+ * candidates/s, triggers/s) are differences between two calls, so the builder keeps the previous
+ * sample; one caller at a time (the operator thread). */
 #ifndef TRIGD_STATUS_JSON_H
 #define TRIGD_STATUS_JSON_H
 

@@ -5,9 +5,10 @@
 
 #include <stdint.h>
 
-#include "config.h"
+#include "pipeline.h"
 
-/* sel: cfg->cells[i] runs here when sel[i] (NULL = all). Returns the process exit status. */
-int trigd_run(const struct trigd_config *cfg, const uint8_t *sel, double status_interval_s);
+/* sel: the configuration's i-th cell runs here when sel[i] (NULL = all). Returns the process exit
+ * status. */
+int trigd_run(const struct lt_pipeline_config *cfg, const uint8_t *sel, double status_interval_s);
 
 #endif

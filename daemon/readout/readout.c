@@ -48,12 +48,12 @@ struct route {
 #define ROUTE_ALIVE_NS (3ULL * LT_MSG_HELLO_INTERVAL_MS * 1000000ULL)
 
 struct trigd_readout {
-    const struct trigd_config *cfg;
-    struct route *routes; /* per configured cell */
+    struct lt_readout_config cfg; /* its own slice, copied */
+    struct route *routes;         /* per configured cell */
     int curve;
     void *router;
     struct trigd_record_sink *sink;
-    struct trigd_module_status *st;
+    struct trigd_readout_stats st; /* module thread */
     uint32_t n_slots;
     struct slot *slots;
     uint32_t in_flight;
@@ -69,19 +69,18 @@ static void record_done(struct lt_rw_record *rec, int status, void *user)
     atomic_store_explicit(&s->written, 1, memory_order_release);
 }
 
-int trigd_readout_create(const struct trigd_config *cfg, void *router,
-                         struct trigd_record_sink *sink, struct trigd_module_status *st,
-                         struct trigd_readout **out, char *err, size_t errlen)
+int trigd_readout_create(const struct lt_readout_config *cfg, void *router,
+                         struct trigd_record_sink *sink, struct trigd_readout **out, char *err,
+                         size_t errlen)
 {
     struct trigd_readout *r = calloc(1, sizeof *r);
     if (!r) goto nomem;
-    r->cfg = cfg;
+    r->cfg = *cfg;
     r->router = router;
     r->sink = sink;
-    r->st = st;
-    r->n_slots = cfg->buffers.decision_queue;
-    r->curve = trigd_config_data_curve(cfg);
-    r->routes = calloc(cfg->n_cells, sizeof *r->routes);
+    r->n_slots = cfg->decision_queue;
+    r->curve = cfg->curve;
+    r->routes = calloc(cfg->layout.n_cells, sizeof *r->routes);
     if (!r->routes) goto fail;
     r->slots = calloc(r->n_slots, sizeof *r->slots);
     if (!r->slots) goto fail;
@@ -89,16 +88,16 @@ int trigd_readout_create(const struct trigd_config *cfg, void *router,
         struct slot *s = &r->slots[i];
         s->owner = r;
         s->dec = malloc(sizeof *s->dec);
-        s->reply = calloc(cfg->n_cells, sizeof *s->reply);
-        s->have = calloc(cfg->n_cells, 1);
-        s->sent = calloc(cfg->n_cells, 1);
-        s->sent_gen = calloc(cfg->n_cells, sizeof *s->sent_gen);
-        s->view = calloc(cfg->n_cells, sizeof *s->view);
-        s->view_ptr = calloc(cfg->n_cells, sizeof *s->view_ptr);
+        s->reply = calloc(cfg->layout.n_cells, sizeof *s->reply);
+        s->have = calloc(cfg->layout.n_cells, 1);
+        s->sent = calloc(cfg->layout.n_cells, 1);
+        s->sent_gen = calloc(cfg->layout.n_cells, sizeof *s->sent_gen);
+        s->view = calloc(cfg->layout.n_cells, sizeof *s->view);
+        s->view_ptr = calloc(cfg->layout.n_cells, sizeof *s->view_ptr);
         if (!s->dec || !s->reply || !s->have || !s->sent || !s->sent_gen || !s->view ||
             !s->view_ptr)
             goto fail;
-        if (trigd_record_parts_init(&s->parts, cfg)) goto fail;
+        if (trigd_record_parts_init(&s->parts, &cfg->layout)) goto fail;
     }
     *out = r;
     return 0;
@@ -111,7 +110,7 @@ nomem:
 
 static void release_replies(struct trigd_readout *r, struct slot *s)
 {
-    for (uint32_t i = 0; i < r->cfg->n_cells; i++)
+    for (uint32_t i = 0; i < r->cfg.layout.n_cells; i++)
         if (s->have[i]) {
             zmq_msg_close(&s->reply[i]);
             s->have[i] = 0;
@@ -160,14 +159,14 @@ static void set_unreachable(struct trigd_readout *r, uint32_t cell, int unreacha
 {
     uint64_t bit = 1ULL << (cell % 64);
     if (unreachable)
-        atomic_fetch_or(&r->st->unreachable_bits[cell / 64], bit);
+        r->st.unreachable_bits[cell / 64] |= bit;
     else
-        atomic_fetch_and(&r->st->unreachable_bits[cell / 64], ~bit);
+        r->st.unreachable_bits[cell / 64] &= ~bit;
 }
 
 static int send_request(struct trigd_readout *r, uint32_t idx, const struct trigd_decision *d)
 {
-    uint32_t cell = r->cfg->cells[idx].id;
+    uint32_t cell = r->cfg.layout.cells[idx].id;
     const struct route *rt = &r->routes[idx];
     if (!rt->len) {
         errno = EHOSTUNREACH; /* the cell has not said hello (yet) */
@@ -179,7 +178,7 @@ static int send_request(struct trigd_readout *r, uint32_t idx, const struct trig
         .window_begin = d->window_begin,
         .window_end = d->window_end - 1, /* inclusive on the wire */
         .request_id = d->trigger_number,
-        .run_number = r->cfg->run_number,
+        .run_number = r->cfg.layout.run_number,
         .cell = cell,
     };
     size_t len;
@@ -207,13 +206,12 @@ void trigd_readout_start(struct trigd_readout *r, const struct trigd_decision *d
     memcpy(s->dec->candidates, d->candidates, d->n_candidates * sizeof(struct lt_candidate));
     s->state = SLOT_REQUESTING;
     s->n_replied = 0;
-    s->deadline_ns = now_ns + (uint64_t)r->cfg->readout.reply_timeout_ms * 1000000ULL;
+    s->deadline_ns = now_ns + (uint64_t)r->cfg.reply_timeout_ms * 1000000ULL;
     atomic_store(&s->written, 0);
     r->in_flight++;
-    atomic_store(&r->st->readouts_in_flight, r->in_flight);
     s->n_expected = 0;
-    for (uint32_t i = 0; i < r->cfg->n_cells; i++) {
-        uint32_t cell = r->cfg->cells[i].id;
+    for (uint32_t i = 0; i < r->cfg.layout.n_cells; i++) {
+        uint32_t cell = r->cfg.layout.cells[i].id;
         s->sent[i] = send_request(r, i, d) == 0;
         s->sent_gen[i] = r->routes[i].gen;
         set_unreachable(r, cell, !s->sent[i]);
@@ -222,7 +220,7 @@ void trigd_readout_start(struct trigd_readout *r, const struct trigd_decision *d
             continue;
         }
         /* Not silently "not found": the cell is listed unreachable (and missing) in status. */
-        atomic_fetch_add(&r->st->requests_unroutable, 1);
+        r->st.requests_unroutable++;
         LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 3,
                            "trigger %llu: cell %u is unreachable for data requests (%s): reported "
                            "missing; its fragments are flagged kDataNotFound",
@@ -231,9 +229,9 @@ void trigd_readout_start(struct trigd_readout *r, const struct trigd_decision *d
     }
 }
 
-static int cell_index(const struct trigd_config *cfg, uint32_t id)
+static int cell_index(const struct lt_readout_config *cfg, uint32_t id)
 {
-    return trigd_config_cell_index(cfg, id);
+    return trigd_record_cell_index(&cfg->layout, id);
 }
 
 static int is_route(const struct route *rt, const zmq_msg_t *identity)
@@ -247,7 +245,7 @@ static int is_route(const struct route *rt, const zmq_msg_t *identity)
 static void on_hello(struct trigd_readout *r, const zmq_msg_t *identity, zmq_msg_t *payload,
                      const struct lt_msg_view *v, uint64_t now_ns)
 {
-    int idx = trigd_config_cell_index(r->cfg, v->hdr.cell);
+    int idx = cell_index(&r->cfg, v->hdr.cell);
     size_t n = zmq_msg_size((zmq_msg_t *)identity);
     char uid[32];
     cell_user_id(v->hdr.cell, uid, sizeof uid);
@@ -263,7 +261,7 @@ static void on_hello(struct trigd_readout *r, const zmq_msg_t *identity, zmq_msg
              now_ns - r->routes[idx].last_hello_ns < ROUTE_ALIVE_NS)
         why = "comes from another connection while the cell's route is alive";
     if (why) {
-        atomic_fetch_add(&r->st->replies_bad, 1);
+        r->st.replies_bad++;
         LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 3, "hello for cell %u refused: it %s", v->hdr.cell,
                            why);
         return;
@@ -296,7 +294,7 @@ void trigd_readout_on_reply(struct trigd_readout *r, const zmq_msg_t *identity, 
         snprintf(err, sizeof err, "a %s message on the request socket",
                  lt_msg_type_name(v.hdr.type));
     }
-    if (rc == 0 && (idx = cell_index(r->cfg, v.reply.cell)) < 0) {
+    if (rc == 0 && (idx = cell_index(&r->cfg, v.reply.cell)) < 0) {
         rc = LT_ERANGE;
         snprintf(err, sizeof err, "reply from cell %u, which is not configured", v.reply.cell);
     }
@@ -322,7 +320,7 @@ void trigd_readout_on_reply(struct trigd_readout *r, const zmq_msg_t *identity, 
         }
     }
     if (rc) {
-        atomic_fetch_add(&r->st->replies_bad, 1);
+        r->st.replies_bad++;
         LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 3, "bad data reply dropped: %s", err);
         zmq_msg_close(payload);
         zmq_msg_init(payload);
@@ -340,15 +338,15 @@ void trigd_readout_on_reply(struct trigd_readout *r, const zmq_msg_t *identity, 
         if (lt_msg_decode(zmq_msg_data(&s->reply[idx]), zmq_msg_size(&s->reply[idx]), &s->view[idx],
                           NULL, 0) != 0) {
             zmq_msg_close(&s->reply[idx]);
-            atomic_fetch_add(&r->st->replies_bad, 1);
+            r->st.replies_bad++;
             return;
         }
         s->have[idx] = 1;
         s->n_replied++;
-        atomic_fetch_add(&r->st->replies, 1);
+        r->st.replies++;
         return;
     }
-    atomic_fetch_add(&r->st->replies_late, 1);
+    r->st.replies_late++;
     LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 3,
                        "reply of cell %u for trigger %llu arrived after its record was built: "
                        "dropped",
@@ -359,23 +357,23 @@ void trigd_readout_on_reply(struct trigd_readout *r, const zmq_msg_t *identity, 
 
 static void build(struct trigd_readout *r, struct slot *s)
 {
-    for (uint32_t i = 0; i < r->cfg->n_cells; i++) {
+    for (uint32_t i = 0; i < r->cfg.layout.n_cells; i++) {
         s->view_ptr[i] = s->have[i] ? &s->view[i] : NULL;
         if (!s->have[i]) {
-            atomic_fetch_add(&r->st->reply_timeouts, 1);
+            r->st.reply_timeouts++;
             LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 3,
                                "trigger %llu: cell %u did not answer within %u ms; its fragments "
                                "are flagged kDataNotFound",
-                               (unsigned long long)s->dec->trigger_number, r->cfg->cells[i].id,
-                               r->cfg->readout.reply_timeout_ms);
+                               (unsigned long long)s->dec->trigger_number,
+                               r->cfg.layout.cells[i].id, r->cfg.reply_timeout_ms);
         }
     }
-    trigd_record_build(&s->parts, r->cfg, s->dec, s->view_ptr);
+    trigd_record_build(&s->parts, &r->cfg.layout, s->dec, s->view_ptr);
     s->parts.rec.done = record_done;
     s->parts.rec.user = s;
-    atomic_fetch_add(&r->st->fragments_not_found, s->parts.not_found);
-    atomic_fetch_add(&r->st->fragments_incomplete, s->parts.incomplete);
-    atomic_fetch_add(&r->st->records_built, 1);
+    r->st.fragments_not_found += s->parts.not_found;
+    r->st.fragments_incomplete += s->parts.incomplete;
+    r->st.records_built++;
     s->state = SLOT_BUILT;
 }
 
@@ -391,9 +389,9 @@ void trigd_readout_service(struct trigd_readout *r, uint64_t now_ns)
             if (rc == 0) {
                 s->state = SLOT_WRITING;
             } else if (rc == LT_EFULL) {
-                atomic_fetch_add(&r->st->writer_full, 1); /* kept; tried again next round */
+                r->st.writer_full++; /* kept; tried again next round */
             } else {
-                atomic_fetch_add(&r->st->records_failed, 1);
+                r->st.records_failed++;
                 LT_ERR("trigger %llu: the writer refused the record (%s)",
                        (unsigned long long)s->dec->trigger_number, lt_strerror(rc));
                 s->state = SLOT_WRITING;
@@ -403,13 +401,12 @@ void trigd_readout_service(struct trigd_readout *r, uint64_t now_ns)
         }
         if (s->state == SLOT_WRITING && atomic_load_explicit(&s->written, memory_order_acquire)) {
             if (s->write_status == 0)
-                atomic_fetch_add(&r->st->records_written, 1);
+                r->st.records_written++;
             else if (s->write_status != LT_EINVAL)
-                atomic_fetch_add(&r->st->records_failed, 1);
+                r->st.records_failed++;
             release_replies(r, s);
             s->state = SLOT_FREE;
             r->in_flight--;
-            atomic_store(&r->st->readouts_in_flight, r->in_flight);
         }
     }
 }
@@ -423,9 +420,9 @@ uint32_t trigd_readout_abandon(struct trigd_readout *r)
         if (s->state == SLOT_WRITING && atomic_load_explicit(&s->written, memory_order_acquire)) {
             /* Written (or failed) while the sink drained at stop. */
             if (s->write_status == 0)
-                atomic_fetch_add(&r->st->records_written, 1);
+                r->st.records_written++;
             else if (s->write_status != LT_EINVAL)
-                atomic_fetch_add(&r->st->records_failed, 1);
+                r->st.records_failed++;
             release_replies(r, s);
             s->state = SLOT_FREE;
             r->in_flight--;
@@ -434,12 +431,22 @@ uint32_t trigd_readout_abandon(struct trigd_readout *r)
         /* Never handed to the sink, or never finished by it: the record is lost. */
         LT_ERR("trigger %llu: record never written (shutdown)",
                (unsigned long long)s->dec->trigger_number);
-        atomic_fetch_add(&r->st->records_failed, 1);
+        r->st.records_failed++;
         release_replies(r, s);
         s->state = SLOT_FREE;
         r->in_flight--;
         n++;
     }
-    atomic_store(&r->st->readouts_in_flight, r->in_flight);
     return n;
+}
+
+void trigd_readout_count_bad_reply(struct trigd_readout *r)
+{
+    r->st.replies_bad++;
+}
+
+void trigd_readout_snapshot(const struct trigd_readout *r, struct trigd_readout_stats *out)
+{
+    *out = r->st;
+    out->in_flight = r->in_flight;
 }

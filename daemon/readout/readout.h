@@ -11,15 +11,40 @@
 #include <zmq.h>
 
 #include "aggregator.h"
-#include "config.h"
+#include "record_builder.h"
 #include "record_sink.h"
-#include "status.h"
 
 struct trigd_readout;
 
-int trigd_readout_create(const struct trigd_config *cfg, void *router,
-                         struct trigd_record_sink *sink, struct trigd_module_status *st,
-                         struct trigd_readout **out, char *err, size_t errlen);
+/* The readout's counters (module thread; trigd_readout_snapshot copies them). */
+struct trigd_readout_stats {
+    uint64_t replies;             /* data replies accepted */
+    uint64_t replies_bad;         /* malformed, unknown request or wrong cell: dropped */
+    uint64_t replies_late;        /* for a record already built: dropped */
+    uint64_t requests_unroutable; /* cell not connected: its fragments kDataNotFound */
+    uint64_t reply_timeouts;      /* cells that did not answer in time */
+    uint64_t records_built;
+    uint64_t records_written;
+    uint64_t records_failed; /* the writer reported an error */
+    uint64_t fragments_not_found;
+    uint64_t fragments_incomplete;
+    uint64_t writer_full; /* enqueue found the writer queue full (record kept, retried) */
+    uint64_t in_flight;   /* readouts not yet written */
+    uint64_t unreachable_bits[TRIGD_CELL_WORDS]; /* cells whose last data request had no route */
+};
+
+/* The readout's configuration slice (daemon/config/config_slices.h fills it). */
+struct lt_readout_config {
+    struct trigd_record_layout layout; /* the cells asked, and the layout of their records */
+    uint32_t decision_queue;           /* buffers.decision_queue: readouts in flight */
+    uint32_t reply_timeout_ms;         /* readout.reply_timeout_ms */
+    int curve; /* the ROUTER authenticates its peers: hellos and replies must carry the cell's
+                * User-Id (docs/security.md) */
+};
+
+int trigd_readout_create(const struct lt_readout_config *cfg, void *router,
+                         struct trigd_record_sink *sink, struct trigd_readout **out, char *err,
+                         size_t errlen);
 void trigd_readout_destroy(struct trigd_readout *r);
 
 /* May another decision be issued? (a free slot and a sink that does not ask to inhibit) */
@@ -36,5 +61,9 @@ uint32_t trigd_readout_in_flight(const struct trigd_readout *r);
 /* After the sink has stopped: account what it wrote, count every readout still unwritten as a
  * failed record (logged) and free the slots. Returns how many were abandoned. */
 uint32_t trigd_readout_abandon(struct trigd_readout *r);
+/* A message on the ROUTER socket the socket layer dropped before the readout saw it. */
+void trigd_readout_count_bad_reply(struct trigd_readout *r);
+/* The readout's counters, on the module thread (or once it has stopped). */
+void trigd_readout_snapshot(const struct trigd_readout *r, struct trigd_readout_stats *out);
 
 #endif

@@ -7,23 +7,27 @@
 #include "msg.h"
 #include "lt_error.h"
 
-_Static_assert(TRIGD_TC_CAND_SIZE == LT_MSG_CANDIDATE_SIZE,
-               "TC candidates reuse the message record");
-
-uint32_t trigd_total_streams(const struct trigd_config *cfg)
+uint32_t trigd_total_streams(const struct trigd_record_layout *l)
 {
     uint32_t n = 0;
-    for (uint32_t i = 0; i < cfg->n_cells; i++) n += cfg->cells[i].n_fembs * LT_STREAMS_PER_FEMB;
+    for (uint32_t i = 0; i < l->n_cells; i++) n += l->cells[i].n_streams;
     return n;
 }
 
-int trigd_record_parts_init(struct trigd_record_parts *p, const struct trigd_config *cfg)
+int trigd_record_cell_index(const struct trigd_record_layout *l, uint32_t id)
+{
+    for (uint32_t i = 0; i < l->n_cells; i++)
+        if (l->cells[i].id == id) return (int)i;
+    return -1;
+}
+
+int trigd_record_parts_init(struct trigd_record_parts *p, const struct trigd_record_layout *cfg)
 {
     memset(p, 0, sizeof *p);
     uint32_t n = trigd_total_streams(cfg) + 1;
     p->reqs = calloc(n, sizeof *p->reqs);
     p->frags = calloc(n, sizeof *p->frags);
-    p->tc_cap = TRIGD_TC_HEADER_SIZE + TRIGD_DECISION_MAX_CANDIDATES * TRIGD_TC_CAND_SIZE;
+    p->tc_cap = lt_tc_size(TRIGD_DECISION_MAX_CANDIDATES);
     p->tc = malloc(p->tc_cap);
     if (!p->reqs || !p->frags || !p->tc) {
         trigd_record_parts_free(p);
@@ -40,49 +44,34 @@ void trigd_record_parts_free(struct trigd_record_parts *p)
     memset(p, 0, sizeof *p);
 }
 
+/* The payload's layout is lib/formats/trigger_candidate.h's; here only decision <-> header. */
 size_t trigd_tc_encode(const struct trigd_decision *d, uint8_t *buf, size_t cap)
 {
-    size_t need = TRIGD_TC_HEADER_SIZE + (size_t)d->n_candidates * TRIGD_TC_CAND_SIZE;
-    if (cap < need) return 0;
-    lt_put_le32(buf + 0, TRIGD_TC_MAGIC);
-    lt_put_le16(buf + 4, TRIGD_TC_VERSION);
-    lt_put_le16(buf + 6, 0);
-    lt_put_le64(buf + 8, d->trigger_number);
-    lt_put_le64(buf + 16, d->time);
-    lt_put_le64(buf + 24, d->window_begin);
-    lt_put_le64(buf + 32, d->window_end);
-    lt_put_le32(buf + 40, d->algorithms);
-    lt_put_le32(buf + 44, d->n_candidates);
-    lt_put_le32(buf + 48, d->candidates_dropped);
-    lt_put_le32(buf + 52, d->n_cells);
-    /* Candidates use the same 48-byte record as the ZeroMQ candidate messages. */
-    for (uint32_t i = 0; i < d->n_candidates; i++)
-        lt_candidate_put(buf + TRIGD_TC_HEADER_SIZE + (size_t)i * TRIGD_TC_CAND_SIZE,
-                         &d->candidates[i]);
-    return need;
+    struct lt_tc_header h = {.trigger_number = d->trigger_number,
+                             .time = d->time,
+                             .window_begin = d->window_begin,
+                             .window_end = d->window_end,
+                             .algorithms = d->algorithms,
+                             .n_candidates = d->n_candidates,
+                             .candidates_dropped = d->candidates_dropped,
+                             .n_cells = d->n_cells};
+    return lt_tc_encode(&h, d->candidates, buf, cap);
 }
 
 int trigd_tc_decode(const uint8_t *buf, size_t len, struct trigd_decision *d)
 {
-    if (len < TRIGD_TC_HEADER_SIZE) return LT_ESHORT;
-    if (lt_get_le32(buf) != TRIGD_TC_MAGIC) return LT_EMAGIC;
-    if (lt_get_le16(buf + 4) != TRIGD_TC_VERSION) return LT_EVERSION;
+    struct lt_tc_header h;
     memset(d, 0, offsetof(struct trigd_decision, candidates));
-    d->trigger_number = lt_get_le64(buf + 8);
-    d->time = lt_get_le64(buf + 16);
-    d->window_begin = lt_get_le64(buf + 24);
-    d->window_end = lt_get_le64(buf + 32);
-    d->algorithms = lt_get_le32(buf + 40);
-    d->n_candidates = lt_get_le32(buf + 44);
-    d->candidates_dropped = lt_get_le32(buf + 48);
-    d->n_cells = lt_get_le32(buf + 52);
-    if (d->n_candidates > TRIGD_DECISION_MAX_CANDIDATES) return LT_ERANGE;
-    if (len != TRIGD_TC_HEADER_SIZE + (size_t)d->n_candidates * TRIGD_TC_CAND_SIZE)
-        return LT_EFORMAT;
-    for (uint32_t i = 0; i < d->n_candidates; i++)
-        lt_candidate_get(buf + TRIGD_TC_HEADER_SIZE + (size_t)i * TRIGD_TC_CAND_SIZE,
-                         &d->candidates[i]);
-    return 0;
+    int rc = lt_tc_decode(buf, len, &h, d->candidates, TRIGD_DECISION_MAX_CANDIDATES);
+    d->trigger_number = h.trigger_number;
+    d->time = h.time;
+    d->window_begin = h.window_begin;
+    d->window_end = h.window_end;
+    d->algorithms = h.algorithms;
+    d->n_candidates = h.n_candidates;
+    d->candidates_dropped = h.candidates_dropped;
+    d->n_cells = h.n_cells;
+    return rc;
 }
 
 static void set_request(struct lt_component_request *r, uint16_t subsystem, uint32_t id,
@@ -97,13 +86,13 @@ static void set_request(struct lt_component_request *r, uint16_t subsystem, uint
     r->window_end = d->window_end;
 }
 
-void trigd_record_build(struct trigd_record_parts *p, const struct trigd_config *cfg,
+void trigd_record_build(struct trigd_record_parts *p, const struct trigd_record_layout *cfg,
                         const struct trigd_decision *d, const struct lt_msg_view *const *replies)
 {
     uint32_t k = 0;
     p->not_found = p->incomplete = 0;
     for (uint32_t i = 0; i < cfg->n_cells; i++) {
-        uint32_t cell = cfg->cells[i].id, ns = cfg->cells[i].n_fembs * LT_STREAMS_PER_FEMB;
+        uint32_t cell = cfg->cells[i].id, ns = cfg->cells[i].n_streams;
         uint32_t first = k;
         for (uint32_t s = 0; s < ns; s++, k++) {
             set_request(&p->reqs[k], LT_SUBSYS_DETECTOR_READOUT, lt_stream_source_id(cell, s), d);

@@ -11,15 +11,9 @@
 #include <stdint.h>
 
 #include "aggregator.h"
-#include "config.h"
 #include "msg.h"
 #include "recwriter.h"
-
-/* TriggerCandidate payload: 56-byte header + 48 bytes per candidate (the msg.h wire layout). */
-#define TRIGD_TC_MAGIC       0x4454544CU /* "LTTD" little-endian */
-#define TRIGD_TC_VERSION     1U
-#define TRIGD_TC_HEADER_SIZE 56U
-#define TRIGD_TC_CAND_SIZE   48U /* = LT_MSG_CANDIDATE_SIZE: lt_candidate_put/get */
+#include "trigger_candidate.h"
 
 struct trigd_record_parts {
     struct lt_rw_record rec;
@@ -30,17 +24,31 @@ struct trigd_record_parts {
     uint32_t not_found, incomplete; /* fragments flagged, for status */
 };
 
-/* Streams over all configured cells (the fragments of every record). */
-uint32_t trigd_total_streams(const struct trigd_config *cfg);
+/* The record builder's configuration slice: the run and the cells (with their streams) every
+ * record holds, in the configuration's order (daemon/config/config_slices.h fills it). */
+struct trigd_record_layout {
+    uint32_t run_number;
+    uint32_t n_cells;
+    struct trigd_record_cell {
+        uint32_t id;
+        uint32_t n_streams;
+    } cells[LT_MAX_CELLS];
+};
 
-int trigd_record_parts_init(struct trigd_record_parts *p, const struct trigd_config *cfg);
+/* Streams over all configured cells (the fragments of every record). */
+uint32_t trigd_total_streams(const struct trigd_record_layout *l);
+/* Index of a cell id in l->cells, or -1. */
+int trigd_record_cell_index(const struct trigd_record_layout *l, uint32_t id);
+
+int trigd_record_parts_init(struct trigd_record_parts *p, const struct trigd_record_layout *l);
 void trigd_record_parts_free(struct trigd_record_parts *p);
 
-/* replies[i]: the decoded DATA_REPLY of cfg->cells[i], or NULL. Fills p->rec (done/user left
+/* replies[i]: the decoded DATA_REPLY of l->cells[i], or NULL. Fills p->rec (done/user left
  * for the caller). */
-void trigd_record_build(struct trigd_record_parts *p, const struct trigd_config *cfg,
+void trigd_record_build(struct trigd_record_parts *p, const struct trigd_record_layout *cfg,
                         const struct trigd_decision *d, const struct lt_msg_view *const *replies);
 
+/* TriggerCandidate payload (lib/formats/trigger_candidate.h) of a decision. */
 size_t trigd_tc_encode(const struct trigd_decision *d, uint8_t *buf, size_t cap);
 /* Decode a TriggerCandidate payload (tests, tools): header fields into d (candidates up to
  * TRIGD_DECISION_MAX_CANDIDATES). 0 or a negative lt_error. */

@@ -6,7 +6,6 @@
 
 #include <stddef.h>
 
-#include "config.h"
 #include "recwriter.h"
 
 struct trigd_record_sink {
@@ -23,7 +22,8 @@ struct trigd_record_sink {
 };
 
 /* The io_uring record writer (writer.backend "uring", or "pwritev" to force its fallback). */
-int trigd_record_sink_recwriter(const struct trigd_config *cfg, struct trigd_record_sink **out,
+/* c: the writer's configuration slice (its strings must outlive the sink). */
+int trigd_record_sink_recwriter(const struct lt_recwriter_config *c, struct trigd_record_sink **out,
                                 char *err, size_t errlen);
 
 #endif

@@ -27,7 +27,7 @@ static void rw_status(struct trigd_record_sink *s, struct lt_recwriter_status *o
     lt_recwriter_status(s->impl, out);
 }
 
-int trigd_record_sink_recwriter(const struct trigd_config *cfg, struct trigd_record_sink **out,
+int trigd_record_sink_recwriter(const struct lt_recwriter_config *c, struct trigd_record_sink **out,
                                 char *err, size_t errlen)
 {
     struct trigd_record_sink *s = calloc(1, sizeof *s);
@@ -35,20 +35,8 @@ int trigd_record_sink_recwriter(const struct trigd_config *cfg, struct trigd_rec
         lt_seterr(err, errlen, "record sink: out of memory");
         return LT_ENOMEM;
     }
-    struct lt_recwriter_config c;
-    lt_recwriter_config_defaults(&c);
-    c.out_dir = cfg->writer.output_dir;
-    c.env = cfg->writer.environment;
-    c.writer_name = cfg->writer.name;
-    c.application_name = "trigd";
-    c.run_number = cfg->run_number;
-    c.queue_capacity = cfg->writer.queue_depth;
-    c.max_file_bytes = cfg->writer.max_file_size_bytes;
-    c.max_file_records = cfg->writer.max_records_per_file;
-    c.free_space_factor = cfg->writer.free_space_factor;
-    c.force_pwritev = !strcmp(cfg->writer.backend, "pwritev");
     struct lt_recwriter *w;
-    int rc = lt_recwriter_start(&w, &c, err, errlen);
+    int rc = lt_recwriter_start(&w, c, err, errlen);
     if (rc) {
         free(s);
         return rc;

@@ -42,10 +42,10 @@ static void file_close(struct trigd_source *s)
 
 static const struct trigd_source_ops file_ops = {"file", file_next, file_close};
 
-int trigd_source_file_open(const struct trigd_config *cfg, uint32_t index,
-                           struct trigd_source **out, char *err, size_t errlen)
+int trigd_source_file_open(const struct trigd_source_config *sc, struct trigd_source **out,
+                           char *err, size_t errlen)
 {
-    const struct trigd_cell_config *cc = &cfg->cells[index];
+    const struct trigd_cell_config *cc = sc->cell;
     const uint32_t ns = cc->n_fembs * LT_STREAMS_PER_FEMB;
     struct lt_h5r *r = NULL;
     struct lt_h5_dataset_info *ds = NULL;

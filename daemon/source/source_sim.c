@@ -14,36 +14,36 @@ struct sim_source {
     uint16_t (*adc)[LT_SAMPLES_PER_FRAME]; /* [channel][sample] scratch for one period */
 };
 
-void trigd_sim_config_for_cell(const struct trigd_config *cfg, uint32_t index, uint64_t start_ticks,
+void trigd_sim_config_for_cell(const struct trigd_source_config *sc, uint64_t start_ticks,
                                struct lt_sim_config *c)
 {
-    const struct trigd_cell_config *cell = &cfg->cells[index];
+    const struct trigd_cell_config *cell = sc->cell;
     struct lt_cell_geom g = {.n_fembs = cell->n_fembs};
     lt_sim_config_default(c);
-    c->seed = cfg->sim.seed;
+    c->seed = sc->sim->seed;
     c->n_fembs = cell->n_fembs;
     c->start_ticks = start_ticks;
-    c->noise_collection = cfg->sim.noise_rms;
-    c->noise_induction = cfg->sim.noise_rms;
+    c->noise_collection = sc->sim->noise_rms;
+    c->noise_induction = sc->sim->noise_rms;
     /* Our config speaks in decays per cell per second; the simulator in Bq/kg of its argon. */
     double mass = lt_sim_cell_mass_kg(&g);
-    c->ar39_bq_per_kg = mass > 0 ? cfg->sim.ar39_rate_hz / mass : 0;
-    c->le_rate_hz = cfg->sim.low_energy_rate_hz;
-    c->he_rate_hz = cfg->sim.high_energy_rate_hz;
+    c->ar39_bq_per_kg = mass > 0 ? sc->sim->ar39_rate_hz / mass : 0;
+    c->le_rate_hz = sc->sim->low_energy_rate_hz;
+    c->he_rate_hz = sc->sim->high_energy_rate_hz;
     c->cosmic_rate_hz = 0;
     /* A live source has nobody to read truth (replay and the physics report read it from run
      * files): keep none, so a long run never fills the truth queue. */
     c->truth_capacity = 0;
 }
 
-int trigd_sim_inject_configured(const struct trigd_config *cfg, uint32_t index,
-                                uint64_t start_ticks, struct lt_sim_cell *sim)
+int trigd_sim_inject_configured(const struct trigd_source_config *sc, uint64_t start_ticks,
+                                struct lt_sim_cell *sim)
 {
     int n = 0;
-    uint64_t t0 = lt_seconds_to_ticks(cfg->sim.start_s);
-    for (uint32_t i = 0; i < cfg->sim.n_inject; i++) {
-        const struct trigd_inject *in = &cfg->sim.inject[i];
-        if (in->cell != cfg->cells[index].id) continue;
+    uint64_t t0 = lt_seconds_to_ticks(sc->sim->start_s);
+    for (uint32_t i = 0; i < sc->sim->n_inject; i++) {
+        const struct trigd_inject *in = &sc->sim->inject[i];
+        if (in->cell != sc->cell->id) continue;
         struct lt_sim_event ev = {
             .kind = in->kind,
             .topology = in->topology,
@@ -83,11 +83,11 @@ static void sim_close(struct trigd_source *s)
 
 static const struct trigd_source_ops sim_ops = {"sim", sim_next, sim_close};
 
-int trigd_source_sim_open(const struct trigd_config *cfg, uint32_t index, uint64_t start_ticks,
+int trigd_source_sim_open(const struct trigd_source_config *cfg, uint64_t start_ticks,
                           struct trigd_source **out, char *err, size_t errlen)
 {
     struct lt_sim_config sc;
-    trigd_sim_config_for_cell(cfg, index, start_ticks, &sc);
+    trigd_sim_config_for_cell(cfg, start_ticks, &sc);
     int rc = lt_sim_config_validate(&sc, err, errlen);
     if (rc) return rc;
     struct sim_source *ss = calloc(1, sizeof *ss);
@@ -95,7 +95,7 @@ int trigd_source_sim_open(const struct trigd_config *cfg, uint32_t index, uint64
         lt_seterr(err, errlen, "sim source: out of memory");
         return LT_ENOMEM;
     }
-    rc = lt_sim_cell_create(&sc, cfg->cells[index].id, &ss->sim, err, errlen);
+    rc = lt_sim_cell_create(&sc, cfg->cell->id, &ss->sim, err, errlen);
     if (rc) {
         free(ss);
         return rc;
@@ -107,11 +107,11 @@ int trigd_source_sim_open(const struct trigd_config *cfg, uint32_t index, uint64
         return LT_ENOMEM;
     }
     ss->base.ops = &sim_ops;
-    ss->base.cell = cfg->cells[index].id;
+    ss->base.cell = cfg->cell->id;
     ss->base.n_streams = lt_sim_cell_streams(ss->sim);
     ss->base.paced = 1;
     ss->base.impl = ss;
-    trigd_sim_inject_configured(cfg, index, start_ticks, ss->sim);
+    trigd_sim_inject_configured(cfg, start_ticks, ss->sim);
     *out = &ss->base;
     return 0;
 }

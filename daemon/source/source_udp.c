@@ -211,10 +211,10 @@ static void udp_close(struct trigd_source *s)
 
 static const struct trigd_source_ops udp_ops = {"udp", udp_next, udp_close};
 
-int trigd_source_udp_open(const struct trigd_config *cfg, uint32_t index, struct trigd_source **out,
+int trigd_source_udp_open(const struct trigd_source_config *sc, struct trigd_source **out,
                           char *err, size_t errlen)
 {
-    const struct trigd_cell_config *cc = &cfg->cells[index];
+    const struct trigd_cell_config *cc = sc->cell;
     struct udp_source *u = calloc(1, sizeof *u);
     if (!u) goto nomem;
     u->fd = -1;

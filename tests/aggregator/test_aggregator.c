@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "aggregator.h"
+#include "config_slices.h"
 #include "lt_error.h"
 #include "ticks.h"
 
@@ -51,7 +52,9 @@ static struct trigd_agg *make(uint64_t now)
     struct trigd_agg_callbacks cb = {cb_accept, cb_emit, &got};
     struct trigd_agg *a = NULL;
     char err[256];
-    ck_assert_int_eq(trigd_agg_create(&cfg, &cb, now, &a, err, sizeof err), 0);
+    static struct lt_aggregator_config ac; /* the aggregator's slice of the test's config */
+    trigd_config_aggregator(&cfg, &ac);
+    ck_assert_int_eq(trigd_agg_create(&ac, &cb, now, &a, err, sizeof err), 0);
     return a;
 }
 
@@ -108,7 +111,7 @@ START_TEST(test_waits_for_watermark_and_orders)
     ck_assert_int_eq(got.n, 4);
     for (int i = 0; i < got.n; i++) {
         ck_assert_uint_eq(got.d[i].trigger_number, (uint64_t)i + 1);
-        ck_assert_uint_eq(got.d[i].algorithms, 1U << TRIGD_ALGO_SINGLE);
+        ck_assert_uint_eq(got.d[i].algorithms, 1U << LT_ALGO_SINGLE);
         ck_assert_uint_eq(got.d[i].n_candidates, 1);
         ck_assert_uint_eq(got.d[i].window_end - got.d[i].window_begin, LT_DRIFT_WINDOW_TICKS);
         ck_assert_uint_eq(got.d[i].time - got.d[i].window_begin, cfg.readout.pre_ticks);
@@ -122,7 +125,7 @@ START_TEST(test_waits_for_watermark_and_orders)
     trigd_agg_get_stats(a, &st);
     ck_assert_uint_eq(st.candidates, 5);
     ck_assert_uint_eq(st.decisions, 4);
-    ck_assert_uint_eq(st.triggers[TRIGD_ALGO_SINGLE], 4);
+    ck_assert_uint_eq(st.triggers[LT_ALGO_SINGLE], 4);
     ck_assert_uint_eq(st.horizon, MS(200));
     trigd_agg_destroy(a);
 }
@@ -150,7 +153,7 @@ START_TEST(test_coincidence)
     wm_all(a, MS(100));
     ck_assert_int_eq(got.n, 1);
     ck_assert_uint_eq(got.d[0].time, MS(40));
-    ck_assert_uint_eq(got.d[0].algorithms, 1U << TRIGD_ALGO_COINCIDENCE);
+    ck_assert_uint_eq(got.d[0].algorithms, 1U << LT_ALGO_COINCIDENCE);
     ck_assert_uint_eq(got.d[0].n_cells, 2);
     ck_assert_uint_eq(got.d[0].n_candidates, 2);
     ck_assert(trigd_decision_has_cell(&got.d[0], 1) && trigd_decision_has_cell(&got.d[0], 5));
@@ -170,12 +173,12 @@ START_TEST(test_summed)
     /* Sliding 0.5 ms: at most 6 candidates x 300 inside... the 4th reaches 1200 >= 1000. */
     wm_all(a, MS(100));
     ck_assert_int_eq(got.n, 1);
-    ck_assert_uint_eq(got.d[0].algorithms, 1U << TRIGD_ALGO_SUMMED);
+    ck_assert_uint_eq(got.d[0].algorithms, 1U << LT_ALGO_SUMMED);
     ck_assert_uint_eq(got.d[0].time, MS(10));
     /* The later candidates at 10.4..10.8 ms also fire (1200 again) and join the first decision. */
     struct trigd_agg_stats st;
     trigd_agg_get_stats(a, &st);
-    ck_assert_uint_eq(st.proposals[TRIGD_ALGO_SUMMED], 2);
+    ck_assert_uint_eq(st.proposals[LT_ALGO_SUMMED], 2);
     ck_assert_uint_eq(st.merged, 1);
     ck_assert_uint_eq(got.d[0].n_candidates, 8);
     trigd_agg_destroy(a);
@@ -194,7 +197,7 @@ START_TEST(test_periodic_and_random)
     ck_assert_int_eq(got.n, 9); /* 10..90 ms issued; 100 ms still pending (window to 102) */
     for (int i = 0; i < got.n; i++) {
         ck_assert_uint_eq(got.d[i].time, MS(10) * (uint64_t)(i + 1));
-        ck_assert_uint_eq(got.d[i].algorithms, 1U << TRIGD_ALGO_PERIODIC);
+        ck_assert_uint_eq(got.d[i].algorithms, 1U << LT_ALGO_PERIODIC);
         ck_assert_uint_eq(got.d[i].n_candidates, 0);
     }
     trigd_agg_flush(a, 1);
@@ -246,8 +249,7 @@ START_TEST(test_overlap_merge)
     wm_all(a, MS(100));
     ck_assert_int_eq(got.n, 2);
     ck_assert_uint_eq(got.d[0].time, MS(10));
-    ck_assert_uint_eq(got.d[0].algorithms,
-                      (1U << TRIGD_ALGO_SINGLE) | (1U << TRIGD_ALGO_COINCIDENCE));
+    ck_assert_uint_eq(got.d[0].algorithms, (1U << LT_ALGO_SINGLE) | (1U << LT_ALGO_COINCIDENCE));
     ck_assert_uint_eq(got.d[0].n_cells, 3);
     /* single(10), coincidence(10, 10.05), single(11) */
     ck_assert_uint_eq(got.d[0].n_candidates, 4);
@@ -276,7 +278,7 @@ START_TEST(test_inhibit)
     struct trigd_agg_stats st;
     trigd_agg_get_stats(a, &st);
     ck_assert_uint_eq(st.inhibited, 1);
-    ck_assert_uint_eq(st.inhibited_by[TRIGD_ALGO_SINGLE], 1);
+    ck_assert_uint_eq(st.inhibited_by[LT_ALGO_SINGLE], 1);
     ck_assert_uint_eq(st.decisions, 2);
     trigd_agg_destroy(a);
 }
@@ -321,7 +323,7 @@ START_TEST(test_missing_cell_and_rejoin)
     /* The late candidate is still big enough for the single-candidate trigger: not lost. */
     ck_assert_int_eq(got.n, 3);
     ck_assert_uint_eq(got.d[1].time, MS(30));
-    ck_assert_uint_eq(got.d[1].algorithms, 1U << TRIGD_ALGO_SINGLE);
+    ck_assert_uint_eq(got.d[1].algorithms, 1U << LT_ALGO_SINGLE);
     ck_assert_uint_eq(got.d[2].time, MS(85));
     struct trigd_agg_stats st;
     trigd_agg_get_stats(a, &st);

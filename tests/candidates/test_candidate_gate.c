@@ -15,10 +15,10 @@
 #include "config.h"
 #include "lt_error.h"
 #include "msg.h"
-#include "status.h"
+#include "config_slices.h"
 
 static struct trigd_config cfg;
-static struct trigd_module_status st;
+static struct lt_aggregator_config ac; /* the slices of cfg */
 static int n_decisions;
 static uint64_t last_decision_time;
 
@@ -48,11 +48,13 @@ static void setup(void)
                                            "  single = { enabled = true; min_score = 1000; }; };\n",
                                            "test", &cfg, err, sizeof err) == 0,
                   "%s", err);
-    memset(&st, 0, sizeof st);
     n_decisions = 0;
-    ck_assert_msg(trigd_input_create(&cfg, &in, err, sizeof err) == 0, "%s", err);
+    trigd_config_aggregator(&cfg, &ac);
+    struct trigd_input_config ic;
+    trigd_config_input(&cfg, &ic);
+    ck_assert_msg(trigd_input_create(&ic, &in, err, sizeof err) == 0, "%s", err);
     struct trigd_agg_callbacks cb = {cb_accept, cb_emit, NULL};
-    ck_assert_msg(trigd_agg_create(&cfg, &cb, 1, &agg, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(trigd_agg_create(&ac, &cb, 1, &agg, err, sizeof err) == 0, "%s", err);
     ctx = zmq_ctx_new();
     pull = zmq_socket(ctx, ZMQ_PULL);
     push = zmq_socket(ctx, ZMQ_PUSH);
@@ -78,7 +80,7 @@ static int through(const void *buf, size_t len)
     zmq_msg_t m;
     zmq_msg_init(&m);
     ck_assert_int_eq(zmq_msg_recv(&m, pull, 0), (int)len);
-    int rc = trigd_input_handle(in, agg, zmq_msg_data(&m), zmq_msg_size(&m), 1, &st);
+    int rc = trigd_input_handle(in, agg, zmq_msg_data(&m), zmq_msg_size(&m), 1);
     zmq_msg_close(&m);
     return rc;
 }
@@ -115,7 +117,15 @@ static struct trigd_agg_cell_stats cell_stats(uint32_t index)
     return s;
 }
 
-#define L(x) atomic_load(&st.x)
+/* The gate's own snapshot of its counters. */
+static struct trigd_input_stats gate_stats(void)
+{
+    struct trigd_input_stats s;
+    trigd_input_snapshot(in, &s);
+    return s;
+}
+
+#define L(x) (gate_stats().x)
 
 START_TEST(in_order_messages_reach_the_aggregator)
 {

@@ -179,9 +179,8 @@ START_TEST(test_check_config_cli)
 }
 END_TEST
 
-/* Every key the parser accepts has a row in docs/config.md (as `leaf`, with its group as a
- * heading or in the row). */
-START_TEST(test_every_key_documented)
+/* docs/config.md, whole. */
+static const char *read_config_doc(void)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/docs/config.md", LARTRIG_SOURCE_DIR);
@@ -191,6 +190,14 @@ START_TEST(test_every_key_documented)
     size_t n = fread(doc, 1, sizeof doc - 1, f);
     fclose(f);
     doc[n] = 0;
+    return doc;
+}
+
+/* Every key the parser accepts has a row in docs/config.md (as `leaf`, with its group as a
+ * heading or in the row). */
+START_TEST(test_every_key_documented)
+{
+    const char *doc = read_config_doc();
     const char *group;
     const char *key;
     size_t count = 0;
@@ -208,6 +215,93 @@ START_TEST(test_every_key_documented)
 }
 END_TEST
 
+/* trigd --print-default-config prints every key at its default: read back, it is the embedded
+ * configuration, so each default in the key table is a valid value and means what it says. */
+START_TEST(test_printed_default_is_the_default)
+{
+    const char *p = write_conf("printed.conf", "");
+    FILE *f = fopen(p, "w");
+    ck_assert_ptr_nonnull(f);
+    trigd_config_print_default(f);
+    fclose(f);
+    static struct trigd_config printed, embedded;
+    char err[512] = "";
+    ck_assert_msg(trigd_config_load(p, &printed, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(trigd_config_load(NULL, &embedded, err, sizeof err), 0);
+    memcpy(printed.source_name, embedded.source_name, sizeof printed.source_name);
+    ck_assert(memcmp(&printed, &embedded, sizeof printed) == 0);
+    /* and the defaults are the documented ones (spot checks through the parsed values) */
+    ck_assert_uint_eq(embedded.trigger.watermark_slack_ticks, lt_seconds_to_ticks(2500e-6));
+    ck_assert_uint_eq(embedded.writer.max_file_size_bytes, 4ULL << 30);
+    ck_assert_int_eq(embedded.buffers.mlock, 1);
+    ck_assert_str_eq(embedded.writer.backend, "uring");
+    ck_assert_int_eq(embedded.cells[2].source, TRIGD_SOURCE_SIM);
+    ck_assert_str_eq(embedded.cells[2].udp_bind, "127.0.0.1");
+}
+END_TEST
+
+/* The default column of docs/config.md says what the key table does. */
+static void doc_cell_value(const char *cell, char *out, size_t len)
+{
+    while (*cell == ' ') cell++;
+    size_t n = 0;
+    for (const char *c = cell; *c && *c != '|' && n + 1 < len; c++)
+        if (*c != '`' && *c != '"') out[n++] = *c;
+    while (n && out[n - 1] == ' ') n--;
+    out[n] = 0;
+}
+
+static int same_default(const char *doc, const char *def)
+{
+    if (!strcmp(doc, def)) return 1;
+    char *e1, *e2;
+    double a = strtod(doc, &e1), b = strtod(def, &e2);
+    return e1 != doc && !*e1 && e2 != def && !*e2 && a == b;
+}
+
+START_TEST(test_documented_defaults)
+{
+    const char *doc = read_config_doc();
+    const char *group, *key;
+    size_t checked = 0;
+    for (size_t i = 0; (key = trigd_config_key(i, &group)) != NULL; i++) {
+        const char *def = trigd_config_key_default(i);
+        if (!def) continue;
+        /* The row under its section: "## `writer`" for writer.*, "## `cells" for a cell's keys,
+         * "`sim.inject" for an injected event's. */
+        const char *from = doc;
+        char head[128], row[128];
+        const char *dot = strchr(key, '.');
+        if (group[0]) {
+            snprintf(head, sizeof head, "%s",
+                     !strcmp(group, "cells") ? "## `cells" : "`sim.inject");
+        } else if (dot) {
+            snprintf(head, sizeof head, "## `%.*s`", (int)(dot - key), key);
+        } else {
+            head[0] = 0;
+        }
+        if (head[0]) {
+            from = strstr(doc, head);
+            ck_assert_msg(from != NULL, "docs/config.md has no section %s", head);
+        }
+        snprintf(row, sizeof row, "| `%s` |", dot ? dot + 1 : key);
+        const char *r = strstr(from, row);
+        ck_assert_msg(r != NULL, "no row for %s", key);
+        /* | `key` | type | default | meaning | */
+        const char *c = strchr(r + 1, '|');
+        c = c ? strchr(c + 1, '|') : NULL;
+        ck_assert_msg(c != NULL, "row of %s has no default column", key);
+        char got[128];
+        doc_cell_value(c + 1, got, sizeof got);
+        ck_assert_msg(same_default(got, def),
+                      "%s%s%s: docs/config.md says default \"%s\", the key table %s", group,
+                      group[0] ? "." : "", key, got, def);
+        checked++;
+    }
+    ck_assert_uint_gt(checked, 60);
+}
+END_TEST
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/test_trigd_config.XXXXXX");
@@ -220,6 +314,8 @@ int main(void)
     tcase_add_test(tc, test_consistency);
     tcase_add_test(tc, test_check_config_cli);
     tcase_add_test(tc, test_every_key_documented);
+    tcase_add_test(tc, test_printed_default_is_the_default);
+    tcase_add_test(tc, test_documented_defaults);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -139,17 +139,17 @@ START_TEST(test_allinone_run)
                           rc->trh.trigger_timestamp <= t_inj + LT_DRIFT_WINDOW_TICKS,
                       "trigger %zu at %llu, event at %llu", i + 1,
                       (unsigned long long)rc->trh.trigger_timestamp, (unsigned long long)t_inj);
-        ck_assert(rc->dec.algorithms & (1U << TRIGD_ALGO_SINGLE));
+        ck_assert(rc->dec.algorithms & (1U << LT_ALGO_SINGLE));
         uint32_t cells = 0;
         for (uint32_t k = 0; k < rc->dec.n_candidates; k++)
             cells |= 1U << rc->dec.candidates[k].cell;
         ck_assert_msg((cells & inj_cells[i]) == inj_cells[i], "record %zu cells 0x%x", i, cells);
     }
     /* Two cells hit at once: the coincidence fires too and joins the single-candidate trigger. */
-    ck_assert(recs[2].dec.algorithms & (1U << TRIGD_ALGO_COINCIDENCE));
+    ck_assert(recs[2].dec.algorithms & (1U << LT_ALGO_COINCIDENCE));
 
     /* Regenerate every cell from the same configuration and compare byte for byte. */
-    uint64_t start = trigd_sim_start_ticks(&cfg);
+    uint64_t start = trigd_sim_start_ticks(&cfg.sim);
     uint64_t end = 0;
     for (size_t i = 0; i < n_recs; i++)
         if (recs[i].trh.trigger_timestamp + cfg.readout.post_ticks > end)
@@ -160,10 +160,11 @@ START_TEST(test_allinone_run)
             for (int s = 0; s < 2; s++) expected += recs[i].f[c][s].n_frames;
     for (uint32_t c = 0; c < N_CELLS; c++) {
         struct lt_sim_config sc;
-        trigd_sim_config_for_cell(&cfg, c, start, &sc);
+        struct trigd_source_config src = {&cfg.cells[c], &cfg.sim};
+        trigd_sim_config_for_cell(&src, start, &sc);
         struct lt_sim_cell *sim;
         ck_assert_msg(lt_sim_cell_create(&sc, c, &sim, err, sizeof err) == 0, "%s", err);
-        trigd_sim_inject_configured(&cfg, c, start, sim);
+        trigd_sim_inject_configured(&src, start, sim);
         uint16_t(*adc)[LT_SAMPLES_PER_FRAME] = calloc(lt_sim_cell_channels(sim), sizeof *adc);
         lt_wibeth_frame fr[2];
         for (;;) {

@@ -16,13 +16,13 @@
 #include "msg.h"
 #include "readout.h"
 #include "record_builder.h"
-#include "status.h"
+#include "config_slices.h"
 #include "wibeth.h"
 
 #define MS 1000000ULL /* ns */
 
 static struct trigd_config cfg;
-static struct trigd_module_status st;
+static struct lt_readout_config rc; /* the readout's slice of cfg */
 
 /* ---- a record sink that keeps the records it is given ---- */
 struct test_sink {
@@ -64,7 +64,7 @@ static void setup(const char *extra)
              "buffers = { decision_queue = 2; };\n",
              extra);
     ck_assert_msg(trigd_config_load_string(text, "test", &cfg, err, sizeof err) == 0, "%s", err);
-    memset(&st, 0, sizeof st);
+    trigd_config_readout(&cfg, &rc);
     memset(&sink, 0, sizeof sink);
     sink.base.name = "test";
     sink.base.submit = ts_submit;
@@ -103,8 +103,8 @@ static struct trigd_readout *make(void)
 {
     struct trigd_readout *r;
     char err[256];
-    ck_assert_msg(trigd_readout_create(&cfg, router, &sink.base, &st, &r, err, sizeof err) == 0,
-                  "%s", err);
+    ck_assert_msg(trigd_readout_create(&rc, router, &sink.base, &r, err, sizeof err) == 0, "%s",
+                  err);
     for (int i = 0; i < 2; i++) {
         trigd_readout_on_reply(r, &hello_id[i], &hello_body[i], 0);
         zmq_msg_close(&hello_id[i]);
@@ -201,7 +201,15 @@ static void route_one(struct trigd_readout *r, uint64_t now)
     zmq_msg_close(&id);
 }
 
-#define L(x) atomic_load(&st.x)
+/* The readout's own snapshot of its counters (of the readout `r` of the test). */
+static struct trigd_readout_stats ro_stats(const struct trigd_readout *r)
+{
+    struct trigd_readout_stats s;
+    trigd_readout_snapshot(r, &s);
+    return s;
+}
+
+#define L(x) (ro_stats(r).x)
 
 START_TEST(requests_replies_record)
 {

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "config_slices.h"
 #include "h5raw.h"
 #include "le.h"
 #include "lt_error.h"
@@ -22,6 +23,7 @@
 #include "wibeth.h"
 
 static struct trigd_config cfg;
+static struct trigd_record_layout layout; /* the record builder's slice of cfg */
 static uint8_t reply_buf[2][1 << 20];
 static struct lt_msg_view views[2];
 
@@ -34,6 +36,7 @@ static void load_config(const char *out_dir)
              "writer = { output_dir = \"%s\"; environment = \"rbtest\"; };\n",
              out_dir);
     ck_assert_msg(trigd_config_load_string(text, "test", &cfg, err, sizeof err) == 0, "%s", err);
+    trigd_config_record_layout(&cfg, &layout);
 }
 
 static struct trigd_decision dec;
@@ -107,15 +110,15 @@ static void build(struct trigd_record_parts *p, int cell3_answers)
                                           {3, 3, 3, 0}, {3, 7, 1, 0}}; /* beyond n_fembs = 2 */
     const struct lt_msg_view *rep[2] = {reply(0, 0, c0, 1),
                                         cell3_answers ? reply(1, 3, c3, 6) : NULL};
-    ck_assert_int_eq(trigd_record_parts_init(p, &cfg), 0);
-    trigd_record_build(p, &cfg, &dec, rep);
+    ck_assert_int_eq(trigd_record_parts_init(p, &layout), 0);
+    trigd_record_build(p, &layout, &dec, rep);
 }
 
 START_TEST(builds_from_replies)
 {
     load_config(".");
     make_decision();
-    ck_assert_uint_eq(trigd_total_streams(&cfg), 6);
+    ck_assert_uint_eq(trigd_total_streams(&layout), 6);
     struct trigd_record_parts p;
     build(&p, 1);
     const struct lt_rw_record *rec = &p.rec;
@@ -156,7 +159,7 @@ START_TEST(builds_from_replies)
     ck_assert_uint_eq(rec->requests[6].component.subsystem, LT_SUBSYS_TRIGGER);
     const struct lt_rw_fragment *tc = &rec->frags[6];
     ck_assert_uint_eq(tc->hdr.fragment_type, LT_FRAGTYPE_TRIGGER_CANDIDATE);
-    ck_assert_uint_eq(tc->payload_len, TRIGD_TC_HEADER_SIZE + 2 * TRIGD_TC_CAND_SIZE);
+    ck_assert_uint_eq(tc->payload_len, LT_TC_HEADER_SIZE + 2 * LT_TC_CAND_SIZE);
     struct trigd_decision back;
     ck_assert_int_eq(trigd_tc_decode(tc->payload, tc->payload_len, &back), 0);
     ck_assert_uint_eq(back.trigger_number, 42);
@@ -196,20 +199,20 @@ END_TEST
 START_TEST(tc_decode_refuses)
 {
     make_decision();
-    uint8_t buf[TRIGD_TC_HEADER_SIZE + 4 * TRIGD_TC_CAND_SIZE];
+    uint8_t buf[LT_TC_HEADER_SIZE + 4 * LT_TC_CAND_SIZE];
     size_t n = trigd_tc_encode(&dec, buf, sizeof buf);
-    ck_assert_uint_eq(n, TRIGD_TC_HEADER_SIZE + 2 * TRIGD_TC_CAND_SIZE);
+    ck_assert_uint_eq(n, LT_TC_HEADER_SIZE + 2 * LT_TC_CAND_SIZE);
     ck_assert_uint_eq(trigd_tc_encode(&dec, buf, n - 1), 0); /* too small: nothing written */
     struct trigd_decision d;
-    ck_assert_int_eq(trigd_tc_decode(buf, TRIGD_TC_HEADER_SIZE - 1, &d), LT_ESHORT);
+    ck_assert_int_eq(trigd_tc_decode(buf, LT_TC_HEADER_SIZE - 1, &d), LT_ESHORT);
     ck_assert_int_eq(trigd_tc_decode(buf, n - 1, &d), LT_EFORMAT);
-    ck_assert_int_eq(trigd_tc_decode(buf, n + TRIGD_TC_CAND_SIZE, &d), LT_EFORMAT);
+    ck_assert_int_eq(trigd_tc_decode(buf, n + LT_TC_CAND_SIZE, &d), LT_EFORMAT);
     uint8_t bad[sizeof buf];
     memcpy(bad, buf, n);
     bad[0] ^= 1;
     ck_assert_int_eq(trigd_tc_decode(bad, n, &d), LT_EMAGIC);
     memcpy(bad, buf, n);
-    lt_put_le16(bad + 4, TRIGD_TC_VERSION + 1);
+    lt_put_le16(bad + 4, LT_TC_VERSION + 1);
     ck_assert_int_eq(trigd_tc_decode(bad, n, &d), LT_EVERSION);
     memcpy(bad, buf, n);
     lt_put_le32(bad + 44, TRIGD_DECISION_MAX_CANDIDATES + 1);
@@ -240,7 +243,9 @@ START_TEST(written_and_read_back)
     p.rec.done = on_done;
     struct trigd_record_sink *sink;
     char err[512];
-    ck_assert_msg(trigd_record_sink_recwriter(&cfg, &sink, err, sizeof err) == 0, "%s", err);
+    struct lt_recwriter_config wc;
+    trigd_config_writer(&cfg, &wc);
+    ck_assert_msg(trigd_record_sink_recwriter(&wc, &sink, err, sizeof err) == 0, "%s", err);
     ck_assert_int_eq(sink->submit(sink, &p.rec), 0);
     ck_assert_int_eq(sink->stop(sink, 10000), 0);
     ck_assert_int_eq(atomic_load(&done_calls), 1);

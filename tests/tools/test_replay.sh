@@ -124,7 +124,7 @@ PY
 # Thresholds down in the 39Ar and noise (-c: the kernel's candidate threshold far below the one
 # the trained weights suggest, trigger thresholds at 1): many fake triggers, the same check.
 "$bin/daemon/trigd" --print-default-config |
-    sed -E 's/min_score = [0-9]+;/min_score = 1;/g; s/kernel = \{/kernel = { threshold = 100;/' \
+    sed -E 's/min_score = [0-9]+;/min_score = 1;/g; s/^  threshold = 0;/  threshold = 100;/' \
         >"$tmp/low.conf"
 grep -q "min_score = 1;" "$tmp/low.conf" && grep -q "threshold = 100;" "$tmp/low.conf" ||
     fail "could not lower the thresholds"

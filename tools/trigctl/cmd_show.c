@@ -6,12 +6,12 @@
 #include <string.h>
 
 #include "commands.h"
-#include "record_builder.h"
 #include "evdisplay.h"
 #include "h5open.h"
 #include "h5raw.h"
 #include "lt_error.h"
 #include "ticks.h"
+#include "trigger_candidate.h"
 
 #define MAX_WINDOW_SAMPLES 400000 /* ~0.2 s: bounds the memory of one display */
 
@@ -165,7 +165,8 @@ static size_t collect_cells(const struct lt_h5_dataset_info *ds, size_t n, struc
 static int add_candidate_boxes(struct lt_h5r *r, size_t rec, const struct lt_h5_dataset_info *ds,
                                size_t n, struct lt_event *ev, char *err, size_t errlen)
 {
-    static struct trigd_decision d;
+    static struct lt_candidate cands[LT_TC_MAX_CANDIDATES];
+    struct lt_tc_header d;
     for (size_t i = 0; i < n; i++) {
         if (ds[i].kind != LT_H5_DS_FRAGMENT || ds[i].fragment_type != LT_FRAGTYPE_TRIGGER_CANDIDATE)
             continue;
@@ -173,7 +174,8 @@ static int add_candidate_boxes(struct lt_h5r *r, size_t rec, const struct lt_h5_
         uint8_t *buf = NULL;
         size_t len = 0;
         int rc = lt_h5r_read_fragment_alloc(r, rec, ds[i].name, &h, &buf, &len, 0, err, errlen);
-        if (rc == 0 && trigd_tc_decode(buf + LT_FRAGMENT_HEADER_SIZE, len, &d) != 0) {
+        if (rc == 0 && lt_tc_decode(buf + LT_FRAGMENT_HEADER_SIZE, len, &d, cands,
+                                    LT_TC_MAX_CANDIDATES) != 0) {
             lt_seterr(err, errlen, "%s: %s: %s: not a TriggerCandidate payload", lt_h5r_path(r),
                       lt_h5r_record(r, rec)->name, ds[i].name);
             rc = LT_EFORMAT;
@@ -181,7 +183,7 @@ static int add_candidate_boxes(struct lt_h5r *r, size_t rec, const struct lt_h5_
         free(buf);
         if (rc) return rc;
         for (uint32_t c = 0; c < d.n_candidates && ev->n_boxes < LT_EV_MAX_BOXES; c++) {
-            const struct lt_candidate *k = &d.candidates[c];
+            const struct lt_candidate *k = &cands[c];
             ev->boxes[ev->n_boxes++] = (struct lt_ev_box){
                 k->cell, k->time_start, k->time_end, k->channel_start, k->channel_end, 0};
         }

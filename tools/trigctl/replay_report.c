@@ -12,14 +12,11 @@
 
 #include "replay.h"
 #include "ticks.h"
-#include "trigger_algos.h"
+#include "trigger_candidate.h"
 
 /* Energy bins (MeV): decades, the last open. */
 static const double bin_edges[] = {0, 10, 100, 1000, 10000, INFINITY};
 #define N_BINS (sizeof bin_edges / sizeof bin_edges[0] - 1)
-
-#define PHYSICS_ALGOS                                                                              \
-    ((1U << TRIGD_ALGO_SINGLE) | (1U << TRIGD_ALGO_COINCIDENCE) | (1U << TRIGD_ALGO_SUMMED))
 
 static int overlaps(const struct replay_trigger *t, const struct lt_truth *d)
 {
@@ -35,8 +32,8 @@ static int is_signal(const struct lt_truth *d)
 static json_t *algo_list(uint32_t bits)
 {
     json_t *a = json_array();
-    for (unsigned k = 0; k < TRIGD_ALGO_COUNT; k++)
-        if (bits & (1U << k)) json_array_append_new(a, json_string(trigd_algo_name(k)));
+    for (unsigned k = 0; k < LT_ALGO_COUNT; k++)
+        if (bits & (1U << k)) json_array_append_new(a, json_string(lt_algo_name(k)));
     return a;
 }
 
@@ -80,7 +77,7 @@ json_t *replay_report_json(const struct replay_result *r)
     json_t *trigs = json_array();
     for (size_t k = 0; k < r->n_trig; k++) {
         const struct replay_trigger *t = &r->trig[k];
-        int phys = (t->algorithms & PHYSICS_ALGOS) != 0;
+        int phys = (t->algorithms & LT_ALGO_PHYSICS_MASK) != 0;
         int fake = phys && has_signal && !has_signal[k];
         physics += phys;
         fakes += fake;
