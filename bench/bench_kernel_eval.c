@@ -141,8 +141,8 @@ static int do_record(struct eval *e, struct lt_h5r *r, size_t rec, char *err, si
     /* cells present in this record, with their stream counts */
     uint32_t cells[LT_MAX_CELLS], nstreams[LT_MAX_CELLS], n_cells = 0;
     for (size_t i = 0; i < n_ds; i++) {
-        uint32_t cell = lt_source_id_cell(ds[i].source_id.id);
-        uint32_t s = lt_source_id_stream(ds[i].source_id.id);
+        uint32_t cell = ds[i].cell; /* from the frames (lt_h5r_list_wibeth) */
+        uint32_t s = ds[i].stream;
         uint32_t k = 0;
         while (k < n_cells && cells[k] != cell) k++;
         if (k == n_cells) {
@@ -162,11 +162,16 @@ static int do_record(struct eval *e, struct lt_h5r *r, size_t rec, char *err, si
         lt_wibeth_frame *frames = NULL;
         uint64_t n_periods = 0;
         for (uint32_t s = 0; s < c->n_streams && rc == 0; s++) {
-            char name[LT_H5_NAME_MAX];
-            struct lt_source_id sid = {LT_SOURCE_ID_VERSION, LT_SUBSYS_DETECTOR_READOUT,
-                                       lt_stream_source_id(c->cell, s)};
-            rc = lt_h5_fragment_dataset_name(&sid, LT_FRAGTYPE_WIBETH, name, sizeof name);
-            if (rc < 0) break;
+            /* The dataset of this cell's stream s, whatever its SourceID number. */
+            const char *name = NULL;
+            for (size_t j = 0; j < n_ds && !name; j++)
+                if (ds[j].cell == c->cell && ds[j].stream == s) name = ds[j].name;
+            if (!name) {
+                lt_seterr(err, errlen, "%s: cell %u stream %u missing", lt_h5r_record(r, rec)->name,
+                          c->cell, s);
+                rc = LT_EFORMAT;
+                break;
+            }
             struct lt_fragment_header h;
             uint8_t *buf = NULL;
             size_t plen = 0;

@@ -10,7 +10,7 @@ packages=(
     libpng-dev libsystemd-dev libxrt-dev
     python3-h5py python3-numpy
     clang libclang-rt-14-dev
-    iproute2 util-linux
+    iproute2 util-linux curl
 )
 if [[ "${1:-}" == "--with-python" ]]; then
     packages+=(python3-torch)

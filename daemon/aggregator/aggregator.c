@@ -53,7 +53,8 @@ struct trigd_agg {
     uint64_t now_ns;                /* arrival time of the message being processed */
     struct trigd_decision *pending; /* sorted by time */
     uint32_t n_pending;
-    struct trigd_hist latency;
+    struct trigd_hist latency;           /* since start (benchmarks, the exit log line) */
+    struct trigd_latency latency_recent; /* window and buckets (status) */
     struct trigd_agg_stats st;
     int paused;
 };
@@ -229,8 +230,10 @@ static void issue(struct trigd_agg *a, struct trigd_decision *d)
     d->trigger_number = a->next_trigger++;
     d->horizon_ns = a->now_ns;
     d->decided_ns = lt_mono_ns();
-    if (d->decided_ns >= d->horizon_ns && d->horizon_ns)
+    if (d->decided_ns >= d->horizon_ns && d->horizon_ns) {
         trigd_hist_add(&a->latency, d->decided_ns - d->horizon_ns);
+        trigd_latency_add(&a->latency_recent, d->decided_ns, d->decided_ns - d->horizon_ns);
+    }
     a->st.decisions++;
     for (unsigned k = 0; k < LT_ALGO_COUNT; k++)
         if (d->algorithms & (1U << k)) a->st.triggers[k]++;
@@ -465,6 +468,7 @@ void trigd_agg_get_stats(const struct trigd_agg *a, struct trigd_agg_stats *st)
     st->latency_p50_ns = trigd_hist_quantile(&a->latency, 0.50);
     st->latency_p99_ns = trigd_hist_quantile(&a->latency, 0.99);
     st->latency_max_ns = a->latency.max_ns;
+    trigd_latency_summarize(&a->latency_recent, lt_mono_ns(), &st->latency);
 }
 
 uint32_t trigd_agg_n_cells(const struct trigd_agg *a)

@@ -18,6 +18,7 @@
 
 #include "candidate.h"
 #include "chmap.h"
+#include "latency_hist.h"
 #include "trigger_algos.h"
 
 #define TRIGD_CELL_WORDS              (LT_MAX_CELLS / 64)
@@ -98,6 +99,7 @@ struct trigd_agg_stats {
     uint32_t cells_missing, cells_total;
     uint64_t horizon;                                        /* decided up to this tick */
     uint64_t latency_p50_ns, latency_p99_ns, latency_max_ns; /* watermark arrival -> decision */
+    struct trigd_latency_summary latency; /* the same: recent window, buckets (latency_hist.h) */
 };
 
 struct trigd_agg;

@@ -146,6 +146,7 @@ static const struct key_desc keys[] = {
     {"monitor.status_endpoint", K_STR, F(monitor.status_endpoint), 0, 0, NULL, ""},
     {"monitor.control_endpoint", K_STR, F(monitor.control_endpoint), 0, 0, NULL, ""},
     {"monitor.status_interval_s", K_DOUBLE, F(monitor.status_interval_s), 0, 86400, NULL, "10.0"},
+    {"monitor.free_space_alarm_gb", K_DOUBLE, F(monitor.free_space_alarm_gb), 0, 1e9, NULL, "10.0"},
     {"monitor.curve_secret_key_file", K_STR, F(monitor.curve_secret_key_file), 0, 0, NULL, ""},
     {"monitor.curve_allowed_keys_file", K_STR, F(monitor.curve_allowed_keys_file), 0, 0, NULL, ""},
 };

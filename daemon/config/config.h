@@ -64,6 +64,7 @@ struct trigd_monitor_config {
     char status_endpoint[TRIGD_ENDPOINT_MAX];     /* "" = ipc in the runtime dir, "off" = none */
     char control_endpoint[TRIGD_ENDPOINT_MAX];    /* "" = ipc in the runtime dir, "off" = none */
     double status_interval_s;                     /* log line period; 0 = off */
+    double free_space_alarm_gb;                   /* writer free space alarm below; 0 = off */
     char curve_secret_key_file[TRIGD_PATH_MAX];   /* tcp endpoints: the daemon's CURVE secret key */
     char curve_allowed_keys_file[TRIGD_PATH_MAX]; /* tcp endpoints: client public keys allowed */
 };

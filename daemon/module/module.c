@@ -205,7 +205,7 @@ int trigd_module_create(const struct trigd_module_config *cfg, void *zctx,
     if (!rc) rc = bind_data_socket(m, m->router, req_ep, &sec, err, errlen);
     explicit_bzero(secret, sizeof secret);
     if (rc) goto fail;
-    rc = trigd_record_sink_recwriter(&m->cfg.writer, &m->sink, err, errlen);
+    rc = trigd_record_sink_recwriter(&m->cfg.writer, &m->cfg.readout.layout, &m->sink, err, errlen);
     if (rc) goto fail;
     rc = trigd_readout_create(&cfg->readout, m->router, m->sink, &m->readout, err, errlen);
     if (rc) goto fail;

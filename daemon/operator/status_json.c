@@ -10,6 +10,8 @@
 
 #include "module_mailbox.h"
 #include "recwriter.h"
+#include "status_alarms.h"
+#include "status_health.h"
 #include "ticks.h"
 
 /* Rates need two samples; a sample closer than this to the previous one reuses its rates, so a
@@ -22,6 +24,8 @@ struct cell_sample {
 };
 
 struct trigd_status_rates {
+    struct trigd_health *health; /* loss history for the health words */
+    struct trigd_alarms *alarms;
     double t;        /* monotonic seconds of the last sample, 0 = none */
     int rates_valid; /* two samples taken: the rates mean something */
     uint64_t decisions;
@@ -32,11 +36,20 @@ struct trigd_status_rates {
 
 struct trigd_status_rates *trigd_status_rates_new(void)
 {
-    return calloc(1, sizeof(struct trigd_status_rates));
+    struct trigd_status_rates *r = calloc(1, sizeof *r);
+    if (r && (!(r->health = trigd_health_new()) || !(r->alarms = trigd_alarms_new()))) {
+        trigd_status_rates_free(r);
+        return NULL;
+    }
+    return r;
 }
 
 void trigd_status_rates_free(struct trigd_status_rates *r)
 {
+    if (r) {
+        trigd_health_free(r->health);
+        trigd_alarms_free(r->alarms);
+    }
     free(r);
 }
 
@@ -47,8 +60,14 @@ static double rate(uint64_t now, uint64_t before, double dt)
     return now >= before && dt > 0 ? (double)(now - before) / dt : 0.0;
 }
 
-static json_t *cell_json(const struct trigd_cell_stats *s, struct cell_sample *cs, double dt,
-                         int missing, int update)
+/* Data time of n frame periods, in ms (a ring holds one frame per stream per period). */
+static double frames_ms(uint64_t n)
+{
+    return lt_ticks_to_seconds(n * LT_TICKS_PER_FRAME) * 1e3;
+}
+
+static json_t *cell_counters_json(const struct trigd_cell_stats *s, struct cell_sample *cs,
+                                  double dt, int missing, int update)
 {
     uint64_t frames = s->frames, cands = s->candidates;
     if (update) {
@@ -101,8 +120,51 @@ static json_t *data_plane_json(const struct trigd_module_stats *m)
                      "peers_refused", LD(m->peers_refused), "unreachable_cells", unreachable);
 }
 
-static json_t *aggregator_json(const struct trigd_module_stats *m, uint64_t manual_issued,
-                               struct trigd_status_rates *r, double dt, int update)
+/* The cell's counters named for what they are (docs/monitoring.md): the ring overwriting its
+ * oldest frames is normal operation, shown as the data time it holds, apart from the losses. */
+static json_t *cell_json(const struct trigd_cell_stats *s, struct cell_sample *cs, double dt,
+                         int missing, int update)
+{
+    json_t *doc = cell_counters_json(s, cs, dt, missing, update);
+    if (!doc) return NULL;
+    uint64_t fill = s->ring_fill, cap = s->ring_capacity;
+    json_object_set_new(doc, "ring",
+                        json_pack("{s:f, s:f, s:f, s:I}", "fill", cap ? (double)fill / cap : 0.0,
+                                  "depth_ms", frames_ms(fill), "capacity_ms", frames_ms(cap),
+                                  "overwritten_frames", LD(s->ring_overwritten)));
+    json_object_set_new(
+        doc, "losses",
+        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "messages_dropped",
+                  LD(s->msgs_dropped), "candidates_dropped", LD(s->cands_dropped),
+                  "candidates_not_collected", LD(s->kernel_dropped), "source_errors",
+                  LD(s->source_errors), "input_dropped", LD(s->input_dropped), "requests_not_found",
+                  LD(s->replies_not_found), "requests_incomplete", LD(s->replies_incomplete),
+                  "replies_dropped", LD(s->replies_dropped)));
+    return doc;
+}
+
+/* Decision latency: percentiles over the recent window (null without a sample there, so a
+ * display shows "-" rather than 0), and the since-start buckets Prometheus needs. */
+static json_t *latency_json(const struct trigd_agg_stats *a)
+{
+    const struct trigd_latency_summary *l = &a->latency;
+    json_t *buckets = json_array();
+    uint64_t last = 0;
+    for (unsigned b = 0; b < TRIGD_LAT_BUCKETS; b++) {
+        last = l->le[b];
+        json_array_append_new(
+            buckets, json_pack("[f, I]", trigd_lat_bucket_le_ns[b] / 1e6, (json_int_t)last));
+    }
+    uint64_t count = l->count < last ? last : l->count;
+    return json_pack("{s:o, s:o, s:i, s:I, s:I, s:f, s:o}", "p50",
+                     l->window_n ? json_real(l->p50_ns / 1e6) : json_null(), "p99",
+                     l->window_n ? json_real(l->p99_ns / 1e6) : json_null(), "window_s",
+                     TRIGD_LAT_WINDOW_S, "samples", (json_int_t)l->window_n, "count",
+                     (json_int_t)count, "sum_ms", l->sum_ns / 1e6, "buckets", buckets);
+}
+
+static json_t *aggregator_counters_json(const struct trigd_module_stats *m, uint64_t manual_issued,
+                                        struct trigd_status_rates *r, double dt, int update)
 {
     const struct trigd_agg_stats *a = &m->agg;
     const struct trigd_readout_stats *ro = &m->readout;
@@ -122,8 +184,7 @@ static json_t *aggregator_json(const struct trigd_module_stats *m, uint64_t manu
         r->decisions_per_s = rate(decisions, r->decisions, dt);
         r->decisions = decisions;
     }
-    json_t *lat =
-        json_pack("{s:f, s:f}", "p50", a->latency_p50_ns / 1e6, "p99", a->latency_p99_ns / 1e6);
+    json_t *lat = latency_json(a);
     json_t *rec =
         json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "built", LD(ro->records_built), "written",
                   LD(ro->records_written), "failed", LD(ro->records_failed), "fragments_not_found",
@@ -139,6 +200,31 @@ static json_t *aggregator_json(const struct trigd_module_stats *m, uint64_t manu
                      "manual_issued", LD(manual_issued), "horizon_s",
                      lt_ticks_to_seconds(a->horizon), "reply_timeouts", LD(ro->reply_timeouts),
                      "records", rec, "data_plane", data_plane_json(m));
+}
+
+/* The aggregator's counters, with its real losses named each on its own (docs/monitoring.md). */
+static json_t *aggregator_json(const struct trigd_module_stats *m, uint64_t manual_issued,
+                               struct trigd_status_rates *r, double dt, int update)
+{
+    json_t *doc = aggregator_counters_json(m, manual_issued, r, dt, update);
+    if (!doc) return NULL;
+    const struct trigd_agg_stats *a = &m->agg;
+    const struct trigd_readout_stats *ro = &m->readout;
+    json_t *missing = json_object_get(doc, "missing_cells");
+    json_object_set_new(doc, "cells_missing", json_integer((json_int_t)json_array_size(missing)));
+    /* Real losses, each on its own (docs/monitoring.md); triggers paused by the operator are
+     * not a loss. */
+    json_object_set_new(
+        doc, "losses",
+        json_pack(
+            "{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "messages_lost", LD(m->input.msgs_lost),
+            "messages_refused",
+            LD(m->input.msgs_bad) + LD(m->input.msgs_out_of_order) + LD(m->input.msgs_clock_fault) +
+                LD(m->input.msgs_seq_refused) + LD(m->input.msgs_forged),
+            "candidates_refused", LD(a->late) + LD(a->overflow), "fragments_not_found",
+            LD(ro->fragments_not_found), "fragments_incomplete", LD(ro->fragments_incomplete),
+            "triggers_inhibited", LD(a->inhibited), "records_failed", LD(ro->records_failed)));
+    return doc;
 }
 
 static json_t *writer_json(const struct trigd_module_stats *m)
@@ -197,6 +283,8 @@ json_t *trigd_status_json(const struct trigd_status_src *src, struct trigd_statu
         json_object_set_new(doc, "aggregator", aggregator_json(&m, manual, r, dt, update));
         json_object_set_new(doc, "writer", writer_json(&m));
     }
+    trigd_health_apply(r->health, doc, now);
+    trigd_alarms_apply(r->alarms, doc, now, cfg->monitor.free_space_alarm_gb * 1e9);
     if (update) {
         if (r->t > 0) r->rates_valid = 1;
         r->t = now;

@@ -27,7 +27,7 @@ int trigd_record_parts_init(struct trigd_record_parts *p, const struct trigd_rec
     uint32_t n = trigd_total_streams(cfg) + 1;
     p->reqs = calloc(n, sizeof *p->reqs);
     p->frags = calloc(n, sizeof *p->frags);
-    p->tc_cap = lt_tc_size(TRIGD_DECISION_MAX_CANDIDATES);
+    p->tc_cap = lt_tc_max_size(TRIGD_DECISION_MAX_CANDIDATES);
     p->tc = malloc(p->tc_cap);
     if (!p->reqs || !p->frags || !p->tc) {
         trigd_record_parts_free(p);
@@ -58,11 +58,12 @@ size_t trigd_tc_encode(const struct trigd_decision *d, uint8_t *buf, size_t cap)
     return lt_tc_encode(&h, d->candidates, buf, cap);
 }
 
-int trigd_tc_decode(const uint8_t *buf, size_t len, struct trigd_decision *d)
+int trigd_tc_decode(const struct lt_fragment_header *fh, const uint8_t *buf, size_t len,
+                    struct trigd_decision *d)
 {
     struct lt_tc_header h;
     memset(d, 0, offsetof(struct trigd_decision, candidates));
-    int rc = lt_tc_decode(buf, len, &h, d->candidates, TRIGD_DECISION_MAX_CANDIDATES);
+    int rc = lt_tc_decode(fh, buf, len, &h, d->candidates, TRIGD_DECISION_MAX_CANDIDATES);
     d->trigger_number = h.trigger_number;
     d->time = h.time;
     d->window_begin = h.window_begin;
@@ -71,6 +72,10 @@ int trigd_tc_decode(const uint8_t *buf, size_t len, struct trigd_decision *d)
     d->n_candidates = h.n_candidates;
     d->candidates_dropped = h.candidates_dropped;
     d->n_cells = h.n_cells;
+    for (uint32_t i = 0; i < d->n_candidates; i++) {
+        uint32_t cell = d->candidates[i].cell;
+        if (cell < LT_MAX_CELLS) d->cells[cell / 64] |= 1ULL << (cell % 64);
+    }
     return rc;
 }
 
@@ -165,7 +170,8 @@ void trigd_record_build(struct trigd_record_parts *p, const struct trigd_record_
     trh->run_number = cfg->run_number;
     /* TriggerRecordErrorBits bit 1 (kIncomplete): some component came back flagged. */
     trh->error_bits = (p->not_found || p->incomplete) ? 1U << 1 : 0;
-    trh->trigger_type = d->algorithms;
+    /* DUNE's convention: one bit per TriggerCandidate type in the record. */
+    trh->trigger_type = lt_trigger_type(d->algorithms);
     trh->element_id.version = LT_SOURCE_ID_VERSION;
     trh->element_id.subsystem = LT_SUBSYS_TR_BUILDER;
     trh->element_id.id = 0;

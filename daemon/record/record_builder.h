@@ -50,8 +50,9 @@ void trigd_record_build(struct trigd_record_parts *p, const struct trigd_record_
 
 /* TriggerCandidate payload (lib/formats/trigger_candidate.h) of a decision. */
 size_t trigd_tc_encode(const struct trigd_decision *d, uint8_t *buf, size_t cap);
-/* Decode a TriggerCandidate payload (tests, tools): header fields into d (candidates up to
- * TRIGD_DECISION_MAX_CANDIDATES). 0 or a negative lt_error. */
-int trigd_tc_decode(const uint8_t *buf, size_t len, struct trigd_decision *d);
+/* Decode a Trigger_Candidate fragment (header fh, payload buf) into a decision
+ * (lib/formats/trigger_candidate.h's lt_tc_decode). 0 or a negative lt_error. */
+int trigd_tc_decode(const struct lt_fragment_header *fh, const uint8_t *buf, size_t len,
+                    struct trigd_decision *d);
 
 #endif

@@ -22,8 +22,11 @@ struct trigd_record_sink {
 };
 
 /* The io_uring record writer (writer.backend "uring", or "pwritev" to force its fallback). */
-/* c: the writer's configuration slice (its strings must outlive the sink). */
-int trigd_record_sink_recwriter(const struct lt_recwriter_config *c, struct trigd_record_sink **out,
-                                char *err, size_t errlen);
+/* c: the writer's configuration slice (its strings must outlive the sink); layout: the cells and
+ * streams every record holds, whose GeoIDs fill each file's source_id_geo_id_map. */
+struct trigd_record_layout;
+int trigd_record_sink_recwriter(const struct lt_recwriter_config *c,
+                                const struct trigd_record_layout *layout,
+                                struct trigd_record_sink **out, char *err, size_t errlen);
 
 #endif

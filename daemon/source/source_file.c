@@ -68,21 +68,30 @@ int trigd_source_file_open(const struct trigd_source_config *sc, struct trigd_so
         lt_seterr(err, errlen, "%s: not a run file (record_type is not TimeSlice)", cc->file);
         goto out;
     }
-    uint64_t cap_periods = 0;
+    uint64_t cap_periods = 0, end_ts = 0, gaps = 0, largest_gap = 0;
     for (size_t rec = 0; rec < lt_h5r_record_count(r); rec++) {
         size_t n_ds;
         rc = lt_h5r_list_wibeth(r, rec, cc->id, &ds, &n_ds, err, errlen);
         if (rc) goto out;
-        uint64_t slice_periods = 0;
+        uint64_t slice_periods = 0, seen = 0; /* bit per stream of the cell (ns <= 40) */
         for (size_t k = 0; k < n_ds; k++) {
             const struct lt_h5_dataset_info *d = &ds[k];
-            uint32_t s = lt_source_id_stream(d->source_id.id);
+            uint32_t s = d->stream; /* from the frames and GeoID map (lt_h5r_list_wibeth) */
             if (s >= ns) {
                 rc = LT_EFORMAT;
                 lt_seterr(err, errlen, "%s: %s: stream %u but cell %u has %u streams", cc->file,
                           d->name, s, cc->id, ns);
                 goto out;
             }
+            if (seen >> s & 1U) {
+                rc = LT_EFORMAT;
+                lt_seterr(err, errlen,
+                          "%s: %s: a second fragment of cell %u stream %u in record %s (several "
+                          "links feeding one stream are not supported)",
+                          cc->file, d->name, cc->id, s, lt_h5r_record(r, rec)->name);
+                goto out;
+            }
+            seen |= 1ULL << s;
             struct lt_fragment_header h;
             size_t plen;
             rc = lt_h5r_read_fragment_alloc(r, rec, d->name, &h, &buf, &plen, 0, err, errlen);
@@ -134,6 +143,29 @@ int trigd_source_file_open(const struct trigd_source_config *sc, struct trigd_so
         }
         free(ds);
         ds = NULL;
+        /* Every stream of the cell in every slice that has the cell, or the periods would hold
+         * frames nobody wrote. */
+        if (seen && seen != (ns == 64 ? ~0ULL : (1ULL << ns) - 1)) {
+            uint32_t missing = 0;
+            while (seen >> missing & 1U) missing++;
+            rc = LT_EFORMAT;
+            lt_seterr(err, errlen,
+                      "%s: record %s: cell %u stream %u missing (%d of %u streams present)",
+                      cc->file, lt_h5r_record(r, rec)->name, cc->id, missing,
+                      __builtin_popcountll(seen), ns);
+            goto out;
+        }
+        if (slice_periods) {
+            /* Gaps between TimeSlices: data time jumps there (the cell sees it as such). */
+            struct lt_daqeth_header first;
+            lt_daqeth_decode(&f->frames[f->n_periods * ns], &first);
+            if (f->n_periods && first.timestamp != end_ts) {
+                gaps++;
+                uint64_t g = first.timestamp > end_ts ? first.timestamp - end_ts : 0;
+                if (g > largest_gap) largest_gap = g;
+            }
+            end_ts = first.timestamp + slice_periods * LT_TICKS_PER_FRAME;
+        }
         f->n_periods += slice_periods;
     }
     if (!f->n_periods) {
@@ -143,6 +175,10 @@ int trigd_source_file_open(const struct trigd_source_config *sc, struct trigd_so
     }
     LT_INFO("cell %u: %llu frame periods preloaded from %s", cc->id,
             (unsigned long long)f->n_periods, cc->file);
+    if (gaps)
+        LT_WARN("cell %u: %s: %llu gaps between TimeSlices (largest %llu ticks): data time jumps "
+                "there",
+                cc->id, cc->file, (unsigned long long)gaps, (unsigned long long)largest_gap);
     *out = &f->base;
     f = NULL;
     rc = 0;

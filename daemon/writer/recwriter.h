@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "daqfmt.h"
+#include "h5raw.h"
 
 /* One fragment: its header (size is checked against LT_FRAGMENT_HEADER_SIZE + payload_len)
  * and the payload bytes that follow it in the dataset. payload may be NULL when payload_len
@@ -67,6 +68,10 @@ struct lt_recwriter_config {
     const char *application_name;    /* file attribute application_name ("trigd") */
     const char *offline_data_stream; /* file attribute ("physics") */
     int run_was_for_test_purposes;   /* file attribute, "true"/"false" */
+    /* SourceID -> GeoID entries of every stream the records carry, for the file attribute
+     * source_id_geo_id_map (hdf5libs keeps that map per file only). Copied at start. */
+    const struct lt_h5_geoid_entry *geoids;
+    size_t n_geoids;
     uint32_t run_number;
     size_t queue_capacity;       /* records the queue holds before enqueue says LT_EFULL */
     uint64_t max_file_bytes;     /* roll over before a record that would pass this */

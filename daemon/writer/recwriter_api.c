@@ -70,6 +70,7 @@ static void writer_free(struct lt_recwriter *w)
     free(w->io.pool);
     free(w->dset);
     free(w->dset_ahead);
+    free(w->geoids);
     rw_queue_destroy(&w->q);
     pthread_mutex_destroy(&w->last_mu);
     free(w);
@@ -125,6 +126,16 @@ int lt_recwriter_start(struct lt_recwriter **out, const struct lt_recwriter_conf
         free(w);
         return LT_ENOMEM;
     }
+    if (c->n_geoids) {
+        if (!c->geoids || !(w->geoids = calloc(c->n_geoids, sizeof *w->geoids))) {
+            lt_seterr(err, errlen, "recwriter config: %zu GeoID entries: %s", c->n_geoids,
+                      c->geoids ? "out of memory" : "no array");
+            writer_free(w);
+            return c->geoids ? LT_ENOMEM : LT_EINVAL;
+        }
+        memcpy(w->geoids, c->geoids, c->n_geoids * sizeof *w->geoids);
+    }
+    w->cfg.geoids = w->geoids;
     atomic_store(&w->st.queue_capacity, c->queue_capacity);
 
     memcpy(w->files.dir, w->out_dir, sizeof w->files.dir);
@@ -138,6 +149,12 @@ int lt_recwriter_start(struct lt_recwriter **out, const struct lt_recwriter_conf
     }
     atomic_store(&w->st.leftover_writing, (uint64_t)left);
     atomic_store(&w->st.file_index, w->files.next_index);
+    /* Free space is known from the start (status and its alarm), not only after a record; a
+     * failure here is the writer thread's to report, at the first record. */
+    uint64_t free_now;
+    char space_err[256];
+    if (rw_space_free(w->out_dir, &free_now, space_err, sizeof space_err) == 0)
+        atomic_store(&w->st.free_bytes, free_now);
     LT_INFO("recwriter: %s run %u continues at file index %llu (%d leftover .writing file%s)",
             w->out_dir, c->run_number, (unsigned long long)w->files.next_index, left,
             left == 1 ? "" : "s");

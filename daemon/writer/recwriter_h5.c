@@ -8,24 +8,15 @@
 #include "recwriter_int.h"
 
 #include <inttypes.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "h5raw.h"
 #include "h5raw_internal.h"
 #include "lt_error.h"
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000ULL + (uint64_t)ts.tv_nsec / 1000000ULL;
-}
-
-hid_t rw_h5_create(const char *path, const struct rw_file_attrs *a, uint32_t align_threshold,
+hid_t rw_h5_create(const char *path, const struct lt_h5_file_attrs *a, uint32_t align_threshold,
                    char *err, size_t errlen)
 {
     lt_h5_quiet(); /* errors are reported as "<file>: <object>: what" by us */
@@ -45,26 +36,13 @@ hid_t rw_h5_create(const char *path, const struct rw_file_attrs *a, uint32_t ali
         lt_seterr(err, errlen, "%s: H5Fcreate failed: %s", path, h5);
         return -1;
     }
-    char layout[1024];
-    lt_h5_filelayout_params_json(LT_H5_TRIGGER_RECORD, layout, sizeof layout);
-    /* The attributes of hdf5libs' HDF5RawDataFile constructor and dfmodules' data store, in
-     * their order; recorded_size and closing_timestamp follow at close. */
-    int bad = lt_h5_attr_write_uint(f, "run_number", a->run_number, 4) ||
-              lt_h5_attr_write_uint(f, "file_index", a->file_index, 8) ||
-              lt_h5_attr_write_uint(f, "creation_timestamp", now_ms(), 8) ||
-              lt_h5_attr_write_str(f, "application_name", a->application_name) ||
-              lt_h5_attr_write_str(f, "filelayout_params", layout) ||
-              lt_h5_attr_write_uint(f, "filelayout_version", LT_H5_FILELAYOUT_VERSION, 4) ||
-              lt_h5_attr_write_str(f, "source_id_geo_id_map", "{\"map_entries\":[]}") ||
-              lt_h5_attr_write_str(f, "record_type", lt_h5_record_prefix(LT_H5_TRIGGER_RECORD)) ||
-              lt_h5_attr_write_str(f, "operational_environment", a->operational_environment) ||
-              lt_h5_attr_write_str(f, "offline_data_stream", a->offline_data_stream) ||
-              lt_h5_attr_write_str(f, "run_was_for_test_purposes",
-                                   a->run_was_for_test_purposes ? "true" : "false");
-    if (bad) {
+    /* The attributes of hdf5libs' HDF5RawDataFile constructor and dfmodules' data store, with
+     * their types (h5raw_attrs.c); recorded_size and closing_timestamp follow at close. */
+    char what[128];
+    if (lt_h5_write_file_attrs(f, a, what, sizeof what) < 0) {
         char h5[256];
         lt_h5_last_error(h5, sizeof h5);
-        lt_seterr(err, errlen, "%s: /: writing file attributes failed: %s", path, h5);
+        lt_seterr(err, errlen, "%s: /: %s: %s", path, what, h5);
         H5Fclose(f);
         return -1;
     }
@@ -120,75 +98,29 @@ out:
     return ret;
 }
 
-static json_t *sid_json(const struct lt_source_id *s)
-{
-    return json_pack("{s:i,s:I}", "subsys", (int)s->subsystem, "id", (json_int_t)s->id);
-}
-
-/* Adds sid under the entry of `key` == value ({"<key>":v,"sourceids":[...]}). Entries are few
- * (fragment types, subdetectors); SourceIDs are unique per record (one dataset each). */
-static int group_add(json_t *entries, const char *key, uint32_t value, const struct lt_source_id *s)
-{
-    size_t i;
-    json_t *e, *match = NULL;
-    json_array_foreach(entries, i, e)
-    {
-        if ((uint64_t)json_integer_value(json_object_get(e, key)) == value) match = e;
-    }
-    if (!match) {
-        match = json_pack("{s:I,s:[]}", key, (json_int_t)value, "sourceids");
-        if (!match || json_array_append_new(entries, match) < 0) return -1;
-    }
-    return json_array_append_new(json_object_get(match, "sourceids"), sid_json(s));
-}
-
-static int put_json_attr(hid_t obj, const char *name, json_t *v)
-{
-    char *s = v ? json_dumps(v, JSON_COMPACT) : NULL;
-    int r = s ? lt_h5_attr_write_str(obj, name, s) : -1;
-    free(s);
-    json_decref(v);
-    return r;
-}
-
 /* hdf5libs' record-level SourceID attributes (HDF5SourceIDHandler): readers find datasets
  * through source_id_path_map rather than by listing the group. */
 static int record_attrs(hid_t g, const char *gname, const struct lt_rw_record *rec, char *err,
                         size_t errlen)
 {
-    json_t *paths = json_array(), *types = json_array(), *subdets = json_array();
-    char name[LT_H5_NAME_MAX], path[2 * LT_H5_NAME_MAX + 16];
-    int bad = !paths || !types || !subdets;
-    lt_h5_header_dataset_name(LT_H5_TRIGGER_RECORD, &rec->trh.element_id, name, sizeof name);
-    lt_h5_dataset_path(gname, name, path, sizeof path);
-    bad = bad || json_array_append_new(
-                     paths, json_pack("{s:i,s:I,s:s}", "subsys", (int)rec->trh.element_id.subsystem,
-                                      "id", (json_int_t)rec->trh.element_id.id, "path", path)) < 0;
-    for (size_t i = 0; !bad && i < rec->n_frags; i++) {
-        const struct lt_fragment_header *h = &rec->frags[i].hdr;
-        lt_h5_fragment_dataset_name(&h->element_id, h->fragment_type, name, sizeof name);
-        lt_h5_dataset_path(gname, name, path, sizeof path);
-        bad = json_array_append_new(
-                  paths, json_pack("{s:i,s:I,s:s}", "subsys", (int)h->element_id.subsystem, "id",
-                                   (json_int_t)h->element_id.id, "path", path)) < 0 ||
-              group_add(types, "fragment_type", h->fragment_type, &h->element_id) < 0 ||
-              group_add(subdets, "subdetector", h->detector_id, &h->element_id) < 0;
+    struct lt_h5_fragment_ref *refs = rec->n_frags ? calloc(rec->n_frags, sizeof *refs) : NULL;
+    if (rec->n_frags && !refs) {
+        lt_seterr(err, errlen, "/%s: out of memory for the SourceID maps", gname);
+        return LT_ENOMEM;
     }
-    if (!bad)
-        bad = put_json_attr(g, "record_header_source_id", sid_json(&rec->trh.element_id)) ||
-              put_json_attr(g, "source_id_path_map", json_pack("{s:O}", "map_entries", paths)) ||
-              put_json_attr(g, "fragment_type_source_id_map",
-                            json_pack("{s:O}", "map_entries", types)) ||
-              put_json_attr(g, "subdetector_source_id_map",
-                            json_pack("{s:O}", "map_entries", subdets));
-    json_decref(paths);
-    json_decref(types);
-    json_decref(subdets);
-    if (bad) {
+    for (size_t i = 0; i < rec->n_frags; i++) {
+        const struct lt_fragment_header *h = &rec->frags[i].hdr;
+        refs[i] = (struct lt_h5_fragment_ref){h->element_id, h->fragment_type, h->detector_id};
+    }
+    char what[128];
+    int rc = lt_h5_write_record_attrs(g, LT_H5_TRIGGER_RECORD, gname, &rec->trh.element_id, refs,
+                                      rec->n_frags, what, sizeof what);
+    free(refs);
+    if (rc < 0) {
         char h5[256];
         lt_h5_last_error(h5, sizeof h5);
-        lt_seterr(err, errlen, "/%s: writing the SourceID attributes failed: %s", gname, h5);
-        return LT_EIO;
+        lt_seterr(err, errlen, "/%s: %s: %s", gname, what, h5);
+        return rc == LT_ENOMEM ? LT_ENOMEM : LT_EIO;
     }
     return 0;
 }
@@ -256,8 +188,7 @@ int rw_h5_flush(hid_t file, char *err, size_t errlen)
 
 int rw_h5_close(hid_t file, uint64_t recorded_size, char *err, size_t errlen)
 {
-    int bad = lt_h5_attr_write_uint(file, "recorded_size", recorded_size, 8) ||
-              lt_h5_attr_write_uint(file, "closing_timestamp", now_ms(), 8);
+    int bad = lt_h5_write_closing_attrs(file, recorded_size) < 0;
     herr_t r = H5Fclose(file);
     if (bad || r < 0) {
         char h5[256];

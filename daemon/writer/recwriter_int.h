@@ -88,21 +88,13 @@ int rw_io_uring_init(struct rw_io *io, char *err, size_t errlen);
 int rw_io_pwritev_init(struct rw_io *io, char *err, size_t errlen);
 
 /* ---- HDF5 metadata (recwriter_h5.c) ---- */
-struct rw_file_attrs {
-    uint32_t run_number;
-    uint64_t file_index;
-    const char *application_name;
-    const char *operational_environment;
-    const char *offline_data_stream;
-    int run_was_for_test_purposes;
-};
 /* One dataset of a record: where its bytes go in the file. */
 struct rw_dset {
     uint64_t offset; /* absolute file offset (H5Dget_offset) */
     uint64_t size;
 };
 /* path must be an empty file the caller created with O_EXCL (it is truncated). */
-hid_t rw_h5_create(const char *path, const struct rw_file_attrs *a, uint32_t align_threshold,
+hid_t rw_h5_create(const char *path, const struct lt_h5_file_attrs *a, uint32_t align_threshold,
                    char *err, size_t errlen);
 /* Creates the record's group, its TRH dataset (dset[0]) and one dataset per fragment
  * (dset[1 + i]), allocated and never filled, plus the record-level attributes. Returns 0,
@@ -157,6 +149,7 @@ void rw_rate_update(struct rw_rate *r, uint64_t bytes_total, _Atomic uint64_t *o
 struct lt_recwriter {
     struct lt_recwriter_config cfg; /* strings point into the arrays below */
     char out_dir[PATH_MAX], env[64], writer_name[64], app_name[64], stream_name[64];
+    struct lt_h5_geoid_entry *geoids; /* cfg.geoids points here (n_geoids entries) */
     struct rw_queue q;
     struct lt_recwriter_stats st;
     struct rw_io io;

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -55,12 +56,15 @@ static int open_file(struct lt_recwriter *w)
         w->files.next_index--;
         return LT_EIO;
     }
-    struct rw_file_attrs a = {.run_number = w->cfg.run_number,
-                              .file_index = w->files.next_index - 1,
-                              .application_name = w->cfg.application_name,
-                              .operational_environment = w->cfg.env,
-                              .offline_data_stream = w->cfg.offline_data_stream,
-                              .run_was_for_test_purposes = w->cfg.run_was_for_test_purposes};
+    struct lt_h5_file_attrs a = {.record_type = LT_H5_TRIGGER_RECORD,
+                                 .run_number = w->cfg.run_number,
+                                 .file_index = w->files.next_index - 1,
+                                 .run_was_for_test_purposes = w->cfg.run_was_for_test_purposes,
+                                 .geoids = w->cfg.geoids,
+                                 .n_geoids = w->cfg.n_geoids};
+    snprintf(a.application_name, sizeof a.application_name, "%s", w->cfg.application_name);
+    snprintf(a.operational_environment, sizeof a.operational_environment, "%s", w->cfg.env);
+    snprintf(a.offline_data_stream, sizeof a.offline_data_stream, "%s", w->cfg.offline_data_stream);
     hid_t h = rw_h5_create(w->files.cur_writing, &a, w->cfg.align_threshold, err, sizeof err);
     if (h < 0) {
         LT_LOG_RATELIMITED(LT_LOG_ERR, 10, 3, "recwriter: %s", err);

@@ -94,6 +94,17 @@ void lt_chmap_stream_address(uint32_t cell, uint32_t stream, uint16_t *crate, ui
     *eth_stream = (uint8_t)(stream % STREAMS_PER_WIB);
 }
 
+int lt_chmap_stream_from_address(uint16_t crate, uint8_t slot, uint8_t eth_stream, uint32_t *cell,
+                                 uint32_t *stream)
+{
+    if (crate >= LT_MAX_CELLS || eth_stream >= STREAMS_PER_WIB) return LT_ERANGE;
+    uint32_t s = (uint32_t)slot * STREAMS_PER_WIB + eth_stream;
+    if (s >= LT_STREAMS_PER_CELL) return LT_ERANGE;
+    *cell = crate;
+    *stream = s;
+    return 0;
+}
+
 const char *lt_plane_name(enum lt_plane p)
 {
     switch (p) {

@@ -57,6 +57,11 @@ int lt_chmap_reverse(const struct lt_cell_geom *g, enum lt_plane plane, uint32_t
 /* DAQEthHeader addressing of a cell's stream: crate = cell, slot = WIB, stream = link stream. */
 void lt_chmap_stream_address(uint32_t cell, uint32_t stream, uint16_t *crate, uint8_t *slot,
                              uint8_t *eth_stream);
+/* Inverse, from a frame's DAQEthHeader: cell = crate, stream = slot * 8 + eth_stream. LT_ERANGE
+ * when the address is outside this map (crate >= LT_MAX_CELLS, eth_stream >= 8 -- e.g. DUNE's
+ * second 10G link of a WIB numbers its streams from 64 -- or stream >= LT_STREAMS_PER_CELL). */
+int lt_chmap_stream_from_address(uint16_t crate, uint8_t slot, uint8_t eth_stream, uint32_t *cell,
+                                 uint32_t *stream);
 /* The DUNE SourceID id (subsystem kDetectorReadout) of a cell's stream: (cell << 8) | stream,
  * so `Detector_Readout_0x00000305_WIBEth` is cell 3, stream 5. */
 static inline uint32_t lt_stream_source_id(uint32_t cell, uint32_t stream)

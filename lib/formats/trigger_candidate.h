@@ -1,10 +1,10 @@
-/* The TriggerCandidate fragment payload: the decision behind a trigger record, as trigd's
- * record builder writes it and trigctl show / the tests read it (layout in docs/daemon.md).
- *   header (56 bytes, little-endian): magic "LTTD", version, reserved, trigger number, time,
- *   window begin, window end (ticks), algorithms (bit per enum lt_algo), candidates,
- *   candidates dropped, cells;
- *   then 48 bytes per candidate: the lt_msg candidate record (msg.h lt_candidate_put/get).
- * The algorithms' numbers are part of this format, so their enum lives here too. */
+/* The decision behind a trigger record as its Trigger_Candidate fragment carries it: DUNE's
+ * layout (trgdataformats TriggerCandidateData + TriggerActivityData, lib/formats/trgfmt.h), one
+ * TriggerCandidate per lartrig algorithm that proposed the decision, each carrying every
+ * candidate of the decision as a TriggerActivity input. The mapping of lartrig's algorithms and
+ * candidates onto DUNE's fields is documented in docs/formats.md. The record builder writes it;
+ * trigctl show, replay and the tests read it. The algorithms' numbers are part of this mapping,
+ * so their enum lives here too. Pure functions, any thread. */
 #ifndef LARTRIG_TRIGGER_CANDIDATE_H
 #define LARTRIG_TRIGGER_CANDIDATE_H
 
@@ -12,6 +12,8 @@
 #include <stdint.h>
 
 #include "candidate.h"
+#include "daqfmt.h"
+#include "trgfmt.h"
 
 /* The module-level trigger algorithms (daemon/aggregator/trigger_algos.h runs them). */
 enum lt_algo {
@@ -30,35 +32,45 @@ enum lt_algo {
 /* "single", "coincidence", "summed", "periodic", "random", "manual"; "unknown" past the end. */
 const char *lt_algo_name(unsigned algo);
 
-#define LT_TC_MAGIC          0x4454544CU /* "LTTD" little-endian */
-#define LT_TC_VERSION        1U
-#define LT_TC_HEADER_SIZE    56U
-#define LT_TC_CAND_SIZE      48U   /* = LT_MSG_CANDIDATE_SIZE */
-#define LT_TC_MAX_CANDIDATES 1024U /* per decision (trigger.max_candidates_per_decision) */
+/* Each lartrig algorithm as a TriggerCandidateData type and algorithm; the record header's
+ * trigger_type has bit `type` set for every TriggerCandidate in the record, as DUNE's
+ * module-level trigger sets it (one bit per TC type). */
+void lt_tc_type_of_algo(unsigned algo, uint32_t *type, uint32_t *algorithm);
+/* Inverse: the lartrig algorithm of a TC, or -1 for a TC no lartrig algorithm writes. */
+int lt_algo_of_tc(uint32_t type, uint32_t algorithm);
+/* trigger_type bits for a decision's algorithm bits. */
+uint64_t lt_trigger_type(uint32_t algorithms);
 
+/* Candidates kept per decision (trigger.max_candidates_per_decision caps it lower). */
+#define LT_TC_MAX_CANDIDATES 1024U
+
+/* The decision's fields the fragment carries besides its candidates. */
 struct lt_tc_header {
     uint64_t trigger_number;
     uint64_t time;
     uint64_t window_begin, window_end;
-    uint32_t algorithms;
+    uint32_t algorithms; /* bit per enum lt_algo */
     uint32_t n_candidates;
-    uint32_t candidates_dropped;
+    uint32_t candidates_dropped; /* on decode: inputs not stored (past max_c, or not ours) */
     uint32_t n_cells;
 };
 
-/* Payload bytes for n candidates. */
-static inline size_t lt_tc_size(uint32_t n_candidates)
+/* Payload bytes for n candidates proposed by every algorithm (an upper bound). */
+static inline size_t lt_tc_max_size(uint32_t n_candidates)
 {
-    return LT_TC_HEADER_SIZE + (size_t)n_candidates * LT_TC_CAND_SIZE;
+    return (size_t)LT_ALGO_COUNT * (LT_TC_HEADER_SIZE + (size_t)n_candidates * LT_TA_DATA_SIZE);
 }
 
 /* h->n_candidates candidates from c. Returns the bytes written, 0 when cap is too small. */
 size_t lt_tc_encode(const struct lt_tc_header *h, const struct lt_candidate *c, uint8_t *buf,
                     size_t cap);
-/* The header into h and up to max_c candidates into c (c may be NULL when max_c is 0).
- * 0, or LT_ESHORT / LT_EMAGIC / LT_EVERSION / LT_EFORMAT (length does not match the count) /
- * LT_ERANGE (more than LT_TC_MAX_CANDIDATES). */
-int lt_tc_decode(const uint8_t *buf, size_t len, struct lt_tc_header *h, struct lt_candidate *c,
-                 uint32_t max_c);
+/* Decode a Trigger_Candidate fragment (fh gives trigger number and window) into h and up to
+ * max_c candidates into c: algorithms from the TCs' type/algorithm, time from the first TC's
+ * time_candidate, candidates from the first TC with inputs (more than max_c, and inputs that are
+ * not lartrig collection-wire TAs, are counted in candidates_dropped), n_cells from them. Any
+ * DUNE TriggerCandidate fragment decodes. 0 or a negative lt_error (LT_ESHORT/LT_ERANGE for a
+ * payload that is not whole TriggerCandidates). */
+int lt_tc_decode(const struct lt_fragment_header *fh, const uint8_t *buf, size_t len,
+                 struct lt_tc_header *h, struct lt_candidate *c, uint32_t max_c);
 
 #endif

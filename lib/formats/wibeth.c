@@ -82,6 +82,18 @@ void lt_daqeth_decode(const lt_wibeth_frame *f, struct lt_daqeth_header *h)
     daqeth_decode_words(f->daq_header, h);
 }
 
+void lt_wibeth_header_as_wib(struct lt_wibeth_header *h, uint64_t timestamp, uint8_t channel)
+{
+    *h = (struct lt_wibeth_header){
+        .channel = channel,
+        .version = 1,
+        .ready = 1,
+        .link_valid = LT_WIBETH_LINK_VALID,
+        .colddata_timestamp_0 = (uint16_t)(timestamp & 0x7FFFU),
+        .colddata_timestamp_1 = (uint16_t)(timestamp & 0x7FFFU),
+    };
+}
+
 int lt_wibeth_header_encode(lt_wibeth_frame *f, const struct lt_wibeth_header *h)
 {
     uint64_t w = 0;

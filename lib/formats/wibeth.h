@@ -64,6 +64,16 @@ struct lt_wibeth_header {
     uint8_t femb_sync;             /* 2 bits */
 };
 
+/* What a WIB puts in the headers of every frame (DUNE's WIBEth emulators and readout agree):
+ * DAQEthHeader block_length = the frame's 64-bit words after the first, 7200 / 8 - 1 = 899;
+ * WIBEthHeader link_valid = 0b11 (both COLDATA links of the half-FEMB up), ready = 1, and the
+ * two COLDATA ASICs' 15-bit timestamps = the low 15 bits of the frame's timestamp (the ASICs
+ * count the same 62.5 MHz clock and are in sync). Producers of frames use these. */
+#define LT_DAQETH_BLOCK_LENGTH (LT_WIBETH_FRAME_SIZE / 8U - 1U)
+#define LT_WIBETH_LINK_VALID   3U
+/* A WIBEth header as a healthy WIB fills it for a frame starting at `timestamp`. */
+void lt_wibeth_header_as_wib(struct lt_wibeth_header *h, uint64_t timestamp, uint8_t channel);
+
 /* Encode writes the fields into the frame, rejecting values wider than their bit field
  * (LT_ERANGE). Decode never fails on a 7200-byte frame; validation is separate. */
 int lt_daqeth_encode(lt_wibeth_frame *f, const struct lt_daqeth_header *h);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chmap.h"
 #include "h5raw.h"
 #include "lt_error.h"
 
@@ -220,4 +221,16 @@ int lt_h5_filelayout_params_json(enum lt_h5_record_type type, char *buf, size_t 
                         "\"raw_data_group_name\":\"%s\",\"record_header_dataset_name\":\"%s\","
                         "\"record_name_prefix\":\"%s\",\"view_group_name\":\"Views\"}",
                         type == LT_H5_TRIGGER_RECORD ? 4 : 0, LT_H5_RAW_DATA_GROUP, hdr, prefix));
+}
+
+void lt_h5_cell_geoids(uint32_t cell, uint32_t n_streams, struct lt_h5_geoid_entry *out)
+{
+    for (uint32_t s = 0; s < n_streams; s++) {
+        uint16_t crate;
+        uint8_t slot, es;
+        lt_chmap_stream_address(cell, s, &crate, &slot, &es);
+        out[s].source_id = (struct lt_source_id){LT_SOURCE_ID_VERSION, LT_SUBSYS_DETECTOR_READOUT,
+                                                 lt_stream_source_id(cell, s)};
+        out[s].geoid = lt_h5_geoid_encode(LT_DETID_HD_TPC, crate, slot, es);
+    }
 }

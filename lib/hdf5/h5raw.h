@@ -4,7 +4,8 @@
  *
  *   /<Prefix><NNNNNN>[.<SSSS>]/RawData/<SourceID>_<TriggerRecordHeader|TimeSliceHeader>
  *   /<Prefix><NNNNNN>[.<SSSS>]/RawData/<SourceID>_<FragmentType>    e.g.
- * Detector_Readout_0x00000003_WIBEth /Truth (our simulation truth table)
+ * Detector_Readout_0x00000003_WIBEth
+ *   /Truth    our simulation truth: a group holding only attributes (h5raw_truth.c)
  *
  * Every dataset holds raw bytes (8-bit integers, shape {size, 1}, contiguous), exactly as
  * hdf5libs writes them, so DUNE's HDF5RawDataFile and plain h5py read our files.
@@ -33,7 +34,7 @@ enum lt_h5_record_type {
 
 #define LT_H5_FILELAYOUT_VERSION 5U
 #define LT_H5_RAW_DATA_GROUP     "RawData"
-#define LT_H5_TRUTH_DATASET      "Truth"
+#define LT_H5_TRUTH_GROUP        "Truth" /* a group of attributes, no dataset: h5raw_truth.c */
 #define LT_H5_WRITING_SUFFIX     ".writing"
 /* Largest dataset the reader allocates or copies without the caller asking for more: a full
  * 2.25 ms x 40-stream cell fragment is ~20 MB; a 10 ms run-file slice per stream ~2.2 MB. */
@@ -41,6 +42,7 @@ enum lt_h5_record_type {
 #define LT_H5_MAX_TRUTH_ROWS    (1ULL << 32) /* /Truth rows the reader accepts */
 #define LT_H5_NAME_MAX          128          /* longest group/dataset name we produce or accept */
 #define LT_H5_STR_MAX           4096 /* longest string attribute we read (filelayout_params fits) */
+#define LT_H5_GEOMAP_MAX        (64U << 20) /* longest source_id_geo_id_map we parse */
 
 /* ---- naming (h5names.c): pure functions, no HDF5 calls; the io_uring writer reuses them ---- */
 
@@ -107,6 +109,11 @@ struct lt_h5_geoid_entry {
     uint64_t geoid; /* lt_h5_geoid_encode() */
 };
 
+/* The source_id_geo_id_map entries of one cell's streams 0..n_streams-1 as lartrig writes them:
+ * SourceID Detector_Readout (cell << 8 | stream), GeoID kHD_TPC / crate = cell / slot, stream
+ * as in the frames' DAQEthHeader (lt_chmap_stream_address). Fills out[0..n_streams-1]. */
+void lt_h5_cell_geoids(uint32_t cell, uint32_t n_streams, struct lt_h5_geoid_entry *out);
+
 struct lt_h5_file_attrs {
     enum lt_h5_record_type record_type;
     uint32_t run_number;
@@ -115,7 +122,8 @@ struct lt_h5_file_attrs {
     char operational_environment[64]; /* e.g. "lartrig" (also the file-name prefix) */
     char offline_data_stream[64];     /* e.g. "physics", "cosmics", "sim" */
     int run_was_for_test_purposes;    /* written as the string "true"/"false" */
-    /* Writer input only: SourceID -> GeoID entries for the source_id_geo_id_map attribute. */
+    /* SourceID -> GeoID entries of the source_id_geo_id_map attribute: the writer's input, and
+     * the reader's output (owned by the reader; empty when the file has no map). */
     const struct lt_h5_geoid_entry *geoids;
     size_t n_geoids;
     /* Reader output only (0 / empty when the attribute is absent, e.g. a file not closed). */
@@ -186,8 +194,10 @@ int lt_h5w_write_trigger_record(struct lt_h5w *w, const struct lt_trigger_record
                                 const struct lt_h5_fragment_in *frags, size_t n_frags, char *err,
                                 size_t errlen);
 
-/* Append rows to the /Truth compound table (created on first call, chunked and extendible; it
- * is ours, not hdf5libs', so DUNE readers ignore it). May be called any number of times. */
+/* Append rows to the simulation truth (/Truth, created on first call). It is ours, not hdf5libs':
+ * it is kept in attributes of the group /Truth, never in a dataset, because hdf5libs takes every
+ * dataset of the file for a fragment. Rows are written in blocks; the last one and the row count
+ * at lt_h5w_close. May be called any number of times. */
 int lt_h5w_append_truth(struct lt_h5w *w, const struct lt_truth *rows, size_t n, char *err,
                         size_t errlen);
 
@@ -212,6 +222,9 @@ struct lt_h5_dataset_info {
     struct lt_source_id source_id; /* parsed from the name */
     uint32_t fragment_type;        /* parsed from the name (fragments only) */
     uint64_t size;                 /* bytes */
+    /* lt_h5r_list_wibeth only: the cell and stream of the fragment's frames
+     * (lt_h5r_stream_origin), never derived from the SourceID number. */
+    uint32_t cell, stream;
 };
 
 /* Open read-only and validate: an HDF5 file, record_type "TriggerRecord" or "TimeSlice",
@@ -245,9 +258,13 @@ int lt_h5r_list_datasets(struct lt_h5r *r, size_t record, struct lt_h5_dataset_i
 
 /* The run data of a record: its Detector_Readout WIBEth fragments (one dataset per stream),
  * without the record header and any other fragment type; only those of `cell`, or of every cell
- * with LT_H5_ALL_CELLS. Name order, i.e. by cell, then stream. This is the one dataset selection
- * every C reader of run data uses (file source, replay, show, benchmarks); tools/train/data.py is
- * the only other copy. *out as for lt_h5r_list_datasets (may be empty: *n = 0). */
+ * with LT_H5_ALL_CELLS. Each entry's cell and stream come from its frames and the GeoID map
+ * (lt_h5r_stream_origin below), so files of DUNE's DAQ, whatever their SourceID numbers, select
+ * the same; sorted by cell, then stream. A fragment with no frame and no map entry cannot be
+ * placed and is left out (callers that need every stream notice the gap); any other origin error
+ * fails the call. This is the one dataset selection every C reader of run data uses (file
+ * source, replay, show, benchmarks); tools/train/data.py is the only other copy. *out as for
+ * lt_h5r_list_datasets (may be empty: *n = 0). */
 #define LT_H5_ALL_CELLS UINT32_MAX
 int lt_h5r_list_wibeth(struct lt_h5r *r, size_t record, uint32_t cell,
                        struct lt_h5_dataset_info **out, size_t *n, char *err, size_t errlen);
@@ -291,6 +308,24 @@ int lt_h5r_read_trh(struct lt_h5r *r, size_t record, struct lt_trigger_record_he
                     char *err, size_t errlen);
 int lt_h5r_read_tsh(struct lt_h5r *r, size_t record, struct lt_timeslice_header *tsh, char *err,
                     size_t errlen);
+
+/* Which cell and stream a readout fragment holds, found the way DUNE's tools find it, so files
+ * written by DUNE's DAQ (any SourceID numbering) read: from the DAQEthHeader (det_id, crate,
+ * slot, stream_id) of the fragment's first frame, checked against the file's SourceID -> GeoID
+ * map; from the map alone when the fragment has no frame (kDataNotFound). cell = crate and
+ * stream = slot * 8 + stream_id (lt_chmap_stream_from_address). The SourceID number itself is
+ * never interpreted. Errors, each with a message naming the dataset: LT_EFORMAT when the frames
+ * and the map disagree or the first frame is not a WIBEth frame, LT_ENOTFOUND for an empty
+ * fragment without a map entry, LT_EUNSUPPORTED for an address outside lartrig's map of a cell
+ * (e.g. DUNE's second WIB link, stream_id >= 64), LT_EIO on read failure. */
+struct lt_h5_stream_origin {
+    uint16_t det_id, crate;
+    uint8_t slot, eth_stream; /* DAQEthHeader slot_id and stream_id */
+    uint32_t cell, stream;    /* lartrig's numbering */
+    int from_frames;          /* 1: read from the first frame; 0: from the geo map only */
+};
+int lt_h5r_stream_origin(struct lt_h5r *r, size_t record, const struct lt_h5_dataset_info *d,
+                         struct lt_h5_stream_origin *o, char *err, size_t errlen);
 
 /* /Truth: row count (0 without error when the file has no truth table) and rows
  * [first, first + count). */

@@ -15,6 +15,7 @@
 
 #include "chmap.h"
 #include "h5raw.h"
+#include "wibeth.h"
 #include "h5raw_internal.h"
 #include "lt_error.h"
 
@@ -25,6 +26,7 @@ struct lt_h5r {
     char path[PATH_MAX];
     uint64_t file_size; /* bytes on disk at open */
     struct lt_h5_file_attrs attrs;
+    struct lt_h5_geoid_entry *geo; /* attrs.geoids */
     struct lt_h5_record_id *records;
     size_t n_records, cap_records;
 };
@@ -100,11 +102,12 @@ static int read_opt_str(struct lt_h5r *r, const char *name, char *buf, size_t le
     return 0;
 }
 
-static int read_opt_uint(struct lt_h5r *r, const char *name, uint64_t *v, int *present, char *err,
-                         size_t errlen)
+/* Optional number; ms = 1 for the timestamps, which hdf5libs stores as decimal strings. */
+static int read_opt_num(struct lt_h5r *r, const char *name, int ms, uint64_t *v, int *present,
+                        char *err, size_t errlen)
 {
     *v = 0;
-    int rc = lt_h5_attr_read_uint(r->file, name, v);
+    int rc = ms ? lt_h5_attr_read_ms(r->file, name, v) : lt_h5_attr_read_uint(r->file, name, v);
     if (present) *present = rc == 0;
     if (rc == LT_ENOTFOUND) return 0;
     if (rc < 0)
@@ -144,6 +147,66 @@ static int check_layout_params(struct lt_h5r *r, const char *text, char *err, si
                   hdr ? hdr : "(missing)", lt_h5_record_header_name(r->attrs.record_type));
     json_decref(root);
     return rc;
+}
+
+/* GeoID map order: by SourceID, so the entries of one SourceID are one run. */
+static int cmp_geo(const void *a, const void *b)
+{
+    const struct lt_h5_geoid_entry *x = a, *y = b;
+    if (x->source_id.subsystem != y->source_id.subsystem)
+        return x->source_id.subsystem < y->source_id.subsystem ? -1 : 1;
+    return x->source_id.id < y->source_id.id ? -1 : x->source_id.id > y->source_id.id;
+}
+
+/* source_id_geo_id_map (HDF5SourceIDHandler JSON) into r->geo, sorted by SourceID (the order
+ * of one SourceID's GeoIDs is not kept: nothing depends on it). Absent: no entries. */
+static int read_geo_map(struct lt_h5r *r, char *err, size_t errlen)
+{
+    char *text = NULL;
+    int rc = lt_h5_attr_read_str_alloc(r->file, "source_id_geo_id_map", LT_H5_GEOMAP_MAX, &text);
+    if (rc == LT_ENOTFOUND) return 0;
+    if (rc < 0)
+        return fail(r, rc == LT_EIO ? LT_EIO : LT_EFORMAT, "/", rc == LT_EIO, err, errlen,
+                    "attribute source_id_geo_id_map %s", attr_problem(rc));
+    json_error_t je;
+    json_t *root = json_loads(text, 0, &je);
+    free(text);
+    json_t *entries = json_object_get(root, "map_entries");
+    size_t n = 0, i, k;
+    json_t *e, *g;
+    json_array_foreach(entries, i, e) n += json_array_size(json_object_get(e, "geoids"));
+    if (!root || (entries && !json_is_array(entries))) {
+        json_decref(root);
+        return fail(r, LT_EFORMAT, "/", 0, err, errlen,
+                    "attribute source_id_geo_id_map is not {\"map_entries\":[...]}");
+    }
+    if (n && !(r->geo = calloc(n, sizeof *r->geo))) {
+        json_decref(root);
+        return LT_ENOMEM;
+    }
+    n = 0;
+    json_array_foreach(entries, i, e)
+    {
+        json_t *subsys = json_object_get(e, "subsys"), *id = json_object_get(e, "id");
+        if (!json_is_integer(subsys) || !json_is_integer(id)) {
+            json_decref(root);
+            return fail(r, LT_EFORMAT, "/", 0, err, errlen,
+                        "source_id_geo_id_map entry %zu lacks an integer subsys/id", i);
+        }
+        json_array_foreach(json_object_get(e, "geoids"), k, g)
+        {
+            r->geo[n].source_id =
+                (struct lt_source_id){LT_SOURCE_ID_VERSION, (uint16_t)json_integer_value(subsys),
+                                      (uint32_t)json_integer_value(id)};
+            /* nlohmann writes uint64 GeoIDs; jansson reads them as signed 64-bit. */
+            r->geo[n++].geoid = (uint64_t)json_integer_value(g);
+        }
+    }
+    json_decref(root);
+    if (n) qsort(r->geo, n, sizeof *r->geo, cmp_geo);
+    r->attrs.geoids = r->geo;
+    r->attrs.n_geoids = n;
+    return 0;
 }
 
 static int read_attrs(struct lt_h5r *r, char *err, size_t errlen)
@@ -193,12 +256,12 @@ static int read_attrs(struct lt_h5r *r, char *err, size_t errlen)
 
     char test[16] = "";
     int closed_a, closed_b;
-    if ((rc = read_opt_uint(r, "file_index", &a->file_index, NULL, err, errlen)) < 0 ||
-        (rc = read_opt_uint(r, "creation_timestamp", &a->creation_timestamp, NULL, err, errlen)) <
+    if ((rc = read_opt_num(r, "file_index", 0, &a->file_index, NULL, err, errlen)) < 0 ||
+        (rc = read_opt_num(r, "creation_timestamp", 1, &a->creation_timestamp, NULL, err, errlen)) <
             0 ||
-        (rc = read_opt_uint(r, "recorded_size", &a->recorded_size, &closed_a, err, errlen)) < 0 ||
-        (rc = read_opt_uint(r, "closing_timestamp", &a->closing_timestamp, &closed_b, err,
-                            errlen)) < 0 ||
+        (rc = read_opt_num(r, "recorded_size", 0, &a->recorded_size, &closed_a, err, errlen)) < 0 ||
+        (rc = read_opt_num(r, "closing_timestamp", 1, &a->closing_timestamp, &closed_b, err,
+                           errlen)) < 0 ||
         (rc = read_opt_str(r, "application_name", a->application_name, sizeof a->application_name,
                            err, errlen)) < 0 ||
         (rc = read_opt_str(r, "operational_environment", a->operational_environment,
@@ -209,7 +272,7 @@ static int read_attrs(struct lt_h5r *r, char *err, size_t errlen)
         return rc;
     a->has_recorded_size = closed_a && closed_b;
     a->run_was_for_test_purposes = !strcmp(test, "true");
-    return 0;
+    return read_geo_map(r, err, errlen);
 }
 
 struct list_ctx {
@@ -315,6 +378,7 @@ void lt_h5r_close(struct lt_h5r *r)
     if (!r) return;
     if (r->file >= 0) H5Fclose(r->file);
     free(r->records);
+    free(r->geo);
     free(r);
 }
 
@@ -739,6 +803,13 @@ int lt_h5r_list_datasets(struct lt_h5r *r, size_t record, struct lt_h5_dataset_i
     return 0;
 }
 
+static int cmp_cell_stream(const void *a, const void *b)
+{
+    const struct lt_h5_dataset_info *x = a, *y = b;
+    if (x->cell != y->cell) return x->cell < y->cell ? -1 : 1;
+    return x->stream < y->stream ? -1 : x->stream > y->stream;
+}
+
 int lt_h5r_list_wibeth(struct lt_h5r *r, size_t record, uint32_t cell,
                        struct lt_h5_dataset_info **out, size_t *n, char *err, size_t errlen)
 {
@@ -746,14 +817,26 @@ int lt_h5r_list_wibeth(struct lt_h5r *r, size_t record, uint32_t cell,
     if (rc < 0) return rc;
     size_t k = 0;
     for (size_t i = 0; i < *n; i++) {
-        const struct lt_h5_dataset_info *d = &(*out)[i];
-        if (d->kind != LT_H5_DS_FRAGMENT || d->fragment_type != LT_FRAGTYPE_WIBETH ||
-            d->source_id.subsystem != LT_SUBSYS_DETECTOR_READOUT ||
-            (cell != LT_H5_ALL_CELLS && lt_source_id_cell(d->source_id.id) != cell))
+        struct lt_h5_dataset_info d = (*out)[i];
+        if (d.kind != LT_H5_DS_FRAGMENT || d.fragment_type != LT_FRAGTYPE_WIBETH ||
+            d.source_id.subsystem != LT_SUBSYS_DETECTOR_READOUT)
             continue;
-        (*out)[k++] = *d;
+        struct lt_h5_stream_origin o;
+        rc = lt_h5r_stream_origin(r, record, &d, &o, err, errlen);
+        if (rc == LT_ENOTFOUND) continue; /* no frame, no map entry: nothing to place */
+        if (rc < 0) {
+            free(*out);
+            *out = NULL;
+            *n = 0;
+            return rc;
+        }
+        if (cell != LT_H5_ALL_CELLS && o.cell != cell) continue;
+        d.cell = o.cell;
+        d.stream = o.stream;
+        (*out)[k++] = d;
     }
     *n = k;
+    if (k) qsort(*out, k, sizeof **out, cmp_cell_stream);
     return 0;
 }
 
@@ -862,94 +945,111 @@ int lt_h5r_read_tsh(struct lt_h5r *r, size_t record, struct lt_timeslice_header 
     return 0;
 }
 
-/* Open /Truth and check it is a 1-D compound table with every member we read. */
-static hid_t open_truth(struct lt_h5r *r, hsize_t *rows, int *rc, char *err, size_t errlen)
-{
-    static const char *const members[] = {"time", "cell",       "channel_start", "channel_end",
-                                          "kind", "energy_mev", "time_end"};
-    const char *obj = "/" LT_H5_TRUTH_DATASET;
-    *rc = 0;
-    *rows = 0;
-    htri_t ex = H5Lexists(r->file, obj, H5P_DEFAULT);
-    if (ex < 0) {
-        *rc = fail(r, LT_EIO, obj, 1, err, errlen, "cannot look up dataset");
-        return -1;
-    }
-    if (ex == 0) return -1; /* no table: rc stays 0 */
-    hid_t ds = H5Dopen2(r->file, obj, H5P_DEFAULT);
-    if (ds < 0) {
-        *rc = fail(r, LT_EFORMAT, obj, 1, err, errlen, "cannot open dataset");
-        return -1;
-    }
-    hid_t type = H5Dget_type(ds), space = H5Dget_space(ds);
-    if (type < 0 || space < 0 || H5Tget_class(type) != H5T_COMPOUND ||
-        H5Sget_simple_extent_ndims(space) != 1 || H5Sget_simple_extent_dims(space, rows, NULL) < 0)
-        *rc = fail(r, LT_EFORMAT, obj, 0, err, errlen, "not a 1-D compound table");
-    for (size_t i = 0; *rc == 0 && i < sizeof members / sizeof members[0]; i++)
-        if (H5Tget_member_index(type, members[i]) < 0)
-            *rc = fail(r, LT_EFORMAT, obj, 0, err, errlen, "member \"%s\" missing", members[i]);
-    /* The writer never leaves holes, so the stored bytes must cover every row the extent
-     * claims: a damaged extent cannot make us read (or a caller allocate) rows that are not
-     * there. */
-    if (*rc == 0 && *rows > 0) {
-        size_t row = H5Tget_size(type);
-        hsize_t stored = H5Dget_storage_size(ds);
-        if (*rows > LT_H5_MAX_TRUTH_ROWS || row == 0 || stored / row < *rows ||
-            stored > r->file_size)
-            *rc = fail(r, LT_EFORMAT, obj, 0, err, errlen,
-                       "table claims %llu rows but stores %llu bytes of %zu-byte rows",
-                       (unsigned long long)*rows, (unsigned long long)stored, row);
-    }
-    if (type >= 0) H5Tclose(type);
-    if (space >= 0) H5Sclose(space);
-    (void)H5Eclear2(H5E_DEFAULT);
-    if (*rc < 0) {
-        H5Dclose(ds);
-        return -1;
-    }
-    return ds;
-}
-
 int lt_h5r_truth_count(struct lt_h5r *r, size_t *n, char *err, size_t errlen)
 {
-    hsize_t rows;
-    int rc;
-    hid_t ds = open_truth(r, &rows, &rc, err, errlen);
-    *n = (size_t)rows;
-    if (ds >= 0) H5Dclose(ds);
-    return rc;
+    lt_h5_quiet();
+    struct lt_h5_truth_reader tr;
+    char what[256];
+    *n = 0;
+    int rc = lt_h5_truth_open(r->file, r->file_size, &tr, what, sizeof what);
+    if (rc == 1) return 0;
+    if (rc < 0) return fail(r, rc, "/" LT_H5_TRUTH_GROUP, rc == LT_EIO, err, errlen, "%s", what);
+    *n = (size_t)tr.rows;
+    lt_h5_truth_close(&tr);
+    return 0;
 }
 
 int lt_h5r_read_truth(struct lt_h5r *r, size_t first, struct lt_truth *rows, size_t count,
                       char *err, size_t errlen)
 {
-    const char *obj = "/" LT_H5_TRUTH_DATASET;
-    hsize_t total;
-    int rc;
-    hid_t ds = open_truth(r, &total, &rc, err, errlen);
-    if (ds < 0) return rc < 0 ? rc : fail(r, LT_ENOTFOUND, obj, 0, err, errlen, "no truth table");
-    if (first > total || count > total - first) {
-        H5Dclose(ds);
-        return fail(r, LT_ERANGE, obj, 0, err, errlen, "rows %zu..%zu requested, table has %llu",
-                    first, first + count, (unsigned long long)total);
+    lt_h5_quiet();
+    struct lt_h5_truth_reader tr;
+    char what[256];
+    int rc = lt_h5_truth_open(r->file, r->file_size, &tr, what, sizeof what);
+    if (rc == 1)
+        return fail(r, LT_ENOTFOUND, "/" LT_H5_TRUTH_GROUP, 0, err, errlen, "no truth table");
+    if (rc == 0) rc = lt_h5_truth_read(&tr, first, rows, count, what, sizeof what);
+    lt_h5_truth_close(&tr);
+    return rc < 0 ? fail(r, rc, "/" LT_H5_TRUTH_GROUP, rc == LT_EIO, err, errlen, "%s", what) : 0;
+}
+
+int lt_h5r_stream_origin(struct lt_h5r *r, size_t record, const struct lt_h5_dataset_info *d,
+                         struct lt_h5_stream_origin *o, char *err, size_t errlen)
+{
+    lt_h5_quiet();
+    char obj[2 * LT_H5_NAME_MAX + 16];
+    lt_h5_dataset_path(record < r->n_records ? r->records[record].name : "?", d->name, obj,
+                       sizeof obj);
+    memset(o, 0, sizeof *o);
+    /* The map's GeoIDs of this SourceID (hdf5libs allows several per SourceID). */
+    /* The map's GeoIDs of this SourceID: a run of the sorted map (binary search: a full
+     * detector has thousands of streams, and every fragment of every record asks). */
+    size_t lo = 0, hi = r->attrs.n_geoids;
+    struct lt_h5_geoid_entry key = {d->source_id, 0};
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cmp_geo(&r->geo[mid], &key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    if (count == 0) {
-        H5Dclose(ds);
-        return 0;
+    const struct lt_h5_geoid_entry *geo = NULL;
+    size_t n_geo = 0;
+    while (lo + n_geo < r->attrs.n_geoids &&
+           r->geo[lo + n_geo].source_id.subsystem == d->source_id.subsystem &&
+           r->geo[lo + n_geo].source_id.id == d->source_id.id)
+        n_geo++;
+    if (n_geo) geo = &r->geo[lo];
+    if (d->size >= LT_FRAGMENT_HEADER_SIZE + sizeof(lt_wibeth_frame)) {
+        /* The header fields are decoded by their one owner (wibeth.c); only the DAQEthHeader's
+         * 16 bytes are read. */
+        lt_wibeth_frame *fr = calloc(1, sizeof *fr);
+        if (!fr) return LT_ENOMEM;
+        int rc = lt_h5r_read_range(r, record, d->name, LT_FRAGMENT_HEADER_SIZE, fr->daq_header,
+                                   sizeof fr->daq_header, err, errlen);
+        struct lt_daqeth_header h;
+        if (rc == 0) lt_daqeth_decode(fr, &h);
+        free(fr);
+        if (rc < 0) return rc;
+        o->det_id = h.det_id;
+        o->crate = h.crate;
+        o->slot = h.slot;
+        o->eth_stream = h.stream;
+        o->from_frames = 1;
+        if (h.version != LT_DAQETH_VERSION || h.det_id == 0)
+            return fail(r, LT_EFORMAT, obj, 0, err, errlen,
+                        "first frame has DAQEthHeader version %u, det_id %u: not a WIBEth frame",
+                        h.version, h.det_id);
+        int match = n_geo == 0;
+        for (size_t i = 0; i < n_geo && !match; i++)
+            match = geo[i].geoid == lt_h5_geoid_encode(o->det_id, o->crate, o->slot, o->eth_stream);
+        if (!match)
+            return fail(r, LT_EFORMAT, obj, 0, err, errlen,
+                        "frames come from det %u crate %u slot %u stream %u, but "
+                        "source_id_geo_id_map gives SourceID 0x%08x det %u crate %u slot %u "
+                        "stream %u",
+                        o->det_id, o->crate, o->slot, o->eth_stream, d->source_id.id,
+                        (unsigned)(geo->geoid & 0xFFFF), (unsigned)((geo->geoid >> 16) & 0xFFFF),
+                        (unsigned)((geo->geoid >> 32) & 0xFFFF), (unsigned)(geo->geoid >> 48));
+    } else if (geo) {
+        o->det_id = (uint16_t)(geo->geoid & 0xFFFF);
+        o->crate = (uint16_t)((geo->geoid >> 16) & 0xFFFF);
+        o->slot = (uint8_t)((geo->geoid >> 32) & 0xFFFF);
+        o->eth_stream = (uint8_t)((geo->geoid >> 48) & 0xFFFF);
+        if ((geo->geoid >> 32 & 0xFFFF) > 0xFF || geo->geoid >> 48 > 0xFF)
+            return fail(r, LT_EUNSUPPORTED, obj, 0, err, errlen,
+                        "source_id_geo_id_map gives slot %u stream %u: outside a DAQEthHeader",
+                        (unsigned)((geo->geoid >> 32) & 0xFFFF), (unsigned)(geo->geoid >> 48));
+    } else {
+        return fail(r, LT_ENOTFOUND, obj, 0, err, errlen,
+                    "no frames and no source_id_geo_id_map entry for SourceID 0x%08x: cannot "
+                    "tell which stream it is",
+                    d->source_id.id);
     }
-    hsize_t off[1] = {first}, cnt[1] = {count};
-    hid_t fspace = H5Dget_space(ds), mspace = H5Screate_simple(1, cnt, NULL);
-    hid_t mtype = lt_h5_truth_mem_type();
-    /* HDF5 converts compound members by name, so a table written with a different member order
-     * or width still reads correctly. */
-    if (fspace < 0 || mspace < 0 || mtype < 0 ||
-        H5Sselect_hyperslab(fspace, H5S_SELECT_SET, off, NULL, cnt, NULL) < 0 ||
-        H5Dread(ds, mtype, mspace, fspace, H5P_DEFAULT, rows) < 0)
-        rc =
-            fail(r, LT_EIO, obj, 1, err, errlen, "cannot read rows %zu..%zu", first, first + count);
-    if (mtype >= 0) H5Tclose(mtype);
-    if (mspace >= 0) H5Sclose(mspace);
-    if (fspace >= 0) H5Sclose(fspace);
-    H5Dclose(ds);
-    return rc;
+    if (lt_chmap_stream_from_address(o->crate, o->slot, o->eth_stream, &o->cell, &o->stream) < 0)
+        return fail(r, LT_EUNSUPPORTED, obj, 0, err, errlen,
+                    "crate %u slot %u stream %u is outside lartrig's map of a cell (cell = crate "
+                    "< %u, stream = slot * 8 + stream_id < %u with stream_id < 8)",
+                    o->crate, o->slot, o->eth_stream, LT_MAX_CELLS, LT_STREAMS_PER_CELL);
+    return 0;
 }

@@ -5,14 +5,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <jansson.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "h5raw.h"
@@ -24,7 +22,6 @@ struct written {
     struct lt_source_id sid;
     uint32_t fragment_type; /* UINT32_MAX for the record header */
     uint16_t detector_id;
-    char path[LT_H5_NAME_MAX * 2 + 16];
 };
 
 struct lt_h5w {
@@ -46,8 +43,7 @@ struct lt_h5w {
     size_t n_ds, cap_ds;
 
     /* /Truth */
-    hid_t truth_ds, truth_mtype;
-    uint64_t truth_rows;
+    struct lt_h5_truth_writer truth;
 };
 
 /* "<file>: <object>: <what>[: <HDF5's most specific message>]" */
@@ -67,13 +63,6 @@ static int fail(const struct lt_h5w *w, int code, const char *object, int with_h
     return code;
 }
 
-static uint64_t now_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (uint64_t)tv.tv_sec * 1000ULL + (uint64_t)tv.tv_usec / 1000ULL;
-}
-
 const char *lt_h5w_path(const struct lt_h5w *w)
 {
     return w->path;
@@ -87,84 +76,12 @@ uint64_t lt_h5w_record_count(const struct lt_h5w *w)
     return w->records;
 }
 
-/* source_id_geo_id_map: {"map_entries":[{"subsys":1,"id":3,"geoids":[...]}, ...]} with one entry
- * per SourceID (entries for the same SourceID merge, as in HDF5SourceIDHandler). */
-static char *geoid_map_json(const struct lt_h5_file_attrs *a)
-{
-    json_t *root = json_object(), *entries = json_array();
-    if (!root || !entries) goto fail;
-    for (size_t i = 0; i < a->n_geoids; i++) {
-        const struct lt_h5_geoid_entry *g = &a->geoids[i];
-        json_t *match = NULL;
-        size_t j;
-        json_t *e;
-        json_array_foreach(entries, j, e)
-        {
-            if (json_integer_value(json_object_get(e, "subsys")) == g->source_id.subsystem &&
-                (uint64_t)json_integer_value(json_object_get(e, "id")) == g->source_id.id)
-                match = e;
-        }
-        if (!match) {
-            match = json_pack("{s:i,s:I,s:[]}", "subsys", (int)g->source_id.subsystem, "id",
-                              (json_int_t)g->source_id.id, "geoids");
-            if (!match || json_array_append_new(entries, match) < 0) goto fail;
-        }
-        /* GeoIDs use all 64 bits only with stream >= 0x8000; jansson is signed 64-bit. */
-        if (json_array_append_new(json_object_get(match, "geoids"),
-                                  json_integer((json_int_t)g->geoid)) < 0)
-            goto fail;
-    }
-    if (json_object_set_new(root, "map_entries", entries) < 0) {
-        entries = NULL;
-        goto fail;
-    }
-    char *s = json_dumps(root, JSON_COMPACT);
-    json_decref(root);
-    return s;
-fail:
-    json_decref(entries);
-    json_decref(root);
-    return NULL;
-}
-
 static int write_file_attrs(struct lt_h5w *w, const struct lt_h5_file_attrs *a, char *err,
                             size_t errlen)
 {
-    char layout[1024];
-    if (lt_h5_filelayout_params_json(a->record_type, layout, sizeof layout) < 0)
-        return fail(w, LT_EINVAL, "/", 0, err, errlen, "cannot build filelayout_params");
-    char *geo = geoid_map_json(a);
-    if (!geo) return fail(w, LT_ENOMEM, "/", 0, err, errlen, "cannot build source_id_geo_id_map");
-    /* Order as HDF5RawDataFile's constructor writes them, then dfmodules' additions. A string
-     * attribute has str set; a number has its width in bytes. */
-    const struct {
-        const char *name;
-        const char *str;
-        uint64_t num;
-        int bytes;
-    } attr[] = {
-        {"run_number", NULL, a->run_number, 4},
-        {"file_index", NULL, a->file_index, 8},
-        {"creation_timestamp", NULL, now_ms(), 8},
-        {"application_name", a->application_name, 0, 0},
-        {"filelayout_params", layout, 0, 0},
-        {"filelayout_version", NULL, LT_H5_FILELAYOUT_VERSION, 4},
-        {"source_id_geo_id_map", geo, 0, 0},
-        {"record_type", lt_h5_record_prefix(a->record_type), 0, 0},
-        {"operational_environment", a->operational_environment, 0, 0},
-        {"offline_data_stream", a->offline_data_stream, 0, 0},
-        {"run_was_for_test_purposes", a->run_was_for_test_purposes ? "true" : "false", 0, 0},
-    };
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < sizeof attr / sizeof attr[0]; i++) {
-        int bad = attr[i].str
-                      ? lt_h5_attr_write_str(w->file, attr[i].name, attr[i].str)
-                      : lt_h5_attr_write_uint(w->file, attr[i].name, attr[i].num, attr[i].bytes);
-        if (bad < 0)
-            rc = fail(w, LT_EIO, "/", 1, err, errlen, "cannot write attribute %s", attr[i].name);
-    }
-    free(geo);
-    return rc;
+    char what[128];
+    int rc = lt_h5_write_file_attrs(w->file, a, what, sizeof what);
+    return rc < 0 ? fail(w, rc, "/", rc == LT_EIO, err, errlen, "%s", what) : 0;
 }
 
 int lt_h5w_open(struct lt_h5w **out, const char *path, const struct lt_h5_file_attrs *attrs,
@@ -180,7 +97,7 @@ int lt_h5w_open(struct lt_h5w **out, const char *path, const struct lt_h5_file_a
     }
     struct lt_h5w *w = calloc(1, sizeof *w);
     if (!w) return LT_ENOMEM;
-    w->file = w->rec_group = w->raw_group = w->truth_ds = w->truth_mtype = -1;
+    w->file = w->rec_group = w->raw_group = -1;
     w->type = attrs->record_type;
     w->writing_suffix = o.writing_suffix;
     int n1 = snprintf(w->final_path, sizeof w->final_path, "%s", path);
@@ -197,8 +114,12 @@ int lt_h5w_open(struct lt_h5w **out, const char *path, const struct lt_h5_file_a
         free(w);
         return rc;
     }
-    w->file =
-        H5Fcreate(w->path, o.truncate ? H5F_ACC_TRUNC : H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT);
+    /* The 1.8 object format stores attributes above 64 KiB densely: truth blocks need it. */
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl >= 0) H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V110);
+    w->file = H5Fcreate(w->path, o.truncate ? H5F_ACC_TRUNC : H5F_ACC_EXCL, H5P_DEFAULT,
+                        fapl >= 0 ? fapl : H5P_DEFAULT);
+    if (fapl >= 0) H5Pclose(fapl);
     if (w->file < 0) {
         int rc = fail(w, LT_EIO, "/", 1, err, errlen, "cannot create file%s",
                       access(w->path, F_OK) == 0 && !o.truncate ? " (it already exists)" : "");
@@ -226,9 +147,7 @@ static void close_record_handles(struct lt_h5w *w)
 static void close_handles(struct lt_h5w *w)
 {
     close_record_handles(w);
-    if (w->truth_ds >= 0) H5Dclose(w->truth_ds);
-    if (w->truth_mtype >= 0) H5Tclose(w->truth_mtype);
-    w->truth_ds = w->truth_mtype = -1;
+    lt_h5_truth_writer_close(&w->truth);
 }
 
 void lt_h5w_abort(struct lt_h5w *w)
@@ -258,8 +177,10 @@ int lt_h5w_close(struct lt_h5w *w, char *err, size_t errlen)
     if (w->rec_open)
         rc = fail(w, LT_EINVAL, w->rec_name, 0, err, errlen,
                   "record still open at close (lt_h5w_end_record not called); record incomplete");
-    if (rc == 0 && (lt_h5_attr_write_uint(w->file, "recorded_size", w->recorded_size, 8) < 0 ||
-                    lt_h5_attr_write_uint(w->file, "closing_timestamp", now_ms(), 8) < 0))
+    char what[160];
+    int trc = rc == 0 ? lt_h5_truth_finish(&w->truth, what, sizeof what) : 0;
+    if (trc < 0) rc = fail(w, trc, "/" LT_H5_TRUTH_GROUP, trc == LT_EIO, err, errlen, "%s", what);
+    if (rc == 0 && lt_h5_write_closing_attrs(w->file, w->recorded_size) < 0)
         rc = fail(w, LT_EIO, "/", 1, err, errlen, "cannot write closing attributes");
     close_handles(w);
     if (rc == 0 && H5Fflush(w->file, H5F_SCOPE_GLOBAL) < 0)
@@ -327,7 +248,7 @@ static int begin_record(struct lt_h5w *w, enum lt_h5_record_type type, uint64_t 
 }
 
 static int remember(struct lt_h5w *w, const struct lt_source_id *sid, uint32_t fragment_type,
-                    uint16_t detector_id, const char *dsname)
+                    uint16_t detector_id)
 {
     if (w->n_ds == w->cap_ds) {
         size_t cap = w->cap_ds ? w->cap_ds * 2 : 64;
@@ -340,7 +261,6 @@ static int remember(struct lt_h5w *w, const struct lt_source_id *sid, uint32_t f
     e->sid = *sid;
     e->fragment_type = fragment_type;
     e->detector_id = detector_id;
-    if (lt_h5_dataset_path(w->rec_name, dsname, e->path, sizeof e->path) < 0) return LT_EINVAL;
     return 0;
 }
 
@@ -401,7 +321,7 @@ int lt_h5w_begin_timeslice(struct lt_h5w *w, const struct lt_timeslice_header *t
     else if (lt_h5_header_dataset_name(w->type, &tsh->element_id, name, sizeof name) < 0)
         rc = fail(w, LT_EINVAL, w->rec_name, 0, err, errlen, "header dataset name too long");
     else if ((rc = write_bytes_dataset(w, name, buf, sizeof buf, NULL, 0, err, errlen)) == 0 &&
-             (rc = remember(w, &tsh->element_id, UINT32_MAX, 0, name)) < 0)
+             (rc = remember(w, &tsh->element_id, UINT32_MAX, 0)) < 0)
         rc = fail(w, rc, w->rec_name, 0, err, errlen, "out of memory");
     if (rc < 0) close_record_handles(w);
     return rc;
@@ -446,7 +366,7 @@ int lt_h5w_begin_trigger_record(struct lt_h5w *w, const struct lt_trigger_record
         goto out;
     }
     if ((rc = write_bytes_dataset(w, name, buf, len, NULL, 0, err, errlen)) == 0 &&
-        (rc = remember(w, &trh->element_id, UINT32_MAX, 0, name)) < 0)
+        (rc = remember(w, &trh->element_id, UINT32_MAX, 0)) < 0)
         rc = fail(w, rc, w->rec_name, 0, err, errlen, "out of memory");
 out:
     free(buf);
@@ -482,88 +402,32 @@ int lt_h5w_add_fragment(struct lt_h5w *w, const struct lt_fragment_header *hdr, 
         return fail(w, LT_EINVAL, w->rec_name, 0, err, errlen, "fragment dataset name too long");
     rc = write_bytes_dataset(w, name, hbuf, sizeof hbuf, payload, payload_len, err, errlen);
     if (rc < 0) return rc;
-    if ((rc = remember(w, &h.element_id, h.fragment_type, h.detector_id, name)) < 0)
+    if ((rc = remember(w, &h.element_id, h.fragment_type, h.detector_id)) < 0)
         return fail(w, rc, w->rec_name, 0, err, errlen, "out of memory");
     return 0;
-}
-
-static json_t *sid_json(const struct lt_source_id *s)
-{
-    return json_pack("{s:i,s:I}", "subsys", (int)s->subsystem, "id", (json_int_t)s->id);
-}
-
-/* Append sid to the "sourceids" list of the entry whose `key` equals value, creating it. */
-static int group_add(json_t *entries, const char *key, uint32_t value, const struct lt_source_id *s)
-{
-    size_t i;
-    json_t *e, *match = NULL;
-    json_array_foreach(entries, i, e)
-    {
-        if ((uint64_t)json_integer_value(json_object_get(e, key)) == value) match = e;
-    }
-    if (!match) {
-        match = json_pack("{s:I,s:[]}", key, (json_int_t)value, "sourceids");
-        if (!match || json_array_append_new(entries, match) < 0) return -1;
-    }
-    json_t *list = json_object_get(match, "sourceids");
-    json_array_foreach(list, i, e)
-    {
-        if (json_integer_value(json_object_get(e, "subsys")) == s->subsystem &&
-            (uint64_t)json_integer_value(json_object_get(e, "id")) == s->id)
-            return 0;
-    }
-    return json_array_append_new(list, sid_json(s));
 }
 
 /* The record-level attributes hdf5libs (layout >= 3) reads to find datasets by SourceID. */
 static int write_record_attrs(struct lt_h5w *w, char *err, size_t errlen)
 {
-    json_t *paths = json_array(), *types = json_array(), *subdets = json_array();
-    json_t *hdr = NULL;
-    int rc = 0;
-    if (!paths || !types || !subdets) rc = -1;
-    for (size_t i = 0; rc == 0 && i < w->n_ds; i++) {
+    const struct lt_source_id *hdr = NULL;
+    struct lt_h5_fragment_ref *refs = w->n_ds ? calloc(w->n_ds, sizeof *refs) : NULL;
+    size_t n = 0;
+    if (w->n_ds && !refs) return fail(w, LT_ENOMEM, w->rec_name, 0, err, errlen, "out of memory");
+    for (size_t i = 0; i < w->n_ds; i++) {
         const struct written *d = &w->ds[i];
-        json_t *p = json_pack("{s:i,s:I,s:s}", "subsys", (int)d->sid.subsystem, "id",
-                              (json_int_t)d->sid.id, "path", d->path);
-        if (!p || json_array_append_new(paths, p) < 0) rc = -1;
-        if (d->fragment_type == UINT32_MAX) {
-            json_decref(hdr);
-            hdr = sid_json(&d->sid);
-            if (!hdr) rc = -1;
-        } else if (group_add(types, "fragment_type", d->fragment_type, &d->sid) < 0 ||
-                   group_add(subdets, "subdetector", d->detector_id, &d->sid) < 0)
-            rc = -1;
+        if (d->fragment_type == UINT32_MAX)
+            hdr = &d->sid;
+        else
+            refs[n++] = (struct lt_h5_fragment_ref){d->sid, d->fragment_type, d->detector_id};
     }
-    if (rc < 0) {
-        rc = fail(w, LT_ENOMEM, w->rec_name, 0, err, errlen, "cannot build SourceID maps");
-        goto out;
-    }
-    struct {
-        const char *name;
-        json_t *value;
-    } a[] = {
-        {"record_header_source_id", hdr},
-        {"source_id_path_map", json_pack("{s:O}", "map_entries", paths)},
-        {"fragment_type_source_id_map", json_pack("{s:O}", "map_entries", types)},
-        {"subdetector_source_id_map", json_pack("{s:O}", "map_entries", subdets)},
-    };
-    for (size_t i = 0; i < sizeof a / sizeof a[0]; i++) {
-        char *s = a[i].value ? json_dumps(a[i].value, JSON_COMPACT) : NULL;
-        if (rc == 0 && !s)
-            rc = fail(w, LT_ENOMEM, w->rec_name, 0, err, errlen, "cannot format %s", a[i].name);
-        else if (rc == 0 && lt_h5_attr_write_str(w->rec_group, a[i].name, s) < 0)
-            rc = fail(w, LT_EIO, w->rec_name, 1, err, errlen, "cannot write attribute %s",
-                      a[i].name);
-        free(s);
-        if (i > 0) json_decref(a[i].value);
-    }
-out:
-    json_decref(hdr);
-    json_decref(paths);
-    json_decref(types);
-    json_decref(subdets);
-    return rc;
+    char what[128];
+    int rc = hdr ? lt_h5_write_record_attrs(w->rec_group, w->type, w->rec_name, hdr, refs, n, what,
+                                            sizeof what)
+                 : LT_EINVAL;
+    if (!hdr) snprintf(what, sizeof what, "record without header");
+    free(refs);
+    return rc < 0 ? fail(w, rc, w->rec_name, rc == LT_EIO, err, errlen, "%s", what) : 0;
 }
 
 int lt_h5w_end_record(struct lt_h5w *w, char *err, size_t errlen)
@@ -606,57 +470,10 @@ int lt_h5w_write_trigger_record(struct lt_h5w *w, const struct lt_trigger_record
     return rc;
 }
 
-static int create_truth(struct lt_h5w *w, char *err, size_t errlen)
-{
-    hsize_t dims[1] = {0}, maxdims[1] = {H5S_UNLIMITED}, chunk[1] = {4096};
-    hid_t space = H5Screate_simple(1, dims, maxdims);
-    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    hid_t ftype = lt_h5_truth_file_type();
-    int rc = 0;
-    if (space < 0 || dcpl < 0 || ftype < 0 || H5Pset_chunk(dcpl, 1, chunk) < 0)
-        rc = fail(w, LT_EIO, "/" LT_H5_TRUTH_DATASET, 1, err, errlen, "cannot set up the table");
-    if (rc == 0) {
-        w->truth_ds =
-            H5Dcreate2(w->file, LT_H5_TRUTH_DATASET, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-        if (w->truth_ds < 0)
-            rc = fail(w, LT_EIO, "/" LT_H5_TRUTH_DATASET, 1, err, errlen, "cannot create dataset");
-    }
-    if (rc == 0) {
-        /* Let h5py users read the kind numbers without our header. */
-        char names[256];
-        int n = 0;
-        for (uint32_t k = 0; k < LT_TRUTH_KIND_COUNT && n >= 0 && (size_t)n < sizeof names; k++)
-            n += snprintf(names + n, sizeof names - (size_t)n, "%s%u=%s", k ? "," : "", k,
-                          lt_truth_kind_name(k));
-        if (lt_h5_attr_write_str(w->truth_ds, "kind_names", names) < 0 ||
-            lt_h5_attr_write_str(w->truth_ds, "time_unit", "62.5 MHz DAQ clock ticks") < 0)
-            rc =
-                fail(w, LT_EIO, "/" LT_H5_TRUTH_DATASET, 1, err, errlen, "cannot write attributes");
-    }
-    if (rc == 0 && (w->truth_mtype = lt_h5_truth_mem_type()) < 0)
-        rc = fail(w, LT_EIO, "/" LT_H5_TRUTH_DATASET, 1, err, errlen, "cannot build memory type");
-    if (ftype >= 0) H5Tclose(ftype);
-    if (dcpl >= 0) H5Pclose(dcpl);
-    if (space >= 0) H5Sclose(space);
-    return rc;
-}
-
 int lt_h5w_append_truth(struct lt_h5w *w, const struct lt_truth *rows, size_t n, char *err,
                         size_t errlen)
 {
-    if (n == 0) return 0;
-    int rc = 0;
-    if (w->truth_ds < 0 && (rc = create_truth(w, err, errlen)) < 0) return rc;
-    hsize_t newsize[1] = {w->truth_rows + n}, off[1] = {w->truth_rows}, cnt[1] = {n};
-    hid_t fspace = -1, mspace = -1;
-    if (H5Dset_extent(w->truth_ds, newsize) < 0 || (fspace = H5Dget_space(w->truth_ds)) < 0 ||
-        (mspace = H5Screate_simple(1, cnt, NULL)) < 0 ||
-        H5Sselect_hyperslab(fspace, H5S_SELECT_SET, off, NULL, cnt, NULL) < 0 ||
-        H5Dwrite(w->truth_ds, w->truth_mtype, mspace, fspace, H5P_DEFAULT, rows) < 0)
-        rc = fail(w, LT_EIO, "/" LT_H5_TRUTH_DATASET, 1, err, errlen,
-                  "cannot append %zu rows at row %" PRIu64, n, w->truth_rows);
-    if (mspace >= 0) H5Sclose(mspace);
-    if (fspace >= 0) H5Sclose(fspace);
-    if (rc == 0) w->truth_rows += n;
-    return rc;
+    char what[160];
+    int rc = lt_h5_truth_append(w->file, &w->truth, rows, n, what, sizeof what);
+    return rc < 0 ? fail(w, rc, "/" LT_H5_TRUTH_GROUP, rc == LT_EIO, err, errlen, "%s", what) : 0;
 }

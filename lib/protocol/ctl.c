@@ -265,10 +265,74 @@ int lt_monitor_open(void *zctx, const char *endpoint, const struct lt_zsec_confi
     return 0;
 }
 
+int lt_monitor_publish_topic(struct lt_monitor *m, const char *topic, const char *json)
+{
+    if (zmq_send(m->sock, topic, strlen(topic), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) return LT_EFULL;
+    if (zmq_send(m->sock, json, strlen(json), ZMQ_DONTWAIT) < 0) return LT_EFULL;
+    return 0;
+}
+
 int lt_monitor_publish(struct lt_monitor *m, const char *json)
 {
-    if (zmq_send(m->sock, "status", 6, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) return LT_EFULL;
-    if (zmq_send(m->sock, json, strlen(json), ZMQ_DONTWAIT) < 0) return LT_EFULL;
+    return lt_monitor_publish_topic(m, LT_MONITOR_TOPIC_STATUS, json);
+}
+
+int lt_monitor_subscribe(void *zctx, const char *endpoint, const struct lt_ctl_client_keys *keys,
+                         void **sock, char *err, size_t errlen)
+{
+    void *s = client_socket(zctx, ZMQ_SUB, endpoint, keys, err, errlen);
+    if (!s) return LT_EIO;
+    int64_t max = LT_MONITOR_MAX_MSG;
+    zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &max, sizeof max);
+    zmq_setsockopt(s, ZMQ_SUBSCRIBE, LT_MONITOR_TOPIC_STATUS, strlen(LT_MONITOR_TOPIC_STATUS));
+    zmq_setsockopt(s, ZMQ_SUBSCRIBE, LT_MONITOR_TOPIC_ALARM, strlen(LT_MONITOR_TOPIC_ALARM));
+    *sock = s;
+    return 0;
+}
+
+/* The current frame as a NUL-terminated string, and whether more frames follow. */
+static char *frame_string(zmq_msg_t *msg, int *more)
+{
+    size_t n = zmq_msg_size(msg);
+    char *s = malloc(n + 1);
+    if (s) {
+        memcpy(s, zmq_msg_data(msg), n);
+        s[n] = '\0';
+    }
+    *more = zmq_msg_more(msg);
+    return s;
+}
+
+int lt_monitor_read(void *sock, char **topic, char **json)
+{
+    *topic = *json = NULL;
+    zmq_msg_t msg;
+    zmq_msg_init(&msg);
+    if (zmq_msg_recv(&msg, sock, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&msg);
+        return LT_ENOTFOUND;
+    }
+    int more = 0, parts = 1, rc = 0;
+    char *t = frame_string(&msg, &more);
+    char *body = NULL;
+    while (more) { /* exactly two frames are ours; read (and drop) whatever else came along */
+        if (zmq_msg_recv(&msg, sock, 0) < 0) break;
+        parts++;
+        if (parts == 2)
+            body = frame_string(&msg, &more);
+        else
+            more = zmq_msg_more(&msg);
+    }
+    zmq_msg_close(&msg);
+    if (!t || (parts == 2 && !body)) rc = LT_ENOMEM;
+    if (!rc && parts != 2) rc = LT_EFORMAT;
+    if (rc) {
+        free(t);
+        free(body);
+        return rc;
+    }
+    *topic = t;
+    *json = body;
     return 0;
 }
 

@@ -63,7 +63,24 @@ struct lt_monitor;
 int lt_monitor_open(void *zctx, const char *endpoint, const struct lt_zsec_config *sec,
                     struct lt_monitor **out, char *err, size_t errlen);
 int lt_monitor_publish(struct lt_monitor *m, const char *json);
+/* The same on another topic (LT_MONITOR_TOPIC_ALARM: one JSON alarm event per message). */
+int lt_monitor_publish_topic(struct lt_monitor *m, const char *topic, const char *json);
 void lt_monitor_close(struct lt_monitor *m);
+
+#define LT_MONITOR_TOPIC_STATUS "status"
+#define LT_MONITOR_TOPIC_ALARM  "alarm"
+#define LT_MONITOR_MAX_MSG      (4 << 20)
+
+/* A long-lived subscriber (trigctl metrics): a SUB socket in zctx, connected to endpoint (CURVE
+ * client keys for tcp) and subscribed to both topics. The caller polls it and reads two-part
+ * messages (topic, JSON) with lt_monitor_read; closes it with zmq_close. */
+int lt_monitor_subscribe(void *zctx, const char *endpoint, const struct lt_ctl_client_keys *keys,
+                         void **sock, char *err, size_t errlen);
+/* One message without blocking: 0 with malloc'd topic and JSON text (both NUL-terminated),
+ * LT_ENOTFOUND when none is waiting, LT_EFORMAT for a message that is not (topic, body)
+ * (consumed and dropped), LT_ENOMEM. Messages above LT_MONITOR_MAX_MSG never arrive (libzmq
+ * drops such a peer). */
+int lt_monitor_read(void *sock, char **topic, char **json);
 
 /* Subscriber side: wait up to timeout_ms for the next status document. */
 int lt_monitor_receive(const char *endpoint, int timeout_ms, const struct lt_ctl_client_keys *keys,

@@ -1,5 +1,7 @@
 /* Packing a rendered period into the cell's WIBEth frames: gather each stream's 64 channels from
- * the plane-ordered array through the channel map, pack the 14-bit samples, write the headers. */
+ * the plane-ordered array through the channel map, pack the 14-bit samples, write the headers
+ * as a WIB fills them (block_length, link_valid, ready, COLDATA timestamps:
+ * lib/formats/wibeth.h). */
 #include "daqfmt.h"
 #include "sim_internal.h"
 
@@ -23,12 +25,13 @@ void lt_sim_cell_pack(const struct lt_sim_cell *s, const uint16_t (*adc)[LT_SAMP
             .slot = s->stream_slot[st],
             .stream = s->stream_eth[st],
             .seq_id = (uint16_t)(s->period_index % 4096U),
-            .block_length = 0,
+            .block_length = LT_DAQETH_BLOCK_LENGTH,
             .timestamp = ts,
         };
         /* Field widths are guaranteed by construction (crate < 1024, seq < 4096). */
         (void)lt_daqeth_encode(f, &h);
-        struct lt_wibeth_header w = {.channel = (uint8_t)s->stream_eth[st], .version = 1};
+        struct lt_wibeth_header w;
+        lt_wibeth_header_as_wib(&w, ts, (uint8_t)s->stream_eth[st]);
         (void)lt_wibeth_header_encode(f, &w);
     }
 }

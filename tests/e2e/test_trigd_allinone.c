@@ -93,7 +93,7 @@ static void load_records(const char *path)
         ck_assert_msg(lt_h5r_read_fragment_alloc(r, i, name, &h, &buf, &plen, 0, err, sizeof err) ==
                           0,
                       "%s", err);
-        ck_assert_int_eq(trigd_tc_decode(buf + LT_FRAGMENT_HEADER_SIZE, plen, &rc->dec), 0);
+        ck_assert_int_eq(trigd_tc_decode(&h, buf + LT_FRAGMENT_HEADER_SIZE, plen, &rc->dec), 0);
         free(buf);
         ck_assert_uint_eq(rc->dec.trigger_number, rc->trh.trigger_number);
         ck_assert_uint_eq(rc->dec.time, rc->trh.trigger_timestamp);

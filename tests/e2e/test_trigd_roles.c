@@ -39,7 +39,8 @@ static size_t read_decisions(const char *path, struct trigd_decision *out)
                 ck_assert_uint_gt(plen, 0);
                 n_wib++;
             } else if (h.fragment_type == LT_FRAGTYPE_TRIGGER_CANDIDATE) {
-                ck_assert_int_eq(trigd_tc_decode(buf + LT_FRAGMENT_HEADER_SIZE, plen, &out[i]), 0);
+                ck_assert_int_eq(trigd_tc_decode(&h, buf + LT_FRAGMENT_HEADER_SIZE, plen, &out[i]),
+                                 0);
                 n_tc++;
             }
             free(buf);

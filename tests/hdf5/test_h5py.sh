@@ -27,9 +27,11 @@ ls "$tmp"/*.writing 2>/dev/null && { echo "FAIL: .writing file left behind"; exi
 "$BIN/tools/trigctl" inspect --json "$rec" >"$tmp/rec.json"
 
 "$PY" - "$run" "$rec" "$tmp/run.json" "$tmp/rec.json" <<'EOF'
-import json, sys
+import json, os, sys
 import h5py
 import numpy as np
+sys.path.insert(0, os.environ["LARTRIG_SOURCE_DIR"] + "/tools/train")
+from truth import truth_rows  # /Truth: attributes of a group (docs/hdf5-layout.md)
 
 run, rec, run_json, rec_json = sys.argv[1:5]
 
@@ -123,7 +125,8 @@ def file_checks(path, record_type, header_name):
 records, frags = file_checks(run, "TimeSlice", "TimeSliceHeader")
 check(records == ["TimeSlice000001", "TimeSlice000002", "TimeSlice000003"], f"records {records}")
 with h5py.File(run, "r") as f:
-    t = f["Truth"][:]
+    check("Truth" in f and isinstance(f["Truth"], h5py.Group), "/Truth is a group")
+    t = truth_rows(f)
     check(t.dtype.names == ("time", "cell", "channel_start", "channel_end", "kind", "energy_mev",
                             "time_end"), f"Truth members {t.dtype.names}")
     check(len(t) == 10 and t["time"][0] == 1000000 and abs(t["energy_mev"][9] - 2.5) < 1e-6,

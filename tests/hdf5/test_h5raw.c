@@ -21,6 +21,7 @@
 #include "daqfmt.h"
 #include "h5raw.h"
 #include "lt_error.h"
+#include "trgfmt.h"
 #include "truth.h"
 #include "wibeth.h"
 
@@ -57,6 +58,33 @@ static void fill_payload(uint8_t *p, size_t n, uint64_t seed)
     }
 }
 
+/* A real TriggerCandidate (trgdataformats layout, lib/formats/trgfmt.h) with one TriggerActivity
+ * input, so DUNE's readers and `trigctl inspect` decode the sample's Trigger_Candidate fragments.
+ */
+#define TC_PAYLOAD (LT_TC_HEADER_SIZE + LT_TA_DATA_SIZE)
+static void tc_payload(uint8_t *p, uint64_t t, uint32_t r)
+{
+    struct lt_tc_data tc = {LT_TC_VERSION,
+                            t - 100,
+                            t + 200,
+                            t,
+                            LT_DETID_HD_TPC,
+                            LT_TC_TYPE_ADC_SIMPLE_WINDOW,
+                            LT_TC_ALGO_ADC_SIMPLE_WINDOW};
+    struct lt_candidate c = {.time_start = t - 100,
+                             .time_end = t + 200,
+                             .time_peak = t,
+                             .cell = r,
+                             .channel_start = 10,
+                             .channel_end = 20,
+                             .peak_score = 900,
+                             .adc_sum = 5000};
+    struct lt_ta_data ta;
+    lt_ta_from_candidate(&c, &ta);
+    ck_assert_int_eq(lt_tc_header_encode(&tc, 1, p, LT_TC_HEADER_SIZE), 0);
+    ck_assert_int_eq(lt_ta_encode(&ta, p + LT_TC_HEADER_SIZE, LT_TA_DATA_SIZE), 0);
+}
+
 /* Real WIBEth frames: DAQEth header with contiguous timestamps (2048 ticks apart), pseudo-random
  * 14-bit ADCs, so the sample files look like detector data to every reader. */
 static void fill_frames(uint8_t *p, unsigned nframes, unsigned stream, uint64_t t0, uint64_t seed)
@@ -89,10 +117,9 @@ static struct lt_source_id sid(uint16_t subsys, uint32_t id)
 
 static struct lt_h5_file_attrs attrs_for(enum lt_h5_record_type type)
 {
-    static const struct lt_h5_geoid_entry geo[] = {
-        {{LT_SOURCE_ID_VERSION, LT_SUBSYS_DETECTOR_READOUT, 0}, 0},
-        {{LT_SOURCE_ID_VERSION, LT_SUBSYS_DETECTOR_READOUT, 1}, 0},
-    };
+    /* The GeoIDs of the streams fill_frames writes (crate 0, slot 0, stream_id = stream). */
+    static struct lt_h5_geoid_entry geo[STREAMS];
+    lt_h5_cell_geoids(0, STREAMS, geo);
     struct lt_h5_file_attrs a = {0};
     a.record_type = type;
     a.run_number = RUN;
@@ -102,7 +129,7 @@ static struct lt_h5_file_attrs attrs_for(enum lt_h5_record_type type)
     snprintf(a.offline_data_stream, sizeof a.offline_data_stream, "sim");
     a.run_was_for_test_purposes = 1;
     a.geoids = geo;
-    a.n_geoids = 2;
+    a.n_geoids = STREAMS;
     return a;
 }
 
@@ -231,8 +258,9 @@ static void write_tr_file(const char *dir, char *out, size_t outlen)
         tc.fragment_type = LT_FRAGTYPE_TRIGGER_CANDIDATE;
         tc.detector_id = LT_DETID_DAQ;
         tc.element_id = sid(LT_SUBSYS_TRIGGER, 0);
-        fill_payload(payload, 100, 77 + r);
-        ck_assert_msg(lt_h5w_add_fragment(w, &tc, payload, 100, err, sizeof err) == 0, "%s", err);
+        tc_payload(payload, trh.trigger_timestamp, (uint32_t)r);
+        ck_assert_msg(lt_h5w_add_fragment(w, &tc, payload, TC_PAYLOAD, err, sizeof err) == 0, "%s",
+                      err);
         ck_assert_msg(lt_h5w_end_record(w, err, sizeof err) == 0, "%s", err);
     }
     ck_assert_msg(lt_h5w_close(w, err, sizeof err) == 0, "%s", err);
@@ -494,10 +522,10 @@ START_TEST(test_trigger_record_roundtrip)
         ck_assert_msg(
             lt_h5r_read_fragment(r, i, ds[4].name, &h, buf, sizeof buf, &pl, err, sizeof err) == 0,
             "%s", err);
-        ck_assert_uint_eq(pl, 100);
+        ck_assert_uint_eq(pl, TC_PAYLOAD);
         ck_assert_uint_eq(h.fragment_type, LT_FRAGTYPE_TRIGGER_CANDIDATE);
-        fill_payload(expect, 100, 77 + i);
-        ck_assert_int_eq(memcmp(buf + LT_FRAGMENT_HEADER_SIZE, expect, 100), 0);
+        tc_payload(expect, h.trigger_timestamp, (uint32_t)i);
+        ck_assert_int_eq(memcmp(buf + LT_FRAGMENT_HEADER_SIZE, expect, TC_PAYLOAD), 0);
         free(ds);
     }
     size_t nt = 99;
@@ -548,8 +576,13 @@ START_TEST(test_layout_with_plain_hdf5)
     expect_uint_attr(f, "run_number", H5T_STD_U32LE, RUN);
     expect_uint_attr(f, "filelayout_version", H5T_STD_U32LE, 5);
     expect_uint_attr(f, "file_index", H5T_STD_U64LE, 7);
-    expect_uint_attr(f, "creation_timestamp", H5T_STD_U64LE, UINT64_MAX);
-    expect_uint_attr(f, "closing_timestamp", H5T_STD_U64LE, UINT64_MAX);
+    /* hdf5libs writes the timestamps as strings: std::to_string of the epoch milliseconds. */
+    for (int i = 0; i < 2; i++) {
+        char *ms = str_attr(f, i ? "closing_timestamp" : "creation_timestamp");
+        ck_assert_uint_eq(strspn(ms, "0123456789"), strlen(ms));
+        ck_assert_uint_gt(strtoull(ms, NULL, 10), 1600000000000ULL);
+        free(ms);
+    }
     expect_uint_attr(f, "recorded_size", H5T_STD_U64LE, UINT64_MAX);
     const char *strs[][2] = {{"record_type", "TriggerRecord"},
                              {"application_name", "test_h5raw"},
@@ -575,7 +608,7 @@ START_TEST(test_layout_with_plain_hdf5)
     s = str_attr(f, "source_id_geo_id_map");
     j = json_loads(s, 0, &je);
     ck_assert_ptr_nonnull(j);
-    ck_assert_uint_eq(json_array_size(json_object_get(j, "map_entries")), 2);
+    ck_assert_uint_eq(json_array_size(json_object_get(j, "map_entries")), STREAMS);
     json_decref(j);
     free(s);
 
@@ -625,6 +658,59 @@ START_TEST(test_layout_with_plain_hdf5)
     free(s);
     H5Gclose(g);
     H5Fclose(f);
+    rm_tmpdir();
+}
+END_TEST
+
+/* Truth beyond one block (lib/hdf5/h5raw_truth.c): appended in uneven pieces, read back in ranges
+ * that straddle block boundaries, and no dataset anywhere but the records' (hdf5libs would list
+ * it as a fragment). */
+static herr_t count_datasets(hid_t obj, const char *name, const H5O_info_t *info, void *op)
+{
+    (void)obj;
+    if (info->type == H5O_TYPE_DATASET && !strstr(name, "/RawData/")) (*(int *)op)++;
+    return 0;
+}
+
+START_TEST(test_truth_blocks)
+{
+    make_tmpdir();
+    char path[600], err[512] = "";
+    snprintf(path, sizeof path, "%s/truth.hdf5", tmpdir);
+    struct lt_h5_file_attrs a = attrs_for(LT_H5_TIMESLICE);
+    struct lt_h5w *w;
+    ck_assert_msg(lt_h5w_open(&w, path, &a, NULL, err, sizeof err) == 0, "%s", err);
+    enum { N = 150001 };
+    struct lt_truth *rows = calloc(N, sizeof *rows), *back = calloc(N, sizeof *back);
+    ck_assert(rows && back);
+    for (size_t i = 0; i < N; i++) rows[i] = truth_row((unsigned)i);
+    for (size_t done = 0, piece = 1; done < N; done += piece, piece = piece * 3 + 7) {
+        if (piece > N - done) piece = N - done;
+        ck_assert_msg(lt_h5w_append_truth(w, rows + done, piece, err, sizeof err) == 0, "%s", err);
+    }
+    ck_assert_msg(lt_h5w_close(w, err, sizeof err) == 0, "%s", err);
+    struct lt_h5r *r;
+    ck_assert_msg(lt_h5r_open(&r, path, err, sizeof err) == 0, "%s", err);
+    size_t n;
+    ck_assert_msg(lt_h5r_truth_count(r, &n, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(n, N);
+    ck_assert_msg(lt_h5r_read_truth(r, 0, back, N, err, sizeof err) == 0, "%s", err);
+    for (size_t i = 0; i < N; i++)
+        ck_assert(back[i].time == rows[i].time && back[i].time_end == rows[i].time_end &&
+                  back[i].cell == rows[i].cell && back[i].kind == rows[i].kind &&
+                  back[i].channel_end == rows[i].channel_end &&
+                  back[i].energy_mev == rows[i].energy_mev);
+    ck_assert_msg(lt_h5r_read_truth(r, 65530, back, 20, err, sizeof err) == 0, "%s", err);
+    for (size_t i = 0; i < 20; i++) ck_assert_uint_eq(back[i].time, rows[65530 + i].time);
+    ck_assert_int_eq(lt_h5r_read_truth(r, N - 1, back, 2, err, sizeof err), LT_ERANGE);
+    lt_h5r_close(r);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    int extra = 0;
+    ck_assert_int_ge(H5Ovisit(f, H5_INDEX_NAME, H5_ITER_INC, count_datasets, &extra), 0);
+    ck_assert_int_eq(extra, 0);
+    H5Fclose(f);
+    free(rows);
+    free(back);
     rm_tmpdir();
 }
 END_TEST
@@ -1162,6 +1248,14 @@ START_TEST(test_wibeth_selection)
     for (unsigned i = 0; i < 3; i++) {
         struct lt_fragment_header h = frag_hdr(1, 0, wib[i], 1000000ULL);
         fill_frames(payload, FRAMES, wib[i] & 0xFF, h.window_begin, i);
+        /* Readers place a fragment by its frames' crate (= cell), not its SourceID number. */
+        for (unsigned f = 0; f < FRAMES; f++) {
+            lt_wibeth_frame *fr = (lt_wibeth_frame *)(payload + (size_t)f * LT_WIBETH_FRAME_SIZE);
+            struct lt_daqeth_header dh;
+            lt_daqeth_decode(fr, &dh);
+            dh.crate = (uint16_t)(wib[i] >> 8);
+            ck_assert_int_eq(lt_daqeth_encode(fr, &dh), 0);
+        }
         ck_assert_msg(lt_h5w_add_fragment(w, &h, payload, sizeof payload, err, sizeof err) == 0,
                       "%s", err);
     }
@@ -1198,12 +1292,96 @@ START_TEST(test_wibeth_selection)
     ck_assert_msg(lt_h5r_list_wibeth(r, 0, 2, &ds, &n, err, sizeof err) == 0, "%s", err);
     ck_assert_uint_eq(n, 1);
     ck_assert_uint_eq(ds[0].source_id.id, 0x200);
+    ck_assert_uint_eq(ds[0].cell, 2);
+    ck_assert_uint_eq(ds[0].stream, 0);
     free(ds);
     ck_assert_msg(lt_h5r_list_wibeth(r, 0, 7, &ds, &n, err, sizeof err) == 0, "%s", err);
     ck_assert_uint_eq(n, 0);
     free(ds);
     ck_assert_int_eq(lt_h5r_list_wibeth(r, 1, LT_H5_ALL_CELLS, &ds, &n, err, sizeof err),
                      LT_ENOTFOUND);
+    ck_assert_ptr_null(ds);
+    lt_h5r_close(r);
+    rm_tmpdir();
+}
+END_TEST
+
+/* Placing fragments the way DUNE's tools do (lt_h5r_stream_origin): by the frames' DAQEthHeader
+ * checked against the GeoID map, by the map alone for an empty fragment, never by the SourceID
+ * number (here DUNE-style, 0x77..0x7a). */
+START_TEST(test_stream_origin)
+{
+    make_tmpdir();
+    char err[512] = "", path[600];
+    snprintf(path, sizeof path, "%s/origin.hdf5", tmpdir);
+    struct lt_h5_file_attrs a = attrs_for(LT_H5_TIMESLICE);
+    const struct lt_source_id s77 = sid(LT_SUBSYS_DETECTOR_READOUT, 0x77),
+                              s78 = sid(LT_SUBSYS_DETECTOR_READOUT, 0x78),
+                              s79 = sid(LT_SUBSYS_DETECTOR_READOUT, 0x79),
+                              s7a = sid(LT_SUBSYS_DETECTOR_READOUT, 0x7a);
+    const struct lt_h5_geoid_entry geo[] = {
+        {s77, lt_h5_geoid_encode(LT_DETID_HD_TPC, 9, 0, 0)}, /* two GeoIDs: the second fits */
+        {s77, lt_h5_geoid_encode(LT_DETID_HD_TPC, 5, 1, 3)}, /* cell 5 stream 11 */
+        {s78, lt_h5_geoid_encode(LT_DETID_HD_TPC, 5, 0, 2)}, /* empty: cell 5 stream 2 */
+        {s7a, lt_h5_geoid_encode(LT_DETID_HD_TPC, 6, 0, 0)}, /* frames say crate 7: refused */
+    };
+    a.geoids = geo;
+    a.n_geoids = sizeof geo / sizeof geo[0];
+    struct lt_h5w *w;
+    ck_assert_msg(lt_h5w_open(&w, path, &a, NULL, err, sizeof err) == 0, "%s", err);
+    struct lt_timeslice_header tsh = {.timeslice_number = 1, .run_number = RUN};
+    tsh.element_id = sid(LT_SUBSYS_TR_BUILDER, 0x2710);
+    ck_assert_msg(lt_h5w_begin_timeslice(w, &tsh, err, sizeof err) == 0, "%s", err);
+    static uint8_t payload[FRAMES * LT_WIBETH_FRAME_SIZE];
+    const struct {
+        struct lt_source_id sid;
+        unsigned frames;
+        uint16_t crate;
+        uint8_t slot, stream;
+    } fr[] = {{s77, FRAMES, 5, 1, 3}, {s78, 0, 0, 0, 0}, {s79, 0, 0, 0, 0}, {s7a, FRAMES, 7, 0, 0}};
+    for (unsigned i = 0; i < 4; i++) {
+        struct lt_fragment_header h = frag_hdr(1, 0, 0, 1000000ULL);
+        h.element_id = fr[i].sid;
+        fill_frames(payload, fr[i].frames, fr[i].stream, h.window_begin, i);
+        for (unsigned f = 0; f < fr[i].frames; f++) {
+            lt_wibeth_frame *p = (lt_wibeth_frame *)(payload + (size_t)f * LT_WIBETH_FRAME_SIZE);
+            struct lt_daqeth_header dh;
+            lt_daqeth_decode(p, &dh);
+            dh.crate = fr[i].crate;
+            dh.slot = fr[i].slot;
+            ck_assert_int_eq(lt_daqeth_encode(p, &dh), 0);
+        }
+        if (!fr[i].frames) h.error_bits = 1U << LT_FRAG_ERR_DATA_NOT_FOUND;
+        ck_assert_msg(lt_h5w_add_fragment(w, &h, payload,
+                                          (size_t)fr[i].frames * LT_WIBETH_FRAME_SIZE, err,
+                                          sizeof err) == 0,
+                      "%s", err);
+    }
+    ck_assert_msg(lt_h5w_end_record(w, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(lt_h5w_close(w, err, sizeof err) == 0, "%s", err);
+
+    struct lt_h5r *r;
+    ck_assert_msg(lt_h5r_open(&r, path, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(lt_h5r_attrs(r)->n_geoids, 4); /* the reader parses the map */
+    struct lt_h5_dataset_info *ds;
+    size_t n;
+    ck_assert_msg(lt_h5r_list_datasets(r, 0, &ds, &n, err, sizeof err) == 0, "%s", err);
+    ck_assert_uint_eq(n, 5);
+    struct lt_h5_stream_origin o;
+    ck_assert_msg(lt_h5r_stream_origin(r, 0, &ds[1], &o, err, sizeof err) == 0, "%s", err);
+    ck_assert(o.from_frames && o.crate == 5 && o.slot == 1 && o.eth_stream == 3);
+    ck_assert(o.cell == 5 && o.stream == 11);
+    ck_assert_msg(lt_h5r_stream_origin(r, 0, &ds[2], &o, err, sizeof err) == 0, "%s", err);
+    ck_assert(!o.from_frames && o.cell == 5 && o.stream == 2);
+    ck_assert_int_eq(lt_h5r_stream_origin(r, 0, &ds[3], &o, err, sizeof err), LT_ENOTFOUND);
+    ck_assert_ptr_nonnull(strstr(err, "cannot tell which stream"));
+    ck_assert_int_eq(lt_h5r_stream_origin(r, 0, &ds[4], &o, err, sizeof err), LT_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(err, "Detector_Readout_0x0000007a_WIBEth: frames come from det 3 "
+                                      "crate 7 slot 0 stream 0, but source_id_geo_id_map"));
+    free(ds);
+    /* The selection fails on the contradicting fragment and names it. */
+    ck_assert_int_eq(lt_h5r_list_wibeth(r, 0, LT_H5_ALL_CELLS, &ds, &n, err, sizeof err),
+                     LT_EFORMAT);
     ck_assert_ptr_null(ds);
     lt_h5r_close(r);
     rm_tmpdir();
@@ -1237,7 +1415,9 @@ int main(int argc, char **argv)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_names);
     tcase_add_test(tc, test_timeslice_roundtrip);
+    tcase_add_test(tc, test_truth_blocks);
     tcase_add_test(tc, test_wibeth_selection);
+    tcase_add_test(tc, test_stream_origin);
     tcase_add_test(tc, test_trigger_record_roundtrip);
     tcase_add_test(tc, test_layout_with_plain_hdf5);
     tcase_add_test(tc, test_writer_refuses);

@@ -22,6 +22,16 @@ for key in RuntimeDirectory=lartrig StateDirectory=lartrig LimitMEMLOCK=infinity
     grep -q "^$key\$" "$unit" || { echo "unit lacks $key" >&2; exit 1; }
 done
 grep -q '^SystemCallFilter=.*io_uring_setup' "$unit" || { echo "io_uring not allowed" >&2; exit 1; }
+# The metrics exporter's unit: its own process, trigctl metrics on the monitor socket, hardened.
+munit="$tmp/usr/lib/systemd/system/trigd-metrics.service"
+test -f "$munit"
+grep -q '^ExecStart=/.*/trigctl metrics --listen ${LARTRIG_METRICS_LISTEN} --monitor ipc:///run/lartrig/monitor$' "$munit" ||
+    { echo "metrics unit: unexpected ExecStart" >&2; exit 1; }
+for key in ProtectSystem=strict NoNewPrivileges=yes SystemCallFilter=@system-service \
+    CapabilityBoundingSet= MemoryDenyWriteExecute=yes PrivateTmp=yes Restart=on-failure \
+    User=lartrig Group=lartrig PartOf=trigd.service WantedBy=trigd.service; do
+    grep -q "^$key\$" "$munit" || { echo "metrics unit lacks $key" >&2; exit 1; }
+done
 
 if ! command -v systemd-analyze >/dev/null; then
     echo "SKIP: systemd-analyze not installed; static checks passed"
@@ -34,4 +44,9 @@ sed "s|^ExecStart=[^ ]*|ExecStart=$exe|" "$unit" >"$tmp/trigd.service"
 out=$(systemd-analyze verify "$tmp/trigd.service" 2>&1) || { echo "$out" >&2; exit 1; }
 # verify prints warnings without failing: treat any line about our unit as an error.
 if echo "$out" | grep -q 'trigd.service'; then echo "$out" >&2; exit 1; fi
+mexe="$tmp/usr/bin/trigctl"
+[ -x "$mexe" ] || mexe=/bin/true
+sed "s|^ExecStart=[^ ]*|ExecStart=$mexe|" "$munit" >"$tmp/trigd-metrics.service"
+out=$(cd "$tmp" && systemd-analyze verify "$tmp/trigd-metrics.service" 2>&1) || { echo "$out" >&2; exit 1; }
+if echo "$out" | grep -q 'trigd-metrics.service'; then echo "$out" >&2; exit 1; fi
 echo "systemd-analyze verify: ok"

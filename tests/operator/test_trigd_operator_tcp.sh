@@ -1,7 +1,8 @@
 #!/bin/bash
 # Operator sockets over tcp: CURVE keys from `trigctl keygen`, the daemon's ZAP allow-list lets a
 # listed client in and leaves an unlisted one without an answer; a tcp endpoint without keys is a
-# configuration error; keygen never overwrites a key.
+# configuration error; keygen never overwrites a key; trigctl metrics subscribes with the same
+# keys (an unlisted key: lartrig_up 0 and no trigd metrics).
 set -euo pipefail
 bin=${LARTRIG_BINARY_DIR:?LARTRIG_BINARY_DIR not set}
 trigd=$bin/daemon/trigd
@@ -9,8 +10,10 @@ trigctl=$bin/tools/trigctl
 py=/usr/bin/python3
 tmp=$(mktemp -d)
 tpid=
+mpids=()
 cleanup() {
     [[ -n $tpid ]] && kill "$tpid" 2>/dev/null
+    for p in "${mpids[@]}"; do kill "$p" 2>/dev/null; done
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -88,6 +91,38 @@ set -e
 "$trigctl" top --once --monitor "tcp://127.0.0.1:$mport" "${keys_good[@]}" --timeout 3000 >"$tmp/top.out" ||
     fail "top --once over tcp"
 grep -q "role all" "$tmp/top.out" || fail "top output: $(head -3 "$tmp/top.out")"
+# trigctl metrics subscribes the same way: with the allowed key its /metrics carries trigd's
+# counters; with an unlisted key it gets nothing and says so (lartrig_up 0).
+if command -v curl >/dev/null; then
+    for who in good bad; do
+        keys=("${keys_good[@]}")
+        [[ $who == bad ]] && keys=("${keys_bad[@]}")
+        "$trigctl" metrics --listen 127.0.0.1:0 --monitor "tcp://127.0.0.1:$mport" "${keys[@]}" \
+            >"$tmp/metrics_$who.log" 2>&1 &
+        mpids+=($!)
+    done
+    for who in good bad; do
+        for _ in $(seq 50); do
+            grep -q "(port [0-9]*)" "$tmp/metrics_$who.log" && break
+            sleep 0.1
+        done
+    done
+    pg=$(grep -o "(port [0-9]*)" "$tmp/metrics_good.log" | grep -o "[0-9]*")
+    pb=$(grep -o "(port [0-9]*)" "$tmp/metrics_bad.log" | grep -o "[0-9]*")
+    up=
+    for _ in $(seq 30); do
+        curl -s --max-time 5 "http://127.0.0.1:$pg/metrics" >"$tmp/good.prom" || true
+        up=$(awk '$1 == "lartrig_up" { print $2 }' "$tmp/good.prom")
+        [[ $up == 1 ]] && break
+        sleep 0.2
+    done
+    [[ $up == 1 ]] || fail "metrics over tcp+CURVE: lartrig_up '$up'"
+    grep -q '^lartrig_cell_frames_total{cell="0"} [1-9]' "$tmp/good.prom" ||
+        fail "metrics over tcp+CURVE lack the frame counter"
+    curl -s --max-time 5 "http://127.0.0.1:$pb/metrics" >"$tmp/bad.prom"
+    grep -q "^lartrig_up 0$" "$tmp/bad.prom" || fail "an unlisted key's exporter reports up"
+    ! grep -q "^lartrig_cell_frames_total" "$tmp/bad.prom" || fail "an unlisted key got trigd's metrics"
+fi
 
 "$trigctl" stop --endpoint "$ep" "${keys_good[@]}" >/dev/null || fail "stop over tcp"
 set +e

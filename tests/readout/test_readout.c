@@ -249,7 +249,9 @@ START_TEST(requests_replies_record)
     }
     ck_assert_uint_eq(rec->frags[6].hdr.fragment_type, LT_FRAGTYPE_TRIGGER_CANDIDATE);
     struct trigd_decision back;
-    ck_assert_int_eq(trigd_tc_decode(rec->frags[6].payload, rec->frags[6].payload_len, &back), 0);
+    ck_assert_int_eq(trigd_tc_decode(&rec->frags[6].hdr, rec->frags[6].payload,
+                                     rec->frags[6].payload_len, &back),
+                     0);
     ck_assert_uint_eq(back.trigger_number, 7);
     ck_assert_uint_eq(back.candidates[0].peak_score, 900);
 

@@ -19,6 +19,7 @@
 #include "lt_error.h"
 #include "msg.h"
 #include "record_builder.h"
+#include "trgfmt.h"
 #include "record_sink.h"
 #include "wibeth.h"
 
@@ -159,21 +160,36 @@ START_TEST(builds_from_replies)
     ck_assert_uint_eq(rec->requests[6].component.subsystem, LT_SUBSYS_TRIGGER);
     const struct lt_rw_fragment *tc = &rec->frags[6];
     ck_assert_uint_eq(tc->hdr.fragment_type, LT_FRAGTYPE_TRIGGER_CANDIDATE);
-    ck_assert_uint_eq(tc->payload_len, LT_TC_HEADER_SIZE + 2 * LT_TC_CAND_SIZE);
+    /* One trgdataformats TriggerCandidate per proposing algorithm (single, summed), each with
+     * both candidates as TriggerActivity inputs (docs/formats.md). */
+    ck_assert_uint_eq(tc->payload_len, 2 * (LT_TC_HEADER_SIZE + 2 * LT_TA_DATA_SIZE));
+    struct lt_tc_data tcd;
+    uint64_t n_in;
+    ck_assert_int_eq(lt_tc_header_decode(tc->payload, tc->payload_len, &tcd, &n_in), 0);
+    ck_assert_uint_eq(tcd.version, LT_TC_VERSION);
+    ck_assert_uint_eq(tcd.type, LT_TC_TYPE_ADC_SIMPLE_WINDOW);
+    ck_assert_uint_eq(tcd.time_candidate, dec.time);
+    ck_assert_uint_eq(n_in, 2);
     struct trigd_decision back;
-    ck_assert_int_eq(trigd_tc_decode(tc->payload, tc->payload_len, &back), 0);
+    ck_assert_int_eq(trigd_tc_decode(&tc->hdr, tc->payload, tc->payload_len, &back), 0);
     ck_assert_uint_eq(back.trigger_number, 42);
     ck_assert_uint_eq(back.algorithms, 0x5);
     ck_assert_uint_eq(back.window_end, dec.window_end);
     ck_assert_uint_eq(back.n_candidates, 2);
-    ck_assert_int_eq(memcmp(&back.candidates[1], &dec.candidates[1], sizeof dec.candidates[1]), 0);
+    const struct lt_candidate *b1 = &back.candidates[1], *d1 = &dec.candidates[1];
+    ck_assert(b1->time_start == d1->time_start && b1->time_end == d1->time_end &&
+              b1->time_peak == d1->time_peak && b1->cell == d1->cell &&
+              b1->channel_start == d1->channel_start && b1->channel_end == d1->channel_end &&
+              b1->peak_score == d1->peak_score && b1->adc_sum == d1->adc_sum);
 
     const struct lt_trigger_record_header *trh = &rec->trh;
     ck_assert_uint_eq(trh->trigger_number, 42);
     ck_assert_uint_eq(trh->trigger_timestamp, dec.time);
     ck_assert_uint_eq(trh->run_number, 31);
     ck_assert_uint_eq(trh->num_requested_components, 7);
-    ck_assert_uint_eq(trh->trigger_type, 0x5);
+    /* DUNE's convention: a bit per TC type, kADCSimpleWindow (6) and kTPCLowE (2). */
+    ck_assert_uint_eq(trh->trigger_type,
+                      (1U << LT_TC_TYPE_ADC_SIMPLE_WINDOW) | (1U << LT_TC_TYPE_TPC_LOW_E));
     ck_assert_uint_eq(trh->error_bits, 1U << 1); /* kIncomplete: some component flagged */
     ck_assert_uint_eq(trh->element_id.subsystem, LT_SUBSYS_TR_BUILDER);
     trigd_record_parts_free(&p);
@@ -199,24 +215,22 @@ END_TEST
 START_TEST(tc_decode_refuses)
 {
     make_decision();
-    uint8_t buf[LT_TC_HEADER_SIZE + 4 * LT_TC_CAND_SIZE];
+    const size_t one = LT_TC_HEADER_SIZE + 2 * LT_TA_DATA_SIZE;
+    uint8_t buf[2 * (LT_TC_HEADER_SIZE + 4 * LT_TA_DATA_SIZE)];
     size_t n = trigd_tc_encode(&dec, buf, sizeof buf);
-    ck_assert_uint_eq(n, LT_TC_HEADER_SIZE + 2 * LT_TC_CAND_SIZE);
+    ck_assert_uint_eq(n, 2 * one);
     ck_assert_uint_eq(trigd_tc_encode(&dec, buf, n - 1), 0); /* too small: nothing written */
+    struct lt_fragment_header h = {.trigger_number = 42};
     struct trigd_decision d;
-    ck_assert_int_eq(trigd_tc_decode(buf, LT_TC_HEADER_SIZE - 1, &d), LT_ESHORT);
-    ck_assert_int_eq(trigd_tc_decode(buf, n - 1, &d), LT_EFORMAT);
-    ck_assert_int_eq(trigd_tc_decode(buf, n + LT_TC_CAND_SIZE, &d), LT_EFORMAT);
+    ck_assert_int_eq(trigd_tc_decode(&h, buf, LT_TC_HEADER_SIZE - 1, &d), LT_ESHORT);
+    ck_assert_int_eq(trigd_tc_decode(&h, buf, n - 1, &d), LT_ERANGE);  /* last input cut */
+    ck_assert_int_eq(trigd_tc_decode(&h, buf, n + 10, &d), LT_ESHORT); /* trailing bytes */
     uint8_t bad[sizeof buf];
     memcpy(bad, buf, n);
-    bad[0] ^= 1;
-    ck_assert_int_eq(trigd_tc_decode(bad, n, &d), LT_EMAGIC);
-    memcpy(bad, buf, n);
-    lt_put_le16(bad + 4, LT_TC_VERSION + 1);
-    ck_assert_int_eq(trigd_tc_decode(bad, n, &d), LT_EVERSION);
-    memcpy(bad, buf, n);
-    lt_put_le32(bad + 44, TRIGD_DECISION_MAX_CANDIDATES + 1);
-    ck_assert_int_eq(trigd_tc_decode(bad, n, &d), LT_ERANGE);
+    lt_put_le64(bad + 48, 1ULL << 32); /* n_inputs beyond the payload */
+    ck_assert_int_eq(trigd_tc_decode(&h, bad, n, &d), LT_ERANGE);
+    ck_assert_int_eq(trigd_tc_decode(&h, buf, n, &d), 0);
+    ck_assert_uint_eq(d.n_candidates, 2);
 }
 END_TEST
 
@@ -245,7 +259,7 @@ START_TEST(written_and_read_back)
     char err[512];
     struct lt_recwriter_config wc;
     trigd_config_writer(&cfg, &wc);
-    ck_assert_msg(trigd_record_sink_recwriter(&wc, &sink, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(trigd_record_sink_recwriter(&wc, &layout, &sink, err, sizeof err) == 0, "%s", err);
     ck_assert_int_eq(sink->submit(sink, &p.rec), 0);
     ck_assert_int_eq(sink->stop(sink, 10000), 0);
     ck_assert_int_eq(atomic_load(&done_calls), 1);
@@ -287,7 +301,7 @@ START_TEST(written_and_read_back)
         if (plen) ck_assert_int_eq(memcmp(buf + LT_FRAGMENT_HEADER_SIZE, f->payload, plen), 0);
         if (h.fragment_type == LT_FRAGTYPE_TRIGGER_CANDIDATE) {
             struct trigd_decision back;
-            ck_assert_int_eq(trigd_tc_decode(buf + LT_FRAGMENT_HEADER_SIZE, plen, &back), 0);
+            ck_assert_int_eq(trigd_tc_decode(&h, buf + LT_FRAGMENT_HEADER_SIZE, plen, &back), 0);
             ck_assert_uint_eq(back.n_candidates, 2);
         }
         free(buf);

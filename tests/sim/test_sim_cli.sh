@@ -40,7 +40,8 @@ for sid in 00000000 00000001 00000100 $(printf '%08x' $(( 256 + streams - 1 )));
     grep -q "DATASET \"Detector_Readout_0x${sid}_WIBEth\"" "$tmp/h5dump.txt" ||
         fail "no Detector_Readout_0x${sid}_WIBEth dataset"
 done
-grep -q 'DATASET "Truth"' "$tmp/h5dump.txt" || fail "no /Truth table"
+grep -q 'GROUP "Truth"' "$tmp/h5dump.txt" || fail "no /Truth group"
+grep -q 'DATASET "Truth"' "$tmp/h5dump.txt" && fail "/Truth is a dataset (hdf5libs would take it for a fragment)"
 n_ds=$(grep -c 'DATASET "Detector_Readout_0x' "$tmp/h5dump.txt")
 slices=$(grep -c 'GROUP "TimeSlice' "$tmp/h5dump.txt")
 (( n_ds == slices * 2 * streams )) || fail "$n_ds fragments for $slices slices x 2 x $streams streams"
@@ -65,9 +66,11 @@ EOF
 
 # Independent decoding with numpy/h5py.
 "$py" - "$run" "$frames" "$channels" <<'EOF'
-import sys
+import os, sys
 import h5py
 import numpy as np
+sys.path.insert(0, os.environ["LARTRIG_SOURCE_DIR"] + "/tools/train")
+from truth import truth_rows  # /Truth: attributes of a group (docs/hdf5-layout.md)
 
 path, want, channels = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 n_fembs = channels // 128
@@ -114,7 +117,7 @@ for cell in (0, 1):
         assert np.all(np.abs(med - want_ped) < 120), (cell, stream, med)
         rms = adc.reshape(-1, 64).std(axis=0)
         assert np.all((rms > 2) & (rms < 8)), (cell, stream, rms)
-t = f["Truth"][()]
+t = truth_rows(f)
 for name in ("time", "cell", "channel_start", "channel_end", "kind", "energy_mev", "time_end"):
     assert name in t.dtype.names, t.dtype
 kinds = np.bincount(t["kind"], minlength=4)
@@ -132,16 +135,18 @@ common=(--cells 1 --channels 128 --seconds 0.02 --seed 99 --le-rate 300 --he-rat
 "$trigctl" sim -o "$tmp/b.h5" "${common[@]}" --slice-ms 7 >/dev/null || fail "sim b"
 "$trigctl" sim -o "$tmp/c.h5" "${common[@]/99/100}" --slice-ms 7 >/dev/null || fail "sim c"
 "$py" - "$tmp/a.h5" "$tmp/b.h5" "$tmp/c.h5" <<'EOF'
-import sys
+import os, sys
 import h5py
 import numpy as np
+sys.path.insert(0, os.environ["LARTRIG_SOURCE_DIR"] + "/tools/train")
+from truth import truth_rows  # /Truth: attributes of a group (docs/hdf5-layout.md)
 
 def load(path):
     f = h5py.File(path, "r")
     sl = sorted(k for k in f if k.startswith("TimeSlice"))
     data = [b"".join(f[s]["RawData"][f"Detector_Readout_0x{st:08x}_WIBEth"][()].tobytes()[72:]
                      for s in sl) for st in (0, 1)]
-    t = np.sort(f["Truth"][()], order=["time", "kind"])
+    t = np.sort(truth_rows(f), order=["time", "kind"])
     return len(sl), data, t
 
 na, da, ta = load(sys.argv[1])

@@ -2,14 +2,17 @@
 the kernel's exact integer arithmetic, and labels from the simulation truth.
 
 A run file (docs/hdf5-layout.md) holds /TimeSliceNNNNNN/RawData/Detector_Readout_0x%08x_WIBEth
-datasets: a 72-byte FragmentHeader followed by 7200-byte WIBEth frames of one stream; the source
-id is (cell << 8) | stream (lib/formats/chmap.h). /Truth is a compound table (lib/formats/truth.h).
+datasets: a 72-byte FragmentHeader followed by 7200-byte WIBEth frames of one stream, placed by
+its frames' DAQEthHeader (cell = crate, stream = slot * 8 + stream_id) and the file's GeoID map,
+never by the SourceID number, so files of DUNE's DAQ read too. /Truth holds the truth rows
+(lib/formats/truth.h) in attributes of a group, read by truth.py.
 """
 import re
 
 import numpy as np
 
 from intmodel import preprocess
+from truth import truth_rows
 
 TICKS_PER_SAMPLE = 32
 FRAME_SIZE = 7200
@@ -83,10 +86,14 @@ def unpack_frames(buf):
     return ts, adc
 
 
-def pack_frames(adc, ts):
-    """Inverse of unpack_frames for tests: adc [N][64][64] -> bytes (headers only carry ts)."""
+def pack_frames(adc, ts, cell=0, stream=0):
+    """Inverse of unpack_frames for tests: adc [N][64][64] -> bytes. The DAQEthHeader carries
+    version 1, det_id 3 (HD TPC), the address of the cell's stream (crate = cell, slot =
+    stream // 8, stream_id = stream % 8: readers place fragments by it) and the timestamps; the
+    rest of the headers is 0."""
     n = adc.shape[0]
     words = np.zeros((n, FRAME_WORDS), dtype=np.uint64)
+    words[:, 0] = np.uint64(1 | 3 << 6 | cell << 12 | (stream // 8) << 22 | (stream % 8) << 26)
     words[:, 1] = ts
     aw = np.zeros((n, SAMPLES_PER_FRAME, 14), dtype=np.uint64)
     a = adc.astype(np.uint64) & np.uint64(0x3FFF)
@@ -101,9 +108,55 @@ def pack_frames(adc, ts):
 # ---------------------------------------------------------------- run files
 
 # The run-data selection (Detector_Readout WIBEth fragments of each TimeSlice; headers and /Truth
-# are not run data). Its one C owner is lt_h5r_list_wibeth (lib/hdf5/h5raw.h); this is the only
-# other copy, kept because training reads run files with h5py.
+# are not run data), each fragment placed by its frames as DUNE's tools place it. Its one C owner
+# is lt_h5r_list_wibeth / lt_h5r_stream_origin (lib/hdf5/h5raw.h); this is the only other copy,
+# kept because training reads run files with h5py.
 _FRAG_RE = re.compile(r"^Detector_Readout_0x([0-9a-fA-F]{8})_WIBEth$")
+
+
+def _geo_map(f):
+    import json
+
+    if "source_id_geo_id_map" not in f.attrs:
+        return {}
+    m = json.loads(f.attrs["source_id_geo_id_map"])
+    return {e["id"]: [int(g) for g in e["geoids"]] for e in m.get("map_entries", [])
+            if e["subsys"] == 1}
+
+
+def _stream_origin(where, ds, sid, geo):
+    """(cell, stream) of a WIBEth fragment: from its first frame's DAQEthHeader (cell = crate,
+    stream = slot * 8 + stream_id), which must agree with the file's GeoID map; from the map
+    alone when it has no frame. Never from the SourceID number (DUNE's DAQ numbers its own)."""
+    if ds.shape[0] >= FRAG_HEADER_SIZE + 16:
+        w = int.from_bytes(ds[FRAG_HEADER_SIZE:FRAG_HEADER_SIZE + 8, 0].view(np.uint8).tobytes(),
+                           "little")
+        det, crate, slot, link = w >> 6 & 0x3F, w >> 12 & 0x3FF, w >> 22 & 0xF, w >> 26 & 0xFF
+        gid = link << 48 | slot << 32 | crate << 16 | det
+        if geo.get(sid) and gid not in geo[sid]:
+            raise ValueError(f"{where}: frames come from crate {crate} slot {slot} stream {link}, "
+                             "not what source_id_geo_id_map gives")
+    elif geo.get(sid):
+        g = geo[sid][0]
+        crate, slot, link = g >> 16 & 0xFFFF, g >> 32 & 0xFFFF, g >> 48 & 0xFFFF
+    else:
+        return None
+    if link >= 8 or slot * 8 + link >= 40:
+        raise ValueError(f"{where}: crate {crate} slot {slot} stream {link} is outside "
+                         "lartrig's map of a cell")
+    return crate, slot * 8 + link
+
+
+def _wibeth(path, f, sl, geo):
+    """{(cell, stream): dataset name} of one TimeSlice."""
+    out = {}
+    for name, ds in f[sl]["RawData"].items():
+        m = _FRAG_RE.match(name)
+        if m:
+            o = _stream_origin(f"{path}: /{sl}/RawData/{name}", ds, int(m.group(1), 16), geo)
+            if o is not None:
+                out[o] = name
+    return out
 
 
 def run_cells(path):
@@ -112,15 +165,14 @@ def run_cells(path):
 
     with h5py.File(path, "r") as f:
         for sl in sorted(k for k in f if k.startswith("TimeSlice")):
-            return sorted({int(m.group(1), 16) >> 8 for m in map(_FRAG_RE.match, f[sl]["RawData"])
-                           if m})
+            return sorted({c for c, _ in _wibeth(path, f, sl, _geo_map(f))})
     return []
 
 
 def _read_truth(f, cell):
     truth = np.zeros(0, dtype=TRUTH_DTYPE)
-    if "Truth" in f:
-        t = f["Truth"][()]
+    t = truth_rows(f)
+    if t is not None and len(t):
         truth = np.zeros(len(t), dtype=TRUTH_DTYPE)
         for n in TRUTH_DTYPE.names:
             truth[n] = t[n]
@@ -144,6 +196,7 @@ def read_run(path, cell=None, max_slices=None, d=None, in_shift=None, keep_raw_s
     first_tick = next_tick = None
     n_fembs = None
     with h5py.File(path, "r") as f:
+        geo = _geo_map(f)
         slices = sorted(k for k in f.keys() if k.startswith("TimeSlice"))
         if max_slices:
             slices = slices[:max_slices]
@@ -152,17 +205,11 @@ def read_run(path, cell=None, max_slices=None, d=None, in_shift=None, keep_raw_s
             if raw is None:
                 raise ValueError(f"{path}: /{sl}: no RawData group")
             per = {}
-            for name in raw.keys():
-                m = _FRAG_RE.match(name)
-                if not m:
-                    continue
-                sid = int(m.group(1), 16)
-                c, s = sid >> 8, sid & 0xFF
+            for (c, s), name in sorted(_wibeth(path, f, sl, geo).items()):
                 if cell is None:
                     cell = c
-                if c != cell:
-                    continue
-                per[s] = name
+                if c == cell:
+                    per[s] = name
             if not per:
                 continue
             if n_fembs is None:

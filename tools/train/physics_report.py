@@ -29,6 +29,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 import data as tdata  # noqa: E402
+from truth import truth_rows  # noqa: E402
 
 WIRE_TOL = 4  # wires
 TIME_TOL = 8 * 16 * 32  # ticks: two score columns of a D=16, pt=4 network
@@ -79,9 +80,9 @@ def read_truth(path):
     import h5py
 
     with h5py.File(path, "r") as f:
-        if "Truth" not in f:
-            return np.zeros(0, dtype=tdata.TRUTH_DTYPE)
-        t = f["Truth"][()]
+        t = truth_rows(f)
+    if t is None:
+        return np.zeros(0, dtype=tdata.TRUTH_DTYPE)
     out = np.zeros(len(t), dtype=tdata.TRUTH_DTYPE)
     for n in tdata.TRUTH_DTYPE.names:
         out[n] = t[n]

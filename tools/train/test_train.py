@@ -127,14 +127,18 @@ class TestFormats(unittest.TestCase):
                             ts = t0 + 2048 * np.arange(p0, p0 + per_slice, dtype=np.uint64)
                             hdr = np.zeros(72, dtype=np.uint8)
                             hdr[:4] = np.frombuffer((0x11112222).to_bytes(4, "little"), np.uint8)
-                            payload = np.frombuffer(tdata.pack_frames(a, ts), dtype=np.uint8)
+                            frames = tdata.pack_frames(a, ts, cell, s)
+                            payload = np.frombuffer(frames, dtype=np.uint8)
                             blob = np.concatenate([hdr, payload]).view(np.int8)
                             name = f"Detector_Readout_0x{(cell << 8) | s:08x}_WIBEth"
                             g.create_dataset(name, data=blob.reshape(-1, 1))
                 tr = np.zeros(2, dtype=tdata.TRUTH_DTYPE)
                 tr["cell"] = [0, 1]
                 tr["kind"] = [1, 2]
-                f.create_dataset("Truth", data=tr)
+                tg = f.create_group("Truth")  # lib/hdf5/h5raw_truth.c: attributes, no dataset
+                tg.attrs["n_rows"] = np.uint64(len(tr))
+                tg.attrs["rows_per_block"] = np.uint64(65536)
+                tg.attrs["block_000000"] = tr
             run = tdata.read_run(path, cell=1)
             runx = tdata.read_run(path, cell=1, d=4, in_shift=2, keep_raw_samples=128)
         # slice-by-slice preprocessing (pedestal state carried) == whole-run preprocessing

@@ -19,6 +19,7 @@
 #include "h5raw.h"
 #include "lt_error.h"
 #include "ticks.h"
+#include "trgfmt.h"
 #include "truth.h"
 #include "wibeth.h"
 
@@ -177,24 +178,26 @@ static json_t *show_header(struct inspect *in, size_t rec)
         if (cr[i].window_end > we) we = cr[i].window_end;
     }
     free(cr);
-    char bits[128];
+    char bits[128], types[256];
     lt_trh_error_bits_str(trh.error_bits, bits, sizeof bits);
+    lt_tc_type_bits_str(trh.trigger_type, types, sizeof types);
     if (!in->o.json) {
         printf("  TriggerRecordHeader: trigger %" PRIu64 ".%u/%u at %" PRIu64
-               " ticks, type 0x%" PRIx64 ", %zu component requests",
+               " ticks, type 0x%" PRIx64 " (%s), %zu component requests",
                trh.trigger_number, (unsigned)trh.sequence_number, (unsigned)trh.max_sequence_number,
-               trh.trigger_timestamp, trh.trigger_type, n);
+               trh.trigger_timestamp, trh.trigger_type, types, n);
         if (n) printf(", window %" PRIu64 "..%" PRIu64, wb, we);
         printf("%s%s\n", trh.error_bits ? ", errors " : "", trh.error_bits ? bits : "");
         return NULL;
     }
-    return json_pack("{s:I,s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:s}", "trigger_number",
+    return json_pack("{s:I,s:i,s:i,s:I,s:I,s:s,s:I,s:I,s:I,s:s}", "trigger_number",
                      (json_int_t)trh.trigger_number, "sequence_number", (int)trh.sequence_number,
                      "max_sequence_number", (int)trh.max_sequence_number, "trigger_timestamp",
                      (json_int_t)trh.trigger_timestamp, "trigger_type",
-                     (json_int_t)trh.trigger_type, "num_requested_components", (json_int_t)n,
-                     "window_begin", (json_int_t)(n ? wb : 0), "window_end",
-                     (json_int_t)(n ? we : 0), "error_bits", trh.error_bits ? bits : "");
+                     (json_int_t)trh.trigger_type, "trigger_types", types,
+                     "num_requested_components", (json_int_t)n, "window_begin",
+                     (json_int_t)(n ? wb : 0), "window_end", (json_int_t)(n ? we : 0), "error_bits",
+                     trh.error_bits ? bits : "");
 }
 
 /* WIBEth fragments: frame count and the DAQEth timestamps of the first and last frames, read
@@ -223,6 +226,58 @@ static int wibeth_span(struct inspect *in, size_t rec, const struct lt_h5_datase
     return found;
 }
 
+/* A Trigger_Candidate fragment decoded as trgdataformats TriggerCandidates (lib/formats/trgfmt.h):
+ * one line (or JSON object) per TriggerCandidate. A payload that is not whole TriggerCandidates is
+ * a problem of the file. */
+static void show_candidates(struct inspect *in, size_t rec, const struct lt_h5_dataset_info *d,
+                            const char *obj, json_t *j)
+{
+    char err[1024], msg[1400];
+    struct lt_fragment_header h;
+    uint8_t *buf = NULL;
+    size_t len = 0, off = 0;
+    if (lt_h5r_read_fragment_alloc(in->r, rec, d->name, &h, &buf, &len, 0, err, sizeof err) < 0) {
+        problem(in, err);
+        return;
+    }
+    const uint8_t *p = buf + LT_FRAGMENT_HEADER_SIZE;
+    json_t *list = j ? json_array() : NULL;
+    if (j) json_object_set_new(j, "trigger_candidates", list);
+    for (unsigned k = 0; off < len; k++) {
+        struct lt_tc_data tc;
+        uint64_t n;
+        int rc = lt_tc_header_decode(p + off, len - off, &tc, &n);
+        if (rc < 0) {
+            snprintf(msg, sizeof msg,
+                     "%s: %s: TriggerCandidate %u at payload byte %zu: %s (%zu bytes left)",
+                     in->o.path, obj, k, off,
+                     rc == LT_ESHORT ? "shorter than its 56-byte header"
+                                     : "n_inputs larger than the rest of the payload",
+                     len - off);
+            problem(in, msg);
+            break;
+        }
+        off += LT_TC_HEADER_SIZE + n * LT_TA_DATA_SIZE;
+        const char *name = lt_tc_type_name(tc.type);
+        char tname[32];
+        if (!name) snprintf(tname, sizeof tname, "kType%u", tc.type);
+        if (!in->o.json)
+            printf("      TriggerCandidate v%u %s (algorithm %u) at %" PRIu64 ", %" PRIu64
+                   "..%" PRIu64 ", detid %u, %" PRIu64 " inputs\n",
+                   (unsigned)tc.version, name ? name : tname, tc.algorithm, tc.time_candidate,
+                   tc.time_start, tc.time_end, (unsigned)tc.detid, n);
+        else
+            json_array_append_new(
+                list, json_pack("{s:i,s:i,s:s,s:i,s:I,s:I,s:I,s:i,s:I}", "version", tc.version,
+                                "type", (int)tc.type, "type_name", name ? name : tname, "algorithm",
+                                (int)tc.algorithm, "time_candidate", (json_int_t)tc.time_candidate,
+                                "time_start", (json_int_t)tc.time_start, "time_end",
+                                (json_int_t)tc.time_end, "detid", (int)tc.detid, "n_inputs",
+                                (json_int_t)n));
+    }
+    free(buf);
+}
+
 static json_t *show_fragment(struct inspect *in, size_t rec, const struct lt_h5_dataset_info *d)
 {
     char err[1024], obj[2 * LT_H5_NAME_MAX + 16], msg[1400];
@@ -241,13 +296,16 @@ static json_t *show_fragment(struct inspect *in, size_t rec, const struct lt_h5_
     in->n_bytes += d->size;
     in->n_frames += frames;
     in->n_error_fragments += h.error_bits != 0;
-    int readout = h.element_id.subsystem == LT_SUBSYS_DETECTOR_READOUT;
+    /* Which cell and stream: from the frames' DAQEthHeader and the GeoID map, as DUNE's tools
+     * identify streams (files of DUNE's DAQ number SourceIDs their own way). */
+    struct lt_h5_stream_origin org;
+    char org_err[1024] = "";
+    int readout = h.element_id.subsystem == LT_SUBSYS_DETECTOR_READOUT && is_wib &&
+                  lt_h5r_stream_origin(in->r, rec, d, &org, org_err, sizeof org_err) == 0;
     json_t *j = NULL;
     if (!in->o.json) {
         char where[32] = "";
-        if (readout)
-            snprintf(where, sizeof where, "cell %u stream %u", lt_source_id_cell(h.element_id.id),
-                     lt_source_id_stream(h.element_id.id));
+        if (readout) snprintf(where, sizeof where, "cell %u stream %u", org.cell, org.stream);
         printf("    %-42s %-18s %10" PRIu64 " B", d->name, where, d->size);
         if (is_wib && frames)
             printf("  %5" PRIu64 " frames  %" PRIu64 "..%" PRIu64, frames, first, last);
@@ -264,8 +322,12 @@ static json_t *show_fragment(struct inspect *in, size_t rec, const struct lt_h5_
                       (json_int_t)h.window_begin, "window_end", (json_int_t)h.window_end,
                       "error_bits_value", (json_int_t)h.error_bits, "error_bits", bits);
         if (readout) {
-            json_object_set_new(j, "cell", json_integer(lt_source_id_cell(h.element_id.id)));
-            json_object_set_new(j, "stream", json_integer(lt_source_id_stream(h.element_id.id)));
+            json_object_set_new(j, "cell", json_integer(org.cell));
+            json_object_set_new(j, "stream", json_integer(org.stream));
+            json_object_set_new(j, "daqeth",
+                                json_pack("{s:i,s:i,s:i,s:i,s:b}", "det_id", org.det_id, "crate",
+                                          org.crate, "slot", org.slot, "stream_id", org.eth_stream,
+                                          "from_frames", org.from_frames));
         }
         if (is_wib) {
             json_object_set_new(j, "frames", json_integer((json_int_t)frames));
@@ -275,7 +337,9 @@ static json_t *show_fragment(struct inspect *in, size_t rec, const struct lt_h5_
             }
         }
     }
+    if (h.fragment_type == LT_FRAGTYPE_TRIGGER_CANDIDATE) show_candidates(in, rec, d, obj, j);
     /* Findings after the fragment's own line, so they read as notes on it. */
+    if (org_err[0]) problem(in, org_err);
     if (span & SPAN_READ_FAILED) problem(in, err);
     if (span & SPAN_PARTIAL_FRAME) {
         snprintf(msg, sizeof msg,

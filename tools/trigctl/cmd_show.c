@@ -137,8 +137,9 @@ static int parse(int argc, char **argv, struct show_opts *o)
     return 0;
 }
 
-/* Cells present in a record's WIBEth fragments (lt_h5r_list_wibeth), with their board count
- * (from the highest stream seen). */
+/* Cells present in a record's WIBEth fragments (lt_h5r_list_wibeth: cell and stream from the
+ * frames and the GeoID map, so files of DUNE's DAQ show too), with their board count (from the
+ * highest stream seen). */
 struct cell_seen {
     uint32_t cell;
     uint32_t n_fembs;
@@ -149,7 +150,7 @@ static size_t collect_cells(const struct lt_h5_dataset_info *ds, size_t n, struc
 {
     size_t nc = 0;
     for (size_t i = 0; i < n; i++) {
-        uint32_t cell = ds[i].source_id.id >> 8, fembs = (ds[i].source_id.id & 0xFF) / 2 + 1;
+        uint32_t cell = ds[i].cell, fembs = ds[i].stream / LT_STREAMS_PER_FEMB + 1;
         size_t k = 0;
         while (k < nc && cells[k].cell != cell) k++;
         if (k == nc) {
@@ -174,7 +175,7 @@ static int add_candidate_boxes(struct lt_h5r *r, size_t rec, const struct lt_h5_
         uint8_t *buf = NULL;
         size_t len = 0;
         int rc = lt_h5r_read_fragment_alloc(r, rec, ds[i].name, &h, &buf, &len, 0, err, errlen);
-        if (rc == 0 && lt_tc_decode(buf + LT_FRAGMENT_HEADER_SIZE, len, &d, cands,
+        if (rc == 0 && lt_tc_decode(&h, buf + LT_FRAGMENT_HEADER_SIZE, len, &d, cands,
                                     LT_TC_MAX_CANDIDATES) != 0) {
             lt_seterr(err, errlen, "%s: %s: %s: not a TriggerCandidate payload", lt_h5r_path(r),
                       lt_h5r_record(r, rec)->name, ds[i].name);
@@ -199,7 +200,7 @@ static int fill_record(struct lt_h5r *r, size_t rec, struct lt_event *ev, char *
     int rc = lt_h5r_list_wibeth(r, rec, LT_H5_ALL_CELLS, &ds, &n, err, errlen);
     if (rc) return rc;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        uint32_t cell = ds[i].source_id.id >> 8;
+        uint32_t cell = ds[i].cell;
         int have_panel = 0;
         for (size_t p = 0; p < ev->n_panels; p++) have_panel |= ev->panels[p].cell == cell;
         if (!have_panel) continue;
@@ -208,8 +209,7 @@ static int fill_record(struct lt_h5r *r, size_t rec, struct lt_event *ev, char *
         size_t payload_len = 0;
         rc = lt_h5r_read_fragment_alloc(r, rec, ds[i].name, &h, &buf, &payload_len, 0, err, errlen);
         if (rc == 0)
-            lt_ev_fill_frames(ev, cell, ds[i].source_id.id & 0xFF, buf + LT_FRAGMENT_HEADER_SIZE,
-                              payload_len);
+            lt_ev_fill_frames(ev, cell, ds[i].stream, buf + LT_FRAGMENT_HEADER_SIZE, payload_len);
         free(buf);
     }
     free(ds);

@@ -398,15 +398,7 @@ int cmd_sim(int argc, char **argv)
     geo = calloc((size_t)o.cells * n_streams, sizeof *geo);
     if (!geo) goto oom;
     for (uint32_t c = 0; c < o.cells; c++)
-        for (uint32_t s = 0; s < n_streams; s++) {
-            uint16_t crate;
-            uint8_t slot, es;
-            lt_chmap_stream_address(c, s, &crate, &slot, &es);
-            struct lt_h5_geoid_entry *e = &geo[(size_t)c * n_streams + s];
-            e->source_id = (struct lt_source_id){LT_SOURCE_ID_VERSION, LT_SUBSYS_DETECTOR_READOUT,
-                                                 lt_stream_source_id(c, s)};
-            e->geoid = lt_h5_geoid_encode(LT_DETID_HD_TPC, crate, slot, es);
-        }
+        lt_h5_cell_geoids(c, n_streams, &geo[(size_t)c * n_streams]);
     struct lt_h5_file_attrs attrs = {
         .record_type = LT_H5_TIMESLICE,
         .run_number = o.run,

@@ -7,6 +7,8 @@ int cmd_version(int argc, char **argv);
 /* status, trigger, pause, resume, stop, reload: one control request named by argv[0]. */
 int cmd_ctl(int argc, char **argv);
 int cmd_top(int argc, char **argv);
+/* Prometheus exporter: the monitor socket's status documents served as /metrics. */
+int cmd_metrics(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
 int cmd_show(int argc, char **argv);

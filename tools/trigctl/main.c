@@ -18,6 +18,7 @@ static const struct command commands[] = {
     {"sim", cmd_sim, "write a run file of simulated cells with a truth table"},
     {"status", cmd_ctl, "show the running daemon's status (table, or --json)"},
     {"top", cmd_top, "live status view from the monitor socket"},
+    {"metrics", cmd_metrics, "serve the daemon's status as Prometheus metrics over HTTP"},
     {"trigger", cmd_ctl, "ask the daemon for a manual trigger now"},
     {"pause", cmd_ctl, "stop issuing triggers"},
     {"resume", cmd_ctl, "issue triggers again"},

@@ -55,8 +55,7 @@ int replay_scan_run(const char *path, struct replay_run *run, char *err, size_t 
         }
         for (size_t k = 0; k < n; k++) {
             const struct lt_h5_dataset_info *d = &ds[k];
-            uint32_t cell = lt_source_id_cell(d->source_id.id);
-            uint32_t stream = lt_source_id_stream(d->source_id.id);
+            uint32_t cell = d->cell, stream = d->stream; /* from the frames (list_wibeth) */
             struct replay_cell *c = cell_slot(run, cell);
             if (!c || stream >= LT_STREAMS_PER_CELL || d->size < LT_FRAGMENT_HEADER_SIZE ||
                 (d->size - LT_FRAGMENT_HEADER_SIZE) % sizeof(lt_wibeth_frame)) {
