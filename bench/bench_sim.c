@@ -1,5 +1,6 @@
 /* Speed of the simulator on one core: channel-samples rendered per second (pedestal + white and
  * coherent noise + signals of the default physics mix), then render + pack into WIBEth frames.
+ * Default physics = every default background and detector effect (docs/simulation.md).
  * Aim: >= 1e8 channel-samples/s for render. Also prints the fraction of real time one core
  * sustains for one cell (a full cell is 2560 x 1.953 MHz = 5e9 samples/s).
  * Usage: bench_sim [periods] [n_fembs]   (defaults 3000 periods ~ 98 ms of data, 20 boards) */
@@ -57,12 +58,10 @@ int main(int argc, char **argv)
 
     struct lt_sim_stats st;
     lt_sim_cell_stats(b, &st);
-    printf("events: ar39 %llu, low-energy %llu, high-energy %llu, cosmic %llu; pulses %llu "
-           "(dropped %llu), clamped samples %llu\n",
-           (unsigned long long)st.events[LT_TRUTH_AR39],
-           (unsigned long long)st.events[LT_TRUTH_LOW_ENERGY],
-           (unsigned long long)st.events[LT_TRUTH_HIGH_ENERGY],
-           (unsigned long long)st.events[LT_TRUTH_COSMIC], (unsigned long long)st.pulses,
+    printf("events:");
+    for (uint32_t k = 0; k < LT_TRUTH_KIND_COUNT; k++)
+        printf("%s %s %llu", k ? "," : "", lt_truth_kind_name(k), (unsigned long long)st.events[k]);
+    printf("; pulses %llu (dropped %llu), clamped samples %llu\n", (unsigned long long)st.pulses,
            (unsigned long long)st.pulses_dropped, (unsigned long long)st.samples_clamped);
     free(adc);
     free(frames);

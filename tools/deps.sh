@@ -1,20 +1,31 @@
 #!/usr/bin/env bash
 # Install the Debian 12 packages lartrig needs, but only those that are missing, so the README
-# commands are idempotent and fast on a prepared machine. Usage: tools/deps.sh [--with-python]
-#   --with-python  also the packages for training and h5py checks (python3-torch is large).
+# commands are idempotent and fast on a prepared machine. Usage: tools/deps.sh [--without-torch]
+#   By default python3-torch is included, so CI runs the training tests (test_train_python)
+#   instead of skipping them. --without-torch leaves it out (a large package; those tests then
+#   skip). --with-python, the old opt-in, is accepted and changes nothing.
 set -euo pipefail
 
 packages=(
     build-essential cmake pkg-config git
     libzmq3-dev liburing-dev libhdf5-dev hdf5-tools check libconfig-dev libjansson-dev
     libpng-dev libsystemd-dev libxrt-dev
-    python3-h5py python3-numpy
+    python3-h5py python3-numpy python3-torch
     clang libclang-rt-14-dev
     iproute2 util-linux curl
 )
-if [[ "${1:-}" == "--with-python" ]]; then
-    packages+=(python3-torch)
-fi
+case "${1:-}" in
+"" | --with-python) ;;
+--without-torch)
+    kept=()
+    for p in "${packages[@]}"; do [[ "$p" == python3-torch ]] || kept+=("$p"); done
+    packages=("${kept[@]}")
+    ;;
+*)
+    echo "usage: tools/deps.sh [--without-torch]" >&2
+    exit 2
+    ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do

@@ -39,6 +39,8 @@ struct heap_entry {
 struct trigd_agg {
     struct lt_aggregator_config cfg; /* its own slice, copied */
     struct trigd_agg_callbacks cb;
+    void (*inhibited_fn)(void *user, const struct trigd_decision *d); /* observer, may be NULL */
+    void *inhibited_user;
     struct trigd_algos *algos;
     uint32_t n_cells;
     struct agg_cell *cells;
@@ -147,6 +149,14 @@ static void heard(struct trigd_agg *a, struct agg_cell *c, uint64_t now_ns)
     }
 }
 
+void trigd_agg_set_inhibited_observer(struct trigd_agg *a,
+                                      void (*fn)(void *user, const struct trigd_decision *d),
+                                      void *user)
+{
+    a->inhibited_fn = fn;
+    a->inhibited_user = user;
+}
+
 int trigd_agg_candidates(struct trigd_agg *a, uint32_t cell, const struct lt_candidate *cand,
                          uint32_t n, uint64_t now_ns)
 {
@@ -225,6 +235,8 @@ static void issue(struct trigd_agg *a, struct trigd_decision *d)
                            "trigger at %llu inhibited: readout/writer queue full (%llu inhibited "
                            "so far)",
                            (unsigned long long)d->time, (unsigned long long)a->st.inhibited);
+        d->trigger_number = 0;
+        if (a->inhibited_fn) a->inhibited_fn(a->inhibited_user, d);
         return;
     }
     d->trigger_number = a->next_trigger++;

@@ -108,6 +108,13 @@ int trigd_agg_create(const struct lt_aggregator_config *cfg, const struct trigd_
                      uint64_t now_ns, struct trigd_agg **out, char *err, size_t errlen);
 void trigd_agg_destroy(struct trigd_agg *a);
 
+/* Observer of every decision that accept() refused (trigger_number 0), for those that account
+ * dead time (trigctl replay); called on the aggregator's thread; NULL stops it. Kept apart from
+ * trigd_agg_callbacks so that the callbacks' initialisers elsewhere need not change. */
+void trigd_agg_set_inhibited_observer(struct trigd_agg *a,
+                                      void (*fn)(void *user, const struct trigd_decision *d),
+                                      void *user);
+
 /* Candidates of one cell (any order within the batch). LT_ERANGE for an unknown cell. */
 int trigd_agg_candidates(struct trigd_agg *a, uint32_t cell, const struct lt_candidate *c,
                          uint32_t n, uint64_t now_ns);

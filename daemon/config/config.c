@@ -54,6 +54,7 @@ static const struct key_desc keys[] = {
     {"sim.realtime_factor", K_DOUBLE, F(sim.realtime_factor), 0, 1000, NULL, "0.02"},
     {"sim.noise_rms", K_DOUBLE, F(sim.noise_rms), 0, 1000, NULL, "3.0"},
     {"sim.ar39_rate_hz", K_DOUBLE, F(sim.ar39_rate_hz), 0, 1e7, NULL, "10000.0"},
+    {"sim.radiological_scale", K_DOUBLE, F(sim.radiological_scale), 0, 100, NULL, "1.0"},
     {"sim.low_energy_rate_hz", K_DOUBLE, F(sim.low_energy_rate_hz), 0, 1e6, NULL, "0.0"},
     {"sim.high_energy_rate_hz", K_DOUBLE, F(sim.high_energy_rate_hz), 0, 1e6, NULL, "1.0"},
     {"sim.start_s", K_DOUBLE, F(sim.start_s), 0, 1e9, NULL, "1.0"},
@@ -171,7 +172,8 @@ static const struct key_desc cell_keys[] = {
 static const struct key_desc inject_keys[] = {
     {"cell", K_U32, I(cell), 0, TRIGD_MAX_CELLS - 1, NULL, NULL}, /* required: a configured cell */
     {"time_ms", K_DOUBLE, I(time_ms), 0, 1e9, NULL, "0.0"},
-    {"kind", K_INDEX, I(kind), 0, 0, "ar39|low_energy|high_energy|cosmic", "high_energy"},
+    {"kind", K_INDEX, I(kind), 0, 0, "ar39|low_energy|high_energy|cosmic|ar42|kr85|rn222|ncapture",
+     "high_energy"},
     {"topology", K_INDEX, I(topology), 0, 0, "auto|track|shower|point", "auto"},
     {"energy_mev", K_DOUBLE, I(energy_mev), 0.001, 1e6, NULL, "1000.0"},
 };

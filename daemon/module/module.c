@@ -67,6 +67,12 @@ static void agg_emit(void *user, const struct trigd_decision *d)
     trigd_readout_start(m->readout, d, lt_mono_ns());
 }
 
+static void agg_inhibited(void *user, const struct trigd_decision *d)
+{
+    struct trigd_module *m = user;
+    if (m->obs.on_inhibited) m->obs.on_inhibited(m->obs.user, d);
+}
+
 /* Module thread (or the caller once it has joined): every stage's snapshot, published together. */
 static void publish(struct trigd_module *m)
 {
@@ -214,6 +220,7 @@ int trigd_module_create(const struct trigd_module_config *cfg, void *zctx,
     struct trigd_agg_callbacks cb = {agg_accept, agg_emit, m};
     rc = trigd_agg_create(&cfg->aggregator, &cb, lt_mono_ns(), &m->agg, err, errlen);
     if (rc) goto fail;
+    trigd_agg_set_inhibited_observer(m->agg, agg_inhibited, m);
     *out = m;
     return 0;
 fail:

@@ -34,7 +34,9 @@ struct trigd_module_config {
  * module thread as the aggregator issues it, before its readout starts; it must be quick. */
 struct trigd_module_observer {
     void (*on_decision)(void *user, const struct trigd_decision *d);
-    void *user;
+    /* Optional: every inhibited decision (trigger_number 0), same rules (trigctl replay). */
+    void (*on_inhibited)(void *user, const struct trigd_decision *d);
+    void *user; /* for both */
 };
 
 /* Bind the sockets and start the record writer; nothing runs yet. cfg is copied; obs may be

@@ -26,24 +26,43 @@ struct lt_pipeline {
     struct trigd_operator *op; /* NULL unless with_operator */
     int with_operator;
     lt_pipeline_decision_fn on_decision;
+    lt_pipeline_decision_fn on_inhibited;
     void *on_decision_user;
     struct trigd_cells_config cells_cfg;   /* the cells' slice of cfg */
     struct trigd_module_config module_cfg; /* the module's slice of cfg */
 };
 
 /* Module thread: the module's decision, as the public type. */
+static void to_public(const struct trigd_decision *d, struct lt_pipeline_decision *o)
+{
+    *o = (struct lt_pipeline_decision){.trigger_number = d->trigger_number,
+                                       .time = d->time,
+                                       .window_begin = d->window_begin,
+                                       .window_end = d->window_end,
+                                       .algorithms = d->algorithms,
+                                       .n_candidates = d->n_candidates,
+                                       .candidates_dropped = d->candidates_dropped,
+                                       .n_cells = d->n_cells,
+                                       .candidates = d->candidates};
+    memcpy(o->cells, d->cells, sizeof o->cells);
+}
+
 static void observe(void *user, const struct trigd_decision *d)
 {
     struct lt_pipeline *p = user;
-    struct lt_pipeline_decision o = {.trigger_number = d->trigger_number,
-                                     .time = d->time,
-                                     .window_begin = d->window_begin,
-                                     .window_end = d->window_end,
-                                     .algorithms = d->algorithms,
-                                     .n_candidates = d->n_candidates,
-                                     .n_cells = d->n_cells};
-    memcpy(o.cells, d->cells, sizeof o.cells);
+    if (!p->on_decision) return;
+    struct lt_pipeline_decision o;
+    to_public(d, &o);
     p->on_decision(p->on_decision_user, &o);
+}
+
+static void observe_inhibited(void *user, const struct trigd_decision *d)
+{
+    struct lt_pipeline *p = user;
+    if (!p->on_inhibited) return;
+    struct lt_pipeline_decision o;
+    to_public(d, &o);
+    p->on_inhibited(p->on_decision_user, &o);
 }
 
 int lt_pipeline_create(const struct lt_pipeline_config *pc, const struct lt_pipeline_options *opt,
@@ -64,8 +83,10 @@ int lt_pipeline_create(const struct lt_pipeline_config *pc, const struct lt_pipe
         sel = opt->cell_select;
         p->with_operator = opt->with_operator;
         p->on_decision = opt->on_decision;
+        p->on_inhibited = opt->on_inhibited;
         p->on_decision_user = opt->on_decision_user;
-        if (p->on_decision) obs = (struct trigd_module_observer){observe, p};
+        if (p->on_decision || p->on_inhibited)
+            obs = (struct trigd_module_observer){observe, observe_inhibited, p};
     }
     int rc = 0;
     /* Cells first: a file source reads its run file now, before the record writer (the one

@@ -54,7 +54,10 @@ int lt_pipeline_config_use_run_file(struct lt_pipeline_config *cfg, const char *
 
 #define LT_PIPELINE_CELL_WORDS 16 /* bits for cell ids 0..1023 (LT_MAX_CELLS) */
 
-/* An issued (numbered) trigger decision, as the record writer receives it. */
+struct lt_candidate; /* lib/formats/candidate.h */
+
+/* A trigger decision, as the record writer receives it: issued (numbered), or, for the
+ * inhibited-decision observer, one the aggregator did not issue (trigger_number 0). */
 struct lt_pipeline_decision {
     uint64_t trigger_number; /* from 1 in each run */
     uint64_t time;           /* trigger timestamp, ticks */
@@ -63,8 +66,10 @@ struct lt_pipeline_decision {
     uint32_t algorithms; /* bit (1 << enum lt_algo) per algorithm that proposed it: names and
                           * numbers in lib/formats/trigger_candidate.h */
     uint32_t n_candidates;
-    uint32_t n_cells; /* cells with a candidate in the decision */
+    uint32_t candidates_dropped; /* beyond trigger.max_candidates_per_decision */
+    uint32_t n_cells;            /* cells with a candidate in the decision */
     uint64_t cells[LT_PIPELINE_CELL_WORDS];
+    const struct lt_candidate *candidates; /* n_candidates of them (trigger-level truth) */
 };
 
 /* Called once per issued decision, in trigger-number order, on the module thread: it must be
@@ -79,7 +84,10 @@ struct lt_pipeline_options {
     /* Start the operator glue (status/control sockets as configured, systemd notifications). */
     int with_operator;
     lt_pipeline_decision_fn on_decision; /* NULL = none */
-    void *on_decision_user;
+    /* Called once per inhibited decision (trigger_number 0; the dead time it met), same rules
+     * as on_decision (trigctl replay's truth matching); NULL = none. */
+    lt_pipeline_decision_fn on_inhibited;
+    void *on_decision_user; /* for both */
 };
 
 struct lt_pipeline;

@@ -39,9 +39,10 @@ struct trigd_inject {
  * its id, so cells differ but a run is reproducible). */
 struct trigd_sim_config {
     uint64_t seed;
-    double realtime_factor; /* 1 = real time, 0.1 = ten times slower, 0 = as fast as possible */
-    double noise_rms;       /* ADC counts */
-    double ar39_rate_hz;    /* per cell */
+    double realtime_factor;    /* 1 = real time, 0.1 = ten times slower, 0 = as fast as possible */
+    double noise_rms;          /* ADC counts */
+    double ar39_rate_hz;       /* per cell */
+    double radiological_scale; /* x the simulator's other radiologicals and captures; 0 = off */
     double low_energy_rate_hz;
     double high_energy_rate_hz;
     double start_s;      /* data time of the first frame, seconds */

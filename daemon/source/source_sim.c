@@ -28,6 +28,11 @@ void trigd_sim_config_for_cell(const struct trigd_source_config *sc, uint64_t st
     /* Our config speaks in decays per cell per second; the simulator in Bq/kg of its argon. */
     double mass = lt_sim_cell_mass_kg(&g);
     c->ar39_bq_per_kg = mass > 0 ? sc->sim->ar39_rate_hz / mass : 0;
+    /* The other radiologicals keep the simulator's DUNE-model activities, scaled. */
+    c->ar42_bq_per_kg *= sc->sim->radiological_scale;
+    c->kr85_bq_per_kg *= sc->sim->radiological_scale;
+    c->rn222_bq_per_kg *= sc->sim->radiological_scale;
+    c->ncapture_rate_hz *= sc->sim->radiological_scale;
     c->le_rate_hz = sc->sim->low_energy_rate_hz;
     c->he_rate_hz = sc->sim->high_energy_rate_hz;
     c->cosmic_rate_hz = 0;

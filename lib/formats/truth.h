@@ -10,7 +10,11 @@ enum lt_truth_kind {
     LT_TRUTH_LOW_ENERGY = 1,  /* 5-50 MeV electron (supernova / solar-like) */
     LT_TRUTH_HIGH_ENERGY = 2, /* 0.1-10 GeV neutrino-like track or shower */
     LT_TRUTH_COSMIC = 3,      /* cosmic muon */
-    LT_TRUTH_KIND_COUNT = 4,
+    LT_TRUTH_AR42 = 4,        /* 42Ar beta or its daughter 42K's beta (+ gamma): background */
+    LT_TRUTH_KR85 = 5,        /* 85Kr beta decay (background) */
+    LT_TRUTH_RN222 = 6,       /* a decay of the 222Rn chain in the argon (quenched alphas, betas) */
+    LT_TRUTH_NCAPTURE = 7,    /* neutron capture on 40Ar: a 6.1 MeV gamma cascade (blips) */
+    LT_TRUTH_KIND_COUNT = 8,
 };
 
 struct lt_truth {
@@ -23,6 +27,10 @@ struct lt_truth {
     uint64_t time_end; /* ticks of the last charge arrival */
 };
 
-const char *lt_truth_kind_name(uint32_t kind); /* "ar39", "low_energy", "high_energy", "cosmic" */
+/* "ar39", "low_energy", "high_energy", "cosmic", "ar42", "kr85", "rn222", "ncapture"; "unknown" */
+const char *lt_truth_kind_name(uint32_t kind);
+/* 1 for what a trigger is meant to find (low/high energy, cosmic); 0 for radiological
+ * background and unknown kinds. The one place that says which kinds are signal. */
+int lt_truth_kind_is_signal(uint32_t kind);
 
 #endif

@@ -6,6 +6,11 @@
  * `trigctl sim` (run files) and the daemon (a live source), so the per-frame call allocates
  * nothing.
  *
+ * Backgrounds and detector effects beyond 39Ar and white noise (42Ar/42K, 85Kr, the 222Rn chain,
+ * neutron captures; a per-channel low-frequency noise component; dead, noisy and sticky-code
+ * channels; the RC undershoot after collection pulses) are knobs of lt_sim_config with defaults
+ * from DUNE / ProtoDUNE publications (docs/simulation.md), settable by name (lt_sim_config_set).
+ *
  * Determinism: everything is a function of (seed, cell, config). Each background kind draws its
  * events from its own random stream, and the noise of a frame is seeded from the frame's
  * timestamp, so the output does not depend on how a caller chunks the run, and disabling one kind
@@ -61,6 +66,17 @@ struct lt_sim_config {
     double gain_e_per_adc;      /* electrons per ADC count of peak (point charge, collection) */
     double shaping_sigma_us;    /* Gaussian width of the electronics response */
     double induction_ratio;     /* induction lobe peak / collection peak for the same charge */
+    double lowfreq_noise;       /* rms (ADC) of a per-channel low-frequency component */
+    double lowfreq_tau_us;      /* its correlation time */
+    double undershoot_tau_us;   /* RC coupling of collection channels: undershoot decay; 0 = none */
+    double undershoot_fraction; /* undershoot area / pulse area (1 = a plain CR coupling) */
+
+    /* Channel defects: fractions of the channels, drawn per channel from (seed, cell) */
+    double dead_fraction;  /* flat at the pedestal: no noise, no signal */
+    double noisy_fraction; /* white noise x noisy_factor */
+    double noisy_factor;
+    double sticky_fraction;    /* ADC with sticky low 6 bits (codes ...000000 / ...111111) */
+    double sticky_probability; /* fraction of a sticky channel's samples that stick */
 
     /* Drift */
     double electron_lifetime_us;
@@ -74,6 +90,12 @@ struct lt_sim_config {
     double le_rate_hz, le_min_mev, le_max_mev;
     double he_rate_hz, he_min_mev, he_max_mev;
     double cosmic_rate_hz;
+    double ar42_bq_per_kg;        /* 42Ar in the argon */
+    double k42_in_argon_fraction; /* of its 42K daughters decaying in the argon (rest: cathode) */
+    double kr85_bq_per_kg;
+    double rn222_bq_per_kg;    /* 222Rn; its short-lived daughters follow (docs) */
+    double alpha_charge_ratio; /* free charge per MeV of an alpha / of an electron (quenching) */
+    double ncapture_rate_hz;   /* neutron captures on argon per cell per second */
 
     /* Bounds (preallocated at create; overflow is counted, never silent) */
     uint32_t max_pulses;     /* pending signal pulses */
@@ -82,6 +104,15 @@ struct lt_sim_config {
 
 /* Fill c with the documented defaults (docs/simulation.md). */
 void lt_sim_config_default(struct lt_sim_config *c);
+/* Set one floating-point knob by name ("ar42_bq_per_kg", "noise_collection", ...: the field
+ * names of lt_sim_config); LT_ENOTFOUND for an unknown name, LT_EINVAL out of its range. The
+ * table of knobs (name, range, meaning) is the one place that lists them. */
+int lt_sim_config_set(struct lt_sim_config *c, const char *name, double value, char *err,
+                      size_t errlen);
+/* Read a knob by name; LT_ENOTFOUND for an unknown name. */
+int lt_sim_config_get(const struct lt_sim_config *c, const char *name, double *value);
+/* The i-th knob (NULL past the last): its name, meaning and range; for --help and docs. */
+const char *lt_sim_knob(unsigned i, const char **meaning, double *lo, double *hi);
 /* Check ranges; 0 or LT_EINVAL with a message naming the field. */
 int lt_sim_config_validate(const struct lt_sim_config *c, char *err, size_t errlen);
 

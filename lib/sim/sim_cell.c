@@ -25,6 +25,15 @@ void lt_sim_config_default(struct lt_sim_config *c)
     c->coherent_tau_us = 20.0;
     c->shaping_sigma_us = 1.0;
     c->induction_ratio = 0.4;
+    c->lowfreq_noise = 1.0;        /* docs/simulation.md: below the white noise, as in ProtoDUNE */
+    c->lowfreq_tau_us = 100.0;     /* a ~1.6 kHz corner: the low-frequency rise of the spectrum */
+    c->undershoot_tau_us = 1000.0; /* the 1 ms RC coupling of the cold-electronics chain */
+    c->undershoot_fraction = 1.0;  /* a CR high-pass returns the whole pulse area */
+    c->dead_fraction = 0.003;      /* ProtoDUNE-SP: 15 318 of 15 360 channels working */
+    c->noisy_fraction = 0.01;
+    c->noisy_factor = 3.0;
+    c->sticky_fraction = 0.05;
+    c->sticky_probability = 0.1;
     c->electron_lifetime_us = 10000.0;
     c->diffusion_long_cm2_s = 4.0;
     c->diffusion_trans_cm2_s = 8.8;
@@ -38,6 +47,12 @@ void lt_sim_config_default(struct lt_sim_config *c)
     c->he_min_mev = 100.0;
     c->he_max_mev = 10000.0;
     c->cosmic_rate_hz = 0.2;
+    c->ar42_bq_per_kg = 92e-6;      /* DUNE radiological model: 1.284e-7 Bq/cc / 1.396 g/cc */
+    c->k42_in_argon_fraction = 0.2; /* same model: 80% of the 42K ions drift to the cathode */
+    c->kr85_bq_per_kg = 0.115;      /* same model (WArP): 1.6e-4 Bq/cc */
+    c->rn222_bq_per_kg = 1.0e-3;    /* same model: 1.395e-6 Bq/cc */
+    c->alpha_charge_ratio = 0.05; /* alphas keep ~5% of an electron's charge per MeV at 0.5 kV/cm */
+    c->ncapture_rate_hz = 0.0066; /* DUNE model's cavern neutron flux into the LAr, per APA */
     c->max_pulses = 1U << 18;
     c->truth_capacity = 1U << 17;
 }
@@ -62,31 +77,14 @@ int lt_sim_config_validate(const struct lt_sim_config *c, char *err, size_t errl
     CHECK(c->start_ticks % LT_TICKS_PER_SAMPLE == 0,
           "sim: start_ticks %llu is not a multiple of %u ticks (one sample)",
           (unsigned long long)c->start_ticks, LT_TICKS_PER_SAMPLE);
-    CHECK(in_range(c->pedestal_collection, 0, LT_WIBETH_ADC_MAX),
-          "sim: pedestal_collection out of 0..16383");
-    CHECK(in_range(c->pedestal_induction, 0, LT_WIBETH_ADC_MAX),
-          "sim: pedestal_induction out of 0..16383");
-    CHECK(in_range(c->pedestal_spread, 0, 1000), "sim: pedestal_spread out of 0..1000 ADC");
-    CHECK(in_range(c->noise_collection, 0, 100), "sim: noise_collection out of 0..100 ADC");
-    CHECK(in_range(c->noise_induction, 0, 100), "sim: noise_induction out of 0..100 ADC");
-    CHECK(in_range(c->coherent_noise, 0, 100), "sim: coherent_noise out of 0..100 ADC");
-    CHECK(in_range(c->coherent_tau_us, 0, 1e6), "sim: coherent_tau_us out of 0..1e6");
-    CHECK(in_range(c->gain_e_per_adc, 1, 1e6), "sim: gain_e_per_adc out of 1..1e6");
-    CHECK(in_range(c->shaping_sigma_us, 0.1, 10), "sim: shaping_sigma_us out of 0.1..10");
-    CHECK(in_range(c->induction_ratio, 0, 10), "sim: induction_ratio out of 0..10");
-    CHECK(in_range(c->electron_lifetime_us, 1, 1e9), "sim: electron_lifetime_us out of 1..1e9");
-    CHECK(in_range(c->diffusion_long_cm2_s, 0, 100), "sim: diffusion_long_cm2_s out of 0..100");
-    CHECK(in_range(c->diffusion_trans_cm2_s, 0, 100), "sim: diffusion_trans_cm2_s out of 0..100");
-    CHECK(c->recombination > 0 && c->recombination <= 1, "sim: recombination out of (0, 1]");
-    CHECK(in_range(c->w_ion_ev, 1, 1000), "sim: w_ion_ev out of 1..1000");
-    CHECK(in_range(c->ar39_bq_per_kg, 0, 1000), "sim: ar39_bq_per_kg out of 0..1000");
-    CHECK(in_range(c->le_rate_hz, 0, 1e5), "sim: le_rate_hz out of 0..1e5");
-    CHECK(in_range(c->he_rate_hz, 0, 1e4), "sim: he_rate_hz out of 0..1e4");
-    CHECK(in_range(c->cosmic_rate_hz, 0, 1e4), "sim: cosmic_rate_hz out of 0..1e4");
-    CHECK(in_range(c->le_min_mev, 0.01, 1e5) && in_range(c->le_max_mev, c->le_min_mev, 1e5),
+    int rc = lt_sim_knobs_validate(c, err, errlen);
+    if (rc) return rc;
+    CHECK(c->le_max_mev >= c->le_min_mev,
           "sim: low-energy range must satisfy 0.01 <= min <= max <= 1e5 MeV");
-    CHECK(in_range(c->he_min_mev, 1, 1e6) && in_range(c->he_max_mev, c->he_min_mev, 1e6),
+    CHECK(c->he_max_mev >= c->he_min_mev,
           "sim: high-energy range must satisfy 1 <= min <= max <= 1e6 MeV");
+    CHECK(c->dead_fraction + c->noisy_fraction + c->sticky_fraction <= 1.0,
+          "sim: dead_fraction + noisy_fraction + sticky_fraction must not exceed 1");
     CHECK(c->max_pulses >= 1024 && c->max_pulses <= (1U << 26),
           "sim: max_pulses out of 1024..2^26");
     CHECK(c->truth_capacity == 0 || (c->truth_capacity >= 16 && c->truth_capacity <= (1U << 26)),
@@ -100,6 +98,11 @@ void lt_sim_cell_destroy(struct lt_sim_cell *s)
     if (!s) return;
     free(s->ped_q);
     free(s->ped);
+    free(s->noise_ch_q);
+    free(s->ch_defect);
+    free(s->lf_state);
+    free(s->lf_q);
+    free(s->lf_d);
     free(s->ch_plane);
     free(s->ch_femb);
     free(s->stream_offline);
@@ -179,6 +182,11 @@ int lt_sim_cell_create(const struct lt_sim_config *c, uint32_t cell, struct lt_s
     uint32_t n = s->n_channels;
     s->ped_q = calloc(n, sizeof *s->ped_q);
     s->ped = calloc(n, sizeof *s->ped);
+    s->noise_ch_q = calloc(n, sizeof *s->noise_ch_q);
+    s->ch_defect = calloc(n, 1);
+    s->lf_state = calloc(n, sizeof *s->lf_state);
+    s->lf_q = calloc(n, sizeof *s->lf_q);
+    s->lf_d = calloc(n, sizeof *s->lf_d);
     s->ch_plane = calloc(n, 1);
     s->ch_femb = calloc(n, 1);
     s->stream_offline = calloc((size_t)s->n_streams * LT_WIBETH_CHANNELS, sizeof(uint16_t));
@@ -195,10 +203,11 @@ int lt_sim_cell_create(const struct lt_sim_config *c, uint32_t cell, struct lt_s
     s->touched = calloc(n, 1);
     s->touched_list = calloc(n, sizeof *s->touched_list);
     s->truth = calloc(c->truth_capacity ? c->truth_capacity : 1, sizeof *s->truth);
-    if (!s->ped_q || !s->ped || !s->ch_plane || !s->ch_femb || !s->stream_offline ||
-        !s->stream_crate || !s->stream_slot || !s->stream_eth || !s->coh_state || !s->coh_q ||
-        !s->inject || !s->steps || !s->pool || !s->active || !s->sig || !s->touched ||
-        !s->touched_list || !s->truth)
+    if (!s->ped_q || !s->ped || !s->noise_ch_q || !s->ch_defect || !s->lf_state || !s->lf_q ||
+        !s->lf_d || !s->ch_plane || !s->ch_femb || !s->stream_offline || !s->stream_crate ||
+        !s->stream_slot || !s->stream_eth || !s->coh_state || !s->coh_q || !s->inject ||
+        !s->steps || !s->pool || !s->active || !s->sig || !s->touched || !s->touched_list ||
+        !s->truth)
         goto nomem;
     s->pool_cap = c->max_pulses;
 
@@ -216,12 +225,17 @@ int lt_sim_cell_create(const struct lt_sim_config *c, uint32_t cell, struct lt_s
     s->electrons_per_mev = 1e6 / c->w_ion_ev * c->recombination;
     s->sigma_e_samples = c->shaping_sigma_us * (double)LT_SAMPLE_RATE_HZ * 1e-6;
     s->ar39_pmax = lt_sim_ar39_pmax();
+    lt_sim_beta_init(s);
 
     const double rates[LT_TRUTH_KIND_COUNT] = {
         [LT_TRUTH_AR39] = c->ar39_bq_per_kg * s->mass_kg,
         [LT_TRUTH_LOW_ENERGY] = c->le_rate_hz,
         [LT_TRUTH_HIGH_ENERGY] = c->he_rate_hz,
         [LT_TRUTH_COSMIC] = c->cosmic_rate_hz,
+        [LT_TRUTH_AR42] = lt_sim_radiological_rate(c, LT_TRUTH_AR42, s->mass_kg),
+        [LT_TRUTH_KR85] = lt_sim_radiological_rate(c, LT_TRUTH_KR85, s->mass_kg),
+        [LT_TRUTH_RN222] = lt_sim_radiological_rate(c, LT_TRUTH_RN222, s->mass_kg),
+        [LT_TRUTH_NCAPTURE] = c->ncapture_rate_hz,
     };
     for (uint32_t k = 0; k < LT_TRUTH_KIND_COUNT; k++) {
         struct lt_sim_kind_stream *ks = &s->kinds[k];

@@ -6,8 +6,6 @@
 
 #include "sim_internal.h"
 
-#define MIN_PULSE_ADC 0.05 /* pulses below this are not worth rendering (noise is ~3 ADC) */
-
 static const double deg = M_PI / 180.0;
 
 double lt_sim_wire_coord(enum lt_plane p, double y_mm, double z_mm)
@@ -56,6 +54,9 @@ void lt_sim_drift_deposit(struct lt_sim_cell *s, const struct lt_sim_step *st,
     double sig_samples = sig_us * (double)LT_SAMPLE_RATE_HZ * 1e-6;
     double center = t_arrival_ticks / (double)LT_TICKS_PER_SAMPLE;
     double peak_per_e = 1.0 / c->gain_e_per_adc;
+    double tail_tau = c->undershoot_fraction > 0.0
+                          ? c->undershoot_tau_us * (double)LT_SAMPLE_RATE_HZ * 1e-6
+                          : 0.0;
 
     for (int p = 0; p < 3; p++) {
         double pitch = p == LT_PLANE_X ? LT_SIM_PITCH_X_MM : LT_SIM_PITCH_UV_MM;
@@ -81,11 +82,19 @@ void lt_sim_drift_deposit(struct lt_sim_cell *s, const struct lt_sim_step *st,
                 frac = 0.5 * (erf(b) - erf(a));
             }
             double amp = q * frac * amp_per_e;
-            if (amp < MIN_PULSE_ADC) continue;
+            if (amp < LT_SIM_MIN_PULSE_ADC) continue;
             int32_t wire = wrap_wire(w, s->n_wires[p], (enum lt_plane)p);
             if (wire < 0) continue;
             lt_sim_pulse_add(s, s->plane_first[p] + (uint32_t)wire, center, (float)amp, sig_samples,
                              bipolar);
+            /* The RC coupling of the collection chain: an undershoot after the pulse whose area
+             * is undershoot_fraction of the pulse's (a plain CR high-pass gives back all of it).
+             * Induction pulses have no net area, so no undershoot to first order. */
+            if (!bipolar && tail_tau > 0.0)
+                lt_sim_tail_add(
+                    s, s->plane_first[p] + (uint32_t)wire, center,
+                    (float)(-c->undershoot_fraction * amp * sig_samples * 2.5066283 / tail_tau),
+                    tail_tau);
         }
     }
 }

@@ -96,14 +96,21 @@ struct lt_sim_pulse {
     uint32_t channel; /* offline channel */
     uint32_t next;    /* bucket list link */
     uint16_t n;       /* samples covered */
-    uint8_t bipolar;
+    uint8_t shape;    /* enum lt_sim_pulse_shape */
 };
 
-#define LT_SIM_NONE         UINT32_MAX
-#define LT_SIM_BUCKETS      256U   /* frame periods ahead a pulse may start: 8.4 ms > max drift */
-#define LT_SIM_LOOKAHEAD    64U    /* samples beyond the frame period for which events are made */
-#define LT_SIM_PULSE_SIGMAS 4.0    /* half-width of a rendered pulse, in widths */
-#define LT_SIM_MAX_STEPS    65536U /* energy deposits per event (steps of tracks, shower points) */
+enum lt_sim_pulse_shape {
+    LT_SIM_PULSE_GAUSS = 0,   /* collection: amp at center */
+    LT_SIM_PULSE_BIPOLAR = 1, /* induction: lobes of +-amp at -+1 sigma */
+    LT_SIM_PULSE_TAIL = 2,    /* RC undershoot: amp * exp(-(k - center) / tau), inv_sigma = 1/tau */
+};
+
+#define LT_SIM_NONE          UINT32_MAX
+#define LT_SIM_BUCKETS       256U   /* frame periods ahead a pulse may start: 8.4 ms > max drift */
+#define LT_SIM_LOOKAHEAD     64U    /* samples beyond the frame period for which events are made */
+#define LT_SIM_PULSE_SIGMAS  4.0    /* half-width of a rendered pulse, in widths */
+#define LT_SIM_MAX_STEPS     65536U /* energy deposits per event (steps of tracks, shower points) */
+#define LT_SIM_MIN_PULSE_ADC 0.05   /* pulses below this are not worth rendering (noise ~3 ADC) */
 
 /* One energy deposit of an event, before drifting. */
 struct lt_sim_step {
@@ -131,8 +138,15 @@ struct lt_sim_cell {
     double *ped;       /* pedestal in ADC (for callers and tests) */
     uint8_t *ch_plane; /* enum lt_plane */
     uint8_t *ch_femb;
-    int32_t noise_q[3]; /* white noise rms per plane in 1/256 ADC */
+    int32_t *noise_ch_q; /* white noise rms per channel in 1/256 ADC (noisy channels more) */
+    uint8_t *ch_defect;  /* enum lt_sim_defect per channel */
     const int16_t *normal;
+
+    /* low-frequency noise: an AR(1) per channel stepped once per period, interpolated within */
+    double lf_a, lf_b;
+    double *lf_state;
+    int32_t *lf_q, *lf_d; /* this period's start value and change, 1/256 ADC */
+    int lf_started;
 
     /* per stream: the offline channel of each of its 64 channels, and its address */
     uint16_t *stream_offline; /* [n_streams][64] */
@@ -155,6 +169,7 @@ struct lt_sim_cell {
     double electrons_per_mev; /* ionisation electrons surviving recombination, per MeV */
     double sigma_e_samples;
     double ar39_pmax;
+    double beta_pmax[8]; /* rejection bounds of the other beta spectra (sim_physics.c) */
 
     struct lt_sim_kind_stream kinds[LT_TRUTH_KIND_COUNT];
     struct lt_sim_event *inject; /* sorted by time */
@@ -191,6 +206,10 @@ void lt_sim_drift_deposit(struct lt_sim_cell *s, const struct lt_sim_step *st,
 /* center_sample is relative to start_sample, like the times above. */
 void lt_sim_pulse_add(struct lt_sim_cell *s, uint32_t channel, double center_sample, float amp,
                       double sigma_samples, int bipolar);
+/* An RC undershoot: amp (negative) decaying with tau from start_sample, rendered while it is
+ * above the smallest pulse worth rendering. */
+void lt_sim_tail_add(struct lt_sim_cell *s, uint32_t channel, double start_sample, float amp,
+                     double tau_samples);
 void lt_sim_signal_render(struct lt_sim_cell *s, uint64_t period_sample);
 void lt_sim_pulses_reset(struct lt_sim_cell *s);
 /* sim_noise.c */
@@ -201,7 +220,14 @@ void lt_sim_noise_render(struct lt_sim_cell *s, uint64_t period_sample,
 void lt_sim_physics_generate(struct lt_sim_cell *s, struct lt_sim_rng *r,
                              const struct lt_sim_event *ev);
 double lt_sim_ar39_energy(struct lt_sim_cell *s, struct lt_sim_rng *r);
-double lt_sim_ar39_pmax(void); /* rejection bound of the beta spectrum */
+double lt_sim_ar39_pmax(void);                /* rejection bound of the beta spectrum */
+void lt_sim_beta_init(struct lt_sim_cell *s); /* beta_pmax of the other emitters */
+/* Rates (Bq) of the radiological kinds beyond 39Ar in a cell: every member of a chain counted. */
+double lt_sim_radiological_rate(const struct lt_sim_config *c, uint32_t kind, double mass_kg);
+/* sim_knobs.c */
+int lt_sim_knobs_validate(const struct lt_sim_config *c, char *err, size_t errlen);
+
+enum lt_sim_defect { LT_SIM_CH_OK = 0, LT_SIM_CH_DEAD, LT_SIM_CH_NOISY, LT_SIM_CH_STICKY };
 /* sim_event.c: turn s->steps into pulses and a truth row. */
 void lt_sim_event_emit(struct lt_sim_cell *s, uint32_t kind, lt_ticks time);
 void lt_sim_events_until(struct lt_sim_cell *s, uint64_t horizon_sample);

@@ -1,6 +1,7 @@
-/* Pedestals, white noise and coherent noise: the part of the simulation that touches every sample,
- * so it is written for speed. Every value is fixed point in 1/256 ADC count until the final
- * rounding; one 64-bit random draw feeds four samples through the 16-bit quantile table. */
+/* Pedestals, white noise, the per-channel low-frequency and the board-coherent noise, and the
+ * channel defects (dead, noisy, sticky codes): the part of the simulation that touches every
+ * sample, so it is written for speed. Every value is fixed point in 1/256 ADC count until the
+ * final rounding; one 64-bit random draw feeds four samples through the 16-bit quantile table. */
 #include <math.h>
 
 #include "sim_internal.h"
@@ -13,6 +14,9 @@
 #define SALT_WHITE    0x7768697465ULL
 #define SALT_COHERENT 0x636f686572ULL
 #define SALT_TAIL     0x7461696c73ULL
+#define SALT_LOWFREQ  0x6c6f7766ULL
+#define SALT_DEFECT   0x646566656374ULL
+#define SALT_STICKY   0x737469636bULL
 
 void lt_sim_noise_init(struct lt_sim_cell *s)
 {
@@ -28,12 +32,32 @@ void lt_sim_noise_init(struct lt_sim_cell *s)
         s->ped[ch] = p;
         s->ped_q[ch] = (int32_t)lrint(p * Q_ONE) + Q_ONE / 2; /* + 1/2: floor becomes rounding */
     }
-    s->noise_q[LT_PLANE_U] = (int32_t)lrint(c->noise_induction * Q_ONE);
-    s->noise_q[LT_PLANE_V] = s->noise_q[LT_PLANE_U];
-    s->noise_q[LT_PLANE_X] = (int32_t)lrint(c->noise_collection * Q_ONE);
+    /* Defects are drawn from their own stream, after the pedestals: turning them on or off
+     * moves no pedestal and no noise draw. */
+    struct lt_sim_rng d;
+    lt_sim_rng_seed(&d, lt_sim_mix(c->seed, s->cell, SALT_DEFECT, 0));
+    for (uint32_t ch = 0; ch < s->n_channels; ch++) {
+        double u = lt_sim_uniform(&d);
+        uint8_t defect = LT_SIM_CH_OK;
+        if (u < c->dead_fraction)
+            defect = LT_SIM_CH_DEAD;
+        else if (u < c->dead_fraction + c->noisy_fraction)
+            defect = LT_SIM_CH_NOISY;
+        else if (u < c->dead_fraction + c->noisy_fraction + c->sticky_fraction)
+            defect = LT_SIM_CH_STICKY;
+        s->ch_defect[ch] = defect;
+        double rms = s->ch_plane[ch] == LT_PLANE_X ? c->noise_collection : c->noise_induction;
+        if (defect == LT_SIM_CH_NOISY) rms *= c->noisy_factor;
+        s->noise_ch_q[ch] = (int32_t)lrint(rms * Q_ONE);
+    }
     double dt_us = 1e6 / (double)LT_SAMPLE_RATE_HZ;
     s->coh_a = c->coherent_tau_us > 0.0 ? exp(-dt_us / c->coherent_tau_us) : 0.0;
     s->coh_b = c->coherent_noise * sqrt(1.0 - s->coh_a * s->coh_a);
+    /* The low-frequency component steps once per frame period (its spectrum lies well below the
+     * 30 kHz of a period); the samples in between are interpolated linearly. */
+    double period_us = dt_us * LT_SAMPLES_PER_FRAME;
+    s->lf_a = exp(-period_us / c->lowfreq_tau_us);
+    s->lf_b = c->lowfreq_noise * sqrt(1.0 - s->lf_a * s->lf_a);
     s->normal = lt_sim_normal_table();
 }
 
@@ -69,6 +93,43 @@ static void coherent_render(struct lt_sim_cell *s, uint64_t period_no)
     s->coh_started = 1;
 }
 
+/* This period's low-frequency noise of every channel: lf_q[ch] at the period's first sample and
+ * lf_d[ch] its change over the period (1/256 ADC), from the AR(1) state carried across periods. */
+static void lowfreq_render(struct lt_sim_cell *s, uint64_t period_no)
+{
+    if (s->cfg.lowfreq_noise <= 0.0) return; /* lf_q, lf_d stay all zero */
+    struct lt_sim_rng r, tail;
+    lt_sim_rng_seed(&r, lt_sim_mix(s->cfg.seed, s->cell, SALT_LOWFREQ, period_no));
+    lt_sim_rng_seed(&tail, lt_sim_mix(s->cfg.seed, s->cell, SALT_LOWFREQ ^ SALT_TAIL, period_no));
+    const double inv_one = 1.0 / LT_SIM_NORMAL_TABLE_ONE;
+    uint64_t bits = 0;
+    for (uint32_t ch = 0; ch < s->n_channels; ch++) {
+        if (ch % 4 == 0) bits = lt_sim_rng_next(&r);
+        double z = table_z(s->normal, (uint16_t)(bits >> (16 * (ch % 4))), &tail) * inv_one;
+        double prev = s->lf_started ? s->lf_state[ch] : s->cfg.lowfreq_noise * z;
+        double next = s->lf_a * prev + s->lf_b * z;
+        s->lf_state[ch] = next;
+        s->lf_q[ch] = (int32_t)lrint(prev * Q_ONE);
+        s->lf_d[ch] = (int32_t)lrint((next - prev) * Q_ONE);
+    }
+    s->lf_started = 1;
+}
+
+/* Sticky codes of the ADC (ProtoDUNE-SP): the 6 least significant bits stick at 000000 or
+ * 111111, whichever is nearer, on a fraction of a sticky channel's samples. */
+static void sticky_apply(struct lt_sim_cell *s, uint16_t *out, struct lt_sim_rng *r)
+{
+    uint32_t p = (uint32_t)(s->cfg.sticky_probability * 65536.0);
+    for (uint32_t k = 0; k < LT_SAMPLES_PER_FRAME; k += 4) {
+        uint64_t b = lt_sim_rng_next(r);
+        for (uint32_t j = 0; j < 4; j++) {
+            if ((uint32_t)(uint16_t)(b >> (16 * j)) >= p) continue;
+            uint16_t v = out[k + j];
+            out[k + j] = (v & 63U) < 32U ? (uint16_t)(v & ~63U) : (uint16_t)(v | 63U);
+        }
+    }
+}
+
 static inline uint16_t to_adc(int32_t v, uint64_t *clamped)
 {
     /* v is in 1/256 ADC with the rounding half already added; >> is arithmetic in gcc. */
@@ -84,6 +145,9 @@ void lt_sim_noise_render(struct lt_sim_cell *s, uint64_t period_sample,
 {
     uint64_t period_no = period_sample / LT_SAMPLES_PER_FRAME;
     coherent_render(s, period_no);
+    lowfreq_render(s, period_no);
+    struct lt_sim_rng sticky; /* its own stream: sticky codes shift no other draw */
+    lt_sim_rng_seed(&sticky, lt_sim_mix(s->cfg.seed, s->cell, SALT_STICKY, period_no));
 
     struct lt_sim_rng r;
     lt_sim_rng_seed(&r, lt_sim_mix(s->cfg.seed, s->cell, SALT_WHITE, period_no));
@@ -93,15 +157,17 @@ void lt_sim_noise_render(struct lt_sim_cell *s, uint64_t period_sample,
     uint64_t clamped = 0;
     for (uint32_t ch = 0; ch < s->n_channels; ch++) {
         const int32_t base = s->ped_q[ch];
-        const int32_t sg = s->noise_q[s->ch_plane[ch]];
+        const int32_t sg = s->noise_ch_q[ch];
         const int32_t *coh = s->coh_q[s->ch_femb[ch]];
+        const int32_t lf0 = s->lf_q[ch], lfd = s->lf_d[ch];
         uint16_t *out = adc[ch];
         if (!s->touched[ch]) {
             for (uint32_t k = 0; k < LT_SAMPLES_PER_FRAME; k += 4) {
                 uint64_t b = lt_sim_rng_next(&r);
                 for (uint32_t j = 0; j < 4; j++) {
                     int32_t z = table_z(tab, (uint16_t)(b >> (16 * j)), &tail);
-                    int32_t v = base + coh[k + j] + ((z * sg) >> LT_SIM_NORMAL_TABLE_SHIFT);
+                    int32_t lf = lf0 + ((lfd * (int32_t)(k + j)) >> 6); /* / 64 samples */
+                    int32_t v = base + coh[k + j] + lf + ((z * sg) >> LT_SIM_NORMAL_TABLE_SHIFT);
                     out[k + j] = to_adc(v, &clamped);
                 }
             }
@@ -117,13 +183,21 @@ void lt_sim_noise_render(struct lt_sim_cell *s, uint64_t period_sample,
                     /* Saturate the signal before conversion: a shower core may exceed the
                      * ADC range many times over, and float->int overflow is undefined. */
                     sq = sq > 1e8f ? 1e8f : (sq < -1e8f ? -1e8f : sq);
-                    int32_t v = base + coh[k + j] + ((z * sg) >> LT_SIM_NORMAL_TABLE_SHIFT) +
+                    int32_t lf = lf0 + ((lfd * (int32_t)(k + j)) >> 6);
+                    int32_t v = base + coh[k + j] + lf + ((z * sg) >> LT_SIM_NORMAL_TABLE_SHIFT) +
                                 (int32_t)lrintf(sq);
                     out[k + j] = to_adc(v, &clamped);
                     sig[k + j] = 0.0f;
                 }
             }
             s->touched[ch] = 0;
+        }
+        /* Defects after the draws, so a defect changes only its own channel. */
+        if (__builtin_expect(s->ch_defect[ch] == LT_SIM_CH_DEAD, 0)) {
+            uint16_t flat = to_adc(base, &clamped);
+            for (uint32_t k = 0; k < LT_SAMPLES_PER_FRAME; k++) out[k] = flat;
+        } else if (__builtin_expect(s->ch_defect[ch] == LT_SIM_CH_STICKY, 0)) {
+            sticky_apply(s, out, &sticky);
         }
     }
     s->n_touched = 0;

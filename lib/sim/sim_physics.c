@@ -182,6 +182,168 @@ double lt_sim_ar39_energy(struct lt_sim_cell *s, struct lt_sim_rng *r)
     }
 }
 
+/* ---- radiological backgrounds beyond 39Ar (docs/simulation.md gives values and sources) ---- */
+
+/* Beta emitters: endpoint (MeV). Allowed shape, like 39Ar; gammas of excited-state branches are
+ * left out except 42K's 1.525 MeV line (the one that reaches beyond the beta endpoints of the
+ * other backgrounds). */
+enum { B_AR42, B_K42, B_K42_EXC, B_KR85, B_PB214, B_BI214, B_COUNT };
+static const double beta_q_mev[B_COUNT] = {
+    [B_AR42] = 0.599, [B_K42] = 3.525,   [B_K42_EXC] = 2.000, /* 42K -> 1.525 MeV level */
+    [B_KR85] = 0.687, [B_PB214] = 1.019, [B_BI214] = 3.270,
+};
+#define K42_GAMMA_MEV      1.525
+#define K42_EXCITED_BRANCH 0.176 /* of 42K decays feed the 1.525 MeV level */
+/* 222Rn chain in the argon: alpha energies, and the fraction of each daughter still in the
+ * argon (the rest drifted to the cathode as ions: DUNE radiological model). */
+#define RN222_ALPHA_MEV 5.490
+#define PO218_ALPHA_MEV 6.002
+#define PO214_ALPHA_MEV 7.687
+static const double rn_chain_in_argon[4] = {1.0, 0.863, 0.593, 0.328}; /* Rn, Po218, Pb214, Bi214 */
+/* 40Ar(n, gamma)41Ar: 6.099 MeV released as a cascade; representative cascades built from its
+ * strongest lines (4.745, 3.365, 2.566, 1.187, 0.837, 0.516, 0.167 MeV). */
+static const double ncapture_cascades[3][4] = {
+    {4.745, 1.187, 0.167, 0.0},
+    {3.365, 2.566, 0.167, 0.0},
+    {4.745, 0.837, 0.516, 0.0},
+};
+
+static double beta_shape(double q, double t)
+{
+    double e = t + ELECTRON_MASS_MEV, p = sqrt(t * t + 2.0 * t * ELECTRON_MASS_MEV);
+    return p * e * (q - t) * (q - t);
+}
+
+static double beta_bound(double q)
+{
+    double m = 0.0;
+    for (int i = 0; i <= 2000; i++) {
+        double f = beta_shape(q, q * i / 2000.0);
+        if (f > m) m = f;
+    }
+    return m * 1.01;
+}
+
+void lt_sim_beta_init(struct lt_sim_cell *s)
+{
+    for (int b = 0; b < B_COUNT; b++) s->beta_pmax[b] = beta_bound(beta_q_mev[b]);
+}
+
+static double beta_energy(struct lt_sim_cell *s, struct lt_sim_rng *r, int b)
+{
+    double q = beta_q_mev[b];
+    for (;;) {
+        double t = q * lt_sim_uniform(r);
+        if (lt_sim_uniform(r) * s->beta_pmax[b] <= beta_shape(q, t)) return t;
+    }
+}
+
+double lt_sim_radiological_rate(const struct lt_sim_config *c, uint32_t kind, double mass_kg)
+{
+    switch (kind) {
+    case LT_TRUTH_AR42: /* 42Ar and the 42K daughters that decay in the argon */
+        return c->ar42_bq_per_kg * (1.0 + c->k42_in_argon_fraction) * mass_kg;
+    case LT_TRUTH_KR85:
+        return c->kr85_bq_per_kg * mass_kg;
+    case LT_TRUTH_RN222: {
+        double chain = 0.0;
+        for (int i = 0; i < 4; i++) chain += rn_chain_in_argon[i];
+        return c->rn222_bq_per_kg * chain * mass_kg;
+    }
+    default:
+        return 0.0;
+    }
+}
+
+static void add_step(struct lt_sim_cell *s, double x, double y, double z, double e);
+static void track(struct lt_sim_cell *s, struct lt_sim_rng *r, const double v[3],
+                  const double d_in[3], double energy, double dedx, int scatter);
+
+/* An electron of kinetic energy t from v: a scattering track when it crosses more than a few
+ * mm (about 0.5 MeV), else a point. */
+static void electron_blip(struct lt_sim_cell *s, struct lt_sim_rng *r, const double v[3], double t)
+{
+    if (t > 0.5) {
+        double d[3];
+        lt_sim_isotropic(r, d);
+        track(s, r, v, d, t, MIP_MEV_PER_MM, 1);
+    } else {
+        add_step(s, v[0], v[1], v[2], t);
+    }
+}
+
+/* An alpha: a point (range ~50 um) whose charge is quenched by recombination. Its step carries
+ * the electron-equivalent energy, so the drift turns it into the right charge. */
+static void alpha_blip(struct lt_sim_cell *s, const double v[3], double e)
+{
+    add_step(s, v[0], v[1], v[2], e * s->cfg.alpha_charge_ratio);
+}
+
+/* A gamma of energy e from v: Compton scatters spread over tens of cm, each leaving a recoil
+ * electron (a blip), until the rest is photo-absorbed below 0.2 MeV. Attenuation length in LAr
+ * ~117 mm x sqrt(E / MeV) (NIST XCOM, 1-6 MeV). */
+static void gamma_blips(struct lt_sim_cell *s, struct lt_sim_rng *r, const double v[3], double e)
+{
+    double p[3] = {v[0], v[1], v[2]}, d[3];
+    lt_sim_isotropic(r, d);
+    for (int n = 0; n < 16 && e > 0.0; n++) {
+        double dist = lt_sim_exponential(r) * 117.0 * sqrt(e > 0.05 ? e : 0.05);
+        for (int k = 0; k < 3; k++) p[k] += dist * d[k];
+        if (e < 0.2) {
+            add_step(s, p[0], p[1], p[2], e);
+            return;
+        }
+        double t = e * (0.2 + 0.6 * lt_sim_uniform(r)); /* recoil electron */
+        electron_blip(s, r, p, t);
+        e -= t;
+        lt_sim_isotropic(r, d);
+    }
+}
+
+static void radiological(struct lt_sim_cell *s, struct lt_sim_rng *r, uint32_t kind,
+                         const double v[3])
+{
+    const struct lt_sim_config *c = &s->cfg;
+    switch (kind) {
+    case LT_TRUTH_AR42:
+        if (lt_sim_uniform(r) * (1.0 + c->k42_in_argon_fraction) < 1.0) {
+            electron_blip(s, r, v, beta_energy(s, r, B_AR42));
+        } else if (lt_sim_uniform(r) < K42_EXCITED_BRANCH) {
+            electron_blip(s, r, v, beta_energy(s, r, B_K42_EXC));
+            gamma_blips(s, r, v, K42_GAMMA_MEV);
+        } else {
+            electron_blip(s, r, v, beta_energy(s, r, B_K42));
+        }
+        return;
+    case LT_TRUTH_KR85:
+        electron_blip(s, r, v, beta_energy(s, r, B_KR85));
+        return;
+    case LT_TRUTH_RN222: {
+        double total = 0.0, u;
+        for (int i = 0; i < 4; i++) total += rn_chain_in_argon[i];
+        u = lt_sim_uniform(r) * total;
+        if (u < rn_chain_in_argon[0]) {
+            alpha_blip(s, v, RN222_ALPHA_MEV);
+        } else if ((u -= rn_chain_in_argon[0]) < rn_chain_in_argon[1]) {
+            alpha_blip(s, v, PO218_ALPHA_MEV);
+        } else if ((u -= rn_chain_in_argon[1]) < rn_chain_in_argon[2]) {
+            electron_blip(s, r, v, beta_energy(s, r, B_PB214));
+        } else { /* 214Bi beta, then 214Po's alpha 164 us later at the same place */
+            electron_blip(s, r, v, beta_energy(s, r, B_BI214));
+            alpha_blip(s, v, PO214_ALPHA_MEV);
+        }
+        return;
+    }
+    case LT_TRUTH_NCAPTURE: {
+        const double *g = ncapture_cascades[(int)(3.0 * lt_sim_uniform(r)) % 3];
+        for (int i = 0; i < 4 && g[i] > 0.0; i++) gamma_blips(s, r, v, g[i]);
+        return;
+    }
+    default:
+        return;
+    }
+}
+
 double lt_sim_ar39_pmax(void)
 {
     double m = 0.0;
@@ -228,6 +390,13 @@ void lt_sim_physics_generate(struct lt_sim_cell *s, struct lt_sim_rng *r,
     switch (ev->kind) {
     case LT_TRUTH_AR39:
         add_step(s, v[0], v[1], v[2], e); /* range < 2 mm: a point at our resolution */
+        return;
+    case LT_TRUTH_AR42:
+    case LT_TRUTH_KR85:
+    case LT_TRUTH_RN222:
+    case LT_TRUTH_NCAPTURE:
+        /* The decay draws its own energies; an injected one ignores energy_mev. */
+        radiological(s, r, ev->kind, v);
         return;
     case LT_TRUTH_COSMIC:
         if (topo == LT_SIM_TOPO_AUTO) {

@@ -20,28 +20,16 @@ static inline uint32_t bucket_of(const struct lt_sim_cell *s, uint64_t sample)
     return (uint32_t)(((sample - s->start_sample) / LT_SAMPLES_PER_FRAME) % LT_SIM_BUCKETS);
 }
 
-void lt_sim_pulse_add(struct lt_sim_cell *s, uint32_t channel, double center_sample, float amp,
-                      double sigma_samples, int bipolar)
+/* A free pool entry, or NONE when the pool is full (counted and logged). */
+static uint32_t pulse_alloc(struct lt_sim_cell *s)
 {
-    double half = LT_SIM_PULSE_SIGMAS * sigma_samples;
-    double lo = ceil(center_sample - half), hi = floor(center_sample + half);
-    /* A pulse never starts before the next period to render: events are made LT_SIM_LOOKAHEAD
-     * samples ahead, so only an injected event at the very next period loses its leading tail. */
-    const double next = (double)(s->next_sample - s->start_sample);
-    if (lo < next) lo = next;
-    if (hi < lo) return;
-    /* Cannot happen with the drift limits validated at create; guard the bucket ring anyway. */
-    if (lo >= next + (double)((LT_SIM_BUCKETS - 2) * LT_SAMPLES_PER_FRAME)) {
-        s->stats.pulses_dropped++;
-        return;
-    }
     if (s->free_head == LT_SIM_NONE && s->pool_used == s->pool_cap) {
         s->stats.pulses_dropped++;
         LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 3,
                            "sim cell %u: signal pulse pool full (%u), charge dropped "
                            "(raise max_pulses)",
                            s->cell, s->pool_cap);
-        return;
+        return LT_SIM_NONE;
     }
     uint32_t i;
     if (s->free_head != LT_SIM_NONE) {
@@ -50,18 +38,74 @@ void lt_sim_pulse_add(struct lt_sim_cell *s, uint32_t channel, double center_sam
     } else {
         i = s->pool_used++;
     }
+    return i;
+}
+
+/* Queue a pulse covering samples [lo, hi] (relative to start_sample) in its first period's
+ * bucket. lo is at or after the next period to render. */
+static void pulse_queue(struct lt_sim_cell *s, uint32_t i, double lo, double hi)
+{
     struct lt_sim_pulse *p = &s->pool[i];
     p->first = (int64_t)s->start_sample + (int64_t)lo;
     p->n = (uint16_t)(hi - lo + 1.0);
-    p->center = (float)(center_sample - lo);
-    p->amp = amp;
-    p->inv_sigma = (float)(1.0 / sigma_samples);
-    p->channel = channel;
-    p->bipolar = (uint8_t)(bipolar != 0);
     uint32_t b = bucket_of(s, (uint64_t)p->first);
     p->next = s->bucket[b];
     s->bucket[b] = i;
     s->stats.pulses++;
+}
+
+/* Clip [lo, hi] to start at the next period to render; 0 when nothing is left or it starts
+ * beyond the bucket ring (cannot happen with the drift limits validated at create; guarded). */
+static int clip_window(struct lt_sim_cell *s, double *lo, double hi)
+{
+    /* A pulse never starts before the next period to render: events are made LT_SIM_LOOKAHEAD
+     * samples ahead, so only an injected event at the very next period loses its leading tail. */
+    const double next = (double)(s->next_sample - s->start_sample);
+    if (*lo < next) *lo = next;
+    if (hi < *lo) return 0;
+    if (*lo >= next + (double)((LT_SIM_BUCKETS - 2) * LT_SAMPLES_PER_FRAME)) {
+        s->stats.pulses_dropped++;
+        return 0;
+    }
+    return 1;
+}
+
+void lt_sim_pulse_add(struct lt_sim_cell *s, uint32_t channel, double center_sample, float amp,
+                      double sigma_samples, int bipolar)
+{
+    double half = LT_SIM_PULSE_SIGMAS * sigma_samples;
+    double lo = ceil(center_sample - half), hi = floor(center_sample + half);
+    if (!clip_window(s, &lo, hi)) return;
+    uint32_t i = pulse_alloc(s);
+    if (i == LT_SIM_NONE) return;
+    struct lt_sim_pulse *p = &s->pool[i];
+    p->center = (float)(center_sample - lo);
+    p->amp = amp;
+    p->inv_sigma = (float)(1.0 / sigma_samples);
+    p->channel = channel;
+    p->shape = bipolar ? LT_SIM_PULSE_BIPOLAR : LT_SIM_PULSE_GAUSS;
+    pulse_queue(s, i, lo, hi);
+}
+
+void lt_sim_tail_add(struct lt_sim_cell *s, uint32_t channel, double start_sample, float amp,
+                     double tau_samples)
+{
+    /* Rendered while |amp| exp(-t / tau) is at least the smallest pulse rendered. */
+    double ratio = fabs((double)amp) / LT_SIM_MIN_PULSE_ADC;
+    if (ratio <= 1.0 || tau_samples <= 0.0) return;
+    double len = ceil(tau_samples * log(ratio));
+    if (len > 65534.0) len = 65534.0;
+    double lo = ceil(start_sample), hi = lo + len;
+    if (!clip_window(s, &lo, hi)) return;
+    uint32_t i = pulse_alloc(s);
+    if (i == LT_SIM_NONE) return;
+    struct lt_sim_pulse *p = &s->pool[i];
+    p->center = (float)(start_sample - lo); /* <= 0: the tail's origin */
+    p->amp = amp;
+    p->inv_sigma = (float)(1.0 / tau_samples);
+    p->channel = channel;
+    p->shape = LT_SIM_PULSE_TAIL;
+    pulse_queue(s, i, lo, hi);
 }
 
 static inline void touch(struct lt_sim_cell *s, uint32_t ch)
@@ -93,8 +137,10 @@ void lt_sim_signal_render(struct lt_sim_cell *s, uint64_t period_sample)
             touch(s, p->channel);
             for (int64_t k = k0; k < k1; k++) {
                 float x = ((float)(k - p->first) - p->center) * p->inv_sigma;
-                if (p->bipolar) /* lobes of +-amp at -+1 sigma: positive first */
+                if (p->shape == LT_SIM_PULSE_BIPOLAR) /* lobes of +-amp at -+1 sigma */
                     row[k - p0] += p->amp * -x * expf(0.5f - 0.5f * x * x);
+                else if (p->shape == LT_SIM_PULSE_TAIL)
+                    row[k - p0] += p->amp * expf(-x);
                 else
                     row[k - p0] += p->amp * expf(-0.5f * x * x);
             }

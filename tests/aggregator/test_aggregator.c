@@ -15,6 +15,8 @@ struct collected {
     int n;
     struct trigd_decision d[MAXD];
     int accept; /* what accept() answers */
+    int n_inhibited;
+    struct trigd_decision inhibited; /* the last one */
 };
 
 static int cb_accept(void *u)
@@ -27,6 +29,13 @@ static void cb_emit(void *u, const struct trigd_decision *d)
     struct collected *c = u;
     ck_assert_int_lt(c->n, MAXD);
     c->d[c->n++] = *d;
+}
+
+static void cb_inhibited(void *u, const struct trigd_decision *d)
+{
+    struct collected *c = u;
+    c->n_inhibited++;
+    c->inhibited = *d;
 }
 
 static struct trigd_config cfg;
@@ -55,6 +64,7 @@ static struct trigd_agg *make(uint64_t now)
     static struct lt_aggregator_config ac; /* the aggregator's slice of the test's config */
     trigd_config_aggregator(&cfg, &ac);
     ck_assert_int_eq(trigd_agg_create(&ac, &cb, now, &a, err, sizeof err), 0);
+    trigd_agg_set_inhibited_observer(a, cb_inhibited, &got);
     return a;
 }
 
@@ -275,6 +285,12 @@ START_TEST(test_inhibit)
     ck_assert_int_eq(got.n, 2);
     ck_assert_uint_eq(got.d[1].time, MS(30));
     ck_assert_uint_eq(got.d[1].trigger_number, 2); /* numbers stay consecutive */
+    /* The observer saw the refused decision, with its candidate and no number. */
+    ck_assert_int_eq(got.n_inhibited, 1);
+    ck_assert_uint_eq(got.inhibited.time, MS(20));
+    ck_assert_uint_eq(got.inhibited.trigger_number, 0);
+    ck_assert_uint_eq(got.inhibited.n_candidates, 1);
+    ck_assert_uint_eq(got.inhibited.candidates[0].time_start, MS(20));
     struct trigd_agg_stats st;
     trigd_agg_get_stats(a, &st);
     ck_assert_uint_eq(st.inhibited, 1);

@@ -107,6 +107,7 @@ static inline void print_log(const char *logfile)
 #define TRIGD_TEST_RUN_CONF                                                                        \
     "cells = ( { id = 0; }, { id = 1; }, { id = 2; }, { id = 3; } );\n"                            \
     "sim = { seed = 7; realtime_factor = 0.0; high_energy_rate_hz = 0.0;\n"                        \
+    "        radiological_scale = 0.0; /* injections only: 214Bi etc. would add triggers */\n"     \
     "        inject = ( { cell = 0; time_ms = 20.0; energy_mev = 2000.0; },\n"                     \
     "                   { cell = 2; time_ms = 60.0; energy_mev = 2000.0; },\n"                     \
     "                   { cell = 1; time_ms = 100.0; energy_mev = 2000.0; },\n"                    \

@@ -54,7 +54,7 @@ static struct lt_pipeline_config *tiny_config_in(const char *name, char *out, si
 
 struct seen {
     pthread_mutex_t lock;
-    uint64_t n, last_number, bad_order, periodic;
+    uint64_t n, last_number, bad_order, periodic, inhibited, no_candidates;
 };
 
 static void on_decision(void *user, const struct lt_pipeline_decision *d)
@@ -66,7 +66,19 @@ static void on_decision(void *user, const struct lt_pipeline_decision *d)
         s->bad_order++;
     s->last_number = d->trigger_number;
     if (d->algorithms & (1U << LT_ALGO_PERIODIC)) s->periodic++;
+    if (d->n_candidates && !d->candidates) s->no_candidates++;
     s->n++;
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* The inhibited-decision observer: trigger number 0, counted as the stats count them. */
+static void on_inhibited(void *user, const struct lt_pipeline_decision *d)
+{
+    struct seen *s = user;
+    pthread_mutex_lock(&s->lock);
+    if (d->trigger_number != 0) s->bad_order++;
+    if (d->n_candidates && !d->candidates) s->no_candidates++;
+    s->inhibited++;
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -82,7 +94,8 @@ START_TEST(test_run_to_the_end)
     char out[512];
     struct lt_pipeline_config *cfg = tiny_config_in("run", out, sizeof out);
     struct seen seen = {.lock = PTHREAD_MUTEX_INITIALIZER};
-    struct lt_pipeline_options opt = {.on_decision = on_decision, .on_decision_user = &seen};
+    struct lt_pipeline_options opt = {
+        .on_decision = on_decision, .on_inhibited = on_inhibited, .on_decision_user = &seen};
     struct lt_pipeline *p = NULL;
     char err[1024] = "";
     ck_assert_msg(lt_pipeline_create(cfg, &opt, &p, err, sizeof err) == 0, "%s", err);
@@ -109,6 +122,8 @@ START_TEST(test_run_to_the_end)
     ck_assert_uint_eq(seen.n, st.decisions);
     ck_assert_uint_ge(seen.periodic, 4);
     ck_assert_uint_eq(seen.bad_order, 0);
+    ck_assert_uint_eq(seen.inhibited, st.inhibited);
+    ck_assert_uint_eq(seen.no_candidates, 0);
     ck_assert_uint_eq(st.records_built, st.decisions);
     ck_assert_uint_eq(st.records_written, st.decisions);
     ck_assert_uint_eq(st.records_failed, 0);

@@ -1,6 +1,8 @@
 /* Simulator: determinism, random access of the noise, ADC round trip through WIBEth frames and the
  * channel map, noise / pedestal / coherent-noise statistics, the 39Ar rate, an injected track on
- * all three planes with the right polarity, and the bounded queues. */
+ * all three planes with the right polarity, and the bounded queues; the backgrounds beyond 39Ar
+ * (rates, chain composition, quenched alphas, capture cascades), the low-frequency noise, channel
+ * defects and the RC undershoot (each against its configured value). */
 #include "chmap.h"
 #include "lt_error.h"
 #include "sim.h"
@@ -22,12 +24,26 @@ static struct lt_sim_cell *make(const struct lt_sim_config *c, uint32_t cell)
     return s;
 }
 
+/* No generated events of any kind. */
 static void quiet(struct lt_sim_config *c)
 {
     c->ar39_bq_per_kg = 0;
+    c->ar42_bq_per_kg = 0;
+    c->kr85_bq_per_kg = 0;
+    c->rn222_bq_per_kg = 0;
+    c->ncapture_rate_hz = 0;
     c->le_rate_hz = 0;
     c->he_rate_hz = 0;
     c->cosmic_rate_hz = 0;
+}
+
+/* Ideal electronics: no low-frequency noise, no defective channel, no undershoot (tests of the
+ * white/coherent noise and of the pulse shapes; the effects have tests of their own). */
+static void ideal(struct lt_sim_config *c)
+{
+    c->lowfreq_noise = 0;
+    c->dead_fraction = c->noisy_fraction = c->sticky_fraction = 0;
+    c->undershoot_fraction = 0;
 }
 
 START_TEST(config_validation)
@@ -110,7 +126,9 @@ START_TEST(chunking_and_streams)
     struct lt_sim_config c;
     lt_sim_config_default(&c);
     c.n_fembs = 1;
-    c.coherent_noise = 0; /* the AR(1) state is the one thing carried from period to period */
+    /* the AR(1) states (board-coherent, low-frequency) are carried from period to period */
+    c.coherent_noise = 0;
+    c.lowfreq_noise = 0;
     quiet(&c);
     struct lt_sim_cell *a = make(&c, 0);
     c.start_ticks = 100 * LT_TICKS_PER_FRAME;
@@ -239,6 +257,7 @@ START_TEST(noise_statistics)
     lt_sim_config_default(&c);
     c.n_fembs = 2;
     quiet(&c);
+    ideal(&c);
     struct lt_sim_cell *s = make(&c, 0);
     uint32_t n = lt_sim_cell_channels(s);
     period_t *adc = calloc(n, sizeof *adc);
@@ -377,6 +396,7 @@ START_TEST(injected_track_all_planes)
     lt_sim_config_default(&c);
     c.n_fembs = 4;
     quiet(&c);
+    ideal(&c);
     const uint32_t periods = 64, nU = 160, nX = 192;
     const uint64_t t_sample = 2000;
     struct lt_sim_event ev = {.kind = LT_TRUTH_HIGH_ENERGY,
@@ -449,6 +469,7 @@ START_TEST(drift_attenuation_and_diffusion)
     lt_sim_config_default(&c);
     c.n_fembs = 1;
     quiet(&c);
+    ideal(&c);
     c.diffusion_trans_cm2_s = 0; /* keep the charge on one wire */
     double peak[2], width[2];
     const double xs[2] = {10.0, 3500.0};
@@ -633,6 +654,7 @@ START_TEST(large_timestamps)
     lt_sim_config_default(&c);
     c.n_fembs = 1;
     quiet(&c);
+    ideal(&c);
     c.noise_collection = c.noise_induction = c.coherent_noise = 0;
     const uint32_t periods = 40;
     /* a straight track: its shape does not depend on the random stream, which is keyed by the
@@ -671,6 +693,7 @@ START_TEST(noise_tails)
     lt_sim_config_default(&c);
     c.n_fembs = 1;
     quiet(&c);
+    ideal(&c);
     c.coherent_noise = 0;
     c.pedestal_spread = 0;
     c.noise_collection = c.noise_induction = 20.0; /* wide, so ADC rounding hardly matters */
@@ -702,6 +725,309 @@ START_TEST(noise_tails)
 }
 END_TEST
 
+/* Radiological backgrounds beyond 39Ar: each kind at its configured rate (5 sigma), energies
+ * within the physics of the decay, the 222Rn chain's composition in the argon (quenched alphas
+ * at 5% of their energy), 42K's share of the 42Ar kind. Activities raised so 50 ms suffice. */
+START_TEST(radiological_backgrounds)
+{
+    struct lt_sim_config c;
+    lt_sim_config_default(&c);
+    c.n_fembs = 1;
+    quiet(&c);
+    c.noise_collection = c.noise_induction = c.coherent_noise = c.lowfreq_noise = 0;
+    c.kr85_bq_per_kg = 0.115;
+    c.rn222_bq_per_kg = 0.05;
+    c.ar42_bq_per_kg = 0.05;
+    struct lt_sim_cell *s = make(&c, 0);
+    double mass = lt_sim_cell_mass_kg(&(struct lt_cell_geom){1});
+    uint32_t n = lt_sim_cell_channels(s);
+    period_t *adc = calloc(n, sizeof *adc);
+    const uint32_t periods = 1526; /* ~50 ms */
+    static struct lt_truth t[16384];
+    size_t nt = 0;
+    for (uint32_t k = 0; k < periods; k++) {
+        lt_sim_cell_render(s, adc);
+        nt += lt_sim_cell_take_truth(s, t + nt, 16384 - nt);
+    }
+    lt_ticks end = (lt_ticks)periods * LT_TICKS_PER_FRAME;
+    double secs = lt_ticks_to_seconds(end);
+    size_t count[LT_TRUTH_KIND_COUNT] = {0}, rn_alpha = 0, rn_po214 = 0, k42 = 0;
+    for (size_t i = 0; i < nt; i++) {
+        if (t[i].time >= end) continue;
+        count[t[i].kind]++;
+        float e = t[i].energy_mev;
+        ck_assert(e > 0);
+        switch (t[i].kind) {
+        case LT_TRUTH_KR85:
+            ck_assert(e <= 0.687f);
+            break;
+        case LT_TRUTH_AR42: /* 42Ar (Q 0.599) or 42K (Q 3.525; 2.0 + 1.525 gamma) */
+            ck_assert(e <= 3.53f);
+            k42 += e > 0.6f;
+            break;
+        case LT_TRUTH_RN222: /* alphas at 5%: 0.2745 (222Rn), 0.3001 (218Po); 214Po 0.384 */
+            ck_assert(e <= 3.27f + 0.385f);
+            rn_alpha += fabsf(e - 0.2745f) < 1e-3f || fabsf(e - 0.3001f) < 1e-3f;
+            rn_po214 += e >= 0.384f;
+            break;
+        default:
+            ck_assert_msg(0, "unexpected kind %u", t[i].kind);
+        }
+    }
+    double want_kr = 0.115 * mass * secs, want_rn = 0.05 * 2.784 * mass * secs,
+           want_ar42 = 0.05 * 1.2 * mass * secs;
+    ck_assert_msg(fabs(count[LT_TRUTH_KR85] - want_kr) < 5 * sqrt(want_kr), "85Kr %zu want %.0f",
+                  count[LT_TRUTH_KR85], want_kr);
+    ck_assert_msg(fabs(count[LT_TRUTH_RN222] - want_rn) < 5 * sqrt(want_rn), "Rn %zu want %.0f",
+                  count[LT_TRUTH_RN222], want_rn);
+    ck_assert_msg(fabs(count[LT_TRUTH_AR42] - want_ar42) < 5 * sqrt(want_ar42),
+                  "42Ar %zu want %.0f", count[LT_TRUTH_AR42], want_ar42);
+    /* (1 + 0.863) / 2.784 of the chain decays are alphas of 222Rn or 218Po */
+    double fa = (double)rn_alpha / count[LT_TRUTH_RN222];
+    ck_assert_msg(fabs(fa - 1.863 / 2.784) < 0.08, "alpha fraction %g", fa);
+    ck_assert_uint_gt(rn_po214, 0); /* 214Bi + 214Po */
+    /* 42K decays are 0.2 / 1.2 of the kind, most above 42Ar's 0.6 MeV endpoint */
+    double fk = (double)k42 / count[LT_TRUTH_AR42];
+    ck_assert_msg(fk > 0.08 && fk < 0.2, "42K fraction %g", fk);
+    free(adc);
+    lt_sim_cell_destroy(s);
+}
+END_TEST
+
+/* A neutron capture: 6.1 MeV of gammas spread as separate blips over tens of cm (many wires),
+ * none of it more than the binding energy. */
+START_TEST(neutron_capture_blips)
+{
+    struct lt_sim_config c;
+    lt_sim_config_default(&c);
+    c.n_fembs = 20;
+    quiet(&c);
+    ideal(&c);
+    c.noise_collection = c.noise_induction = c.coherent_noise = 0;
+    struct lt_sim_cell *s = make(&c, 0);
+    char err[128];
+    for (int i = 0; i < 20; i++) {
+        struct lt_sim_event ev = {.kind = LT_TRUTH_NCAPTURE,
+                                  .time = (uint64_t)(100 + 10 * i) * LT_TICKS_PER_FRAME,
+                                  .has_vertex = 1,
+                                  .vertex_mm = {1800.0, 3000.0, 500.0 + 180.0 * i}};
+        ck_assert_int_eq(lt_sim_cell_inject(s, &ev, err, sizeof err), 0);
+    }
+    uint32_t n = lt_sim_cell_channels(s);
+    period_t *adc = calloc(n, sizeof *adc);
+    for (int k = 0; k < 320; k++) lt_sim_cell_render(s, adc);
+    struct lt_truth t[32];
+    size_t nt = lt_sim_cell_take_truth(s, t, 32);
+    ck_assert_uint_eq(nt, 20);
+    double esum = 0;
+    int wide = 0, late = 0;
+    for (size_t i = 0; i < nt; i++) {
+        ck_assert_uint_eq(t[i].kind, LT_TRUTH_NCAPTURE);
+        ck_assert(t[i].energy_mev > 0.1f && t[i].energy_mev <= 6.1f);
+        esum += t[i].energy_mev;
+        wide += t[i].channel_end - t[i].channel_start >= 20;     /* > 10 cm across wires */
+        late += t[i].time_end - t[i].time >= 62500 * 100 / 1600; /* > 10 cm in drift */
+    }
+    ck_assert_msg(esum / nt > 3.0, "mean deposited %g MeV", esum / nt); /* mostly contained */
+    ck_assert_msg(wide >= 10 && late >= 8, "spread: %d wide, %d long", wide, late);
+    free(adc);
+    lt_sim_cell_destroy(s);
+}
+END_TEST
+
+/* The low-frequency component: per channel rms near lowfreq_noise (the linear interpolation
+ * within a period lowers it a little), correlated across a period (white noise is not), and
+ * independent between channels. */
+START_TEST(lowfreq_noise)
+{
+    struct lt_sim_config c;
+    lt_sim_config_default(&c);
+    c.n_fembs = 2;
+    quiet(&c);
+    ideal(&c);
+    c.noise_collection = c.noise_induction = c.coherent_noise = 0;
+    c.pedestal_spread = 0;
+    c.lowfreq_noise = 4.0;
+    struct lt_sim_cell *s = make(&c, 0);
+    uint32_t n = lt_sim_cell_channels(s);
+    period_t *adc = calloc(n, sizeof *adc);
+    const int periods = 400;
+    double s2 = 0, lag = 0, cross = 0, cnt = 0;
+    double *prev = calloc(n, sizeof *prev);
+    for (int k = 0; k < periods; k++) {
+        lt_sim_cell_render(s, adc);
+        for (uint32_t ch = 0; ch < n; ch++) {
+            double v = adc[ch][0] - lt_sim_cell_pedestal(s, ch);
+            s2 += v * v;
+            if (k) lag += v * prev[ch];
+            if (ch + 1 < n) cross += v * (adc[ch + 1][0] - lt_sim_cell_pedestal(s, ch + 1));
+            prev[ch] = v;
+            cnt++;
+        }
+    }
+    double var = s2 / cnt, rms = sqrt(var);
+    ck_assert_msg(rms > 0.85 * 4.0 && rms < 1.1 * 4.0, "low-frequency rms %g", rms);
+    double rho = lag / cnt / var; /* one period (32.8 us) apart: exp(-32.8 / 100) = 0.72 */
+    ck_assert_msg(rho > 0.6 && rho < 0.85, "lag-one-period correlation %g", rho);
+    ck_assert_msg(fabs(cross / cnt / var) < 0.1, "neighbour correlation %g", cross / cnt / var);
+    free(prev), free(adc);
+    lt_sim_cell_destroy(s);
+}
+END_TEST
+
+/* Dead, noisy and sticky channels at their configured fractions: dead ones flat at the
+ * pedestal (no signal either), noisy ones noisy_factor x the noise, sticky ones with low 6 bits
+ * 000000 / 111111 far more often than 2/64. Other channels unchanged by the defects. */
+START_TEST(channel_defects)
+{
+    struct lt_sim_config c;
+    lt_sim_config_default(&c);
+    c.n_fembs = 20;
+    quiet(&c);
+    ideal(&c);
+    c.coherent_noise = 0;
+    c.dead_fraction = 0.05;
+    c.noisy_fraction = 0.05;
+    c.sticky_fraction = 0.1;
+    c.sticky_probability = 0.5;
+    struct lt_sim_cell *s = make(&c, 0);
+    struct lt_sim_config c0 = c;
+    c0.dead_fraction = c0.noisy_fraction = c0.sticky_fraction = 0;
+    struct lt_sim_cell *s0 = make(&c0, 0);
+    uint32_t n = lt_sim_cell_channels(s);
+    period_t *adc = calloc(n, sizeof *adc), *ref = calloc(n, sizeof *ref);
+    const int periods = 40;
+    double *s2 = calloc(n, sizeof *s2), *r2 = calloc(n, sizeof *r2);
+    uint32_t *stick = calloc(n, sizeof *stick), *same = calloc(n, sizeof *same);
+    for (int k = 0; k < periods; k++) {
+        lt_sim_cell_render(s, adc);
+        lt_sim_cell_render(s0, ref);
+        for (uint32_t ch = 0; ch < n; ch++)
+            for (int t = 0; t < 64; t++) {
+                double v = adc[ch][t] - lt_sim_cell_pedestal(s, ch);
+                double r = ref[ch][t] - lt_sim_cell_pedestal(s0, ch);
+                s2[ch] += v * v;
+                r2[ch] += r * r;
+                stick[ch] += (adc[ch][t] & 63) == 0 || (adc[ch][t] & 63) == 63;
+                same[ch] += adc[ch][t] == ref[ch][t];
+            }
+    }
+    const double m = periods * 64.0;
+    uint32_t dead = 0, noisy = 0, sticky = 0, clean = 0;
+    for (uint32_t ch = 0; ch < n; ch++) {
+        double rms = sqrt(s2[ch] / m), rrms = sqrt(r2[ch] / m);
+        if (s2[ch] / m < 0.3) { /* flat */
+            dead++;
+        } else if (stick[ch] > 0.3 * m) { /* 0.5 + 2/64 of the samples stick */
+            sticky++;
+        } else if (rms > 2.5 * rrms) {
+            noisy++;
+            ck_assert_msg(rms < 3.5 * rrms, "ch %u rms %g vs %g", ch, rms, rrms);
+        } else {
+            clean++;
+            ck_assert_uint_eq(same[ch], (uint32_t)m); /* a defect changes only its channel */
+        }
+    }
+    /* 2560 channels: 5% = 128 +- 11, 10% = 256 +- 15 */
+    ck_assert_msg(dead > 90 && dead < 170, "dead %u", dead);
+    ck_assert_msg(noisy > 90 && noisy < 170, "noisy %u", noisy);
+    ck_assert_msg(sticky > 200 && sticky < 310, "sticky %u", sticky);
+    ck_assert_uint_eq(dead + noisy + sticky + clean, n);
+    /* A dead channel shows no signal: a big deposit on a dead collection wire leaves it flat. */
+    uint32_t dead_x = 0;
+    for (uint32_t ch = 1600; ch < n && !dead_x; ch++) /* X channels follow 800 U + 800 V */
+        if (s2[ch] / m < 0.3) dead_x = ch;
+    ck_assert_uint_gt(dead_x, 0);
+    struct lt_sim_event ev = {.kind = LT_TRUTH_LOW_ENERGY,
+                              .topology = LT_SIM_TOPO_POINT,
+                              .energy_mev = 50.0,
+                              .time = lt_sim_cell_next_time(s) + 10 * LT_TICKS_PER_FRAME,
+                              .has_vertex = 1,
+                              .vertex_mm = {10.0, 3000.0, ((dead_x - 1600) + 0.5) * 4.79}};
+    char err[128];
+    ck_assert_int_eq(lt_sim_cell_inject(s, &ev, err, sizeof err), 0);
+    uint16_t flat = adc[dead_x][0];
+    for (int k = 0; k < 20; k++) {
+        lt_sim_cell_render(s, adc);
+        for (int t = 0; t < 64; t++) ck_assert_uint_eq(adc[dead_x][t], flat);
+    }
+    free(s2), free(r2), free(stick), free(same), free(adc), free(ref);
+    lt_sim_cell_destroy(s), lt_sim_cell_destroy(s0);
+}
+END_TEST
+
+/* The RC undershoot after a collection pulse: negative after the pulse, decaying with
+ * undershoot_tau_us, its area undershoot_fraction of the pulse's (1: the net area vanishes);
+ * off, the pulse alone. */
+START_TEST(undershoot_after_large_pulse)
+{
+    struct lt_sim_config c;
+    lt_sim_config_default(&c);
+    c.n_fembs = 1;
+    quiet(&c);
+    ideal(&c);
+    c.noise_collection = c.noise_induction = c.coherent_noise = 0;
+    c.diffusion_trans_cm2_s = 0; /* one wire */
+    c.undershoot_fraction = 1.0;
+    c.undershoot_tau_us = 200.0; /* short, so the test window holds its whole tail */
+    const uint32_t periods = 64;
+    struct lt_sim_event ev = {.kind = LT_TRUTH_LOW_ENERGY,
+                              .topology = LT_SIM_TOPO_POINT,
+                              .energy_mev = 20.0,
+                              .time = 200 * LT_TICKS_PER_SAMPLE,
+                              .has_vertex = 1,
+                              .vertex_mm = {10.0, 100.0, 20.0 * 4.79 + 2.0}};
+    struct lt_truth tr;
+    int32_t *d = signal_of(&c, &ev, periods, &tr);
+    c.undershoot_fraction = 0;
+    int32_t *d0 = signal_of(&c, &ev, periods, &tr);
+    const size_t row = (size_t)periods * 64;
+    uint32_t ch = 80 + 20; /* collection wire 20 of a 1-board cell */
+    double area = 0, area0 = 0, peak = 0;
+    for (size_t t = 0; t < row; t++) {
+        area += d[ch * row + t];
+        area0 += d0[ch * row + t];
+        if (d0[ch * row + t] > peak) peak = d0[ch * row + t];
+    }
+    ck_assert_msg(peak > 2000, "peak %g", peak);
+    /* Sample by sample after the pulse (+-4 sigma), the undershoot is -area / tau *
+     * exp(-t / tau), within the ADC's rounding; its last ~1 ADC of depth is lost to rounding,
+     * so the net area is a few % of the pulse's (instead of 0). */
+    double tau = 200.0 * 1.953125;
+    for (size_t t = 210; t < 200 + (size_t)(3 * tau); t++) {
+        double want = -area0 / tau * exp(-((double)t - 200.0) / tau);
+        double got = d[ch * row + t] - d0[ch * row + t];
+        ck_assert_msg(fabs(got - want) <= 1.0, "t %zu: undershoot %g want %g", t, got, want);
+    }
+    ck_assert_msg(fabs(area) < 0.1 * area0, "net area %g of %g", area, area0);
+    ck_assert_int_eq(d0[ch * row + 200 + (size_t)tau], 0);
+    free(d), free(d0);
+}
+END_TEST
+
+/* Knobs by name: set/get round trip, range and unknown-name errors; every knob is listed. */
+START_TEST(knobs_by_name)
+{
+    struct lt_sim_config c;
+    lt_sim_config_default(&c);
+    char err[256];
+    double v = 0;
+    ck_assert_int_eq(lt_sim_config_set(&c, "kr85_bq_per_kg", 0.2, err, sizeof err), 0);
+    ck_assert(c.kr85_bq_per_kg == 0.2);
+    ck_assert_int_eq(lt_sim_config_get(&c, "kr85_bq_per_kg", &v), 0);
+    ck_assert(v == 0.2);
+    ck_assert_int_eq(lt_sim_config_set(&c, "dead_fraction", 1.5, err, sizeof err), LT_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "dead_fraction"));
+    ck_assert_int_eq(lt_sim_config_set(&c, "bogus", 1, err, sizeof err), LT_ENOTFOUND);
+    ck_assert_int_eq(lt_sim_config_set(&c, "noise_collection", NAN, err, sizeof err), LT_EINVAL);
+    c.dead_fraction = c.noisy_fraction = c.sticky_fraction = 0.5;
+    ck_assert_int_eq(lt_sim_config_validate(&c, err, sizeof err), LT_EINVAL);
+    unsigned count = 0;
+    while (lt_sim_knob(count, NULL, NULL, NULL)) count++;
+    ck_assert_uint_ge(count, 30);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("sim");
@@ -719,6 +1045,12 @@ int main(void)
     tcase_add_test(tc, generated_events_sane);
     tcase_add_test(tc, large_timestamps);
     tcase_add_test(tc, noise_tails);
+    tcase_add_test(tc, radiological_backgrounds);
+    tcase_add_test(tc, neutron_capture_blips);
+    tcase_add_test(tc, lowfreq_noise);
+    tcase_add_test(tc, channel_defects);
+    tcase_add_test(tc, undershoot_after_large_pulse);
+    tcase_add_test(tc, knobs_by_name);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -74,6 +74,7 @@ from truth import truth_rows  # /Truth: attributes of a group (docs/hdf5-layout.
 
 path, want, channels = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 n_fembs = channels // 128
+n_dead = n_loud = n_channels = 0
 f = h5py.File(path, "r")
 slices = sorted(k for k in f if k.startswith("TimeSlice"))
 for cell in (0, 1):
@@ -116,13 +117,23 @@ for cell in (0, 1):
         want_ped = np.where(local < 80, 2350, 900)
         assert np.all(np.abs(med - want_ped) < 120), (cell, stream, med)
         rms = adc.reshape(-1, 64).std(axis=0)
-        assert np.all((rms > 2) & (rms < 8)), (cell, stream, rms)
+        # Defective channels (docs/simulation.md): dead ones sit flat, noisy ones 3x the noise.
+        ok = (rms > 2) & (rms < 8)
+        assert ok.sum() >= 58, (cell, stream, rms)
+        n_dead += int((rms == 0).sum())
+        n_loud += int((rms >= 8).sum())
+        n_channels += 64
 t = truth_rows(f)
 for name in ("time", "cell", "channel_start", "channel_end", "kind", "energy_mev", "time_end"):
     assert name in t.dtype.names, t.dtype
-kinds = np.bincount(t["kind"], minlength=4)
+kinds = np.bincount(t["kind"], minlength=8)
 ar39 = kinds[0] / 2 / 0.1 / (n_fembs / 20)  # per full cell per second
 assert 1.2e5 < ar39 < 1.6e5, ar39  # 1.01 Bq/kg x 138.6 t = 140 kBq
+kr85 = kinds[5] / 2 / 0.1 / (n_fembs / 20)
+assert 1.2e4 < kr85 < 2.0e4, kr85  # 0.115 Bq/kg x 138.6 t = 15.9 kBq
+# 0.3% dead and 1% noisy channels (binomial; generous bounds for small cells)
+assert n_dead <= max(4, 0.01 * n_channels), (n_dead, n_channels)
+assert 0 < n_loud <= max(6, 0.03 * n_channels), (n_loud, n_channels)
 he = t[(t["kind"] == 2) & (t["cell"] == 1) & (t["time"] == 3125000)]
 assert len(he) == 1, t[t["kind"] == 2]
 assert np.all(t["time_end"] >= t["time"]) and np.all(t["channel_end"] >= t["channel_start"])
@@ -176,6 +187,31 @@ expect_fail 2 "expected CELL:KIND" -o "$tmp/x.h5" --inject 0:muon:10:0.1
 expect_fail 2 "only 1 cell" -o "$tmp/x.h5" --inject 3:he:10:0.01
 expect_fail 2 "required" --seconds 0.01
 expect_fail 2 "expected a number" -o "$tmp/x.h5" --seconds abc
+expect_fail 2 "no knob named 'nope'" -o "$tmp/x.h5" --set nope=1
+expect_fail 2 "kr85_bq_per_kg = -1 out of" -o "$tmp/x.h5" --set kr85_bq_per_kg=-1
+expect_fail 2 "expected NAME=VALUE" -o "$tmp/x.h5" --set kr85
+expect_fail 2 "expected a number" -o "$tmp/x.h5" --background-scale -1
+# --set and --background-scale reach the simulator: 85Kr off, 222Rn raised, rates x2.
+"$trigctl" sim -o "$tmp/k.h5" --channels 128 --seconds 0.02 --le-rate 0 --he-rate 0 \
+    --cosmic-rate 0 --set kr85_bq_per_kg=0 --set rn222_bq_per_kg=0.5 --background-scale 2 \
+    --inject 0:ncapture:0:0.01 >"$tmp/k.out" || fail "sim with --set"
+"$py" - "$tmp/k.h5" <<'EOF'
+import os, sys
+import h5py
+import numpy as np
+sys.path.insert(0, os.environ["LARTRIG_SOURCE_DIR"] + "/tools/train")
+from truth import truth_rows  # /Truth: attributes of a group (docs/hdf5-layout.md)
+t = truth_rows(h5py.File(sys.argv[1], "r"))
+kinds = np.bincount(t["kind"], minlength=8)
+assert kinds[5] == 0, kinds  # 85Kr off
+rn = kinds[6] / 0.02  # 2 x 0.5 Bq/kg x 6.93 t x 2.784 chain members in the argon = 19.3 kHz
+assert 1.5e4 < rn < 2.4e4, rn
+ar39 = kinds[0] / 0.02  # 2 x 1.01 Bq/kg x 6.93 t = 14.0 kHz
+assert 1.2e4 < ar39 < 1.6e4, ar39
+nc = t[t["kind"] == 7]
+assert len(nc) == 1 and 0.5 < nc["energy_mev"][0] <= 6.1, nc
+print(f"--set/--background-scale: kinds {kinds.tolist()}, capture {nc['energy_mev'][0]:.2f} MeV")
+EOF
 expect_fail 1 "use --slice-ms" -o "$tmp/x.h5" --slice-ms 500 --seconds 1
 expect_fail 1 "exists" -o "$run" --seconds 0.001 --no-clobber
 [[ ! -e $tmp/x.h5 ]] || fail "a failed run left $tmp/x.h5"

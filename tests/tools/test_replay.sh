@@ -1,8 +1,10 @@
 #!/bin/bash
 # trigctl replay end to end: a simulated run with injected high-energy events plus background,
 # replayed through the real pipeline; the efficiency, fake triggers and data reduction it reports
-# are recomputed here independently (h5py: /Truth of the run file, TriggerRecordHeaders and
-# dataset sizes of the records written); bad files fail with exit 1 and a message.
+# are recomputed here independently (h5py: /Truth of the run file, TriggerRecordHeaders, the
+# candidates of each record's TriggerCandidate fragment and the dataset sizes of the records
+# written) with the trigger-level rules of docs/replay.md; bad files fail with exit 1 and a
+# message. The rules themselves are proven on crafted cases by test_truth_match.
 set -euo pipefail
 bin=${LARTRIG_BINARY_DIR:?LARTRIG_BINARY_DIR not set}
 trigctl=$bin/tools/trigctl
@@ -43,8 +45,11 @@ with h5py.File(run_path, "r") as f:
 assert rep["raw_bytes"] == raw, (rep["raw_bytes"], raw)
 
 # The records: windows from the ComponentRequests of each TriggerRecordHeader, algorithm bits
-# from trigger_type, bytes = every dataset of every record.
-recs, rec_bytes = [], 0
+# from trigger_type, the decision's candidates from the Trigger_Candidate fragment (72-byte
+# FragmentHeader with the trigger number at 16; then one TriggerCandidateData of 56 bytes per
+# algorithm, each followed by every candidate as an 80-byte TriggerActivityData whose channels
+# are 2560 cell + 1600 + wire: docs/formats.md), bytes = every dataset.
+recs, rec_bytes, cands = [], 0, {}
 for path in sorted(glob.glob(rec_dir + "/*.hdf5")):
     with h5py.File(path, "r") as f:
         for rname, rec in f.items():
@@ -52,6 +57,20 @@ for path in sorted(glob.glob(rec_dir + "/*.hdf5")):
                 continue
             for dname, ds in rec["RawData"].items():
                 rec_bytes += ds.shape[0]
+                if dname.endswith("_Trigger_Candidate"):
+                    raw_tc = ds[:, 0].tobytes()
+                    number, = struct.unpack_from("<Q", raw_tc, 16)
+                    b = raw_tc[72:]
+                    n, = struct.unpack_from("<Q", b, 48)
+                    assert len(b) % (56 + 80 * n) == 0, (len(b), n)
+                    cs = []
+                    for i in range(n):
+                        ts, te, tp = struct.unpack_from("<QQQ", b, 56 + 80 * i + 8)
+                        c0, c1 = struct.unpack_from("<II", b, 56 + 80 * i + 40)
+                        cell = c0 // 2560
+                        cs.append((ts, te, tp, cell, c0 - 2560 * cell - 1600,
+                                   c1 - 2560 * cell - 1600))
+                    cands[number] = cs
                 if dname.endswith("_TriggerRecordHeader"):
                     b = ds[:, 0].tobytes()
                     number, ts, ncomp = struct.unpack_from("<QQQ", b, 8)
@@ -68,24 +87,35 @@ for r, t in zip(recs, rep["triggers"]):
     assert r[0] == t["number"] and r[1] == t["time_ticks"], (r, t)
     assert [r[2], r[3]] == t["window_ticks"], (r, t)
 
-# Efficiency: a deposit is found when some record's window overlaps [time, time_end].
+# Efficiency: a deposit is found when a record's decision holds a candidate of its cell whose
+# wires and time overlap the deposit's, within 4 wires and 4096 ticks (truth_match.h).
+WTOL, TTOL = 4, 4096
+assert rep["match_wire_tolerance"] == WTOL and rep["match_time_tolerance_ticks"] == TTOL
+def matches(c, row):
+    ts, te, _, cell, w0, w1 = c
+    t0 = int(row["time"]); t1 = max(int(row["time_end"]), t0)
+    return (cell == int(row["cell"]) and w0 <= int(row["channel_end"]) + WTOL
+            and w1 + WTOL >= int(row["channel_start"]) and ts <= t1 + TTOL and max(te, ts) + TTOL >= t0)
 edges = [0, 10, 100, 1000, 10000, math.inf]
 names = {0: "ar39", 1: "low_energy", 2: "high_energy", 3: "cosmic"}
 found, total = {}, {}
 signal_in = [False] * len(recs)
+window_only = 0  # found under the old rule (a window overlaps) but not by a candidate
 for row in truth:
     kind = int(row["kind"])
-    if kind == 0:
+    if kind not in (1, 2, 3):
         continue
-    t0 = int(row["time"]); t1 = max(int(row["time_end"]), t0)
     e = float(row["energy_mev"])
     b = max(i for i in range(len(edges) - 1) if e >= edges[i])
     key = (names[kind], edges[b])
     hit = False
     for i, r in enumerate(recs):
-        if t0 < r[3] and t1 >= r[2]:
+        if any(matches(c, row) for c in cands.get(r[0], [])):
             hit = True
             signal_in[i] = True
+    t0 = int(row["time"]); t1 = max(int(row["time_end"]), t0)
+    if not hit and any(t0 < r[3] and t1 >= r[2] for r in recs):
+        window_only += 1
     total[key] = total.get(key, 0) + 1
     found[key] = found.get(key, 0) + (1 if hit else 0)
 got = {(x["kind"], x["energy_min_mev"]): (x["found"], x["total"]) for x in rep["efficiency"]}
@@ -93,11 +123,16 @@ want = {k: (found[k], total[k]) for k in total}
 assert got == want, (got, want)
 assert rep["signal_total"] == sum(total.values())
 assert rep["signal_found"] == sum(found.values())
+assert rep["signal_lost_to_inhibit"] == 0 and rep["inhibited_count"] == 0
+assert rep["dead_time_s"] == 0 and rep["live_fraction"] == 1
+for r, t in zip(recs, rep["triggers"]):
+    assert t["signal"] == signal_in[recs.index(r)], (r, t)
 
-# Fakes: physics-algorithm triggers (single, coincidence, summed) with no signal in the window.
+# Fakes: physics-algorithm triggers (single, coincidence, summed) with no candidate on signal.
 # physics TC types in trigger_type (one bit per type): kTPCLowE 2, kSupernova 3, kADCSimpleWindow 6
 fakes = sum(1 for i, r in enumerate(recs) if (r[4] & 0x4C) and not signal_in[i])
 assert rep["fake_triggers"] == fakes, (rep["fake_triggers"], fakes)
+assert rep["fake_background"] + rep["fake_noise"] == fakes
 assert abs(rep["fake_rate_hz"] - fakes / rep["data_seconds"]) < 1e-9
 assert abs(rep["data_seconds"] - 0.3) < 0.001, rep["data_seconds"]
 
@@ -118,8 +153,9 @@ if mode == "default":
 else:  # thresholds in the noise: most triggers are fakes
     assert fakes >= 3 and fakes < len(recs), (fakes, len(recs))
 assert rep["throughput"] > 0
-print(f"{len(recs)} triggers, {rep['signal_found']}/{rep['signal_total']} signal found, "
-      f"{fakes} fakes, reduction {rep['reduction']:.1f}, throughput {rep['throughput']:.3f}")
+print(f"{len(recs)} triggers, {rep['signal_found']}/{rep['signal_total']} signal found "
+      f"({window_only} more only inside a window), {fakes} fakes "
+      f"({rep['fake_background']} on background), reduction {rep['reduction']:.1f}, throughput {rep['throughput']:.3f}")
 PY
 "$py" "$tmp/check.py" "$run" "$tmp/rec" "$tmp/replay.json" default ||
     fail "replay report does not match the files"

@@ -23,7 +23,8 @@ CHANNELS_PER_STREAM = 64
 X_PER_FEMB = 48
 
 KIND_AR39, KIND_LOW, KIND_HIGH, KIND_COSMIC = 0, 1, 2, 3
-KIND_NAMES = {0: "ar39", 1: "low_energy", 2: "high_energy", 3: "cosmic"}
+KIND_NAMES = {0: "ar39", 1: "low_energy", 2: "high_energy", 3: "cosmic", 4: "ar42", 5: "kr85",
+              6: "rn222", 7: "ncapture"}  # lib/formats/truth.h; 0 and 4-7 are background
 SIGNAL_KINDS = (KIND_LOW, KIND_HIGH, KIND_COSMIC)
 
 TRUTH_DTYPE = np.dtype([("time", "<u8"), ("cell", "<u4"), ("channel_start", "<u2"),

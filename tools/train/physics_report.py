@@ -39,6 +39,7 @@ EXTRAP_SAFETY = 100.0  # the working point aims 100x below the limit on the extr
 WIRES_FULL_CELL = 960
 
 LE_BINS = [5, 10, 15, 20, 30, 50]
+PRESERVE_MARK = "<!-- sections below are not written by physics_report.py -->"
 HE_BINS = [100, 300, 1000, 3000, 10000]
 
 
@@ -340,18 +341,26 @@ def main():
              f"{s_bkg:.1f} cell-seconds of noise + 39Ar can only show rates above "
              f"~{poisson_upper90(0) / s_bkg * scale:.2g} Hz per module directly; proving 0.05 Hz "
              "needs ~1e4 cell-seconds (a farm, or importance sampling of the noise tail).")
-    L.append("- The simulator (docs/simulation.md) has Gaussian white noise, one coherent noise "
-             "mode per board and no dead or noisy channels, no electronics ringing, no "
-             "space charge. Real detectors have non-Gaussian tails that would raise the fake rate; "
-             "the threshold would then be set from data the same way (this script on a "
-             "background run).")
+    L.append("- The simulator (docs/simulation.md) models white, low-frequency and board-coherent "
+             "noise, dead, noisy and sticky-code channels, the RC undershoot, and the DUNE "
+             "radiological model's 39Ar, 42Ar/42K, 85Kr, 222Rn chain and neutron captures; no "
+             "space charge, no field response beyond the collection Gaussian. Real detectors may "
+             "have further tails that would raise the fake rate; the threshold would then be set "
+             "from data the same way (this script on a background run).")
     L.append("- Efficiencies count a deposit as found when any candidate overlaps it; the "
              "module trigger algorithm (daemon config) decides what fires a record.")
     L.append("- Samples use raised signal rates (200 low-energy and 40 high-energy events per "
              "cell per second) to collect statistics; overlapping events are rare at these rates "
              "(one per ~5 ms per cell) but not excluded.\n")
+    # Sections written by other tools (compare_baselines.py) follow PRESERVE_MARK: kept as
+    # they are when this report is regenerated.
+    kept = ""
+    if os.path.exists(a.doc):
+        old = open(a.doc).read()
+        if PRESERVE_MARK in old:
+            kept = old[old.index(PRESERVE_MARK):]
     with open(a.doc, "w") as f:
-        f.write("\n".join(L) + "\n")
+        f.write("\n".join(L) + "\n" + (("\n" + kept) if kept else ""))
     print("\n".join(L))
 
 

@@ -25,15 +25,43 @@ struct trig_log {
     pthread_mutex_t lock;
     struct replay_trigger *t;
     size_t n, cap;
-    uint64_t total;
+    uint64_t total, inhibited;
+    struct lt_candidate *c; /* the candidates of the kept decisions */
+    size_t nc, ccap;
+    uint64_t c_not_kept;
 };
 
-/* Module thread (the pipeline's decision observer): one call per issued decision. */
-static void on_decision(void *user, const struct lt_pipeline_decision *d)
+/* Keep a decision's candidates (for trigger-level truth); beyond the bound, count them. */
+static void keep_candidates(struct trig_log *l, struct replay_trigger *t,
+                            const struct lt_pipeline_decision *d)
 {
-    struct trig_log *l = user;
+    t->cand_first = l->nc;
+    t->cand_kept = 0;
+    while (l->nc + d->n_candidates > l->ccap && l->ccap < REPLAY_MAX_CANDIDATES) {
+        size_t nc = l->ccap ? l->ccap * 2 : 4096;
+        if (nc > REPLAY_MAX_CANDIDATES) nc = REPLAY_MAX_CANDIDATES;
+        struct lt_candidate *n = realloc(l->c, nc * sizeof *n);
+        if (!n) break;
+        l->c = n;
+        l->ccap = nc;
+    }
+    uint32_t k = d->n_candidates;
+    if (l->nc + k > l->ccap) k = (uint32_t)(l->ccap - l->nc);
+    memcpy(l->c + l->nc, d->candidates, k * sizeof *l->c);
+    l->nc += k;
+    t->cand_kept = k;
+    l->c_not_kept += d->n_candidates - k;
+}
+
+/* Module thread (the pipeline's decision observers): one call per decision, issued or
+ * inhibited. */
+static void log_decision(struct trig_log *l, const struct lt_pipeline_decision *d, int inhibited)
+{
     pthread_mutex_lock(&l->lock);
-    l->total++;
+    if (inhibited)
+        l->inhibited++;
+    else
+        l->total++;
     if (l->n == l->cap && l->cap < REPLAY_MAX_TRIGGERS) {
         size_t nc = l->cap ? l->cap * 2 : 256;
         if (nc > REPLAY_MAX_TRIGGERS) nc = REPLAY_MAX_TRIGGERS;
@@ -51,9 +79,22 @@ static void on_decision(void *user, const struct lt_pipeline_decision *d)
         t->end = d->window_end;
         t->algorithms = d->algorithms;
         t->n_candidates = d->n_candidates;
+        t->candidates_dropped = d->candidates_dropped;
+        t->inhibited = (uint32_t)inhibited;
         memcpy(t->cells, d->cells, sizeof t->cells);
+        keep_candidates(l, t, d);
     }
     pthread_mutex_unlock(&l->lock);
+}
+
+static void on_decision(void *user, const struct lt_pipeline_decision *d)
+{
+    log_decision(user, d, 0);
+}
+
+static void on_inhibited(void *user, const struct lt_pipeline_decision *d)
+{
+    log_decision(user, d, 1);
 }
 
 static void usage(FILE *f)
@@ -215,7 +256,8 @@ int cmd_replay(int argc, char **argv)
         fprintf(stderr, "preloading %u cell(s), %.1f MB of frames...\n", run.n_cells,
                 run.raw_bytes / 1e6);
     /* Replay differs from trigd only in its sources (the run file) and in what it reports. */
-    struct lt_pipeline_options popt = {.on_decision = on_decision, .on_decision_user = &log};
+    struct lt_pipeline_options popt = {
+        .on_decision = on_decision, .on_inhibited = on_inhibited, .on_decision_user = &log};
     if (lt_pipeline_config_use_run_file(cfg, path, run.run_number, fcells, run.n_cells,
                                         run.data_seconds, out, err, sizeof err) != 0 ||
         lt_pipeline_create(cfg, &popt, &pipe, err, sizeof err) != 0) {
@@ -249,6 +291,9 @@ done:
                                   .trig = log.t,
                                   .n_trig = log.n,
                                   .trig_total = log.total,
+                                  .inhibited_total = log.inhibited,
+                                  .cand = log.c,
+                                  .cand_not_kept = log.c_not_kept,
                                   .wall_s = t1 - t0,
                                   .preload_s = t0 - t_load,
                                   .out_dir = out,
@@ -279,6 +324,7 @@ done:
     replay_free_list(before);
     if (!outdir) remove_tmp(out);
     free(log.t);
+    free(log.c);
     pthread_mutex_destroy(&log.lock);
     replay_run_free(&run);
     lt_pipeline_config_free(cfg);

@@ -246,7 +246,7 @@ static void add_truth_boxes(struct lt_h5r *r, struct lt_event *ev, uint64_t t0, 
     struct lt_truth row;
     for (size_t i = 0; i < n && ev->n_boxes < LT_EV_MAX_BOXES; i++) {
         if (lt_h5r_read_truth(r, i, &row, 1, err, sizeof err) != 0) return;
-        if (row.kind == LT_TRUTH_AR39 || row.time_end < t0 || row.time >= t1) continue;
+        if (!lt_truth_kind_is_signal(row.kind) || row.time_end < t0 || row.time >= t1) continue;
         ev->boxes[ev->n_boxes++] = (struct lt_ev_box){
             row.cell, row.time, row.time_end, row.channel_start, row.channel_end, 1};
     }

@@ -63,10 +63,24 @@ static void usage(FILE *f)
         "      --coherent-adc X      rms of the noise common to a front-end board (default 1.0)\n"
         "      --gain-e-per-adc X    electrons per ADC count of collection peak (default 200)\n"
         "      --inject CELL:KIND:MEV:T  add an event at T seconds after the start; KIND is\n"
-        "                            ar39, low_energy (le), high_energy (he) or cosmic; "
-        "repeatable\n"
-        "  -h, --help\n",
+        "                            ar39, low_energy (le), high_energy (he), cosmic, ar42,\n"
+        "                            kr85, rn222 or ncapture (the last four draw their own\n"
+        "                            energies); repeatable\n"
+        "      --set NAME=VALUE      any simulator knob below (repeatable, applied in order)\n"
+        "      --background-scale F  multiply every radiological rate and the neutron capture\n"
+        "                            rate by F (e.g. 1.3), after the other options\n"
+        "  -h, --help\n"
+        "\nsimulator knobs (docs/simulation.md gives defaults and their sources):\n",
         LT_MAX_CELLS, LT_CHANNELS_PER_FEMB, LT_CHANNELS_PER_CELL, LT_CHANNELS_PER_CELL);
+    struct lt_sim_config d;
+    lt_sim_config_default(&d);
+    const char *name, *meaning;
+    double lo, hi;
+    for (unsigned i = 0; (name = lt_sim_knob(i, &meaning, &lo, &hi)); i++) {
+        double v = 0;
+        lt_sim_config_get(&d, name, &v);
+        fprintf(f, "  %-24s %-10g %s [%g, %g]\n", name, v, meaning, lo, hi);
+    }
 }
 
 static int parse_double(const char *opt, const char *s, double lo, double hi, double *out)
@@ -97,6 +111,26 @@ bad:
     return -1;
 }
 
+/* --set NAME=VALUE */
+static int parse_set(struct lt_sim_config *c, const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    char name[64], err[256];
+    double v;
+    if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof name) {
+        fprintf(stderr, "trigctl sim: --set '%s': expected NAME=VALUE\n", arg);
+        return -1;
+    }
+    memcpy(name, arg, (size_t)(eq - arg));
+    name[eq - arg] = 0;
+    if (parse_double("--set", eq + 1, -1e300, 1e300, &v)) return -1;
+    if (lt_sim_config_set(c, name, v, err, sizeof err)) {
+        fprintf(stderr, "trigctl sim: --set: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
 static int parse_kind(const char *s, size_t len, uint32_t *kind)
 {
     static const struct {
@@ -104,7 +138,9 @@ static int parse_kind(const char *s, size_t len, uint32_t *kind)
         uint32_t kind;
     } names[] = {{"ar39", LT_TRUTH_AR39},      {"low_energy", LT_TRUTH_LOW_ENERGY},
                  {"le", LT_TRUTH_LOW_ENERGY},  {"high_energy", LT_TRUTH_HIGH_ENERGY},
-                 {"he", LT_TRUTH_HIGH_ENERGY}, {"cosmic", LT_TRUTH_COSMIC}};
+                 {"he", LT_TRUTH_HIGH_ENERGY}, {"cosmic", LT_TRUTH_COSMIC},
+                 {"ar42", LT_TRUTH_AR42},      {"kr85", LT_TRUTH_KR85},
+                 {"rn222", LT_TRUTH_RN222},    {"ncapture", LT_TRUTH_NCAPTURE}};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strlen(names[i].name) == len && !strncmp(names[i].name, s, len)) {
             *kind = names[i].kind;
@@ -176,6 +212,8 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
         O_COHERENT,
         O_GAIN,
         O_INJECT,
+        O_SET,
+        O_BKG_SCALE,
     };
     static const struct option longopts[] = {
         {"output", required_argument, NULL, 'o'},
@@ -196,12 +234,14 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
         {"coherent-adc", required_argument, NULL, O_COHERENT},
         {"gain-e-per-adc", required_argument, NULL, O_GAIN},
         {"inject", required_argument, NULL, O_INJECT},
+        {"set", required_argument, NULL, O_SET},
+        {"background-scale", required_argument, NULL, O_BKG_SCALE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct lt_sim_config *c = &o->cfg;
     uint64_t u;
-    double d;
+    double d, bkg_scale = 1.0;
     int opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
@@ -276,6 +316,12 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
         case O_INJECT:
             if (parse_inject(o, optarg)) return 2;
             break;
+        case O_SET:
+            if (parse_set(c, optarg)) return 2;
+            break;
+        case O_BKG_SCALE:
+            if (parse_double("--background-scale", optarg, 0, 100, &bkg_scale)) return 2;
+            break;
         case 'h':
             usage(stdout);
             return 1;
@@ -287,6 +333,18 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
     if (optind < argc) {
         fprintf(stderr, "trigctl sim: unexpected argument '%s'\n", argv[optind]);
         return 2;
+    }
+    if (bkg_scale != 1.0) {
+        c->ar39_bq_per_kg *= bkg_scale;
+        c->ar42_bq_per_kg *= bkg_scale;
+        c->kr85_bq_per_kg *= bkg_scale;
+        c->rn222_bq_per_kg *= bkg_scale;
+        c->ncapture_rate_hz *= bkg_scale;
+        char err[256];
+        if (lt_sim_config_validate(c, err, sizeof err)) {
+            fprintf(stderr, "trigctl sim: --background-scale: %s\n", err);
+            return 2;
+        }
     }
     if (!o->out) {
         fprintf(stderr, "trigctl sim: -o FILE is required\n");
@@ -520,11 +578,11 @@ int cmd_sim(int argc, char **argv)
            "%.1f MB of frames\n",
            (unsigned long long)n_slices, (unsigned long long)slice_frames,
            (unsigned long long)total_frames, (unsigned long long)frames, (double)bytes / 1e6);
-    printf("  truth rows %llu: ar39 %llu, low_energy %llu, high_energy %llu, cosmic %llu\n",
-           (unsigned long long)truth_rows, (unsigned long long)truth_kind[LT_TRUTH_AR39],
-           (unsigned long long)truth_kind[LT_TRUTH_LOW_ENERGY],
-           (unsigned long long)truth_kind[LT_TRUTH_HIGH_ENERGY],
-           (unsigned long long)truth_kind[LT_TRUTH_COSMIC]);
+    printf("  truth rows %llu:", (unsigned long long)truth_rows);
+    for (uint32_t k = 0; k < LT_TRUTH_KIND_COUNT; k++)
+        printf("%s %s %llu", k ? "," : "", lt_truth_kind_name(k),
+               (unsigned long long)truth_kind[k]);
+    printf("\n");
     printf("  signal pulses %llu (dropped %llu), truth rows dropped %llu, clamped samples %llu\n",
            (unsigned long long)tot.pulses, (unsigned long long)tot.pulses_dropped,
            (unsigned long long)tot.truth_dropped, (unsigned long long)tot.samples_clamped);

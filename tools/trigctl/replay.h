@@ -1,7 +1,8 @@
 /* trigctl replay: the parts of the command (cmd_replay.c runs the pipeline).
  *   replay_scan.c    what the run file holds (cells, streams, frames, raw bytes, /Truth) and
  *                    what the run wrote (records, their bytes);
- *   replay_report.c  efficiency against truth, fake triggers, the text and JSON reports. */
+ *   replay_report.c  trigger-level efficiency against truth (truth_match.h), fake triggers, dead
+ *                    time, the text and JSON reports. */
 #ifndef LARTRIG_TRIGCTL_REPLAY_H
 #define LARTRIG_TRIGCTL_REPLAY_H
 
@@ -9,11 +10,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "candidate.h"
 #include "chmap.h"
 #include "truth.h"
 
-#define REPLAY_MAX_TRIGGERS 200000U   /* listed; more are counted (and reported) */
-#define REPLAY_MAX_TRUTH    20000000U /* rows of /Truth read (40 B each) */
+#define REPLAY_MAX_TRIGGERS   200000U   /* kept (issued + inhibited); more are counted, reported */
+#define REPLAY_MAX_CANDIDATES 2000000U  /* of the kept decisions (48 B each); more are counted */
+#define REPLAY_MAX_TRUTH      20000000U /* rows of /Truth read (40 B each) */
 
 struct replay_cell {
     uint32_t id;
@@ -35,9 +38,13 @@ struct replay_run {
 };
 
 struct replay_trigger {
-    uint64_t number, time, begin, end;
+    uint64_t number, time, begin, end; /* number 0: inhibited */
     uint32_t algorithms;
-    uint32_t n_candidates;
+    uint32_t n_candidates;       /* in the decision */
+    uint32_t candidates_dropped; /* beyond trigger.max_candidates_per_decision */
+    uint32_t inhibited;          /* decided, refused by the readout/writer (dead time) */
+    size_t cand_first;           /* its candidates: replay_result.cand[cand_first ..] */
+    uint32_t cand_kept;          /* how many of them were kept (REPLAY_MAX_CANDIDATES) */
     uint64_t cells[LT_MAX_CELLS / 64];
 };
 
@@ -60,9 +67,12 @@ void replay_free_list(char **list);
 
 struct replay_result {
     const struct replay_run *run;
-    const struct replay_trigger *trig;
+    const struct replay_trigger *trig; /* issued and inhibited, in decision order */
     size_t n_trig;
-    uint64_t trig_total; /* including those beyond REPLAY_MAX_TRIGGERS */
+    uint64_t trig_total;      /* issued, including those beyond REPLAY_MAX_TRIGGERS */
+    uint64_t inhibited_total; /* inhibited, likewise */
+    const struct lt_candidate *cand;
+    uint64_t cand_not_kept; /* candidates of kept decisions beyond REPLAY_MAX_CANDIDATES */
     struct replay_output out;
     double wall_s, preload_s;
     const char *out_dir;

@@ -1,10 +1,13 @@
-/* trigctl replay: efficiency against /Truth, fake triggers and the reports.
+/* trigctl replay: trigger-level efficiency against /Truth, fake triggers, dead time and the
+ * reports.
  *
- * A truth deposit is "found" when the readout window [begin, end) of some trigger holds part of
- * its charge, i.e. overlaps [time, time_end] (a neutrino track arrives over up to a drift time,
- * and the trigger may fire on any part of it). Signal = every kind but 39Ar. A trigger proposed
- * by a physics algorithm (single, coincidence, summed) whose window overlaps no signal deposit
- * is a fake; unbiased (periodic, random) and manual triggers are not counted as fakes. */
+ * Which deposit a trigger found and which trigger is a fake is decided by the candidates of
+ * each decision (lib/formats/truth_match.h states the rules): a deposit is found only by an
+ * issued trigger whose decision holds a candidate of its cell on its wires and time; a physics
+ * trigger (single, coincidence, summed) with no candidate on any signal deposit is a fake;
+ * unbiased (periodic, random) and manual triggers are not counted as fakes. Inhibited decisions
+ * (the readout or writer was full: dead time) are reported with what they held; a deposit only
+ * they matched counts as lost to inhibit, against the efficiency. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,20 +16,15 @@
 #include "replay.h"
 #include "ticks.h"
 #include "trigger_candidate.h"
+#include "truth_match.h"
 
 /* Energy bins (MeV): decades, the last open. */
 static const double bin_edges[] = {0, 10, 100, 1000, 10000, INFINITY};
 #define N_BINS (sizeof bin_edges / sizeof bin_edges[0] - 1)
 
-static int overlaps(const struct replay_trigger *t, const struct lt_truth *d)
+static const char *cause_name(uint8_t c)
 {
-    uint64_t end = d->time_end > d->time ? d->time_end : d->time;
-    return d->time < t->end && end >= t->begin;
-}
-
-static int is_signal(const struct lt_truth *d)
-{
-    return d->kind != LT_TRUTH_AR39 && d->kind < LT_TRUTH_KIND_COUNT;
+    return c == LT_TRIGGER_SIGNAL ? "signal" : c == LT_TRIGGER_BACKGROUND ? "background" : "noise";
 }
 
 static json_t *algo_list(uint32_t bits)
@@ -46,57 +44,138 @@ static json_t *cell_list(const struct replay_trigger *t)
     return a;
 }
 
+static int by_begin(const void *a, const void *b)
+{
+    const uint64_t *x = a, *y = b;
+    return (x[0] > y[0]) - (x[0] < y[0]);
+}
+
+/* Data time (ticks) that inhibited decisions would have read out and no issued one did: the
+ * union of the inhibited windows minus the union of the issued ones. -1 when out of memory. */
+static int64_t dead_ticks(const struct replay_trigger *t, size_t n)
+{
+    uint64_t(*iv)[3] = malloc((n ? n : 1) * sizeof *iv); /* begin, end, inhibited */
+    if (!iv) return -1;
+    for (size_t k = 0; k < n; k++) {
+        iv[k][0] = t[k].begin;
+        iv[k][1] = t[k].end > t[k].begin ? t[k].end : t[k].begin;
+        iv[k][2] = t[k].inhibited;
+    }
+    qsort(iv, n, sizeof *iv, by_begin);
+    /* Sweep over the boundaries: count open issued/inhibited windows between them. */
+    uint64_t(*ev)[2] = malloc((n ? 2 * n : 1) * sizeof *ev); /* time, code */
+    if (!ev) {
+        free(iv);
+        return -1;
+    }
+    for (size_t k = 0; k < n; k++) {
+        ev[2 * k][0] = iv[k][0];
+        ev[2 * k][1] = iv[k][2] ? 0 : 1; /* open inhibited / open issued */
+        ev[2 * k + 1][0] = iv[k][1];
+        ev[2 * k + 1][1] = iv[k][2] ? 2 : 3; /* close inhibited / close issued */
+    }
+    qsort(ev, 2 * n, sizeof *ev, by_begin);
+    int64_t open_inh = 0, open_iss = 0;
+    uint64_t dead = 0, prev = 0;
+    for (size_t k = 0; k < 2 * n; k++) {
+        if (open_inh > 0 && open_iss == 0) dead += ev[k][0] - prev;
+        prev = ev[k][0];
+        switch (ev[k][1]) {
+        case 0:
+            open_inh++;
+            break;
+        case 1:
+            open_iss++;
+            break;
+        case 2:
+            open_inh--;
+            break;
+        default:
+            open_iss--;
+            break;
+        }
+    }
+    free(ev);
+    free(iv);
+    return (int64_t)dead;
+}
+
+static json_t *trigger_json(const struct replay_trigger *t, uint8_t cause, int fake)
+{
+    json_t *o =
+        json_pack("{s:I, s:f, s:[I,I], s:o, s:o, s:i, s:s, s:b, s:b}", "time_ticks",
+                  (json_int_t)t->time, "time_s", lt_ticks_to_seconds(t->time), "window_ticks",
+                  (json_int_t)t->begin, (json_int_t)t->end, "algorithms", algo_list(t->algorithms),
+                  "cells", cell_list(t), "candidates", (int)t->n_candidates, "cause",
+                  cause_name(cause), "signal", cause == LT_TRIGGER_SIGNAL, "fake", fake);
+    if (o && !t->inhibited) json_object_set_new(o, "number", json_integer((json_int_t)t->number));
+    return o;
+}
+
 json_t *replay_report_json(const struct replay_result *r)
 {
     const struct replay_run *run = r->run;
-    /* Triggers are in time order (the aggregator issues them so); deposits are matched by a
-     * scan over the triggers that can reach them. */
+    size_t nt = r->n_trig;
+    struct lt_match_trigger *mt = malloc((nt ? nt : 1) * sizeof *mt);
+    uint8_t *cause = malloc(nt ? nt : 1);
+    uint8_t *outcome = malloc(run->n_truth ? run->n_truth : 1);
+    int64_t dead = dead_ticks(r->trig, nt);
+    if (!mt || !cause || !outcome || dead < 0) goto oom;
+    for (size_t k = 0; k < nt; k++)
+        mt[k] = (struct lt_match_trigger){r->cand + r->trig[k].cand_first, r->trig[k].cand_kept,
+                                          r->trig[k].inhibited};
+    if (lt_match_triggers(run->truth, run->n_truth, mt, nt, outcome, cause) != 0) goto oom;
+    free(mt);
+    mt = NULL;
+
     uint64_t found[LT_TRUTH_KIND_COUNT][N_BINS] = {{0}}, total[LT_TRUTH_KIND_COUNT][N_BINS] = {{0}};
-    uint64_t sig_total = 0, sig_found = 0;
-    uint8_t *has_signal = calloc(r->n_trig ? r->n_trig : 1, 1);
+    uint64_t lost[LT_TRUTH_KIND_COUNT][N_BINS] = {{0}};
+    uint64_t sig_total = 0, sig_found = 0, sig_lost = 0;
     for (size_t i = 0; i < run->n_truth; i++) {
         const struct lt_truth *d = &run->truth[i];
-        if (!is_signal(d)) continue;
+        if (!lt_truth_kind_is_signal(d->kind) || d->kind >= LT_TRUTH_KIND_COUNT) continue;
         unsigned b = 0;
         while (b + 1 < N_BINS && d->energy_mev >= bin_edges[b + 1]) b++;
-        int hit = 0;
-        for (size_t k = 0; k < r->n_trig; k++) {
-            if (overlaps(&r->trig[k], d)) {
-                hit = 1;
-                if (has_signal) has_signal[k] = 1;
-            }
-        }
         total[d->kind][b]++;
         sig_total++;
-        if (hit) {
+        if (outcome[i] == LT_DEPOSIT_FOUND) {
             found[d->kind][b]++;
             sig_found++;
+        } else if (outcome[i] == LT_DEPOSIT_INHIBITED) {
+            lost[d->kind][b]++;
+            sig_lost++;
         }
     }
-    uint64_t physics = 0, fakes = 0;
-    json_t *trigs = json_array();
-    for (size_t k = 0; k < r->n_trig; k++) {
+    free(outcome);
+    outcome = NULL;
+    uint64_t physics = 0, fakes = 0, fake_bkg = 0, inh_phys = 0, inh_fakes = 0, dropped = 0;
+    json_t *trigs = json_array(), *inh = json_array();
+    for (size_t k = 0; k < nt; k++) {
         const struct replay_trigger *t = &r->trig[k];
         int phys = (t->algorithms & LT_ALGO_PHYSICS_MASK) != 0;
-        int fake = phys && has_signal && !has_signal[k];
+        int fake = phys && cause[k] != LT_TRIGGER_SIGNAL;
+        dropped += t->candidates_dropped;
+        if (t->inhibited) {
+            inh_phys += phys;
+            inh_fakes += fake;
+            json_array_append_new(inh, trigger_json(t, cause[k], fake));
+            continue;
+        }
         physics += phys;
         fakes += fake;
-        json_array_append_new(
-            trigs, json_pack("{s:I, s:I, s:f, s:[I,I], s:o, s:o, s:i, s:b}", "number",
-                             (json_int_t)t->number, "time_ticks", (json_int_t)t->time, "time_s",
-                             lt_ticks_to_seconds(t->time), "window_ticks", (json_int_t)t->begin,
-                             (json_int_t)t->end, "algorithms", algo_list(t->algorithms), "cells",
-                             cell_list(t), "candidates", (int)t->n_candidates, "signal",
-                             has_signal ? has_signal[k] : 0));
+        fake_bkg += fake && cause[k] == LT_TRIGGER_BACKGROUND;
+        json_array_append_new(trigs, trigger_json(t, cause[k], fake));
     }
-    free(has_signal);
+    free(cause);
+    cause = NULL;
     json_t *eff = json_array();
     for (unsigned kind = 0; kind < LT_TRUTH_KIND_COUNT; kind++)
         for (unsigned b = 0; b < N_BINS; b++) {
             if (!total[kind][b]) continue;
-            json_t *row = json_pack("{s:s, s:f, s:I, s:I, s:f}", "kind", lt_truth_kind_name(kind),
-                                    "energy_min_mev", bin_edges[b], "found",
-                                    (json_int_t)found[kind][b], "total", (json_int_t)total[kind][b],
+            json_t *row = json_pack("{s:s, s:f, s:I, s:I, s:I, s:f}", "kind",
+                                    lt_truth_kind_name(kind), "energy_min_mev", bin_edges[b],
+                                    "found", (json_int_t)found[kind][b], "lost_to_inhibit",
+                                    (json_int_t)lost[kind][b], "total", (json_int_t)total[kind][b],
                                     "efficiency", (double)found[kind][b] / (double)total[kind][b]);
             json_object_set_new(row, "energy_max_mev",
                                 isinf(bin_edges[b + 1]) ? json_null()
@@ -118,6 +197,20 @@ json_t *replay_report_json(const struct replay_result *r)
         "physics_triggers", (json_int_t)physics, "fake_triggers", (json_int_t)fakes, "fake_rate_hz",
         ds > 0 ? (double)fakes / ds : 0.0, "records", (json_int_t)r->out.records, "wall_s",
         r->wall_s);
+    json_object_set_new(doc, "signal_lost_to_inhibit", json_integer((json_int_t)sig_lost));
+    json_object_set_new(doc, "fake_background", json_integer((json_int_t)fake_bkg));
+    json_object_set_new(doc, "fake_noise", json_integer((json_int_t)(fakes - fake_bkg)));
+    json_object_set_new(doc, "inhibited_count", json_integer((json_int_t)r->inhibited_total));
+    json_object_set_new(doc, "inhibited", inh);
+    json_object_set_new(doc, "inhibited_physics", json_integer((json_int_t)inh_phys));
+    json_object_set_new(doc, "inhibited_fakes", json_integer((json_int_t)inh_fakes));
+    double dead_s = lt_ticks_to_seconds((uint64_t)dead);
+    json_object_set_new(doc, "dead_time_s", json_real(dead_s));
+    json_object_set_new(doc, "live_fraction", json_real(ds > 0 ? 1.0 - dead_s / ds : 1.0));
+    json_object_set_new(doc, "candidates_dropped", json_integer((json_int_t)dropped));
+    json_object_set_new(doc, "candidates_not_kept", json_integer((json_int_t)r->cand_not_kept));
+    json_object_set_new(doc, "match_wire_tolerance", json_integer(LT_MATCH_WIRE_TOL));
+    json_object_set_new(doc, "match_time_tolerance_ticks", json_integer(LT_MATCH_TIME_TOL));
     json_object_set_new(doc, "signal_efficiency",
                         sig_total ? json_real((double)sig_found / (double)sig_total) : json_null());
     json_object_set_new(doc, "record_bytes", json_integer((json_int_t)r->out.record_bytes));
@@ -134,6 +227,11 @@ json_t *replay_report_json(const struct replay_result *r)
     json_object_set_new(doc, "triggers_listed_max", json_integer(REPLAY_MAX_TRIGGERS));
     if (r->pipeline) json_object_set(doc, "pipeline", r->pipeline);
     return doc;
+oom:
+    free(mt);
+    free(cause);
+    free(outcome);
+    return NULL;
 }
 
 static double num(json_t *o, const char *k)
@@ -171,19 +269,25 @@ void replay_report_print(json_t *doc, const struct replay_result *r)
                 snprintf(cells + l, sizeof cells - l, "%s%lld", j ? "," : "",
                          (long long)json_integer_value(v));
         }
+        const char *why = json_string_value(json_object_get(t, "cause"));
+        char note[48] = "";
+        if (json_is_true(json_object_get(t, "fake")))
+            snprintf(note, sizeof note, "   fake (%s)", why ? why : "?");
         printf("%8.0f %14.6f  %-26s %s%s\n", num(t, "number"), num(t, "time_s"), algos,
-               cells[0] ? cells : "-",
-               json_is_true(json_object_get(t, "signal")) ? "" : "   (no signal truth)");
+               cells[0] ? cells : "-", note);
     }
-    if (r->trig_total > r->n_trig)
-        printf("  ... %llu more not listed\n", (unsigned long long)(r->trig_total - r->n_trig));
-    printf(
-        "\nefficiency (found = a trigger's readout window holds part of the deposit's charge):\n");
+    if (r->trig_total + r->inhibited_total > r->n_trig)
+        printf("  ... %llu more not listed\n",
+               (unsigned long long)(r->trig_total + r->inhibited_total - r->n_trig));
+    printf("\nefficiency (found = an issued trigger's decision holds a candidate of the deposit's "
+           "cell\non its wires and time, within %.0f wires and %.0f ticks):\n",
+           num(doc, "match_wire_tolerance"), num(doc, "match_time_tolerance_ticks"));
     json_t *eff = json_object_get(doc, "efficiency");
     if (!json_array_size(eff))
         printf("  no signal deposits in /Truth\n");
     else
-        printf("  %-12s %-16s %12s %8s\n", "kind", "energy MeV", "found/total", "eff");
+        printf("  %-12s %-16s %12s %8s %16s\n", "kind", "energy MeV", "found/total", "eff",
+               "lost to inhibit");
     json_array_foreach(eff, i, t)
     {
         char range[40];
@@ -194,11 +298,22 @@ void replay_report_print(json_t *doc, const struct replay_result *r)
             snprintf(range, sizeof range, ">=%g", num(t, "energy_min_mev"));
         char ft[40];
         snprintf(ft, sizeof ft, "%.0f/%.0f", num(t, "found"), num(t, "total"));
-        printf("  %-12s %-16s %12s %7.1f%%\n", json_string_value(json_object_get(t, "kind")), range,
-               ft, 100.0 * num(t, "efficiency"));
+        printf("  %-12s %-16s %12s %7.1f%% %16.0f\n", json_string_value(json_object_get(t, "kind")),
+               range, ft, 100.0 * num(t, "efficiency"), num(t, "lost_to_inhibit"));
     }
-    printf("fake triggers: %.0f of %.0f physics triggers, %.3f per second of data\n",
-           num(doc, "fake_triggers"), num(doc, "physics_triggers"), num(doc, "fake_rate_hz"));
+    printf("fake triggers: %.0f of %.0f physics triggers (%.0f on background deposits, %.0f on "
+           "noise), %.3f per second of data\n",
+           num(doc, "fake_triggers"), num(doc, "physics_triggers"), num(doc, "fake_background"),
+           num(doc, "fake_noise"), num(doc, "fake_rate_hz"));
+    printf("dead time: %.0f trigger(s) inhibited (%.0f physics, %.0f of them fakes), %.6f s of "
+           "data not read out (live %.2f%%), %.0f signal deposit(s) lost to it\n",
+           num(doc, "inhibited_count"), num(doc, "inhibited_physics"), num(doc, "inhibited_fakes"),
+           num(doc, "dead_time_s"), 100.0 * num(doc, "live_fraction"),
+           num(doc, "signal_lost_to_inhibit"));
+    if (num(doc, "candidates_dropped") || num(doc, "candidates_not_kept"))
+        printf("WARNING: %.0f candidates beyond trigger.max_candidates_per_decision and %.0f "
+               "beyond what replay keeps were not matched: efficiency is a lower bound\n",
+               num(doc, "candidates_dropped"), num(doc, "candidates_not_kept"));
     json_t *red = json_object_get(doc, "reduction");
     printf("records: %llu written, %.2f MB of record data in %u file(s)\n",
            (unsigned long long)r->out.records, r->out.record_bytes / 1e6, r->out.files);
@@ -211,10 +326,9 @@ void replay_report_print(json_t *doc, const struct replay_result *r)
            run->data_seconds, r->wall_s, num(doc, "throughput"), r->preload_s);
     json_t *p = r->pipeline;
     if (p && (num(p, "fragments_not_found") || num(p, "fragments_incomplete") ||
-              num(p, "inhibited") || num(p, "records_failed")))
-        printf("WARNING: %.0f fragments not found, %.0f incomplete, %.0f triggers inhibited, %.0f "
-               "records failed\n",
-               num(p, "fragments_not_found"), num(p, "fragments_incomplete"), num(p, "inhibited"),
+              num(p, "records_failed")))
+        printf("WARNING: %.0f fragments not found, %.0f incomplete, %.0f records failed\n",
+               num(p, "fragments_not_found"), num(p, "fragments_incomplete"),
                num(p, "records_failed"));
     if (r->out_kept) printf("records in %s\n", r->out_dir);
 }

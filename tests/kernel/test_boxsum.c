@@ -1,0 +1,70 @@
+/* The 3x3 charge-sum baseline (kernels/weights/boxsum.ltw, written by tools/train/baselines.py):
+ * the file loads, sees the same input columns as the default CNN (D, in_shift), and the kernel's
+ * streaming network computes exactly the causal 3-column x 3-wire sum of its input (zero before
+ * the run and beyond the edge wires), here against a direct sum on random columns. */
+#include "cnn.h"
+#include "lt_error.h"
+#include "weights.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define W 96
+#define T 40
+
+static struct lt_weights box, cnn;
+static struct lt_cnn_state st;
+
+static void load(const char *file, struct lt_weights *out)
+{
+    char path[1024], err[512];
+    snprintf(path, sizeof path, "%s/kernels/weights/%s", LARTRIG_SOURCE_DIR, file);
+    ck_assert_msg(lt_weights_load(path, out, err, sizeof err) == 0, "%s", err);
+}
+
+START_TEST(boxsum_is_a_3x3_sum)
+{
+    load("boxsum.ltw", &box);
+    load("default.ltw", &cnn);
+    const struct lt_kernel_net *n = &box.net;
+    ck_assert_uint_eq(n->n_layers, 1);
+    ck_assert_uint_eq(n->d, cnn.net.d); /* the same input columns as the CNN */
+    ck_assert_uint_eq(n->in_shift, cnn.net.in_shift);
+    ck_assert_int_eq(n->threshold, 400);
+    static int16_t x[T][W], score[W];
+    uint32_t seed = 12345;
+    for (int t = 0; t < T; t++)
+        for (int j = 0; j < W; j++) {
+            seed = seed * 1664525U + 1013904223U;
+            x[t][j] = (int16_t)((int)(seed >> 20) % 400 - 150); /* signal-like and negative */
+        }
+    lt_cnn_reset(&st, n, W);
+    int emitted = 0;
+    for (int t = 0; t < T; t++) {
+        ck_assert_int_eq(lt_cnn_push(&st, n, x[t], score), 1); /* no pooling: every column */
+        emitted++;
+        for (int j = 0; j < W; j++) {
+            int32_t want = 0;
+            for (int dt = 0; dt < 3; dt++)
+                for (int dw = -1; dw <= 1; dw++)
+                    if (t - dt >= 0 && j + dw >= 0 && j + dw < W) want += x[t - dt][j + dw];
+            ck_assert_msg(score[j] == want, "t %d wire %d: %d, want %d", t, j, score[j], want);
+        }
+    }
+    ck_assert_int_eq(emitted, T);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("boxsum");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, boxsum_is_a_3x3_sum);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

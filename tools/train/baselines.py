@@ -1,0 +1,51 @@
+#!/usr/bin/python3
+"""Baseline networks in the CNN's own weights format, so they run through the same kernel,
+aggregator and readout as the CNN (issue 15: the CNN is always compared on the same data).
+
+  /usr/bin/python3 tools/train/baselines.py [--like kernels/weights/default.ltw]
+                   [--out kernels/weights/boxsum.ltw] [--threshold 400]
+
+boxsum: one layer, 1 -> 1 channel, 3 columns x 3 wires, every weight 1, no bias, no shift, no
+ReLU, no pool: the score of (column t, wire j) is the plain sum of the pedestal-subtracted input
+x over columns t-2..t and wires j-1..j+1, i.e. a 3x3 charge sum. Downsampling and input scale
+(D, in_shift) are copied from --like (the CNN it is compared with), so both see the same input
+columns. Select it with the trigd configuration `kernel = { weights = "<path>"; threshold = N; }`.
+Needs only numpy (no torch).
+"""
+import argparse
+import os
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, HERE)
+from export import read_weights, write_weights  # noqa: E402
+from intmodel import QLayer, QNet  # noqa: E402
+
+
+def boxsum_net(d, in_shift, kt=3, kw=3):
+    w = np.ones((1, 1, kt, kw), dtype=np.int8)
+    layer = QLayer(cin=1, cout=1, kt=kt, kw=kw, shift=0, relu=False, pw=1, pt=1, w=w,
+                   b=np.zeros(1, dtype=np.int32))
+    return QNet(d=d, in_shift=in_shift, layers=[layer])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--like", default=os.path.join(ROOT, "kernels/weights/default.ltw"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "kernels/weights/boxsum.ltw"))
+    ap.add_argument("--threshold", type=int, default=400,
+                    help="suggested candidate threshold (score units: the input x, 1/4 ADC with "
+                    "in_shift 2, summed over 9 pixels)")
+    a = ap.parse_args()
+    like, _, like_name, _ = read_weights(a.like)
+    net = boxsum_net(like.d, like.in_shift)
+    crc = write_weights(net, a.out, "3x3 charge sum baseline", a.threshold)
+    print(f"wrote {a.out}: 3x3 charge sum, D = {2 ** net.d} like '{like_name}', in_shift "
+          f"{net.in_shift}, threshold {a.threshold}, CRC-32 {crc:08x}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,174 @@
+#!/usr/bin/python3
+"""Quick trigger-level comparison of the CNN with the 3x3 charge-sum baseline (issue 15), both
+through trigd's own pipeline (`trigctl replay`: kernel, aggregator, readout, records) on the same
+simulated files of a held-out seed, judged by replay's trigger-level truth (docs/replay.md).
+
+  /usr/bin/python3 tools/train/compare_baselines.py [--build build] [--out out/compare]
+                   [--energies 5,7,10] [--events 12] [--cells 2] [--seed 515151]
+                   [--boxsum-threshold 400] [--boxsum-single 400,800,1200,1600] [--reuse]
+
+Per energy: one run file of `cells` full cells (2560 channels) with `events` electrons of that
+energy injected per cell 15 ms apart, the cells staggered so that every event is alone in time
+(default backgrounds and detector effects of the simulator,
+no other signal), replayed with (a) the embedded trigd configuration (the CNN, default weights)
+and (b) the same configuration with kernel.weights = kernels/weights/boxsum.ltw, its kernel
+threshold (and coincidence min_score) from --boxsum-threshold and single.min_score from each
+value of --boxsum-single (the CNN's trigger thresholds are in CNN score units, meaningless for a
+charge sum). Prints efficiency with a 68% Clopper-Pearson interval per energy and trigger, and
+the fake triggers of each trigger over all files. A preliminary figure: small samples.
+"""
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+
+
+def beta_inv(p, a, b):
+    """Inverse of the regularised incomplete beta function by bisection (no scipy)."""
+    def ibeta(x):
+        # continued fraction (Numerical Recipes betacf), enough for these small counts
+        if x <= 0:
+            return 0.0
+        if x >= 1:
+            return 1.0
+        lbt = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log(1 - x)
+        bt = math.exp(lbt)
+
+        def cf(x, a, b):
+            qab, qap, qam = a + b, a + 1, a - 1
+            c, d = 1.0, 1 - qab * x / qap
+            d = 1 / (d if abs(d) > 1e-300 else 1e-300)
+            h = d
+            for m in range(1, 300):
+                m2 = 2 * m
+                aa = m * (b - m) * x / ((qam + m2) * (a + m2))
+                d = 1 + aa * d
+                d = 1 / (d if abs(d) > 1e-300 else 1e-300)
+                c = 1 + aa / c if abs(c) > 1e-300 else 1e300
+                h *= d * c
+                aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
+                d = 1 + aa * d
+                d = 1 / (d if abs(d) > 1e-300 else 1e-300)
+                c = 1 + aa / c if abs(c) > 1e-300 else 1e300
+                de = d * c
+                h *= de
+                if abs(de - 1) < 1e-12:
+                    break
+            return h
+        if x < (a + 1) / (a + b + 2):
+            return bt * cf(x, a, b) / a
+        return 1 - bt * cf(1 - x, b, a) / b
+    lo, hi = 0.0, 1.0
+    for _ in range(80):
+        mid = (lo + hi) / 2
+        if ibeta(mid) < p:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+def interval(k, n, cl=0.68):
+    a = (1 - cl) / 2
+    lo = 0.0 if k == 0 else beta_inv(a, k, n - k + 1)
+    hi = 1.0 if k == n else beta_inv(1 - a, k + 1, n - k)
+    return lo, hi
+
+
+def run(cmd, **kw):
+    print("+", " ".join(cmd), file=sys.stderr, flush=True)
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "out", "compare"))
+    ap.add_argument("--energies", default="5,7,10")
+    ap.add_argument("--events", type=int, default=12, help="per cell and energy")
+    ap.add_argument("--cells", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=515151)
+    ap.add_argument("--boxsum-threshold", type=int, default=400)
+    ap.add_argument("--boxsum-single", default="400,800,1200,1600",
+                    help="single.min_score values to try for the charge sum (comma list)")
+    ap.add_argument("--reuse", action="store_true", help="keep existing simulated files")
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    trigctl = os.path.join(a.build, "tools", "trigctl")
+    trigd = os.path.join(a.build, "daemon", "trigd")
+    base = subprocess.run([trigd, "--print-default-config"], check=True, capture_output=True,
+                          text=True).stdout
+    cnn_conf = os.path.join(a.out, "cnn.conf")
+    with open(cnn_conf, "w") as f:
+        f.write(base)
+    confs = [("cnn", cnn_conf)]
+    for single in [int(x) for x in a.boxsum_single.split(",")]:
+        box = base.replace("kernel = {", "kernel = { weights = \"%s\"; threshold = %d;" % (
+            os.path.join(ROOT, "kernels", "weights", "boxsum.ltw"), a.boxsum_threshold), 1)
+        box = box.replace("single = { enabled = true; min_score = 2000; }",
+                          "single = { enabled = true; min_score = %d; }" % single, 1)
+        box = box.replace("min_score = 500;", "min_score = %d;" % a.boxsum_threshold, 1)
+        assert box != base and "boxsum.ltw" in box, "could not derive the charge-sum config"
+        path = os.path.join(a.out, f"boxsum{single}.conf")
+        with open(path, "w") as f:
+            f.write(box)
+        confs.append((f"boxsum single>{single}", path))
+    rows = []
+    for e in [float(x) for x in a.energies.split(",")]:
+        path = os.path.join(a.out, f"le{e:g}.h5")
+        seconds = 0.02 + 0.015 * a.events + 0.01
+        if not (a.reuse and os.path.exists(path)):
+            cmd = [trigctl, "sim", "-o", path, "--force", "--seed", str(a.seed + int(e * 10)),
+                   "--cells", str(a.cells), "--channels", "2560", "--seconds", f"{seconds:.3f}",
+                   "--le-rate", "0", "--he-rate", "0", "--cosmic-rate", "0"]
+            for c in range(a.cells):
+                for k in range(a.events):
+                    # cells staggered: each event alone in time, so no coincidence of two
+                    # injected events helps the trigger
+                    t = 0.02 + 0.015 * k + 0.015 * c / a.cells
+                    cmd += ["--inject", f"{c}:le:{e:g}:{t:.4f}"]
+            t0 = time.time()
+            run(cmd, stdout=subprocess.DEVNULL)
+            print(f"simulated {path} in {time.time() - t0:.0f} s", file=sys.stderr)
+        for name, conf in confs:
+            rep = os.path.join(a.out, f"le{e:g}_{os.path.basename(conf)[:-5]}.json")
+            t0 = time.time()
+            run([trigctl, "replay", path, "-c", conf, "--json", "-q", "--report", rep],
+                stdout=subprocess.DEVNULL)
+            doc = json.load(open(rep))
+            found = sum(r["found"] for r in doc["efficiency"] if r["kind"] == "low_energy")
+            total = sum(r["total"] for r in doc["efficiency"] if r["kind"] == "low_energy")
+            lo, hi = interval(found, total)
+            cs = doc["data_seconds"] * a.cells
+            rows.append(dict(energy=e, trigger=name, found=found, total=total, lo=lo, hi=hi,
+                             fakes=doc["fake_triggers"], fake_bkg=doc["fake_background"],
+                             cell_seconds=cs, inhibited=doc["inhibited_count"],
+                             wall=time.time() - t0))
+            print(f"{e:g} MeV {name}: {found}/{total}, fakes {doc['fake_triggers']} in {cs:.2f} "
+                  f"cell-s", file=sys.stderr)
+    energies = sorted({r["energy"] for r in rows})
+    print("| trigger | " + " | ".join(f"{e:g} MeV" for e in energies) +
+          " | fake triggers (on radiologicals) / cell-seconds | inhibited |")
+    print("|---|" + "---|" * len(energies) + "---|---|")
+    for name, _ in confs:
+        rs = [r for r in rows if r["trigger"] == name]
+        cells = []
+        for e in energies:
+            r = next(r for r in rs if r["energy"] == e)
+            cells.append(f"{r['found']}/{r['total']} = {100 * r['found'] / max(r['total'], 1):.0f}% "
+                         f"({100 * r['lo']:.0f}-{100 * r['hi']:.0f}%)")
+        fakes = sum(r["fakes"] for r in rs)
+        bkg = sum(r["fake_bkg"] for r in rs)
+        cs = sum(r["cell_seconds"] for r in rs)
+        print(f"| {name} | " + " | ".join(cells) +
+              f" | {fakes} ({bkg}) / {cs:.2f} | {sum(r['inhibited'] for r in rs)} |")
+
+
+if __name__ == "__main__":
+    main()
