@@ -11,13 +11,17 @@
  *                         [--rate CANDIDATES_PER_S]   (0 = as fast as the aggregator takes them;
  *                         the latency figures mean something only when paced below capacity)
  *                         [--block-us 6400]  data time per message: 64 candidates per 6.4 ms is
- *                         10k candidates/s per cell, the 39Ar rate of a cell */
+ *                         10k candidates/s per cell, the 39Ar rate of a cell
+ *                         [--curve]  CURVE on the sockets as trigd has them over tcp: a key per
+ *                         cell, the ZAP handler binding keys to cells, each message's cell checked
+ *                         against its peer's User-Id (docs/security.md) */
 #include <getopt.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "aggregator.h"
@@ -28,6 +32,7 @@
 #include "lt_clock.h"
 #include "lt_error.h"
 #include "msg.h"
+#include "socket_security.h"
 #include "ticks.h"
 
 #define T0   (1ULL << 30)
@@ -40,7 +45,10 @@ static struct {
     char endpoint[256];
     double rate;     /* candidates/s the generator offers; 0 = as fast as it is taken */
     double block_us; /* data time one message of a cell covers */
-} opt = {150, 5.0, 64, "tcp://127.0.0.1:5599", 0, 6400.0};
+    int curve;
+} opt = {150, 5.0, 64, "tcp://127.0.0.1:5599", 0, 6400.0, 0};
+static char server_pub[41], server_sec[41];
+static char (*cell_pub)[41], (*cell_sec)[41];
 static uint64_t BLOCK_TICKS;
 
 static _Atomic uint64_t sent_ns[RING]; /* per block: when its last watermark went out */
@@ -67,6 +75,7 @@ static void *generator(void *arg)
     for (uint32_t c = 0; c < opt.cells; c++) {
         push[c] = zmq_socket(zctx, ZMQ_PUSH);
         zmq_setsockopt(push[c], ZMQ_SNDHWM, &hwm, sizeof hwm);
+        if (opt.curve) lt_zsec_client_keys(push[c], server_pub, cell_pub[c], cell_sec[c], NULL, 0);
         zmq_connect(push[c], opt.endpoint);
     }
     /* Let 150 tcp connections come up before the clock starts, or the first blocks queue
@@ -162,13 +171,11 @@ static void on_emit(void *user, const struct trigd_decision *d)
 
 int main(int argc, char **argv)
 {
-    static const struct option lo[] = {{"cells", required_argument, NULL, 'c'},
-                                       {"seconds", required_argument, NULL, 's'},
-                                       {"batch", required_argument, NULL, 'b'},
-                                       {"endpoint", required_argument, NULL, 'e'},
-                                       {"rate", required_argument, NULL, 'r'},
-                                       {"block-us", required_argument, NULL, 'k'},
-                                       {NULL, 0, NULL, 0}};
+    static const struct option lo[] = {
+        {"cells", required_argument, NULL, 'c'}, {"seconds", required_argument, NULL, 's'},
+        {"batch", required_argument, NULL, 'b'}, {"endpoint", required_argument, NULL, 'e'},
+        {"rate", required_argument, NULL, 'r'},  {"block-us", required_argument, NULL, 'k'},
+        {"curve", no_argument, NULL, 'C'},       {NULL, 0, NULL, 0}};
     int o;
     while ((o = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         if (o == 'c')
@@ -183,6 +190,8 @@ int main(int argc, char **argv)
             opt.rate = atof(optarg);
         else if (o == 'k')
             opt.block_us = atof(optarg);
+        else if (o == 'C')
+            opt.curve = 1;
         else
             return 2;
     }
@@ -211,9 +220,11 @@ int main(int argc, char **argv)
     struct trigd_agg *agg;
     struct trigd_input *in;
     static struct lt_aggregator_config ac;
+    static struct trigd_input_config ic;
     trigd_config_aggregator(&cfg, &ac);
+    trigd_config_input(&cfg, &ic);
     if (trigd_agg_create(&ac, &cb, lt_mono_ns(), &agg, err, sizeof err) ||
-        trigd_input_create(&ac.cells, &in, err, sizeof err)) {
+        trigd_input_create(&ic, &in, err, sizeof err)) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }
@@ -223,6 +234,29 @@ int main(int argc, char **argv)
     void *pull = zmq_socket(zctx, ZMQ_PULL);
     int hwm = 100000;
     zmq_setsockopt(pull, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    struct lt_zap *zap = NULL;
+    char list[] = "/tmp/bench_aggregator_cells_XXXXXX";
+    if (opt.curve) {
+        /* Keys as trigctl keygen makes them; the allow-list binds each to its cell. */
+        cell_pub = calloc(opt.cells, sizeof *cell_pub);
+        cell_sec = calloc(opt.cells, sizeof *cell_sec);
+        int fd = mkstemp(list);
+        FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+        if (!cell_pub || !cell_sec || !f || zmq_curve_keypair(server_pub, server_sec)) return 1;
+        for (uint32_t c = 0; c < opt.cells; c++) {
+            if (zmq_curve_keypair(cell_pub[c], cell_sec[c])) return 1;
+            fprintf(f, "%s %u\n", cell_pub[c], c);
+        }
+        fclose(f);
+        int one = 1;
+        if (lt_zap_start_cells(zctx, list, NULL, 0, 0, &zap, err, sizeof err) ||
+            zmq_setsockopt(pull, ZMQ_CURVE_SERVER, &one, sizeof one) ||
+            zmq_setsockopt(pull, ZMQ_CURVE_SECRETKEY, server_sec, 40) ||
+            zmq_setsockopt(pull, ZMQ_ZAP_DOMAIN, "lartrig-data", 12)) {
+            fprintf(stderr, "CURVE: %s\n", err);
+            return 1;
+        }
+    }
     if (zmq_bind(pull, opt.endpoint)) {
         fprintf(stderr, "bind %s: %s\n", opt.endpoint, zmq_strerror(zmq_errno()));
         return 1;
@@ -245,7 +279,13 @@ int main(int argc, char **argv)
         while (zmq_msg_recv(&m, pull, ZMQ_DONTWAIT) >= 0) {
             uint64_t now = lt_mono_ns();
             if (!t_start) t_start = now;
-            trigd_input_handle(in, agg, zmq_msg_data(&m), zmq_msg_size(&m), now);
+            int32_t peer = TRIGD_PEER_ANY;
+            if (opt.curve) {
+                /* As the module does: the cell the peer's key is bound to. */
+                const char *u = zmq_msg_gets(&m, "User-Id");
+                peer = u && !strncmp(u, "cell-", 5) ? (int32_t)atoi(u + 5) : -2;
+            }
+            trigd_input_handle_peer(in, agg, zmq_msg_data(&m), zmq_msg_size(&m), peer, now);
             t_last = lt_mono_ns();
             msgs++;
         }
@@ -256,8 +296,8 @@ int main(int argc, char **argv)
     struct trigd_agg_stats as;
     trigd_agg_get_stats(agg, &as);
     double secs = (double)(t_last - t_start) * 1e-9;
-    printf("bench_aggregator: %u cells, %u candidates per %.0f us message, %s, offered %s\n",
-           opt.cells, opt.batch, opt.block_us, opt.endpoint,
+    printf("bench_aggregator: %u cells, %u candidates per %.0f us message, %s%s, offered %s\n",
+           opt.cells, opt.batch, opt.block_us, opt.endpoint, opt.curve ? " with CURVE" : "",
            opt.rate > 0 ? "paced" : "as fast as taken");
     printf("  candidates: %llu generated, %llu merged in %.2f s = %.3g candidates/s "
            "(%llu messages, %.3g msg/s)\n",
@@ -265,9 +305,10 @@ int main(int argc, char **argv)
            (double)as.candidates / secs, (unsigned long long)msgs, (double)msgs / secs);
     struct trigd_input_stats st;
     trigd_input_snapshot(in, &st);
-    printf("  dropped: %llu bad, %llu out of order, %llu late, %llu overflow\n",
-           (unsigned long long)st.msgs_bad, (unsigned long long)st.msgs_out_of_order,
-           (unsigned long long)as.late, (unsigned long long)as.overflow);
+    printf("  dropped: %llu bad, %llu forged, %llu out of order, %llu late, %llu overflow\n",
+           (unsigned long long)st.msgs_bad, (unsigned long long)st.msgs_forged,
+           (unsigned long long)st.msgs_out_of_order, (unsigned long long)as.late,
+           (unsigned long long)as.overflow);
     printf("  decisions: %llu (single %llu, coincidence %llu, summed %llu, periodic %llu), "
            "%llu proposals merged\n",
            (unsigned long long)as.decisions, (unsigned long long)as.triggers[LT_ALGO_SINGLE],
@@ -281,6 +322,8 @@ int main(int argc, char **argv)
            trigd_hist_quantile(&e2e, 0.5) / 1e6, trigd_hist_quantile(&e2e, 0.99) / 1e6,
            e2e.max_ns / 1e6, (unsigned long long)e2e.n);
     zmq_close(pull);
+    lt_zap_stop(zap);
+    if (opt.curve) unlink(list);
     zmq_ctx_term(zctx);
     trigd_input_destroy(in);
     trigd_agg_destroy(agg);

@@ -415,6 +415,12 @@ int trigd_agg_watermark(struct trigd_agg *a, uint32_t cell, uint64_t wm, uint64_
     return 0;
 }
 
+void trigd_agg_cell_resync(struct trigd_agg *a, uint32_t cell, uint64_t watermark)
+{
+    struct agg_cell *c = cell_of(a, cell);
+    if (c) c->watermark = watermark;
+}
+
 void trigd_agg_poll(struct trigd_agg *a, uint64_t now_ns)
 {
     uint64_t timeout = (uint64_t)a->cfg.trigger.cell_timeout_ms * 1000000ULL;
@@ -469,6 +475,8 @@ void trigd_agg_get_stats(const struct trigd_agg *a, struct trigd_agg_stats *st)
 {
     *st = a->st;
     st->horizon = a->horizon;
+    for (unsigned k = 0; k < LT_ALGO_COUNT; k++)
+        st->timer_skipped[k] = trigd_algos_timer_skipped(a->algos, (enum lt_algo)k);
     st->latency_p50_ns = trigd_hist_quantile(&a->latency, 0.50);
     st->latency_p99_ns = trigd_hist_quantile(&a->latency, 0.99);
     st->latency_max_ns = a->latency.max_ns;

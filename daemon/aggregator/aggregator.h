@@ -94,6 +94,7 @@ struct trigd_agg_stats {
     uint64_t paused;           /* decisions not issued because the operator paused triggering */
     uint64_t pending_overflow; /* decisions forced out early because the pending list was full */
     uint64_t window_overflows;
+    uint64_t timer_skipped[LT_ALGO_COUNT]; /* periodic/random slots skipped after a gap */
     uint64_t missing_events, rejoin_events;
     uint32_t cells_missing, cells_total;
     uint64_t horizon;                                        /* decided up to this tick */
@@ -119,6 +120,10 @@ int trigd_agg_candidates(struct trigd_agg *a, uint32_t cell, const struct lt_can
                          uint32_t n, uint64_t now_ns);
 /* A cell's heartbeat: it has processed everything before `watermark`. Decides what it can. */
 int trigd_agg_watermark(struct trigd_agg *a, uint32_t cell, uint64_t watermark, uint64_t now_ns);
+/* A missing cell speaks again with its own time (candidate_gate.h decided to take it): its
+ * watermark becomes `watermark` even if that is behind the one it had (the horizon never goes
+ * back; what lies behind it is late). */
+void trigd_agg_cell_resync(struct trigd_agg *a, uint32_t cell, uint64_t watermark);
 /* Periodic housekeeping: declare silent cells missing (and decide what that allows). */
 void trigd_agg_poll(struct trigd_agg *a, uint64_t now_ns);
 /* An operator trigger at data time t (decided with the rest, in time order). */

@@ -34,7 +34,8 @@ struct trigd_algos {
     int timers_started;
     uint64_t rng;
     uint64_t overflows;
-    struct lt_candidate *scratch; /* contiguous copy of a window for a proposal */
+    uint64_t skipped[LT_ALGO_COUNT]; /* timer slots passed over after a gap */
+    struct lt_candidate *scratch;    /* contiguous copy of a window for a proposal */
 };
 
 int trigd_algos_create(const struct trigd_trigger_config *cfg, struct trigd_algos **out, char *err,
@@ -92,6 +93,11 @@ uint64_t trigd_algos_window_overflows(const struct trigd_algos *a)
     return a->overflows;
 }
 
+uint64_t trigd_algos_timer_skipped(const struct trigd_algos *a, enum lt_algo algo)
+{
+    return algo < LT_ALGO_COUNT ? a->skipped[algo] : 0;
+}
+
 /* splitmix64: a tiny reproducible generator for the random trigger. */
 static double next_uniform(struct trigd_algos *a)
 {
@@ -109,8 +115,15 @@ static uint64_t random_gap(struct trigd_algos *a)
     return t ? t : 1;
 }
 
+/* A horizon step over more due slots than this is a gap in data time (a clock jump, a module that
+ * decided nothing for a while): each algorithm then fires once. Smaller steps fire every slot,
+ * as a steady run does (its steps are one kernel block, far shorter than a period). */
+#define TIMER_CATCHUP_MAX 16U
+
 /* Fire the unbiased triggers due before `t` (exclusive). Their first times are laid out from the
- * first time seen, so a run's periodic triggers sit on multiples of the period. */
+ * first time seen, so a run's periodic triggers sit on multiples of the period. Bounded by work,
+ * never by data values: after a gap the slots passed over are counted, not iterated (an hour of
+ * 5 ms periods would otherwise be 720,000 proposals). */
 static void fire_timers(struct trigd_algos *a, uint64_t t, trigd_fire_fn fire, void *user)
 {
     if (!a->timers_started) {
@@ -119,17 +132,51 @@ static void fire_timers(struct trigd_algos *a, uint64_t t, trigd_fire_fn fire, v
         if (p) a->next_periodic = (t / p + 1) * p;
         a->next_random = t + random_gap(a);
     }
-    if (a->cfg.periodic.enabled) {
-        while (a->next_periodic < t) {
+    uint64_t p = a->cfg.periodic.period_ticks;
+    if (a->cfg.periodic.enabled && p && a->next_periodic < t) {
+        uint64_t due = (t - 1 - a->next_periodic) / p + 1;
+        if (due > TIMER_CATCHUP_MAX) {
+            /* Fire the newest slot only: its data is the likeliest to be in the cells' rings. */
+            a->next_periodic += (due - 1) * p;
+            a->skipped[LT_ALGO_PERIODIC] += due - 1;
+            LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 3,
+                               "periodic trigger: data time jumped over %llu periods; firing once "
+                               "at %llu (%llu skipped so far)",
+                               (unsigned long long)due, (unsigned long long)a->next_periodic,
+                               (unsigned long long)a->skipped[LT_ALGO_PERIODIC]);
+            due = 1;
+        }
+        for (; due > 0; due--) {
             fire(user, LT_ALGO_PERIODIC, a->next_periodic, NULL, 0);
-            a->next_periodic += a->cfg.periodic.period_ticks;
+            a->next_periodic =
+                a->next_periodic <= UINT64_MAX - p ? a->next_periodic + p : UINT64_MAX;
         }
     }
-    if (a->cfg.random.enabled) {
-        while (a->next_random < t) {
-            fire(user, LT_ALGO_RANDOM, a->next_random, NULL, 0);
-            a->next_random += random_gap(a);
+    if (a->cfg.random.enabled && a->next_random < t) {
+        double span_s = lt_ticks_to_seconds(t - a->next_random);
+        double expected = span_s * a->cfg.random.rate_hz;
+        if (expected > TIMER_CATCHUP_MAX) {
+            /* A gap: fire once, a random gap before t (the process is memoryless), and count the
+             * expected number over the span instead of drawing them. */
+            uint64_t back = random_gap(a);
+            uint64_t at = t - a->next_random > back ? t - back : a->next_random;
+            uint64_t n = expected < 1e18 ? (uint64_t)expected : 1000000000000000000ULL;
+            a->skipped[LT_ALGO_RANDOM] += n;
+            LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 3,
+                               "random trigger: data time jumped %.3f s; firing once at %llu, "
+                               "about %llu triggers skipped",
+                               span_s, (unsigned long long)at, (unsigned long long)n);
+            fire(user, LT_ALGO_RANDOM, at, NULL, 0);
+            uint64_t gap = random_gap(a);
+            a->next_random = at <= UINT64_MAX - gap && at + gap > t ? at + gap : t;
         }
+        /* Bounded: beyond the gap case the draws average fewer than TIMER_CATCHUP_MAX. */
+        for (unsigned k = 0; a->next_random < t && k < 4 * TIMER_CATCHUP_MAX; k++) {
+            fire(user, LT_ALGO_RANDOM, a->next_random, NULL, 0);
+            uint64_t gap = random_gap(a);
+            a->next_random = a->next_random <= UINT64_MAX - gap ? a->next_random + gap : UINT64_MAX;
+        }
+        if (a->next_random < t) a->next_random = t; /* rare: the rest of the span skipped */
     }
 }
 

@@ -62,6 +62,12 @@ struct trigd_trigger_config {
     uint64_t watermark_slack_ticks; /* decide only up to min(watermark) - slack */
     uint32_t cell_timeout_ms;       /* silent longer -> cell missing */
     uint32_t max_candidates_per_decision;
+    /* Data-plane bounds, the candidate gate's (docs/security.md): a watermark or candidate further
+     * ahead of the other cells (or the cell's own last watermark) than this is refused as a clock
+     * fault; a sequence number further ahead of the last accepted one than max_sequence_gap is
+     * refused. */
+    uint64_t max_time_lead_ticks;
+    uint64_t max_sequence_gap;
     struct trigd_coincidence_config coincidence;
     struct trigd_summed_config summed;
     struct trigd_single_config single;
@@ -96,5 +102,8 @@ uint64_t trigd_algos_lookback(const struct trigd_algos *a);
 void trigd_algos_set_thresholds(struct trigd_algos *a, const struct trigd_trigger_config *cfg);
 /* Candidates that fell out of a full window buffer (counted, never silent). */
 uint64_t trigd_algos_window_overflows(const struct trigd_algos *a);
+/* Periodic/random slots passed over after a gap in data time: each algorithm fires at most once
+ * per step of the horizon, whatever the step's size (the rest are counted here). */
+uint64_t trigd_algos_timer_skipped(const struct trigd_algos *a, enum lt_algo algo);
 
 #endif

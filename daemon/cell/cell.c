@@ -178,6 +178,7 @@ static void *data_main(void *arg)
         stop_ticks = lt_seconds_to_ticks(cfg->sim->start_s) + dur;
 
     while (!atomic_load_explicit(&owner->stop_sources, memory_order_relaxed)) {
+        atomic_fetch_add_explicit(&c->st.data_loops, 1, memory_order_relaxed);
         if (rtf <= 0 && c->source->paced) wait_ring_gate(c, newest, &in_flight, &last_hb_ns);
         lt_wibeth_frame *frames = lt_ringbuf_slot(c->ring);
         uint64_t ts = 0;
@@ -256,6 +257,7 @@ static void *data_main(void *arg)
     /* Periods after the last full block never reach the kernel; the final watermark says so. */
     send_heartbeat(c);
     atomic_store(&c->data_done, 1);
+    atomic_store(&c->st.data_finished, 1);
     return NULL;
 }
 
@@ -294,7 +296,14 @@ static int cell_init(struct trigd_cells *cs, struct trigd_cell *c, uint32_t inde
     }
     c->push = zmq_socket(cs->zctx, ZMQ_PUSH);
     int hwm = (int)cfg->send_hwm, linger = 1000;
-    if (!c->push || zmq_setsockopt(c->push, ZMQ_SNDHWM, &hwm, sizeof hwm) ||
+    if (!c->push) {
+        lt_seterr(err, errlen, "cell %u: no socket: %s", c->id, zmq_strerror(zmq_errno()));
+        return LT_EIO;
+    }
+    /* Nothing comes back on the PUSH socket: the smallest bound there is. */
+    rc = trigd_cell_socket_setup(c, c->push, LT_MSG_HEADER_SIZE, err, errlen);
+    if (rc) return rc;
+    if (zmq_setsockopt(c->push, ZMQ_SNDHWM, &hwm, sizeof hwm) ||
         zmq_setsockopt(c->push, ZMQ_LINGER, &linger, sizeof linger) ||
         zmq_connect(c->push, cfg->candidates_ep)) {
         lt_seterr(err, errlen, "cell %u: cannot connect to %s: %s", c->id, cfg->candidates_ep,
@@ -439,6 +448,8 @@ void trigd_cells_snapshot(const struct trigd_cells *cs, uint32_t i, struct trigd
     const struct trigd_cell_status *s = &c->st;
 #define LD(f) out->f = atomic_load_explicit(&s->f, memory_order_relaxed)
     out->id = s->id;
+    LD(data_loops);
+    LD(data_finished);
     LD(periods);
     LD(frames);
     LD(source_errors);

@@ -41,7 +41,11 @@ struct trigd_cells_config {
     const char *candidates_ep; /* PUSH connects here */
     const char *requests_ep;   /* DEALER connects here */
     uint32_t send_hwm;
-    uint32_t latency_ms; /* ring length in data time */
+    /* The data sockets' security (docs/security.md): over tcp, CURVE unless insecure. */
+    int tcp, curve;
+    const char *module_public_key_file; /* curve: the module's public key */
+    const char *cell_secret_key_files;  /* curve: a cell's secret key; "{id}" = the cell id */
+    uint32_t latency_ms;                /* ring length in data time */
     int mlock;
     uint64_t file_read_ahead_bytes; /* file sources: read-ahead per cell */
     uint64_t pre_ticks, post_ticks; /* the readout window a request asks for */
@@ -49,6 +53,10 @@ struct trigd_cells_config {
 };
 
 struct trigd_cells;
+
+/* A cell's key file from the pattern ("{id}" = the cell id). 0, or LT_ERANGE when it does not
+ * fit out. */
+int trigd_cell_key_file(const char *pattern, uint32_t id, char *out, size_t len);
 
 /* Set up the cells of cfg whose ids are selected (sel[i] != 0 for cfg->cells[i]; NULL = all):
  * sources, rings, the accelerator with its weights, sockets (zctx shared with the module in
@@ -75,6 +83,8 @@ uint32_t trigd_cells_count(const struct trigd_cells *c);
  * never torn). */
 struct trigd_cell_stats {
     uint32_t id;
+    uint64_t data_loops;    /* iterations of the data thread's loop (watchdog progress) */
+    int data_finished;      /* the data thread has ended (source at its end, or stopped) */
     uint64_t periods;       /* frame periods produced by the source */
     uint64_t frames;        /* frames (periods x streams) */
     uint64_t source_errors; /* source failures / malformed input (counted, logged) */

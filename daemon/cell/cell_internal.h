@@ -15,6 +15,8 @@
  * atomics); trigd_cells_snapshot reads them. */
 struct trigd_cell_status {
     uint32_t id;
+    _Atomic uint64_t data_loops;    /* iterations of the data thread's loop (watchdog progress) */
+    _Atomic int data_finished;      /* the data thread has ended (source at its end, or stopped) */
     _Atomic uint64_t periods;       /* frame periods produced by the source */
     _Atomic uint64_t frames;        /* frames (periods x streams) */
     _Atomic uint64_t source_errors; /* source failures / malformed input (counted, logged) */
@@ -77,6 +79,10 @@ struct trigd_cells {
 };
 
 void *trigd_cell_request_main(void *arg);
+/* Limits of every data socket (message size, handshake time) and, on tcp without
+ * endpoints.insecure, CURVE with this cell's key (cell_sockets.c). */
+int trigd_cell_socket_setup(struct trigd_cell *c, void *sock, int64_t max_msg, char *err,
+                            size_t errlen);
 int trigd_cell_requests_init(struct trigd_cell *c, char *err, size_t errlen);
 void trigd_cell_requests_free(struct trigd_cell *c);
 

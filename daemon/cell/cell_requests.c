@@ -24,14 +24,19 @@ int trigd_cell_requests_init(struct trigd_cell *c, char *err, size_t errlen)
     /* Two cached buffers: one being filled while ZeroMQ or the module still holds the last. */
     if (trigd_reply_pool_create(c->reply_cap, 2, &c->replies, err, errlen)) goto nomem;
 
+    /* No routing id of our own: the module's ROUTER assigns one per connection and learns which
+     * cell it is from the cell's hello (authenticated by CURVE on tcp), so no peer can claim
+     * another cell's route by naming itself after it. */
     c->dealer = zmq_socket(c->owner->zctx, ZMQ_DEALER);
-    char rid[32];
-    int n = snprintf(rid, sizeof rid, "cell-%u", c->id);
     int linger = 1000;
     int64_t max_request = LT_MSG_HEADER_SIZE + LT_MSG_REQUEST_SIZE; /* only requests come in */
-    if (!c->dealer || zmq_setsockopt(c->dealer, ZMQ_ROUTING_ID, rid, (size_t)n) ||
-        zmq_setsockopt(c->dealer, ZMQ_MAXMSGSIZE, &max_request, sizeof max_request) ||
-        zmq_setsockopt(c->dealer, ZMQ_LINGER, &linger, sizeof linger) ||
+    if (!c->dealer) {
+        lt_seterr(err, errlen, "cell %u: no socket: %s", c->id, zmq_strerror(zmq_errno()));
+        return LT_EIO;
+    }
+    int rc = trigd_cell_socket_setup(c, c->dealer, max_request, err, errlen);
+    if (rc) return rc;
+    if (zmq_setsockopt(c->dealer, ZMQ_LINGER, &linger, sizeof linger) ||
         zmq_connect(c->dealer, cfg->requests_ep)) {
         lt_seterr(err, errlen, "cell %u: cannot connect to %s: %s", c->id, cfg->requests_ep,
                   zmq_strerror(zmq_errno()));
@@ -144,12 +149,36 @@ static void answer(struct trigd_cell *c, const struct lt_msg_data_request *rq)
                        rc ? lt_strerror(rc) : zmq_strerror(zerr));
 }
 
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000ULL + (uint64_t)ts.tv_nsec / 1000000ULL;
+}
+
+/* The hello on the request socket: a HEARTBEAT naming this cell, so the module routes its data
+ * requests to this connection. Repeated every LT_MSG_HELLO_INTERVAL_MS, so a reconnection (a new
+ * route) is learnt within a few of them. */
+static void send_hello(struct trigd_cell *c, uint64_t *seq)
+{
+    uint8_t buf[LT_MSG_HEADER_SIZE];
+    size_t len;
+    if (lt_msg_encode_heartbeat(buf, sizeof buf, c->id, ++*seq, 0, &len) == 0)
+        zmq_send(c->dealer, buf, len, ZMQ_DONTWAIT); /* not connected yet: the next one */
+}
+
 void *trigd_cell_request_main(void *arg)
 {
     struct trigd_cell *c = arg;
     zmq_msg_t m;
     zmq_msg_init(&m);
+    uint64_t hello_seq = 0, next_hello = 0;
     while (!atomic_load(&c->owner->stop_requests)) {
+        uint64_t now = mono_ms();
+        if (now >= next_hello) {
+            send_hello(c, &hello_seq);
+            next_hello = now + LT_MSG_HELLO_INTERVAL_MS;
+        }
         zmq_pollitem_t pi = {.socket = c->dealer, .events = ZMQ_POLLIN};
         if (zmq_poll(&pi, 1, 100) <= 0) continue;
         if (zmq_msg_recv(&m, c->dealer, ZMQ_DONTWAIT) < 0) continue;

@@ -80,6 +80,15 @@ static const struct key_desc keys[] = {
     {"endpoints.requests", K_STR, F(endpoints.requests), 0, 0, NULL, "inproc://lartrig-requests"},
     {"endpoints.requests_bind", K_STR, F(endpoints.requests_bind), 0, 0, NULL, ""},
     {"endpoints.send_hwm", K_U32, F(endpoints.send_hwm), 1, 1 << 24, NULL, "10000"},
+    {"endpoints.curve_module_secret_key_file", K_STR, F(endpoints.curve_module_secret_key_file), 0,
+     0, NULL, ""},
+    {"endpoints.curve_module_public_key_file", K_STR, F(endpoints.curve_module_public_key_file), 0,
+     0, NULL, ""},
+    {"endpoints.curve_cell_secret_key_files", K_STR, F(endpoints.curve_cell_secret_key_files), 0, 0,
+     NULL, ""},
+    {"endpoints.curve_cell_keys_file", K_STR, F(endpoints.curve_cell_keys_file), 0, 0, NULL, ""},
+    {"endpoints.insecure", K_BOOL, F(endpoints.insecure), 0, 0, NULL, "false"},
+    {"endpoints.max_peers", K_U32, F(endpoints.max_peers), 0, 1000000, NULL, "0"},
 
     /* A candidate is sent when the kernel closes it; a track along the drift direction spans up
      * to the full drift time, so its start can lie 2.25 ms before the watermark that comes with
@@ -88,6 +97,12 @@ static const struct key_desc keys[] = {
     {"trigger.cell_timeout_ms", K_U32, F(trigger.cell_timeout_ms), 1, 3600000, NULL, "2000"},
     {"trigger.max_candidates_per_decision", K_U32, F(trigger.max_candidates_per_decision), 1,
      LT_TC_MAX_CANDIDATES, NULL, "256"},
+    /* A few seconds of data: far more than cells ever drift apart (they read one detector clock),
+     * far less than a glitched or forged timestamp moves time. */
+    {"trigger.max_time_lead_ms", K_MS, F(trigger.max_time_lead_ticks), 1, 3.6e6, NULL, "5000.0"},
+    /* A cell sends a message per kernel block (~0.5 ms of data): a million is minutes of lost
+     * messages; a larger jump is a forged or corrupt number. */
+    {"trigger.max_sequence_gap", K_U64, F(trigger.max_sequence_gap), 1, 1e15, NULL, "1000000"},
     {"trigger.coincidence.enabled", K_BOOL, F(trigger.coincidence.enabled), 0, 0, NULL, "true"},
     {"trigger.coincidence.min_cells", K_U32, F(trigger.coincidence.min_cells), 1, TRIGD_MAX_CELLS,
      NULL, "2"},
@@ -496,9 +511,47 @@ static int check_unknown(const config_setting_t *grp, const char *prefix, const 
 }
 
 /* Cross-key checks that no single key can make. */
+int trigd_config_data_tcp(const struct trigd_config *c)
+{
+    const char *eps[4] = {c->endpoints.candidates, c->endpoints.candidates_bind,
+                          c->endpoints.requests, c->endpoints.requests_bind};
+    for (int i = 0; i < 4; i++)
+        if (!strncmp(eps[i], "tcp://", 6)) return 1;
+    return 0;
+}
+
+int trigd_config_data_curve(const struct trigd_config *c)
+{
+    return trigd_config_data_tcp(c) && !c->endpoints.insecure;
+}
+
+int trigd_config_cell_key_file(const struct trigd_config *c, uint32_t id, char *out, size_t len)
+{
+    return trigd_cell_key_file(c->endpoints.curve_cell_secret_key_files, id, out, len);
+}
+
+/* Data sockets over tcp carry CURVE unless `insecure` says otherwise, explicitly. */
+static int check_data_security(const config_setting_t *root, const struct trigd_config *c,
+                               const char *name, char *err, size_t errlen)
+{
+    if (!trigd_config_data_curve(c)) return 0;
+    const struct trigd_endpoints *e = &c->endpoints;
+    if (c->role != TRIGD_ROLE_CELL &&
+        (!e->curve_module_secret_key_file[0] || !e->curve_cell_keys_file[0]))
+        FAIL(root, "tcp:// data endpoints need endpoints.curve_module_secret_key_file and "
+                   "endpoints.curve_cell_keys_file on the module (or endpoints.insecure = true)");
+    if (c->role != TRIGD_ROLE_MODULE &&
+        (!e->curve_module_public_key_file[0] || !e->curve_cell_secret_key_files[0]))
+        FAIL(root, "tcp:// data endpoints need endpoints.curve_module_public_key_file and "
+                   "endpoints.curve_cell_secret_key_files on the cells (or endpoints.insecure = "
+                   "true)");
+    return 0;
+}
+
 static int check_consistency(const config_setting_t *root, struct trigd_config *c, const char *name,
                              char *err, size_t errlen)
 {
+    if (check_data_security(root, c, name, err, errlen)) return LT_EINVAL;
     if (c->n_cells == 0) FAIL(root, "no cells configured (cells = ( { id = 0; } );)");
     if (c->readout.pre_ticks + c->readout.post_ticks == 0)
         FAIL(root, "readout.pre_us + readout.post_us must be > 0");

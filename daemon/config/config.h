@@ -25,6 +25,14 @@ struct trigd_endpoints {
     char requests[TRIGD_ENDPOINT_MAX];        /* module binds ROUTER, cells connect DEALER */
     char requests_bind[TRIGD_ENDPOINT_MAX];
     uint32_t send_hwm; /* ZeroMQ high-water mark of the candidate PUSH sockets */
+    /* CURVE on tcp data sockets (docs/security.md): the module is the server, each cell a
+     * client with a key of its own, bound to its id by the module's allow-list. */
+    char curve_module_secret_key_file[TRIGD_PATH_MAX]; /* module: its secret key */
+    char curve_module_public_key_file[TRIGD_PATH_MAX]; /* cells: the module's public key */
+    char curve_cell_secret_key_files[TRIGD_PATH_MAX];  /* cells: path, "{id}" = the cell id */
+    char curve_cell_keys_file[TRIGD_PATH_MAX];         /* module: "<public key> <cell id>" lines */
+    int insecure;       /* plain tcp without keys, explicitly (logged loudly, shown in status) */
+    uint32_t max_peers; /* module: connections on the tcp data sockets; 0 = 4 x cells + 16 */
 };
 
 struct trigd_readout_config {
@@ -114,5 +122,11 @@ const char *trigd_config_key(size_t i, const char **group);
 const char *trigd_config_key_default(size_t i);
 /* Index of a cell id in cfg->cells, or -1. */
 int trigd_config_cell_index(const struct trigd_config *cfg, uint32_t id);
+
+/* Do the data sockets of this configuration go over tcp, and with CURVE? */
+int trigd_config_data_tcp(const struct trigd_config *cfg);
+int trigd_config_data_curve(const struct trigd_config *cfg);
+/* The secret key file of cell `id` (curve_cell_secret_key_files with "{id}" replaced). */
+int trigd_config_cell_key_file(const struct trigd_config *cfg, uint32_t id, char *out, size_t len);
 
 #endif

@@ -13,6 +13,10 @@ void trigd_config_cells(const struct trigd_config *cfg, struct trigd_cells_confi
     out->candidates_ep = cfg->endpoints.candidates;
     out->requests_ep = cfg->endpoints.requests;
     out->send_hwm = cfg->endpoints.send_hwm;
+    out->tcp = trigd_config_data_tcp(cfg);
+    out->curve = trigd_config_data_curve(cfg);
+    out->module_public_key_file = cfg->endpoints.curve_module_public_key_file;
+    out->cell_secret_key_files = cfg->endpoints.curve_cell_secret_key_files;
     out->latency_ms = cfg->buffers.latency_ms;
     out->mlock = cfg->buffers.mlock;
     out->file_read_ahead_bytes = cfg->buffers.file_read_ahead_bytes;
@@ -25,6 +29,13 @@ void trigd_config_cell_ids(const struct trigd_config *cfg, struct trigd_cell_ids
 {
     out->n = cfg->n_cells;
     for (uint32_t i = 0; i < cfg->n_cells; i++) out->id[i] = cfg->cells[i].id;
+}
+
+void trigd_config_input(const struct trigd_config *cfg, struct trigd_input_config *out)
+{
+    trigd_config_cell_ids(cfg, &out->cells);
+    out->max_time_lead_ticks = cfg->trigger.max_time_lead_ticks;
+    out->max_sequence_gap = cfg->trigger.max_sequence_gap;
 }
 
 void trigd_config_aggregator(const struct trigd_config *cfg, struct lt_aggregator_config *out)
@@ -51,6 +62,7 @@ void trigd_config_readout(const struct trigd_config *cfg, struct lt_readout_conf
     trigd_config_record_layout(cfg, &out->layout);
     out->decision_queue = cfg->buffers.decision_queue;
     out->reply_timeout_ms = cfg->readout.reply_timeout_ms;
+    out->curve = trigd_config_data_curve(cfg);
 }
 
 void trigd_config_writer(const struct trigd_config *cfg, struct lt_recwriter_config *out)
@@ -74,6 +86,13 @@ void trigd_config_module(const struct trigd_config *cfg, struct trigd_module_con
     const struct trigd_endpoints *e = &cfg->endpoints;
     out->candidates_bind = e->candidates_bind[0] ? e->candidates_bind : e->candidates;
     out->requests_bind = e->requests_bind[0] ? e->requests_bind : e->requests;
+    out->tcp = trigd_config_data_tcp(cfg);
+    out->curve = trigd_config_data_curve(cfg);
+    out->module_secret_key_file = e->curve_module_secret_key_file;
+    out->cell_keys_file = e->curve_cell_keys_file;
+    /* 0 = enough for every cell's two sockets twice over (reconnections), and some tools. */
+    out->max_peers = e->max_peers ? e->max_peers : 4 * cfg->n_cells + 16;
+    trigd_config_input(cfg, &out->input);
     trigd_config_aggregator(cfg, &out->aggregator);
     trigd_config_readout(cfg, &out->readout);
     trigd_config_writer(cfg, &out->writer);

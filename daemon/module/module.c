@@ -4,6 +4,7 @@
 #include "module.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,17 +17,23 @@
 #include "lt_error.h"
 #include "msg.h"
 #include "readout.h"
+#include "socket_security.h"
 #include "ticks.h"
 #include "record_sink.h"
 
-#define POLL_MS         5
-#define MAX_BATCH       256 /* messages per socket per loop, so neither socket starves the other */
-#define DRAIN_QUIET_MS  200
+#define POLL_MS        5
+#define MAX_BATCH      256 /* messages per socket per loop, so neither socket starves the other */
+#define DRAIN_QUIET_MS 200
+/* At most this long taking messages at stop: a flooding peer never lets the sockets go quiet,
+ * and SIGTERM must end in a second or two. */
+#define DRAIN_INPUT_MS  1000
 #define DRAIN_WRITER_MS 60000 /* how long shutdown waits for the writer beyond the replies */
 
 struct trigd_module {
     struct trigd_module_config cfg; /* its own slice, copied */
     void *pull, *router;
+    int curve;          /* data sockets authenticate their peers (CURVE + ZAP, cell-bound keys) */
+    struct lt_zap *zap; /* the data context's ZAP handler (CURVE only) */
     struct trigd_agg *agg;
     struct trigd_input *input;
     struct trigd_readout *readout;
@@ -41,6 +48,7 @@ struct trigd_module {
     struct trigd_module_ctl ctl; /* operator requests (pause, manual trigger, thresholds) */
     struct trigd_module_observer obs;
     _Atomic uint64_t ring_needed_from; /* trigd_module_ring_needed_from */
+    _Atomic uint64_t loops;            /* iterations of the thread's loop (watchdog progress) */
 };
 
 static int agg_accept(void *user)
@@ -78,6 +86,8 @@ static void publish(struct trigd_module *m)
         trigd_agg_get_cell_stats(m->agg, i, &cs);
         if (cs.missing && cs.id < LT_MAX_CELLS) st.missing_bits[cs.id / 64] |= 1ULL << (cs.id % 64);
     }
+    trigd_input_clock_faults(m->input, lt_mono_ns(), st.clock_fault_bits);
+    st.peers_refused = lt_zap_refused_peer_limit(m->zap);
     trigd_readout_snapshot(m->readout, &st.readout);
     pthread_mutex_lock(&m->pub_lock);
     if (m->sink && m->sink->status) {
@@ -96,11 +106,45 @@ const _Atomic uint64_t *trigd_module_ring_needed_from(const struct trigd_module 
     return &m->ring_needed_from;
 }
 
+/* Bind with the data-plane policy: CURVE server (ZAP domain lartrig-data) on tcp unless
+ * insecure; ipc files mode 0660; ZMQ_MAXMSGSIZE always (socket_security.h). */
+static int bind_data_socket(struct trigd_module *m, void *sock, const char *ep,
+                            const struct lt_zsec_config *sec, char *err, size_t errlen)
+{
+    if (m->curve || strncmp(ep, "tcp://", 6) != 0) return lt_zsec_bind(sock, ep, sec, err, errlen);
+    /* Plain tcp, explicitly allowed (endpoints.insecure): the same limits and peer bound (the
+     * ZAP domain), no keys. */
+    if (zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &sec->max_msg_size, sizeof sec->max_msg_size) ||
+        zmq_setsockopt(sock, ZMQ_ZAP_DOMAIN, sec->zap_domain, strlen(sec->zap_domain)) ||
+        zmq_bind(sock, ep)) {
+        lt_seterr(err, errlen, "module: cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
+        return LT_EIO;
+    }
+    return 0;
+}
+
+/* The cell a message's peer authenticated as ("cell-<id>" from the ZAP handler), or
+ * TRIGD_PEER_ANY on an unauthenticated socket; -2 when CURVE is on and there is none. */
+static int32_t peer_cell(const struct trigd_module *m, zmq_msg_t *msg)
+{
+    if (!m->curve) return TRIGD_PEER_ANY;
+    const char *u = zmq_msg_gets(msg, "User-Id");
+    unsigned id;
+    char tail;
+    if (!u || sscanf(u, "cell-%u%c", &id, &tail) != 1 || id > LT_ZAP_MAX_CELL_ID) return -2;
+    return (int32_t)id;
+}
+
 void trigd_module_snapshot(struct trigd_module *m, struct trigd_module_stats *out)
 {
     pthread_mutex_lock(&m->pub_lock);
     *out = m->pub;
     pthread_mutex_unlock(&m->pub_lock);
+}
+
+uint64_t trigd_module_loops(struct trigd_module *m)
+{
+    return atomic_load_explicit(&m->loops, memory_order_relaxed);
 }
 
 int trigd_module_create(const struct trigd_module_config *cfg, void *zctx,
@@ -119,35 +163,65 @@ int trigd_module_create(const struct trigd_module_config *cfg, void *zctx,
     trigd_module_ctl_init(&m->ctl);
     const char *cand_ep = cfg->candidates_bind, *req_ep = cfg->requests_bind;
     int rc;
+    char secret[LT_Z85_KEY_LEN + 1] = "";
+    struct lt_zsec_config sec = {.zap_domain = "lartrig-data"};
+    m->curve = cfg->curve;
+    int tcp = cfg->tcp;
     m->pull = zmq_socket(zctx, ZMQ_PULL);
-    int hwm = 100000, one = 1, linger = 0;
+    m->router = zmq_socket(zctx, ZMQ_ROUTER);
+    int hwm = 100000, zero = 0, one = 1, linger = 0, hs = 3000;
     /* Bounded input: libzmq drops a peer that announces a message larger than any valid one
      * (the biggest CANDIDATES message here, a whole DATA_REPLY on the ROUTER) before it
-     * allocates it, so a rogue tcp peer cannot make the module reserve gigabytes. */
+     * allocates it, so a rogue tcp peer cannot make the module reserve gigabytes. A peer that
+     * has not finished its handshake in 3 s is dropped (libzmq: 30 s). Routing ids are the
+     * ROUTER's own (no handover of a name a peer chose): the readout learns which connection is
+     * which cell from the cells' hellos. */
     int64_t max_cand = (int64_t)lt_msg_candidates_size(LT_MSG_MAX_CANDIDATES);
     int64_t max_reply = LT_MSG_MAX_SIZE;
-    if (!m->pull || zmq_setsockopt(m->pull, ZMQ_RCVHWM, &hwm, sizeof hwm) ||
-        zmq_setsockopt(m->pull, ZMQ_MAXMSGSIZE, &max_cand, sizeof max_cand) ||
-        zmq_setsockopt(m->pull, ZMQ_LINGER, &linger, sizeof linger) || zmq_bind(m->pull, cand_ep)) {
-        lt_seterr(err, errlen, "module: cannot bind %s: %s", cand_ep, zmq_strerror(zmq_errno()));
+    if (!m->pull || !m->router || zmq_setsockopt(m->pull, ZMQ_RCVHWM, &hwm, sizeof hwm) ||
+        zmq_setsockopt(m->pull, ZMQ_HANDSHAKE_IVL, &hs, sizeof hs) ||
+        zmq_setsockopt(m->pull, ZMQ_LINGER, &linger, sizeof linger) ||
+        zmq_setsockopt(m->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one) ||
+        zmq_setsockopt(m->router, ZMQ_ROUTER_HANDOVER, &zero, sizeof zero) ||
+        zmq_setsockopt(m->router, ZMQ_HANDSHAKE_IVL, &hs, sizeof hs) ||
+        zmq_setsockopt(m->router, ZMQ_LINGER, &linger, sizeof linger)) {
+        lt_seterr(err, errlen, "module: data sockets: %s", zmq_strerror(zmq_errno()));
         rc = LT_EIO;
         goto fail;
     }
-    m->router = zmq_socket(zctx, ZMQ_ROUTER);
-    if (!m->router || zmq_setsockopt(m->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one) ||
-        zmq_setsockopt(m->router, ZMQ_MAXMSGSIZE, &max_reply, sizeof max_reply) ||
-        zmq_setsockopt(m->router, ZMQ_ROUTER_HANDOVER, &one, sizeof one) ||
-        zmq_setsockopt(m->router, ZMQ_LINGER, &linger, sizeof linger) ||
-        zmq_bind(m->router, req_ep)) {
-        lt_seterr(err, errlen, "module: cannot bind %s: %s", req_ep, zmq_strerror(zmq_errno()));
-        rc = LT_EIO;
-        goto fail;
+    if (tcp) {
+        /* Over tcp a ZAP handler admits peers: by their cell key (CURVE), or any (insecure),
+         * and never more connections than endpoints.max_peers. */
+        void *watch[2] = {m->pull, m->router};
+        int64_t max_peers = cfg->max_peers;
+        rc = m->curve ? lt_zsec_read_key_file(cfg->module_secret_key_file, secret, err, errlen) : 0;
+        if (!rc)
+            rc = lt_zap_start_cells(zctx, m->curve ? cfg->cell_keys_file : NULL, watch, 2,
+                                    max_peers, &m->zap, err, errlen);
+        if (rc) goto fail;
+        if (m->curve) {
+            sec.server_secret_key = secret;
+            sec.allowed_keys_file = cfg->cell_keys_file;
+            LT_INFO("data sockets: CURVE, cells allowed by %s, at most %lld connections",
+                    cfg->cell_keys_file, (long long)max_peers);
+        } else {
+            LT_WARN("INSECURE: the data sockets (%s, %s) are plain tcp without keys "
+                    "(endpoints.insecure = true): any host that reaches them can forge "
+                    "candidates and replies; see docs/security.md",
+                    cand_ep, req_ep);
+        }
     }
+    sec.max_msg_size = max_cand;
+    rc = bind_data_socket(m, m->pull, cand_ep, &sec, err, errlen);
+    sec.max_msg_size = max_reply;
+    if (!rc) rc = bind_data_socket(m, m->router, req_ep, &sec, err, errlen);
+    explicit_bzero(secret, sizeof secret);
+    if (rc) goto fail;
     rc = trigd_record_sink_recwriter(&m->cfg.writer, &m->cfg.readout.layout, &m->sink, err, errlen);
     if (rc) goto fail;
     rc = trigd_readout_create(&cfg->readout, m->router, m->sink, &m->readout, err, errlen);
     if (rc) goto fail;
-    rc = trigd_input_create(&cfg->aggregator.cells, &m->input, err, errlen);
+    rc = trigd_input_create(&cfg->input, &m->input, err, errlen);
     if (rc) goto fail;
     struct trigd_agg_callbacks cb = {agg_accept, agg_emit, m};
     rc = trigd_agg_create(&cfg->aggregator, &cb, lt_mono_ns(), &m->agg, err, errlen);
@@ -170,8 +244,8 @@ static int pump(struct trigd_module *m, zmq_msg_t *msg, zmq_msg_t *id)
         /* A multi-part message is not ours: drop all its parts as one bad message. */
         int bad_parts = zmq_msg_more(msg);
         if (!bad_parts) {
-            trigd_input_handle(m->input, m->agg, zmq_msg_data(msg), zmq_msg_size(msg),
-                               lt_mono_ns());
+            trigd_input_handle_peer(m->input, m->agg, zmq_msg_data(msg), zmq_msg_size(msg),
+                                    peer_cell(m, msg), lt_mono_ns());
         } else {
             trigd_input_count_bad(m->input);
             LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 3,
@@ -225,19 +299,28 @@ static void *module_main(void *arg)
         zmq_pollitem_t items[2] = {{.socket = m->pull, .events = ZMQ_POLLIN},
                                    {.socket = m->router, .events = ZMQ_POLLIN}};
         zmq_poll(items, 2, POLL_MS);
+        atomic_fetch_add_explicit(&m->loops, 1, memory_order_relaxed);
         pump(m, &msg, &id);
         housekeeping(m, lt_mono_ns());
     }
     /* Drain: keep taking messages until the sockets stay quiet, then decide the rest. */
     uint64_t quiet_since = lt_mono_ns();
+    uint64_t drain_end = quiet_since + DRAIN_INPUT_MS * 1000000ULL;
     for (;;) {
         zmq_pollitem_t items[2] = {{.socket = m->pull, .events = ZMQ_POLLIN},
                                    {.socket = m->router, .events = ZMQ_POLLIN}};
         zmq_poll(items, 2, POLL_MS);
+        atomic_fetch_add_explicit(&m->loops, 1, memory_order_relaxed);
         uint64_t now = lt_mono_ns();
         if (pump(m, &msg, &id)) quiet_since = now;
         housekeeping(m, now);
         if (now - quiet_since > DRAIN_QUIET_MS * 1000000ULL) break;
+        if (now > drain_end) {
+            LT_WARN("shutdown: the candidate and request sockets did not go quiet within %u ms; "
+                    "deciding with what has arrived",
+                    DRAIN_INPUT_MS);
+            break;
+        }
     }
     trigd_agg_flush(m->agg, lt_mono_ns());
     /* Every issued decision is read out and handed to the writer; replies have at most
@@ -247,6 +330,7 @@ static void *module_main(void *arg)
     while (trigd_readout_in_flight(m->readout)) {
         zmq_pollitem_t items[1] = {{.socket = m->router, .events = ZMQ_POLLIN}};
         zmq_poll(items, 1, POLL_MS);
+        atomic_fetch_add_explicit(&m->loops, 1, memory_order_relaxed);
         pump(m, &msg, &id);
         uint64_t now = lt_mono_ns();
         trigd_readout_service(m->readout, now);
@@ -305,6 +389,7 @@ void trigd_module_destroy(struct trigd_module *m)
     trigd_agg_destroy(m->agg);
     if (m->pull) zmq_close(m->pull);
     if (m->router) zmq_close(m->router);
+    lt_zap_stop(m->zap); /* after the sockets it served */
     trigd_module_ctl_destroy(&m->ctl);
     pthread_mutex_destroy(&m->pub_lock);
     free(m);

@@ -16,9 +16,16 @@ struct trigd_module;
  * config_slices.h fills it; the strings point into the parsed configuration, which outlives the
  * module). */
 struct trigd_module_config {
-    const char *candidates_bind;            /* the candidate PULL socket binds here */
-    const char *requests_bind;              /* the request ROUTER socket binds here */
-    struct lt_aggregator_config aggregator; /* its cells are the candidate gate's too */
+    const char *candidates_bind; /* the candidate PULL socket binds here */
+    const char *requests_bind;   /* the request ROUTER socket binds here */
+    /* The data sockets' security (docs/security.md): over tcp a ZAP handler admits at most
+     * max_peers connections; with curve, only cells whose public key cell_keys_file lists. */
+    int tcp, curve;
+    const char *module_secret_key_file; /* curve: the module's secret key */
+    const char *cell_keys_file;         /* curve: "<public key> <cell id>" lines */
+    uint32_t max_peers;                 /* tcp: connections on the data sockets */
+    struct trigd_input_config input;    /* the candidate gate */
+    struct lt_aggregator_config aggregator;
     struct lt_readout_config readout;
     struct lt_recwriter_config writer;
 };
@@ -50,7 +57,9 @@ void trigd_module_destroy(struct trigd_module *m);
 struct trigd_module_stats {
     struct trigd_input_stats input;
     struct trigd_agg_stats agg;
-    uint64_t missing_bits[TRIGD_CELL_WORDS]; /* cells the aggregator counts as missing */
+    uint64_t missing_bits[TRIGD_CELL_WORDS];     /* cells the aggregator counts as missing */
+    uint64_t clock_fault_bits[TRIGD_CELL_WORDS]; /* cells the gate refused for time recently */
+    uint64_t peers_refused;                      /* tcp data peers refused: max_peers reached */
     struct trigd_readout_stats readout;
     int writer_valid; /* writer: a status was taken */
     struct lt_recwriter_status writer;
@@ -61,6 +70,8 @@ void trigd_module_snapshot(struct trigd_module *m, struct trigd_module_stats *ou
  * thread updates it every loop). trigd_cells_set_ring_gate lets an unpaced replay's cells wait
  * on it instead of overwriting their latency rings. Valid as long as the module. */
 const _Atomic uint64_t *trigd_module_ring_needed_from(const struct trigd_module *m);
+/* Iterations of the module thread's loop so far (any thread): the watchdog's progress. */
+uint64_t trigd_module_loops(struct trigd_module *m);
 /* The operator's mailbox to the module thread (module_mailbox.h). */
 struct trigd_module_ctl *trigd_module_ctl(struct trigd_module *m);
 

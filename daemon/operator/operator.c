@@ -165,15 +165,22 @@ static void *operator_thread(void *arg)
             next_publish = t + op->publish_interval_s;
         }
         if (wd_us && t >= next_wd) {
-            /* The status callback reads the pipeline's counters: reaching here means the
-             * process is alive and not deadlocked on its own state. */
-            if (op->wd_last_ping > 0 && t - op->wd_last_ping > WD_NEAR_SHARE * op->wd_timeout_s &&
-                t - op->wd_last_ping > op->wd_late_gap) {
-                op->wd_late_at = t;
-                op->wd_late_gap = t - op->wd_last_ping;
+            /* Only while the data threads make progress: the operator thread itself never
+             * blocks, so its being alive says nothing about the data path. A withheld ping
+             * shows as a late one (the gap since the last ping grows). */
+            char why[200] = "";
+            if (!op->cb.healthy || op->cb.healthy(op->cb.user, why, sizeof why)) {
+                if (op->wd_last_ping > 0 &&
+                    t - op->wd_last_ping > WD_NEAR_SHARE * op->wd_timeout_s &&
+                    t - op->wd_last_ping > op->wd_late_gap) {
+                    op->wd_late_at = t;
+                    op->wd_late_gap = t - op->wd_last_ping;
+                }
+                lt_notify_watchdog();
+                op->wd_last_ping = t;
+            } else {
+                LT_LOG_RATELIMITED(LT_LOG_ERR, 10, 3, "watchdog withheld: %s", why);
             }
-            lt_notify_watchdog();
-            op->wd_last_ping = t;
             next_wd = t + (double)wd_us * 1e-6;
         }
         if (atomic_load(&op->ready) && op->cb.summary && t >= next_summary) {

@@ -19,8 +19,12 @@ struct lt_operator_callbacks {
     json_t *(*status)(void *user);
     /* One-line summary for systemd's STATUS= (e.g. "4 cells, 12.0 cand/s, 3 triggers"). */
     void (*summary)(void *user, char *buf, size_t len);
-    /* Commands other than "status"; return a reply object or NULL + err (see lib/protocol/ctl.h). */
+    /* Commands other than "status"; return a reply object or NULL + err (see lib/protocol/ctl.h).
+     */
     json_t *(*command)(void *user, const char *cmd, json_t *request, char *err, size_t errlen);
+    /* Called at each watchdog tick: 1 when the daemon's work makes progress, else 0 with the
+     * reason in why; WATCHDOG=1 is withheld then, so systemd sees a stall. NULL = always. */
+    int (*healthy)(void *user, char *why, size_t len);
 };
 
 struct lt_operator_config {

@@ -21,13 +21,12 @@
 #include "lt_error.h"
 #include "module_mailbox.h"
 #include "operator.h"
+#include "progress.h"
 #include "sdnotify.h"
 #include "status_json.h"
 #include "socket_security.h"
 
 #define CONFIG_TEXT_MAX (1U << 20) /* the digest covers at most this much of the file */
-#define MANUAL_WAIT_MS  1500       /* below trigctl's default 2 s request timeout */
-#define MANUAL_POLL_MS  5
 
 struct trigd_operator {
     const struct trigd_config *cfg;   /* what the pipeline was built from */
@@ -41,6 +40,7 @@ struct trigd_operator {
     char digest[17 + 16];
     _Atomic int stopping;
     _Atomic uint64_t reloads, pauses, resumes, manual;
+    struct trigd_progress progress; /* operator thread: watchdog progress between ticks */
     char secret[LT_Z85_KEY_LEN + 1];
     char control_ep[TRIGD_ENDPOINT_MAX + 512], monitor_ep[TRIGD_ENDPOINT_MAX + 512];
 };
@@ -122,6 +122,36 @@ static json_t *cb_status(void *user)
     return doc;
 }
 
+/* The module's loop and every cell's data thread moved since the last watchdog tick. */
+static int cb_healthy(void *user, char *why, size_t len)
+{
+    struct trigd_operator *o = user;
+    if (atomic_load(&o->stopping)) return 1; /* threads wind down; systemd waits on the stop */
+    uint64_t counts[TRIGD_PROGRESS_MAX];
+    uint8_t finished[TRIGD_PROGRESS_MAX];
+    uint32_t n = 0, stalled = 0;
+    uint32_t ids[TRIGD_PROGRESS_MAX];
+    if (o->mod) {
+        counts[n] = trigd_module_loops(o->mod);
+        finished[n++] = 0;
+    }
+    for (uint32_t i = 0; o->cells && i < trigd_cells_count(o->cells) && n < TRIGD_PROGRESS_MAX;
+         i++) {
+        struct trigd_cell_stats s;
+        trigd_cells_snapshot(o->cells, i, &s);
+        ids[n] = s.id;
+        counts[n] = s.data_loops;
+        finished[n++] = (uint8_t)s.data_finished;
+    }
+    if (trigd_progress_check(&o->progress, counts, finished, n, &stalled)) return 1;
+    if (o->mod && stalled == 0)
+        snprintf(why, len, "the module thread made no progress since the last tick");
+    else
+        snprintf(why, len, "the data thread of cell %u made no progress since the last tick",
+                 ids[stalled]);
+    return 0;
+}
+
 static void cb_summary(void *user, char *buf, size_t len)
 {
     struct trigd_operator *o = user;
@@ -176,6 +206,10 @@ out:
     return reply;
 }
 
+/* A manual trigger is queued for the module thread and answered at once: the operator thread
+ * never waits on data (it also feeds the systemd watchdog). The reply's manual_request is the
+ * count of issued manual triggers that includes this one; `trigger_result` tells when it went
+ * out (trigctl trigger asks until it has or its timeout passes). */
 static json_t *manual_trigger(struct trigd_operator *o, char *err, size_t errlen)
 {
     if (!o->mod) {
@@ -186,30 +220,31 @@ static json_t *manual_trigger(struct trigd_operator *o, char *err, size_t errlen
         lt_seterr(err, errlen, "trigger: the daemon is stopping");
         return NULL;
     }
-    struct trigd_module_ctl *c = trigd_module_ctl(o->mod);
-    uint64_t want = trigd_module_ctl_manual(c);
+    uint64_t want = trigd_module_ctl_manual(trigd_module_ctl(o->mod));
     o->manual++;
-    /* The aggregator decides the manual trigger in time order with the rest, as soon as the
-     * data horizon has passed its readout window: usually a few ms of wall time. */
-    for (int waited = 0; waited < MANUAL_WAIT_MS; waited += MANUAL_POLL_MS) {
-        if (atomic_load(&c->manual_issued) >= want)
-            return json_pack("{s:I}", "trigger_number",
-                             (json_int_t)atomic_load(&c->manual_last_number));
-        struct timespec ts = {0, MANUAL_POLL_MS * 1000000L};
-        nanosleep(&ts, NULL);
+    return json_pack("{s:b, s:I}", "queued", 1, "manual_request", (json_int_t)want);
+}
+
+static json_t *manual_trigger_result(struct trigd_operator *o, json_t *request, char *err,
+                                     size_t errlen)
+{
+    json_t *w = json_object_get(request, "manual_request");
+    if (!o->mod || !json_is_integer(w) || json_integer_value(w) < 1) {
+        lt_seterr(err, errlen, "trigger_result: needs \"manual_request\" from a trigger reply");
+        return NULL;
     }
-    lt_seterr(err, errlen,
-              "trigger: queued but not issued within %d ms (no data flowing, or triggers "
-              "inhibited); it goes out when the data horizon passes it",
-              MANUAL_WAIT_MS);
-    return NULL;
+    struct trigd_module_ctl *c = trigd_module_ctl(o->mod);
+    if (atomic_load(&c->manual_issued) < (uint64_t)json_integer_value(w))
+        return json_pack("{s:b}", "pending", 1);
+    return json_pack("{s:b, s:I}", "pending", 0, "trigger_number",
+                     (json_int_t)atomic_load(&c->manual_last_number));
 }
 
 static json_t *cb_command(void *user, const char *cmd, json_t *request, char *err, size_t errlen)
 {
     struct trigd_operator *o = user;
-    (void)request;
     if (!strcmp(cmd, "trigger")) return manual_trigger(o, err, errlen);
+    if (!strcmp(cmd, "trigger_result")) return manual_trigger_result(o, request, err, errlen);
     if (!strcmp(cmd, "pause") || !strcmp(cmd, "resume")) {
         if (!o->mod) {
             lt_seterr(err, errlen, "%s: this process (role cell) issues no triggers", cmd);
@@ -233,32 +268,6 @@ static json_t *cb_command(void *user, const char *cmd, json_t *request, char *er
     if (!strcmp(cmd, "reload")) return reload(o, err, errlen);
     lt_seterr(err, errlen, "unknown command '%s'", cmd);
     return NULL;
-}
-
-/* The daemon's own CURVE secret key: the first token of the file. */
-static int read_secret(const char *path, char *out, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        lt_seterr(err, errlen, "%s: %s", path, strerror(errno));
-        return LT_EIO;
-    }
-    char line[256];
-    int rc = LT_EINVAL;
-    while (fgets(line, sizeof line, f)) {
-        char *p = line + strspn(line, " \t");
-        if (*p == '#' || *p == '\n' || !*p) continue;
-        size_t n = strcspn(p, " \t\r\n");
-        if (n == LT_Z85_KEY_LEN) {
-            memcpy(out, p, n);
-            out[n] = 0;
-            rc = 0;
-        }
-        break;
-    }
-    fclose(f);
-    if (rc) lt_seterr(err, errlen, "%s: not a file holding one 40-character Z85 secret key", path);
-    return rc;
 }
 
 /* "" = ipc in the runtime directory (a cell process names its socket after its first cell, so
@@ -326,16 +335,16 @@ int trigd_operator_start(const struct trigd_config *cfg, struct trigd_cells *cel
     oc.monitor_endpoint = mon_ep ? mon_ep : "inproc://trigd-monitor-off";
     oc.security.zap_domain = "lartrig";
     oc.security.ipc_mode = 0660;
-    oc.security.max_msg_size = LT_CTL_MAX_REQUEST;
+    oc.security.max_msg_size = LT_CTL_MAX_WIRE;
     if (cfg->monitor.curve_secret_key_file[0]) {
-        rc = read_secret(cfg->monitor.curve_secret_key_file, o->secret, err, errlen);
+        rc = lt_zsec_read_key_file(cfg->monitor.curve_secret_key_file, o->secret, err, errlen);
         if (rc) goto fail;
         oc.security.server_secret_key = o->secret;
     }
     if (cfg->monitor.curve_allowed_keys_file[0])
         oc.security.allowed_keys_file = cfg->monitor.curve_allowed_keys_file;
     oc.publish_interval_s = 1.0;
-    struct lt_operator_callbacks cb = {o, cb_status, cb_summary, cb_command};
+    struct lt_operator_callbacks cb = {o, cb_status, cb_summary, cb_command, cb_healthy};
     rc = lt_operator_start(&oc, &cb, &o->op, err, errlen);
     if (rc) goto fail;
     *out = o;

@@ -94,6 +94,32 @@ static json_t *cell_counters_json(const struct trigd_cell_stats *s, struct cell_
                      "drops", drops, "requests", req, "missing", missing);
 }
 
+/* What the candidate input refused and why (docs/security.md), and the cells with a clock
+ * fault now. */
+static json_t *data_plane_json(const struct trigd_module_stats *m)
+{
+    const struct trigd_input_stats *in = &m->input;
+    json_t *faulty = json_array(), *unreachable = json_array(), *skipped = json_object();
+    for (unsigned w = 0; w < TRIGD_CELL_WORDS; w++) {
+        uint64_t bits = m->clock_fault_bits[w];
+        uint64_t unr = m->readout.unreachable_bits[w];
+        for (unsigned b = 0; b < 64; b++) {
+            if (bits >> b & 1U) json_array_append_new(faulty, json_integer(w * 64 + b));
+            if (unr >> b & 1U) json_array_append_new(unreachable, json_integer(w * 64 + b));
+        }
+    }
+    json_object_set_new(skipped, "periodic",
+                        json_integer(LD(m->agg.timer_skipped[LT_ALGO_PERIODIC])));
+    json_object_set_new(skipped, "random", json_integer(LD(m->agg.timer_skipped[LT_ALGO_RANDOM])));
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:I, s:I, s:o}", "out_of_order",
+                     LD(in->msgs_out_of_order), "clock_faults", LD(in->msgs_clock_fault),
+                     "sequence_refused", LD(in->msgs_seq_refused), "forged", LD(in->msgs_forged),
+                     "restarts", LD(in->cell_restarts), "resyncs", LD(in->cell_resyncs),
+                     "clock_jumps", LD(in->clock_jumps), "clock_fault_cells", faulty,
+                     "timer_slots_skipped", skipped, "bad_replies", LD(m->readout.replies_bad),
+                     "peers_refused", LD(m->peers_refused), "unreachable_cells", unreachable);
+}
+
 /* The cell's counters named for what they are (docs/monitoring.md): the ring overwriting its
  * oldest frames is normal operation, shown as the data time it holds, apart from the losses. */
 static json_t *cell_json(const struct trigd_cell_stats *s, struct cell_sample *cs, double dt,
@@ -148,7 +174,8 @@ static json_t *aggregator_counters_json(const struct trigd_module_stats *m, uint
         json_object_set_new(inh, lt_algo_name(k), json_integer(LD(a->inhibited_by[k])));
     }
     for (unsigned w = 0; w < TRIGD_CELL_WORDS; w++) {
-        uint64_t bits = m->missing_bits[w];
+        /* A cell the data requests cannot reach is missing too, whatever its candidates say. */
+        uint64_t bits = m->missing_bits[w] | ro->unreachable_bits[w];
         for (unsigned b = 0; b < 64; b++)
             if (bits >> b & 1U) json_array_append_new(missing, json_integer(w * 64 + b));
     }
@@ -163,15 +190,16 @@ static json_t *aggregator_counters_json(const struct trigd_module_stats *m, uint
                   LD(ro->records_written), "failed", LD(ro->records_failed), "fragments_not_found",
                   LD(ro->fragments_not_found), "fragments_incomplete", LD(ro->fragments_incomplete),
                   "in_flight", LD(ro->in_flight));
-    return json_pack(
-        "{s:I, s:f, s:o, s:I, s:o, s:I, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:f, s:I, "
-        "s:o}",
-        "decisions", (json_int_t)decisions, "triggers_per_s", r->decisions_per_s, "triggers", trig,
-        "inhibited", LD(a->inhibited), "inhibited_by", inh, "paused_dropped", LD(a->paused),
-        "missing_cells", missing, "latency_ms", lat, "bad_messages", LD(m->input.msgs_bad),
-        "late_candidates", LD(a->late), "lost_messages", LD(m->input.msgs_lost), "candidates",
-        LD(a->candidates), "manual_issued", LD(manual_issued), "horizon_s",
-        lt_ticks_to_seconds(a->horizon), "reply_timeouts", LD(ro->reply_timeouts), "records", rec);
+    return json_pack("{s:I, s:f, s:o, s:I, s:o, s:I, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:f, s:I, "
+                     "s:o, s:o}",
+                     "decisions", (json_int_t)decisions, "triggers_per_s", r->decisions_per_s,
+                     "triggers", trig, "inhibited", LD(a->inhibited), "inhibited_by", inh,
+                     "paused_dropped", LD(a->paused), "missing_cells", missing, "latency_ms", lat,
+                     "bad_messages", LD(m->input.msgs_bad), "late_candidates", LD(a->late),
+                     "lost_messages", LD(m->input.msgs_lost), "candidates", LD(a->candidates),
+                     "manual_issued", LD(manual_issued), "horizon_s",
+                     lt_ticks_to_seconds(a->horizon), "reply_timeouts", LD(ro->reply_timeouts),
+                     "records", rec, "data_plane", data_plane_json(m));
 }
 
 /* The aggregator's counters, with its real losses named each on its own (docs/monitoring.md). */
@@ -188,12 +216,14 @@ static json_t *aggregator_json(const struct trigd_module_stats *m, uint64_t manu
      * not a loss. */
     json_object_set_new(
         doc, "losses",
-        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "messages_lost", LD(m->input.msgs_lost),
-                  "messages_refused", LD(m->input.msgs_bad) + LD(m->input.msgs_out_of_order),
-                  "candidates_refused", LD(a->late) + LD(a->overflow), "fragments_not_found",
-                  LD(ro->fragments_not_found), "fragments_incomplete", LD(ro->fragments_incomplete),
-                  "triggers_inhibited", LD(a->inhibited), "records_failed",
-                  LD(ro->records_failed)));
+        json_pack(
+            "{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "messages_lost", LD(m->input.msgs_lost),
+            "messages_refused",
+            LD(m->input.msgs_bad) + LD(m->input.msgs_out_of_order) + LD(m->input.msgs_clock_fault) +
+                LD(m->input.msgs_seq_refused) + LD(m->input.msgs_forged),
+            "candidates_refused", LD(a->late) + LD(a->overflow), "fragments_not_found",
+            LD(ro->fragments_not_found), "fragments_incomplete", LD(ro->fragments_incomplete),
+            "triggers_inhibited", LD(a->inhibited), "records_failed", LD(ro->records_failed)));
     return doc;
 }
 
@@ -241,6 +271,13 @@ json_t *trigd_status_json(const struct trigd_status_src *src, struct trigd_statu
         r->candidates_per_s_total = cps;
     }
     json_object_set_new(doc, "cells", cells);
+    /* How the data sockets are protected: "local" (inproc/ipc), "curve" or "insecure" (plain
+     * tcp, explicitly configured: docs/security.md). */
+    if (src->cfg)
+        json_object_set_new(doc, "data_security",
+                            json_string(!trigd_config_data_tcp(src->cfg)    ? "local"
+                                        : trigd_config_data_curve(src->cfg) ? "curve"
+                                                                            : "insecure"));
     if (src->mod) {
         uint64_t manual = atomic_load(&trigd_module_ctl(src->mod)->manual_issued);
         json_object_set_new(doc, "aggregator", aggregator_json(&m, manual, r, dt, update));

@@ -216,7 +216,8 @@ void lt_pipeline_log_status(const struct lt_pipeline *p)
                  "(%llu late), horizon %.4f s, %llu triggers (single %llu, coincidence %llu, "
                  "summed %llu, periodic %llu, random %llu), %llu inhibited, %u cells missing, "
                  "latency p50 %.3f ms p99 %.3f ms, records %llu built %llu written %llu failed, "
-                 "%llu fragments not found",
+                 "%llu fragments not found; refused: %llu forged, %llu clock, %llu sequence, "
+                 "%llu bad replies, %llu peers",
                  L(m.input.msgs), L(m.input.msgs_bad), L(m.input.msgs_out_of_order),
                  L(m.input.msgs_lost), L(a->candidates), L(a->late),
                  lt_ticks_to_seconds(a->horizon), L(a->decisions), L(a->triggers[LT_ALGO_SINGLE]),
@@ -224,7 +225,9 @@ void lt_pipeline_log_status(const struct lt_pipeline *p)
                  L(a->triggers[LT_ALGO_PERIODIC]), L(a->triggers[LT_ALGO_RANDOM]), L(a->inhibited),
                  a->cells_missing, a->latency_p50_ns / 1e6, a->latency_p99_ns / 1e6,
                  L(m.readout.records_built), L(m.readout.records_written),
-                 L(m.readout.records_failed), L(m.readout.fragments_not_found));
+                 L(m.readout.records_failed), L(m.readout.fragments_not_found),
+                 L(m.input.msgs_forged), L(m.input.msgs_clock_fault), L(m.input.msgs_seq_refused),
+                 L(m.readout.replies_bad), L(m.peers_refused));
         LT_INFO("%s", line);
     }
 }

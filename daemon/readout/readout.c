@@ -3,6 +3,7 @@
  * fragments point into them) -> done() on the writer thread sets `written` -> FREE. */
 #include "readout.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,8 @@ struct slot {
     uint32_t n_expected;      /* requests that went out (unroutable cells cannot answer) */
     zmq_msg_t *reply;         /* per configured cell */
     uint8_t *have;            /* per cell: reply stored */
+    uint8_t *sent;            /* per cell: the request went out (only then is a reply taken) */
+    uint32_t *sent_gen;       /* per cell: generation of the route it went out on */
     struct lt_msg_view *view; /* per cell: decoded reply */
     const struct lt_msg_view **view_ptr;
     struct trigd_record_parts parts;
@@ -30,8 +33,24 @@ struct slot {
     struct trigd_readout *owner;
 };
 
+/* Where a cell's data requests go: the ROUTER's routing id of the connection that last said
+ * hello as that cell (authenticated as that cell under CURVE). */
+#define ROUTE_MAX 32
+struct route {
+    uint8_t id[ROUTE_MAX];
+    uint8_t len;  /* 0 = no route yet */
+    uint32_t gen; /* changes with every new connection */
+    uint64_t last_hello_ns;
+};
+/* A route whose connection said hello this recently is alive: another connection's hello for
+ * the same cell is refused (a second claimant, not a reconnection). A real reconnection finds
+ * the old route silent after this. */
+#define ROUTE_ALIVE_NS (3ULL * LT_MSG_HELLO_INTERVAL_MS * 1000000ULL)
+
 struct trigd_readout {
     struct lt_readout_config cfg; /* its own slice, copied */
+    struct route *routes;         /* per configured cell */
+    int curve;
     void *router;
     struct trigd_record_sink *sink;
     struct trigd_readout_stats st; /* module thread */
@@ -60,6 +79,9 @@ int trigd_readout_create(const struct lt_readout_config *cfg, void *router,
     r->router = router;
     r->sink = sink;
     r->n_slots = cfg->decision_queue;
+    r->curve = cfg->curve;
+    r->routes = calloc(cfg->layout.n_cells, sizeof *r->routes);
+    if (!r->routes) goto fail;
     r->slots = calloc(r->n_slots, sizeof *r->slots);
     if (!r->slots) goto fail;
     for (uint32_t i = 0; i < r->n_slots; i++) {
@@ -68,9 +90,13 @@ int trigd_readout_create(const struct lt_readout_config *cfg, void *router,
         s->dec = malloc(sizeof *s->dec);
         s->reply = calloc(cfg->layout.n_cells, sizeof *s->reply);
         s->have = calloc(cfg->layout.n_cells, 1);
+        s->sent = calloc(cfg->layout.n_cells, 1);
+        s->sent_gen = calloc(cfg->layout.n_cells, sizeof *s->sent_gen);
         s->view = calloc(cfg->layout.n_cells, sizeof *s->view);
         s->view_ptr = calloc(cfg->layout.n_cells, sizeof *s->view_ptr);
-        if (!s->dec || !s->reply || !s->have || !s->view || !s->view_ptr) goto fail;
+        if (!s->dec || !s->reply || !s->have || !s->sent || !s->sent_gen || !s->view ||
+            !s->view_ptr)
+            goto fail;
         if (trigd_record_parts_init(&s->parts, &cfg->layout)) goto fail;
     }
     *out = r;
@@ -101,11 +127,14 @@ void trigd_readout_destroy(struct trigd_readout *r)
             free(s->dec);
             free(s->reply);
             free(s->have);
+            free(s->sent);
+            free(s->sent_gen);
             free(s->view);
             free(s->view_ptr);
             trigd_record_parts_free(&s->parts);
         }
     free(r->slots);
+    free(r->routes);
     free(r);
 }
 
@@ -129,8 +158,29 @@ uint32_t trigd_readout_in_flight(const struct trigd_readout *r)
     return r->in_flight;
 }
 
-static int send_request(struct trigd_readout *r, uint32_t cell, const struct trigd_decision *d)
+/* The User-Id the data ZAP handler gives the holder of a cell's key. */
+static int cell_user_id(uint32_t cell, char *buf, size_t len)
 {
+    return snprintf(buf, len, "cell-%u", cell);
+}
+
+static void set_unreachable(struct trigd_readout *r, uint32_t cell, int unreachable)
+{
+    uint64_t bit = 1ULL << (cell % 64);
+    if (unreachable)
+        r->st.unreachable_bits[cell / 64] |= bit;
+    else
+        r->st.unreachable_bits[cell / 64] &= ~bit;
+}
+
+static int send_request(struct trigd_readout *r, uint32_t idx, const struct trigd_decision *d)
+{
+    uint32_t cell = r->cfg.layout.cells[idx].id;
+    const struct route *rt = &r->routes[idx];
+    if (!rt->len) {
+        errno = EHOSTUNREACH; /* the cell has not said hello (yet) */
+        return -1;
+    }
     struct lt_msg_data_request rq = {
         .trigger_number = d->trigger_number,
         .trigger_timestamp = d->time,
@@ -142,10 +192,8 @@ static int send_request(struct trigd_readout *r, uint32_t cell, const struct tri
     };
     size_t len;
     if (lt_msg_encode_data_request(r->req_buf, sizeof r->req_buf, ++r->seq, &rq, &len)) return -1;
-    char rid[32];
-    int n = snprintf(rid, sizeof rid, "cell-%u", cell);
-    /* ZMQ_ROUTER_MANDATORY: an unknown peer fails at once (EHOSTUNREACH) instead of silently. */
-    if (zmq_send(r->router, rid, (size_t)n, ZMQ_SNDMORE | ZMQ_DONTWAIT) != n) return -1;
+    /* ZMQ_ROUTER_MANDATORY: a peer gone fails at once (EHOSTUNREACH) instead of silently. */
+    if (zmq_send(r->router, rt->id, rt->len, ZMQ_SNDMORE | ZMQ_DONTWAIT) != (int)rt->len) return -1;
     if (zmq_send(r->router, r->req_buf, len, ZMQ_DONTWAIT) != (int)len) return -1;
     return 0;
 }
@@ -172,16 +220,21 @@ void trigd_readout_start(struct trigd_readout *r, const struct trigd_decision *d
     r->in_flight++;
     s->n_expected = 0;
     for (uint32_t i = 0; i < r->cfg.layout.n_cells; i++) {
-        if (send_request(r, r->cfg.layout.cells[i].id, d) == 0) {
+        uint32_t cell = r->cfg.layout.cells[i].id;
+        s->sent[i] = send_request(r, i, d) == 0;
+        s->sent_gen[i] = r->routes[i].gen;
+        set_unreachable(r, cell, !s->sent[i]);
+        if (s->sent[i]) {
             s->n_expected++;
             continue;
         }
+        /* Not silently "not found": the cell is listed unreachable (and missing) in status. */
         r->st.requests_unroutable++;
         LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 3,
-                           "trigger %llu: cannot send the data request to cell %u (%s); its "
-                           "fragments will be flagged kDataNotFound",
-                           (unsigned long long)d->trigger_number, r->cfg.layout.cells[i].id,
-                           zmq_strerror(zmq_errno()));
+                           "trigger %llu: cell %u is unreachable for data requests (%s): reported "
+                           "missing; its fragments are flagged kDataNotFound",
+                           (unsigned long long)d->trigger_number, cell,
+                           r->routes[i].len ? zmq_strerror(zmq_errno()) : "it never said hello");
     }
 }
 
@@ -190,15 +243,61 @@ static int cell_index(const struct lt_readout_config *cfg, uint32_t id)
     return trigd_record_cell_index(&cfg->layout, id);
 }
 
+static int is_route(const struct route *rt, const zmq_msg_t *identity)
+{
+    size_t n = zmq_msg_size((zmq_msg_t *)identity);
+    return rt->len && n == rt->len && memcmp(zmq_msg_data((zmq_msg_t *)identity), rt->id, n) == 0;
+}
+
+/* A cell's hello: its data requests go to this connection from now on. Under CURVE only the
+ * holder of the cell's key can say it; without, the last hello wins (docs/security.md). */
+static void on_hello(struct trigd_readout *r, const zmq_msg_t *identity, zmq_msg_t *payload,
+                     const struct lt_msg_view *v, uint64_t now_ns)
+{
+    int idx = cell_index(&r->cfg, v->hdr.cell);
+    size_t n = zmq_msg_size((zmq_msg_t *)identity);
+    char uid[32];
+    cell_user_id(v->hdr.cell, uid, sizeof uid);
+    const char *user = zmq_msg_gets(payload, "User-Id");
+    const char *why = NULL;
+    if (idx < 0)
+        why = "is not configured";
+    else if (r->curve && (!user || strcmp(user, uid) != 0))
+        why = "comes from a peer authenticated as another cell";
+    else if (n == 0 || n > ROUTE_MAX)
+        why = "has an unusable routing id";
+    else if (r->routes[idx].len && !is_route(&r->routes[idx], identity) &&
+             now_ns - r->routes[idx].last_hello_ns < ROUTE_ALIVE_NS)
+        why = "comes from another connection while the cell's route is alive";
+    if (why) {
+        r->st.replies_bad++;
+        LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 3, "hello for cell %u refused: it %s", v->hdr.cell,
+                           why);
+        return;
+    }
+    struct route *rt = &r->routes[idx];
+    rt->last_hello_ns = now_ns;
+    if (is_route(rt, identity)) return;
+    memcpy(rt->id, zmq_msg_data((zmq_msg_t *)identity), n);
+    rt->len = (uint8_t)n;
+    rt->gen++;
+    LT_INFO("cell %u: data requests go to %s connection", v->hdr.cell,
+            rt->gen == 1 ? "its" : "its new");
+}
+
 void trigd_readout_on_reply(struct trigd_readout *r, const zmq_msg_t *identity, zmq_msg_t *payload,
                             uint64_t now_ns)
 {
-    (void)identity;
-    (void)now_ns;
     struct lt_msg_view v;
     char err[200];
     int rc = lt_msg_decode(zmq_msg_data(payload), zmq_msg_size(payload), &v, err, sizeof err);
     int idx = -1;
+    if (rc == 0 && v.hdr.type == LT_MSG_HEARTBEAT) {
+        on_hello(r, identity, payload, &v, now_ns);
+        zmq_msg_close(payload);
+        zmq_msg_init(payload);
+        return;
+    }
     if (rc == 0 && v.hdr.type != LT_MSG_DATA_REPLY) {
         rc = LT_EFORMAT;
         snprintf(err, sizeof err, "a %s message on the request socket",
@@ -207,6 +306,27 @@ void trigd_readout_on_reply(struct trigd_readout *r, const zmq_msg_t *identity, 
     if (rc == 0 && (idx = cell_index(&r->cfg, v.reply.cell)) < 0) {
         rc = LT_ERANGE;
         snprintf(err, sizeof err, "reply from cell %u, which is not configured", v.reply.cell);
+    }
+    if (rc == 0) {
+        /* Matched to its request: only from the routing id the request went to (and, with
+         * CURVE, from the peer holding that cell's key), for the request's id. */
+        char rid[32];
+        cell_user_id(v.reply.cell, rid, sizeof rid);
+        const char *user = zmq_msg_gets(payload, "User-Id");
+        if (!is_route(&r->routes[idx], identity)) {
+            rc = LT_EINVAL;
+            snprintf(err, sizeof err, "reply for cell %u from a connection that is not its route",
+                     v.reply.cell);
+        } else if (r->curve && (!user || strcmp(user, rid) != 0)) {
+            rc = LT_EINVAL;
+            snprintf(err, sizeof err, "reply for cell %u from the peer authenticated as %.40s",
+                     v.reply.cell, user);
+        } else if (v.reply.request_id != v.reply.trigger_number) {
+            rc = LT_EINVAL;
+            snprintf(err, sizeof err, "reply of cell %u: request id %llu is not trigger %llu's",
+                     v.reply.cell, (unsigned long long)v.reply.request_id,
+                     (unsigned long long)v.reply.trigger_number);
+        }
     }
     if (rc) {
         r->st.replies_bad++;
@@ -218,7 +338,7 @@ void trigd_readout_on_reply(struct trigd_readout *r, const zmq_msg_t *identity, 
     for (uint32_t i = 0; i < r->n_slots; i++) {
         struct slot *s = &r->slots[i];
         if (s->state != SLOT_REQUESTING || s->dec->trigger_number != v.reply.request_id ||
-            s->have[idx])
+            !s->sent[idx] || s->sent_gen[idx] != r->routes[idx].gen || s->have[idx])
             continue;
         zmq_msg_init(&s->reply[idx]);
         zmq_msg_move(&s->reply[idx], payload);

@@ -30,6 +30,7 @@ struct trigd_readout_stats {
     uint64_t fragments_incomplete;
     uint64_t writer_full; /* enqueue found the writer queue full (record kept, retried) */
     uint64_t in_flight;   /* readouts not yet written */
+    uint64_t unreachable_bits[TRIGD_CELL_WORDS]; /* cells whose last data request had no route */
 };
 
 /* The readout's configuration slice (daemon/config/config_slices.h fills it). */
@@ -37,6 +38,8 @@ struct lt_readout_config {
     struct trigd_record_layout layout; /* the cells asked, and the layout of their records */
     uint32_t decision_queue;           /* buffers.decision_queue: readouts in flight */
     uint32_t reply_timeout_ms;         /* readout.reply_timeout_ms */
+    int curve; /* the ROUTER authenticates its peers: hellos and replies must carry the cell's
+                * User-Id (docs/security.md) */
 };
 
 int trigd_readout_create(const struct lt_readout_config *cfg, void *router,

@@ -84,10 +84,16 @@ void rw_files_next_names(struct rw_files *f)
     f->next_index++;
 }
 
-static int fsync_path(const char *path, int flags, char *err, size_t errlen)
+/* A descriptor shortage (EMFILE/ENFILE: other parts of the process hold them for a moment) is
+ * retried, bounded: a file must not keep its in-progress name for it. */
+#define COMMIT_TRIES    40
+#define COMMIT_RETRY_MS 50
+
+static int fsync_path_once(const char *path, int flags, int *shortage, char *err, size_t errlen)
 {
     int fd = open(path, flags | O_CLOEXEC);
     if (fd < 0) {
+        *shortage = errno == EMFILE || errno == ENFILE;
         lt_seterr(err, errlen, "open %s for fsync: %s", path, strerror(errno));
         return LT_EIO;
     }
@@ -100,6 +106,19 @@ static int fsync_path(const char *path, int flags, char *err, size_t errlen)
     }
     close(fd);
     return r;
+}
+
+static int fsync_path(const char *path, int flags, char *err, size_t errlen)
+{
+    for (int i = 1;; i++) {
+        int shortage = 0;
+        int r = fsync_path_once(path, flags, &shortage, err, errlen);
+        if (r == 0 || !shortage || i == COMMIT_TRIES) return r;
+        LT_LOG_RATELIMITED(LT_LOG_ERR, 10, 3, "recwriter: %s: retrying (%d of %d)", err, i,
+                           COMMIT_TRIES);
+        struct timespec ts = {0, COMMIT_RETRY_MS * 1000000L};
+        nanosleep(&ts, NULL);
+    }
 }
 
 int rw_files_commit(const struct rw_files *f, char *err, size_t errlen)

@@ -129,7 +129,7 @@ struct rw_files {
 int rw_files_scan(struct rw_files *f, char *err, size_t errlen);
 void rw_files_next_names(struct rw_files *f); /* fills cur_final / cur_writing, bumps index */
 /* fsync(path), rename writing -> final, fsync(dir). 0 or LT_EIO with the failed step and its
- * errno in err. */
+ * errno in err. A shortage of descriptors (EMFILE/ENFILE) is retried for up to 2 s, logged. */
 int rw_files_commit(const struct rw_files *f, char *err, size_t errlen);
 
 /* ---- disk space (recwriter_space.c) ---- */

@@ -31,6 +31,9 @@
 #define LT_MSG_MAX_FRAGMENTS      256U /* per reply: 40 streams per cell plus room to spare */
 #define LT_MSG_MAX_SIZE           (64U << 20) /* whole message, bytes; a 2.25 ms cell is ~20 MB */
 #define LT_MSG_MAX_CANDIDATE_WIRE 959U /* channel_end bound: 20 FEMBs x 48 collection wires - 1 */
+/* A cell says hello (a HEARTBEAT naming it, on its request socket) this often: the module routes
+ * the cell's data requests to the connection of its hellos (docs/security.md). */
+#define LT_MSG_HELLO_INTERVAL_MS 500U
 
 enum lt_msg_type {
     LT_MSG_CANDIDATES = 1,

@@ -55,9 +55,8 @@ int lt_ctl_server_open(void *zctx, const char *endpoint, const struct lt_zsec_co
     int linger = 0;
     zmq_setsockopt(s->sock, ZMQ_LINGER, &linger, sizeof linger);
     struct lt_zsec_config local = sec ? *sec : (struct lt_zsec_config){0};
-    /* The oversize limit is one byte above what we accept so we can answer "too large" ourselves
-     * for requests up to that size; larger ones are cut off by libzmq. */
-    if (local.max_msg_size <= 0) local.max_msg_size = LT_CTL_MAX_REQUEST + 1;
+    /* Above what we accept, so we answer "too large" ourselves (see LT_CTL_MAX_WIRE). */
+    if (local.max_msg_size <= 0) local.max_msg_size = LT_CTL_MAX_WIRE;
     int rc = lt_zsec_bind(s->sock, endpoint, &local, err, errlen);
     if (rc) {
         zmq_close(s->sock);

@@ -16,6 +16,11 @@
 #include "socket_security.h"
 
 #define LT_CTL_MAX_REQUEST 65536
+/* What libzmq lets in on the control socket (ZMQ_MAXMSGSIZE): more than the largest request, so
+ * a request up to this size is received and answered "request too large" (CURVE adds its box to
+ * each message on the wire: a limit of exactly MAX_REQUEST + 1 cut such requests off unanswered).
+ * Larger ones are refused by libzmq before it allocates them. */
+#define LT_CTL_MAX_WIRE (LT_CTL_MAX_REQUEST + 4096)
 
 /* Handles one command; returns a new JSON object (the server adds "ok": true unless the handler
  * set "ok"), or NULL with a message in err for an error reply (unknown command, bad argument). */

@@ -12,8 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LT_Z85_KEY_LEN  40
-#define LT_ZAP_MAX_KEYS 256
+#define LT_Z85_KEY_LEN     40
+#define LT_ZAP_MAX_KEYS    256
+#define LT_ZAP_MAX_CELL_ID 1023 /* cell ids of a data-socket allow-list (the crate field) */
+#define LT_ZAP_MAX_WATCH   4    /* sockets whose connections a ZAP handler bounds */
 
 struct lt_zsec_config {
     const char *server_secret_key; /* Z85, 40 chars; required for tcp:// */
@@ -30,6 +32,21 @@ struct lt_zap;
 int lt_zap_start(void *zctx, const char *allowed_keys_file, struct lt_zap **out, char *err,
                  size_t errlen);
 void lt_zap_stop(struct lt_zap *z);
+/* The ZAP handler of the data sockets (candidates, data requests): each allowed key is bound to
+ * one cell id by the list file (lines "<public key> <cell id>", '#' comments) and the peer's ZAP
+ * User-Id (zmq_msg_gets(msg, "User-Id")) is "cell-<id>". Keys and ids must each appear once.
+ * cell_keys_file NULL: no keys (endpoints.insecure), NULL-mechanism peers are let in, bounded.
+ * The n_watch sockets (not yet bound; at most LT_ZAP_MAX_WATCH) are monitored: while more than
+ * max_peers connections are open on them (0 = no bound), new peers are refused, so idle
+ * connections cannot exhaust the process's descriptors. The sockets must set ZMQ_ZAP_DOMAIN. */
+int lt_zap_start_cells(void *zctx, const char *cell_keys_file, void *const *watch, int n_watch,
+                       int64_t max_peers, struct lt_zap **out, char *err, size_t errlen);
+uint64_t lt_zap_refused_peer_limit(const struct lt_zap *z);
+int lt_zsec_read_cell_keys(const char *path, char (*keys)[LT_Z85_KEY_LEN + 1], uint32_t *ids,
+                           int max, char *err, size_t errlen);
+/* The first key of a key file written by `trigctl keygen` (BASE.key or BASE.pub) into
+ * out[41]. */
+int lt_zsec_read_key_file(const char *path, char *out, char *err, size_t errlen);
 uint64_t lt_zap_accepted(const struct lt_zap *z);
 uint64_t lt_zap_refused(const struct lt_zap *z);
 

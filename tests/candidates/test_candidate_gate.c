@@ -50,7 +50,9 @@ static void setup(void)
                   "%s", err);
     n_decisions = 0;
     trigd_config_aggregator(&cfg, &ac);
-    ck_assert_msg(trigd_input_create(&ac.cells, &in, err, sizeof err) == 0, "%s", err);
+    struct trigd_input_config ic;
+    trigd_config_input(&cfg, &ic);
+    ck_assert_msg(trigd_input_create(&ic, &in, err, sizeof err) == 0, "%s", err);
     struct trigd_agg_callbacks cb = {cb_accept, cb_emit, NULL};
     ck_assert_msg(trigd_agg_create(&ac, &cb, 1, &agg, err, sizeof err) == 0, "%s", err);
     ctx = zmq_ctx_new();

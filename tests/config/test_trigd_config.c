@@ -52,7 +52,10 @@ START_TEST(test_every_kind_of_key)
                      "cells = ( { id = 7; source = \"udp\"; n_fembs = 20; udp_port = 5800; },\n"
                      "          { id = 3; source = \"file\"; file = \"run.hdf5\"; } );\n"
                      "endpoints = { candidates = \"tcp://127.0.0.1:6000\";\n"
-                     "              requests = \"tcp://127.0.0.1:6001\"; };\n"
+                     "              requests = \"tcp://127.0.0.1:6001\";\n"
+                     "              curve_module_secret_key_file = \"m.key\";\n"
+                     "              curve_cell_keys_file = \"cells.list\";\n"
+                     "              curve_cell_secret_key_files = \"k/cell-{id}.key\"; };\n"
                      "readout = { pre_us = 500; post_us = 1750.0; };\n"
                      "trigger = { coincidence = { min_cells = 3; window_us = 64.0; };\n"
                      "            periodic = { enabled = true; period_ms = 2.5; }; };\n"
@@ -81,6 +84,10 @@ START_TEST(test_every_kind_of_key)
     ck_assert_uint_eq(cfg.writer.queue_depth, 3);
     ck_assert_uint_eq(cfg.sim.seed, 12345678901ULL);
     ck_assert(cfg.sim.realtime_factor == 0.0);
+    ck_assert(trigd_config_data_curve(&cfg));
+    char key[64];
+    ck_assert_int_eq(trigd_config_cell_key_file(&cfg, 7, key, sizeof key), 0);
+    ck_assert_str_eq(key, "k/cell-7.key");
 }
 END_TEST
 
@@ -135,6 +142,17 @@ START_TEST(test_consistency)
                                 "readout = { pre_us = 5000; post_us = 5000; };\n");
     ck_assert_int_eq(trigd_config_load(p, &cfg, err, sizeof err), LT_EINVAL);
     ck_assert(strstr(err, "latency_ms") != NULL);
+    /* tcp data sockets: CURVE keys, or insecure said explicitly (issue 12). */
+    p = write_conf("tcp.conf", "role = \"cell\";\ncells = ( { id = 0; } );\n"
+                               "endpoints = { candidates = \"tcp://127.0.0.1:6000\";\n"
+                               "  requests = \"tcp://127.0.0.1:6001\"; };\n");
+    ck_assert_int_eq(trigd_config_load(p, &cfg, err, sizeof err), LT_EINVAL);
+    ck_assert(strstr(err, "curve_module_public_key_file") != NULL);
+    p = write_conf("tcp2.conf", "role = \"cell\";\ncells = ( { id = 0; } );\n"
+                                "endpoints = { candidates = \"tcp://127.0.0.1:6000\";\n"
+                                "  requests = \"tcp://127.0.0.1:6001\"; insecure = true; };\n");
+    ck_assert_int_eq(trigd_config_load(p, &cfg, err, sizeof err), 0);
+    ck_assert(!trigd_config_data_curve(&cfg) && trigd_config_data_tcp(&cfg));
     ck_assert_int_eq(trigd_config_load("/nonexistent/trigd.conf", &cfg, err, sizeof err), LT_EIO);
     ck_assert(strstr(err, "/nonexistent/trigd.conf") != NULL);
 }

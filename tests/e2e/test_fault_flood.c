@@ -25,6 +25,7 @@
 #include <sys/un.h>
 #include <zmq.h>
 
+#include "ctl.h"
 #include "test_trigd_util.h"
 
 static char dir[256];
@@ -210,7 +211,7 @@ START_TEST(test_flood_every_socket)
              "            periodic = { enabled = true; period_ms = 10.0; }; };\n"
              "readout = { data_wait_ms = 1000; reply_timeout_ms = 3000; };\n"
              "endpoints = { candidates = \"tcp://127.0.0.1:%d\"; requests = "
-             "\"tcp://127.0.0.1:%d\"; };\n"
+             "\"tcp://127.0.0.1:%d\"; insecure = true; };\n"
              "writer = { output_dir = \"%s\"; };\n",
              pc, pr, dir);
     /* The cell process gets no operator sockets; the module's are ipc files in dir. */
@@ -240,8 +241,9 @@ START_TEST(test_flood_every_socket)
                   "control socket kept a peer announcing 1 GiB (ZMQ_MAXMSGSIZE not set?)");
     ck_assert_msg(oversized_is_refused(-2, "SUB", 1ULL << 30, 3000),
                   "monitor socket kept a peer announcing 1 GiB (ZMQ_MAXMSGSIZE not set?)");
-    /* Just above the control socket's 64 KiB request bound: refused as well. */
-    ck_assert(oversized_is_refused(-1, "DEALER", (64 << 10) + 1, 3000));
+    /* Just above what the control socket receives (the 64 KiB request bound plus room to answer
+     * a larger request "request too large", test_ctl): refused as well. */
+    ck_assert(oversized_is_refused(-1, "DEALER", LT_CTL_MAX_WIRE + 1, 3000));
     /* The largest valid CANDIDATES size still gets through: the flood below sends messages of
      * exactly that size, and the exact bad count shows each one arrived. */
 

@@ -73,10 +73,11 @@ START_TEST(test_paused_cell_missing_then_rejoins)
              "            periodic = { enabled = true; period_ms = 10.0; }; };\n"
              "readout = { data_wait_ms = 800; reply_timeout_ms = 1500; };\n"
              "endpoints = { candidates = \"tcp://127.0.0.1:%d\"; requests = "
-             "\"tcp://127.0.0.1:%d\"; };\n"
+             "\"tcp://127.0.0.1:%d\";%s};\n"
              "writer = { output_dir = \"%s\"; };\n"
              "monitor = { control_endpoint = \"off\"; status_endpoint = \"off\"; };\n",
-             (double)now.tv_sec + now.tv_nsec * 1e-9, test_port(31), test_port(32), dir);
+             (double)now.tv_sec + now.tv_nsec * 1e-9, test_port(31), test_port(32),
+             trigd_test_curve(dir, 4), dir);
     write_file(conf, text);
     char log_m[512], log_a[512], log_b[512];
     snprintf(log_m, sizeof log_m, "%s/module.log", dir);

@@ -49,6 +49,11 @@ for h in $A $B; do
 done
 echo "ok   namespaces: module $M (10.77.0.1), hosts $A (10.77.0.2), $B (10.77.0.3)"
 
+# CURVE on the data sockets: a key pair for the module and one per cell (docs/security.md).
+for k in module cell-0 cell-1 cell-2 cell-3; do
+    "$trigctl" keygen "$tmp/$k" >/dev/null || { echo "FAIL trigctl keygen"; exit 1; }
+done
+for c in 0 1 2 3; do echo "$(head -n1 "$tmp/cell-$c.pub") $c"; done >"$tmp/cells.list"
 cat >"$tmp/trigd.conf" <<EOF
 cells = ( { id = 0; }, { id = 1; }, { id = 2; }, { id = 3; } );
 sim = { seed = 21; realtime_factor = 0.02; high_energy_rate_hz = 0.0;
@@ -57,7 +62,11 @@ trigger = { cell_timeout_ms = 600; coincidence = { enabled = false; }; single = 
             periodic = { enabled = true; period_ms = 10.0; }; };
 readout = { data_wait_ms = 800; reply_timeout_ms = 1500; };
 endpoints = { candidates = "tcp://10.77.0.1:5601"; candidates_bind = "tcp://10.77.0.1:5601";
-              requests = "tcp://10.77.0.1:5602"; requests_bind = "tcp://10.77.0.1:5602"; };
+              requests = "tcp://10.77.0.1:5602"; requests_bind = "tcp://10.77.0.1:5602";
+              curve_module_secret_key_file = "$tmp/module.key";
+              curve_module_public_key_file = "$tmp/module.pub";
+              curve_cell_secret_key_files = "$tmp/cell-{id}.key";
+              curve_cell_keys_file = "$tmp/cells.list"; };
 writer = { output_dir = "$tmp"; };
 monitor = { control_endpoint = "off"; status_endpoint = "off"; };
 EOF

@@ -26,9 +26,10 @@ START_TEST(test_killed_cell_missing_then_rejoins)
              "            periodic = { enabled = true; period_ms = 10.0; }; };\n"
              "readout = { data_wait_ms = 800; reply_timeout_ms = 1500; };\n"
              "endpoints = { candidates = \"tcp://127.0.0.1:%d\"; requests = "
-             "\"tcp://127.0.0.1:%d\"; };\n"
+             "\"tcp://127.0.0.1:%d\";%s};\n"
              "writer = { output_dir = \"%s\"; };\n",
-             (double)now.tv_sec + now.tv_nsec * 1e-9, test_port(3), test_port(4), dir);
+             (double)now.tv_sec + now.tv_nsec * 1e-9, test_port(3), test_port(4),
+             trigd_test_curve(dir, 4), dir);
     write_file(conf, text);
     char log_m[512], log_a[512], log_b[512], log_b2[512];
     snprintf(log_m, sizeof log_m, "%s/module.log", dir);

@@ -87,7 +87,7 @@ START_TEST(test_hostile_messages)
              "            single = { enabled = true; min_score = 2000; }; };\n"
              "readout = { data_wait_ms = 500; reply_timeout_ms = 5000; };\n"
              "endpoints = { candidates = \"tcp://127.0.0.1:%d\"; requests = "
-             "\"tcp://127.0.0.1:%d\"; };\n"
+             "\"tcp://127.0.0.1:%d\"; insecure = true; };\n"
              "writer = { output_dir = \"%s\"; };\n",
              pc, pr, dir);
     write_file(conf, text);
@@ -104,10 +104,9 @@ START_TEST(test_hostile_messages)
     snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", pr);
     for (int c = 0; c < 2; c++) {
         dealer[c] = zmq_socket(ctx, ZMQ_DEALER);
-        char rid[16];
-        int n = snprintf(rid, sizeof rid, "cell-%d", c);
-        zmq_setsockopt(dealer[c], ZMQ_ROUTING_ID, rid, (size_t)n);
         ck_assert_int_eq(zmq_connect(dealer[c], ep), 0);
+        /* The hello that routes cell c's data requests to this connection. */
+        send_hb(dealer[c], (uint32_t)c, 1, 0);
     }
     usleep(300000); /* let the connections come up */
 

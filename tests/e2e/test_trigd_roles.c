@@ -83,8 +83,8 @@ START_TEST(test_split_roles_same_decisions)
     snprintf(text, sizeof text,
              "%swriter = { output_dir = \"%s\"; };\n"
              "endpoints = { candidates = \"tcp://127.0.0.1:%d\"; requests = "
-             "\"tcp://127.0.0.1:%d\"; };\n",
-             TRIGD_TEST_RUN_CONF, sub, test_port(1), test_port(2));
+             "\"tcp://127.0.0.1:%d\";%s};\n",
+             TRIGD_TEST_RUN_CONF, sub, test_port(1), test_port(2), trigd_test_curve(dir, 4));
     write_file(conf, text);
     char log_m[512], log_c1[512], log_c2[512];
     snprintf(log_m, sizeof log_m, "%s/module.log", dir);

@@ -216,3 +216,37 @@ static inline int test_port(int k)
     return 20000 + (int)((getpid() * 7 + k * 13) % 30000);
 }
 #endif
+
+#ifndef TEST_TRIGD_UTIL_CURVE
+#define TEST_TRIGD_UTIL_CURVE
+#include <zmq.h>
+/* CURVE keys for the data sockets of a test run (docs/security.md): a module key pair and one
+ * per cell 0..n_cells-1 in dir, the allow-list binding each cell key to its cell. Returns the
+ * fields to put inside the config's `endpoints = { ... }` (static storage). */
+static inline const char *trigd_test_curve(const char *dir, unsigned n_cells)
+{
+    static char fields[2048];
+    char path[600], pub[41], sec[41], list[8192] = "";
+    size_t used = 0;
+    if (zmq_curve_keypair(pub, sec) != 0) return "";
+    snprintf(path, sizeof path, "%s/module.key", dir);
+    write_file(path, sec);
+    snprintf(path, sizeof path, "%s/module.pub", dir);
+    write_file(path, pub);
+    for (unsigned i = 0; i < n_cells; i++) {
+        if (zmq_curve_keypair(pub, sec) != 0) return "";
+        snprintf(path, sizeof path, "%s/cell-%u.key", dir, i);
+        write_file(path, sec);
+        used += (size_t)snprintf(list + used, sizeof list - used, "%s %u\n", pub, i);
+    }
+    snprintf(path, sizeof path, "%s/cells.list", dir);
+    write_file(path, list);
+    snprintf(fields, sizeof fields,
+             " curve_module_secret_key_file = \"%s/module.key\";"
+             " curve_module_public_key_file = \"%s/module.pub\";"
+             " curve_cell_secret_key_files = \"%s/cell-{id}.key\";"
+             " curve_cell_keys_file = \"%s/cells.list\"; ",
+             dir, dir, dir, dir);
+    return fields;
+}
+#endif

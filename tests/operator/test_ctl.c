@@ -1,6 +1,7 @@
 /* Control and monitor sockets on real ZeroMQ sockets: ipc with file modes, tcp with CURVE and a
  * ZAP allow-list, malformed and oversized requests, the monitor PUB/SUB path. */
 #include <check.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -129,10 +130,10 @@ START_TEST(ipc_commands_and_errors)
     int rc;
     r = request(ep, huge, NULL, &rc);
     free(huge);
-    if (r) {
-        ck_assert(json_is_false(json_object_get(r, "ok")));
-        json_decref(r);
-    }
+    ck_assert_msg(r != NULL, "no reply to an oversized request (issue 12)");
+    ck_assert(json_is_false(json_object_get(r, "ok")));
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(r, "error")), "too large"));
+    json_decref(r);
     r = request(ep, "{\"cmd\":\"status\"}", NULL, NULL);
     ck_assert(json_is_true(json_object_get(r, "ok")));
     json_decref(r);
@@ -209,6 +210,16 @@ START_TEST(tcp_curve_allow_list)
     ck_assert_msg(r != NULL, "allowed client got no reply (rc %d)", rc);
     ck_assert(json_is_true(json_object_get(r, "ok")));
     json_decref(r);
+    /* Oversized over CURVE (whose box makes each message larger on the wire): still the
+     * documented error reply, not silence (issue 12). */
+    char *huge = malloc(LT_CTL_MAX_REQUEST + 101);
+    memset(huge, ' ', LT_CTL_MAX_REQUEST + 100);
+    huge[LT_CTL_MAX_REQUEST + 100] = '\0';
+    r = request(ep, huge, &alice, &rc);
+    free(huge);
+    ck_assert_msg(r != NULL, "no reply to an oversized request over CURVE (rc %d)", rc);
+    ck_assert(json_is_false(json_object_get(r, "ok")));
+    json_decref(r);
 
     r = request(ep, "{\"cmd\":\"trigger\"}", &bob, &rc);
     ck_assert_ptr_null(r);
@@ -242,6 +253,30 @@ START_TEST(allow_list_errors_name_the_line)
     unlink(allow);
     rc = lt_zsec_read_keys("/nonexistent/allow", keys, 4, err, sizeof err);
     ck_assert_int_eq(rc, LT_EIO);
+
+    /* The data sockets' list binds each key to one cell: a key or a cell twice is an error. */
+    char pub[41], sec[41], pub2[41];
+    ck_assert_int_eq(zmq_curve_keypair(pub, sec), 0);
+    ck_assert_int_eq(zmq_curve_keypair(pub2, sec), 0);
+    uint32_t ids[4];
+    fd = open(allow, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dprintf(fd, "# cells\n%s 3\n%s  7 # host b\n", pub, pub2);
+    close(fd);
+    ck_assert_int_eq(lt_zsec_read_cell_keys(allow, keys, ids, 4, err, sizeof err), 2);
+    ck_assert_uint_eq(ids[0], 3);
+    ck_assert_uint_eq(ids[1], 7);
+    ck_assert_str_eq(keys[1], pub2);
+    for (int i = 0; i < 4; i++) {
+        fd = open(allow, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (i == 0) dprintf(fd, "%s 3\n%s 3\n", pub, pub2); /* a cell twice */
+        if (i == 1) dprintf(fd, "%s 3\n%s 4\n", pub, pub);  /* a key twice */
+        if (i == 2) dprintf(fd, "%s\n%s 4\n", pub, pub2);   /* no cell id */
+        if (i == 3) dprintf(fd, "%s 3x\n", pub);            /* not a number */
+        close(fd);
+        ck_assert_int_eq(lt_zsec_read_cell_keys(allow, keys, ids, 4, err, sizeof err), LT_EFORMAT);
+        ck_assert_msg(strstr(err, allow) != NULL, "%s", err);
+    }
+    unlink(allow);
 }
 END_TEST
 

@@ -62,7 +62,7 @@ START_TEST(operator_end_to_end)
     setenv("NOTIFY_SOCKET", notify_path, 1);
 
     struct fake_daemon d = {0};
-    struct lt_operator_callbacks cb = {&d, status_cb, summary_cb, command_cb};
+    struct lt_operator_callbacks cb = {&d, status_cb, summary_cb, command_cb, NULL};
     struct lt_operator_config cfg = {.publish_interval_s = 0.1};
     struct lt_operator *op = NULL;
     char err[256] = "";
@@ -119,7 +119,7 @@ END_TEST
 START_TEST(tcp_without_keys_refused)
 {
     struct fake_daemon d = {0};
-    struct lt_operator_callbacks cb = {&d, status_cb, summary_cb, command_cb};
+    struct lt_operator_callbacks cb = {&d, status_cb, summary_cb, command_cb, NULL};
     struct lt_operator_config cfg = {.control_endpoint = "tcp://127.0.0.1:*",
                                      .monitor_endpoint = "inproc://mon"};
     struct lt_operator *op = NULL;

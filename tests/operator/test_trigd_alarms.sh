@@ -1,7 +1,7 @@
 #!/bin/bash
 # Alarms as monitor events and metrics, on a real trigd (role module) with the process of cell 1
 # not running yet: cell_missing for cell 1, writer_free_space_low (threshold above any disk), and
-# watchdog_near_expiry after a manual trigger held the operator thread 1.5 s with WatchdogSec=2;
+# watchdog_near_expiry after the process was held (SIGSTOP) 1.5 s with WatchdogSec=2;
 # each in `trigctl status --json`, the status table, /metrics (trigctl metrics) and as a "raised"
 # event (trigd's log and the exporter's log); the cells' processes start and cell_missing clears
 # (a "cleared" event). Trigger inhibit and clock faults: test_status_alarms.
@@ -67,8 +67,9 @@ done
 [[ $a == *writer_free_space_low* ]] || fail "no free space alarm: $a"
 [[ $a != *watchdog_near_expiry* ]] || fail "watchdog alarm before any delay: $a"
 
-# Stop cell 0's process too: no data flows, and a manual trigger then holds the operator thread
-# 1.5 s (its wait for the decision), so the watchdog ping comes later than 0.7 x WatchdogSec.
+# Stop cell 0's process too: no data flows, so a manual trigger is queued but never issued (the
+# operator thread answers at once and never waits on data). Then hold the whole module process
+# 1.5 s (SIGSTOP), so the watchdog ping comes later than 0.7 x WatchdogSec.
 kill ${pids[-1]}
 wait ${pids[-1]} 2>/dev/null || true
 for _ in $(seq 50); do
@@ -77,6 +78,9 @@ for _ in $(seq 50); do
     sleep 0.2
 done
 "$trigctl" trigger >/dev/null 2>&1 && fail "a manual trigger without data succeeded"
+kill -STOP "${pids[0]}"
+sleep 1.5
+kill -CONT "${pids[0]}"
 a=$(alarms)
 [[ $a == *watchdog_near_expiry* ]] || fail "no watchdog alarm after a 1.5 s hold: $a"
 "$trigctl" status >"$tmp/table.txt"

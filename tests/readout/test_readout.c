@@ -1,8 +1,8 @@
 /* The readout stage on its own (daemon/readout/readout.h), with real ZeroMQ sockets: a ROUTER
- * with ZMQ_ROUTER_MANDATORY as the module binds it, and one DEALER per cell with the cell's
- * routing id, answering with real DATA_REPLY messages. The record sink is a test double that
- * keeps what it is given (the writer behind the real sink is tested in tests/writer/ and
- * tests/record/), so each step can be checked: requests on the wire, replies matched to their
+ * with ZMQ_ROUTER_MANDATORY as the module binds it, and one DEALER per cell that says hello
+ * (its route, docs/security.md), answering with real DATA_REPLY messages. The record sink is a test
+ * double that keeps what it is given (the writer behind the real sink is tested in tests/writer/
+ * and tests/record/), so each step can be checked: requests on the wire, replies matched to their
  * decision, records built on time-out, kDataNotFound for silent and unroutable cells, late and
  * bad replies dropped and counted, a full or refusing sink, shutdown with records in flight. */
 #include <check.h>
@@ -52,6 +52,7 @@ static struct test_sink sink;
 /* ---- sockets ---- */
 static void *ctx, *router, *dealer[2];
 static const uint32_t cell_ids[2] = {0, 3}; /* n_fembs 1 and 2: 2 and 4 streams */
+static zmq_msg_t hello_id[2], hello_body[2];
 
 static void setup(const char *extra)
 {
@@ -75,21 +76,19 @@ static void setup(const char *extra)
     zmq_setsockopt(router, ZMQ_LINGER, &zero, sizeof zero);
     ck_assert_int_eq(zmq_bind(router, "inproc://readout-test"), 0);
     for (int i = 0; i < 2; i++) {
-        char rid[16];
-        int n = snprintf(rid, sizeof rid, "cell-%u", cell_ids[i]);
         dealer[i] = zmq_socket(ctx, ZMQ_DEALER);
-        zmq_setsockopt(dealer[i], ZMQ_ROUTING_ID, rid, (size_t)n);
         zmq_setsockopt(dealer[i], ZMQ_LINGER, &zero, sizeof zero);
         ck_assert_int_eq(zmq_connect(dealer[i], "inproc://readout-test"), 0);
-        /* A first message makes the router know this peer before any request is routed. */
-        ck_assert_int_eq(zmq_send(dealer[i], "hi", 2, 0), 2);
-        zmq_msg_t id, body;
-        zmq_msg_init(&id);
-        zmq_msg_init(&body);
-        ck_assert_int_ge(zmq_msg_recv(&id, router, 0), 0);
-        ck_assert_int_eq(zmq_msg_recv(&body, router, 0), 2);
-        zmq_msg_close(&id);
-        zmq_msg_close(&body);
+        /* The cell's hello (a HEARTBEAT naming it): the readout routes the cell's requests to
+         * the connection it came from (make() hands it over). */
+        uint8_t hb[LT_MSG_HEADER_SIZE];
+        size_t len;
+        ck_assert_int_eq(lt_msg_encode_heartbeat(hb, sizeof hb, cell_ids[i], 1, 0, &len), 0);
+        ck_assert_int_eq(zmq_send(dealer[i], hb, len, 0), (int)len);
+        zmq_msg_init(&hello_id[i]);
+        zmq_msg_init(&hello_body[i]);
+        ck_assert_int_ge(zmq_msg_recv(&hello_id[i], router, 0), 0);
+        ck_assert_int_eq(zmq_msg_recv(&hello_body[i], router, 0), (int)len);
     }
 }
 
@@ -106,6 +105,11 @@ static struct trigd_readout *make(void)
     char err[256];
     ck_assert_msg(trigd_readout_create(&rc, router, &sink.base, &r, err, sizeof err) == 0, "%s",
                   err);
+    for (int i = 0; i < 2; i++) {
+        trigd_readout_on_reply(r, &hello_id[i], &hello_body[i], 0);
+        zmq_msg_close(&hello_id[i]);
+        zmq_msg_close(&hello_body[i]);
+    }
     return r;
 }
 
@@ -274,10 +278,10 @@ START_TEST(timeout_late_and_bad_replies)
     send_reply(0, &rq0, 1, 1U << LT_FRAG_ERR_INCOMPLETE, 0);
     route_one(r, 1 * MS);
 
-    /* Bad: a heartbeat on the request socket, a reply naming a cell not configured, garbage. */
+    /* Bad: a hello for a cell not configured, a reply naming a cell not configured, garbage. */
     uint8_t hb[LT_MSG_HEADER_SIZE];
     size_t len;
-    ck_assert_int_eq(lt_msg_encode_heartbeat(hb, sizeof hb, 3, 1, 5, &len), 0);
+    ck_assert_int_eq(lt_msg_encode_heartbeat(hb, sizeof hb, 9, 1, 5, &len), 0);
     ck_assert_int_eq(zmq_send(dealer[1], hb, len, 0), (int)len);
     route_one(r, 1 * MS);
     send_reply(1, &rq1, 1, 0, 9);
@@ -307,6 +311,71 @@ START_TEST(timeout_late_and_bad_replies)
     trigd_readout_service(r, 700 * MS);
     ck_assert_uint_eq(L(records_failed), 1);
     ck_assert_uint_eq(trigd_readout_in_flight(r), 0);
+    trigd_readout_destroy(r);
+    teardown();
+}
+END_TEST
+
+/* Replies are matched to their request (issue 12): one for cell 0 from cell 3's connection is
+ * refused, and cell 0's fragments stay kDataNotFound rather than taking forged data; another
+ * connection cannot claim a cell whose route is alive; a cell that reconnects (its old
+ * connection silent, a new one saying hello) gets its route back, and a request still in
+ * flight on the old route takes no reply from the new one. */
+START_TEST(replies_only_from_the_route)
+{
+    setup("");
+    struct trigd_readout *r = make();
+    struct trigd_decision *d = decision(12, 400000);
+    trigd_readout_start(r, d, 0);
+    struct lt_msg_data_request rq0 = take_request(0, d), rq1 = take_request(1, d);
+    send_reply(1, &rq0, 1, 0, 0); /* cell 3's connection speaking for cell 0 */
+    route_one(r, 1 * MS);
+    ck_assert_uint_eq(L(replies_bad), 1);
+    ck_assert_uint_eq(L(replies), 0);
+    send_reply(1, &rq1, 1, 0, 3);
+    route_one(r, 1 * MS);
+    ck_assert_uint_eq(L(replies), 1);
+    /* Cell 3's connection claims cell 0 while cell 0's route is alive: refused. */
+    uint8_t hb[LT_MSG_HEADER_SIZE];
+    size_t len;
+    ck_assert_int_eq(lt_msg_encode_heartbeat(hb, sizeof hb, 0, 1, 0, &len), 0);
+    ck_assert_int_eq(zmq_send(dealer[1], hb, len, 0), (int)len);
+    route_one(r, 1 * MS);
+    ck_assert_uint_eq(L(replies_bad), 2);
+
+    /* Cell 0 reconnects: its old connection goes silent, a new one says hello. */
+    zmq_close(dealer[0]);
+    dealer[0] = zmq_socket(ctx, ZMQ_DEALER);
+    int zero = 0;
+    zmq_setsockopt(dealer[0], ZMQ_LINGER, &zero, sizeof zero);
+    ck_assert_int_eq(zmq_connect(dealer[0], "inproc://readout-test"), 0);
+    ck_assert_int_eq(zmq_send(dealer[0], hb, len, 0), (int)len);
+    route_one(r, 2000 * MS);      /* the old route silent for 2 s: a reconnection */
+    send_reply(0, &rq0, 1, 0, 0); /* the old request, from the new connection */
+    route_one(r, 2000 * MS);
+    ck_assert_uint_eq(L(replies_bad), 2);
+    ck_assert_uint_eq(L(replies), 1);
+    trigd_readout_service(r, 2001 * MS);
+    ck_assert_uint_eq(L(records_built), 1);
+    ck_assert_uint_eq(L(fragments_not_found), 2); /* cell 0: no genuine reply, no forged one */
+    sink.rec[0]->done(sink.rec[0], 0, sink.rec[0]->user);
+    trigd_readout_service(r, 2002 * MS);
+
+    /* The next decision's request reaches cell 0 on its new connection. */
+    d = decision(13, 500000);
+    trigd_readout_start(r, d, 2100 * MS);
+    ck_assert_uint_eq(L(requests_unroutable), 0);
+    rq0 = take_request(0, d);
+    rq1 = take_request(1, d);
+    send_reply(0, &rq0, 1, 0, 0);
+    send_reply(1, &rq1, 1, 0, 3);
+    route_one(r, 2101 * MS);
+    route_one(r, 2101 * MS);
+    trigd_readout_service(r, 2102 * MS);
+    ck_assert_uint_eq(L(records_built), 2);
+    ck_assert_uint_eq(L(fragments_not_found), 2);
+    sink.rec[1]->done(sink.rec[1], 0, sink.rec[1]->user);
+    trigd_readout_service(r, 2103 * MS);
     trigd_readout_destroy(r);
     teardown();
 }
@@ -393,6 +462,7 @@ int main(void)
     tcase_add_test(tc, requests_replies_record);
     tcase_add_test(tc, timeout_late_and_bad_replies);
     tcase_add_test(tc, unroutable_cell);
+    tcase_add_test(tc, replies_only_from_the_route);
     tcase_add_test(tc, full_refusing_sink_and_abandon);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

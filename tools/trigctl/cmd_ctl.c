@@ -90,6 +90,39 @@ static int parse(int argc, char **argv, struct ctl_opts *o)
     return 0;
 }
 
+/* The daemon answers `trigger` at once (it never waits on data); ask for the trigger number
+ * until it is issued or the timeout passes. Takes `queued`; returns the reply to print (owned)
+ * or NULL with a message on stderr. */
+static json_t *wait_manual_trigger(struct ctl_opts *o, json_t *queued)
+{
+    json_int_t want = json_integer_value(json_object_get(queued, "manual_request"));
+    json_decref(queued); /* replaced by the result */
+    char req[128];
+    snprintf(req, sizeof req, "{\"cmd\":\"trigger_result\",\"manual_request\":%lld}",
+             (long long)want);
+    for (int waited = 0; waited <= o->timeout_ms; waited += 20) {
+        char *reply = NULL, err[512] = "";
+        if (lt_ctl_request(o->control, req, o->timeout_ms, o->keys, &reply, err, sizeof err) != 0) {
+            fprintf(stderr, "trigctl: trigger: %s\n", err);
+            return NULL;
+        }
+        json_t *j = json_loads(reply, 0, NULL);
+        free(reply);
+        if (j && json_is_true(json_object_get(j, "ok")) &&
+            json_is_false(json_object_get(j, "pending"))) {
+            json_object_del(j, "pending");
+            return j;
+        }
+        json_decref(j);
+        usleep(20000);
+    }
+    fprintf(stderr,
+            "trigctl: trigger: queued but not issued within %d ms (no data flowing, or triggers "
+            "inhibited); it goes out when the data horizon passes it\n",
+            o->timeout_ms);
+    return NULL;
+}
+
 /* One request; prints the reply (table or JSON). */
 static int request(struct ctl_opts *o, const char *cmd)
 {
@@ -114,6 +147,8 @@ static int request(struct ctl_opts *o, const char *cmd)
     } else if (!json_is_true(json_object_get(j, "ok"))) {
         fprintf(stderr, "trigctl: %s: %s\n", cmd,
                 json_string_value(json_object_get(j, "error")) ?: "failed");
+        exit_code = 1;
+    } else if (!strcmp(cmd, "trigger") && !(j = wait_manual_trigger(o, j))) {
         exit_code = 1;
     } else if (o->json || strcmp(cmd, "status") != 0) {
         if (o->json) {

@@ -120,6 +120,21 @@ static void print_aggregator(FILE *out, json_t *agg)
         fprintf(out, "  MISSING cells: %s\n", m);
         free(m);
     }
+    /* The data plane's refusals (docs/security.md): a clock fault is a cell's problem to look
+     * at even while its data still flows. */
+    json_t *dp = json_object_get(agg, "data_plane");
+    json_t *faulty = json_object_get(dp, "clock_fault_cells");
+    if (json_is_array(faulty) && json_array_size(faulty) > 0) {
+        char *m = json_dumps(faulty, JSON_COMPACT);
+        fprintf(out, "  CLOCK FAULT cells: %s\n", m);
+        free(m);
+    }
+    if (json_is_object(dp))
+        fprintf(out,
+                "  refused: %.0f forged, %.0f clock, %.0f sequence, %.0f out of order, %.0f bad "
+                "replies, %.0f peers\n",
+                num(dp, "forged"), num(dp, "clock_faults"), num(dp, "sequence_refused"),
+                num(dp, "out_of_order"), num(dp, "bad_replies"), num(dp, "peers_refused"));
 }
 
 static void print_writer(FILE *out, json_t *w)
@@ -145,6 +160,10 @@ void status_table_print(FILE *out, json_t *st)
     if (json_is_array(cells) && json_array_size(cells) > 0) print_cells(out, cells);
     json_t *agg = json_object_get(st, "aggregator");
     if (json_is_object(agg)) print_aggregator(out, agg);
+    const char *sec = json_string_value(json_object_get(st, "data_security"));
+    if (sec && !strcmp(sec, "insecure"))
+        fprintf(out,
+                "\nINSECURE: the data sockets are plain tcp without keys (docs/security.md)\n");
     json_t *w = json_object_get(st, "writer");
     if (json_is_object(w)) print_writer(out, w);
 }
