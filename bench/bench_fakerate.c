@@ -78,6 +78,7 @@ struct trigger {
     struct lt_weights w;
     int32_t (*packed)[LT_KERNEL_MAX_WEIGHTS];
     struct lt_cand_params cp;
+    uint32_t d; /* the kernel's columns are 2^d samples */
     uint32_t n_scankeys;
     int scankey[MAX_SCANKEYS];
     uint32_t n_scan;
@@ -143,6 +144,7 @@ struct worker {
     struct lt_kernel_cell *k[MAX_TRIGGERS];
     struct lt_candidate out[BLOCK_CANDS];
     uint32_t (*wsum)[LT_PRE_COLS_MAX][LT_KERNEL_MAX_WIRES]; /* [BATCH] */
+    uint32_t (*wagg)[LT_KERNEL_MAX_WIRES];                  /* [LT_PRE_COLS_MAX] */
     uint16_t (*adc)[LT_SAMPLES_PER_FRAME];                  /* --full */
     lt_wibeth_frame *frames;                                /* --full */
     double kernel_cpu[MAX_TRIGGERS];
@@ -177,7 +179,11 @@ static int run_cell(struct worker *wk, uint32_t cell, char *err, size_t errlen)
     }
     const uint64_t periods = (uint64_t)ceil(G.seconds * LT_CLOCK_HZ / LT_TICKS_PER_FRAME);
     const uint64_t skip_until = START_TICKS + (uint64_t)(G.skip_ms * 1e-3 * LT_CLOCK_HZ);
-    const uint32_t d0 = G.trig[0].w.net.d;
+    /* Rendered at the finest column of all triggers; a coarser kernel gets the sums of
+     * neighbouring columns (exactly what its own unpack would have summed). */
+    uint32_t d0 = G.trig[0].d;
+    for (uint32_t i = 1; i < G.n_trig; i++)
+        if (G.trig[i].d < d0) d0 = G.trig[i].d;
     /* The simulator renders BATCH periods, then each kernel runs over them: the noise table
      * and the kernel's line buffers do not evict each other from the caches every period. */
     for (uint64_t p0 = 0; p0 < periods; p0 += BATCH) {
@@ -207,9 +213,20 @@ static int run_cell(struct worker *wk, uint32_t cell, char *err, size_t errlen)
                 if (G.full)
                     lt_kernel_process(wk->k[i], &t->w.net, wk->frames, 1, wk->out, BLOCK_CANDS,
                                       &res, NULL, 0);
-                else
+                else if (t->d == d0)
                     lt_kernel_process_sums(wk->k[i], &t->w.net, tick, wk->wsum[b], wk->out,
                                            BLOCK_CANDS, &res);
+                else {
+                    const uint32_t r = 1U << (t->d - d0), nc = LT_SAMPLES_PER_FRAME >> t->d;
+                    for (uint32_t c = 0; c < nc; c++)
+                        for (uint32_t j = 0; j < LT_KERNEL_MAX_WIRES; j++) {
+                            uint32_t sum = 0;
+                            for (uint32_t q = 0; q < r; q++) sum += wk->wsum[b][c * r + q][j];
+                            wk->wagg[c][j] = sum;
+                        }
+                    lt_kernel_process_sums(wk->k[i], &t->w.net, tick, wk->wagg, wk->out,
+                                           BLOCK_CANDS, &res);
+                }
                 keep(t, cell, wk->out, res.n_candidates, skip_until);
                 wk->kernel_cpu[i] += lt_thread_cpu_s() - c0;
             }
@@ -246,7 +263,8 @@ static void *worker_main(void *arg)
         memset(wk->k[i], 0, sizeof(struct lt_kernel_cell));
     }
     wk->wsum = calloc(BATCH, sizeof *wk->wsum);
-    if (!wk->wsum) goto oom;
+    wk->wagg = calloc(LT_PRE_COLS_MAX, sizeof *wk->wagg);
+    if (!wk->wsum || !wk->wagg) goto oom;
     if (G.full) {
         wk->adc = calloc(LT_CHANNELS_PER_CELL, sizeof *wk->adc);
         wk->frames = calloc(LT_STREAMS_PER_CELL, sizeof *wk->frames);
@@ -277,6 +295,7 @@ oom:
 done:
     for (uint32_t i = 0; i < G.n_trig; i++) free(wk->k[i]);
     free(wk->wsum);
+    free(wk->wagg);
     free(wk->adc);
     free(wk->frames);
     free(wk);
@@ -460,6 +479,7 @@ static void load_trigger(struct trigger *t, const char *path)
         (int16_t)(t->cfg.kernel.threshold ? t->cfg.kernel.threshold : t->w.net.threshold);
     t->cp.gap_w = t->cfg.kernel.gap_w;
     t->cp.gap_t = t->cfg.kernel.gap_t;
+    t->d = t->w.net.d;
     t->packed = aligned_alloc(64, sizeof(*t->packed) * LT_KERNEL_MAX_LAYERS);
     if (!t->packed) die("%s", "out of memory");
     for (uint32_t l = 0; l < t->w.net.n_layers; l++)
@@ -606,8 +626,6 @@ int main(int argc, char **argv)
         lt_sim_config_scale_backgrounds(&G.sim, bkg_scale, err, sizeof err))
         die("%s", err);
     for (uint32_t i = 0; i < G.n_trig; i++) {
-        if (G.trig[i].w.net.d != G.trig[0].w.net.d)
-            die("%s", "every trigger's network must use the same D (column length)");
         G.trig[i].cells = calloc(G.n_cells, sizeof(struct cand_list));
         if (!G.trig[i].cells) die("%s", "out of memory");
         if (!G.trig[i].n_scan) G.trig[i].n_scan = 1; /* the configuration as it is */
@@ -634,7 +652,8 @@ int main(int argc, char **argv)
         struct trigger *t = &G.trig[i];
         size_t ncand = 0;
         for (uint32_t c = 0; c < G.n_cells; c++) {
-            qsort(t->cells[c].c, t->cells[c].n, sizeof *t->cells[c].c, cmp_start);
+            if (t->cells[c].n)
+                qsort(t->cells[c].c, t->cells[c].n, sizeof *t->cells[c].c, cmp_start);
             ncand += t->cells[c].n;
         }
         /* The candidates' peak scores, highest first (at most 20000: the tail). */
@@ -644,7 +663,7 @@ int main(int argc, char **argv)
         size_t m = 0;
         for (uint32_t c = 0; c < G.n_cells; c++)
             for (size_t k = 0; k < t->cells[c].n; k++) pk[m++] = t->cells[c].c[k].peak_score;
-        qsort(pk, ncand, sizeof *pk, cmp_int_desc);
+        if (ncand) qsort(pk, ncand, sizeof *pk, cmp_int_desc);
         json_t *jpk = json_array();
         for (size_t k = 0; k < npk; k++) json_array_append_new(jpk, json_integer(pk[k]));
         free(pk);
@@ -674,23 +693,23 @@ int main(int argc, char **argv)
         char crc[16];
         snprintf(crc, sizeof crc, "%08x", t->w.crc);
         json_array_append_new(
-            jt, json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:{s:b, s:i, s:i}, s:{s:b, "
-                          "s:i, s:f, s:i},"
-                          " s:{s:b, s:f, s:I}, s:I, s:I, s:I, s:f, s:o, s:o}",
-                          "config", t->conf_path, "weights", t->weights_path, "weights_name",
-                          t->w.name, "weights_crc", crc, "kernel_threshold", (int)t->cp.threshold,
-                          "d", (int)t->w.net.d, "gap_w", (int)t->cp.gap_w, "gap_t",
-                          (int)t->cp.gap_t, "single", "enabled", tc->single.enabled, "min_score",
-                          (int)tc->single.min_score, "min_adc_sum", (int)tc->single.min_adc_sum,
-                          "coincidence", "enabled", tc->coincidence.enabled, "min_cells",
-                          (int)tc->coincidence.min_cells, "window_us",
-                          (double)tc->coincidence.window_ticks / 62.5, "min_score",
-                          (int)tc->coincidence.min_score, "summed", "enabled", tc->summed.enabled,
-                          "window_us", (double)tc->summed.window_ticks / 62.5, "threshold",
-                          (json_int_t)tc->summed.threshold, "candidates", (json_int_t)ncand,
-                          "candidates_evicted", (json_int_t)t->evicted, "candidates_dropped",
-                          (json_int_t)t->dropped, "kernel_cpu_s", t->kernel_cpu_s, "peaks", jpk,
-                          "scan", jscan));
+            jt,
+            json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:{s:b, s:i, s:i}, s:{s:b, "
+                      "s:i, s:f, s:i},"
+                      " s:{s:b, s:f, s:I}, s:I, s:I, s:I, s:f, s:o, s:o}",
+                      "config", t->conf_path, "weights", t->weights_path, "weights_name", t->w.name,
+                      "weights_crc", crc, "kernel_threshold", (int)t->cp.threshold, "d", (int)t->d,
+                      "gap_w", (int)t->cp.gap_w, "gap_t", (int)t->cp.gap_t, "single", "enabled",
+                      tc->single.enabled, "min_score", (int)tc->single.min_score, "min_adc_sum",
+                      (int)tc->single.min_adc_sum, "coincidence", "enabled",
+                      tc->coincidence.enabled, "min_cells", (int)tc->coincidence.min_cells,
+                      "window_us", (double)tc->coincidence.window_ticks / 62.5, "min_score",
+                      (int)tc->coincidence.min_score, "summed", "enabled", tc->summed.enabled,
+                      "window_us", (double)tc->summed.window_ticks / 62.5, "threshold",
+                      (json_int_t)tc->summed.threshold, "candidates", (json_int_t)ncand,
+                      "candidates_evicted", (json_int_t)t->evicted, "candidates_dropped",
+                      (json_int_t)t->dropped, "kernel_cpu_s", t->kernel_cpu_s, "peaks", jpk, "scan",
+                      jscan));
     }
     double w_agg = lt_mono_s() - w_agg0;
     struct rusage ru;

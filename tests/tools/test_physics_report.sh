@@ -15,8 +15,10 @@ trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 start=$(date +%s)
+rc=0
 $py "$src/tools/train/physics_report.py" --quick --build "$bin" --out "$tmp/out" \
-    --doc "$tmp/physics.md" >"$tmp/log" 2>&1 || { cat "$tmp/log" >&2; fail "physics_report exited $?"; }
+    --doc "$tmp/physics.md" >"$tmp/log" 2>&1 || rc=$?
+[ $rc -eq 0 ] || { cat "$tmp/log" >&2; fail "physics_report exited $rc"; }
 echo "quick report in $(($(date +%s) - start)) s"
 
 $py - "$tmp/out" "$tmp/physics.md" <<'PY'
