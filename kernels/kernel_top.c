@@ -35,7 +35,7 @@ static uint64_t frame_ts(const lt_wibeth_frame *f)
 /* Start a run at tick t0: every stage from scratch. */
 static void start_run(struct lt_kernel_cell *k, const struct lt_kernel_net *net, uint64_t t0)
 {
-    lt_pre_reset(&k->pre, net->d, net->in_shift);
+    lt_pre_reset(&k->pre, net->d, net->in_shift, lt_kernel_in_max(net));
     lt_cnn_reset(&k->cnn, net, k->map.n_wires);
     struct lt_cand_geom cg;
     cg.cell = k->cell_id;
