@@ -219,6 +219,19 @@ static int decide_then_stop(const char *log_m, const char *log_c, pid_t pm, pid_
     return took < 5.0 ? sm : -1;
 }
 
+/* The end of an attack: decide_then_stop, close the attacker's sockets and context, and read
+ * what the module refused; the module must have stopped cleanly. */
+static void stop_and_read_refused(const char *log_m, const char *log_c, pid_t pm, pid_t pc, int ok,
+                                  void *ctx, void **socks, int n_socks, struct refused *r)
+{
+    int st = decide_then_stop(log_m, log_c, pm, pc, &ok);
+    for (int i = 0; i < n_socks; i++) zmq_close(socks[i]);
+    zmq_ctx_term(ctx);
+    ck_assert(ok);
+    ck_assert_int_eq(st, 0);
+    ck_assert(read_refused(log_m, r));
+}
+
 /* Records written in sub: count those where a fragment of `cell` is kDataNotFound after the
  * first record complete for it, and that no .writing file is left. */
 static void check_files(const char *sub, size_t *n_files)
@@ -327,14 +340,9 @@ START_TEST(test_insecure_bounds)
          wait_for_log(log_m, "while the cell's route is alive", 10) &&
          wait_for_log(log_m, "jumps more than trigger.max_sequence_gap", 10);
 
-    int st = decide_then_stop(log_m, log_c, pm, pcell, &ok);
-    zmq_close(push);
-    zmq_close(dealer);
-    zmq_ctx_term(ctx);
-    ck_assert(ok);
-    ck_assert_int_eq(st, 0);
     struct refused r = {0};
-    ck_assert(read_refused(log_m, &r));
+    void *socks[] = {push, dealer};
+    stop_and_read_refused(log_m, log_c, pm, pcell, ok, ctx, socks, 2, &r);
     fprintf(stderr,
             "insecure: %llu triggers; refused %llu clock, %llu sequence, %llu bad "
             "replies\n",
@@ -591,14 +599,9 @@ START_TEST(test_ipc_file_mode_and_trust)
          wait_for_log(log_m, "refused (clock fault)", 10) &&
          wait_for_log(log_m, "while the cell's route is alive", 10);
 
-    int st = decide_then_stop(log_m, log_c, pm, pcell, &ok);
-    zmq_close(push);
-    zmq_close(dealer);
-    zmq_ctx_term(ctx);
-    ck_assert(ok);
-    ck_assert_int_eq(st, 0);
     struct refused r = {0};
-    ck_assert(read_refused(log_m, &r));
+    void *socks[] = {push, dealer};
+    stop_and_read_refused(log_m, log_c, pm, pcell, ok, ctx, socks, 2, &r);
     FILE *f = fopen(log_m, "r");
     ck_assert_ptr_nonnull(f);
     char line[2048];
