@@ -51,11 +51,12 @@ static void start_run(struct lt_kernel_cell *k, const struct lt_kernel_net *net,
     k->running = 1;
     k->next_tick = t0;
     if (k->use_tp) {
-        lt_pre_reset(&k->pre, k->tp_params.d, LT_TP_IN_SHIFT);
+        /* int16 columns whatever the network's activations: hits see the whole ADC range */
+        lt_pre_reset(&k->pre, k->tp_params.d, LT_TP_IN_SHIFT, INT16_MAX);
         lt_tp_chain_reset(&k->tp, &k->tp_params, k->cell_id, k->map.n_wires, t0);
         return;
     }
-    lt_pre_reset(&k->pre, net->d, net->in_shift);
+    lt_pre_reset(&k->pre, net->d, net->in_shift, lt_kernel_in_max(net));
     lt_cnn_reset(&k->cnn, net, k->map.n_wires);
     struct lt_cand_geom cg;
     cg.cell = k->cell_id;

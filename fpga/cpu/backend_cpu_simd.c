@@ -133,9 +133,10 @@ static void tap_offsets(const struct lt_kernel_layer *L, uint32_t *dt_of, uint32
 
 /* ------------------------------------------------------------------ AVX-512 conv */
 
-/* Requantise 16 accumulators (shift with rounding, ReLU, saturate) and store them as int16. */
+/* Requantise 16 accumulators (shift with rounding, ReLU, saturate to [lo, hi]) and store them
+ * as int16. */
 __attribute__((target("avx512f,avx512bw,avx512vnni"), always_inline)) static inline void
-finish512(__m512i y, uint32_t s, int relu, int16_t *dst)
+finish512(__m512i y, uint32_t s, int relu, __m512i lo, __m512i top, int16_t *dst)
 {
     if (s) {
         __m512i hi = _mm512_srai_epi32(y, (unsigned)s);
@@ -143,8 +144,9 @@ finish512(__m512i y, uint32_t s, int relu, int16_t *dst)
             _mm512_and_si512(_mm512_srai_epi32(y, (unsigned)(s - 1)), _mm512_set1_epi32(1));
         y = _mm512_add_epi32(hi, bit);
     }
-    if (relu) y = _mm512_max_epi32(y, _mm512_setzero_si512());
-    _mm256_storeu_si256((__m256i *)dst, _mm512_cvtsepi32_epi16(y));
+    (void)relu; /* lo is 0 for a ReLU layer */
+    y = _mm512_min_epi32(_mm512_max_epi32(y, lo), top);
+    _mm256_storeu_si256((__m256i *)dst, _mm512_cvtepi32_epi16(y));
 }
 
 /* CB output channels x JB blocks of 16 wires: CB * JB accumulators (<= 32 zmm with the input
@@ -156,6 +158,7 @@ conv512_block(const struct lt_conv_job *job, const int16_t *const *tap_ptr, uint
 {
     const struct lt_kernel_layer *L = job->L;
     const uint32_t s = L->shift, W = job->n_wires;
+    const __m512i lo = _mm512_set1_epi32(job->lo), top = _mm512_set1_epi32(job->hi);
     for (uint32_t j0 = 0; j0 < W; j0 += 16U * (uint32_t)JB) {
         __m512i acc[2][16];
 #pragma GCC unroll 16
@@ -178,8 +181,8 @@ conv512_block(const struct lt_conv_job *job, const int16_t *const *tap_ptr, uint
 #pragma GCC unroll 16
         for (int c = 0; c < CB; c++) {
             int16_t *dst = job->out + (co0 + c) * LT_KERNEL_WSTRIDE + j0;
-            finish512(acc[0][c], s, L->relu, dst);
-            if (JB == 2) finish512(acc[1][c], s, L->relu, dst + 16);
+            finish512(acc[0][c], s, L->relu, lo, top, dst);
+            if (JB == 2) finish512(acc[1][c], s, L->relu, lo, top, dst + 16);
         }
     }
 }
@@ -226,7 +229,7 @@ conv256_block(const struct lt_conv_job *job, const int16_t *const *tap_ptr, uint
 {
     const struct lt_kernel_layer *L = job->L;
     const uint32_t s = L->shift, W = job->n_wires;
-    const __m256i zero = _mm256_setzero_si256();
+    const __m256i lo = _mm256_set1_epi32(job->lo), top = _mm256_set1_epi32(job->hi);
     for (uint32_t j0 = 0; j0 < W; j0 += 8) {
         __m256i acc[8];
 #pragma GCC unroll 16
@@ -247,7 +250,7 @@ conv256_block(const struct lt_conv_job *job, const int16_t *const *tap_ptr, uint
                     _mm256_and_si256(_mm256_srai_epi32(y, (int)(s - 1)), _mm256_set1_epi32(1));
                 y = _mm256_add_epi32(hi, bit);
             }
-            if (L->relu) y = _mm256_max_epi32(y, zero);
+            y = _mm256_min_epi32(_mm256_max_epi32(y, lo), top); /* lo = 0 with ReLU */
             __m256i p = _mm256_permute4x64_epi64(_mm256_packs_epi32(y, y), 0x08);
             _mm_storeu_si128((__m128i *)(job->out + (co0 + c) * LT_KERNEL_WSTRIDE + j0),
                              _mm256_castsi256_si128(p));
@@ -461,9 +464,10 @@ pool_w_avx512(const int16_t *in, int16_t *out, uint32_t cout, uint32_t w, uint32
 
 __attribute__((target("avx512f,avx512bw,avx512vl"))) static void
 column_avx512(const uint32_t *wsum, int32_t *ped, int16_t *x, uint32_t n, uint32_t d,
-              uint32_t in_shift)
+              uint32_t in_shift, int32_t x_max)
 {
     const __m512i one = _mm512_set1_epi32(1), mone = _mm512_set1_epi32(-1);
+    const __m512i xhi = _mm512_set1_epi32(x_max), xlo = _mm512_set1_epi32(-x_max - 1);
     for (uint32_t j = 0; j < n; j += 16) {
         __mmask16 m = n - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1U << (n - j)) - 1U);
         __m512i s = _mm512_maskz_loadu_epi32(m, wsum + j);
@@ -479,15 +483,17 @@ column_avx512(const uint32_t *wsum, int32_t *ped, int16_t *x, uint32_t n, uint32
                 _mm512_and_si512(_mm512_sra_epi32(diff, _mm_cvtsi32_si128((int)in_shift - 1)), one);
             y = _mm512_add_epi32(hi, bit);
         }
-        _mm256_mask_storeu_epi16(x + j, m, _mm512_cvtsepi32_epi16(y));
+        y = _mm512_min_epi32(_mm512_max_epi32(y, xlo), xhi);
+        _mm256_mask_storeu_epi16(x + j, m, _mm512_cvtepi32_epi16(y));
     }
 }
 
 __attribute__((target("avx2"))) static void column_avx2(const uint32_t *wsum, int32_t *ped,
                                                         int16_t *x, uint32_t n, uint32_t d,
-                                                        uint32_t in_shift)
+                                                        uint32_t in_shift, int32_t x_max)
 {
     const __m256i one = _mm256_set1_epi32(1), mone = _mm256_set1_epi32(-1);
+    const __m256i xhi = _mm256_set1_epi32(x_max), xlo = _mm256_set1_epi32(-x_max - 1);
     uint32_t j = 0;
     for (; j + 8 <= n; j += 8) {
         __m256i s = _mm256_loadu_si256((const __m256i *)(wsum + j));
@@ -503,10 +509,11 @@ __attribute__((target("avx2"))) static void column_avx2(const uint32_t *wsum, in
                 _mm256_and_si256(_mm256_sra_epi32(diff, _mm_cvtsi32_si128((int)in_shift - 1)), one);
             y = _mm256_add_epi32(hi, bit);
         }
+        y = _mm256_min_epi32(_mm256_max_epi32(y, xlo), xhi);
         __m256i pk = _mm256_permute4x64_epi64(_mm256_packs_epi32(y, y), 0x08);
         _mm_storeu_si128((__m128i *)(x + j), _mm256_castsi256_si128(pk));
     }
-    if (j < n) lt_pre_column_scalar(wsum + j, ped + j, x + j, n - j, d, in_shift);
+    if (j < n) lt_pre_column_scalar(wsum + j, ped + j, x + j, n - j, d, in_shift, x_max);
 }
 
 /* AVX2 has no masked 16-bit loads/stores: full vectors in the loop, the scalar formula for the

@@ -179,6 +179,7 @@ static void random_net(struct lt_kernel_net *n, int variant)
     n->in_shift = 1;
     n->threshold = 5;
     n->n_layers = 4;
+    n->act_bits = (variant & 2) ? 8 : 16; /* variants 2, 3: int8 activations, both layer sets */
     /* odd and even channel counts, every kw, time and wire pooling, a Cin = 1 inner layer */
     struct lt_kernel_layer L[2][4] = {{{1, 5, 3, 7, 7, 1, 2, 1},
                                        {5, 16, 2, 5, 8, 1, 2, 2},
