@@ -45,6 +45,7 @@
 
 #include "aggregator.h"
 #include "backend_cpu.h"
+#include "cell.h"
 #include "config.h"
 #include "config_slices.h"
 #include "kernel_top.h"
@@ -79,6 +80,8 @@ struct trigger {
     int32_t (*packed)[LT_KERNEL_MAX_WEIGHTS];
     struct lt_cand_params cp;
     uint32_t d; /* the kernel's columns are 2^d samples */
+    int is_tp;  /* kernel.algorithm = "tp": the TP/TA chain instead of the network */
+    struct lt_tp_params tp;
     uint32_t n_scankeys;
     int scankey[MAX_SCANKEYS];
     uint32_t n_scan;
@@ -176,6 +179,7 @@ static int run_cell(struct worker *wk, uint32_t cell, char *err, size_t errlen)
         lt_kernel_cell_restart(k);
         for (uint32_t l = 0; l < t->w.net.n_layers; l++) k->cnn.packed[l] = t->packed[l];
         lt_cpu_install((enum lt_cpu_isa)G.isa, &k->cnn, &k->pre);
+        if (t->is_tp) lt_kernel_cell_set_tp(k, &t->tp);
     }
     const uint64_t periods = (uint64_t)ceil(G.seconds * LT_CLOCK_HZ / LT_TICKS_PER_FRAME);
     const uint64_t skip_until = START_TICKS + (uint64_t)(G.skip_ms * 1e-3 * LT_CLOCK_HZ);
@@ -480,6 +484,12 @@ static void load_trigger(struct trigger *t, const char *path)
     t->cp.gap_w = t->cfg.kernel.gap_w;
     t->cp.gap_t = t->cfg.kernel.gap_t;
     t->d = t->w.net.d;
+    if (t->cfg.kernel.algorithm == LT_CAND_ALGO_TP) {
+        t->is_tp = 1;
+        trigd_kernel_tp_params(&t->cfg.kernel, &t->tp);
+        if (lt_tp_params_check(&t->tp, err, sizeof err)) die("%s", err);
+        t->d = t->tp.d;
+    }
     t->packed = aligned_alloc(64, sizeof(*t->packed) * LT_KERNEL_MAX_LAYERS);
     if (!t->packed) die("%s", "out of memory");
     for (uint32_t l = 0; l < t->w.net.n_layers; l++)
@@ -694,12 +704,13 @@ int main(int argc, char **argv)
         snprintf(crc, sizeof crc, "%08x", t->w.crc);
         json_array_append_new(
             jt,
-            json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:{s:b, s:i, s:i}, s:{s:b, "
+            json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:{s:b, s:i, s:i}, s:{s:b, "
                       "s:i, s:f, s:i},"
                       " s:{s:b, s:f, s:I}, s:I, s:I, s:I, s:f, s:o, s:o}",
-                      "config", t->conf_path, "weights", t->weights_path, "weights_name", t->w.name,
-                      "weights_crc", crc, "kernel_threshold", (int)t->cp.threshold, "d", (int)t->d,
-                      "gap_w", (int)t->cp.gap_w, "gap_t", (int)t->cp.gap_t, "single", "enabled",
+                      "config", t->conf_path, "algorithm", t->is_tp ? "tp" : "cnn", "weights",
+                      t->weights_path, "weights_name", t->w.name, "weights_crc", crc,
+                      "kernel_threshold", (int)t->cp.threshold, "d", (int)t->d, "gap_w",
+                      (int)t->cp.gap_w, "gap_t", (int)t->cp.gap_t, "single", "enabled",
                       tc->single.enabled, "min_score", (int)tc->single.min_score, "min_adc_sum",
                       (int)tc->single.min_adc_sum, "coincidence", "enabled",
                       tc->coincidence.enabled, "min_cells", (int)tc->coincidence.min_cells,
