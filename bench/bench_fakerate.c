@@ -178,7 +178,7 @@ static int run_cell(struct worker *wk, uint32_t cell, char *err, size_t errlen)
         if (rc) goto out;
         lt_kernel_cell_restart(k);
         for (uint32_t l = 0; l < t->w.net.n_layers; l++) k->cnn.packed[l] = t->packed[l];
-        lt_cpu_install((enum lt_cpu_isa)G.isa, &k->cnn, &k->pre);
+        lt_cpu_install((enum lt_cpu_isa)G.isa, &t->w.net, &k->cnn, &k->pre);
         if (t->is_tp) lt_kernel_cell_set_tp(k, &t->tp);
     }
     const uint64_t periods = (uint64_t)ceil(G.seconds * LT_CLOCK_HZ / LT_TICKS_PER_FRAME);
@@ -492,8 +492,7 @@ static void load_trigger(struct trigger *t, const char *path)
     }
     t->packed = aligned_alloc(64, sizeof(*t->packed) * LT_KERNEL_MAX_LAYERS);
     if (!t->packed) die("%s", "out of memory");
-    for (uint32_t l = 0; l < t->w.net.n_layers; l++)
-        lt_cpu_pack_layer(&t->w.net.layer[l], t->w.net.w[l], t->packed[l]);
+    for (uint32_t l = 0; l < t->w.net.n_layers; l++) lt_cpu_pack_layer(&t->w.net, l, t->packed[l]);
 }
 
 static void parse_scan(struct trigger *t, const char *arg)

@@ -104,9 +104,14 @@ def trigger_definitions(build, names):
             out[name] = dict(label="3x3 charge sum", edits=edits, weights=w, weights_name=wname,
                              crc=f"{crc:08x}", kernel_threshold=thr)
         elif name == "tp":
-            if "algorithm" not in base:
-                continue  # not in this build (kernel.algorithm lands with the TP chain)
-            raise NotImplementedError("tp trigger: see trigger_definitions")
+            if not re.search(r"\n\s*algorithm = ", base):
+                continue  # a build without the TP chain (kernel.algorithm)
+            edits = {"kernel.algorithm": "tp"}
+            m = re.search(r"tp = \{[^}]*?min_score = (-?\d+);", base)
+            # Clusters scoring below kernel.tp.min_score are not emitted: its floor.
+            out[name] = dict(label="TP chain", edits=edits, weights=None,
+                             weights_name="(none: hit finding and clustering)", crc="-",
+                             kernel_threshold=int(m.group(1)))
         else:
             raise ValueError(f"unknown trigger {name}")
     for t in out.values():

@@ -375,11 +375,13 @@ def write_doc(a, trigs, fr, eq, eff, runs, tm):
              "fires on pairs of background candidates of any two of the 150 cells (see the "
              "embedded default's rate above). The same thresholds are used in the +30% "
              "condition.\n")
-    L.append("| trigger | weights (CRC-32) | kernel threshold | equal-rate T |")
+    L.append("| trigger | weights (CRC-32) | kernel threshold (TP: kernel.tp.min_score) | "
+             "equal-rate T |")
     L.append("|---|---|---|---|")
     for name, t in trigs.items():
-        L.append(f"| {t['label']} | `{rel(t['weights'])}` \"{t['weights_name']}\" ({t['crc']}) | "
-                 f"{t['kernel_threshold']} | {eq[name]} |")
+        w = (f"`{rel(t['weights'])}` \"{t['weights_name']}\" ({t['crc']})" if t["weights"]
+             else t["weights_name"])
+        L.append(f"| {t['label']} | {w} | {t['kernel_threshold']} | {eq[name]} |")
     L.append("")
 
     # ---- efficiency
