@@ -49,6 +49,7 @@ static const struct key_desc keys[] = {
     {"duration_s", K_DOUBLE, F(duration_s), 0, 1e9, NULL, "0"},
     {"role", K_ROLE, F(role), 0, 0, NULL, "all"},
     {"log_level", K_CHOICE, F(log_level), 0, 0, "error|warning|notice|info|debug", "info"},
+    {"stop_deadline_ms", K_U32, F(stop_deadline_ms), 100, 600000, NULL, "1500"},
 
     {"sim.seed", K_U64, F(sim.seed), 0, 9.2e18, NULL, "1"},
     {"sim.realtime_factor", K_DOUBLE, F(sim.realtime_factor), 0, 1000, NULL, "0.02"},
