@@ -285,6 +285,7 @@ static int cpu_add_cell(struct lt_accel *a, int slot, uint32_t cell_id,
         goto fail_rc;
     }
     install_hooks(im, s->k);
+    if (a->cfg.algorithm == LT_CAND_ALGO_TP) lt_kernel_cell_set_tp(s->k, &a->cfg.tp);
     pthread_cond_init(&s->done_cv, NULL);
     pthread_mutex_lock(&im->mu);
     im->n_slots = (uint32_t)slot + 1U;
