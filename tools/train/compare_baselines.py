@@ -6,6 +6,7 @@ simulated files of a held-out seed, judged by replay's trigger-level truth (docs
   /usr/bin/python3 tools/train/compare_baselines.py [--build build] [--out out/compare]
                    [--energies 5,7,10] [--events 12] [--cells 2] [--seed 515151]
                    [--boxsum-threshold 400] [--boxsum-single 400,800,1200,1600] [--reuse]
+                   [--tp] [--tp-single 150,200,250,300] [--tp-coincidence 100]
 
 Per energy: one run file of `cells` full cells (2560 channels) with `events` electrons of that
 energy injected per cell 15 ms apart, the cells staggered so that every event is alone in time
@@ -14,13 +15,16 @@ no other signal), replayed with (a) the embedded trigd configuration (the CNN, d
 and (b) the same configuration with kernel.weights = kernels/weights/boxsum.ltw, its kernel
 threshold (and coincidence min_score) from --boxsum-threshold and single.min_score from each
 value of --boxsum-single (the CNN's trigger thresholds are in CNN score units, meaningless for a
-charge sum). Prints efficiency with a 68% Clopper-Pearson interval per energy and trigger, and
+charge sum). With --tp also (c) the TP/TA baseline (kernel.algorithm = "tp", docs/kernel.md "TP/TA
+baseline"): coincidence min_score from --tp-coincidence and single.min_score from each value of
+--tp-single, in its score units (10 ADC x samples: ~50 per MeV). Prints efficiency with a 68% Clopper-Pearson interval per energy and trigger, and
 the fake triggers of each trigger over all files. A preliminary figure: small samples.
 """
 import argparse
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import time
@@ -81,6 +85,19 @@ def interval(k, n, cl=0.68):
     return lo, hi
 
 
+def set_key(conf, path, value):
+    """conf (trigd --print-default-config: one key per line, groups opened by `name = {`) with
+    the key at dotted path set to value (written as in the file); fails if the key is not there."""
+    parts, pos = path.split("."), 0
+    for g in parts[:-1]:
+        m = re.compile(r"^\s*%s = \{\s*$" % re.escape(g), re.M).search(conf, pos)
+        assert m, f"no group {g} for {path}"
+        pos = m.end()
+    m = re.compile(r"^(\s*%s = ).*;$" % re.escape(parts[-1]), re.M).search(conf, pos)
+    assert m, f"no key {path}"
+    return conf[:m.start()] + m.group(1) + value + ";" + conf[m.end():]
+
+
 def run(cmd, **kw):
     print("+", " ".join(cmd), file=sys.stderr, flush=True)
     return subprocess.run(cmd, check=True, **kw)
@@ -97,6 +114,11 @@ def main():
     ap.add_argument("--boxsum-threshold", type=int, default=400)
     ap.add_argument("--boxsum-single", default="400,800,1200,1600",
                     help="single.min_score values to try for the charge sum (comma list)")
+    ap.add_argument("--tp", action="store_true", help="also the TP/TA baseline (kernel.algorithm tp)")
+    ap.add_argument("--tp-single", default="150,200,250,300",
+                    help="single.min_score values to try for the TP chain (comma list)")
+    ap.add_argument("--tp-coincidence", type=int, default=100,
+                    help="coincidence.min_score for the TP chain")
     ap.add_argument("--reuse", action="store_true", help="keep existing simulated files")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
@@ -109,16 +131,23 @@ def main():
         f.write(base)
     confs = [("cnn", cnn_conf)]
     for single in [int(x) for x in a.boxsum_single.split(",")]:
-        box = base.replace("kernel = {", "kernel = { weights = \"%s\"; threshold = %d;" % (
-            os.path.join(ROOT, "kernels", "weights", "boxsum.ltw"), a.boxsum_threshold), 1)
-        box = box.replace("single = { enabled = true; min_score = 2000; }",
-                          "single = { enabled = true; min_score = %d; }" % single, 1)
-        box = box.replace("min_score = 500;", "min_score = %d;" % a.boxsum_threshold, 1)
-        assert box != base and "boxsum.ltw" in box, "could not derive the charge-sum config"
+        box = set_key(base, "kernel.weights",
+                      '"%s"' % os.path.join(ROOT, "kernels", "weights", "boxsum.ltw"))
+        box = set_key(box, "kernel.threshold", str(a.boxsum_threshold))
+        box = set_key(box, "trigger.single.min_score", str(single))
+        box = set_key(box, "trigger.coincidence.min_score", str(a.boxsum_threshold))
         path = os.path.join(a.out, f"boxsum{single}.conf")
         with open(path, "w") as f:
             f.write(box)
         confs.append((f"boxsum single>{single}", path))
+    for single in [int(x) for x in a.tp_single.split(",")] if a.tp else []:
+        tp = set_key(base, "kernel.algorithm", '"tp"')
+        tp = set_key(tp, "trigger.single.min_score", str(single))
+        tp = set_key(tp, "trigger.coincidence.min_score", str(a.tp_coincidence))
+        path = os.path.join(a.out, f"tp{single}.conf")
+        with open(path, "w") as f:
+            f.write(tp)
+        confs.append((f"tp single>{single}", path))
     rows = []
     for e in [float(x) for x in a.energies.split(",")]:
         path = os.path.join(a.out, f"le{e:g}.h5")
