@@ -80,46 +80,88 @@ def edit_config(text, values):
     return "\n".join(lines)
 
 
+def _key(text, path):
+    """The value of one key of a printed configuration (see edit_config), as text."""
+    stack = []
+    for line in text.split("\n"):
+        m = re.match(r"^\s*([A-Za-z_]\w*)\s*=\s*\{\s*$", line)
+        if m:
+            stack.append(m.group(1))
+            continue
+        if re.match(r"^\s*\}\s*;?\s*$", line) and stack:
+            stack.pop()
+            continue
+        m = re.match(r"^\s*([A-Za-z_]\w*)\s*=\s*(.*);\s*$", line)
+        if m and ".".join(stack + [m.group(1)]) == path:
+            return m.group(2).strip().strip('"')
+    return None
+
+
+WEIGHTS = os.path.join(ROOT, "kernels", "weights")
+CNN_KERNEL = {"kernel.gap_w": 1, "kernel.gap_t": 2}  # the CNN's and the charge sum's grouping
+
+
 def trigger_definitions(build, names):
     """The triggers compared: name -> dict(label, edits to trigd's embedded configuration,
-    weights path, kernel threshold). The CNN is the embedded configuration as it is (default
-    weights, the working point its owner set); the charge sum is the same pipeline with
-    kernels/weights/boxsum.ltw and its own kernel threshold; the TP chain is kernel.algorithm
-    "tp" when the build has it."""
+    weights, kernel threshold). "cnn": the trained network (kernels/weights/cnn.ltw, or
+    default.ltw while that is the CNN) at its weights' threshold; "boxsum": the 3x3 charge sum
+    (kernels/weights/boxsum.ltw) at its own; "tp": kernel.algorithm "tp" (when built); all with
+    min_adc_sum 0, so that the score thresholds alone decide. "default": trigd's embedded
+    configuration exactly as it is (the installed working point), fixed at its own thresholds;
+    left out when it is one of the others (then that one is marked is_default)."""
     base = default_config(build)
     out = {}
+    cnn_w = os.path.join(WEIGHTS, "cnn.ltw")
+    if not os.path.exists(cnn_w):
+        cnn_w = os.path.join(WEIGHTS, "default.ltw")  # before the CNN moved to cnn.ltw
     for name in names:
-        if name == "cnn":
-            w = os.path.join(ROOT, "kernels", "weights", "default.ltw")
+        if name in ("cnn", "boxsum"):
+            w = cnn_w if name == "cnn" else os.path.join(WEIGHTS, "boxsum.ltw")
             thr, wname, crc = weights_threshold(w)
-            edits = {"kernel.weights": w}
-            m = re.search(r"kernel = \{[^}]*?\n\s*threshold = (-?\d+);", base)
-            kthr = int(m.group(1)) if m and int(m.group(1)) else thr
-            out[name] = dict(label="CNN", edits=edits, weights=w, weights_name=wname,
-                             crc=f"{crc:08x}", kernel_threshold=kthr)
-        elif name == "boxsum":
-            w = os.path.join(ROOT, "kernels", "weights", "boxsum.ltw")
-            thr, wname, crc = weights_threshold(w)
-            edits = {"kernel.weights": w, "kernel.threshold": thr}
-            out[name] = dict(label="3x3 charge sum", edits=edits, weights=w, weights_name=wname,
-                             crc=f"{crc:08x}", kernel_threshold=thr)
+            edits = dict(CNN_KERNEL, **{"kernel.weights": w, "kernel.threshold": thr,
+                                        "trigger.single.min_adc_sum": 0})
+            if re.search(r"\n\s*algorithm = ", base):
+                edits["kernel.algorithm"] = "cnn"
+            out[name] = dict(label="CNN" if name == "cnn" else "3x3 charge sum", edits=edits,
+                             weights=w, weights_name=wname, crc=f"{crc:08x}",
+                             kernel_threshold=thr)
         elif name == "tp":
             if not re.search(r"\n\s*algorithm = ", base):
                 continue  # a build without the TP chain (kernel.algorithm)
-            edits = {"kernel.algorithm": "tp"}
-            m = re.search(r"tp = \{[^}]*?min_score = (-?\d+);", base)
+            edits = {"kernel.algorithm": "tp", "trigger.single.min_adc_sum": 0}
             # Clusters scoring below kernel.tp.min_score are not emitted: its floor.
             out[name] = dict(label="TP chain", edits=edits, weights=None,
                              weights_name="(none: hit finding and clustering)", crc="-",
-                             kernel_threshold=int(m.group(1)))
+                             kernel_threshold=int(_key(base, "kernel.tp.min_score")))
+        elif name == "default":
+            w = _key(base, "kernel.weights") or os.path.join(WEIGHTS, "default.ltw")
+            algo = _key(base, "kernel.algorithm") or "cnn"
+            thr, wname, crc = weights_threshold(w)
+            kthr = int(_key(base, "kernel.threshold")) or thr
+            if algo == "tp":
+                kthr = int(_key(base, "kernel.tp.min_score"))
+            out[name] = dict(label="embedded default", edits={}, weights=w if algo != "tp" else None,
+                             weights_name=wname if algo != "tp" else "(TP chain)",
+                             crc=f"{crc:08x}", kernel_threshold=kthr, fixed=True)
         else:
             raise ValueError(f"unknown trigger {name}")
     for t in out.values():
         t["config_text"] = edit_config(base, t["edits"])
-        m = re.search(r"single = \{[^}]*?min_score = (-?\d+);", t["config_text"])
-        t["single_min_score"] = int(m.group(1))
-        m = re.search(r"coincidence = \{[^}]*?min_score = (-?\d+);", t["config_text"])
-        t["coincidence_min_score"] = int(m.group(1))
+        t["single_min_score"] = int(_key(t["config_text"], "trigger.single.min_score"))
+        t["coincidence_min_score"] = int(_key(t["config_text"], "trigger.coincidence.min_score"))
+    if "default" in out:
+        # The embedded configuration in effect equal to one of the others: that one is it.
+        def effective(t):
+            txt = t["config_text"]
+            keys = ["kernel.algorithm", "kernel.gap_w", "kernel.gap_t", "trigger.single.min_score",
+                    "trigger.single.min_adc_sum", "trigger.coincidence.min_score",
+                    "trigger.coincidence.min_cells", "trigger.summed.enabled"]
+            return (t["crc"], t["kernel_threshold"]) + tuple(_key(txt, k) or "" for k in keys)
+        for n, t in out.items():
+            if n != "default" and effective(t) == effective(out["default"]):
+                t["is_default"] = True
+                del out["default"]
+                break
     return out
 
 
@@ -275,8 +317,8 @@ def table(trigs, results):
             pick = eq[next(x for x in nominal["triggers"]
                            if x["config"].endswith(f"/{name}.conf"))["config"]]
             # The embedded thresholds are in CNN score units: the configured point is the CNN's.
-            points = [("embedded default", rows[0])] if name == "cnn" else []
-            if pick:
+            points = [("embedded default", rows[0])] if t.get("is_default") or t.get("fixed") else []
+            if pick and not t.get("fixed"):
                 points.append(("equal rate",
                                next(r for r in rows[1:] if r["single"] == pick["single"])))
             for pname, r in points:
@@ -295,7 +337,7 @@ def main():
                     help="per condition: 150 cells x this / 150 seconds each")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=9150001)
-    ap.add_argument("--triggers", default="cnn,boxsum,tp")
+    ap.add_argument("--triggers", default="cnn,boxsum,tp,default")
     ap.add_argument("--json", help="also write every result here")
     a = ap.parse_args()
     trigs = trigger_definitions(a.build, a.triggers.split(","))

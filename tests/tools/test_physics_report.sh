@@ -51,13 +51,19 @@ for t in nom["triggers"]:
         pick = int(s["set"]["single.min_score"])
     if pick is None:
         pick = int(grid[-1]["set"]["single.min_score"])
+    if name == "default":  # the installed configuration, at its own thresholds
+        if open(os.path.join(out, "default_equal.conf")).read() != \
+                open(os.path.join(out, "default.conf")).read():
+            fail("the embedded default must be replayed as it is")
+        continue
     eq[name] = pick
     conf = open(os.path.join(out, f"{name}_equal.conf")).read()
     for grp in ("single", "coincidence"):
         m = re.search(grp + r" = \{[^}]*?min_score = (-?\d+);", conf)
         if not m or int(m.group(1)) != pick:
             fail(f"{name}: {grp}.min_score in its equal-rate configuration is not {pick}")
-labels = {"cnn": "CNN", "boxsum": "3x3 charge sum", "tp": "TP chain"}
+labels = {"cnn": "CNN", "boxsum": "3x3 charge sum", "tp": "TP chain",
+          "default": "embedded default"}
 labels = {k: v for k, v in labels.items() if any(
     t["config"].endswith(f"/{k}.conf") for t in nom["triggers"])}
 for name, T in eq.items():

@@ -68,12 +68,14 @@ def fake_rates(a, trigs):
     (the TP chain's finer columns cost ~8x more to simulate: its own pass and cell-seconds).
     Cached with --reuse by command and weights. Returns cond -> dict(triggers=[bench results,
     each with its run's cells, module_seconds, cell_seconds], runs=[bench runs])."""
-    groups = [[n for n in trigs if n != "tp"], [n for n in trigs if n == "tp"]]
+    tp = [n for n in trigs if trigs[n]["edits"].get("kernel.algorithm") == "tp"
+          or (n == "default" and trigs[n]["weights"] is None)]
+    groups = [[n for n in trigs if n not in tp], tp]
     results = {}
     for k, (cond, noise, bkg) in enumerate(fakerate.CONDITIONS):
         results[cond] = dict(triggers=[], runs=[])
         for gi, group in enumerate(g for g in groups if g):
-            cs = a.tp_cell_seconds if group == ["tp"] else (
+            cs = a.tp_cell_seconds if group == tp else (
                 a.fake_cell_seconds if k == 0 else a.hot_cell_seconds)
             seconds = cs / a.fake_cells + 0.005
             sub = {n: trigs[n] for n in group}
@@ -202,7 +204,7 @@ def main():
     a.tp_cell_seconds = a.tp_cell_seconds or a.fake_cell_seconds
     os.makedirs(a.out, exist_ok=True)
 
-    trigs = fakerate.trigger_definitions(a.build, ["cnn", "boxsum", "tp"])
+    trigs = fakerate.trigger_definitions(a.build, ["cnn", "boxsum", "tp", "default"])
     t0 = time.time()
     fr = fake_rates(a, trigs)
     t_fake = time.time() - t0
@@ -213,7 +215,11 @@ def main():
         pick = fakerate.equal_rate_points(nominal)[tr["config"]]
         # No grid point is free of fakes (tiny samples): the highest threshold of the grid.
         eq[name] = pick["single"] if pick else trigs[name]["grid"][-1]
-    confs = {n: fakerate.write_config(t, a.out, f"{n}_equal", single=eq[n], coincidence=eq[n])
+        if trigs[name].get("fixed"):  # the embedded default: at its own thresholds
+            eq[name] = trigs[name]["single_min_score"]
+    confs = {n: fakerate.write_config(t, a.out, f"{n}_equal",
+                                      single=None if t.get("fixed") else eq[n],
+                                      coincidence=None if t.get("fixed") else eq[n])
              for n, t in trigs.items()}
     t0 = time.time()
     eff, runs = efficiencies(a, trigs, confs)
@@ -224,9 +230,10 @@ def main():
                                                 load=(load0, load1)))
 
 
-def rate_at(trig_res, single):
+def rate_at(trig_res, single, fixed=False):
+    """The scan row of a trigger's threshold (its configured row when fixed)."""
     rows = fakerate.scan_rows(trig_res)
-    return next(r for r in rows[1:] if r["single"] == single)
+    return rows[0] if fixed else next(r for r in rows[1:] if r["single"] == single)
 
 
 def write_doc(a, trigs, fr, eq, eff, runs, tm):
@@ -259,7 +266,7 @@ def write_doc(a, trigs, fr, eq, eff, runs, tm):
             for e in low:
                 rc = eff.get((cond, "cnn", "low_energy", e))
                 for other in trigs:
-                    if other == "cnn":
+                    if other == "cnn" or trigs[other].get("fixed"):
                         continue
                     ro = eff.get((cond, other, "low_energy", e))
                     if not rc or not ro or not rc["total"] or not ro["total"]:
@@ -271,7 +278,8 @@ def write_doc(a, trigs, fr, eq, eff, runs, tm):
                         cnn_beats = False
                         verdict.append(f"{e:g} MeV {cond}: CNN {fmt_eff(rc)} vs "
                                        f"{trigs[other]['label']} {fmt_eff(ro)}")
-        labels = " and ".join(trigs[n]["label"] for n in trigs if n != "cnn")
+        labels = " and ".join(trigs[n]["label"] for n in trigs
+                              if n != "cnn" and not trigs[n].get("fixed"))
         if cnn_beats:
             L.append(f"- **The CNN beats {labels} at {', '.join(f'{e:g}' for e in low)} MeV at "
                      "equal fake rate** (its 68% interval above theirs at every point, both "
@@ -288,7 +296,7 @@ def write_doc(a, trigs, fr, eq, eff, runs, tm):
             r10 = eff.get((cond, name, "low_energy", 10))
             r5 = eff.get((cond, name, "low_energy", 5))
             tr = tres(cond, name)
-            rr = rate_at(tr, eq[name])
+            rr = rate_at(tr, eq[name], t.get("fixed"))
             checks = []
             ok_all = True
 
@@ -308,7 +316,10 @@ def write_doc(a, trigs, fr, eq, eff, runs, tm):
             check("module fake rate < 0.05 Hz:",
                   f"{rr['fakes']} fakes in {tr['cell_seconds']:.4g} cell-s, < {rr['ul']:.2g} "
                   "Hz at 90% CL", rr["ul"] < GOALS["fake_hz"])
-            L.append(f"- {t['label']}, {cond}, at its equal-rate threshold {eq[name]}: "
+            where = ("at its own thresholds" if t.get("fixed")
+                     else f"at its equal-rate threshold {eq[name]}")
+            L.append(f"- {t['label']}{' (the embedded default)' if t.get('is_default') else ''}, "
+                     f"{cond}, {where}: "
                      f"{'**all goals met**' if ok_all else '**goals not all met**'} (" +
                      "; ".join(checks) + ").")
     L.append(f"- A fake rate below 0.05 Hz per module can be *shown* (90% CL, no fake seen) only "
@@ -366,8 +377,9 @@ def write_doc(a, trigs, fr, eq, eff, runs, tm):
             tr = tres(cond, name)
             f, _ = fakerate.extrapolate(tr, tr["module_seconds"], tr["cells"])
             rows = fakerate.scan_rows(tr)
-            pts = [("equal rate", rate_at(tr, eq[name]))]
-            if name == "cnn":
+            pts = ([("configured", rows[0])] if t.get("fixed")
+                   else [("equal rate", rate_at(tr, eq[name]))])
+            if t.get("is_default"):
                 pts.insert(0, ("embedded default", rows[0]))
             for pname, rr in pts:
                 ext = f(rr["single"]) if f else None
@@ -399,14 +411,20 @@ def write_doc(a, trigs, fr, eq, eff, runs, tm):
              "threshold goes up with T because a two-cell coincidence at the kernel threshold "
              "fires on pairs of background candidates of any two of the 150 cells (see the "
              "embedded default's rate above). The same thresholds are used in the +30% "
-             "condition.\n")
+             "condition. All three have single.min_adc_sum = 0 (the score alone decides). When "
+             "trigd's embedded configuration is none of them (another weights file or other "
+             "kernel settings), it is shown as 'embedded default' at its own thresholds, beside "
+             "the comparison, not in it.\n")
     L.append("| trigger | weights (CRC-32) | kernel threshold (TP: kernel.tp.min_score) | "
              "equal-rate T |")
     L.append("|---|---|---|---|")
     for name, t in trigs.items():
         w = (f"`{rel(t['weights'])}` \"{t['weights_name']}\" ({t['crc']})" if t["weights"]
              else t["weights_name"])
-        L.append(f"| {t['label']} | {w} | {t['kernel_threshold']} | {eq[name]} |")
+        T = (f"its own: single {t['single_min_score']}, coincidence "
+             f"{t['coincidence_min_score']} (the configuration as installed)" if t.get("fixed")
+             else str(eq[name]))
+        L.append(f"| {t['label']} | {w} | {t['kernel_threshold']} | {T} |")
     L.append("")
 
     # ---- efficiency
