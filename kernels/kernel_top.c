@@ -137,6 +137,27 @@ static void flush_run(struct lt_kernel_cell *k, struct lt_cand_sink *sink)
     if (!tp_flush(k, sink)) lt_cand_flush(&k->cand, sink);
 }
 
+/* The network and the candidate stage (or the TP/TA chain) on one period's preprocessed columns
+ * k->xcols. Returns the score columns written to `scores` so far. */
+static uint64_t run_columns(struct lt_kernel_cell *k, const struct lt_kernel_net *net,
+                            uint32_t ncols, struct lt_cand_sink *sink, int16_t *scores,
+                            uint64_t scores_cap_cols, uint64_t ncol_out)
+{
+    if (tp_columns(k, ncols, sink)) return ncol_out;
+    for (uint32_t c = 0; c < LT_PRE_COLS_MAX; c++) {
+        if (c >= ncols) break;
+        memcpy(k->hist.x[k->hist.n_cols % LT_KERNEL_HIST_COLS], k->xcols[c],
+               k->map.n_wires * sizeof(int16_t));
+        k->hist.n_cols++;
+        if (!lt_cnn_push(&k->cnn, net, k->xcols[c], k->score)) continue;
+        if (scores && ncol_out < scores_cap_cols)
+            memcpy(scores + ncol_out * k->cnn.w_score, k->score, k->cnn.w_score * sizeof(int16_t));
+        ncol_out++;
+        lt_cand_push(&k->cand, k->score, &k->hist, sink);
+    }
+    return ncol_out;
+}
+
 void lt_kernel_process(struct lt_kernel_cell *k, const struct lt_kernel_net *net,
                        const lt_wibeth_frame *frames, uint32_t n_periods, struct lt_candidate *out,
                        uint32_t max_out, struct lt_kernel_block *res, int16_t *scores,
@@ -162,25 +183,32 @@ void lt_kernel_process(struct lt_kernel_cell *k, const struct lt_kernel_net *net
         k->periods++;
 
         uint32_t ncols = lt_pre_period(&k->pre, &k->map, pf, k->xcols);
-        if (tp_columns(k, ncols, &sink)) continue;
-        for (uint32_t c = 0; c < LT_PRE_COLS_MAX; c++) {
-            if (c >= ncols) break;
-            memcpy(k->hist.x[k->hist.n_cols % LT_KERNEL_HIST_COLS], k->xcols[c],
-                   k->map.n_wires * sizeof(int16_t));
-            k->hist.n_cols++;
-            if (!lt_cnn_push(&k->cnn, net, k->xcols[c], k->score)) continue;
-            if (scores && ncol_out < scores_cap_cols)
-                memcpy(scores + ncol_out * k->cnn.w_score, k->score,
-                       k->cnn.w_score * sizeof(int16_t));
-            ncol_out++;
-            lt_cand_push(&k->cand, k->score, &k->hist, &sink);
-        }
+        ncol_out = run_columns(k, net, ncols, &sink, scores, scores_cap_cols, ncol_out);
     }
     res->n_candidates = sink.n;
     res->score_columns = ncol_out;
     res->watermark = 0;
     if (k->running && !tp_watermark(k, &res->watermark))
         res->watermark = lt_cand_watermark(&k->cand);
+}
+
+void lt_kernel_process_sums(struct lt_kernel_cell *k, const struct lt_kernel_net *net, uint64_t t,
+                            uint32_t wsum[LT_PRE_COLS_MAX][LT_KERNEL_MAX_WIRES],
+                            struct lt_candidate *out, uint32_t max_out, struct lt_kernel_block *res)
+{
+    struct lt_cand_sink sink = {out, max_out, 0};
+    if (k->running && t != k->next_tick) {
+        flush_run(k, &sink);
+        k->time_gaps++;
+        k->running = 0;
+    }
+    if (!k->running) start_run(k, net, t);
+    k->next_tick = t + LT_TICKS_PER_FRAME;
+    k->periods++;
+    uint32_t ncols = lt_pre_columns(&k->pre, &k->map, wsum, k->xcols);
+    res->score_columns = run_columns(k, net, ncols, &sink, NULL, 0, 0);
+    res->n_candidates = sink.n;
+    if (!tp_watermark(k, &res->watermark)) res->watermark = lt_cand_watermark(&k->cand);
 }
 
 uint32_t lt_kernel_cell_flush(struct lt_kernel_cell *k, struct lt_candidate *out, uint32_t max_out)

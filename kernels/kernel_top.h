@@ -72,6 +72,14 @@ void lt_kernel_process(struct lt_kernel_cell *k, const struct lt_kernel_net *net
                        uint32_t max_out, struct lt_kernel_block *res, int16_t *scores,
                        uint64_t scores_cap_cols);
 
+/* One frame period starting at tick t given as its collection-wire column sums wsum[c][wire]
+ * (what lt_pre_period unpacks from the frames: sum of the D samples of column c) instead of
+ * frames: the rest of the kernel (pedestals, network, candidates) as lt_kernel_process. For the
+ * fast background path of bench/bench_fakerate.c, which renders those sums directly. */
+void lt_kernel_process_sums(struct lt_kernel_cell *k, const struct lt_kernel_net *net, uint64_t t,
+                            uint32_t wsum[LT_PRE_COLS_MAX][LT_KERNEL_MAX_WIRES],
+                            struct lt_candidate *out, uint32_t max_out, struct lt_kernel_block *res);
+
 /* Emit every open candidate now (end of data). */
 uint32_t lt_kernel_cell_flush(struct lt_kernel_cell *k, struct lt_candidate *out, uint32_t max_out);
 
