@@ -9,8 +9,8 @@
  * was started with, and then compares what the host collects with the cpu backend, bit for bit.
  * That checks the host path and the card's argument/buffer contract; it does not check the FPGA
  * build itself (no Vitis here: docs/fpga.md). Where noted, the test writes a result buffer by
- * hand to exercise the host's checks. The xclbin is made by tests/kernel/xclbin_gen.c, since Debian's
- * xclbinutil does not work. */
+ * hand to exercise the host's checks. The xclbin is made by tests/kernel/xclbin_gen.c, since
+ * Debian's xclbinutil does not work. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -288,7 +288,7 @@ static void make_data(void)
 static void load_default_weights(void)
 {
     char path[1024];
-    snprintf(path, sizeof path, "%s/kernels/weights/default.ltw", LARTRIG_SOURCE_DIR);
+    snprintf(path, sizeof path, "%s/kernels/weights/cnn.ltw", LARTRIG_SOURCE_DIR);
     ck_assert_msg(lt_weights_load(path, &WTS, errbuf, sizeof errbuf) == 0, "%s", errbuf);
 }
 
