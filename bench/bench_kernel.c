@@ -79,10 +79,10 @@ static void measure(enum lt_cpu_isa isa, double secs, struct figures *fg)
         exit(1);
     }
     for (uint32_t l = 0; l < WTS.net.n_layers; l++) {
-        lt_cpu_pack_layer(&WTS.net.layer[l], WTS.net.w[l], packed[l]);
+        lt_cpu_pack_layer(&WTS.net, l, packed[l]);
         k->cnn.packed[l] = packed[l];
     }
-    lt_cpu_install(isa, &k->cnn, &k->pre);
+    lt_cpu_install(isa, &WTS.net, &k->cnn, &k->pre);
 
     /* whole kernel, continuous time across repetitions */
     uint64_t t0 = 1000000, reps = 0;

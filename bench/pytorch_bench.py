@@ -3,7 +3,7 @@
 wires), the same workload as bench/bench_kernel.c, for the "PyTorch comparison" section of
 docs/performance.md.
 
-The weights are the committed kernels/weights/default.ltw, dequantised (w_int * 2^-fw is not
+The weights are the committed CNN kernels/weights/cnn.ltw, dequantised (w_int * 2^-fw is not
 needed for timing; the integer values are used as floats, which costs the same). The input is a
 960-wire image of preprocessed int16 columns (noise-like values) processed as ONE long image per
 call: the most favourable case for PyTorch (no per-column overhead; the C kernel streams column
@@ -49,7 +49,7 @@ def torch_forward(layers, x):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--weights", default=os.path.join(HERE, "..", "kernels", "weights", "default.ltw"))
+    ap.add_argument("--weights", default=os.path.join(HERE, "..", "kernels", "weights", "cnn.ltw"))
     ap.add_argument("--seconds", type=float, default=0.25, help="detector time per call")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--wires", type=int, default=960)

@@ -22,6 +22,15 @@ int lt_accel_open(const struct lt_accel_config *cfg, struct lt_accel **out, char
                   size_t errlen)
 {
     *out = NULL;
+    if (cfg->algorithm == LT_CAND_ALGO_TP && cfg->backend && strcmp(cfg->backend, "cpu") != 0) {
+        /* DUNE runs trigger-primitive generation in software; the card's kernel is the CNN. Said
+         * before the backend is looked up, so a build without XRT says the same. */
+        lt_seterr(err, errlen,
+                  "kernel.algorithm \"tp\" (the TP/TA baseline) runs on the cpu backend only; "
+                  "the %s backend runs the CNN",
+                  cfg->backend);
+        return LT_EUNSUPPORTED;
+    }
     const struct lt_accel_backend_ops *ops = find_backend(cfg->backend);
     if (!ops) {
 #ifdef LARTRIG_HAVE_XRT
@@ -42,6 +51,14 @@ int lt_accel_open(const struct lt_accel_config *cfg, struct lt_accel **out, char
         lt_seterr(err, errlen, "max_block_periods=%u out of range 1..%u", cfg->max_block_periods,
                   LT_KERNEL_MAX_PERIODS);
         return LT_EINVAL;
+    }
+    if (cfg->algorithm > LT_CAND_ALGO_TP) {
+        lt_seterr(err, errlen, "kernel algorithm %u unknown (cnn, tp)", cfg->algorithm);
+        return LT_EINVAL;
+    }
+    if (cfg->algorithm == LT_CAND_ALGO_TP) {
+        int rc = lt_tp_params_check(&cfg->tp, err, errlen);
+        if (rc < 0) return rc;
     }
     struct lt_accel *a = calloc(1, sizeof(*a));
     if (!a) {

@@ -15,6 +15,7 @@
 
 #include "candidate.h"
 #include "chmap.h"
+#include "tp_chain.h"
 #include "wibeth.h"
 
 struct lt_weights; /* fpga/weights.h: the versioned, checksummed weights file */
@@ -31,6 +32,11 @@ struct lt_accel_config {
     /* keep each block's score map for lt_accel_last_scores (tests, event display); costs
      * max_block_periods * 64 * 960 * 2 bytes per cell. */
     uint32_t keep_scores;
+    /* What the kernel runs per cell (enum lt_cand_algo): LT_CAND_ALGO_CNN, the network of the
+     * weights file, or LT_CAND_ALGO_TP, the TP/TA baseline with parameters tp (cpu backend only:
+     * lt_accel_open refuses it on any other backend). The weights must still be loaded. */
+    uint32_t algorithm;
+    struct lt_tp_params tp;
     /* xrt only */
     uint32_t device_index;
     const char *xclbin_path;

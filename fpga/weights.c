@@ -48,9 +48,9 @@ int lt_weights_parse(const void *buf, size_t len, const char *what, struct lt_we
         return LT_ESHORT;
     }
     uint32_t version = lt_wf_get_u16(p + LT_WEIGHTS_OFF_VERSION);
-    if (version != LT_WEIGHTS_VERSION) {
-        lt_seterr(err, errlen, "%s: weights file version %u, this build reads version %u", what,
-                  version, LT_WEIGHTS_VERSION);
+    if (!lt_wf_version_known(version)) {
+        lt_seterr(err, errlen, "%s: weights file version %u, this build reads versions %u..%u",
+                  what, version, LT_WEIGHTS_VERSION_MIN, LT_WEIGHTS_VERSION);
         return LT_EVERSION;
     }
     /* The CRC covers every byte before it; check it before believing any size field, so that a
@@ -58,7 +58,7 @@ int lt_weights_parse(const void *buf, size_t len, const char *what, struct lt_we
      * fails here too, except that we can say "truncated" when the sizes show it. */
     struct lt_kernel_net *net = &out->net;
     lt_wf_get_net_header(p, net);
-    uint8_t reserved = p[LT_WEIGHTS_OFF_RESERVED];
+    uint8_t byte13 = p[LT_WEIGHTS_OFF_RESERVED]; /* v1: reserved, v2: act_bits */
     size_t need_desc = lt_wf_desc_offset(net->n_layers) + LT_WEIGHTS_CRC_SIZE;
     uint32_t crc_stored = lt_wf_get_u32(p + len - LT_WEIGHTS_CRC_SIZE);
     uint32_t crc_calc = lt_weights_crc32(p, len - LT_WEIGHTS_CRC_SIZE);
@@ -87,9 +87,14 @@ int lt_weights_parse(const void *buf, size_t len, const char *what, struct lt_we
                   what, crc_stored, crc_calc);
         return LT_EFORMAT;
     }
-    if (reserved != 0) {
+    if (version == 1U && byte13 != 0) {
         lt_seterr(err, errlen, "%s: reserved header byte %u is %u, must be 0", what,
-                  LT_WEIGHTS_OFF_RESERVED, reserved);
+                  LT_WEIGHTS_OFF_RESERVED, byte13);
+        return LT_EFORMAT;
+    }
+    if (version >= 2U && byte13 != 8U && byte13 != 16U) {
+        lt_seterr(err, errlen, "%s: activation width (header byte %u) is %u, must be 8 or 16", what,
+                  LT_WEIGHTS_OFF_ACT_BITS, byte13);
         return LT_EFORMAT;
     }
     if (net->n_layers < 1 || net->n_layers > LT_KERNEL_MAX_LAYERS) {
@@ -187,8 +192,7 @@ int lt_weights_encode(const struct lt_kernel_net *net, const char *name, void *b
     uint8_t *p = buf;
     memset(p, 0, LT_WEIGHTS_HEADER_SIZE);
     memcpy(p, LT_WEIGHTS_MAGIC, LT_WEIGHTS_MAGIC_LEN);
-    lt_wf_put_u16(p + LT_WEIGHTS_OFF_VERSION, LT_WEIGHTS_VERSION);
-    lt_wf_put_net_header(p, net);
+    lt_wf_put_net_header(p, net); /* the current version, with the activation width */
     if (name) strncpy((char *)p + LT_WEIGHTS_OFF_NAME, name, LT_WEIGHTS_NAME_LEN);
     for (uint32_t l = 0; l < net->n_layers; l++)
         lt_wf_put_desc(p + lt_wf_desc_offset(l), &net->layer[l]);

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "preprocess.h" /* lt_round_shift32, lt_sat16 */
+#include "preprocess.h" /* lt_round_shift32 */
 
 /* HLS structure: every loop has a compile-time bound (the maxima) and a guard, so v++ sees fixed
  * trip counts; the wire loop is pipelined and the tap loops under it unroll into a multiply-add
@@ -37,7 +37,9 @@ void lt_conv_column_scalar(const struct lt_conv_job *job, uint32_t layer_index)
             }
             int32_t y = lt_round_shift32((int32_t)acc, L->shift);
             if (L->relu && y < 0) y = 0;
-            job->out[co * LT_KERNEL_WSTRIDE + j] = lt_sat16(y);
+            job->out[co * LT_KERNEL_WSTRIDE + j] = (int16_t)(y < job->lo   ? job->lo
+                                                             : y > job->hi ? job->hi
+                                                                           : y);
         }
     }
 }
@@ -150,6 +152,7 @@ int lt_cnn_push(struct lt_cnn_state *st, const struct lt_kernel_net *net, const 
         }
         job.out = &st->conv_out[0][0];
         job.n_wires = w;
+        lt_kernel_out_range(net, l, &job.lo, &job.hi);
 #ifndef __SYNTHESIS__
         if (st->conv) {
             job.packed = st->packed[l];

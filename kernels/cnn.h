@@ -27,7 +27,8 @@ struct lt_conv_job {
     const int32_t *bias; /* bias[co] */
     const void *packed;  /* backend's repacked weights of this layer (NULL for scalar) */
     const int16_t *rows[LT_KERNEL_MAX_KT]; /* rows[dt]: line-buffer column t-kt+1+dt */
-    int16_t *out; /* out[co * LT_KERNEL_WSTRIDE + j], after shift, ReLU, saturation */
+    int16_t *out;   /* out[co * LT_KERNEL_WSTRIDE + j], after shift, ReLU, saturation */
+    int32_t lo, hi; /* saturation range of the output (lt_kernel_out_range) */
     uint32_t n_wires;
 };
 typedef void (*lt_conv_fn)(const struct lt_conv_job *job, uint32_t layer_index);

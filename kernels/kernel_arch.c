@@ -50,6 +50,10 @@ int lt_kernel_arch_check(const struct lt_kernel_net *net, char *err, size_t errl
                   LT_KERNEL_MAX_IN_SHIFT);
         return LT_ERANGE;
     }
+    if (net->act_bits != 0 && net->act_bits != 8 && net->act_bits != 16) {
+        lt_seterr(err, errlen, "activation width act_bits=%u: only 8 or 16", net->act_bits);
+        return LT_ERANGE;
+    }
     if (net->n_layers < 1 || net->n_layers > LT_KERNEL_MAX_LAYERS) {
         lt_seterr(err, errlen, "n_layers=%u out of range 1..%u", net->n_layers,
                   LT_KERNEL_MAX_LAYERS);

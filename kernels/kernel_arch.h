@@ -44,14 +44,42 @@ struct lt_kernel_layer {
 /* The whole network: descriptor, int8 weights w[co][ci][dt][dw] and int32 biases per layer. */
 struct lt_kernel_net {
     uint8_t d;        /* downsample by 2^d samples */
-    uint8_t in_shift; /* input activation x = sat16(round_shift(diff, in_shift)) */
+    uint8_t in_shift; /* input activation x = sat(round_shift(diff, in_shift)) */
     uint8_t n_layers;
+    uint8_t act_bits; /* activation width, 8 or 16 (0, a zeroed descriptor, means 16) */
     int16_t
         threshold; /* suggested score threshold shipped with the weights (config may override) */
     struct lt_kernel_layer layer[LT_KERNEL_MAX_LAYERS];
     int8_t w[LT_KERNEL_MAX_LAYERS][LT_KERNEL_MAX_WEIGHTS];
     int32_t bias[LT_KERNEL_MAX_LAYERS][LT_KERNEL_MAX_CH];
 };
+
+/* Activation width (docs/kernel.md "Activation width"): 16 = int16 everywhere; 8 = the input
+ * and any signed hidden activation in [-128, 127], a ReLU output in [0, 255] (the u8 operand of
+ * vpdpbusd), the score map int16 either way. Activations are held in int16 arrays in both cases;
+ * only the saturation differs, so one scalar path computes both. */
+static inline uint32_t lt_kernel_act_bits(const struct lt_kernel_net *net)
+{
+    return net->act_bits == 8 ? 8U : 16U;
+}
+/* Largest input activation x (the smallest is -x_max - 1). */
+static inline int32_t lt_kernel_in_max(const struct lt_kernel_net *net)
+{
+    return lt_kernel_act_bits(net) == 8 ? 127 : 32767;
+}
+/* Saturation range [*lo, *hi] of layer l's output (after ReLU when it has one). */
+static inline void lt_kernel_out_range(const struct lt_kernel_net *net, uint32_t l, int32_t *lo,
+                                       int32_t *hi)
+{
+    const int relu = net->layer[l].relu != 0;
+    if (lt_kernel_act_bits(net) == 16 || l + 1U >= net->n_layers) {
+        *lo = relu ? 0 : -32768;
+        *hi = 32767;
+    } else {
+        *lo = relu ? 0 : -128;
+        *hi = relu ? 255 : 127;
+    }
+}
 
 static inline uint32_t lt_kernel_layer_nweights(const struct lt_kernel_layer *L)
 {

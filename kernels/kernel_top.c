@@ -18,6 +18,10 @@ int lt_kernel_cell_init(struct lt_kernel_cell *k, uint32_t cell_id, const struct
     k->cand.evicted = k->cand.dropped = 0;
     k->cand.n_open = 0;
     k->cand.next_u = 0;
+    k->use_tp = 0;
+    k->tp.n_hits = k->tp.hits.split = 0;
+    k->tp.clus.evicted = k->tp.clus.dropped = k->tp.clus.below_cut = 0;
+    k->tp.clus.n_open = 0;
     return 0;
 }
 
@@ -25,6 +29,14 @@ void lt_kernel_cell_restart(struct lt_kernel_cell *k)
 {
     k->running = 0;
     k->cand.n_open = 0;
+    k->tp.clus.n_open = 0;
+}
+
+void lt_kernel_cell_set_tp(struct lt_kernel_cell *k, const struct lt_tp_params *p)
+{
+    k->use_tp = p != NULL;
+    if (p) k->tp_params = *p;
+    lt_kernel_cell_restart(k);
 }
 
 static uint64_t frame_ts(const lt_wibeth_frame *f)
@@ -35,7 +47,16 @@ static uint64_t frame_ts(const lt_wibeth_frame *f)
 /* Start a run at tick t0: every stage from scratch. */
 static void start_run(struct lt_kernel_cell *k, const struct lt_kernel_net *net, uint64_t t0)
 {
-    lt_pre_reset(&k->pre, net->d, net->in_shift);
+    k->hist.n_cols = 0;
+    k->running = 1;
+    k->next_tick = t0;
+    if (k->use_tp) {
+        /* int16 columns whatever the network's activations: hits see the whole ADC range */
+        lt_pre_reset(&k->pre, k->tp_params.d, LT_TP_IN_SHIFT, INT16_MAX);
+        lt_tp_chain_reset(&k->tp, &k->tp_params, k->cell_id, k->map.n_wires, t0);
+        return;
+    }
+    lt_pre_reset(&k->pre, net->d, net->in_shift, lt_kernel_in_max(net));
     lt_cnn_reset(&k->cnn, net, k->map.n_wires);
     struct lt_cand_geom cg;
     cg.cell = k->cell_id;
@@ -46,9 +67,15 @@ static void start_run(struct lt_kernel_cell *k, const struct lt_kernel_net *net,
     cg.ticks_per_col = LT_TICKS_PER_SAMPLE << net->d;
     cg.first_tick = t0;
     lt_cand_reset(&k->cand, &k->params, &cg);
-    k->hist.n_cols = 0;
-    k->running = 1;
-    k->next_tick = t0;
+}
+
+/* End of a run: emit what is open. */
+static void flush_run(struct lt_kernel_cell *k, struct lt_cand_sink *sink)
+{
+    if (k->use_tp)
+        lt_tp_chain_flush(&k->tp, sink);
+    else
+        lt_cand_flush(&k->cand, sink);
 }
 
 void lt_kernel_process(struct lt_kernel_cell *k, const struct lt_kernel_net *net,
@@ -59,6 +86,7 @@ void lt_kernel_process(struct lt_kernel_cell *k, const struct lt_kernel_net *net
     struct lt_cand_sink sink = {out, max_out, 0};
     const uint32_t n_streams = k->map.n_streams;
     uint64_t ncol_out = 0;
+    const uint64_t tp_dropped = k->tp.clus.dropped, tp_evicted = k->tp.clus.evicted;
     for (uint32_t p = 0; p < LT_KERNEL_MAX_PERIODS; p++) {
         if (p >= n_periods) break;
         const lt_wibeth_frame *pf = &frames[(size_t)p * n_streams];
@@ -67,7 +95,7 @@ void lt_kernel_process(struct lt_kernel_cell *k, const struct lt_kernel_net *net
             if (s < n_streams && frame_ts(&pf[s]) != t) k->ts_mismatch++;
         if (k->running && t != k->next_tick) {
             /* Data are not contiguous: what is open belongs to the old run. */
-            lt_cand_flush(&k->cand, &sink);
+            flush_run(k, &sink);
             k->time_gaps++;
             k->running = 0;
         }
@@ -76,6 +104,10 @@ void lt_kernel_process(struct lt_kernel_cell *k, const struct lt_kernel_net *net
         k->periods++;
 
         uint32_t ncols = lt_pre_period(&k->pre, &k->map, pf, k->xcols);
+        if (k->use_tp) {
+            lt_tp_chain_columns(&k->tp, k->xcols, ncols, &sink);
+            continue;
+        }
         for (uint32_t c = 0; c < LT_PRE_COLS_MAX; c++) {
             if (c >= ncols) break;
             memcpy(k->hist.x[k->hist.n_cols % LT_KERNEL_HIST_COLS], k->xcols[c],
@@ -89,14 +121,21 @@ void lt_kernel_process(struct lt_kernel_cell *k, const struct lt_kernel_net *net
             lt_cand_push(&k->cand, k->score, &k->hist, &sink);
         }
     }
+    /* The backends read a cell's candidate counters from k->cand, whichever chain ran. */
+    k->cand.dropped += k->tp.clus.dropped - tp_dropped;
+    k->cand.evicted += k->tp.clus.evicted - tp_evicted;
     res->n_candidates = sink.n;
     res->score_columns = ncol_out;
-    res->watermark = k->running ? lt_cand_watermark(&k->cand) : 0;
+    res->watermark = !k->running ? 0
+                     : k->use_tp ? lt_tp_chain_watermark(&k->tp)
+                                 : lt_cand_watermark(&k->cand);
 }
 
 uint32_t lt_kernel_cell_flush(struct lt_kernel_cell *k, struct lt_candidate *out, uint32_t max_out)
 {
     struct lt_cand_sink sink = {out, max_out, 0};
-    lt_cand_flush(&k->cand, &sink);
+    const uint64_t tp_dropped = k->tp.clus.dropped;
+    flush_run(k, &sink);
+    k->cand.dropped += k->tp.clus.dropped - tp_dropped;
     return sink.n;
 }

@@ -10,6 +10,7 @@
 #include "candidates.h"
 #include "cnn.h"
 #include "preprocess.h"
+#include "tp_chain.h"
 
 struct lt_kernel_cell {
     uint32_t cell_id;
@@ -21,6 +22,10 @@ struct lt_kernel_cell {
     struct lt_xhist hist;
     int16_t xcols[LT_PRE_COLS_MAX][LT_KERNEL_MAX_WIRES]; /* one period's input columns */
     int16_t score[LT_KERNEL_MAX_WIRES];
+    /* kernel.algorithm: 0 = the network (cnn, cand), 1 = the TP/TA chain (tp) instead */
+    uint8_t use_tp;
+    struct lt_tp_params tp_params;
+    struct lt_tp_chain tp;
     uint8_t running;    /* a period has been seen since the last restart */
     uint64_t next_tick; /* expected timestamp of the next period */
     /* Cumulative counters (docs/kernel.md) */
@@ -40,6 +45,11 @@ struct lt_kernel_block {
  * 0 or a negative lt_error. */
 int lt_kernel_cell_init(struct lt_kernel_cell *k, uint32_t cell_id, const struct lt_cell_geom *g,
                         const struct lt_cand_params *params, char *err, size_t errlen);
+
+/* Run the TP/TA baseline (tp_chain.h) instead of the network from the next period on, or the
+ * network again when p is NULL; restarts the cell (open candidates are discarded). p must have
+ * passed lt_tp_params_check. */
+void lt_kernel_cell_set_tp(struct lt_kernel_cell *k, const struct lt_tp_params *p);
 
 /* Forget the run (new weights or parameters): open candidates are discarded, so call
  * lt_kernel_cell_flush first when they matter. */

@@ -4,7 +4,8 @@
  * uploaded) both read it through these offsets and helpers, so the two cannot drift apart.
  *
  *   0   magic "LARTRIGW" (8 bytes, no terminator)     8  u16 version
- *   10  u8 d   11 u8 in_shift   12 u8 n_layers   13 u8 reserved (0)   14 i16 threshold
+ *   10  u8 d   11 u8 in_shift   12 u8 n_layers   13 u8 act_bits (v2: 8|16; v1: reserved 0)
+ *   14  i16 threshold
  *   16  name, 32 bytes printable ASCII, NUL-padded
  *   48  n_layers x 8-byte descriptors: Cin Cout kt kw shift relu pw pt
  *   then per layer: Cout*Cin*kt*kw int8 weights, Cout int32 biases; last a u32 CRC-32
@@ -20,16 +21,18 @@
 
 #include "kernel_arch.h"
 
-#define LT_WEIGHTS_MAGIC     "LARTRIGW" /* 8 bytes, no terminator in the file */
-#define LT_WEIGHTS_MAGIC_LEN 8U
-#define LT_WEIGHTS_VERSION   1U
+#define LT_WEIGHTS_MAGIC       "LARTRIGW" /* 8 bytes, no terminator in the file */
+#define LT_WEIGHTS_MAGIC_LEN   8U
+#define LT_WEIGHTS_VERSION     2U /* written; version 2 added the activation width */
+#define LT_WEIGHTS_VERSION_MIN 1U /* oldest read: version 1 = int16 activations */
 
 /* Header field offsets. */
 #define LT_WEIGHTS_OFF_VERSION   8U  /* u16 */
 #define LT_WEIGHTS_OFF_D         10U /* u8 */
 #define LT_WEIGHTS_OFF_IN_SHIFT  11U /* u8 */
 #define LT_WEIGHTS_OFF_N_LAYERS  12U /* u8 */
-#define LT_WEIGHTS_OFF_RESERVED  13U /* u8, must be 0 */
+#define LT_WEIGHTS_OFF_RESERVED  13U /* u8: version 1 reserved (0), version 2 act_bits */
+#define LT_WEIGHTS_OFF_ACT_BITS  13U /* u8, version 2: 8 or 16 */
 #define LT_WEIGHTS_OFF_THRESHOLD 14U /* i16 */
 #define LT_WEIGHTS_OFF_NAME      16U
 #define LT_WEIGHTS_NAME_LEN      32U
@@ -72,21 +75,32 @@ static inline uint32_t lt_wf_layer_param_bytes(const struct lt_kernel_layer *L)
     return lt_kernel_layer_nweights(L) + LT_WEIGHTS_BIAS_SIZE * L->cout;
 }
 
-/* The network-wide header fields (d, in_shift, n_layers, threshold) of an image of at least
- * LT_WEIGHTS_HEADER_SIZE bytes. */
+static inline uint32_t lt_wf_version_known(uint32_t version)
+{
+    return version >= LT_WEIGHTS_VERSION_MIN && version <= LT_WEIGHTS_VERSION;
+}
+
+/* The network-wide header fields (d, in_shift, n_layers, act_bits, threshold) of an image of at
+ * least LT_WEIGHTS_HEADER_SIZE bytes of a known version: a version 1 file is int16 (its byte 13
+ * is reserved, checked by the caller), version 2 carries the width as stored (the caller checks
+ * it is 8 or 16). */
 static inline void lt_wf_get_net_header(const uint8_t *img, struct lt_kernel_net *net)
 {
     net->d = img[LT_WEIGHTS_OFF_D];
     net->in_shift = img[LT_WEIGHTS_OFF_IN_SHIFT];
     net->n_layers = img[LT_WEIGHTS_OFF_N_LAYERS];
+    net->act_bits =
+        lt_wf_get_u16(img + LT_WEIGHTS_OFF_VERSION) == 1U ? 16U : img[LT_WEIGHTS_OFF_ACT_BITS];
     net->threshold = (int16_t)lt_wf_get_u16(img + LT_WEIGHTS_OFF_THRESHOLD);
 }
+/* Writes a version LT_WEIGHTS_VERSION header (the version field too). */
 static inline void lt_wf_put_net_header(uint8_t *img, const struct lt_kernel_net *net)
 {
+    lt_wf_put_u16(img + LT_WEIGHTS_OFF_VERSION, LT_WEIGHTS_VERSION);
     img[LT_WEIGHTS_OFF_D] = net->d;
     img[LT_WEIGHTS_OFF_IN_SHIFT] = net->in_shift;
     img[LT_WEIGHTS_OFF_N_LAYERS] = net->n_layers;
-    img[LT_WEIGHTS_OFF_RESERVED] = 0;
+    img[LT_WEIGHTS_OFF_ACT_BITS] = (uint8_t)lt_kernel_act_bits(net);
     lt_wf_put_u16(img + LT_WEIGHTS_OFF_THRESHOLD, (uint16_t)net->threshold);
 }
 

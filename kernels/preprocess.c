@@ -89,10 +89,11 @@ void lt_pre_unpack_sum_scalar(const lt_wibeth_frame *f, uint32_t d, uint64_t chm
     }
 }
 
-void lt_pre_reset(struct lt_pre_state *st, uint32_t d, uint32_t in_shift)
+void lt_pre_reset(struct lt_pre_state *st, uint32_t d, uint32_t in_shift, int32_t x_max)
 {
     st->d = (uint8_t)d;
     st->in_shift = (uint8_t)in_shift;
+    st->x_max = (int16_t)x_max;
     st->started = 0;
     memset(st->ped, 0, sizeof(st->ped));
 }
@@ -136,16 +137,17 @@ uint32_t lt_pre_period(struct lt_pre_state *st, const struct lt_pre_map *m,
         }
 #ifndef __SYNTHESIS__
         if (st->column)
-            st->column(st->wsum[c], st->ped, x[c], m->n_wires, d, st->in_shift);
+            st->column(st->wsum[c], st->ped, x[c], m->n_wires, d, st->in_shift, st->x_max);
         else
 #endif
-            lt_pre_column_scalar(st->wsum[c], st->ped, x[c], m->n_wires, d, st->in_shift);
+            lt_pre_column_scalar(st->wsum[c], st->ped, x[c], m->n_wires, d, st->in_shift,
+                                 st->x_max);
     }
     return ncols;
 }
 
 void lt_pre_column_scalar(const uint32_t *wsum, int32_t *ped, int16_t *x, uint32_t n, uint32_t d,
-                          uint32_t in_shift)
+                          uint32_t in_shift, int32_t x_max)
 {
     for (uint32_t j = 0; j < LT_KERNEL_MAX_WIRES; j++) {
 #pragma HLS PIPELINE II = 1
@@ -153,6 +155,7 @@ void lt_pre_column_scalar(const uint32_t *wsum, int32_t *ped, int16_t *x, uint32
         int32_t v = (int32_t)((wsum[j] << 4) >> d);
         int32_t diff = v - ped[j];
         ped[j] += (diff > 0) - (diff < 0);
-        x[j] = lt_sat16(lt_round_shift32(diff, in_shift));
+        int32_t y = lt_round_shift32(diff, in_shift);
+        x[j] = (int16_t)(y < -x_max - 1 ? -x_max - 1 : y > x_max ? x_max : y);
     }
 }

@@ -3,8 +3,8 @@
  * wires, sum them over D = 2^d samples per column, pick the X wires in wire order, track and
  * subtract each wire's pedestal, requantise to int16 activations. 64 / D columns per period.
  *
- * The X-wire table (stream, channel per wire) comes from lib/formats/chmap.h once, at setup; the hot path
- * only walks arrays. Fixed-size state, no allocation: the HLS subset. */
+ * The X-wire table (stream, channel per wire) comes from lib/formats/chmap.h once, at setup; the
+ * hot path only walks arrays. Fixed-size state, no allocation: the HLS subset. */
 #ifndef LARTRIG_KERNEL_PREPROCESS_H
 #define LARTRIG_KERNEL_PREPROCESS_H
 
@@ -53,15 +53,17 @@ void lt_pre_unpack_sum_scalar(const lt_wibeth_frame *f, uint32_t d, uint64_t chm
                               uint32_t *dst, uint32_t stride);
 
 /* One column's pedestal step for n wires (docs/kernel.md): v = (wsum << 4) >> d, diff = v - ped,
- * ped += sign(diff), x = sat16(round_shift(diff, in_shift)). */
+ * ped += sign(diff), x = min(max(round_shift(diff, in_shift), -x_max - 1), x_max) with x_max =
+ * 32767 (int16 activations) or 127 (int8, lt_kernel_in_max). */
 typedef void (*lt_pre_column_fn)(const uint32_t *wsum, int32_t *ped, int16_t *x, uint32_t n,
-                                 uint32_t d, uint32_t in_shift);
+                                 uint32_t d, uint32_t in_shift, int32_t x_max);
 void lt_pre_column_scalar(const uint32_t *wsum, int32_t *ped, int16_t *x, uint32_t n, uint32_t d,
-                          uint32_t in_shift);
+                          uint32_t in_shift, int32_t x_max);
 
 struct lt_pre_state {
     uint8_t d, in_shift;
     uint8_t started;                  /* pedestals initialised from the first column */
+    int16_t x_max;                    /* input saturation: 32767 or 127 (8-bit activations) */
     int32_t ped[LT_KERNEL_MAX_WIRES]; /* 1/16 ADC */
     uint32_t sums[LT_PRE_COLS_MAX][LT_WIBETH_CHANNELS];  /* one stream's column sums */
     uint32_t wsum[LT_PRE_COLS_MAX][LT_KERNEL_MAX_WIRES]; /* column sums in wire order */
@@ -71,8 +73,8 @@ struct lt_pre_state {
 #endif
 };
 
-/* Start afresh (pedestals re-learnt from the next column). */
-void lt_pre_reset(struct lt_pre_state *st, uint32_t d, uint32_t in_shift);
+/* Start afresh (pedestals re-learnt from the next column); x_max from lt_kernel_in_max. */
+void lt_pre_reset(struct lt_pre_state *st, uint32_t d, uint32_t in_shift, int32_t x_max);
 
 /* One frame period: frames[stream] for all m->n_streams streams of the cell. Writes 64 / D
  * columns x[c][0 .. n_wires-1] and returns that number. */

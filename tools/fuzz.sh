@@ -33,7 +33,9 @@ for t in "${targets[@]}"; do
         mkdir -p fuzz-crashes && cp "$work"/"$t"-* fuzz-crashes/ 2>/dev/null || true
         exit 1
     fi
-    execs=$(grep -oE '#[0-9]+' "$log" | tail -1 | tr -d '#')
+    # libFuzzer's closing line "Done N runs in S second(s)"; status lines ("#N ...") are not used
+    # because the recommended-dictionary lines printed after them can contain '#<digits>' too.
+    execs=$(grep -oE '^Done [0-9]+ runs' "$log" | tail -1 | awk '{print $2}')
     rate=$(grep -oE 'exec/s: [0-9]+' "$log" | tail -1 | awk '{print $2}')
     printf '%-16s %12s %10s\n' "$t" "${execs:-?}" "${rate:-?}"
 done

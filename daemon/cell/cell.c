@@ -5,6 +5,7 @@
 #include "cell.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -336,6 +337,17 @@ int trigd_cells_create(const struct trigd_cells_config *cfg, const uint8_t *sel,
         .kernel_name = cfg->kernel.kernel_name[0] ? cfg->kernel.kernel_name : NULL,
         .compute_units = cfg->kernel.compute_units,
         .cells_per_unit = cfg->kernel.cells_per_unit,
+        .algorithm = cfg->kernel.algorithm,
+        .tp =
+            {
+                .d = cfg->kernel.tp.downsample,
+                .threshold_x = (int32_t)lround(cfg->kernel.tp.threshold_adc * LT_TP_X_PER_ADC),
+                .adj_wires = cfg->kernel.tp.adj_wires,
+                .adj_ticks = (uint32_t)cfg->kernel.tp.adj_ticks,
+                .min_hits = cfg->kernel.tp.min_hits,
+                .min_score = cfg->kernel.tp.min_score,
+                .score_unit = cfg->kernel.tp.score_unit,
+            },
     };
     int rc = lt_accel_open(&ac, &cs->accel, err, errlen);
     if (rc) goto fail;
@@ -351,7 +363,15 @@ int trigd_cells_create(const struct trigd_cells_config *cfg, const uint8_t *sel,
     rc = lt_accel_set_candidate_params(cs->accel, thr, cfg->kernel.gap_w, cfg->kernel.gap_t, err,
                                        errlen);
     if (rc) goto fail;
-    LT_INFO("kernel: threshold %d, gap_w %u, gap_t %u", thr, cfg->kernel.gap_w, cfg->kernel.gap_t);
+    if (cfg->kernel.algorithm == LT_CAND_ALGO_TP)
+        LT_INFO("kernel: TP/TA baseline (d %u, threshold %.2f ADC, adjacency %u wires %.1f us, "
+                "min_hits %u, min_score %d, score unit %u ADC x samples)",
+                ac.tp.d, cfg->kernel.tp.threshold_adc, ac.tp.adj_wires,
+                lt_ticks_to_seconds(ac.tp.adj_ticks) * 1e6, ac.tp.min_hits, ac.tp.min_score,
+                ac.tp.score_unit);
+    else
+        LT_INFO("kernel: threshold %d, gap_w %u, gap_t %u", thr, cfg->kernel.gap_w,
+                cfg->kernel.gap_t);
     LT_INFO("kernel: backend %s, weights \"%s\" (%s)", lt_accel_backend_name(cs->accel), w.name,
             wpath);
 

@@ -28,6 +28,16 @@ struct trigd_kernel_config {
     char kernel_name[64];    /* xrt: kernel in the xclbin ("" = the backend's default) */
     uint32_t compute_units;  /* xrt: compute units to use (0 = all in the xclbin) */
     uint32_t cells_per_unit; /* xrt: cells multiplexed per unit (0 = round robin) */
+    uint32_t algorithm;      /* enum lt_cand_algo: 0 "cnn", 1 "tp" (the TP/TA baseline) */
+    struct {                 /* kernel.tp.*: the TP/TA baseline (docs/kernel.md) */
+        uint32_t downsample; /* d: columns of 2^d samples */
+        double threshold_adc;
+        uint32_t adj_wires;
+        uint64_t adj_ticks;
+        uint32_t min_hits;
+        int32_t min_score;
+        uint32_t score_unit; /* ADC x samples per score unit */
+    } tp;
 };
 
 /* The cells' configuration slice (daemon/config/config_slices.h fills it; the pointers and

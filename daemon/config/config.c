@@ -49,6 +49,7 @@ static const struct key_desc keys[] = {
     {"duration_s", K_DOUBLE, F(duration_s), 0, 1e9, NULL, "0"},
     {"role", K_ROLE, F(role), 0, 0, NULL, "all"},
     {"log_level", K_CHOICE, F(log_level), 0, 0, "error|warning|notice|info|debug", "info"},
+    {"stop_deadline_ms", K_U32, F(stop_deadline_ms), 100, 600000, NULL, "1500"},
 
     {"sim.seed", K_U64, F(sim.seed), 0, 9.2e18, NULL, "1"},
     {"sim.realtime_factor", K_DOUBLE, F(sim.realtime_factor), 0, 1000, NULL, "0.02"},
@@ -73,6 +74,14 @@ static const struct key_desc keys[] = {
     {"kernel.kernel_name", K_STR, F(kernel.kernel_name), 0, 0, NULL, ""},
     {"kernel.compute_units", K_U32, F(kernel.compute_units), 0, 64, NULL, "0"},
     {"kernel.cells_per_unit", K_U32, F(kernel.cells_per_unit), 0, 1024, NULL, "0"},
+    {"kernel.algorithm", K_INDEX, F(kernel.algorithm), 0, 0, "cnn|tp", "cnn"},
+    {"kernel.tp.downsample", K_U32, F(kernel.tp.downsample), 0, 5, NULL, "1"},
+    {"kernel.tp.threshold_adc", K_DOUBLE, F(kernel.tp.threshold_adc), 0.25, 8191, NULL, "15.0"},
+    {"kernel.tp.adj_wires", K_U32, F(kernel.tp.adj_wires), 0, 64, NULL, "3"},
+    {"kernel.tp.adj_time_us", K_US, F(kernel.tp.adj_ticks), 0, 2000, NULL, "5.0"},
+    {"kernel.tp.min_hits", K_U32, F(kernel.tp.min_hits), 1, 61440, NULL, "1"},
+    {"kernel.tp.min_score", K_I32, F(kernel.tp.min_score), 0, 32767, NULL, "50"},
+    {"kernel.tp.score_unit", K_U32, F(kernel.tp.score_unit), 1, 1000000, NULL, "10"},
 
     {"endpoints.candidates", K_STR, F(endpoints.candidates), 0, 0, NULL,
      "inproc://lartrig-candidates"},

@@ -77,6 +77,9 @@ struct trigd_config {
     double duration_s; /* data time after which the sources stop (0 = until stopped) */
     enum trigd_role role;
     char log_level[16];
+    /* SIGTERM/SIGINT: everything (readouts, writer, cell linger) ends within this, in ms; what
+     * cannot be written by then is counted and logged (docs/reliability.md). */
+    uint32_t stop_deadline_ms;
     uint32_t n_cells;
     struct trigd_cell_config cells[TRIGD_MAX_CELLS];
     struct trigd_sim_config sim;

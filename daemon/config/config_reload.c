@@ -39,6 +39,7 @@ static const struct {
 } sections[] = {
     {"run_number", S(run_number)},
     {"duration_s", S(duration_s)},
+    {"stop_deadline_ms", S(stop_deadline_ms)},
     {"role", S(role)},
     {"cells", S(n_cells)},
     {"cells", S(cells)},

@@ -24,10 +24,17 @@
 #define POLL_MS        5
 #define MAX_BATCH      256 /* messages per socket per loop, so neither socket starves the other */
 #define DRAIN_QUIET_MS 200
-/* At most this long taking messages at stop: a flooding peer never lets the sockets go quiet,
- * and SIGTERM must end in a second or two. */
+/* An orderly end (the sources finished) takes messages for at most this long (a flooding peer
+ * never lets the sockets go quiet), then waits for the replies and at most DRAIN_WRITER_MS for
+ * the writer; it writes everything it can. */
 #define DRAIN_INPUT_MS  1000
-#define DRAIN_WRITER_MS 60000 /* how long shutdown waits for the writer beyond the replies */
+#define DRAIN_WRITER_MS 60000
+/* A stop with a deadline (SIGTERM, stop_deadline_ms) splits it: input until 30%, readouts and
+ * writer queue until 70%, the writer's abandon + close + rename until 90%; the rest is the
+ * margin for joining the threads and closing the sockets. */
+#define STOP_INPUT_PCT   30
+#define STOP_READOUT_PCT 70
+#define STOP_WRITER_PCT  90
 
 struct trigd_module {
     struct trigd_module_config cfg; /* its own slice, copied */
@@ -41,6 +48,8 @@ struct trigd_module {
     pthread_t thread;
     int started;
     _Atomic int drain;
+    /* Set before drain: 0 for an orderly end, else the stop's start and length (ns). */
+    _Atomic uint64_t stop_t0_ns, stop_len_ns;
     int result;
     uint64_t last_snapshot_ns;
     pthread_mutex_t pub_lock; /* guards pub */
@@ -306,6 +315,10 @@ static void *module_main(void *arg)
     /* Drain: keep taking messages until the sockets stay quiet, then decide the rest. */
     uint64_t quiet_since = lt_mono_ns();
     uint64_t drain_end = quiet_since + DRAIN_INPUT_MS * 1000000ULL;
+    const uint64_t len = atomic_load(&m->stop_len_ns);
+    const uint64_t t0 = len ? atomic_load(&m->stop_t0_ns) : quiet_since;
+    if (len && t0 + len * STOP_INPUT_PCT / 100 < drain_end)
+        drain_end = t0 + len * STOP_INPUT_PCT / 100;
     for (;;) {
         zmq_pollitem_t items[2] = {{.socket = m->pull, .events = ZMQ_POLLIN},
                                    {.socket = m->router, .events = ZMQ_POLLIN}};
@@ -316,9 +329,9 @@ static void *module_main(void *arg)
         housekeeping(m, now);
         if (now - quiet_since > DRAIN_QUIET_MS * 1000000ULL) break;
         if (now > drain_end) {
-            LT_WARN("shutdown: the candidate and request sockets did not go quiet within %u ms; "
-                    "deciding with what has arrived",
-                    DRAIN_INPUT_MS);
+            LT_WARN("shutdown: the candidate and request sockets did not go quiet within %llu "
+                    "ms; deciding with what has arrived",
+                    (unsigned long long)((drain_end - t0) / 1000000ULL));
             break;
         }
     }
@@ -327,6 +340,8 @@ static void *module_main(void *arg)
      * reply_timeout_ms, the writer's queue drains at disk speed. */
     uint64_t deadline =
         lt_mono_ns() + ((uint64_t)m->cfg.readout.reply_timeout_ms + DRAIN_WRITER_MS) * 1000000ULL;
+    if (len && t0 + len * STOP_READOUT_PCT / 100 < deadline)
+        deadline = t0 + len * STOP_READOUT_PCT / 100;
     while (trigd_readout_in_flight(m->readout)) {
         zmq_pollitem_t items[1] = {{.socket = m->router, .events = ZMQ_POLLIN}};
         zmq_poll(items, 1, POLL_MS);
@@ -337,9 +352,9 @@ static void *module_main(void *arg)
         if (now > deadline) {
             /* The writer is stuck (e.g. the disk stays full): stop waiting; the sink's stop
              * fails what it still holds, counted and logged. */
-            LT_ERR("shutdown: %u readouts still unwritten after %u ms; giving up on them",
+            LT_ERR("shutdown: %u readouts still unwritten after %llu ms; giving up on them",
                    trigd_readout_in_flight(m->readout),
-                   m->cfg.readout.reply_timeout_ms + DRAIN_WRITER_MS);
+                   (unsigned long long)((now - t0) / 1000000ULL));
             break;
         }
     }
@@ -360,8 +375,11 @@ int trigd_module_start(struct trigd_module *m, char *err, size_t errlen)
     return 0;
 }
 
-int trigd_module_drain(struct trigd_module *m)
+int trigd_module_drain(struct trigd_module *m, unsigned deadline_ms)
 {
+    const uint64_t t0 = lt_mono_ns(), len = (uint64_t)deadline_ms * 1000000ULL;
+    atomic_store(&m->stop_t0_ns, t0);
+    atomic_store(&m->stop_len_ns, len);
     atomic_store(&m->drain, 1);
     if (m->started) {
         pthread_join(m->thread, NULL);
@@ -369,7 +387,14 @@ int trigd_module_drain(struct trigd_module *m)
     }
     int rc = 0;
     if (m->sink) {
-        rc = m->sink->stop(m->sink, 30000);
+        /* The writer gets what is left of its share: it writes until then, then gives back
+         * what it still holds (counted) and closes and renames its file. */
+        unsigned wms = 30000;
+        if (len) {
+            uint64_t end = t0 + len * STOP_WRITER_PCT / 100, now = lt_mono_ns();
+            wms = end > now ? (unsigned)((end - now) / 1000000ULL) : 0;
+        }
+        rc = m->sink->stop(m->sink, wms);
         m->sink = NULL;
     }
     trigd_readout_abandon(m->readout);
@@ -382,7 +407,7 @@ int trigd_module_drain(struct trigd_module *m)
 void trigd_module_destroy(struct trigd_module *m)
 {
     if (!m) return;
-    if (m->started) trigd_module_drain(m);
+    if (m->started) trigd_module_drain(m, 0);
     if (m->sink) m->sink->stop(m->sink, 30000);
     trigd_readout_destroy(m->readout);
     trigd_input_destroy(m->input);

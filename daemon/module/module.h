@@ -47,8 +47,11 @@ int trigd_module_create(const struct trigd_module_config *cfg, void *zctx,
 int trigd_module_start(struct trigd_module *m, char *err, size_t errlen);
 /* End of run: take what is still queued on the sockets, decide everything up to the highest
  * watermark seen, read out and write every accepted decision, stop the writer; then the
- * thread exits. Blocks until it has. Returns 0 when every record was written. */
-int trigd_module_drain(struct trigd_module *m);
+ * thread exits. Blocks until it has. Returns 0 when every record was written.
+ * deadline_ms 0: an orderly end, which waits for every reply and up to a minute for the
+ * writer. Otherwise (a stop signal) everything ends within about deadline_ms: records not
+ * written by then are counted as failed and logged, the open file is closed and renamed. */
+int trigd_module_drain(struct trigd_module *m, unsigned deadline_ms);
 void trigd_module_destroy(struct trigd_module *m);
 
 /* What the module's stages counted. Each stage snapshots its own counters on the module thread

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "config_slices.h"
 #include "log.h"
+#include "lt_clock.h"
 #include "lt_error.h"
 #include "module.h"
 #include "operator_callbacks.h"
@@ -131,12 +132,23 @@ int lt_pipeline_sources_done(const struct lt_pipeline *p)
 
 int lt_pipeline_drain(struct lt_pipeline *p)
 {
+    return lt_pipeline_drain_within(p, 0);
+}
+
+int lt_pipeline_drain_within(struct lt_pipeline *p, unsigned deadline_ms)
+{
+    const uint64_t t0 = lt_mono_ms();
     /* Sources first (their final heartbeats carry the last watermarks), then the module
      * decides the rest and writes every record; the request threads keep answering until
      * then. */
     if (p->op) trigd_operator_stopping(p->op);
     if (p->cells) trigd_cells_stop_sources(p->cells);
-    return p->mod ? trigd_module_drain(p->mod) : 0;
+    if (!p->mod) return 0;
+    if (deadline_ms) { /* the module gets what the sources left of the deadline (at least 1) */
+        uint64_t used = lt_mono_ms() - t0;
+        deadline_ms = used + 1 < deadline_ms ? deadline_ms - (unsigned)used : 1;
+    }
+    return trigd_module_drain(p->mod, deadline_ms);
 }
 
 void lt_pipeline_reload_signal(struct lt_pipeline *p)

@@ -135,6 +135,10 @@ int lt_pipeline_sources_done(const struct lt_pipeline *p);
  * the rest, read out and write every accepted record. Blocks until done. 0 when every record
  * was written, else a negative lt_error (the failures are logged). */
 int lt_pipeline_drain(struct lt_pipeline *p);
+/* The same with a deadline (a stop signal; deadline_ms 0 = lt_pipeline_drain): everything ends
+ * within about deadline_ms; records that cannot be written by then are counted as failed and
+ * logged, the open file is still closed and renamed. */
+int lt_pipeline_drain_within(struct lt_pipeline *p, unsigned deadline_ms);
 /* SIGHUP: reload the configuration file's run-time keys (the operator's reload command; the
  * outcome goes to the log). Nothing without the operator. */
 void lt_pipeline_reload_signal(struct lt_pipeline *p);

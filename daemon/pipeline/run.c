@@ -49,6 +49,7 @@ int trigd_run(const struct lt_pipeline_config *pc, const uint8_t *sel, double st
             trigd_role_name(cfg->role), cfg->run_number, st.cells, cfg->n_cells, cfg->source_name);
 
     uint64_t next_status = lt_mono_ms() + (uint64_t)(status_interval_s * 1000.0);
+    unsigned deadline_ms = 0; /* a signal bounds the stop; sources that finished do not */
     for (;;) {
         struct pollfd pfd = {.fd = sfd, .events = POLLIN};
         poll(&pfd, 1, 100);
@@ -58,7 +59,9 @@ int trigd_run(const struct lt_pipeline_config *pc, const uint8_t *sel, double st
                 lt_pipeline_reload_signal(p);
                 continue;
             }
-            LT_INFO("signal %u (%s): stopping", si.ssi_signo, strsignal((int)si.ssi_signo));
+            deadline_ms = cfg->stop_deadline_ms;
+            LT_INFO("signal %u (%s): stopping within %u ms", si.ssi_signo,
+                    strsignal((int)si.ssi_signo), deadline_ms);
             break;
         }
         if (lt_pipeline_sources_done(p)) {
@@ -73,8 +76,16 @@ int trigd_run(const struct lt_pipeline_config *pc, const uint8_t *sel, double st
 
     /* Orderly end: the pipeline drains (sources stop, the module decides the rest and writes
      * every record). */
-    if (lt_pipeline_drain(p) != 0) status = 1;
+    const uint64_t stop_t0 = lt_mono_ms();
+    if (lt_pipeline_drain_within(p, deadline_ms) != 0) status = 1;
     unsigned linger = lt_pipeline_linger_ms(p);
+    if (deadline_ms) {
+        /* A cell serves the module's last requests only for what is left of the deadline (the
+         * module, stopped after its cells, asks within its own). */
+        uint64_t used = lt_mono_ms() - stop_t0, left = used < deadline_ms ? deadline_ms - used : 0;
+        left = left * 9 / 10;
+        if (linger > left) linger = (unsigned)left;
+    }
     if (linger) {
         /* A cell process: the module may still ask for the last windows. */
         LT_INFO("serving data requests for %u ms more", linger);

@@ -157,9 +157,14 @@ struct json_t *lt_recwriter_status_json(const struct lt_recwriter_status *st);
 void lt_recwriter_last_file(const struct lt_recwriter *w, char *buf, size_t len);
 
 /* Drains the queue (writing everything accepted), closes and renames the open file, joins the
- * thread and frees the writer. Records still unwritten after timeout_ms (e.g. the disk stays
- * full) get done(LT_ETIMEOUT), are counted in records_failed and logged. Returns 0, or LT_EIO
- * when any file of this writer had to be left with its .writing name (close_failures > 0). */
+ * thread and frees the writer. Records still unwritten after timeout_ms get done(LT_ETIMEOUT),
+ * are counted in records_failed and logged: whether the disk stays full or fails (retry
+ * backoffs never sleep past the deadline) or is merely slower than the queue (the record being
+ * written is given up between two staging chunks and its group removed from the file). The
+ * stop then takes timeout_ms plus the writes already in flight (at most the staging pool) and
+ * the close (H5Fclose, fsync, rename); a device that never completes I/O holds the thread in
+ * the kernel, which no process can interrupt. Returns 0, or LT_EIO when any file of this writer
+ * had to be left with its .writing name (close_failures > 0). */
 int lt_recwriter_stop(struct lt_recwriter *w, unsigned timeout_ms);
 
 #endif

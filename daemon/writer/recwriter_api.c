@@ -165,6 +165,7 @@ int lt_recwriter_start(struct lt_recwriter **out, const struct lt_recwriter_conf
     w->io.fd[0] = w->io.fd[1] = -1;
     w->io.before_last = rw_prepare_ahead;
     w->io.before_last_arg = w;
+    w->io.stop_deadline_ns = &w->stop_deadline_ns;
     void *pool = NULL;
     if (posix_memalign(&pool, RW_ALIGN, (size_t)c->staging_slots * c->staging_slot_bytes)) {
         writer_free(w);
@@ -294,7 +295,7 @@ void lt_recwriter_last_file(const struct lt_recwriter *w, char *buf, size_t len)
 int lt_recwriter_stop(struct lt_recwriter *w, unsigned timeout_ms)
 {
     if (!w) return 0;
-    w->stop_deadline_ns = lt_mono_ns() + (uint64_t)timeout_ms * 1000000ULL;
+    atomic_store(&w->stop_deadline_ns, lt_mono_ns() + (uint64_t)timeout_ms * 1000000ULL);
     atomic_store(&w->stopping, 1);
     rw_queue_wake(&w->q, 1);
     pthread_join(w->thread, NULL);

@@ -37,6 +37,9 @@ void rw_queue_pop(struct rw_queue *q);
 size_t rw_queue_count(struct rw_queue *q);
 struct lt_rw_record *rw_queue_peek_at(struct rw_queue *q, size_t i); /* NULL if fewer records */
 void rw_queue_wake(struct rw_queue *q, int stopping);
+/* Sleeps up to ms, or until rw_queue_wake (a push or the stop) when not stopping yet: the
+ * writer's retry backoff, which a stop must not sit out. */
+void rw_queue_nap(struct rw_queue *q, unsigned ms);
 
 /* ---- payload I/O backends (recwriter_uring.c, recwriter_pwritev.c) ---- */
 enum { RW_FD_BUFFERED = 0, RW_FD_DIRECT = 1 };
@@ -74,7 +77,13 @@ struct rw_io {
     void (*before_last)(void *arg);
     void *before_last_arg;
     int os_errno; /* errno behind the last LT_EIO of an op (ENOSPC, EFBIG, ...); 0 before any */
+    /* The writer's stop deadline (CLOCK_MONOTONIC ns; 0 while not stopping): a record's
+     * payload loop gives up between two chunks once it has passed (LT_ETIMEOUT), so even a
+     * 3 GB record being written does not hold a stop. */
+    const _Atomic uint64_t *stop_deadline_ns;
 };
+/* 1 once the stop deadline has passed. */
+int rw_io_past_deadline(const struct rw_io *io);
 /* The backend's edge: remember errno e as the cause and return the lt_error for it. */
 static inline int rw_io_fail(struct rw_io *io, int e)
 {
@@ -156,7 +165,7 @@ struct lt_recwriter {
     struct rw_files files;
     pthread_t thread;
     _Atomic int stopping;
-    uint64_t stop_deadline_ns;
+    _Atomic uint64_t stop_deadline_ns; /* set before stopping */
 
     /* Writer-thread state. */
     hid_t h5;   /* open file, or -1 */
@@ -179,6 +188,7 @@ struct lt_recwriter {
     unsigned backoff_ms;
     struct rw_rate rate;
     int direct_refused_logged;
+    int no_fallocate; /* the filesystem refused fallocate once: not tried again */
 
     pthread_mutex_t last_mu;
     char last_file[PATH_MAX];

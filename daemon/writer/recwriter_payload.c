@@ -8,7 +8,14 @@
 
 #include <string.h>
 
+#include "lt_clock.h"
 #include "lt_error.h"
+
+int rw_io_past_deadline(const struct rw_io *io)
+{
+    uint64_t dl = io->stop_deadline_ns ? atomic_load(io->stop_deadline_ns) : 0;
+    return dl && lt_mono_ns() > dl;
+}
 
 uint64_t rw_record_bytes(const struct lt_rw_record *rec)
 {
@@ -46,6 +53,7 @@ static int write_stream(struct rw_io *io, const struct stream *s, const struct r
         io->fd[RW_FD_DIRECT] >= 0 && io->fd[RW_FD_DIRECT] != io->fd[RW_FD_BUFFERED];
     uint64_t pos = 0;
     while (pos < d->size) {
+        if (rw_io_past_deadline(io)) return LT_ETIMEOUT; /* stop: the caller abandons it */
         size_t n = io->slot_bytes;
         if (n > d->size - pos) n = (size_t)(d->size - pos);
         const int last = last_dataset && pos + n == d->size;

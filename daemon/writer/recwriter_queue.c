@@ -95,3 +95,11 @@ struct lt_rw_record *rw_queue_peek_at(struct rw_queue *q, size_t i)
     pthread_mutex_unlock(&q->mu);
     return r;
 }
+
+void rw_queue_nap(struct rw_queue *q, unsigned ms)
+{
+    struct timespec dl = lt_mono_deadline(ms);
+    pthread_mutex_lock(&q->mu);
+    if (!q->stopping) pthread_cond_timedwait(&q->cv, &q->mu, &dl);
+    pthread_mutex_unlock(&q->mu);
+}

@@ -1,6 +1,6 @@
 /* The writer thread: takes the record at the head of the queue and carries it through
- *   roll over? -> free space? -> open file? -> HDF5 datasets + H5Fflush -> payload (io_uring,
- *   fdatasync linked) -> pop + done(0).
+ *   roll over? -> free space? -> open file? -> HDF5 datasets + H5Fflush -> blocks reserved
+ *   (fallocate) -> payload (io_uring, fdatasync linked) -> pop + done(0).
  * A step that fails for a reason that may pass (space short, ENOSPC, EIO, HDF5 flush) leaves the
  * record at the head and is retried from where it stopped, with exponential backoff, while the
  * disk-side inhibit is raised. Only a record that cannot ever be written (duplicate trigger
@@ -23,7 +23,7 @@
 #include "lt_error.h"
 
 enum { STEP_DONE = 0, STEP_RETRY = 1 };
-enum { STAGE_NONE = 0, STAGE_CREATED = 1, STAGE_FLUSHED = 2 };
+enum { STAGE_NONE = 0, STAGE_CREATED = 1, STAGE_FLUSHED = 2, STAGE_RESERVED = 3 };
 
 static void set_disk_inhibit(struct lt_recwriter *w, int on)
 {
@@ -139,6 +139,41 @@ static int needs_rollover(struct lt_recwriter *w, uint32_t records, uint64_t byt
     H5Fget_filesize(w->h5, &fsize);
     return (w->cfg.max_file_records && records >= w->cfg.max_file_records) ||
            (uint64_t)fsize + bytes > w->cfg.max_file_bytes;
+}
+
+/* Reserves the blocks of a record's datasets (one fallocate over [first offset, last end))
+ * before its payload goes out. Why: HDF5 only reserves addresses, so without this every
+ * O_DIRECT write lands in a hole (and often past EOF): the filesystem must allocate blocks and
+ * grow the file under the inode's exclusive lock, which io_uring cannot do without blocking, so
+ * it hands each write to one io-wq worker per file, one after the other: the whole queue depth
+ * was lost (3 GB records ran at 64% of dd). Over reserved (unwritten) blocks the writes are plain
+ * overwrites and go to the device in parallel. The range may cover HDF5 metadata already there:
+ * fallocate(mode 0) never touches written blocks. 0, or LT_EIO with the errno in *e (ENOSPC:
+ * the disk cannot hold the record; the step is retried). A filesystem without fallocate is
+ * remembered and skipped. */
+static int reserve_blocks(struct lt_recwriter *w, const struct lt_rw_record *rec,
+                          const struct rw_dset *d, int *e)
+{
+    if (w->no_fallocate) return 0;
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (size_t i = 0; i < 1 + rec->n_frags; i++) {
+        if (!d[i].size) continue;
+        if (d[i].offset < lo) lo = d[i].offset;
+        if (d[i].offset + d[i].size > hi) hi = d[i].offset + d[i].size;
+    }
+    if (hi <= lo) return 0;
+    while (fallocate(w->fd_buf, 0, (off_t)lo, (off_t)(hi - lo)) < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EOPNOTSUPP || errno == ENOSYS) {
+            w->no_fallocate = 1;
+            LT_INFO("recwriter: %s has no fallocate: payload writes allocate as they go",
+                    w->out_dir);
+            return 0;
+        }
+        *e = errno;
+        return LT_EIO;
+    }
+    return 0;
 }
 
 /* Runs inside the head record's payload write, while its chunks are in flight: does the HDF5
@@ -257,6 +292,21 @@ static int write_one(struct lt_recwriter *w, const struct lt_rw_record *rec, int
         }
         w->head_stage = STAGE_FLUSHED;
     }
+    if (w->head_stage == STAGE_FLUSHED) {
+        int e = 0;
+        if (reserve_blocks(w, rec, w->dset, &e) < 0) {
+            atomic_fetch_add(&w->st.io_errors, 1);
+            if (e == ENOSPC) atomic_fetch_add(&w->st.enospc, 1);
+            LT_LOG_RATELIMITED(LT_LOG_ERR, 5, 2,
+                               "recwriter: reserving %llu bytes for record %llu in %s: %s; "
+                               "retrying",
+                               (unsigned long long)bytes,
+                               (unsigned long long)rec->trh.trigger_number, w->files.cur_writing,
+                               strerror(e));
+            return STEP_RETRY;
+        }
+        w->head_stage = STAGE_RESERVED;
+    }
     int r = rw_payload_write(&w->io, rec, w->dset, w->cfg.sync_each_record);
     if (r < 0) {
         LT_LOG_RATELIMITED(LT_LOG_ERR, 5, 2,
@@ -303,13 +353,26 @@ static void abandon_all(struct lt_recwriter *w)
     if (n) LT_ERR("recwriter: stop timed out: %zu accepted records NOT written (counted)", n);
 }
 
+static int past_deadline(struct lt_recwriter *w)
+{
+    return atomic_load(&w->stopping) && lt_mono_ns() > atomic_load(&w->stop_deadline_ns);
+}
+
 static void backoff(struct lt_recwriter *w)
 {
     atomic_fetch_add(&w->st.retries, 1);
     set_disk_inhibit(w, 1);
     unsigned ms = w->backoff_ms ? w->backoff_ms : w->cfg.backoff_min_ms;
-    usleep(ms * 1000U);
     w->backoff_ms = ms * 2 > w->cfg.backoff_max_ms ? w->cfg.backoff_max_ms : ms * 2;
+    if (atomic_load(&w->stopping)) {
+        /* Retry until the deadline, never sleep past it. */
+        uint64_t now = lt_mono_ns(), dl = atomic_load(&w->stop_deadline_ns);
+        uint64_t left_ms = dl > now ? (dl - now) / 1000000ULL + 1 : 0;
+        if (left_ms < ms) ms = (unsigned)left_ms;
+        usleep(ms * 1000U);
+    } else {
+        rw_queue_nap(&w->q, ms); /* a stop cuts it short */
+    }
 }
 
 void *rw_thread_main(void *arg)
@@ -324,8 +387,14 @@ void *rw_thread_main(void *arg)
             continue;
         }
         int status = 0;
+        if (past_deadline(w)) {
+            /* Stopping, and the deadline has passed with records still queued (the disk is
+             * full, failing or just slower than the queue): give them back, counted. */
+            abandon_all(w);
+            break;
+        }
         if (write_one(w, rec, &status) == STEP_RETRY) {
-            if (atomic_load(&w->stopping) && lt_mono_ns() > w->stop_deadline_ns) {
+            if (past_deadline(w)) {
                 abandon_all(w);
                 break;
             }

@@ -65,7 +65,7 @@ static struct cpu_impl *impl_of(struct lt_accel *a)
 /* Let a cell's kernel use this backend's vectorised stages. */
 static void install_hooks(struct cpu_impl *im, struct lt_kernel_cell *k)
 {
-    lt_cpu_install(im->isa, &k->cnn, &k->pre);
+    lt_cpu_install(im->isa, im->net, &k->cnn, &k->pre);
     for (uint32_t l = 0; l < LT_KERNEL_MAX_LAYERS; l++) k->cnn.packed[l] = im->packed[l];
 }
 
@@ -216,8 +216,7 @@ static int cpu_load_weights(struct lt_accel *a, const struct lt_weights *w, char
         return LT_EINVAL;
     }
     *im->net = w->net;
-    for (uint32_t l = 0; l < w->net.n_layers; l++)
-        lt_cpu_pack_layer(&w->net.layer[l], w->net.w[l], im->packed[l]);
+    for (uint32_t l = 0; l < w->net.n_layers; l++) lt_cpu_pack_layer(im->net, l, im->packed[l]);
     /* accel.h: new weights bring their suggested threshold and the default gaps */
     im->params.threshold = w->net.threshold;
     im->params.gap_w = 1;
@@ -226,6 +225,7 @@ static int cpu_load_weights(struct lt_accel *a, const struct lt_weights *w, char
     for (uint32_t i = 0; i < im->n_slots; i++) {
         im->slots[i].k->params = im->params;
         lt_kernel_cell_restart(im->slots[i].k);
+        install_hooks(im, im->slots[i].k); /* the activation width picks the convs */
     }
     pthread_mutex_unlock(&im->mu);
     return 0;
@@ -285,6 +285,7 @@ static int cpu_add_cell(struct lt_accel *a, int slot, uint32_t cell_id,
         goto fail_rc;
     }
     install_hooks(im, s->k);
+    if (a->cfg.algorithm == LT_CAND_ALGO_TP) lt_kernel_cell_set_tp(s->k, &a->cfg.tp);
     pthread_cond_init(&s->done_cv, NULL);
     pthread_mutex_lock(&im->mu);
     im->n_slots = (uint32_t)slot + 1U;

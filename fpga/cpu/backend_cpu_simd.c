@@ -71,8 +71,108 @@ static uint32_t pair_taps(const struct lt_kernel_layer *L)
     return ((L->cin + 1U) / 2U) * L->kt * L->kw;
 }
 
-size_t lt_cpu_packed_size(const struct lt_kernel_layer *L)
+/* ------------------------------------------------------------------ 8-bit activations
+ *
+ * Line buffer (the backend's own layout inside the same lb memory, bytes): a layer with Cin >= 2
+ * stores channel quads, row q (4 * LT_KERNEL_WSTRIDE bytes) holds (x[4q][p], .., x[4q+3][p]) for
+ * every padded wire position p; a layer with Cin = 1 stores wire quads (x[p], .., x[p+3]). A
+ * value is its two's-complement byte (a ReLU output in [0, 255] its u8 byte). One vpdpbusd
+ * (AVX-512 VNNI) or vpmaddubsw + vpmaddwd (AVX2) takes four taps of 16 / 8 wires at once. The
+ * unsigned operand is the activation: a signed input (layer 0, or after a layer without ReLU) is
+ * flipped to x + 128 by xor 0x80 when loaded, and the bias corrected by -128 * sum(w[co]) at
+ * packing (exact: the zero padding flips to 128 too, and the correction covers every tap).
+ * Packed weights: [taps * cout quads][cout corrected biases][flags][taps * cout high-nibble
+ * quads][taps * cout low-nibble quads]; w = 16 * (w >> 4) + (w & 15) for the AVX2 path that
+ * cannot saturate (vpmaddubsw saturates a pair sum at int16; 255 * (|w1| + |w2|) may exceed it). */
+
+#define Q8_FLAG_SIGNED    1 /* the layer's input is signed: xor 0x80 on load */
+#define Q8_FLAG_PAIR_SAFE 2 /* no vpmaddubsw pair sum can saturate: one instruction per quad */
+
+static int net_act8(const struct lt_kernel_net *net)
 {
+    return lt_kernel_act_bits(net) == 8;
+}
+
+static uint32_t quad_taps(const struct lt_kernel_layer *L)
+{
+    if (L->cin == 1) return L->kt * ((L->kw + 3U) / 4U);
+    return ((L->cin + 3U) / 4U) * L->kt * L->kw;
+}
+
+/* (channel, dt, dw) of byte b of quad tap `tap`; 0 when that byte is padding. */
+static int quad_tap_src(const struct lt_kernel_layer *L, uint32_t tap, uint32_t b, uint32_t *ci,
+                        uint32_t *dt, uint32_t *dw)
+{
+    if (L->cin == 1) {
+        const uint32_t per_dt = (L->kw + 3U) / 4U;
+        *ci = 0;
+        *dt = tap / per_dt;
+        *dw = (tap % per_dt) * 4U + b;
+        return *dw < L->kw;
+    }
+    const uint32_t q = tap / (L->kt * L->kw), r = tap % (L->kt * L->kw);
+    *ci = 4U * q + b;
+    *dt = r / L->kw;
+    *dw = r % L->kw;
+    return *ci < L->cin;
+}
+
+/* Byte offset of quad tap `tap` for output wire 0 within its line-buffer column (row dt). */
+static uint32_t quad_tap_offset(const struct lt_kernel_layer *L, uint32_t tap, uint32_t *dt)
+{
+    uint32_t ci, dw;
+    quad_tap_src(L, tap, 0, &ci, dt, &dw);
+    const uint32_t half = L->kw / 2U;
+    return (ci / 4U) * 4U * LT_KERNEL_WSTRIDE + 4U * (LT_KERNEL_WPAD - half + dw);
+}
+
+static int32_t quad(const int8_t b[4])
+{
+    return (int32_t)((uint32_t)(uint8_t)b[0] | (uint32_t)(uint8_t)b[1] << 8 |
+                     (uint32_t)(uint8_t)b[2] << 16 | (uint32_t)(uint8_t)b[3] << 24);
+}
+
+static int pack_layer_q8(const struct lt_kernel_net *net, uint32_t l, int32_t *packed)
+{
+    const struct lt_kernel_layer *L = &net->layer[l];
+    const uint32_t cout = L->cout, nt = quad_taps(L);
+    const int sgn = l == 0 || !net->layer[l - 1].relu;
+    int32_t *bias = packed + nt * cout, *flags = bias + cout;
+    int32_t *hi = flags + 1, *lo = hi + nt * cout;
+    int safe = 1;
+    for (uint32_t co = 0; co < cout; co++) {
+        uint32_t wsum = 0;
+        for (uint32_t t = 0; t < nt; t++) {
+            int8_t b[4], bh[4], bl[4];
+            for (uint32_t k = 0; k < 4; k++) {
+                uint32_t ci, dt, dw;
+                b[k] = quad_tap_src(L, t, k, &ci, &dt, &dw)
+                           ? net->w[l][lt_kernel_widx(L, co, ci, dt, dw)]
+                           : 0;
+                bh[k] = (int8_t)(b[k] >> 4); /* arithmetic: -8 .. 7 */
+                bl[k] = (int8_t)(b[k] & 15); /* 0 .. 15 */
+                wsum += (uint32_t)(int32_t)b[k];
+            }
+            /* vpmaddubsw pairs bytes (0, 1) and (2, 3); u8 operands reach 255 */
+            for (uint32_t k = 0; k < 4; k += 2) {
+                int32_t pos = (b[k] > 0 ? b[k] : 0) + (b[k + 1] > 0 ? b[k + 1] : 0);
+                int32_t neg = (b[k] < 0 ? -b[k] : 0) + (b[k + 1] < 0 ? -b[k + 1] : 0);
+                if (255 * pos > 32767 || 255 * neg > 32768) safe = 0;
+            }
+            packed[t * cout + co] = quad(b);
+            hi[t * cout + co] = quad(bh);
+            lo[t * cout + co] = quad(bl);
+        }
+        bias[co] = (int32_t)((uint32_t)net->bias[l][co] - (sgn ? 128U * wsum : 0U));
+    }
+    *flags = (sgn ? Q8_FLAG_SIGNED : 0) | (safe ? Q8_FLAG_PAIR_SAFE : 0);
+    return safe;
+}
+
+size_t lt_cpu_packed_size(const struct lt_kernel_net *net, uint32_t l)
+{
+    const struct lt_kernel_layer *L = &net->layer[l];
+    if (net_act8(net)) return (size_t)quad_taps(L) * L->cout * 3U + L->cout + 1U;
     return (size_t)pair_taps(L) * L->cout;
 }
 
@@ -83,8 +183,11 @@ static int32_t pair(int8_t lo, int8_t hi)
 
 /* packed[tap * cout + co]: the int16 pair (low = first tap) that multiplies one line-buffer pair.
  * Tap order is the loop order of the convs below. */
-void lt_cpu_pack_layer(const struct lt_kernel_layer *L, const int8_t *w, int32_t *packed)
+int lt_cpu_pack_layer(const struct lt_kernel_net *net, uint32_t l, int32_t *packed)
 {
+    if (net_act8(net)) return pack_layer_q8(net, l, packed);
+    const struct lt_kernel_layer *L = &net->layer[l];
+    const int8_t *w = net->w[l];
     const uint32_t cout = L->cout, kt = L->kt, kw = L->kw;
     uint32_t tap = 0;
     if (L->cin == 1) {
@@ -95,7 +198,7 @@ void lt_cpu_pack_layer(const struct lt_kernel_layer *L, const int8_t *w, int32_t
                     int8_t hi = dw + 1 < kw ? w[lt_kernel_widx(L, co, 0, dt, dw + 1)] : 0;
                     packed[tap * cout + co] = pair(lo, hi);
                 }
-        return;
+        return 0;
     }
     for (uint32_t cp = 0; cp < (L->cin + 1U) / 2U; cp++)
         for (uint32_t dt = 0; dt < kt; dt++)
@@ -106,6 +209,7 @@ void lt_cpu_pack_layer(const struct lt_kernel_layer *L, const int8_t *w, int32_t
                         2 * cp + 1 < L->cin ? w[lt_kernel_widx(L, co, 2 * cp + 1, dt, dw)] : 0;
                     packed[tap * cout + co] = pair(lo, hi);
                 }
+    return 0;
 }
 
 /* Pointer (int16 units, relative to a line-buffer column) of tap `tap`'s pair for output wire 0. */
@@ -133,9 +237,10 @@ static void tap_offsets(const struct lt_kernel_layer *L, uint32_t *dt_of, uint32
 
 /* ------------------------------------------------------------------ AVX-512 conv */
 
-/* Requantise 16 accumulators (shift with rounding, ReLU, saturate) and store them as int16. */
+/* Requantise 16 accumulators (shift with rounding, ReLU, saturate to [lo, hi]) and store them
+ * as int16. */
 __attribute__((target("avx512f,avx512bw,avx512vnni"), always_inline)) static inline void
-finish512(__m512i y, uint32_t s, int relu, int16_t *dst)
+finish512(__m512i y, uint32_t s, int relu, __m512i lo, __m512i top, int16_t *dst)
 {
     if (s) {
         __m512i hi = _mm512_srai_epi32(y, (unsigned)s);
@@ -143,8 +248,9 @@ finish512(__m512i y, uint32_t s, int relu, int16_t *dst)
             _mm512_and_si512(_mm512_srai_epi32(y, (unsigned)(s - 1)), _mm512_set1_epi32(1));
         y = _mm512_add_epi32(hi, bit);
     }
-    if (relu) y = _mm512_max_epi32(y, _mm512_setzero_si512());
-    _mm256_storeu_si256((__m256i *)dst, _mm512_cvtsepi32_epi16(y));
+    (void)relu; /* lo is 0 for a ReLU layer */
+    y = _mm512_min_epi32(_mm512_max_epi32(y, lo), top);
+    _mm256_storeu_si256((__m256i *)dst, _mm512_cvtepi32_epi16(y));
 }
 
 /* CB output channels x JB blocks of 16 wires: CB * JB accumulators (<= 32 zmm with the input
@@ -156,6 +262,7 @@ conv512_block(const struct lt_conv_job *job, const int16_t *const *tap_ptr, uint
 {
     const struct lt_kernel_layer *L = job->L;
     const uint32_t s = L->shift, W = job->n_wires;
+    const __m512i lo = _mm512_set1_epi32(job->lo), top = _mm512_set1_epi32(job->hi);
     for (uint32_t j0 = 0; j0 < W; j0 += 16U * (uint32_t)JB) {
         __m512i acc[2][16];
 #pragma GCC unroll 16
@@ -178,8 +285,8 @@ conv512_block(const struct lt_conv_job *job, const int16_t *const *tap_ptr, uint
 #pragma GCC unroll 16
         for (int c = 0; c < CB; c++) {
             int16_t *dst = job->out + (co0 + c) * LT_KERNEL_WSTRIDE + j0;
-            finish512(acc[0][c], s, L->relu, dst);
-            if (JB == 2) finish512(acc[1][c], s, L->relu, dst + 16);
+            finish512(acc[0][c], s, L->relu, lo, top, dst);
+            if (JB == 2) finish512(acc[1][c], s, L->relu, lo, top, dst + 16);
         }
     }
 }
@@ -226,7 +333,7 @@ conv256_block(const struct lt_conv_job *job, const int16_t *const *tap_ptr, uint
 {
     const struct lt_kernel_layer *L = job->L;
     const uint32_t s = L->shift, W = job->n_wires;
-    const __m256i zero = _mm256_setzero_si256();
+    const __m256i lo = _mm256_set1_epi32(job->lo), top = _mm256_set1_epi32(job->hi);
     for (uint32_t j0 = 0; j0 < W; j0 += 8) {
         __m256i acc[8];
 #pragma GCC unroll 16
@@ -247,7 +354,7 @@ conv256_block(const struct lt_conv_job *job, const int16_t *const *tap_ptr, uint
                     _mm256_and_si256(_mm256_srai_epi32(y, (int)(s - 1)), _mm256_set1_epi32(1));
                 y = _mm256_add_epi32(hi, bit);
             }
-            if (L->relu) y = _mm256_max_epi32(y, zero);
+            y = _mm256_min_epi32(_mm256_max_epi32(y, lo), top); /* lo = 0 with ReLU */
             __m256i p = _mm256_permute4x64_epi64(_mm256_packs_epi32(y, y), 0x08);
             _mm_storeu_si128((__m128i *)(job->out + (co0 + c) * LT_KERNEL_WSTRIDE + j0),
                              _mm256_castsi256_si128(p));
@@ -282,6 +389,285 @@ __attribute__((target("avx2"))) static void conv_avx2(const struct lt_conv_job *
             conv256_block(job, tap_ptr, ntaps, packed, cout, co, 1);
             co += 1;
         }
+    }
+}
+
+/* ------------------------------------------------------------------ 8-bit convs and store */
+
+/* Line-buffer store in the quad layout (see pack_layer_q8) from int16 activations already in
+ * range. */
+
+/* Four int16 vectors of 16 activations (already in range) -> 16 byte quads (c0, c1, c2, c3). */
+__attribute__((target("avx512f,avx512bw"), always_inline)) static inline __m512i
+quads512(__m256i c0, __m256i c1, __m256i c2, __m256i c3)
+{
+    const __m512i ff = _mm512_set1_epi32(0xFF);
+    __m512i r = _mm512_and_si512(_mm512_cvtepu16_epi32(c0), ff);
+    r = _mm512_or_si512(r, _mm512_slli_epi32(_mm512_and_si512(_mm512_cvtepu16_epi32(c1), ff), 8));
+    r = _mm512_or_si512(r, _mm512_slli_epi32(_mm512_and_si512(_mm512_cvtepu16_epi32(c2), ff), 16));
+    return _mm512_or_si512(r, _mm512_slli_epi32(_mm512_cvtepu16_epi32(c3), 24));
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl"))) static void
+lb_store_q8_avx512(int16_t *lb16, const int16_t *in, uint32_t stride, uint32_t cin, uint32_t w)
+{
+    uint8_t *lb = (uint8_t *)lb16;
+    if (cin == 1) {
+        /* t[i] = x[i - 3], zero outside the wires; quad i (position WPAD - 3 + i) = t[i .. i+3];
+         * w + 7 quads (to WPAD + w + 3, the rightmost a kw <= 7 tap reads) */
+        int16_t t[LT_KERNEL_MAX_WIRES + 64];
+        memset(t, 0, 3 * sizeof(int16_t));
+        memcpy(t + 3, in, w * sizeof(int16_t));
+        memset(t + 3 + w, 0, 48 * sizeof(int16_t));
+        uint8_t *row = lb + 4U * (LT_KERNEL_WPAD - 3U);
+        for (uint32_t i = 0; i < w + 7U; i += 16) {
+            __m512i qv = quads512(_mm256_loadu_si256((const __m256i *)(t + i)),
+                                  _mm256_loadu_si256((const __m256i *)(t + i + 1)),
+                                  _mm256_loadu_si256((const __m256i *)(t + i + 2)),
+                                  _mm256_loadu_si256((const __m256i *)(t + i + 3)));
+            uint32_t n = w + 7U - i < 16 ? w + 7U - i : 16;
+            _mm512_mask_storeu_epi32(row + 4U * i, (__mmask16)((1U << n) - 1U), qv);
+        }
+        return;
+    }
+    for (uint32_t q = 0; q < (cin + 3U) / 4U; q++) {
+        uint8_t *row = lb + q * 4U * LT_KERNEL_WSTRIDE + 4U * LT_KERNEL_WPAD;
+        const int16_t *src[4];
+        uint32_t have = cin - 4U * q < 4U ? cin - 4U * q : 4U;
+        for (uint32_t k = 0; k < 4U; k++) src[k] = in + (4U * q + (k < have ? k : 0)) * stride;
+        for (uint32_t j = 0; j < w; j += 16) {
+            __mmask16 m = w - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1U << (w - j)) - 1U);
+            __m256i c[4];
+            for (uint32_t k = 0; k < 4U; k++)
+                c[k] = k < have ? _mm256_maskz_loadu_epi16(m, src[k] + j) : _mm256_setzero_si256();
+            _mm512_mask_storeu_epi32(row + 4U * j, m, quads512(c[0], c[1], c[2], c[3]));
+        }
+    }
+}
+
+__attribute__((target("avx2"), always_inline)) static inline __m256i
+quads256(__m128i c0, __m128i c1, __m128i c2, __m128i c3)
+{
+    const __m256i ff = _mm256_set1_epi32(0xFF);
+    __m256i r = _mm256_and_si256(_mm256_cvtepu16_epi32(c0), ff);
+    r = _mm256_or_si256(r, _mm256_slli_epi32(_mm256_and_si256(_mm256_cvtepu16_epi32(c1), ff), 8));
+    r = _mm256_or_si256(r, _mm256_slli_epi32(_mm256_and_si256(_mm256_cvtepu16_epi32(c2), ff), 16));
+    return _mm256_or_si256(r, _mm256_slli_epi32(_mm256_cvtepu16_epi32(c3), 24));
+}
+
+__attribute__((target("avx2"))) static void
+lb_store_q8_avx2(int16_t *lb16, const int16_t *in, uint32_t stride, uint32_t cin, uint32_t w)
+{
+    uint8_t *lb = (uint8_t *)lb16;
+    if (cin == 1) {
+        int16_t t[LT_KERNEL_MAX_WIRES + 32];
+        memset(t, 0, 3 * sizeof(int16_t));
+        memcpy(t + 3, in, w * sizeof(int16_t));
+        memset(t + 3 + w, 0, 26 * sizeof(int16_t));
+        uint8_t *row = lb + 4U * (LT_KERNEL_WPAD - 3U);
+        /* w + 7 quads, rounded up to 8: the extra ones are zeros inside the row */
+        for (uint32_t i = 0; i < w + 7U; i += 8)
+            _mm256_storeu_si256((__m256i *)(row + 4U * i),
+                                quads256(_mm_loadu_si128((const __m128i *)(t + i)),
+                                         _mm_loadu_si128((const __m128i *)(t + i + 1)),
+                                         _mm_loadu_si128((const __m128i *)(t + i + 2)),
+                                         _mm_loadu_si128((const __m128i *)(t + i + 3))));
+        return;
+    }
+    for (uint32_t q = 0; q < (cin + 3U) / 4U; q++) {
+        uint8_t *row = lb + q * 4U * LT_KERNEL_WSTRIDE + 4U * LT_KERNEL_WPAD;
+        const int16_t *src[4];
+        uint32_t have = cin - 4U * q < 4U ? cin - 4U * q : 4U;
+        for (uint32_t k = 0; k < 4U; k++) src[k] = in + (4U * q + (k < have ? k : 0)) * stride;
+        uint32_t j = 0;
+        for (; j + 8U <= w; j += 8) {
+            __m128i c[4];
+            for (uint32_t k = 0; k < 4U; k++)
+                c[k] =
+                    k < have ? _mm_loadu_si128((const __m128i *)(src[k] + j)) : _mm_setzero_si128();
+            _mm256_storeu_si256((__m256i *)(row + 4U * j), quads256(c[0], c[1], c[2], c[3]));
+        }
+        for (; j < w; j++)
+            for (uint32_t k = 0; k < 4U; k++) row[4U * j + k] = k < have ? (uint8_t)src[k][j] : 0;
+    }
+}
+
+struct q8_layer {
+    const uint8_t *tap_ptr[MAX_TAPS];
+    uint32_t ntaps, cout;
+    const int32_t *w, *bias, *whi, *wlo;
+    int flags;
+};
+
+static void q8_setup(const struct lt_conv_job *job, struct q8_layer *q)
+{
+    const struct lt_kernel_layer *L = job->L;
+    q->ntaps = quad_taps(L);
+    q->cout = L->cout;
+    for (uint32_t t = 0; t < q->ntaps; t++) {
+        uint32_t dt, off = quad_tap_offset(L, t, &dt);
+        q->tap_ptr[t] = (const uint8_t *)job->rows[dt] + off;
+    }
+    q->w = job->packed;
+    q->bias = q->w + q->ntaps * q->cout;
+    q->flags = q->bias[q->cout];
+    q->whi = q->bias + q->cout + 1;
+    q->wlo = q->whi + q->ntaps * q->cout;
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vnni"), always_inline)) static inline void
+conv512q_block(const struct lt_conv_job *job, const struct q8_layer *q, uint32_t co0, const int CB,
+               const int JB)
+{
+    const struct lt_kernel_layer *L = job->L;
+    const uint32_t s = L->shift, W = job->n_wires, cout = q->cout;
+    const __m512i lo = _mm512_set1_epi32(job->lo), top = _mm512_set1_epi32(job->hi);
+    const __m512i flip = _mm512_set1_epi8((q->flags & Q8_FLAG_SIGNED) ? (char)0x80 : 0);
+    for (uint32_t j0 = 0; j0 < W; j0 += 16U * (uint32_t)JB) {
+        __m512i acc[2][16];
+#pragma GCC unroll 16
+        for (int c = 0; c < CB; c++) {
+            acc[0][c] = _mm512_set1_epi32(q->bias[co0 + c]);
+            if (JB == 2) acc[1][c] = acc[0][c];
+        }
+        for (uint32_t t = 0; t < q->ntaps; t++) {
+            __m512i v0 =
+                _mm512_xor_si512(_mm512_loadu_si512((const void *)(q->tap_ptr[t] + 4U * j0)), flip);
+            __m512i v1 =
+                JB == 2
+                    ? _mm512_xor_si512(
+                          _mm512_loadu_si512((const void *)(q->tap_ptr[t] + 4U * j0 + 64U)), flip)
+                    : v0;
+            const int32_t *wp = q->w + t * cout + co0;
+#pragma GCC unroll 16
+            for (int c = 0; c < CB; c++) {
+                __m512i wv = _mm512_set1_epi32(wp[c]);
+                acc[0][c] = _mm512_dpbusd_epi32(acc[0][c], v0, wv);
+                if (JB == 2) acc[1][c] = _mm512_dpbusd_epi32(acc[1][c], v1, wv);
+            }
+        }
+#pragma GCC unroll 16
+        for (int c = 0; c < CB; c++) {
+            int16_t *dst = job->out + (co0 + c) * LT_KERNEL_WSTRIDE + j0;
+            finish512(acc[0][c], s, L->relu, lo, top, dst);
+            if (JB == 2) finish512(acc[1][c], s, L->relu, lo, top, dst + 16);
+        }
+    }
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static void
+conv_avx512_q8(const struct lt_conv_job *job, uint32_t layer_index)
+{
+    (void)layer_index;
+    struct q8_layer q;
+    q8_setup(job, &q);
+    uint32_t co = 0;
+    while (co < q.cout) {
+        uint32_t left = q.cout - co;
+        if (left >= 16) {
+            conv512q_block(job, &q, co, 16, 1);
+            co += 16;
+        } else if (left >= 8) {
+            conv512q_block(job, &q, co, 8, 2);
+            co += 8;
+        } else if (left >= 4) {
+            conv512q_block(job, &q, co, 4, 2);
+            co += 4;
+        } else if (left >= 2) {
+            conv512q_block(job, &q, co, 2, 2);
+            co += 2;
+        } else {
+            conv512q_block(job, &q, co, 1, 2);
+            co += 1;
+        }
+    }
+}
+
+/* AVX2: vpmaddubsw (u8 x s8 -> int16 pair sums, saturating) then vpmaddwd with ones (-> int32).
+ * Exact when the layer's weights cannot saturate a pair (Q8_FLAG_PAIR_SAFE); otherwise each quad
+ * goes through the 4-bit halves of the weights, whose pair sums stay far inside int16
+ * (255 * 15 * 2 and 255 * 8 * 2), recombined as 16 * high + low in int32. */
+__attribute__((target("avx2"), always_inline)) static inline void
+conv256q_block(const struct lt_conv_job *job, const struct q8_layer *q, uint32_t co0, const int CB,
+               const int SAFE)
+{
+    const struct lt_kernel_layer *L = job->L;
+    const uint32_t s = L->shift, W = job->n_wires, cout = q->cout;
+    const __m256i lo = _mm256_set1_epi32(job->lo), top = _mm256_set1_epi32(job->hi);
+    const __m256i flip = _mm256_set1_epi8((q->flags & Q8_FLAG_SIGNED) ? (char)0x80 : 0);
+    const __m256i ones = _mm256_set1_epi16(1), sixteen = _mm256_set1_epi16(16);
+    for (uint32_t j0 = 0; j0 < W; j0 += 8) {
+        __m256i acc[8];
+#pragma GCC unroll 16
+        for (int c = 0; c < CB; c++) acc[c] = _mm256_set1_epi32(q->bias[co0 + c]);
+        for (uint32_t t = 0; t < q->ntaps; t++) {
+            __m256i v = _mm256_xor_si256(
+                _mm256_loadu_si256((const __m256i *)(q->tap_ptr[t] + 4U * j0)), flip);
+#pragma GCC unroll 16
+            for (int c = 0; c < CB; c++) {
+                if (SAFE) {
+                    __m256i p =
+                        _mm256_maddubs_epi16(v, _mm256_set1_epi32(q->w[t * cout + co0 + c]));
+                    acc[c] = _mm256_add_epi32(acc[c], _mm256_madd_epi16(p, ones));
+                } else {
+                    __m256i ph =
+                        _mm256_maddubs_epi16(v, _mm256_set1_epi32(q->whi[t * cout + co0 + c]));
+                    __m256i pl =
+                        _mm256_maddubs_epi16(v, _mm256_set1_epi32(q->wlo[t * cout + co0 + c]));
+                    acc[c] =
+                        _mm256_add_epi32(acc[c], _mm256_add_epi32(_mm256_madd_epi16(ph, sixteen),
+                                                                  _mm256_madd_epi16(pl, ones)));
+                }
+            }
+        }
+#pragma GCC unroll 16
+        for (int c = 0; c < CB; c++) {
+            __m256i y = acc[c];
+            if (s) {
+                __m256i hi = _mm256_srai_epi32(y, (int)s);
+                __m256i bit =
+                    _mm256_and_si256(_mm256_srai_epi32(y, (int)(s - 1)), _mm256_set1_epi32(1));
+                y = _mm256_add_epi32(hi, bit);
+            }
+            y = _mm256_min_epi32(_mm256_max_epi32(y, lo), top);
+            __m256i p = _mm256_permute4x64_epi64(_mm256_packs_epi32(y, y), 0x08);
+            _mm_storeu_si128((__m128i *)(job->out + (co0 + c) * LT_KERNEL_WSTRIDE + j0),
+                             _mm256_castsi256_si128(p));
+        }
+    }
+}
+
+__attribute__((target("avx2"))) static void conv_avx2_q8(const struct lt_conv_job *job,
+                                                         uint32_t layer_index)
+{
+    (void)layer_index;
+    struct q8_layer q;
+    q8_setup(job, &q);
+    const int safe = (q.flags & Q8_FLAG_PAIR_SAFE) != 0;
+    uint32_t co = 0;
+    while (co < q.cout) {
+        uint32_t left = q.cout - co;
+        uint32_t cb = left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1;
+        if (safe) {
+            if (cb == 8)
+                conv256q_block(job, &q, co, 8, 1);
+            else if (cb == 4)
+                conv256q_block(job, &q, co, 4, 1);
+            else if (cb == 2)
+                conv256q_block(job, &q, co, 2, 1);
+            else
+                conv256q_block(job, &q, co, 1, 1);
+        } else {
+            if (cb == 8)
+                conv256q_block(job, &q, co, 8, 0);
+            else if (cb == 4)
+                conv256q_block(job, &q, co, 4, 0);
+            else if (cb == 2)
+                conv256q_block(job, &q, co, 2, 0);
+            else
+                conv256q_block(job, &q, co, 1, 0);
+        }
+        co += cb;
     }
 }
 
@@ -461,9 +847,10 @@ pool_w_avx512(const int16_t *in, int16_t *out, uint32_t cout, uint32_t w, uint32
 
 __attribute__((target("avx512f,avx512bw,avx512vl"))) static void
 column_avx512(const uint32_t *wsum, int32_t *ped, int16_t *x, uint32_t n, uint32_t d,
-              uint32_t in_shift)
+              uint32_t in_shift, int32_t x_max)
 {
     const __m512i one = _mm512_set1_epi32(1), mone = _mm512_set1_epi32(-1);
+    const __m512i xhi = _mm512_set1_epi32(x_max), xlo = _mm512_set1_epi32(-x_max - 1);
     for (uint32_t j = 0; j < n; j += 16) {
         __mmask16 m = n - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1U << (n - j)) - 1U);
         __m512i s = _mm512_maskz_loadu_epi32(m, wsum + j);
@@ -479,15 +866,17 @@ column_avx512(const uint32_t *wsum, int32_t *ped, int16_t *x, uint32_t n, uint32
                 _mm512_and_si512(_mm512_sra_epi32(diff, _mm_cvtsi32_si128((int)in_shift - 1)), one);
             y = _mm512_add_epi32(hi, bit);
         }
-        _mm256_mask_storeu_epi16(x + j, m, _mm512_cvtsepi32_epi16(y));
+        y = _mm512_min_epi32(_mm512_max_epi32(y, xlo), xhi);
+        _mm256_mask_storeu_epi16(x + j, m, _mm512_cvtepi32_epi16(y));
     }
 }
 
 __attribute__((target("avx2"))) static void column_avx2(const uint32_t *wsum, int32_t *ped,
                                                         int16_t *x, uint32_t n, uint32_t d,
-                                                        uint32_t in_shift)
+                                                        uint32_t in_shift, int32_t x_max)
 {
     const __m256i one = _mm256_set1_epi32(1), mone = _mm256_set1_epi32(-1);
+    const __m256i xhi = _mm256_set1_epi32(x_max), xlo = _mm256_set1_epi32(-x_max - 1);
     uint32_t j = 0;
     for (; j + 8 <= n; j += 8) {
         __m256i s = _mm256_loadu_si256((const __m256i *)(wsum + j));
@@ -503,10 +892,11 @@ __attribute__((target("avx2"))) static void column_avx2(const uint32_t *wsum, in
                 _mm256_and_si256(_mm256_sra_epi32(diff, _mm_cvtsi32_si128((int)in_shift - 1)), one);
             y = _mm256_add_epi32(hi, bit);
         }
+        y = _mm256_min_epi32(_mm256_max_epi32(y, xlo), xhi);
         __m256i pk = _mm256_permute4x64_epi64(_mm256_packs_epi32(y, y), 0x08);
         _mm_storeu_si128((__m128i *)(x + j), _mm256_castsi256_si128(pk));
     }
-    if (j < n) lt_pre_column_scalar(wsum + j, ped + j, x + j, n - j, d, in_shift);
+    if (j < n) lt_pre_column_scalar(wsum + j, ped + j, x + j, n - j, d, in_shift, x_max);
 }
 
 /* AVX2 has no masked 16-bit loads/stores: full vectors in the loop, the scalar formula for the
@@ -595,7 +985,8 @@ __attribute__((target("avx2"))) static void pool_t_avx2(int16_t *cur, const int1
     }
 }
 
-void lt_cpu_install(enum lt_cpu_isa isa, struct lt_cnn_state *cnn, struct lt_pre_state *pre)
+void lt_cpu_install(enum lt_cpu_isa isa, const struct lt_kernel_net *net, struct lt_cnn_state *cnn,
+                    struct lt_pre_state *pre)
 {
     cnn->conv = lt_cpu_conv_fn(isa);
     pre->unpack = lt_cpu_unpack_fn(isa);
@@ -618,6 +1009,11 @@ void lt_cpu_install(enum lt_cpu_isa isa, struct lt_cnn_state *cnn, struct lt_pre
         cnn->pool_t = NULL;
         pre->column = NULL;
         break;
+    }
+    /* 8-bit activations: the quad line-buffer layout and the u8 x s8 convs */
+    if (net && net_act8(net) && isa != LT_CPU_SCALAR) {
+        cnn->store = isa == LT_CPU_AVX512 ? lb_store_q8_avx512 : lb_store_q8_avx2;
+        cnn->conv = isa == LT_CPU_AVX512 ? conv_avx512_q8 : conv_avx2_q8;
     }
 }
 

@@ -21,8 +21,9 @@ int32_t lt_xrt_decode_weights(const uint8_t *img, uint32_t len, struct lt_kernel
     if (len < lt_wf_desc_offset(1) + LT_WEIGHTS_CRC_SIZE) return LT_ESHORT;
     for (uint32_t i = 0; i < LT_WEIGHTS_MAGIC_LEN; i++)
         if (img[i] != (uint8_t)LT_WEIGHTS_MAGIC[i]) return LT_EMAGIC;
-    if (lt_wf_get_u16(img + LT_WEIGHTS_OFF_VERSION) != LT_WEIGHTS_VERSION) return LT_EVERSION;
+    if (!lt_wf_version_known(lt_wf_get_u16(img + LT_WEIGHTS_OFF_VERSION))) return LT_EVERSION;
     lt_wf_get_net_header(img, net);
+    if (net->act_bits != 8 && net->act_bits != 16) return LT_ERANGE;
     const uint32_t n = net->n_layers;
     if (n < 1 || n > LT_KERNEL_MAX_LAYERS) return LT_ERANGE;
     if (lt_wf_desc_offset(n) > len) return LT_ESHORT;

@@ -6,6 +6,12 @@
 
 #include <stdint.h>
 
+/* Which per-cell chain produced a candidate (kernel.algorithm, docs/kernel.md). */
+enum lt_cand_algo {
+    LT_CAND_ALGO_CNN = 0, /* the CNN (or any network in a weights file, e.g. the charge sum) */
+    LT_CAND_ALGO_TP = 1,  /* the TP/TA baseline: hit finding and adjacency clustering */
+};
+
 struct lt_candidate {
     uint64_t time_start; /* ticks */
     uint64_t time_end;   /* ticks, inclusive */
@@ -16,7 +22,7 @@ struct lt_candidate {
     int32_t peak_score; /* kernel output units (int16 range) */
     uint32_t adc_sum;   /* pedestal-subtracted ADC sum over the candidate's pixels (saturating) */
     uint32_t n_pixels;  /* score-map pixels above threshold */
-    uint32_t algorithm; /* reserved: 0 = CNN */
+    uint32_t algorithm; /* the kernel chain that found it: enum lt_cand_algo */
 };
 
 #endif

@@ -151,7 +151,8 @@ void lt_ta_from_candidate(const struct lt_candidate *c, struct lt_ta_data *ta)
                                              : (uint16_t)c->peak_score,
         .detid = LT_DETID_HD_TPC,
         .type = LT_TA_TYPE_TPC,
-        .algorithm = 0,
+        .algorithm =
+            c->algorithm == LT_CAND_ALGO_TP ? LT_TA_ALGO_HORIZONTAL_MUON : LT_TA_ALGO_UNKNOWN,
     };
 }
 
@@ -167,6 +168,8 @@ int lt_candidate_from_ta(const struct lt_ta_data *ta, struct lt_candidate *c)
         .cell = cell,
         .peak_score = ta->adc_peak,
         .adc_sum = ta->adc_integral > UINT32_MAX ? UINT32_MAX : (uint32_t)ta->adc_integral,
+        .algorithm =
+            ta->algorithm == LT_TA_ALGO_HORIZONTAL_MUON ? LT_CAND_ALGO_TP : LT_CAND_ALGO_CNN,
     };
     if (ta->channel_start == LT_TRG_INVALID_CHAN || ta->channel_end < ta->channel_start ||
         s < LT_TRG_X_OFFSET || e >= LT_TRG_CHANNELS_PER_CELL)

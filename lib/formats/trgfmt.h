@@ -60,6 +60,11 @@ enum lt_tc_algorithm {
     LT_TC_ALGO_CUSTOM = 8,
 };
 #define LT_TA_TYPE_TPC 1U /* TriggerActivityData::Type::kTPC */
+/* TriggerActivityData::Algorithm: kUnknown for the CNN (no entry for it), kHorizontalMuon (4, the
+ * same value since TriggerActivityData v1) for the TP/TA baseline, whose clustering of adjacent
+ * collection-wire TPs is what DUNE's HorizontalMuon TA maker does (docs/formats.md). */
+#define LT_TA_ALGO_UNKNOWN         0U
+#define LT_TA_ALGO_HORIZONTAL_MUON 4U
 
 struct lt_tc_data {
     uint16_t version;
@@ -98,8 +103,9 @@ void lt_tc_type_bits_str(uint64_t bits, char *buf, size_t len);
 /* lartrig candidate <-> TriggerActivityData: times as they are; time_activity = time_peak;
  * channels in trgdataformats numbering (LT_TRG_*); channel_peak the middle of the range;
  * adc_integral = adc_sum; adc_peak = peak_score clamped to 0..65535; detid = DetID kHD_TPC;
- * type kTPC; algorithm kUnknown (no CNN entry in TriggerActivityData::Algorithm). n_pixels and
- * the candidate's algorithm field have no place in the TA and read back 0. */
+ * type kTPC; algorithm kUnknown for the CNN (no CNN entry in TriggerActivityData::Algorithm),
+ * kHorizontalMuon for the TP/TA baseline, and back (any other value reads as the CNN). n_pixels
+ * has no place in the TA and reads back 0. */
 void lt_ta_from_candidate(const struct lt_candidate *c, struct lt_ta_data *ta);
 /* LT_ERANGE when the TA's channels are not collection wires of one cell in that numbering
  * (a TA of another origin); c is filled as far as possible anyway. */

@@ -146,8 +146,10 @@ static json_t *sid_json(const struct lt_source_id *s)
     return json_pack("{s:i,s:I}", "subsys", (int)s->subsystem, "id", (json_int_t)s->id);
 }
 
-/* Append sid to the "sourceids" list of the entry whose `key` equals value, creating it; a
- * SourceID already listed there is not repeated (HDF5SourceIDHandler keeps sets). */
+/* Append sid to the "sourceids" list of the entry whose `key` equals value, creating it. The
+ * caller has already left out repeats (first_of_kind): checking the list here cost O(n^2) JSON
+ * lookups, seconds per 6000-fragment record on the writer thread. Entries (one per distinct
+ * key value) stay few, so finding the entry by a scan is cheap. */
 static int group_add(json_t *entries, const char *key, uint32_t value, const struct lt_source_id *s)
 {
     size_t i;
@@ -160,14 +162,43 @@ static int group_add(json_t *entries, const char *key, uint32_t value, const str
         match = json_pack("{s:I,s:[]}", key, (json_int_t)value, "sourceids");
         if (!match || json_array_append_new(entries, match) < 0) return -1;
     }
-    json_t *list = json_object_get(match, "sourceids");
-    json_array_foreach(list, i, e)
-    {
-        if (json_integer_value(json_object_get(e, "subsys")) == s->subsystem &&
-            (uint64_t)json_integer_value(json_object_get(e, "id")) == s->id)
-            return 0;
-    }
-    return json_array_append_new(list, sid_json(s));
+    return json_array_append_new(json_object_get(match, "sourceids"), sid_json(s));
+}
+
+/* (key value, SourceID) of fragment idx, ordered so that repeats sit together, first the
+ * earliest fragment. */
+struct kind_key {
+    uint32_t value, subsys;
+    uint64_t id;
+    size_t idx;
+};
+
+static int kind_cmp(const void *pa, const void *pb)
+{
+    const struct kind_key *a = pa, *b = pb;
+    if (a->value != b->value) return a->value < b->value ? -1 : 1;
+    if (a->subsys != b->subsys) return a->subsys < b->subsys ? -1 : 1;
+    if (a->id != b->id) return a->id < b->id ? -1 : 1;
+    return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+/* first[i] = 1 unless an earlier fragment has the same (key value, SourceID): HDF5SourceIDHandler
+ * keeps sets, so a SourceID is listed once per key value. by_type selects fragment_type, else
+ * detector_id. O(n log n) with one sort. -1 when out of memory. */
+static int first_of_kind(const struct lt_h5_fragment_ref *frags, size_t n, int by_type,
+                         uint8_t *first)
+{
+    struct kind_key *k = n ? malloc(n * sizeof *k) : NULL;
+    if (n && !k) return -1;
+    for (size_t i = 0; i < n; i++)
+        k[i] = (struct kind_key){by_type ? frags[i].fragment_type : frags[i].detector_id,
+                                 frags[i].source_id.subsystem, frags[i].source_id.id, i};
+    qsort(k, n, sizeof *k, kind_cmp);
+    for (size_t i = 0; i < n; i++)
+        first[k[i].idx] = i == 0 || k[i].value != k[i - 1].value ||
+                          k[i].subsys != k[i - 1].subsys || k[i].id != k[i - 1].id;
+    free(k);
+    return 0;
 }
 
 static int add_path(json_t *paths, const char *rec_name, const char *dsname,
@@ -186,16 +217,21 @@ int lt_h5_write_record_attrs(hid_t group, enum lt_h5_record_type type, const cha
 {
     json_t *paths = json_array(), *types = json_array(), *subdets = json_array();
     char name[LT_H5_NAME_MAX];
-    int bad = !paths || !types || !subdets ||
+    uint8_t *first = n ? malloc(2 * n) : NULL; /* [0, n): by type, [n, 2n): by subdetector */
+    int bad = !paths || !types || !subdets || (n && !first) ||
+              (n && (first_of_kind(frags, n, 1, first) < 0 ||
+                     first_of_kind(frags, n, 0, first + n) < 0)) ||
               lt_h5_header_dataset_name(type, header_sid, name, sizeof name) < 0 ||
               add_path(paths, rec_name, name, header_sid) < 0;
     for (size_t i = 0; !bad && i < n; i++) {
         const struct lt_h5_fragment_ref *f = &frags[i];
-        bad = lt_h5_fragment_dataset_name(&f->source_id, f->fragment_type, name, sizeof name) < 0 ||
-              add_path(paths, rec_name, name, &f->source_id) < 0 ||
-              group_add(types, "fragment_type", f->fragment_type, &f->source_id) < 0 ||
-              group_add(subdets, "subdetector", f->detector_id, &f->source_id) < 0;
+        bad =
+            lt_h5_fragment_dataset_name(&f->source_id, f->fragment_type, name, sizeof name) < 0 ||
+            add_path(paths, rec_name, name, &f->source_id) < 0 ||
+            (first[i] && group_add(types, "fragment_type", f->fragment_type, &f->source_id) < 0) ||
+            (first[n + i] && group_add(subdets, "subdetector", f->detector_id, &f->source_id) < 0);
     }
+    free(first);
     int rc = 0;
     if (bad) {
         snprintf(what, len, "cannot build the SourceID maps");

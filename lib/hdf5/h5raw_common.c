@@ -1,5 +1,6 @@
 /* HDF5 plumbing shared by the raw-data file writer and reader: quiet error handling, the
  * attribute types hdf5libs uses, and the /Truth compound type. */
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,20 @@ static herr_t take_first(unsigned n, const H5E_error2_t *e, void *data)
         snprintf(le->buf, le->len, "%s", minor);
     le->found = 1;
     return 0;
+}
+
+int lt_h5_fail(const char *path, int code, const char *object, int with_h5, char *err,
+               size_t errlen, const char *fmt, ...)
+{
+    char what[512], h5[256] = "";
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    if (with_h5) lt_h5_last_error(h5, sizeof h5);
+    lt_seterr(err, errlen, "%s: %s: %s%s%s", path ? path : "?", object ? object : "/", what,
+              *h5 ? ": " : "", h5);
+    return code;
 }
 
 void lt_h5_last_error(char *buf, size_t len)

@@ -19,6 +19,12 @@ void lt_h5_quiet(void);
  * ..."), or "" when there is none; clears the stack. */
 void lt_h5_last_error(char *buf, size_t len);
 
+/* The one error message of the HDF5 reader and writer: "<path>: <object>: <what>[: <HDF5's own
+ * most specific error>]" into the caller's buffer; returns `code` so call sites can
+ * `return lt_h5_fail(...)`. with_h5 takes (and clears) HDF5's error stack. */
+int lt_h5_fail(const char *path, int code, const char *object, int with_h5, char *err,
+               size_t errlen, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+
 /* Attributes as hdf5libs/HighFive write them: strings are variable-length (H5T_C_S1, scalar
  * dataspace), numbers little-endian unsigned integers of the given width. Return 0 or -1
  * (HDF5 failure; the error stack holds the detail). */

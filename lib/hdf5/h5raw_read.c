@@ -31,22 +31,6 @@ struct lt_h5r {
     size_t n_records, cap_records;
 };
 
-static int fail(const struct lt_h5r *r, int code, const char *object, int with_h5, char *err,
-                size_t errlen, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
-static int fail(const struct lt_h5r *r, int code, const char *object, int with_h5, char *err,
-                size_t errlen, const char *fmt, ...)
-{
-    char what[512], h5[256] = "";
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    if (with_h5) lt_h5_last_error(h5, sizeof h5);
-    lt_seterr(err, errlen, "%s: %s: %s%s%s", r->path, object ? object : "/", what, *h5 ? ": " : "",
-              h5);
-    return code;
-}
-
 const char *lt_h5r_path(const struct lt_h5r *r)
 {
     return r->path;
@@ -97,8 +81,8 @@ static int read_opt_str(struct lt_h5r *r, const char *name, char *buf, size_t le
     int rc = lt_h5_attr_read_str(r->file, name, buf, len);
     if (rc == LT_ENOTFOUND) return 0;
     if (rc < 0)
-        return fail(r, rc == LT_EIO ? LT_EIO : LT_EFORMAT, "/", rc == LT_EIO, err, errlen,
-                    "attribute %s %s", name, attr_problem(rc));
+        return lt_h5_fail(r->path, rc == LT_EIO ? LT_EIO : LT_EFORMAT, "/", rc == LT_EIO, err,
+                          errlen, "attribute %s %s", name, attr_problem(rc));
     return 0;
 }
 
@@ -111,8 +95,8 @@ static int read_opt_num(struct lt_h5r *r, const char *name, int ms, uint64_t *v,
     if (present) *present = rc == 0;
     if (rc == LT_ENOTFOUND) return 0;
     if (rc < 0)
-        return fail(r, rc == LT_EIO ? LT_EIO : LT_EFORMAT, "/", rc == LT_EIO, err, errlen,
-                    "attribute %s %s", name, attr_problem(rc));
+        return lt_h5_fail(r->path, rc == LT_EIO ? LT_EIO : LT_EFORMAT, "/", rc == LT_EIO, err,
+                          errlen, "attribute %s %s", name, attr_problem(rc));
     return 0;
 }
 
@@ -123,9 +107,9 @@ static int check_layout_params(struct lt_h5r *r, const char *text, char *err, si
     json_t *root = json_loads(text, 0, &je);
     if (!root || !json_is_object(root)) {
         json_decref(root);
-        return fail(r, LT_EFORMAT, "/", 0, err, errlen,
-                    "attribute filelayout_params is not a JSON object (%s at column %d)", je.text,
-                    je.column);
+        return lt_h5_fail(r->path, LT_EFORMAT, "/", 0, err, errlen,
+                          "attribute filelayout_params is not a JSON object (%s at column %d)",
+                          je.text, je.column);
     }
     const char *prefix = json_string_value(json_object_get(root, "record_name_prefix"));
     const char *raw = json_string_value(json_object_get(root, "raw_data_group_name"));
@@ -133,18 +117,19 @@ static int check_layout_params(struct lt_h5r *r, const char *text, char *err, si
     const char *want = lt_h5_record_prefix(r->attrs.record_type);
     int rc = 0;
     if (!prefix || strcmp(prefix, want) != 0)
-        rc = fail(r, LT_EFORMAT, "/", 0, err, errlen,
-                  "filelayout_params record_name_prefix \"%s\" disagrees with record_type \"%s\"",
-                  prefix ? prefix : "(missing)", want);
+        rc = lt_h5_fail(
+            r->path, LT_EFORMAT, "/", 0, err, errlen,
+            "filelayout_params record_name_prefix \"%s\" disagrees with record_type \"%s\"",
+            prefix ? prefix : "(missing)", want);
     else if (!raw || strcmp(raw, LT_H5_RAW_DATA_GROUP) != 0)
-        rc = fail(r, LT_EUNSUPPORTED, "/", 0, err, errlen,
-                  "filelayout_params raw_data_group_name \"%s\" (only \"" LT_H5_RAW_DATA_GROUP
-                  "\" is supported)",
-                  raw ? raw : "(missing)");
+        rc = lt_h5_fail(r->path, LT_EUNSUPPORTED, "/", 0, err, errlen,
+                        "filelayout_params raw_data_group_name \"%s\" (only \"" LT_H5_RAW_DATA_GROUP
+                        "\" is supported)",
+                        raw ? raw : "(missing)");
     else if (!hdr || strcmp(hdr, lt_h5_record_header_name(r->attrs.record_type)) != 0)
-        rc = fail(r, LT_EUNSUPPORTED, "/", 0, err, errlen,
-                  "filelayout_params record_header_dataset_name \"%s\" (expected \"%s\")",
-                  hdr ? hdr : "(missing)", lt_h5_record_header_name(r->attrs.record_type));
+        rc = lt_h5_fail(r->path, LT_EUNSUPPORTED, "/", 0, err, errlen,
+                        "filelayout_params record_header_dataset_name \"%s\" (expected \"%s\")",
+                        hdr ? hdr : "(missing)", lt_h5_record_header_name(r->attrs.record_type));
     json_decref(root);
     return rc;
 }
@@ -166,8 +151,8 @@ static int read_geo_map(struct lt_h5r *r, char *err, size_t errlen)
     int rc = lt_h5_attr_read_str_alloc(r->file, "source_id_geo_id_map", LT_H5_GEOMAP_MAX, &text);
     if (rc == LT_ENOTFOUND) return 0;
     if (rc < 0)
-        return fail(r, rc == LT_EIO ? LT_EIO : LT_EFORMAT, "/", rc == LT_EIO, err, errlen,
-                    "attribute source_id_geo_id_map %s", attr_problem(rc));
+        return lt_h5_fail(r->path, rc == LT_EIO ? LT_EIO : LT_EFORMAT, "/", rc == LT_EIO, err,
+                          errlen, "attribute source_id_geo_id_map %s", attr_problem(rc));
     json_error_t je;
     json_t *root = json_loads(text, 0, &je);
     free(text);
@@ -177,8 +162,8 @@ static int read_geo_map(struct lt_h5r *r, char *err, size_t errlen)
     json_array_foreach(entries, i, e) n += json_array_size(json_object_get(e, "geoids"));
     if (!root || (entries && !json_is_array(entries))) {
         json_decref(root);
-        return fail(r, LT_EFORMAT, "/", 0, err, errlen,
-                    "attribute source_id_geo_id_map is not {\"map_entries\":[...]}");
+        return lt_h5_fail(r->path, LT_EFORMAT, "/", 0, err, errlen,
+                          "attribute source_id_geo_id_map is not {\"map_entries\":[...]}");
     }
     if (n && !(r->geo = calloc(n, sizeof *r->geo))) {
         json_decref(root);
@@ -190,8 +175,8 @@ static int read_geo_map(struct lt_h5r *r, char *err, size_t errlen)
         json_t *subsys = json_object_get(e, "subsys"), *id = json_object_get(e, "id");
         if (!json_is_integer(subsys) || !json_is_integer(id)) {
             json_decref(root);
-            return fail(r, LT_EFORMAT, "/", 0, err, errlen,
-                        "source_id_geo_id_map entry %zu lacks an integer subsys/id", i);
+            return lt_h5_fail(r->path, LT_EFORMAT, "/", 0, err, errlen,
+                              "source_id_geo_id_map entry %zu lacks an integer subsys/id", i);
         }
         json_array_foreach(json_object_get(e, "geoids"), k, g)
         {
@@ -215,32 +200,34 @@ static int read_attrs(struct lt_h5r *r, char *err, size_t errlen)
     char type[64];
     int rc = lt_h5_attr_read_str(r->file, "record_type", type, sizeof type);
     if (rc < 0)
-        return fail(r, rc == LT_EIO ? LT_EIO : LT_EFORMAT, "/", rc == LT_EIO, err, errlen,
-                    "attribute record_type %s (not a DUNE raw-data file?)", attr_problem(rc));
+        return lt_h5_fail(r->path, rc == LT_EIO ? LT_EIO : LT_EFORMAT, "/", rc == LT_EIO, err,
+                          errlen, "attribute record_type %s (not a DUNE raw-data file?)",
+                          attr_problem(rc));
     if (!strcmp(type, "TriggerRecord"))
         a->record_type = LT_H5_TRIGGER_RECORD;
     else if (!strcmp(type, "TimeSlice"))
         a->record_type = LT_H5_TIMESLICE;
     else
-        return fail(r, LT_EFORMAT, "/", 0, err, errlen,
-                    "record_type \"%s\" is neither \"TriggerRecord\" nor \"TimeSlice\"", type);
+        return lt_h5_fail(r->path, LT_EFORMAT, "/", 0, err, errlen,
+                          "record_type \"%s\" is neither \"TriggerRecord\" nor \"TimeSlice\"",
+                          type);
 
     uint64_t v;
     rc = lt_h5_attr_read_uint(r->file, "filelayout_version", &v);
     if (rc < 0)
-        return fail(r, LT_EFORMAT, "/", rc == LT_EIO, err, errlen,
-                    "attribute filelayout_version %s", attr_problem(rc));
+        return lt_h5_fail(r->path, LT_EFORMAT, "/", rc == LT_EIO, err, errlen,
+                          "attribute filelayout_version %s", attr_problem(rc));
     if (v < 3 || v > 1000)
-        return fail(r, LT_EVERSION, "/", 0, err, errlen,
-                    "filelayout_version %" PRIu64 " not supported (need >= 3)", v);
+        return lt_h5_fail(r->path, LT_EVERSION, "/", 0, err, errlen,
+                          "filelayout_version %" PRIu64 " not supported (need >= 3)", v);
     a->filelayout_version = (uint32_t)v;
 
     char *params = malloc(LT_H5_STR_MAX);
     if (!params) return LT_ENOMEM;
     rc = lt_h5_attr_read_str(r->file, "filelayout_params", params, LT_H5_STR_MAX);
     if (rc < 0)
-        rc = fail(r, LT_EFORMAT, "/", rc == LT_EIO, err, errlen, "attribute filelayout_params %s",
-                  attr_problem(rc));
+        rc = lt_h5_fail(r->path, LT_EFORMAT, "/", rc == LT_EIO, err, errlen,
+                        "attribute filelayout_params %s", attr_problem(rc));
     else
         rc = check_layout_params(r, params, err, errlen);
     free(params);
@@ -248,10 +235,11 @@ static int read_attrs(struct lt_h5r *r, char *err, size_t errlen)
 
     rc = lt_h5_attr_read_uint(r->file, "run_number", &v);
     if (rc < 0)
-        return fail(r, LT_EFORMAT, "/", rc == LT_EIO, err, errlen, "attribute run_number %s",
-                    attr_problem(rc));
+        return lt_h5_fail(r->path, LT_EFORMAT, "/", rc == LT_EIO, err, errlen,
+                          "attribute run_number %s", attr_problem(rc));
     if (v > UINT32_MAX)
-        return fail(r, LT_ERANGE, "/", 0, err, errlen, "run_number %" PRIu64 " out of range", v);
+        return lt_h5_fail(r->path, LT_ERANGE, "/", 0, err, errlen,
+                          "run_number %" PRIu64 " out of range", v);
     a->run_number = (uint32_t)v;
 
     char test[16] = "";
@@ -325,9 +313,12 @@ static int list_records(struct lt_h5r *r, char *err, size_t errlen)
     hsize_t idx = 0;
     herr_t h = H5Literate(r->file, H5_INDEX_NAME, H5_ITER_INC, &idx, collect_record, &c);
     if (c.rc == LT_EFULL)
-        return fail(r, LT_EFULL, "/", 0, err, errlen, "more than %u records", MAX_RECORDS);
-    if (c.rc < 0) return fail(r, c.rc, "/", 0, err, errlen, "out of memory listing records");
-    if (h < 0) return fail(r, LT_EIO, "/", 1, err, errlen, "cannot list the top-level group");
+        return lt_h5_fail(r->path, LT_EFULL, "/", 0, err, errlen, "more than %u records",
+                          MAX_RECORDS);
+    if (c.rc < 0)
+        return lt_h5_fail(r->path, c.rc, "/", 0, err, errlen, "out of memory listing records");
+    if (h < 0)
+        return lt_h5_fail(r->path, LT_EIO, "/", 1, err, errlen, "cannot list the top-level group");
     /* Name order is not number order once numbers outgrow 6 digits. */
     if (r->n_records) qsort(r->records, r->n_records, sizeof *r->records, cmp_record);
     return 0;
@@ -344,25 +335,26 @@ int lt_h5r_open(struct lt_h5r **out, const char *path, char *err, size_t errlen)
     int rc = 0;
     struct stat st;
     if (!path || stat(path, &st) < 0) {
-        rc = fail(r, LT_EIO, "/", 0, err, errlen, "cannot open: %s",
-                  path ? strerror(errno) : "no path");
+        rc = lt_h5_fail(r->path, LT_EIO, "/", 0, err, errlen, "cannot open: %s",
+                        path ? strerror(errno) : "no path");
         goto bad;
     }
     if (!S_ISREG(st.st_mode)) {
-        rc = fail(r, LT_EINVAL, "/", 0, err, errlen, "not a regular file");
+        rc = lt_h5_fail(r->path, LT_EINVAL, "/", 0, err, errlen, "not a regular file");
         goto bad;
     }
     r->file_size = (uint64_t)st.st_size;
     htri_t is = H5Fis_hdf5(path);
     if (is <= 0) {
-        rc = fail(r, LT_EFORMAT, "/", is < 0, err, errlen,
-                  "not an HDF5 file (no HDF5 superblock signature; %" PRIu64 " bytes)",
-                  r->file_size);
+        rc = lt_h5_fail(r->path, LT_EFORMAT, "/", is < 0, err, errlen,
+                        "not an HDF5 file (no HDF5 superblock signature; %" PRIu64 " bytes)",
+                        r->file_size);
         goto bad;
     }
     r->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (r->file < 0) {
-        rc = fail(r, LT_EFORMAT, "/", 1, err, errlen, "HDF5 cannot open it (truncated or corrupt)");
+        rc = lt_h5_fail(r->path, LT_EFORMAT, "/", 1, err, errlen,
+                        "HDF5 cannot open it (truncated or corrupt)");
         goto bad;
     }
     if ((rc = read_attrs(r, err, errlen)) < 0 || (rc = list_records(r, err, errlen)) < 0) goto bad;
@@ -390,14 +382,14 @@ static hid_t open_raw(struct lt_h5r *r, size_t record, const char *dataset, uint
     *rc = 0;
     snprintf(object, objlen, "/");
     if (record >= r->n_records) {
-        *rc = fail(r, LT_ENOTFOUND, "/", 0, err, errlen, "no record index %zu (file has %zu)",
-                   record, r->n_records);
+        *rc = lt_h5_fail(r->path, LT_ENOTFOUND, "/", 0, err, errlen,
+                         "no record index %zu (file has %zu)", record, r->n_records);
         return -1;
     }
     const char *rec = r->records[record].name;
     if (!dataset || !*dataset || strchr(dataset, '/') || strlen(dataset) >= LT_H5_NAME_MAX) {
         snprintf(object, objlen, "/%s/%s", rec, LT_H5_RAW_DATA_GROUP);
-        *rc = fail(r, LT_EINVAL, object, 0, err, errlen, "bad dataset name");
+        *rc = lt_h5_fail(r->path, LT_EINVAL, object, 0, err, errlen, "bad dataset name");
         return -1;
     }
     char group[LT_H5_NAME_MAX + 16];
@@ -405,44 +397,45 @@ static hid_t open_raw(struct lt_h5r *r, size_t record, const char *dataset, uint
     lt_h5_dataset_path(rec, dataset, object, objlen);
     htri_t ex = H5Lexists(r->file, group, H5P_DEFAULT);
     if (ex <= 0) {
-        *rc = fail(r, ex < 0 ? LT_EIO : LT_EFORMAT, group, ex < 0, err, errlen,
-                   ex < 0 ? "cannot look up group" : "group missing");
+        *rc = lt_h5_fail(r->path, ex < 0 ? LT_EIO : LT_EFORMAT, group, ex < 0, err, errlen,
+                         ex < 0 ? "cannot look up group" : "group missing");
         return -1;
     }
     ex = H5Lexists(r->file, object, H5P_DEFAULT);
     if (ex <= 0) {
-        *rc = fail(r, ex < 0 ? LT_EIO : LT_ENOTFOUND, object, ex < 0, err, errlen,
-                   ex < 0 ? "cannot look up dataset" : "dataset missing");
+        *rc = lt_h5_fail(r->path, ex < 0 ? LT_EIO : LT_ENOTFOUND, object, ex < 0, err, errlen,
+                         ex < 0 ? "cannot look up dataset" : "dataset missing");
         return -1;
     }
     hid_t ds = H5Dopen2(r->file, object, H5P_DEFAULT);
     if (ds < 0) {
-        *rc = fail(r, LT_EFORMAT, object, 1, err, errlen, "cannot open dataset");
+        *rc = lt_h5_fail(r->path, LT_EFORMAT, object, 1, err, errlen, "cannot open dataset");
         return -1;
     }
     hid_t type = H5Dget_type(ds), space = H5Dget_space(ds), dcpl = H5Dget_create_plist(ds);
     hsize_t dims[2] = {0, 0};
     int rank = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
     if (type < 0 || space < 0 || dcpl < 0 || rank < 0) {
-        *rc = fail(r, LT_EFORMAT, object, 1, err, errlen, "cannot read dataset metadata");
+        *rc =
+            lt_h5_fail(r->path, LT_EFORMAT, object, 1, err, errlen, "cannot read dataset metadata");
         goto out;
     }
     if (H5Tget_class(type) != H5T_INTEGER || H5Tget_size(type) != 1) {
-        *rc = fail(r, LT_EFORMAT, object, 0, err, errlen, "not a byte dataset");
+        *rc = lt_h5_fail(r->path, LT_EFORMAT, object, 0, err, errlen, "not a byte dataset");
         goto out;
     }
     if (rank < 1 || rank > 2 || H5Sget_simple_extent_dims(space, dims, NULL) < 0 ||
         (rank == 2 && dims[1] != 1)) {
-        *rc = fail(r, LT_EFORMAT, object, 0, err, errlen,
-                   "shape is not {size, 1} (rank %d, %llu x %llu)", rank,
-                   (unsigned long long)dims[0], (unsigned long long)dims[1]);
+        *rc = lt_h5_fail(r->path, LT_EFORMAT, object, 0, err, errlen,
+                         "shape is not {size, 1} (rank %d, %llu x %llu)", rank,
+                         (unsigned long long)dims[0], (unsigned long long)dims[1]);
         goto out;
     }
     *size = dims[0];
     if (*size > LT_H5_MAX_DATASET_BYTES) {
-        *rc = fail(r, LT_ERANGE, object, 0, err, errlen,
-                   "dataset of %" PRIu64 " bytes exceeds the %llu-byte limit", *size,
-                   (unsigned long long)LT_H5_MAX_DATASET_BYTES);
+        *rc = lt_h5_fail(r->path, LT_ERANGE, object, 0, err, errlen,
+                         "dataset of %" PRIu64 " bytes exceeds the %llu-byte limit", *size,
+                         (unsigned long long)LT_H5_MAX_DATASET_BYTES);
         goto out;
     }
     /* A truncated file still opens when its superblock and this object's header survived; the
@@ -450,15 +443,18 @@ static hid_t open_raw(struct lt_h5r *r, size_t record, const char *dataset, uint
     if (H5Pget_layout(dcpl) == H5D_CONTIGUOUS && *size > 0) {
         haddr_t off = H5Dget_offset(ds);
         if (off == HADDR_UNDEF) {
-            *rc = fail(r, LT_EFORMAT, object, 0, err, errlen, "dataset has no data written");
+            *rc = lt_h5_fail(r->path, LT_EFORMAT, object, 0, err, errlen,
+                             "dataset has no data written");
         } else if (off + *size > r->file_size) {
-            *rc = fail(r, LT_EFORMAT, object, 0, err, errlen,
-                       "data at offset %llu + %" PRIu64 " bytes lies past the end of the file "
-                       "(%" PRIu64 " bytes): file truncated",
-                       (unsigned long long)off, *size, r->file_size);
+            *rc =
+                lt_h5_fail(r->path, LT_EFORMAT, object, 0, err, errlen,
+                           "data at offset %llu + %" PRIu64 " bytes lies past the end of the file "
+                           "(%" PRIu64 " bytes): file truncated",
+                           (unsigned long long)off, *size, r->file_size);
         }
     } else if (*size > 0 && H5Dget_storage_size(ds) == 0) {
-        *rc = fail(r, LT_EFORMAT, object, 0, err, errlen, "dataset has no data written");
+        *rc =
+            lt_h5_fail(r->path, LT_EFORMAT, object, 0, err, errlen, "dataset has no data written");
     }
 out:
     if (dcpl >= 0) H5Pclose(dcpl);
@@ -479,7 +475,7 @@ static int read_all(struct lt_h5r *r, hid_t ds, const char *object, void *buf, c
     hid_t mtype = ftype >= 0 ? H5Tget_native_type(ftype, H5T_DIR_ASCEND) : -1;
     int rc = 0;
     if (mtype < 0 || H5Dread(ds, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
-        rc = fail(r, LT_EIO, object, 1, err, errlen, "read failed");
+        rc = lt_h5_fail(r->path, LT_EIO, object, 1, err, errlen, "read failed");
     if (mtype >= 0) H5Tclose(mtype);
     if (ftype >= 0) H5Tclose(ftype);
     return rc;
@@ -513,8 +509,8 @@ int lt_h5r_dataset_location(struct lt_h5r *r, size_t record, const char *dataset
         return 0;
     }
     if (off == HADDR_UNDEF)
-        return fail(r, LT_EUNSUPPORTED, obj, 0, err, errlen,
-                    "not stored contiguously (chunked or compressed): no raw file offset");
+        return lt_h5_fail(r->path, LT_EUNSUPPORTED, obj, 0, err, errlen,
+                          "not stored contiguously (chunked or compressed): no raw file offset");
     /* H5Dget_offset counts from the HDF5 base address, which a user block moves. */
     hsize_t ublock = 0;
     hid_t fcpl = H5Fget_create_plist(r->file);
@@ -524,10 +520,10 @@ int lt_h5r_dataset_location(struct lt_h5r *r, size_t record, const char *dataset
     }
     *offset = (uint64_t)off + (uint64_t)ublock;
     if (*offset + *size > r->file_size)
-        return fail(r, LT_EFORMAT, obj, 0, err, errlen,
-                    "data at offset %" PRIu64 " + %" PRIu64 " bytes lies past the end of the "
-                    "file (%" PRIu64 " bytes): file truncated",
-                    *offset, *size, r->file_size);
+        return lt_h5_fail(r->path, LT_EFORMAT, obj, 0, err, errlen,
+                          "data at offset %" PRIu64 " + %" PRIu64 " bytes lies past the end of the "
+                          "file (%" PRIu64 " bytes): file truncated",
+                          *offset, *size, r->file_size);
     return 0;
 }
 
@@ -541,8 +537,8 @@ int lt_h5r_read_dataset(struct lt_h5r *r, size_t record, const char *dataset, vo
     if (ds < 0) return rc;
     *len = (size_t)size;
     if (size > cap)
-        rc = fail(r, LT_ESHORT, obj, 0, err, errlen, "dataset of %" PRIu64 " bytes, buffer %zu",
-                  size, cap);
+        rc = lt_h5_fail(r->path, LT_ESHORT, obj, 0, err, errlen,
+                        "dataset of %" PRIu64 " bytes, buffer %zu", size, cap);
     else if (size > 0)
         rc = read_all(r, ds, obj, buf, err, errlen);
     H5Dclose(ds);
@@ -556,18 +552,18 @@ static int check_fragment(struct lt_h5r *r, size_t record, const char *obj, cons
     char why[256] = "";
     int rc = lt_fragment_header_decode(buf, LT_FRAGMENT_HEADER_SIZE, hdr, why, sizeof why);
     if (rc < 0)
-        return fail(r, rc, obj, 0, err, errlen, "bad FragmentHeader: %s",
-                    *why ? why : lt_strerror(rc));
+        return lt_h5_fail(r->path, rc, obj, 0, err, errlen, "bad FragmentHeader: %s",
+                          *why ? why : lt_strerror(rc));
     if (hdr->size != len)
-        return fail(r, LT_EFORMAT, obj, 0, err, errlen,
-                    "FragmentHeader size %" PRIu64 " disagrees with dataset size %zu", hdr->size,
-                    len);
+        return lt_h5_fail(r->path, LT_EFORMAT, obj, 0, err, errlen,
+                          "FragmentHeader size %" PRIu64 " disagrees with dataset size %zu",
+                          hdr->size, len);
     const struct lt_h5_record_id *rec = &r->records[record];
     if (hdr->trigger_number != rec->number ||
         (r->attrs.record_type == LT_H5_TRIGGER_RECORD && hdr->sequence_number != rec->sequence))
-        return fail(r, LT_EFORMAT, obj, 0, err, errlen,
-                    "fragment belongs to record %" PRIu64 ".%u, not this one", hdr->trigger_number,
-                    (unsigned)hdr->sequence_number);
+        return lt_h5_fail(r->path, LT_EFORMAT, obj, 0, err, errlen,
+                          "fragment belongs to record %" PRIu64 ".%u, not this one",
+                          hdr->trigger_number, (unsigned)hdr->sequence_number);
     return 0;
 }
 
@@ -580,9 +576,9 @@ int lt_h5r_read_range(struct lt_h5r *r, size_t record, const char *dataset, uint
     hid_t ds = open_raw(r, record, dataset, &size, obj, sizeof obj, &rc, err, errlen);
     if (ds < 0) return rc;
     if (offset > size || len > size - offset) {
-        rc = fail(r, LT_ERANGE, obj, 0, err, errlen,
-                  "bytes %" PRIu64 "..%" PRIu64 " requested, dataset has %" PRIu64, offset,
-                  offset + len, size);
+        rc = lt_h5_fail(r->path, LT_ERANGE, obj, 0, err, errlen,
+                        "bytes %" PRIu64 "..%" PRIu64 " requested, dataset has %" PRIu64, offset,
+                        offset + len, size);
     } else if (len > 0) {
         hsize_t off[2] = {offset, 0}, cnt[2] = {len, 1};
         hid_t fspace = H5Dget_space(ds), ftype = H5Dget_type(ds);
@@ -592,8 +588,8 @@ int lt_h5r_read_range(struct lt_h5r *r, size_t record, const char *dataset, uint
         if (mspace < 0 || mtype < 0 ||
             H5Sselect_hyperslab(fspace, H5S_SELECT_SET, off, NULL, cnt, NULL) < 0 ||
             H5Dread(ds, mtype, mspace, fspace, H5P_DEFAULT, buf) < 0)
-            rc = fail(r, LT_EIO, obj, 1, err, errlen, "cannot read bytes %" PRIu64 "..%" PRIu64,
-                      offset, offset + len);
+            rc = lt_h5_fail(r->path, LT_EIO, obj, 1, err, errlen,
+                            "cannot read bytes %" PRIu64 "..%" PRIu64, offset, offset + len);
         if (mspace >= 0) H5Sclose(mspace);
         if (mtype >= 0) H5Tclose(mtype);
         if (ftype >= 0) H5Tclose(ftype);
@@ -612,8 +608,8 @@ int lt_h5r_read_fragment_header(struct lt_h5r *r, size_t record, const char *dat
     char obj[LT_H5_NAME_MAX * 2 + 16];
     lt_h5_dataset_path(r->records[record].name, dataset, obj, sizeof obj);
     if (size < LT_FRAGMENT_HEADER_SIZE)
-        return fail(r, LT_EFORMAT, obj, 0, err, errlen,
-                    "%" PRIu64 " bytes, shorter than a FragmentHeader", size);
+        return lt_h5_fail(r->path, LT_EFORMAT, obj, 0, err, errlen,
+                          "%" PRIu64 " bytes, shorter than a FragmentHeader", size);
     uint8_t buf[LT_FRAGMENT_HEADER_SIZE];
     if ((rc = lt_h5r_read_range(r, record, dataset, 0, buf, sizeof buf, err, errlen)) < 0)
         return rc;
@@ -630,11 +626,11 @@ int lt_h5r_read_fragment(struct lt_h5r *r, size_t record, const char *dataset,
     hid_t ds = open_raw(r, record, dataset, &size, obj, sizeof obj, &rc, err, errlen);
     if (ds < 0) return rc;
     if (size < LT_FRAGMENT_HEADER_SIZE)
-        rc = fail(r, LT_EFORMAT, obj, 0, err, errlen,
-                  "%" PRIu64 " bytes, shorter than a FragmentHeader", size);
+        rc = lt_h5_fail(r->path, LT_EFORMAT, obj, 0, err, errlen,
+                        "%" PRIu64 " bytes, shorter than a FragmentHeader", size);
     else if (size > cap)
-        rc = fail(r, LT_ESHORT, obj, 0, err, errlen, "fragment of %" PRIu64 " bytes, buffer %zu",
-                  size, cap);
+        rc = lt_h5_fail(r->path, LT_ESHORT, obj, 0, err, errlen,
+                        "fragment of %" PRIu64 " bytes, buffer %zu", size, cap);
     else if ((rc = read_all(r, ds, obj, buf, err, errlen)) == 0 &&
              (rc = check_fragment(r, record, obj, buf, (size_t)size, hdr, err, errlen)) == 0)
         *payload_len = (size_t)size - LT_FRAGMENT_HEADER_SIZE;
@@ -654,8 +650,9 @@ int lt_h5r_read_fragment_alloc(struct lt_h5r *r, size_t record, const char *data
     if (size > max_bytes) {
         char obj[LT_H5_NAME_MAX * 2 + 16];
         lt_h5_dataset_path(r->records[record].name, dataset, obj, sizeof obj);
-        return fail(r, LT_ERANGE, obj, 0, err, errlen,
-                    "fragment of %" PRIu64 " bytes exceeds the %zu-byte limit", size, max_bytes);
+        return lt_h5_fail(r->path, LT_ERANGE, obj, 0, err, errlen,
+                          "fragment of %" PRIu64 " bytes exceeds the %zu-byte limit", size,
+                          max_bytes);
     }
     uint8_t *b = malloc(size ? (size_t)size : 1);
     if (!b) return LT_ENOMEM;
@@ -685,8 +682,9 @@ static herr_t collect_dataset(hid_t group, const char *name, const H5L_info_t *i
     (void)info;
     if (c->n == c->cap) {
         if (c->cap >= LT_H5_MAX_DATASETS_PER_RECORD) {
-            c->rc = fail(c->r, LT_EFULL, c->r->records[c->record].name, 0, c->err, c->errlen,
-                         "more than %u datasets in one record", LT_H5_MAX_DATASETS_PER_RECORD);
+            c->rc = lt_h5_fail(c->r->path, LT_EFULL, c->r->records[c->record].name, 0, c->err,
+                               c->errlen, "more than %u datasets in one record",
+                               LT_H5_MAX_DATASETS_PER_RECORD);
             return 1;
         }
         size_t cap = c->cap ? c->cap * 2 : 64;
@@ -703,14 +701,15 @@ static herr_t collect_dataset(hid_t group, const char *name, const H5L_info_t *i
     char obj[LT_H5_NAME_MAX * 2 + 16];
     lt_h5_dataset_path(c->r->records[c->record].name, name, obj, sizeof obj);
     if (strlen(name) >= sizeof d->name) {
-        c->rc = fail(c->r, LT_EFORMAT, obj, 0, c->err, c->errlen, "dataset name too long");
+        c->rc =
+            lt_h5_fail(c->r->path, LT_EFORMAT, obj, 0, c->err, c->errlen, "dataset name too long");
         return 1;
     }
     snprintf(d->name, sizeof d->name, "%s", name);
     const char *suffix;
     if (lt_h5_parse_dataset_name(name, &d->source_id, &suffix) != 0) {
-        c->rc = fail(c->r, LT_EFORMAT, obj, 0, c->err, c->errlen,
-                     "name is not <Subsystem>_0x<id>_<type>");
+        c->rc = lt_h5_fail(c->r->path, LT_EFORMAT, obj, 0, c->err, c->errlen,
+                           "name is not <Subsystem>_0x<id>_<type>");
         return 1;
     }
     if (!strcmp(suffix, lt_h5_record_header_name(c->r->attrs.record_type))) {
@@ -718,8 +717,8 @@ static herr_t collect_dataset(hid_t group, const char *name, const H5L_info_t *i
     } else if (lt_h5_fragment_type_from_name(suffix, &d->fragment_type) == 0) {
         d->kind = LT_H5_DS_FRAGMENT;
     } else {
-        c->rc = fail(c->r, LT_EFORMAT, obj, 0, c->err, c->errlen, "unknown fragment type \"%s\"",
-                     suffix);
+        c->rc = lt_h5_fail(c->r->path, LT_EFORMAT, obj, 0, c->err, c->errlen,
+                           "unknown fragment type \"%s\"", suffix);
         return 1;
     }
     int rc = lt_h5r_dataset_size(c->r, c->record, name, &d->size, c->err, c->errlen);
@@ -754,23 +753,23 @@ static int check_path_map(struct lt_h5r *r, size_t record, const struct lt_h5_da
     char obj[LT_H5_NAME_MAX + 2];
     snprintf(obj, sizeof obj, "/%s", rec);
     hid_t g = H5Gopen2(r->file, obj, H5P_DEFAULT);
-    if (g < 0) return fail(r, LT_EFORMAT, obj, 1, err, errlen, "cannot open group");
+    if (g < 0) return lt_h5_fail(r->path, LT_EFORMAT, obj, 1, err, errlen, "cannot open group");
     char *text = NULL;
     int rc = lt_h5_attr_read_str_alloc(g, "source_id_path_map",
                                        (size_t)LT_H5_MAX_DATASETS_PER_RECORD * 512, &text);
     H5Gclose(g);
     if (rc == LT_ENOTFOUND) return 0;
     if (rc < 0)
-        return fail(r, rc == LT_EIO ? LT_EIO : LT_EFORMAT, obj, rc == LT_EIO, err, errlen,
-                    "attribute source_id_path_map %s", attr_problem(rc));
+        return lt_h5_fail(r->path, rc == LT_EIO ? LT_EIO : LT_EFORMAT, obj, rc == LT_EIO, err,
+                          errlen, "attribute source_id_path_map %s", attr_problem(rc));
     json_error_t je;
     json_t *root = json_loads(text, 0, &je);
     free(text);
     json_t *entries = json_object_get(root, "map_entries");
     if (!root || (entries && !json_is_array(entries))) {
         json_decref(root);
-        return fail(r, LT_EFORMAT, obj, 0, err, errlen,
-                    "attribute source_id_path_map is not valid JSON (%s)", je.text);
+        return lt_h5_fail(r->path, LT_EFORMAT, obj, 0, err, errlen,
+                          "attribute source_id_path_map is not valid JSON (%s)", je.text);
     }
     char prefix[LT_H5_NAME_MAX + 16];
     int plen = snprintf(prefix, sizeof prefix, "/%s/%s/", rec, LT_H5_RAW_DATA_GROUP);
@@ -780,16 +779,16 @@ static int check_path_map(struct lt_h5r *r, size_t record, const struct lt_h5_da
     {
         const char *path = json_string_value(json_object_get(e, "path"));
         if (!path) {
-            rc = fail(r, LT_EFORMAT, obj, 0, err, errlen,
-                      "source_id_path_map entry %zu has no path", i);
+            rc = lt_h5_fail(r->path, LT_EFORMAT, obj, 0, err, errlen,
+                            "source_id_path_map entry %zu has no path", i);
             break;
         }
         struct lt_h5_dataset_info key;
         if (strncmp(path, prefix, (size_t)plen) != 0 ||
             snprintf(key.name, sizeof key.name, "%s", path + plen) >= (int)sizeof key.name ||
             !bsearch(&key, v, n, sizeof *v, cmp_name)) {
-            rc = fail(r, LT_EFORMAT, path, 0, err, errlen,
-                      "dataset missing (listed in the record's source_id_path_map)");
+            rc = lt_h5_fail(r->path, LT_EFORMAT, path, 0, err, errlen,
+                            "dataset missing (listed in the record's source_id_path_map)");
             break;
         }
     }
@@ -803,27 +802,28 @@ int lt_h5r_list_datasets(struct lt_h5r *r, size_t record, struct lt_h5_dataset_i
     *out = NULL;
     *n = 0;
     if (record >= r->n_records)
-        return fail(r, LT_ENOTFOUND, "/", 0, err, errlen, "no record index %zu (file has %zu)",
-                    record, r->n_records);
+        return lt_h5_fail(r->path, LT_ENOTFOUND, "/", 0, err, errlen,
+                          "no record index %zu (file has %zu)", record, r->n_records);
     char group[LT_H5_NAME_MAX + 16];
     snprintf(group, sizeof group, "/%s/%s", r->records[record].name, LT_H5_RAW_DATA_GROUP);
     htri_t ex = H5Lexists(r->file, group, H5P_DEFAULT);
     if (ex <= 0)
-        return fail(r, ex < 0 ? LT_EIO : LT_EFORMAT, group, ex < 0, err, errlen,
-                    ex < 0 ? "cannot look up group" : "group missing");
+        return lt_h5_fail(r->path, ex < 0 ? LT_EIO : LT_EFORMAT, group, ex < 0, err, errlen,
+                          ex < 0 ? "cannot look up group" : "group missing");
     hid_t g = H5Gopen2(r->file, group, H5P_DEFAULT);
-    if (g < 0) return fail(r, LT_EFORMAT, group, 1, err, errlen, "cannot open group");
+    if (g < 0) return lt_h5_fail(r->path, LT_EFORMAT, group, 1, err, errlen, "cannot open group");
     struct ds_ctx c = {r, record, NULL, 0, 0, 0, err, errlen};
     hsize_t idx = 0;
     herr_t h = H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, &idx, collect_dataset, &c);
     H5Gclose(g);
-    if (c.rc == 0 && h < 0) c.rc = fail(r, LT_EIO, group, 1, err, errlen, "cannot list group");
+    if (c.rc == 0 && h < 0)
+        c.rc = lt_h5_fail(r->path, LT_EIO, group, 1, err, errlen, "cannot list group");
     if (c.rc == LT_ENOMEM) lt_seterr(err, errlen, "%s: %s: out of memory", r->path, group);
     int headers = 0;
     for (size_t i = 0; c.rc == 0 && i < c.n; i++) headers += c.v[i].kind == LT_H5_DS_RECORD_HEADER;
     if (c.rc == 0 && headers != 1)
-        c.rc = fail(r, LT_EFORMAT, group, 0, err, errlen, "%d record header datasets (need 1)",
-                    headers);
+        c.rc = lt_h5_fail(r->path, LT_EFORMAT, group, 0, err, errlen,
+                          "%d record header datasets (need 1)", headers);
     if (c.rc == 0 && c.n) {
         qsort(c.v, c.n, sizeof *c.v, cmp_name);
         c.rc = check_path_map(r, record, c.v, c.n, err, errlen);
@@ -894,7 +894,7 @@ int lt_h5r_read_trh(struct lt_h5r *r, size_t record, struct lt_trigger_record_he
                     char *err, size_t errlen)
 {
     if (r->attrs.record_type != LT_H5_TRIGGER_RECORD)
-        return fail(r, LT_EINVAL, "/", 0, err, errlen, "not a TriggerRecord file");
+        return lt_h5_fail(r->path, LT_EINVAL, "/", 0, err, errlen, "not a TriggerRecord file");
     char name[LT_H5_NAME_MAX], obj[LT_H5_NAME_MAX * 2 + 16];
     int rc = find_header(r, record, name, sizeof name, err, errlen);
     if (rc < 0) return rc;
@@ -905,8 +905,8 @@ int lt_h5r_read_trh(struct lt_h5r *r, size_t record, struct lt_trigger_record_he
     uint8_t *buf = NULL;
     char why[256] = "";
     if (size < LT_TRH_SIZE || (size - LT_TRH_SIZE) % LT_COMPONENT_REQUEST_SIZE != 0) {
-        rc = fail(r, LT_EFORMAT, obj, 0, err, errlen,
-                  "%" PRIu64 " bytes is not 64 + 32 x N (TRH + ComponentRequests)", size);
+        rc = lt_h5_fail(r->path, LT_EFORMAT, obj, 0, err, errlen,
+                        "%" PRIu64 " bytes is not 64 + 32 x N (TRH + ComponentRequests)", size);
         goto out;
     }
     if (!(buf = malloc((size_t)size))) {
@@ -915,35 +915,36 @@ int lt_h5r_read_trh(struct lt_h5r *r, size_t record, struct lt_trigger_record_he
     }
     if ((rc = read_all(r, ds, obj, buf, err, errlen)) < 0) goto out;
     if ((rc = lt_trh_decode(buf, LT_TRH_SIZE, trh, why, sizeof why)) < 0) {
-        rc = fail(r, rc, obj, 0, err, errlen, "bad TriggerRecordHeader: %s",
-                  *why ? why : lt_strerror(rc));
+        rc = lt_h5_fail(r->path, rc, obj, 0, err, errlen, "bad TriggerRecordHeader: %s",
+                        *why ? why : lt_strerror(rc));
         goto out;
     }
     size_t n = (size_t)((size - LT_TRH_SIZE) / LT_COMPONENT_REQUEST_SIZE);
     *n_requests = n;
     if (trh->num_requested_components != n) {
-        rc = fail(r, LT_EFORMAT, obj, 0, err, errlen,
-                  "num_requested_components %" PRIu64 " but %zu ComponentRequests stored",
-                  trh->num_requested_components, n);
+        rc = lt_h5_fail(r->path, LT_EFORMAT, obj, 0, err, errlen,
+                        "num_requested_components %" PRIu64 " but %zu ComponentRequests stored",
+                        trh->num_requested_components, n);
         goto out;
     }
     if (trh->trigger_number != r->records[record].number ||
         trh->sequence_number != r->records[record].sequence) {
-        rc = fail(r, LT_EFORMAT, obj, 0, err, errlen,
-                  "header of record %" PRIu64 ".%u stored under this record", trh->trigger_number,
-                  (unsigned)trh->sequence_number);
+        rc = lt_h5_fail(r->path, LT_EFORMAT, obj, 0, err, errlen,
+                        "header of record %" PRIu64 ".%u stored under this record",
+                        trh->trigger_number, (unsigned)trh->sequence_number);
         goto out;
     }
     if (n > cap) {
-        rc = fail(r, LT_ESHORT, obj, 0, err, errlen, "%zu ComponentRequests, room for %zu", n, cap);
+        rc = lt_h5_fail(r->path, LT_ESHORT, obj, 0, err, errlen,
+                        "%zu ComponentRequests, room for %zu", n, cap);
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
         rc = lt_component_request_decode(buf + LT_TRH_SIZE + i * LT_COMPONENT_REQUEST_SIZE,
                                          LT_COMPONENT_REQUEST_SIZE, &requests[i], why, sizeof why);
         if (rc < 0) {
-            rc = fail(r, rc, obj, 0, err, errlen, "bad ComponentRequest %zu: %s", i,
-                      *why ? why : lt_strerror(rc));
+            rc = lt_h5_fail(r->path, rc, obj, 0, err, errlen, "bad ComponentRequest %zu: %s", i,
+                            *why ? why : lt_strerror(rc));
             goto out;
         }
     }
@@ -957,7 +958,7 @@ int lt_h5r_read_tsh(struct lt_h5r *r, size_t record, struct lt_timeslice_header 
                     size_t errlen)
 {
     if (r->attrs.record_type != LT_H5_TIMESLICE)
-        return fail(r, LT_EINVAL, "/", 0, err, errlen, "not a TimeSlice file");
+        return lt_h5_fail(r->path, LT_EINVAL, "/", 0, err, errlen, "not a TimeSlice file");
     char name[LT_H5_NAME_MAX], obj[LT_H5_NAME_MAX * 2 + 16];
     int rc = find_header(r, record, name, sizeof name, err, errlen);
     if (rc < 0) return rc;
@@ -967,16 +968,16 @@ int lt_h5r_read_tsh(struct lt_h5r *r, size_t record, struct lt_timeslice_header 
     if ((rc = lt_h5r_read_dataset(r, record, name, buf, sizeof buf, &len, err, errlen)) < 0)
         return rc;
     if (len != LT_TSH_SIZE)
-        return fail(r, LT_EFORMAT, obj, 0, err, errlen, "%zu bytes, a TimeSliceHeader has %u", len,
-                    LT_TSH_SIZE);
+        return lt_h5_fail(r->path, LT_EFORMAT, obj, 0, err, errlen,
+                          "%zu bytes, a TimeSliceHeader has %u", len, LT_TSH_SIZE);
     char why[256] = "";
     if ((rc = lt_tsh_decode(buf, len, tsh, why, sizeof why)) < 0)
-        return fail(r, rc, obj, 0, err, errlen, "bad TimeSliceHeader: %s",
-                    *why ? why : lt_strerror(rc));
+        return lt_h5_fail(r->path, rc, obj, 0, err, errlen, "bad TimeSliceHeader: %s",
+                          *why ? why : lt_strerror(rc));
     if (tsh->timeslice_number != r->records[record].number)
-        return fail(r, LT_EFORMAT, obj, 0, err, errlen,
-                    "header of timeslice %" PRIu64 " stored under this record",
-                    tsh->timeslice_number);
+        return lt_h5_fail(r->path, LT_EFORMAT, obj, 0, err, errlen,
+                          "header of timeslice %" PRIu64 " stored under this record",
+                          tsh->timeslice_number);
     return 0;
 }
 
@@ -988,7 +989,9 @@ int lt_h5r_truth_count(struct lt_h5r *r, size_t *n, char *err, size_t errlen)
     *n = 0;
     int rc = lt_h5_truth_open(r->file, r->file_size, &tr, what, sizeof what);
     if (rc == 1) return 0;
-    if (rc < 0) return fail(r, rc, "/" LT_H5_TRUTH_GROUP, rc == LT_EIO, err, errlen, "%s", what);
+    if (rc < 0)
+        return lt_h5_fail(r->path, rc, "/" LT_H5_TRUTH_GROUP, rc == LT_EIO, err, errlen, "%s",
+                          what);
     *n = (size_t)tr.rows;
     lt_h5_truth_close(&tr);
     return 0;
@@ -1002,10 +1005,13 @@ int lt_h5r_read_truth(struct lt_h5r *r, size_t first, struct lt_truth *rows, siz
     char what[256];
     int rc = lt_h5_truth_open(r->file, r->file_size, &tr, what, sizeof what);
     if (rc == 1)
-        return fail(r, LT_ENOTFOUND, "/" LT_H5_TRUTH_GROUP, 0, err, errlen, "no truth table");
+        return lt_h5_fail(r->path, LT_ENOTFOUND, "/" LT_H5_TRUTH_GROUP, 0, err, errlen,
+                          "no truth table");
     if (rc == 0) rc = lt_h5_truth_read(&tr, first, rows, count, what, sizeof what);
     lt_h5_truth_close(&tr);
-    return rc < 0 ? fail(r, rc, "/" LT_H5_TRUTH_GROUP, rc == LT_EIO, err, errlen, "%s", what) : 0;
+    return rc < 0 ? lt_h5_fail(r->path, rc, "/" LT_H5_TRUTH_GROUP, rc == LT_EIO, err, errlen, "%s",
+                               what)
+                  : 0;
 }
 
 int lt_h5r_stream_origin(struct lt_h5r *r, size_t record, const struct lt_h5_dataset_info *d,
@@ -1052,39 +1058,43 @@ int lt_h5r_stream_origin(struct lt_h5r *r, size_t record, const struct lt_h5_dat
         o->eth_stream = h.stream;
         o->from_frames = 1;
         if (h.version != LT_DAQETH_VERSION || h.det_id == 0)
-            return fail(r, LT_EFORMAT, obj, 0, err, errlen,
-                        "first frame has DAQEthHeader version %u, det_id %u: not a WIBEth frame",
-                        h.version, h.det_id);
+            return lt_h5_fail(
+                r->path, LT_EFORMAT, obj, 0, err, errlen,
+                "first frame has DAQEthHeader version %u, det_id %u: not a WIBEth frame", h.version,
+                h.det_id);
         int match = n_geo == 0;
         for (size_t i = 0; i < n_geo && !match; i++)
             match = geo[i].geoid == lt_h5_geoid_encode(o->det_id, o->crate, o->slot, o->eth_stream);
         if (!match)
-            return fail(r, LT_EFORMAT, obj, 0, err, errlen,
-                        "frames come from det %u crate %u slot %u stream %u, but "
-                        "source_id_geo_id_map gives SourceID 0x%08x det %u crate %u slot %u "
-                        "stream %u",
-                        o->det_id, o->crate, o->slot, o->eth_stream, d->source_id.id,
-                        (unsigned)(geo->geoid & 0xFFFF), (unsigned)((geo->geoid >> 16) & 0xFFFF),
-                        (unsigned)((geo->geoid >> 32) & 0xFFFF), (unsigned)(geo->geoid >> 48));
+            return lt_h5_fail(
+                r->path, LT_EFORMAT, obj, 0, err, errlen,
+                "frames come from det %u crate %u slot %u stream %u, but "
+                "source_id_geo_id_map gives SourceID 0x%08x det %u crate %u slot %u "
+                "stream %u",
+                o->det_id, o->crate, o->slot, o->eth_stream, d->source_id.id,
+                (unsigned)(geo->geoid & 0xFFFF), (unsigned)((geo->geoid >> 16) & 0xFFFF),
+                (unsigned)((geo->geoid >> 32) & 0xFFFF), (unsigned)(geo->geoid >> 48));
     } else if (geo) {
         o->det_id = (uint16_t)(geo->geoid & 0xFFFF);
         o->crate = (uint16_t)((geo->geoid >> 16) & 0xFFFF);
         o->slot = (uint8_t)((geo->geoid >> 32) & 0xFFFF);
         o->eth_stream = (uint8_t)((geo->geoid >> 48) & 0xFFFF);
         if ((geo->geoid >> 32 & 0xFFFF) > 0xFF || geo->geoid >> 48 > 0xFF)
-            return fail(r, LT_EUNSUPPORTED, obj, 0, err, errlen,
-                        "source_id_geo_id_map gives slot %u stream %u: outside a DAQEthHeader",
-                        (unsigned)((geo->geoid >> 32) & 0xFFFF), (unsigned)(geo->geoid >> 48));
+            return lt_h5_fail(
+                r->path, LT_EUNSUPPORTED, obj, 0, err, errlen,
+                "source_id_geo_id_map gives slot %u stream %u: outside a DAQEthHeader",
+                (unsigned)((geo->geoid >> 32) & 0xFFFF), (unsigned)(geo->geoid >> 48));
     } else {
-        return fail(r, LT_ENOTFOUND, obj, 0, err, errlen,
-                    "no frames and no source_id_geo_id_map entry for SourceID 0x%08x: cannot "
-                    "tell which stream it is",
-                    d->source_id.id);
+        return lt_h5_fail(r->path, LT_ENOTFOUND, obj, 0, err, errlen,
+                          "no frames and no source_id_geo_id_map entry for SourceID 0x%08x: cannot "
+                          "tell which stream it is",
+                          d->source_id.id);
     }
     if (lt_chmap_stream_from_address(o->crate, o->slot, o->eth_stream, &o->cell, &o->stream) < 0)
-        return fail(r, LT_EUNSUPPORTED, obj, 0, err, errlen,
-                    "crate %u slot %u stream %u is outside lartrig's map of a cell (cell = crate "
-                    "< %u, stream = slot * 8 + stream_id < %u with stream_id < 8)",
-                    o->crate, o->slot, o->eth_stream, LT_MAX_CELLS, LT_STREAMS_PER_CELL);
+        return lt_h5_fail(
+            r->path, LT_EUNSUPPORTED, obj, 0, err, errlen,
+            "crate %u slot %u stream %u is outside lartrig's map of a cell (cell = crate "
+            "< %u, stream = slot * 8 + stream_id < %u with stream_id < 8)",
+            o->crate, o->slot, o->eth_stream, LT_MAX_CELLS, LT_STREAMS_PER_CELL);
     return 0;
 }

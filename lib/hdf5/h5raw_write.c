@@ -47,21 +47,6 @@ struct lt_h5w {
 };
 
 /* "<file>: <object>: <what>[: <HDF5's most specific message>]" */
-static int fail(const struct lt_h5w *w, int code, const char *object, int with_h5, char *err,
-                size_t errlen, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
-static int fail(const struct lt_h5w *w, int code, const char *object, int with_h5, char *err,
-                size_t errlen, const char *fmt, ...)
-{
-    char what[512], h5[256] = "";
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    if (with_h5) lt_h5_last_error(h5, sizeof h5);
-    lt_seterr(err, errlen, "%s: %s: %s%s%s", w ? w->path : "?", object ? object : "/", what,
-              *h5 ? ": " : "", h5);
-    return code;
-}
 
 const char *lt_h5w_path(const struct lt_h5w *w)
 {
@@ -81,7 +66,7 @@ static int write_file_attrs(struct lt_h5w *w, const struct lt_h5_file_attrs *a, 
 {
     char what[128];
     int rc = lt_h5_write_file_attrs(w->file, a, what, sizeof what);
-    return rc < 0 ? fail(w, rc, "/", rc == LT_EIO, err, errlen, "%s", what) : 0;
+    return rc < 0 ? lt_h5_fail(w->path, rc, "/", rc == LT_EIO, err, errlen, "%s", what) : 0;
 }
 
 int lt_h5w_open(struct lt_h5w **out, const char *path, const struct lt_h5_file_attrs *attrs,
@@ -109,8 +94,8 @@ int lt_h5w_open(struct lt_h5w **out, const char *path, const struct lt_h5_file_a
         return LT_EINVAL;
     }
     if (!o.truncate && o.writing_suffix && access(w->final_path, F_OK) == 0) {
-        int rc =
-            fail(w, LT_EINVAL, "/", 0, err, errlen, "final name %s already exists", w->final_path);
+        int rc = lt_h5_fail(w->path, LT_EINVAL, "/", 0, err, errlen, "final name %s already exists",
+                            w->final_path);
         free(w);
         return rc;
     }
@@ -121,8 +106,9 @@ int lt_h5w_open(struct lt_h5w **out, const char *path, const struct lt_h5_file_a
                         fapl >= 0 ? fapl : H5P_DEFAULT);
     if (fapl >= 0) H5Pclose(fapl);
     if (w->file < 0) {
-        int rc = fail(w, LT_EIO, "/", 1, err, errlen, "cannot create file%s",
-                      access(w->path, F_OK) == 0 && !o.truncate ? " (it already exists)" : "");
+        int rc =
+            lt_h5_fail(w->path, LT_EIO, "/", 1, err, errlen, "cannot create file%s",
+                       access(w->path, F_OK) == 0 && !o.truncate ? " (it already exists)" : "");
         free(w);
         return rc;
     }
@@ -175,26 +161,30 @@ int lt_h5w_close(struct lt_h5w *w, char *err, size_t errlen)
     if (!w) return LT_EINVAL;
     int rc = 0;
     if (w->rec_open)
-        rc = fail(w, LT_EINVAL, w->rec_name, 0, err, errlen,
-                  "record still open at close (lt_h5w_end_record not called); record incomplete");
+        rc = lt_h5_fail(
+            w->path, LT_EINVAL, w->rec_name, 0, err, errlen,
+            "record still open at close (lt_h5w_end_record not called); record incomplete");
     char what[160];
     int trc = rc == 0 ? lt_h5_truth_finish(&w->truth, what, sizeof what) : 0;
-    if (trc < 0) rc = fail(w, trc, "/" LT_H5_TRUTH_GROUP, trc == LT_EIO, err, errlen, "%s", what);
+    if (trc < 0)
+        rc =
+            lt_h5_fail(w->path, trc, "/" LT_H5_TRUTH_GROUP, trc == LT_EIO, err, errlen, "%s", what);
     if (rc == 0 && lt_h5_write_closing_attrs(w->file, w->recorded_size) < 0)
-        rc = fail(w, LT_EIO, "/", 1, err, errlen, "cannot write closing attributes");
+        rc = lt_h5_fail(w->path, LT_EIO, "/", 1, err, errlen, "cannot write closing attributes");
     close_handles(w);
     if (rc == 0 && H5Fflush(w->file, H5F_SCOPE_GLOBAL) < 0)
-        rc = fail(w, LT_EIO, "/", 1, err, errlen, "flush failed");
-    if (H5Fclose(w->file) < 0 && rc == 0) rc = fail(w, LT_EIO, "/", 1, err, errlen, "close failed");
+        rc = lt_h5_fail(w->path, LT_EIO, "/", 1, err, errlen, "flush failed");
+    if (H5Fclose(w->file) < 0 && rc == 0)
+        rc = lt_h5_fail(w->path, LT_EIO, "/", 1, err, errlen, "close failed");
     w->file = -1;
     if (rc == 0 && w->writing_suffix) {
         /* Data first on disk, then the name: a crash leaves either a .writing file or a complete
          * one under the final name, never an incomplete file under the final name. */
         if (fsync_path(w->path, 0) < 0)
-            rc = fail(w, LT_EIO, "/", 0, err, errlen, "fsync: %s", strerror(errno));
+            rc = lt_h5_fail(w->path, LT_EIO, "/", 0, err, errlen, "fsync: %s", strerror(errno));
         else if (rename(w->path, w->final_path) < 0)
-            rc = fail(w, LT_EIO, "/", 0, err, errlen, "rename to %s: %s", w->final_path,
-                      strerror(errno));
+            rc = lt_h5_fail(w->path, LT_EIO, "/", 0, err, errlen, "rename to %s: %s", w->final_path,
+                            strerror(errno));
         else {
             char dir[PATH_MAX];
             snprintf(dir, sizeof dir, "%s", w->final_path);
@@ -206,8 +196,8 @@ int lt_h5w_close(struct lt_h5w *w, char *err, size_t errlen)
             else
                 strcpy(dir, ".");
             if (fsync_path(dir, 1) < 0)
-                rc =
-                    fail(w, LT_EIO, dir, 0, err, errlen, "fsync of directory: %s", strerror(errno));
+                rc = lt_h5_fail(w->path, LT_EIO, dir, 0, err, errlen, "fsync of directory: %s",
+                                strerror(errno));
         }
     }
     free(w->ds);
@@ -220,23 +210,27 @@ static int begin_record(struct lt_h5w *w, enum lt_h5_record_type type, uint64_t 
                         uint16_t sequence, char *err, size_t errlen)
 {
     if (w->type != type)
-        return fail(w, LT_EINVAL, "/", 0, err, errlen, "cannot write a %s record into a %s file",
-                    lt_h5_record_prefix(type), lt_h5_record_prefix(w->type));
+        return lt_h5_fail(w->path, LT_EINVAL, "/", 0, err, errlen,
+                          "cannot write a %s record into a %s file", lt_h5_record_prefix(type),
+                          lt_h5_record_prefix(w->type));
     if (w->rec_open)
-        return fail(w, LT_EINVAL, w->rec_name, 0, err, errlen,
-                    "previous record still open (lt_h5w_end_record not called)");
+        return lt_h5_fail(w->path, LT_EINVAL, w->rec_name, 0, err, errlen,
+                          "previous record still open (lt_h5w_end_record not called)");
     if (lt_h5_record_name(type, number, sequence, w->rec_name, sizeof w->rec_name) < 0)
-        return fail(w, LT_EINVAL, "/", 0, err, errlen, "record name too long");
+        return lt_h5_fail(w->path, LT_EINVAL, "/", 0, err, errlen, "record name too long");
     htri_t ex = H5Lexists(w->file, w->rec_name, H5P_DEFAULT);
-    if (ex < 0) return fail(w, LT_EIO, w->rec_name, 1, err, errlen, "cannot look up record");
-    if (ex > 0) return fail(w, LT_EINVAL, w->rec_name, 0, err, errlen, "record already exists");
+    if (ex < 0)
+        return lt_h5_fail(w->path, LT_EIO, w->rec_name, 1, err, errlen, "cannot look up record");
+    if (ex > 0)
+        return lt_h5_fail(w->path, LT_EINVAL, w->rec_name, 0, err, errlen, "record already exists");
     w->rec_group = H5Gcreate2(w->file, w->rec_name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (w->rec_group < 0)
-        return fail(w, LT_EIO, w->rec_name, 1, err, errlen, "cannot create group");
+        return lt_h5_fail(w->path, LT_EIO, w->rec_name, 1, err, errlen, "cannot create group");
     w->raw_group =
         H5Gcreate2(w->rec_group, LT_H5_RAW_DATA_GROUP, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (w->raw_group < 0) {
-        int rc = fail(w, LT_EIO, w->rec_name, 1, err, errlen, "cannot create group RawData");
+        int rc =
+            lt_h5_fail(w->path, LT_EIO, w->rec_name, 1, err, errlen, "cannot create group RawData");
         close_record_handles(w);
         return rc;
     }
@@ -272,19 +266,20 @@ static int write_bytes_dataset(struct lt_h5w *w, const char *dsname, const void 
     char obj[LT_H5_NAME_MAX * 2 + 16];
     lt_h5_dataset_path(w->rec_name, dsname, obj, sizeof obj);
     htri_t ex = H5Lexists(w->raw_group, dsname, H5P_DEFAULT);
-    if (ex < 0) return fail(w, LT_EIO, obj, 1, err, errlen, "cannot look up dataset");
+    if (ex < 0) return lt_h5_fail(w->path, LT_EIO, obj, 1, err, errlen, "cannot look up dataset");
     if (ex > 0)
-        return fail(w, LT_EINVAL, obj, 0, err, errlen,
-                    "dataset already exists (two fragments with the same SourceID and type)");
+        return lt_h5_fail(w->path, LT_EINVAL, obj, 0, err, errlen,
+                          "dataset already exists (two fragments with the same SourceID and type)");
     hsize_t dims[2] = {(hsize_t)n1 + (hsize_t)n2, 1};
     hid_t fspace = H5Screate_simple(2, dims, NULL);
-    if (fspace < 0) return fail(w, LT_EIO, obj, 1, err, errlen, "cannot create dataspace");
+    if (fspace < 0)
+        return lt_h5_fail(w->path, LT_EIO, obj, 1, err, errlen, "cannot create dataspace");
     /* 8-bit signed integers: what HighFive's createDataSet<char> stores on x86 (H5T_STD_I8LE). */
     hid_t ds = H5Dcreate2(w->raw_group, dsname, H5T_STD_I8LE, fspace, H5P_DEFAULT, H5P_DEFAULT,
                           H5P_DEFAULT);
     int rc = 0;
     if (ds < 0) {
-        rc = fail(w, LT_EIO, obj, 1, err, errlen, "cannot create dataset");
+        rc = lt_h5_fail(w->path, LT_EIO, obj, 1, err, errlen, "cannot create dataset");
         goto out;
     }
     const void *piece[2] = {p1, p2};
@@ -296,12 +291,14 @@ static int write_bytes_dataset(struct lt_h5w *w, const char *dsname, const void 
         hid_t mspace = H5Screate_simple(2, cnt, NULL);
         if (mspace < 0 || H5Sselect_hyperslab(fspace, H5S_SELECT_SET, off, NULL, cnt, NULL) < 0 ||
             H5Dwrite(ds, H5T_NATIVE_SCHAR, mspace, fspace, H5P_DEFAULT, piece[i]) < 0)
-            rc = fail(w, LT_EIO, obj, 1, err, errlen, "cannot write %zu bytes at offset %llu",
-                      len[i], (unsigned long long)start);
+            rc = lt_h5_fail(w->path, LT_EIO, obj, 1, err, errlen,
+                            "cannot write %zu bytes at offset %llu", len[i],
+                            (unsigned long long)start);
         if (mspace >= 0) H5Sclose(mspace);
         start += len[i];
     }
-    if (H5Dclose(ds) < 0 && rc == 0) rc = fail(w, LT_EIO, obj, 1, err, errlen, "close failed");
+    if (H5Dclose(ds) < 0 && rc == 0)
+        rc = lt_h5_fail(w->path, LT_EIO, obj, 1, err, errlen, "close failed");
 out:
     H5Sclose(fspace);
     if (rc == 0) w->recorded_size += n1 + n2;
@@ -316,13 +313,14 @@ int lt_h5w_begin_timeslice(struct lt_h5w *w, const struct lt_timeslice_header *t
     uint8_t buf[LT_TSH_SIZE];
     char name[LT_H5_NAME_MAX];
     if ((rc = lt_tsh_encode(tsh, buf, sizeof buf)) < 0)
-        rc = fail(w, rc, w->rec_name, 0, err, errlen, "cannot encode TimeSliceHeader: %s",
-                  lt_strerror(rc));
+        rc = lt_h5_fail(w->path, rc, w->rec_name, 0, err, errlen,
+                        "cannot encode TimeSliceHeader: %s", lt_strerror(rc));
     else if (lt_h5_header_dataset_name(w->type, &tsh->element_id, name, sizeof name) < 0)
-        rc = fail(w, LT_EINVAL, w->rec_name, 0, err, errlen, "header dataset name too long");
+        rc = lt_h5_fail(w->path, LT_EINVAL, w->rec_name, 0, err, errlen,
+                        "header dataset name too long");
     else if ((rc = write_bytes_dataset(w, name, buf, sizeof buf, NULL, 0, err, errlen)) == 0 &&
              (rc = remember(w, &tsh->element_id, UINT32_MAX, 0)) < 0)
-        rc = fail(w, rc, w->rec_name, 0, err, errlen, "out of memory");
+        rc = lt_h5_fail(w->path, rc, w->rec_name, 0, err, errlen, "out of memory");
     if (rc < 0) close_record_handles(w);
     return rc;
 }
@@ -332,8 +330,8 @@ int lt_h5w_begin_trigger_record(struct lt_h5w *w, const struct lt_trigger_record
                                 char *err, size_t errlen)
 {
     if (n_requests > LT_H5_MAX_DATASETS_PER_RECORD || (n_requests && !requests))
-        return fail(w, LT_EINVAL, "/", 0, err, errlen, "bad component request list (%zu)",
-                    n_requests);
+        return lt_h5_fail(w->path, LT_EINVAL, "/", 0, err, errlen,
+                          "bad component request list (%zu)", n_requests);
     int rc = begin_record(w, LT_H5_TRIGGER_RECORD, trh->trigger_number, trh->sequence_number, err,
                           errlen);
     if (rc < 0) return rc;
@@ -345,29 +343,30 @@ int lt_h5w_begin_trigger_record(struct lt_h5w *w, const struct lt_trigger_record
     struct lt_trigger_record_header h = *trh;
     h.num_requested_components = n_requests;
     if (!buf) {
-        rc = fail(w, LT_ENOMEM, w->rec_name, 0, err, errlen, "out of memory");
+        rc = lt_h5_fail(w->path, LT_ENOMEM, w->rec_name, 0, err, errlen, "out of memory");
         goto out;
     }
     if ((rc = lt_trh_encode(&h, buf, LT_TRH_SIZE)) < 0) {
-        rc = fail(w, rc, w->rec_name, 0, err, errlen, "cannot encode TriggerRecordHeader: %s",
-                  lt_strerror(rc));
+        rc = lt_h5_fail(w->path, rc, w->rec_name, 0, err, errlen,
+                        "cannot encode TriggerRecordHeader: %s", lt_strerror(rc));
         goto out;
     }
     for (size_t i = 0; i < n_requests; i++)
         if ((rc = lt_component_request_encode(&requests[i],
                                               buf + LT_TRH_SIZE + i * LT_COMPONENT_REQUEST_SIZE,
                                               LT_COMPONENT_REQUEST_SIZE)) < 0) {
-            rc = fail(w, rc, w->rec_name, 0, err, errlen, "cannot encode ComponentRequest %zu: %s",
-                      i, lt_strerror(rc));
+            rc = lt_h5_fail(w->path, rc, w->rec_name, 0, err, errlen,
+                            "cannot encode ComponentRequest %zu: %s", i, lt_strerror(rc));
             goto out;
         }
     if (lt_h5_header_dataset_name(w->type, &trh->element_id, name, sizeof name) < 0) {
-        rc = fail(w, LT_EINVAL, w->rec_name, 0, err, errlen, "header dataset name too long");
+        rc = lt_h5_fail(w->path, LT_EINVAL, w->rec_name, 0, err, errlen,
+                        "header dataset name too long");
         goto out;
     }
     if ((rc = write_bytes_dataset(w, name, buf, len, NULL, 0, err, errlen)) == 0 &&
         (rc = remember(w, &trh->element_id, UINT32_MAX, 0)) < 0)
-        rc = fail(w, rc, w->rec_name, 0, err, errlen, "out of memory");
+        rc = lt_h5_fail(w->path, rc, w->rec_name, 0, err, errlen, "out of memory");
 out:
     free(buf);
     if (rc < 0) close_record_handles(w);
@@ -377,33 +376,37 @@ out:
 int lt_h5w_add_fragment(struct lt_h5w *w, const struct lt_fragment_header *hdr, const void *payload,
                         size_t payload_len, char *err, size_t errlen)
 {
-    if (!w->rec_open) return fail(w, LT_EINVAL, "/", 0, err, errlen, "no record open for fragment");
+    if (!w->rec_open)
+        return lt_h5_fail(w->path, LT_EINVAL, "/", 0, err, errlen, "no record open for fragment");
     if (payload_len && !payload)
-        return fail(w, LT_EINVAL, w->rec_name, 0, err, errlen, "fragment payload is NULL");
+        return lt_h5_fail(w->path, LT_EINVAL, w->rec_name, 0, err, errlen,
+                          "fragment payload is NULL");
     if (payload_len > LT_H5_MAX_DATASET_BYTES - LT_FRAGMENT_HEADER_SIZE)
-        return fail(w, LT_ERANGE, w->rec_name, 0, err, errlen, "fragment payload of %zu bytes",
-                    payload_len);
+        return lt_h5_fail(w->path, LT_ERANGE, w->rec_name, 0, err, errlen,
+                          "fragment payload of %zu bytes", payload_len);
     if (w->n_ds > LT_H5_MAX_DATASETS_PER_RECORD)
-        return fail(w, LT_EFULL, w->rec_name, 0, err, errlen, "too many fragments in one record");
+        return lt_h5_fail(w->path, LT_EFULL, w->rec_name, 0, err, errlen,
+                          "too many fragments in one record");
     /* hdf5libs files a fragment under the record its header names: keep them consistent. */
     if (hdr->trigger_number != w->rec_number || hdr->sequence_number != w->rec_sequence)
-        return fail(w, LT_EINVAL, w->rec_name, 0, err, errlen,
-                    "fragment of record %" PRIu64 ".%u written into this record",
-                    hdr->trigger_number, (unsigned)hdr->sequence_number);
+        return lt_h5_fail(w->path, LT_EINVAL, w->rec_name, 0, err, errlen,
+                          "fragment of record %" PRIu64 ".%u written into this record",
+                          hdr->trigger_number, (unsigned)hdr->sequence_number);
     struct lt_fragment_header h = *hdr;
     h.size = LT_FRAGMENT_HEADER_SIZE + (uint64_t)payload_len;
     uint8_t hbuf[LT_FRAGMENT_HEADER_SIZE];
     int rc = lt_fragment_header_encode(&h, hbuf, sizeof hbuf);
     if (rc < 0)
-        return fail(w, rc, w->rec_name, 0, err, errlen, "cannot encode FragmentHeader: %s",
-                    lt_strerror(rc));
+        return lt_h5_fail(w->path, rc, w->rec_name, 0, err, errlen,
+                          "cannot encode FragmentHeader: %s", lt_strerror(rc));
     char name[LT_H5_NAME_MAX];
     if (lt_h5_fragment_dataset_name(&h.element_id, h.fragment_type, name, sizeof name) < 0)
-        return fail(w, LT_EINVAL, w->rec_name, 0, err, errlen, "fragment dataset name too long");
+        return lt_h5_fail(w->path, LT_EINVAL, w->rec_name, 0, err, errlen,
+                          "fragment dataset name too long");
     rc = write_bytes_dataset(w, name, hbuf, sizeof hbuf, payload, payload_len, err, errlen);
     if (rc < 0) return rc;
     if ((rc = remember(w, &h.element_id, h.fragment_type, h.detector_id)) < 0)
-        return fail(w, rc, w->rec_name, 0, err, errlen, "out of memory");
+        return lt_h5_fail(w->path, rc, w->rec_name, 0, err, errlen, "out of memory");
     return 0;
 }
 
@@ -413,7 +416,8 @@ static int write_record_attrs(struct lt_h5w *w, char *err, size_t errlen)
     const struct lt_source_id *hdr = NULL;
     struct lt_h5_fragment_ref *refs = w->n_ds ? calloc(w->n_ds, sizeof *refs) : NULL;
     size_t n = 0;
-    if (w->n_ds && !refs) return fail(w, LT_ENOMEM, w->rec_name, 0, err, errlen, "out of memory");
+    if (w->n_ds && !refs)
+        return lt_h5_fail(w->path, LT_ENOMEM, w->rec_name, 0, err, errlen, "out of memory");
     for (size_t i = 0; i < w->n_ds; i++) {
         const struct written *d = &w->ds[i];
         if (d->fragment_type == UINT32_MAX)
@@ -427,17 +431,17 @@ static int write_record_attrs(struct lt_h5w *w, char *err, size_t errlen)
                  : LT_EINVAL;
     if (!hdr) snprintf(what, sizeof what, "record without header");
     free(refs);
-    return rc < 0 ? fail(w, rc, w->rec_name, rc == LT_EIO, err, errlen, "%s", what) : 0;
+    return rc < 0 ? lt_h5_fail(w->path, rc, w->rec_name, rc == LT_EIO, err, errlen, "%s", what) : 0;
 }
 
 int lt_h5w_end_record(struct lt_h5w *w, char *err, size_t errlen)
 {
-    if (!w->rec_open) return fail(w, LT_EINVAL, "/", 0, err, errlen, "no record open");
+    if (!w->rec_open) return lt_h5_fail(w->path, LT_EINVAL, "/", 0, err, errlen, "no record open");
     int rc = write_record_attrs(w, err, errlen);
     /* hdf5libs flushes after every dataset; once per record keeps the file consistent on disk at
      * record boundaries for a fraction of the metadata writes. */
     if (rc == 0 && H5Fflush(w->file, H5F_SCOPE_LOCAL) < 0)
-        rc = fail(w, LT_EIO, w->rec_name, 1, err, errlen, "flush failed");
+        rc = lt_h5_fail(w->path, LT_EIO, w->rec_name, 1, err, errlen, "flush failed");
     close_record_handles(w);
     if (rc == 0) w->records++;
     return rc;
@@ -475,5 +479,7 @@ int lt_h5w_append_truth(struct lt_h5w *w, const struct lt_truth *rows, size_t n,
 {
     char what[160];
     int rc = lt_h5_truth_append(w->file, &w->truth, rows, n, what, sizeof what);
-    return rc < 0 ? fail(w, rc, "/" LT_H5_TRUTH_GROUP, rc == LT_EIO, err, errlen, "%s", what) : 0;
+    return rc < 0 ? lt_h5_fail(w->path, rc, "/" LT_H5_TRUTH_GROUP, rc == LT_EIO, err, errlen, "%s",
+                               what)
+                  : 0;
 }

@@ -14,12 +14,18 @@
  *    there, the periodic trigger does not spin;
  *  - a hello claiming cell 0 from another connection while cell 0's route is alive, empty
  *    replies from a connection that is no cell's route: refused.
- * In both, the real cells keep working, the module keeps deciding (three more decisions after
+ * Over ipc:// (test_ipc_file_mode_and_trust): the socket files have mode 0660 and the kernel
+ * refuses another user; a stranger that can reach them meets the rules that need no keys.
+ * In all, the real cells keep working, the module keeps deciding (three more decisions after
  * the attack), SIGTERM ends the module cleanly within seconds and no .writing file is left. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <grp.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <zmq.h>
 
 #include "msg.h"
@@ -128,11 +134,17 @@ static void *plain_client(void *ctx, int type)
     return s;
 }
 
+/* "tcp://127.0.0.1:<port>" in buf (64 bytes). */
+static const char *tcp_ep(char *buf, int port)
+{
+    snprintf(buf, 64, "tcp://127.0.0.1:%d", port);
+    return buf;
+}
+
 static void connect_to(void *s, int port)
 {
     char ep[64];
-    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", port);
-    ck_assert_int_eq(zmq_connect(s, ep), 0);
+    ck_assert_int_eq(zmq_connect(s, tcp_ep(ep, port)), 0);
 }
 
 static double mono_s(void)
@@ -142,9 +154,10 @@ static double mono_s(void)
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-/* Start module and cell process on `sub`; returns 1 when both run and decisions flow. */
-static int start_pair(const char *sub, const char *endpoint_extra, int pc, int pr, pid_t *pm,
-                      pid_t *pc_pid, char *log_m, char *log_c)
+/* Start module and cell process on `sub`, their data sockets on the endpoints cand_ep
+ * (candidates) and req_ep (requests); returns 1 when both run and decisions flow. */
+static int start_pair_on(const char *sub, const char *endpoint_extra, const char *cand_ep,
+                         const char *req_ep, pid_t *pm, pid_t *pc_pid, char *log_m, char *log_c)
 {
     char conf[600], text[4096];
     struct timespec now;
@@ -158,11 +171,10 @@ static int start_pair(const char *sub, const char *endpoint_extra, int pc, int p
              "            single = { enabled = true; min_score = 30000; };\n"
              "            periodic = { enabled = true; period_ms = 10.0; }; };\n"
              "readout = { data_wait_ms = 800; reply_timeout_ms = 1500; };\n"
-             "endpoints = { candidates = \"tcp://127.0.0.1:%d\"; requests = "
-             "\"tcp://127.0.0.1:%d\";%s};\n"
+             "endpoints = { candidates = \"%s\"; requests = \"%s\";%s};\n"
              "writer = { output_dir = \"%s\"; };\n"
              "monitor = { control_endpoint = \"off\"; status_endpoint = \"off\"; };\n",
-             (double)now.tv_sec + now.tv_nsec * 1e-9, pc, pr, endpoint_extra, sub);
+             (double)now.tv_sec + now.tv_nsec * 1e-9, cand_ep, req_ep, endpoint_extra, sub);
     write_file(conf, text);
     snprintf(log_m, 600, "%s/module.log", sub);
     snprintf(log_c, 600, "%s/cells.log", sub);
@@ -173,6 +185,15 @@ static int start_pair(const char *sub, const char *endpoint_extra, int pc, int p
     if (!wait_for_log(log_m, "running: role module", 20)) return 0;
     *pc_pid = trigd_spawn(log_c, c_args);
     return wait_for_log(log_m, "trigger 3 ", 40);
+}
+
+/* The same over tcp on loopback ports pc and pr. */
+static int start_pair(const char *sub, const char *endpoint_extra, int pc, int pr, pid_t *pm,
+                      pid_t *pc_pid, char *log_m, char *log_c)
+{
+    char ce[64], re[64];
+    return start_pair_on(sub, endpoint_extra, tcp_ep(ce, pc), tcp_ep(re, pr), pm, pc_pid, log_m,
+                         log_c);
 }
 
 /* Three more decisions, then stop: cells first (they serve the last requests), then the module,
@@ -196,6 +217,19 @@ static int decide_then_stop(const char *log_m, const char *log_c, pid_t pm, pid_
     }
     /* Readouts in flight have reply_timeout_ms (1.5 s) at most; draining input 1 s. */
     return took < 5.0 ? sm : -1;
+}
+
+/* The end of an attack: decide_then_stop, close the attacker's sockets and context, and read
+ * what the module refused; the module must have stopped cleanly. */
+static void stop_and_read_refused(const char *log_m, const char *log_c, pid_t pm, pid_t pc, int ok,
+                                  void *ctx, void **socks, int n_socks, struct refused *r)
+{
+    int st = decide_then_stop(log_m, log_c, pm, pc, &ok);
+    for (int i = 0; i < n_socks; i++) zmq_close(socks[i]);
+    zmq_ctx_term(ctx);
+    ck_assert(ok);
+    ck_assert_int_eq(st, 0);
+    ck_assert(read_refused(log_m, r));
 }
 
 /* Records written in sub: count those where a fragment of `cell` is kDataNotFound after the
@@ -306,14 +340,9 @@ START_TEST(test_insecure_bounds)
          wait_for_log(log_m, "while the cell's route is alive", 10) &&
          wait_for_log(log_m, "jumps more than trigger.max_sequence_gap", 10);
 
-    int st = decide_then_stop(log_m, log_c, pm, pcell, &ok);
-    zmq_close(push);
-    zmq_close(dealer);
-    zmq_ctx_term(ctx);
-    ck_assert(ok);
-    ck_assert_int_eq(st, 0);
     struct refused r = {0};
-    ck_assert(read_refused(log_m, &r));
+    void *socks[] = {push, dealer};
+    stop_and_read_refused(log_m, log_c, pm, pcell, ok, ctx, socks, 2, &r);
     fprintf(stderr,
             "insecure: %llu triggers; refused %llu clock, %llu sequence, %llu bad "
             "replies\n",
@@ -503,10 +532,107 @@ START_TEST(test_idle_peers_cannot_exhaust_descriptors)
 }
 END_TEST
 
+/* Connects to the unix socket at path as user and group nobody (65534), in a child: 0 when the
+ * kernel let it, else the errno (EACCES: refused by the file's mode); -1 when the path could not
+ * even be looked up (so a refusal is the socket's mode, not a directory on the way). */
+static int connect_as_nobody(const char *path)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct stat sb;
+        if (setgroups(0, NULL) || setgid(65534) || setuid(65534)) _exit(120);
+        if (stat(path, &sb) != 0) _exit(121);
+        int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        struct sockaddr_un a = {.sun_family = AF_UNIX};
+        snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+        if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0) _exit(0);
+        _exit(errno > 0 && errno < 120 ? errno : 122);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    int code = WIFEXITED(st) ? WEXITSTATUS(st) : 123;
+    return code == 121 ? -1 : code;
+}
+
+/* The data sockets over ipc:// (a module and a cell process on one host): no CURVE there, the
+ * socket file's mode (0660, docs/security.md) is the access control, and the kernel enforces it
+ * (a process of another user cannot connect). A client that can reach the files is a peer
+ * without identity, so the rules that need no keys hold as over insecure tcp: a cell id that is
+ * not configured is refused, a stranger's huge sequence number moves no state (no messages
+ * counted lost), a time beyond the bound is a clock fault, a hello claiming a live cell's route
+ * and a reply from a connection that is no cell's route are refused; the real cells keep
+ * working and the module keeps deciding. */
+START_TEST(test_ipc_file_mode_and_trust)
+{
+    char sub[300], log_m[600], log_c[600], cand[400], req[400];
+    snprintf(sub, sizeof sub, "%s/ipc", dir);
+    mkdir(sub, 0755);
+    chmod(dir, 0711); /* others may look the sockets up: only their own mode stands in the way */
+    snprintf(cand, sizeof cand, "ipc://%s/candidates", sub);
+    snprintf(req, sizeof req, "ipc://%s/requests", sub);
+    pid_t pm, pcell;
+    int ok = start_pair_on(sub, "", cand, req, &pm, &pcell, log_m, log_c);
+    ck_assert(!wait_for_log(log_m, "INSECURE", 0.1)); /* ipc is not insecure tcp */
+    const char *files[2] = {cand + 6, req + 6};
+    for (int i = 0; i < 2; i++) {
+        struct stat sb;
+        ck_assert_int_eq(stat(files[i], &sb), 0);
+        ck_assert(S_ISSOCK(sb.st_mode));
+        ck_assert_msg((sb.st_mode & 0777) == 0660, "%s has mode %o, 0660 documented", files[i],
+                      (unsigned)(sb.st_mode & 0777));
+        if (geteuid() == 0) /* root can become a stranger: the kernel refuses it */
+            ck_assert_int_eq(connect_as_nobody(files[i]), EACCES);
+    }
+
+    void *ctx = zmq_ctx_new();
+    void *push = plain_client(ctx, ZMQ_PUSH), *dealer = plain_client(ctx, ZMQ_DEALER);
+    ck_assert_int_eq(zmq_connect(push, cand), 0);
+    ck_assert_int_eq(zmq_connect(dealer, req), 0);
+    usleep(200000);
+    send_hb(push, 7, 1, 1000);                /* cell 7 is not configured */
+    send_hb(push, 0, 1ULL << 40, 1000);       /* a huge sequence number for a real cell */
+    send_hb(push, 1, 1ULL << 20, 1ULL << 62); /* a time far beyond the bound */
+    send_hb(dealer, 0, 1, 0);                 /* hello as cell 0 while its route is alive */
+    send_empty_reply(dealer, 0, last_trigger(log_m) + 1);
+    ok = ok && wait_for_log(log_m, "cell 7 is not configured", 10) &&
+         wait_for_log(log_m, "jumps more than trigger.max_sequence_gap", 10) &&
+         wait_for_log(log_m, "refused (clock fault)", 10) &&
+         wait_for_log(log_m, "while the cell's route is alive", 10);
+
+    struct refused r = {0};
+    void *socks[] = {push, dealer};
+    stop_and_read_refused(log_m, log_c, pm, pcell, ok, ctx, socks, 2, &r);
+    FILE *f = fopen(log_m, "r");
+    ck_assert_ptr_nonnull(f);
+    char line[2048];
+    unsigned long long bad = 0, lost = ~0ULL;
+    while (fgets(line, sizeof line, f)) {
+        const char *p = strstr(line, "module: ");
+        if (p) sscanf(p, "module: %*u msgs (%llu bad, %*u out of order, %llu lost)", &bad, &lost);
+    }
+    fclose(f);
+    fprintf(stderr,
+            "ipc: %llu triggers; %llu bad, %llu lost; refused %llu clock, %llu sequence, %llu "
+            "bad replies\n",
+            r.triggers, bad, lost, r.clock, r.sequence, r.bad_replies);
+    ck_assert_uint_ge(bad, 1);
+    ck_assert_uint_lt(lost, 1000); /* believing the forged number would count ~1.1e12 */
+    ck_assert_uint_ge(r.sequence, 1);
+    ck_assert_uint_ge(r.clock, 1);
+    ck_assert_uint_ge(r.bad_replies, 1);
+    ck_assert(!wait_for_log(log_m, "unreachable for data requests", 0.1));
+    size_t n_files;
+    check_files(sub, &n_files);
+}
+END_TEST
+
 int main(void)
 {
-    const TTest *const tests[] = {test_curve_peers_speak_only_for_themselves, test_insecure_bounds,
+    const TTest *const tests[] = {test_curve_peers_speak_only_for_themselves,
+                                  test_insecure_bounds,
                                   test_pipelined_triggers_answered_at_once,
-                                  test_idle_peers_cannot_exhaust_descriptors, NULL};
+                                  test_idle_peers_cannot_exhaust_descriptors,
+                                  test_ipc_file_mode_and_trust,
+                                  NULL};
     return trigd_e2e_main(dir, sizeof dir, "dataplane_security", 200, tests);
 }

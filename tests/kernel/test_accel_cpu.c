@@ -179,6 +179,7 @@ static void random_net(struct lt_kernel_net *n, int variant)
     n->in_shift = 1;
     n->threshold = 5;
     n->n_layers = 4;
+    n->act_bits = (variant & 2) ? 8 : 16; /* variants 2, 3: int8 activations, both layer sets */
     /* odd and even channel counts, every kw, time and wire pooling, a Cin = 1 inner layer */
     struct lt_kernel_layer L[2][4] = {{{1, 5, 3, 7, 7, 1, 2, 1},
                                        {5, 16, 2, 5, 8, 1, 2, 2},
@@ -190,13 +191,28 @@ static void random_net(struct lt_kernel_net *n, int variant)
                                        {9, 1, 1, 5, 8, 0, 1, 1}}};
     for (int l = 0; l < 4; l++) {
         n->layer[l] = L[variant % 2][l];
+        /* variant 3 keeps |w| <= 40 so AVX2's single-vpmaddubsw path is taken (checked below);
+         * full-range weights need its split path */
         for (uint32_t i = 0; i < lt_kernel_layer_nweights(&n->layer[l]); i++)
-            n->w[l][i] = (int8_t)((int)(rnd() % 256) - 128);
+            n->w[l][i] = variant == 3 ? (int8_t)((int)(rnd() % 81) - 40)
+                                      : (int8_t)((int)(rnd() % 256) - 128);
         for (uint32_t c = 0; c < n->layer[l].cout; c++)
             n->bias[l][c] = (int32_t)(rnd() % 20001) - 10000;
     }
     char err[200];
     ck_assert_msg(lt_kernel_arch_check(n, err, sizeof(err)) == 0, "%s", err);
+    if (n->act_bits == 8) {
+        static int32_t packed[LT_KERNEL_MAX_WEIGHTS];
+        int n_safe = 0;
+        for (uint32_t l = 0; l < n->n_layers; l++) {
+            ck_assert_uint_le(lt_cpu_packed_size(n, l), LT_KERNEL_MAX_WEIGHTS);
+            n_safe += lt_cpu_pack_layer(n, l, packed);
+        }
+        if (variant == 3)
+            ck_assert_int_eq(n_safe, (int)n->n_layers);
+        else
+            ck_assert_int_lt(n_safe, (int)n->n_layers);
+    }
 }
 
 START_TEST(random_networks_all_isas)

@@ -7,7 +7,12 @@
  * integer reference. Every path the kernel offers is checked: the network alone on columns,
  * preprocess + network on frames (scalar reference), and the accelerator interface's cpu backend
  * (its vectorised code). A last case changes a single weight and requires the scores to change,
- * so this test demonstrably fails when the weights and the vectors disagree. */
+ * so this test demonstrably fails when the weights and the vectors disagree.
+ *
+ * Two sets: tests/data/kernel_vectors with the trained CNN cnn.ltw (int16 activations), and
+ * tests/data/kernel_vectors_int8 with its own weights file, a network trained with 8-bit
+ * activations (train.py --act-bits 8), so the int8 arithmetic is pinned to intmodel.py whatever the
+ * default network is. */
 #include <check.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -39,6 +44,17 @@ static const char *src_dir(void)
     return s ? s : LARTRIG_SOURCE_DIR;
 }
 
+/* A vector set: its directory and the weights file its expected scores were computed with. */
+struct vset {
+    const char *dir, *weights;
+    uint32_t act_bits; /* what the weights must declare (0: any) */
+};
+static const struct vset SETS[] = {
+    {"tests/data/kernel_vectors", "kernels/weights/cnn.ltw", 0},
+    {"tests/data/kernel_vectors_int8", "tests/data/kernel_vectors_int8/weights.ltw", 8},
+};
+#define N_SETS (sizeof SETS / sizeof SETS[0])
+
 static uint8_t *slurp(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -60,10 +76,10 @@ static uint32_t u32le(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static void load_vec(const char *name, struct vec *v)
+static void load_vec(const struct vset *set, const char *name, struct vec *v)
 {
     char path[1024];
-    snprintf(path, sizeof path, "%s/tests/data/kernel_vectors/%s", src_dir(), name);
+    snprintf(path, sizeof path, "%s/%s/%s", src_dir(), set->dir, name);
     memset(v, 0, sizeof *v);
     v->buf = slurp(path, &v->len);
     ck_assert_msg(v->len >= VEC_HEADER && memcmp(v->buf, VEC_MAGIC, 8) == 0, "%s: bad magic", path);
@@ -87,18 +103,22 @@ static void load_vec(const char *name, struct vec *v)
     v->score = v->x + (size_t)v->cols * v->wires;
 }
 
-static struct lt_weights *load_weights(uint32_t expect_crc)
+static struct lt_weights *load_weights(const struct vset *set, uint32_t expect_crc)
 {
     char path[1024], err[256];
-    snprintf(path, sizeof path, "%s/kernels/weights/cnn.ltw", src_dir());
+    snprintf(path, sizeof path, "%s/%s", src_dir(), set->weights);
     struct lt_weights *w = malloc(sizeof *w);
     ck_assert_ptr_nonnull(w);
     int rc = lt_weights_load(path, w, err, sizeof err);
     ck_assert_msg(rc == 0, "%s", err);
     ck_assert_msg(w->crc == expect_crc,
                   "%s has CRC %08x but the vectors were made with weights CRC %08x: regenerate "
-                  "them with tools/train/train.py (docs/training.md)",
+                  "them with tools/train/make_vectors.py (docs/training.md)",
                   path, w->crc, expect_crc);
+    if (set->act_bits)
+        ck_assert_msg(lt_kernel_act_bits(&w->net) == set->act_bits,
+                      "%s: activation width %u, this vector set needs %u", path,
+                      lt_kernel_act_bits(&w->net), set->act_bits);
     return w;
 }
 
@@ -130,9 +150,10 @@ static size_t run_cnn(const struct lt_kernel_net *net, const struct vec *v, size
 START_TEST(network_matches_reference)
 {
     struct vec v;
-    load_vec("columns_full_cell.bin", &v);
+    const struct vset *set = &SETS[_i];
+    load_vec(set, "columns_full_cell.bin", &v);
     ck_assert_uint_eq(v.kind, 1);
-    struct lt_weights *w = load_weights(v.crc);
+    struct lt_weights *w = load_weights(set, v.crc);
     ck_assert_uint_eq(v.groups, v.wires / lt_kernel_pool_w(&w->net));
     size_t first;
     size_t bad = run_cnn(&w->net, &v, &first);
@@ -153,8 +174,9 @@ END_TEST
 START_TEST(one_changed_weight_is_detected)
 {
     struct vec v;
-    load_vec("columns_full_cell.bin", &v);
-    struct lt_weights *w = load_weights(v.crc);
+    const struct vset *set = &SETS[_i];
+    load_vec(set, "columns_full_cell.bin", &v);
+    struct lt_weights *w = load_weights(set, v.crc);
     /* nudge the newest-column, centre-wire tap of the first filter by one LSB */
     struct lt_kernel_layer *L = &w->net.layer[0];
     uint32_t i = lt_kernel_widx(L, 0, 0, L->kt - 1U, L->kw / 2U);
@@ -171,9 +193,10 @@ START_TEST(frames_preprocess_and_network_scalar)
 {
     struct vec v;
     char err[256];
-    load_vec("frames_one_femb.bin", &v);
+    const struct vset *set = &SETS[_i];
+    load_vec(set, "frames_one_femb.bin", &v);
     ck_assert_uint_eq(v.kind, 2);
-    struct lt_weights *w = load_weights(v.crc);
+    struct lt_weights *w = load_weights(set, v.crc);
     struct lt_cell_geom g = {.n_fembs = v.n_fembs};
     struct lt_pre_map *map = malloc(sizeof *map);
     struct lt_pre_state *pre = malloc(sizeof *pre);
@@ -183,7 +206,7 @@ START_TEST(frames_preprocess_and_network_scalar)
     ck_assert(map && pre && cnn && x);
     ck_assert_msg(lt_pre_map_build(map, &g, err, sizeof err) == 0, "%s", err);
     ck_assert_uint_eq(map->n_wires, v.wires);
-    lt_pre_reset(pre, w->net.d, w->net.in_shift);
+    lt_pre_reset(pre, w->net.d, w->net.in_shift, lt_kernel_in_max(&w->net));
     lt_cnn_reset(cnn, &w->net, v.wires);
     const lt_wibeth_frame *frames = (const lt_wibeth_frame *)v.frames;
     uint32_t col = 0, u = 0, n_streams = 2U * v.n_fembs;
@@ -206,6 +229,11 @@ START_TEST(frames_preprocess_and_network_scalar)
     }
     ck_assert_uint_eq(col, v.cols);
     ck_assert_uint_eq(u, v.scols);
+    if (set->act_bits == 8) { /* the planted extremes reach the int8 input saturation */
+        uint32_t n_sat = 0;
+        for (size_t i = 0; i < (size_t)v.cols * v.wires; i++) n_sat += v.x[i] == 127;
+        ck_assert_msg(n_sat > 0, "%s: no input activation at 127", set->dir);
+    }
     free(x);
     free(cnn);
     free(pre);
@@ -215,28 +243,31 @@ START_TEST(frames_preprocess_and_network_scalar)
 }
 END_TEST
 
-/* The accelerator interface's cpu backend on the same frames, for the SIMD variant selected by
- * the loop index. A variant this CPU or build lacks is reported and skipped. */
-static const char *const isas[] = {"scalar", "avx2", "avx512", "auto"};
+/* The accelerator interface's cpu backend on the same frames, for the vector set and SIMD variant
+ * selected by the loop index. A variant this CPU or build lacks is reported and skipped. */
+static const char *const ISAS[] = {"scalar", "avx2", "avx512", "auto"};
+#define N_ISAS (sizeof ISAS / sizeof ISAS[0])
 
 START_TEST(frames_through_cpu_backend)
 {
     struct vec v;
     char err[256];
-    int isa = lt_cpu_isa_parse(isas[_i]);
+    const struct vset *set = &SETS[(size_t)_i / N_ISAS];
+    const char *isa_name = ISAS[(size_t)_i % N_ISAS];
+    int isa = lt_cpu_isa_parse(isa_name);
     ck_assert_int_ge(isa, 0);
     if (!lt_cpu_isa_supported((enum lt_cpu_isa)isa)) {
-        printf("test_kernel_vectors: cpu_isa %s not supported here: skipped\n", isas[_i]);
+        printf("test_kernel_vectors: cpu_isa %s not supported here: skipped\n", isa_name);
         return;
     }
-    load_vec("frames_one_femb.bin", &v);
-    struct lt_weights *w = load_weights(v.crc);
+    load_vec(set, "frames_one_femb.bin", &v);
+    struct lt_weights *w = load_weights(set, v.crc);
     struct lt_accel_config cfg = {.backend = "cpu",
                                   .threads = 1,
                                   .max_cells = 1,
                                   .max_block_periods = 4,
                                   .keep_scores = 1,
-                                  .cpu_isa = isas[_i]};
+                                  .cpu_isa = isa_name};
     struct lt_accel *a = NULL;
     ck_assert_msg(lt_accel_open(&cfg, &a, err, sizeof err) == 0, "%s", err);
     ck_assert_msg(lt_accel_load_weights(a, w, err, sizeof err) == 0, "%s", err);
@@ -254,13 +285,13 @@ START_TEST(frames_through_cpu_backend)
         ck_assert_int_eq(lt_accel_collect(a, slot, cands, 64, &res, &dropped), 0);
         uint32_t cols = 0, outs = 0;
         const int16_t *s = lt_accel_last_scores(a, slot, &cols, &outs);
-        ck_assert_msg(s != NULL, "cpu backend (%s) kept no score map", isas[_i]);
+        ck_assert_msg(s != NULL, "cpu backend (%s) kept no score map", isa_name);
         ck_assert_uint_eq(outs, v.groups);
         ck_assert_uint_le(u + cols, v.scols);
         for (uint32_t c = 0; c < cols; c++, u++)
             for (uint32_t k = 0; k < v.groups; k++)
                 ck_assert_msg(s[(size_t)c * outs + k] == v.score[(size_t)u * v.groups + k],
-                              "isa %s: score column %u group %u: kernel %d, reference %d", isas[_i],
+                              "isa %s: score column %u group %u: kernel %d, reference %d", isa_name,
                               u, k, s[(size_t)c * outs + k], v.score[(size_t)u * v.groups + k]);
     }
     ck_assert_uint_eq(u, v.scols);
@@ -275,10 +306,10 @@ static Suite *suite(void)
     Suite *s = suite_create("kernel_vectors");
     TCase *tc = tcase_create("bit_exact");
     tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, network_matches_reference);
-    tcase_add_test(tc, one_changed_weight_is_detected);
-    tcase_add_test(tc, frames_preprocess_and_network_scalar);
-    tcase_add_loop_test(tc, frames_through_cpu_backend, 0, (int)(sizeof isas / sizeof isas[0]));
+    tcase_add_loop_test(tc, network_matches_reference, 0, (int)N_SETS);
+    tcase_add_loop_test(tc, one_changed_weight_is_detected, 0, (int)N_SETS);
+    tcase_add_loop_test(tc, frames_preprocess_and_network_scalar, 0, (int)N_SETS);
+    tcase_add_loop_test(tc, frames_through_cpu_backend, 0, (int)(N_SETS * N_ISAS));
     suite_add_tcase(s, tc);
     return s;
 }

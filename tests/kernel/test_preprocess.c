@@ -1,6 +1,7 @@
 /* Preprocessing against a straightforward reference computed here from unpacked frames: channel
  * selection (the X wires, found through the forward channel map), downsampling by every D,
- * pedestal initialisation and tracking, requantisation; plus the unpacker against lib/formats/wibeth. */
+ * pedestal initialisation and tracking, requantisation; plus the unpacker against
+ * lib/formats/wibeth. */
 #include "preprocess.h"
 #include "lt_error.h"
 
@@ -55,8 +56,8 @@ static void make_frames(int pulses)
 }
 
 /* docs/kernel.md "Input", as plainly as it can be written. */
-static int16_t ref_x(uint32_t d, uint32_t in_shift, uint32_t wire, uint32_t col, int32_t *ped,
-                     int *started)
+static int16_t ref_x(uint32_t d, uint32_t in_shift, int32_t x_max, uint32_t wire, uint32_t col,
+                     int32_t *ped, int *started)
 {
     uint32_t D = 1U << d, sum = 0;
     for (uint32_t k = 0; k < D; k++) sum += WIRE_ADC[wire][col * D + k];
@@ -69,38 +70,42 @@ static int16_t ref_x(uint32_t d, uint32_t in_shift, uint32_t wire, uint32_t col,
     int64_t q = r;
     if (in_shift)
         q = (r >= 0) ? r / (1 << in_shift) : -((-r + (1 << in_shift) - 1) / (1 << in_shift));
-    return (int16_t)(q > 32767 ? 32767 : q < -32768 ? -32768 : q);
+    return (int16_t)(q > x_max ? x_max : q < -x_max - 1 ? -x_max - 1 : q);
 }
 
-static void check_all(uint32_t d, uint32_t in_shift, int direct)
+/* x_max: 32767 (int16 activations) or 127 (int8) */
+static void check_all(uint32_t d, uint32_t in_shift, int direct, int32_t x_max)
 {
     struct lt_cell_geom g = {NF};
     char err[200];
     ck_assert_msg(lt_pre_map_build(&MAP, &g, err, sizeof(err)) == 0, "%s", err);
     ck_assert_uint_eq(MAP.n_wires, NW);
-    /* lib/formats/chmap.h's map allows unpacking straight into wire order; the general path (a stream's
-     * sums, then a scatter) must give the same result */
+    /* lib/formats/chmap.h's map allows unpacking straight into wire order; the general path (a
+     * stream's sums, then a scatter) must give the same result */
     for (uint32_t u = 0; u < MAP.n_used; u++) {
         ck_assert_uint_eq(MAP.used_direct[u], 1);
         if (!direct) MAP.used_direct[u] = 0;
     }
     memset(&ST, 0, sizeof(ST));
-    lt_pre_reset(&ST, d, in_shift);
+    lt_pre_reset(&ST, d, in_shift, x_max);
     static int32_t ped[NW];
     static int started[NW];
     memset(started, 0, sizeof(started));
-    uint32_t col = 0;
+    uint32_t col = 0, n_sat = 0;
     for (int p = 0; p < PERIODS; p++) {
         uint32_t n = lt_pre_period(&ST, &MAP, FR[p], XO);
         ck_assert_uint_eq(n, 64U >> d);
         for (uint32_t c = 0; c < n; c++, col++)
             for (uint32_t j = 0; j < NW; j++) {
-                int16_t want = ref_x(d, in_shift, j, col, &ped[j], &started[j]);
+                int16_t want = ref_x(d, in_shift, x_max, j, col, &ped[j], &started[j]);
                 started[j] = 1;
                 ck_assert_msg(XO[c][j] == want, "d=%u in_shift=%u col %u wire %u: %d != %d", d,
                               in_shift, col, j, XO[c][j], want);
+                n_sat += want == x_max || want == -x_max - 1;
             }
     }
+    /* the int8 cases must actually reach the saturation they test */
+    if (x_max < 32767) ck_assert_msg(n_sat > 0, "d=%u in_shift=%u: nothing saturated", d, in_shift);
     for (uint32_t j = 0; j < NW; j++) ck_assert_int_eq(ST.ped[j], ped[j]);
 }
 
@@ -154,9 +159,12 @@ START_TEST(every_downsample_and_shift)
 {
     make_frames(1);
     for (uint32_t d = 0; d <= LT_KERNEL_MAX_D_LOG2; d++)
-        for (uint32_t sh = 0; sh <= 6; sh += 2) check_all(d, sh, (int)(sh / 2U) % 2);
-    check_all(0, 15, 1);
-    check_all(3, 1, 0);
+        for (uint32_t sh = 0; sh <= 6; sh += 2) check_all(d, sh, (int)(sh / 2U) % 2, 32767);
+    check_all(0, 15, 1, 32767);
+    check_all(3, 1, 0, 32767);
+    /* int8 activations: the input saturates at [-128, 127] */
+    for (uint32_t sh = 0; sh <= 4; sh += 2) check_all(4, sh, (int)(sh / 2U) % 2, 127);
+    check_all(0, 2, 1, 127);
 }
 END_TEST
 
@@ -174,7 +182,7 @@ START_TEST(pedestal_tracks_slowly)
     char err[200];
     ck_assert_int_eq(lt_pre_map_build(&MAP, &g, err, sizeof(err)), 0);
     memset(&ST, 0, sizeof(ST));
-    lt_pre_reset(&ST, 0, 0); /* D = 1, x in 1/16 ADC */
+    lt_pre_reset(&ST, 0, 0, 32767); /* D = 1, x in 1/16 ADC */
     ck_assert_uint_eq(lt_pre_period(&ST, &MAP, FR[0], XO), 64);
     for (int c = 0; c < 64; c++) ck_assert_int_eq(XO[c][17], 0);
     ck_assert_int_eq(ST.ped[17], 16000);

@@ -1,7 +1,7 @@
 /* Weights file: the committed default loads; encode/parse round trip; every kind of corruption
  * (magic, version, truncation at every length, CRC, trailing bytes, out-of-range and inconsistent
- * shapes, reserved byte, unreadable file) is refused with a message naming the file and the
- * problem. */
+ * shapes, reserved byte, activation width, unreadable file) is refused with a message naming the
+ * file and the problem. Version 1 files (no activation width: int16) still load. */
 #include "weights.h"
 #include "lt_error.h"
 
@@ -77,6 +77,9 @@ START_TEST(round_trip)
     ck_assert_int_eq(W.net.d, 3);
     ck_assert_int_eq(W.net.in_shift, 2);
     ck_assert_int_eq(W.net.threshold, -7);
+    ck_assert_uint_eq(W.net.act_bits, 16); /* a zeroed descriptor's width is written as 16 */
+    ck_assert_uint_eq(lt_wf_get_u16(buf + LT_WEIGHTS_OFF_VERSION), 2);
+    ck_assert_uint_eq(buf[LT_WEIGHTS_OFF_ACT_BITS], 16);
     for (int l = 0; l < 3; l++) {
         ck_assert_mem_eq(&W.net.layer[l], &n.layer[l], sizeof(n.layer[l]));
         ck_assert_mem_eq(W.net.w[l], n.w[l], lt_kernel_layer_nweights(&n.layer[l]));
@@ -100,11 +103,54 @@ START_TEST(bad_magic_and_version)
     ck_assert_ptr_nonnull(strstr(err, "m.ltw"));
     ck_assert_ptr_nonnull(strstr(err, "magic"));
     buf[0] = 'L';
-    buf[8] = 2;
+    buf[8] = 3;
     reseal(buf, len);
     ck_assert_int_eq(lt_weights_parse(buf, len, "v.ltw", &W, err, sizeof(err)), LT_EVERSION);
-    ck_assert_ptr_nonnull(strstr(err, "version 2"));
+    ck_assert_ptr_nonnull(strstr(err, "version 3"));
+    ck_assert_ptr_nonnull(strstr(err, "v.ltw"));
+    buf[8] = 0;
+    reseal(buf, len);
+    ck_assert_int_eq(lt_weights_parse(buf, len, "v0.ltw", &W, err, sizeof(err)), LT_EVERSION);
     ck_assert_int_eq(lt_weights_parse(buf, 3, "tiny", &W, err, sizeof(err)), LT_ESHORT);
+}
+END_TEST
+
+/* Version 2 carries the activation width; version 1 (byte 13 reserved) reads as int16. */
+START_TEST(activation_width_and_version_1)
+{
+    static struct lt_kernel_net n;
+    static uint8_t buf[1 << 16];
+    random_net(&n, 5);
+    n.act_bits = 8;
+    size_t len = encode(&n, buf, sizeof(buf));
+    ck_assert_uint_eq(buf[LT_WEIGHTS_OFF_ACT_BITS], 8);
+    ck_assert_msg(lt_weights_parse(buf, len, "a8", &W, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_uint_eq(W.net.act_bits, 8);
+    ck_assert_mem_eq(W.net.w[1], n.w[1], lt_kernel_layer_nweights(&n.layer[1]));
+    /* the same bytes as version 1: byte 13 must then be 0 and the width is 16 */
+    buf[LT_WEIGHTS_OFF_VERSION] = 1;
+    reseal(buf, len);
+    ck_assert_int_eq(lt_weights_parse(buf, len, "v1r.ltw", &W, err, sizeof(err)), LT_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(err, "reserved"));
+    buf[LT_WEIGHTS_OFF_ACT_BITS] = 0;
+    reseal(buf, len);
+    ck_assert_msg(lt_weights_parse(buf, len, "v1.ltw", &W, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_uint_eq(W.net.act_bits, 16);
+    /* version 2 with a width other than 8 or 16 */
+    buf[LT_WEIGHTS_OFF_VERSION] = 2;
+    for (uint32_t bad = 0; bad < 256; bad += 3) {
+        if (bad == 8 || bad == 16) continue;
+        buf[LT_WEIGHTS_OFF_ACT_BITS] = (uint8_t)bad;
+        reseal(buf, len);
+        ck_assert_int_eq(lt_weights_parse(buf, len, "aw.ltw", &W, err, sizeof(err)), LT_EFORMAT);
+        ck_assert_ptr_nonnull(strstr(err, "activation width"));
+    }
+    /* the encoder refuses a descriptor with an unknown width */
+    n.act_bits = 12;
+    size_t l2;
+    ck_assert_int_eq(lt_weights_encode(&n, "x", buf, sizeof(buf), &l2, err, sizeof(err)),
+                     LT_ERANGE);
+    ck_assert_ptr_nonnull(strstr(err, "act_bits"));
 }
 END_TEST
 
@@ -193,7 +239,7 @@ START_TEST(shapes_out_of_range)
     expect_shape_error(10, 6, LT_ERANGE, "downsample");
     expect_shape_error(11, 16, LT_ERANGE, "in_shift");
     expect_shape_error(12, 7, LT_ERANGE, "n_layers");
-    expect_shape_error(13, 1, LT_EFORMAT, "reserved");
+    expect_shape_error(13, 1, LT_EFORMAT, "activation width");
     expect_shape_error(L0 + 0, 2, LT_EFORMAT, "Cin"); /* input has one channel */
     expect_shape_error(L0 + 1, 17, LT_ERANGE, "Cout");
     expect_shape_error(L0 + 2, 8, LT_ERANGE, "kt");
@@ -232,6 +278,7 @@ int main(void)
     tcase_add_test(tc, default_file_loads);
     tcase_add_test(tc, round_trip);
     tcase_add_test(tc, bad_magic_and_version);
+    tcase_add_test(tc, activation_width_and_version_1);
     tcase_add_test(tc, every_truncation_rejected);
     tcase_add_test(tc, crc_and_trailing);
     tcase_add_test(tc, shapes_out_of_range);

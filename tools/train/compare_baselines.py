@@ -1,13 +1,15 @@
 #!/usr/bin/python3
 """Trigger-level comparison of the default trigger (since issue 15 the 3x3 charge sum at the working
-point of docs/training.md), the trained CNN and the 3x3 charge-sum baseline at its own threshold,
-all through trigd's own pipeline (`trigctl replay`: kernel, aggregator, readout, records) on the
-same simulated files of a held-out seed, judged by replay's trigger-level truth (docs/replay.md).
+point of docs/training.md), the trained CNN, the 3x3 charge-sum baseline at its own threshold and
+(with --tp) the TP/TA baseline, all through trigd's own pipeline (`trigctl replay`: kernel,
+aggregator, readout, records) on the same simulated files of a held-out seed, judged by replay's
+trigger-level truth (docs/replay.md).
 
   /usr/bin/python3 tools/train/compare_baselines.py [--build build] [--out out/compare]
                    [--energies 5,7,10] [--events 12] [--cells 2] [--seed 515151] [--plus30]
                    [--cnn 200,1,2,200,1300,3500] [--boxsum-threshold 400]
                    [--boxsum-single 400,800,1200,1600] [--reuse]
+                   [--tp] [--tp-single 150,200,250,300] [--tp-coincidence 100]
 
 Per energy: one run file of `cells` full cells (2560 channels) with `events` electrons of that
 energy injected per cell 15 ms apart, the cells staggered so that every event is alone in time
@@ -16,12 +18,15 @@ and every noise knob x 1.3; no other signal), replayed with (a) the embedded tri
 (default weights and thresholds), (b) the CNN (kernels/weights/cnn.ltw) with `--cnn` = kernel
 threshold, gap_w, gap_t, single.min_score, single.min_adc_sum, coincidence.min_score (its scores
 are logits x 64; the default is its setting at the fake-rate limit on the tuning seeds,
-docs/training.md), (c) kernels/weights/boxsum.ltw with its kernel threshold (and coincidence
-min_score) from --boxsum-threshold and single.min_score from each value of --boxsum-single
-(min_adc_sum 0, gaps 1 / 2: the baseline as first compared). Prints efficiency with a 68%
+docs/training.md "Working point"), (c) kernels/weights/boxsum.ltw with its kernel threshold (and
+coincidence min_score) from --boxsum-threshold and single.min_score from each value of
+--boxsum-single (min_adc_sum 0, gaps 1 / 2: the baseline as first compared). With --tp also (d)
+the TP/TA baseline (kernel.algorithm = "tp", docs/kernel.md "TP/TA baseline"): coincidence
+min_score from --tp-coincidence and single.min_score from each value of --tp-single, in its score
+units (10 ADC x samples: ~50 per MeV; min_adc_sum 0). Prints efficiency with a 68%
 Clopper-Pearson interval per energy and trigger, and the fake triggers of each trigger over all
 files. Small samples: the fake rates that matter (< 0.05 Hz per 150-cell module) cannot be
-measured here; see docs/training.md for how the working point's rate was estimated.
+measured here; docs/training.md says how the working point's rate was estimated.
 """
 import argparse
 import json
@@ -88,18 +93,27 @@ def interval(k, n, cl=0.68):
     return lo, hi
 
 
+def set_key(conf, path, value):
+    """conf (trigd --print-default-config: one key per line, groups opened by `name = {`) with
+    the key at dotted path set to value (written as in the file); fails if the key is not there."""
+    parts, pos = path.split("."), 0
+    for g in parts[:-1]:
+        m = re.compile(r"^\s*%s = \{\s*$" % re.escape(g), re.M).search(conf, pos)
+        assert m, f"no group {g} for {path}"
+        pos = m.end()
+    m = re.compile(r"^(\s*%s = ).*;$" % re.escape(parts[-1]), re.M).search(conf, pos)
+    assert m, f"no key {path}"
+    return conf[:m.start()] + m.group(1) + value + ";" + conf[m.end():]
+
+
 def derive(base, weights, threshold, gap_w, gap_t, single, adc, coinc):
-    """The printed embedded configuration with the kernel and trigger thresholds replaced."""
-    subs = [(r'(\n  weights = )"[^"]*";', r'\g<1>"%s";' % weights),
-            (r"(\n  threshold = )-?\d+;", r"\g<1>%d;" % threshold),
-            (r"(\n  gap_w = )\d+;", r"\g<1>%d;" % gap_w),
-            (r"(\n  gap_t = )\d+;", r"\g<1>%d;" % gap_t),
-            (r"(coincidence = \{[^}]*min_score = )-?\d+;", r"\g<1>%d;" % coinc),
-            (r"(single = \{[^}]*min_score = )-?\d+;", r"\g<1>%d;" % single),
-            (r"(single = \{[^}]*min_adc_sum = )\d+;", r"\g<1>%d;" % adc)]
-    for pat, rep in subs:
-        base, n = re.subn(pat, rep, base, count=1)
-        assert n == 1, f"could not derive the configuration: no match for {pat}"
+    """The printed embedded configuration with another network and its thresholds."""
+    for path, value in (("kernel.weights", '"%s"' % weights), ("kernel.threshold", threshold),
+                        ("kernel.gap_w", gap_w), ("kernel.gap_t", gap_t),
+                        ("trigger.single.min_score", single),
+                        ("trigger.single.min_adc_sum", adc),
+                        ("trigger.coincidence.min_score", coinc)):
+        base = set_key(base, path, str(value))
     return base
 
 
@@ -124,6 +138,11 @@ def main():
     ap.add_argument("--boxsum-threshold", type=int, default=400)
     ap.add_argument("--boxsum-single", default="400,800,1200,1600",
                     help="single.min_score values to try for the charge sum (comma list)")
+    ap.add_argument("--tp", action="store_true", help="also the TP/TA baseline (kernel.algorithm tp)")
+    ap.add_argument("--tp-single", default="150,200,250,300",
+                    help="single.min_score values to try for the TP chain (comma list)")
+    ap.add_argument("--tp-coincidence", type=int, default=100,
+                    help="coincidence.min_score for the TP chain")
     ap.add_argument("--reuse", action="store_true", help="keep existing simulated files")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
@@ -144,6 +163,15 @@ def main():
         box = derive(base, os.path.join(ROOT, "kernels", "weights", "boxsum.ltw"),
                      a.boxsum_threshold, 1, 2, single, 0, a.boxsum_threshold)
         confs.append((f"boxsum single>{single}", write(f"boxsum{single}", box)))
+    for single in [int(x) for x in a.tp_single.split(",")] if a.tp else []:
+        tp = set_key(base, "kernel.algorithm", '"tp"')
+        tp = set_key(tp, "trigger.single.min_score", str(single))
+        tp = set_key(tp, "trigger.single.min_adc_sum", "0")
+        tp = set_key(tp, "trigger.coincidence.min_score", str(a.tp_coincidence))
+        path = os.path.join(a.out, f"tp{single}.conf")
+        with open(path, "w") as f:
+            f.write(tp)
+        confs.append((f"tp single>{single}", path))
     rows = []
     for e in [float(x) for x in a.energies.split(",")]:
         path = os.path.join(a.out, f"le{e:g}{'_plus30' if a.plus30 else ''}.h5")
@@ -153,8 +181,8 @@ def main():
                    "--cells", str(a.cells), "--channels", "2560", "--seconds", f"{seconds:.3f}",
                    "--le-rate", "0", "--he-rate", "0", "--cosmic-rate", "0"]
             if a.plus30:
-                # simulator defaults x 1.3 (trigctl sim --help lists them); the knobs are applied
-                # in order, --background-scale after them
+                # simulator defaults x 1.3 (trigctl sim --help lists them); --background-scale
+                # applies after the knobs
                 cmd += ["--set", "noise_collection=3.9", "--set", "noise_induction=4.55",
                         "--set", "coherent_noise=1.3", "--set", "lowfreq_noise=1.3",
                         "--background-scale", "1.3"]

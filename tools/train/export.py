@@ -22,18 +22,19 @@ import zlib
 import numpy as np
 
 import data as tdata
-from intmodel import QLayer, QNet, preprocess, run_image, run_stream
+from intmodel import QLayer, QNet, input_act, preprocess, run_image, run_stream
 
 MAGIC = b"LARTRIGW"
-VERSION = 1
+VERSION = 2  # version 2: header byte 13 is the activation width (8 or 16); version 1 had 0 there
+READ_VERSIONS = (1, 2)  # version 1 files are int16 activations
 VEC_MAGIC = b"LTKVEC01"
 
 
 def weights_bytes(net, name, threshold):
     net.check()
     nm = name.encode("ascii")[:32]
-    body = struct.pack("<8sHBBBBh32s", MAGIC, VERSION, net.d, net.in_shift, len(net.layers), 0,
-                       int(np.clip(threshold, -32768, 32767)), nm)
+    body = struct.pack("<8sHBBBBh32s", MAGIC, VERSION, net.d, net.in_shift, len(net.layers),
+                       net.act_bits, int(np.clip(threshold, -32768, 32767)), nm)
     for l in net.layers:
         body += struct.pack("<8B", l.cin, l.cout, l.kt, l.kw, l.shift, int(l.relu), l.pw, l.pt)
     for l in net.layers:
@@ -59,10 +60,16 @@ def read_weights(path):
         raise ValueError(f"{path}: not a lartrig weights file")
     if struct.unpack("<I", b[-4:])[0] != zlib.crc32(b[:-4]):
         raise ValueError(f"{path}: CRC mismatch")
-    _, ver, d, in_shift, n, _, thr, name = struct.unpack("<8sHBBBBh32s", b[:48])
-    if ver != VERSION:
-        raise ValueError(f"{path}: version {ver}")
-    net = QNet(d=d, in_shift=in_shift)
+    _, ver, d, in_shift, n, act, thr, name = struct.unpack("<8sHBBBBh32s", b[:48])
+    if ver not in READ_VERSIONS:
+        raise ValueError(f"{path}: weights file version {ver}, this reader knows {READ_VERSIONS}")
+    if ver == 1:
+        if act != 0:
+            raise ValueError(f"{path}: version 1 reserved byte 13 is {act}, must be 0")
+        act = 16
+    elif act not in (8, 16):
+        raise ValueError(f"{path}: activation width {act}, must be 8 or 16")
+    net = QNet(d=d, in_shift=in_shift, act_bits=act)
     off, descs = 48, []
     for _ in range(n):
         descs.append(struct.unpack("<8B", b[off : off + 8]))
@@ -81,7 +88,7 @@ def read_weights(path):
 
 
 def save_qnet(net, path, threshold):
-    np.savez(path, d=net.d, in_shift=net.in_shift, threshold=threshold,
+    np.savez(path, d=net.d, in_shift=net.in_shift, act_bits=net.act_bits, threshold=threshold,
              **{f"w{i}": l.w for i, l in enumerate(net.layers)},
              **{f"b{i}": l.b for i, l in enumerate(net.layers)})
 
@@ -93,7 +100,9 @@ def _vec_header(kind, n_fembs, wires, cols, periods, groups, scols, crc):
 
 
 def vector_columns(net, x, crc):
-    """kind 1: the network alone on given input activations (from the start of a run)."""
+    """kind 1: the network alone on given input activations (from the start of a run), already
+    saturated to the activation width (as the kernel's preprocessing hands them over)."""
+    x = input_act(x, net.act_bits).astype(np.int16)
     s = run_image(net, x)
     assert np.array_equal(s, run_stream(net, x)), "whole-image and streaming reference disagree"
     W, T = x.shape
@@ -113,6 +122,7 @@ def vector_frames(net, adc_streams, n_fembs, first_tick, crc):
     st, ch = tdata.collection_map(n_fembs)
     adc = adc_streams[st, :, ch]  # [wires][samples]
     x, _ = preprocess(adc, net.d, net.in_shift)
+    x = input_act(x, net.act_bits).astype(np.int16)  # the kernel's x (sat8 for 8 bits)
     s = run_image(net, x)
     W, T = x.shape
     hdr = _vec_header(2, n_fembs, W, T, P, s.shape[0], s.shape[1], crc)

@@ -27,6 +27,32 @@ def sat16(a):
     return np.clip(a, INT16_MIN, INT16_MAX)
 
 
+ACT_BITS = (8, 16)  # activation widths the kernel implements (weights file version 2 says which)
+
+
+def act_range(act_bits, relu):
+    """Saturation range [lo, hi] of an activation that feeds a layer (docs/kernel.md "Activation
+    width"): int16 everywhere for 16 bits; for 8 bits, a ReLU output is unsigned [0, 255] (the
+    u8 operand of vpdpbusd / vpmaddubsw) and anything signed (the input image, a hidden layer
+    without ReLU) is [-128, 127]. The last layer's output (the score map) is always int16."""
+    if act_bits == 16:
+        return (0 if relu else INT16_MIN), INT16_MAX
+    if act_bits == 8:
+        return (0, 255) if relu else (-128, 127)
+    raise ValueError(f"activation width {act_bits}: only {ACT_BITS}")
+
+
+def sat_act(a, act_bits, relu=False):
+    lo, hi = act_range(act_bits, relu)
+    return np.clip(a, lo, hi)
+
+
+def input_act(x, act_bits):
+    """The network's input activation from the int16 preprocessed image: sat8 for 8 bits (equal
+    to sat8 of the unsaturated value, as the C kernel computes it), the image itself for 16."""
+    return sat_act(np.asarray(x, dtype=np.int64), act_bits)
+
+
 @dataclass
 class QLayer:
     cin: int
@@ -46,6 +72,7 @@ class QNet:
     d: int  # downsample factor D = 2^d samples per column
     in_shift: int
     layers: List[QLayer] = field(default_factory=list)
+    act_bits: int = 16  # activation width, 8 or 16 (act_range)
 
     @property
     def wire_pool(self):
@@ -80,7 +107,9 @@ class QNet:
 
     def check(self):
         """Static limits: int32 accumulator cannot overflow, widths chain."""
-        cin = 1
+        if self.act_bits not in ACT_BITS:
+            raise ValueError(f"activation width {self.act_bits}: only {ACT_BITS}")
+        cin, relu_in = 1, False
         for i, l in enumerate(self.layers):
             if l.cin != cin:
                 raise ValueError(f"layer {i}: cin {l.cin} != previous cout {cin}")
@@ -90,10 +119,11 @@ class QNet:
                 raise ValueError(f"layer {i}: weight shape {l.w.shape}")
             if l.w.min() < -128 or l.w.max() > 127:
                 raise ValueError(f"layer {i}: weight out of int8")
-            worst = l.cin * l.kt * l.kw * 128 * 32768 + int(np.abs(l.b.astype(np.int64)).max())
+            amax = max(abs(v) for v in act_range(self.act_bits, relu_in))
+            worst = l.cin * l.kt * l.kw * 128 * amax + int(np.abs(l.b.astype(np.int64)).max())
             if worst >= 2**31:
                 raise ValueError(f"layer {i}: int32 accumulator may overflow ({worst})")
-            cin = l.cout
+            cin, relu_in = l.cout, bool(l.relu)
         last = self.layers[-1]
         if last.cout != 1 or last.relu or last.pw != 1 or last.pt != 1:
             raise ValueError("last layer must be Cout=1, no relu, no pool")
@@ -127,7 +157,16 @@ def preprocess(adc, d, in_shift, ped=None):
 
 # ---------------------------------------------------------------- whole-image network
 
-def conv_image(x, l):
+def requant(acc, l, act_bits, last):
+    """acc -> activation: round_shift, ReLU, saturation to the layer's output range (int16 for
+    the score layer, act_range otherwise)."""
+    y = round_shift(acc, l.shift)
+    if l.relu:
+        y = np.maximum(y, 0)
+    return sat16(y) if last else sat_act(y, act_bits, l.relu)
+
+
+def conv_image(x, l, act_bits=16, last=False):
     """x: int64 [cin][W][T] -> int64 [cout][W][T] (causal in time, same along wires)."""
     cin, W, T = x.shape
     ph = l.kw // 2
@@ -141,10 +180,7 @@ def conv_image(x, l):
             patch = xp[:, dw : dw + W, dt : dt + T]  # [cin][W][T]
             acc += np.tensordot(w[:, :, dt, dw], patch, axes=([1], [0]))
     assert np.abs(acc).max(initial=0) < 2**31, "int32 accumulator overflow"
-    y = round_shift(acc, l.shift)
-    if l.relu:
-        y = np.maximum(y, 0)
-    return sat16(y)
+    return requant(acc, l, act_bits, last)
 
 
 def pool_image(y, l):
@@ -162,12 +198,12 @@ def run_image(net, x, return_all=False):
 
     Columns beyond a multiple of prod(pt) are dropped, as the streaming kernel has not emitted
     them yet."""
-    a = np.asarray(x, dtype=np.int64)[None]
+    a = input_act(x, net.act_bits)[None]
     acts = []
-    for l in net.layers:
+    for i, l in enumerate(net.layers):
         if a.shape[1] % l.pw:
             raise ValueError(f"wires {a.shape[1]} not divisible by pool {l.pw}")
-        a = pool_image(conv_image(a, l), l)
+        a = pool_image(conv_image(a, l, net.act_bits, i == len(net.layers) - 1), l)
         acts.append(a)
     out = a[0].astype(np.int16)
     return (out, acts) if return_all else out
@@ -202,14 +238,11 @@ class Stream:
         for dt in range(l.kt):
             for dw in range(l.kw):
                 acc += w[:, :, dt, dw] @ wp[dt, :, dw : dw + W]
-        y = round_shift(acc, l.shift)
-        if l.relu:
-            y = np.maximum(y, 0)
-        return sat16(y)
+        return requant(acc, l, self.net.act_bits, i == len(self.net.layers) - 1)
 
     def push(self, xcol):
         """Feed one input column (int16 per wire); returns a score column or None."""
-        a = np.asarray(xcol, dtype=np.int64)[None]
+        a = input_act(xcol, self.net.act_bits)[None]
         for i, l in enumerate(self.net.layers):
             y = self._conv_col(i, a)
             if l.pw > 1:

@@ -11,8 +11,10 @@ Fixed-point convention (all scales are powers of two, per layer):
   acc (int32) has scale 2^(fw + fa_in), so shift = fw + fa_in - fa_out and the bias is
   b_int = round(b * 2^(fw + fa_in)).
 Fake quantisation rounds exactly as the C code: weights and biases round to nearest (done once,
-at export, identically), activations round half up (floor(v + 0.5)) and saturate to int16;
-gradients pass straight through (STE) except outside the saturation range.
+at export, identically), activations round half up (floor(v + 0.5)) and saturate to the
+activation width's range (intmodel.act_range: int16, or with act_bits = 8 the input and signed
+activations to [-128, 127] and ReLU outputs to [0, 255]; the score stays int16); gradients pass
+straight through (STE) except outside the saturation range.
 """
 import math
 
@@ -21,7 +23,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from intmodel import QLayer, QNet
+from intmodel import INT16_MAX, QLayer, QNet, act_range
 
 
 class _RoundHalfUpSTE(torch.autograd.Function):
@@ -65,6 +67,7 @@ class QConv(nn.Module):
         self.relu, self.pw, self.pt = relu, pw, pt
         self.conv = nn.Conv2d(cin, cout, (kw, kt), bias=True)  # (wires, time)
         self.fa_out = 8  # activation fractional bits (set by calibration)
+        self.act_bits, self.last = 16, False  # set by Net: activation width, score layer
         self.register_buffer("mask", torch.ones_like(self.conv.weight))  # pruning mask
 
     def weight(self):
@@ -89,13 +92,17 @@ class QConv(nn.Module):
         if quant:
             s = 2.0**fa_out
             y = round_half_up(y * s)
-            lo = 0.0 if self.relu else -32768.0
-            y = torch.clamp(y, lo, 32767.0) / s
+            lo, hi = self.out_range()
+            y = torch.clamp(y, float(lo), float(hi)) / s
         elif self.relu:
             y = F.relu(y)
         if self.pw > 1 or self.pt > 1:
             y = F.max_pool2d(y, (self.pw, self.pt))
         return y
+
+    def out_range(self):
+        """Integer saturation range of this layer's output (the score layer's is int16)."""
+        return act_range(16 if self.last else self.act_bits, self.relu)
 
 
 # Architecture specs: (cout, kt, kw, relu, pw, pt); the first layer's cin is 1.
@@ -106,13 +113,16 @@ TEACHER = [(16, 5, 5, True, 2, 2), (32, 3, 3, True, 2, 2), (32, 3, 3, True, 1, 1
 
 
 class Net(nn.Module):
-    def __init__(self, spec=STUDENT, input_scale=1.0):
+    def __init__(self, spec=STUDENT, input_scale=1.0, act_bits=16):
         super().__init__()
         layers, cin = [], 1
         for cout, kt, kw, relu, pw, pt in spec:
             layers.append(QConv(cin, cout, kt, kw, relu, pw, pt))
+            layers[-1].act_bits = act_bits
             cin = cout
+        layers[-1].last = True
         self.layers = nn.ModuleList(layers)
+        self.act_bits = act_bits
         # The input int16 is in kernel units (2^(in_shift-4) ADC). The float-only teacher may see
         # it scaled down so its activations are O(1); the quantised student must take it as is.
         self.input_scale = input_scale
@@ -122,6 +132,9 @@ class Net(nn.Module):
             assert self.input_scale == 1.0, "only a unit-scale input can be quantised"
         else:
             x = x * self.input_scale
+        if self.act_bits != 16:  # the kernel saturates its input to the activation width
+            lo, hi = act_range(self.act_bits, False)
+            x = torch.clamp(x, float(lo), float(hi))
         fa = 0
         for l in self.layers:
             x = l(x, quant=quant, fa_in=fa)
@@ -137,14 +150,23 @@ class Net(nn.Module):
         return int(np.prod([l.pt for l in self.layers]))
 
     @torch.no_grad()
-    def calibrate(self, x, headroom=4.0, max_frac=12):
+    def calibrate(self, x, headroom=None, max_frac=12):
         """Choose each layer's activation fractional bits from the float activations of a batch:
-        the largest fa with headroom * max|a| * 2^fa < 32767 (power of two, per layer)."""
+        the largest fa with headroom * max|a| * 2^fa < the range's top (32767, or 255 / 127 for
+        8-bit activations; power of two, per layer). Default headroom: 4 for 16 bits, 1 for 8
+        (8 bits have none to spare; QAT learns to live with the rare saturated outlier)."""
+        if headroom is None:
+            headroom = 4.0 if self.act_bits == 16 else 1.0
+        if self.act_bits != 16:
+            lo, hi = act_range(self.act_bits, False)
+            x = torch.clamp(x, float(lo), float(hi))
         for l in self.layers:
             x = l(x, quant=False)
             m = float(x.abs().max()) * headroom
-            fa = max_frac if m == 0 else int(math.floor(math.log2(32767.0 / m)))
-            l.fa_out = max(0, min(max_frac, fa))
+            top = float(INT16_MAX if l.last else l.out_range()[1])
+            fa = max_frac if m == 0 else int(math.floor(math.log2(top / m)))
+            # 8 bits may need a coarser-than-integer scale (fa < 0) for large activations
+            l.fa_out = max(0 if self.act_bits == 16 else -8, min(max_frac, fa))
 
     def prune(self, fraction):
         """Magnitude pruning: zero the smallest |w| per layer (masks stay fixed afterwards).
@@ -167,7 +189,7 @@ class Net(nn.Module):
 
     def export(self, d, in_shift):
         """Freeze to the integer network (intmodel.QNet), rounding exactly as the fake quant."""
-        net = QNet(d=d, in_shift=in_shift)
+        net = QNet(d=d, in_shift=in_shift, act_bits=self.act_bits)
         fa_in = 0
         for l in self.layers:
             w = l.weight().detach().double()

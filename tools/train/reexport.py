@@ -26,13 +26,13 @@ def main():
     ap.add_argument("--name", default="lartrig cnn")
     a = ap.parse_args()
     ck = torch.load(a.student)
-    net = Net(STUDENT)
+    net = Net(STUDENT, act_bits=ck.get("act_bits", 16))
     net.load_state_dict(ck["state"])
     for layer, fa in zip(net.layers, ck["fa"]):
         layer.fa_out = fa
     if a.score_frac_bits is not None:
         net.set_score_frac_bits(a.score_frac_bits)
-    q = net.export(D_LOG2, IN_SHIFT)
+    q = net.export(D_LOG2, ck.get("in_shift", IN_SHIFT))
     crc = export.write_weights(q, a.weights, a.name, a.threshold)
     print(f"{a.weights}: shifts {[l.shift for l in q.layers]}, score frac bits "
           f"{net.score_frac_bits()}, threshold {a.threshold}, CRC-32 {crc:08x}")

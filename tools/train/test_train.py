@@ -13,7 +13,8 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data as tdata  # noqa: E402
 import export  # noqa: E402
-from intmodel import QLayer, QNet, preprocess, round_shift, run_image, run_stream  # noqa: E402
+from intmodel import (QLayer, QNet, act_range, preprocess, round_shift, run_image,  # noqa: E402
+                      run_stream)
 from model import STUDENT, Net  # noqa: E402
 
 
@@ -49,6 +50,29 @@ class TestIntegerReference(unittest.TestCase):
         s = run_image(net, x)
         self.assertTrue(np.abs(s).max() == 32767 or np.abs(s).min() == 32768)
 
+    def test_int8_activation_ranges(self):
+        """8-bit activations: input and signed hidden values in [-128, 127], ReLU outputs in
+        [0, 255], the score int16; the streaming and whole-image forms agree."""
+        self.assertEqual(act_range(8, True), (0, 255))
+        self.assertEqual(act_range(8, False), (-128, 127))
+        self.assertEqual(act_range(16, False), (-32768, 32767))
+        with self.assertRaises(ValueError):
+            act_range(12, True)
+        net = random_qnet(2, spec=((6, 3, 3, True, 2, 2), (3, 3, 3, False, 2, 1),
+                                   (1, 1, 1, False, 1, 1)), shifts=(4, 6, 0))
+        net.act_bits = 8
+        net.check()
+        x = np.random.default_rng(2).integers(-400, 400, (96, 40)).astype(np.int16)
+        s, acts = run_image(net, x, return_all=True)
+        self.assertTrue(np.array_equal(s, run_stream(net, x)))
+        self.assertEqual((int(acts[0].min()), int(acts[0].max())), (0, 255))  # saturates
+        self.assertEqual((int(acts[1].min()), int(acts[1].max())), (-128, 127))
+        self.assertGreater(int(np.abs(s).max()), 255)  # the score layer is int16
+        # the input saturates: x beyond int8 gives what sat8(x) gives
+        self.assertTrue(np.array_equal(s, run_image(net, np.clip(x, -128, 127))))
+        net.act_bits = 16
+        self.assertFalse(np.array_equal(s, run_image(net, x)))
+
     def test_preprocess_pedestal_tracker(self):
         adc = np.full((2, 16 * 6), 1000, dtype=np.uint16)
         adc[1, 16:32] = 1010  # second column of wire 1 is 10 ADC above the first
@@ -80,6 +104,22 @@ class TestQAT(unittest.TestCase):
             ref = run_image(q, x[i, 0].numpy().astype(np.int16))
             self.assertLessEqual(np.abs(fq[i] - ref).max(), 1.0)  # float32 accumulation only
             self.assertGreater((fq[i] == ref).mean(), 0.99)
+
+    def test_fake_quant_matches_integer_model_int8(self):
+        torch.manual_seed(1)
+        net = Net(STUDENT, act_bits=8)
+        x = torch.randint(-200, 400, (2, 1, 96, 64)).float()
+        net.calibrate(x)
+        q = net.export(4, 2)
+        self.assertEqual(q.act_bits, 8)
+        with torch.no_grad():
+            fq = net(x, quant=True).numpy() * 2.0 ** net.score_frac_bits()
+        for i in range(2):
+            ref = run_image(q, x[i, 0].numpy().astype(np.int16))
+            self.assertLessEqual(np.abs(fq[i] - ref).max(), 1.0)
+            self.assertGreater((fq[i] == ref).mean(), 0.99)
+        _, acts = run_image(q, x[0, 0].numpy().astype(np.int16), return_all=True)
+        self.assertLessEqual(int(acts[0].max()), 255)
 
     def test_pruning_keeps_zeros(self):
         net = Net(STUDENT)
@@ -166,6 +206,23 @@ class TestFormats(unittest.TestCase):
             self.assertEqual((thr, name), (123, "unit test"))
             for l1, l2 in zip(net.layers, back.layers):
                 self.assertTrue(np.array_equal(l1.w, l2.w) and np.array_equal(l1.b, l2.b))
+            self.assertEqual((b[8], b[13]), (2, 16))  # version 2, activation width
+            net.act_bits = 8
+            export.write_weights(net, p, "int8", 5)
+            self.assertEqual(export.read_weights(p)[0].act_bits, 8)
+            # a version 1 file (byte 13 reserved = 0) reads as int16; unknown versions fail
+            v1 = bytearray(b)
+            v1[8], v1[13] = 1, 0
+            v1[-4:] = zlib.crc32(bytes(v1[:-4])).to_bytes(4, "little")
+            with open(p, "wb") as f:
+                f.write(v1)
+            self.assertEqual(export.read_weights(p)[0].act_bits, 16)
+            v1[8] = 3
+            v1[-4:] = zlib.crc32(bytes(v1[:-4])).to_bytes(4, "little")
+            with open(p, "wb") as f:
+                f.write(v1)
+            with self.assertRaisesRegex(ValueError, "version 3"):
+                export.read_weights(p)
             bad = bytearray(b)
             bad[60] ^= 1
             with open(p, "wb") as f:

@@ -136,6 +136,7 @@ def fit(net, sampler, epochs, steps, lr, quant, pos_weight, teacher=None, alpha=
 
 
 def main(argv=None):
+    global IN_SHIFT  # --in-shift replaces the default for the data loading helpers above
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", nargs="*", default=[], help="training run files (trigctl sim)")
     ap.add_argument("--val", nargs="*", default=[], help="validation run files")
@@ -159,7 +160,14 @@ def main(argv=None):
                     help="score = logit * 2^N in the int16 score map (saturating)")
     ap.add_argument("--bkg-margin", type=float, default=1.25,
                     help="threshold = margin x highest background score in validation")
+    ap.add_argument("--act-bits", type=int, choices=(8, 16), default=16,
+                    help="activation width of the kernel (docs/kernel.md): 8 = int8 activations "
+                         "(QAT with the 8-bit ranges; weights file version 2 records it)")
+    ap.add_argument("--in-shift", type=int, default=IN_SHIFT,
+                    help="input activation x = diff >> in_shift (diff in 1/16 ADC); with "
+                         "--act-bits 8 it sets the input's saturation at 128 x 2^(in_shift-4) ADC")
     a = ap.parse_args(argv)
+    IN_SHIFT = a.in_shift
 
     torch.set_num_threads(2)
     torch.manual_seed(a.seed)
@@ -167,7 +175,7 @@ def main(argv=None):
     os.makedirs(a.out, exist_ok=True)
     t0 = time.time()
 
-    student = Net(STUDENT)
+    student = Net(STUDENT, act_bits=a.act_bits)
     pw, pt = student.wire_pool, student.time_pool
     train_ex = load_examples(a.data, a.synthetic, a.seed, pw, pt, a.cache)
     val_ex = load_examples(a.val, 0 if a.val else 1, a.seed + 7777, pw, pt, a.cache)
@@ -201,9 +209,10 @@ def main(argv=None):
         a.batch, "qat-final")
 
     qnet = student.export(D_LOG2, IN_SHIFT)
-    torch.save(dict(state=student.state_dict(), fa=[l.fa_out for l in student.layers]),
+    torch.save(dict(state=student.state_dict(), fa=[l.fa_out for l in student.layers],
+                    act_bits=a.act_bits, in_shift=IN_SHIFT),
                os.path.join(a.out, "student.pt"))
-    summary = dict(seed=a.seed, epochs=a.epochs, steps=a.steps, batch=a.batch, prune=a.prune,
+    summary = dict(seed=a.seed, act_bits=a.act_bits, in_shift=IN_SHIFT, epochs=a.epochs, steps=a.steps, batch=a.batch, prune=a.prune,
                    distill=a.distill, data=a.data, val=a.val, synthetic=a.synthetic,
                    macs_per_input_pixel=qnet.macs_per_input_pixel(),
                    nonzero_weights=int(sum(int((l.w != 0).sum()) for l in qnet.layers)),
