@@ -16,10 +16,13 @@ set kernel_srcs [list \
     $root/kernels/vitis/lartrig_top.c \
     $root/kernels/kernel_top.c $root/kernels/preprocess.c $root/kernels/cnn.c \
     $root/kernels/candidates.c $root/kernels/kernel_arch.c]
-# The testbench also needs the host-side helpers: weights file loader, channel map, frame packing.
+# The testbench also needs the host-side helpers: weights file loader, channel map, frame packing,
+# and the TP/TA baseline, which kernel_top.c calls in C simulation only (it is software-only:
+# under __SYNTHESIS__ the kernel has neither its state nor its code; docs/kernel.md).
 set tb_srcs [list \
     $root/kernels/vitis/tb_lartrig_top.c $root/fpga/weights.c $root/lib/formats/chmap.c \
-    $root/lib/formats/wibeth.c $root/lib/formats/wibeth_pack.c $root/lib/base/lt_error.c]
+    $root/lib/formats/wibeth.c $root/lib/formats/wibeth_pack.c $root/lib/base/lt_error.c \
+    $root/kernels/tp_chain.c $root/kernels/tp_hits.c $root/kernels/tp_cluster.c]
 
 open_project -reset lartrig_hls
 set_top lartrig_top

@@ -196,6 +196,15 @@ START_TEST(wrong_kernel_name)
     c.kernel_name = LT_XRT_KERNEL_NAME;
     c.compute_units = 3; /* the file has 2 */
     ck_assert_int_eq(open_err(&c), LT_ERANGE);
+    /* more candidates per block than the card's buffer holds (trigd's kernel.max_candidates) */
+    c.compute_units = 0;
+    c.max_candidates = LT_XRT_MAX_CANDIDATES + 1U;
+    ck_assert_int_eq(open_err(&c), LT_ERANGE);
+    ck_assert_ptr_nonnull(strstr(errbuf, "max_candidates"));
+    c.max_candidates = LT_XRT_MAX_CANDIDATES; /* the default kernel.max_candidates fits */
+    struct lt_accel *a = NULL;
+    ck_assert_msg(lt_accel_open(&c, &a, errbuf, sizeof errbuf) == 0, "%s", errbuf);
+    lt_accel_close(a);
 }
 END_TEST
 
