@@ -1,14 +1,14 @@
 # Vitis HLS: C simulation and synthesis of the lartrig kernel (lartrig_top).
 #   vitis_hls -f run_hls.tcl            (or: make hls)
 # Environment: PART (default the U55C's FPGA), FREQ_MHZ (default 300), WEIGHTS (the weights file
-# the testbench runs; default the repository's kernels/weights/default.ltw), STEPS ("csim synth"
+# the testbench runs; default the repository's kernels/weights/cnn.ltw), STEPS ("csim synth"
 # by default; add "cosim" for RTL co-simulation, which takes hours).
 # Reports: lartrig_hls/solution1/syn/report/lartrig_top_csynth.rpt (latency, DSP/BRAM/LUT).
 
 set root [file normalize ../..]
 set part [expr {[info exists ::env(PART)] ? $::env(PART) : "xcu55c-fsvh2892-2L-e"}]
 set mhz [expr {[info exists ::env(FREQ_MHZ)] ? $::env(FREQ_MHZ) : 300}]
-set weights [expr {[info exists ::env(WEIGHTS)] ? $::env(WEIGHTS) : "$root/kernels/weights/default.ltw"}]
+set weights [expr {[info exists ::env(WEIGHTS)] ? $::env(WEIGHTS) : "$root/kernels/weights/cnn.ltw"}]
 set steps [expr {[info exists ::env(STEPS)] ? $::env(STEPS) : "csim synth"}]
 
 set cflags "-std=c11 -D_GNU_SOURCE -I$root/kernels/vitis -I$root/kernels -I$root/lib/base -I$root/lib/formats -I$root/fpga"
