@@ -151,7 +151,7 @@ def mac_peak(build):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--weights", nargs="+", default=[
-        os.path.join(ROOT, "kernels", "weights", "default.ltw"),
+        os.path.join(ROOT, "kernels", "weights", "cnn.ltw"),
         os.path.join(ROOT, "tests", "data", "kernel_vectors_int8", "weights.ltw")])
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--columns", type=int, default=2048, help="columns per call, long image")

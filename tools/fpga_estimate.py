@@ -179,7 +179,7 @@ def estimate(net, sizes, fembs, wire_par, block_periods, mhz, resident):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("weights", nargs="?", default=os.path.join(ROOT, "kernels/weights/default.ltw"))
+    ap.add_argument("weights", nargs="?", default=os.path.join(ROOT, "kernels/weights/cnn.ltw"))
     ap.add_argument("--fembs", type=int, default=20, help="FEMBs per cell (20 = full APA)")
     ap.add_argument("--cells", type=int, default=150, help="cells to serve (150 = a module)")
     ap.add_argument("--wire-par", type=int, default=0,

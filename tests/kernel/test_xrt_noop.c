@@ -297,7 +297,7 @@ static void make_data(void)
 static void load_default_weights(void)
 {
     char path[1024];
-    snprintf(path, sizeof path, "%s/kernels/weights/default.ltw", LARTRIG_SOURCE_DIR);
+    snprintf(path, sizeof path, "%s/kernels/weights/cnn.ltw", LARTRIG_SOURCE_DIR);
     ck_assert_msg(lt_weights_load(path, &WTS, errbuf, sizeof errbuf) == 0, "%s", errbuf);
 }
 
