@@ -3,7 +3,8 @@
  * instruction set this CPU offers. Single thread: the figure is per core. Reports the whole
  * kernel and its stages (preprocess = unpack + downsample + pedestal; cnn = the network on
  * precomputed columns), as input samples/s (X wires x samples), the real-time factor against one
- * cell's 960 x 1.953125 MHz = 1.875e9 samples/s, and the conv's multiply-accumulates/s.
+ * cell's 960 x 1.953125 MHz = 1.875e9 samples/s, and the conv's multiply-accumulates/s. Then the
+ * TP/TA baseline (kernel.algorithm = "tp") on the same frames at d = 0..3.
  *
  * Usage: bench_kernel [weights.ltw] [seconds-per-measurement (default 1)] [isa]
  * (default weights: $LARTRIG_SOURCE_DIR or . /kernels/weights/default.ltw) */
@@ -66,7 +67,9 @@ struct figures {
     uint64_t cands;
 };
 
-static void measure(enum lt_cpu_isa isa, double secs, struct figures *fg)
+/* One full cell with the weights packed and the isa's stages installed (as the cpu backend does).
+ */
+static struct lt_kernel_cell *new_cell(enum lt_cpu_isa isa)
 {
     struct lt_kernel_cell *k = aligned_alloc(64, (sizeof(*k) + 63) & ~(size_t)63);
     static int32_t packed[LT_KERNEL_MAX_LAYERS][LT_KERNEL_MAX_WEIGHTS];
@@ -83,12 +86,16 @@ static void measure(enum lt_cpu_isa isa, double secs, struct figures *fg)
         k->cnn.packed[l] = packed[l];
     }
     lt_cpu_install(isa, &WTS.net, &k->cnn, &k->pre);
+    return k;
+}
 
-    /* whole kernel, continuous time across repetitions */
+/* Best thread-CPU seconds of lt_kernel_process over PERIODS periods, time continuous. */
+static double time_kernel(struct lt_kernel_cell *k, double secs, uint64_t *cands)
+{
     uint64_t t0 = 1000000, reps = 0;
     struct lt_kernel_block res;
     double best = 1e30;
-    fg->cands = 0;
+    *cands = 0;
     /* Thread CPU time, not wall time: the machine is shared, and a figure per core must not
      * count the time other processes had the core. */
     double end = lt_thread_cpu_s() + secs;
@@ -98,14 +105,22 @@ static void measure(enum lt_cpu_isa isa, double secs, struct figures *fg)
         lt_kernel_process(k, &WTS.net, &FR[0][0], PERIODS, CANDS, 1 << 16, &res, NULL, 0);
         double b = lt_thread_cpu_s() - a;
         if (b < best) best = b;
-        fg->cands += res.n_candidates;
+        *cands += res.n_candidates;
         reps++;
     } while (lt_thread_cpu_s() < end);
-    fg->kernel_s = best;
+    return best;
+}
+
+static void measure(enum lt_cpu_isa isa, double secs, struct figures *fg)
+{
+    struct lt_kernel_cell *k = new_cell(isa);
+
+    /* whole kernel, continuous time across repetitions */
+    fg->kernel_s = time_kernel(k, secs, &fg->cands);
 
     /* preprocess alone */
-    best = 1e30;
-    end = lt_thread_cpu_s() + secs;
+    double best = 1e30;
+    double end = lt_thread_cpu_s() + secs;
     do {
         double a = lt_thread_cpu_s();
         uint32_t ncol = 0;
@@ -173,5 +188,31 @@ int main(int argc, char **argv)
     printf("\nS/s = input samples (wire x sample) per second; x rt = real-time factor for one cell "
            "(%.4g S/s)\n",
            CELL_SAMPLES_PER_S);
+
+    /* The TP/TA baseline (kernel.algorithm = "tp", docs/kernel.md) on the same frames, at the
+     * configuration's defaults but each downsampling d, with the best isa's preprocess. */
+    enum lt_cpu_isa best_isa = LT_CPU_SCALAR;
+    for (int i = 0; i <= 2; i++)
+        if ((only < 0 || i == only) && lt_cpu_isa_supported((enum lt_cpu_isa)i))
+            best_isa = (enum lt_cpu_isa)i;
+    printf("\nTP/TA baseline (threshold 15 ADC, adjacency 3 wires / 5 us), %s preprocess:\n",
+           lt_cpu_isa_name(best_isa));
+    printf("%-3s %10s %8s %12s\n", "d", "kernel S/s", "x rt", "candidates");
+    for (uint32_t d = 0; d <= 3; d++) {
+        struct lt_kernel_cell *k = new_cell(best_isa);
+        struct lt_tp_params tp = {.d = d,
+                                  .threshold_x = 15 * LT_TP_X_PER_ADC,
+                                  .adj_wires = 3,
+                                  .adj_ticks = 312, /* 5 us */
+                                  .min_hits = 1,
+                                  .min_score = 50,
+                                  .score_unit = 10};
+        lt_kernel_cell_set_tp(k, &tp);
+        uint64_t cands;
+        double t = time_kernel(k, secs, &cands);
+        printf("%-3u %10.3g %8.3f %12llu\n", d, samples / t, samples / t / CELL_SAMPLES_PER_S,
+               (unsigned long long)cands);
+        free(k);
+    }
     return 0;
 }

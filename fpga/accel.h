@@ -32,6 +32,10 @@ struct lt_accel_config {
     /* keep each block's score map for lt_accel_last_scores (tests, event display); costs
      * max_block_periods * 64 * 960 * 2 bytes per cell. */
     uint32_t keep_scores;
+    /* candidates the caller collects per block (trigd: kernel.max_candidates; 0 = no claim).
+     * The xrt backend refuses more than its card's per-block buffer (LT_XRT_MAX_CANDIDATES),
+     * which could not hold them: they would be dropped on the card instead. */
+    uint32_t max_candidates;
     /* What the kernel runs per cell (enum lt_cand_algo): LT_CAND_ALGO_CNN, the network of the
      * weights file, or LT_CAND_ALGO_TP, the TP/TA baseline with parameters tp (cpu backend only:
      * lt_accel_open refuses it on any other backend). The weights must still be loaded. */

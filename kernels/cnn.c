@@ -151,12 +151,14 @@ int lt_cnn_push(struct lt_cnn_state *st, const struct lt_kernel_net *net, const 
             job.rows[dt] = &ls->lb[slot][0][0];
         }
         job.out = &st->conv_out[0][0];
+        job.pool_out = &st->pool_out[0][0];
         job.n_wires = w;
         lt_kernel_out_range(net, l, &job.lo, &job.hi);
+        int pooled = 0; /* the backend's conv did the wire pool too */
 #ifndef __SYNTHESIS__
         if (st->conv) {
             job.packed = st->packed[l];
-            st->conv(&job, l);
+            pooled = st->conv(&job, l);
         } else
 #endif
             lt_conv_column_scalar(&job, l);
@@ -164,7 +166,9 @@ int lt_cnn_push(struct lt_cnn_state *st, const struct lt_kernel_net *net, const 
         /* Max-pool along wires, then (pt = 2) along time. */
         const uint32_t wo = w / L->pw, cout = L->cout;
 #ifndef __SYNTHESIS__
-        if (st->pool_w)
+        if (pooled) {
+            /* done */
+        } else if (st->pool_w)
             st->pool_w(&st->conv_out[0][0], &st->pool_out[0][0], cout, w, L->pw);
         else
 #endif

@@ -27,11 +27,14 @@ struct lt_conv_job {
     const int32_t *bias; /* bias[co] */
     const void *packed;  /* backend's repacked weights of this layer (NULL for scalar) */
     const int16_t *rows[LT_KERNEL_MAX_KT]; /* rows[dt]: line-buffer column t-kt+1+dt */
-    int16_t *out;   /* out[co * LT_KERNEL_WSTRIDE + j], after shift, ReLU, saturation */
-    int32_t lo, hi; /* saturation range of the output (lt_kernel_out_range) */
+    int16_t *out;      /* out[co * LT_KERNEL_WSTRIDE + j], after shift, ReLU, saturation */
+    int16_t *pool_out; /* a backend conv may write the wire-pooled output here instead (below) */
+    int32_t lo, hi;    /* saturation range of the output (lt_kernel_out_range) */
     uint32_t n_wires;
 };
-typedef void (*lt_conv_fn)(const struct lt_conv_job *job, uint32_t layer_index);
+/* A backend conv returns 0 when it wrote `out`, 1 when it also did the wire max-pool and wrote
+ * pool_out[co * LT_KERNEL_MAX_WIRES + j] for j < n_wires / pw (what lt_pool_w_scalar gives). */
+typedef int (*lt_conv_fn)(const struct lt_conv_job *job, uint32_t layer_index);
 void lt_conv_column_scalar(const struct lt_conv_job *job, uint32_t layer_index);
 
 /* Write one column (cin channels of w wires, channel stride `stride`) into a line-buffer slot

@@ -18,10 +18,12 @@ int lt_kernel_cell_init(struct lt_kernel_cell *k, uint32_t cell_id, const struct
     k->cand.evicted = k->cand.dropped = 0;
     k->cand.n_open = 0;
     k->cand.next_u = 0;
+#ifndef __SYNTHESIS__
     k->use_tp = 0;
     k->tp.n_hits = k->tp.hits.split = 0;
     k->tp.clus.evicted = k->tp.clus.dropped = k->tp.clus.below_cut = 0;
     k->tp.clus.n_open = 0;
+#endif
     return 0;
 }
 
@@ -29,15 +31,80 @@ void lt_kernel_cell_restart(struct lt_kernel_cell *k)
 {
     k->running = 0;
     k->cand.n_open = 0;
-    k->tp.clus.n_open = 0;
 }
 
+/* The TP/TA baseline instead of the network (docs/kernel.md "TP/TA baseline"): cpu backend only,
+ * so the card's kernel leaves it out (each helper says whether it handled the cell). Its dropped
+ * and evicted clusters are added to k->cand's counters, which the backends read. */
+#ifndef __SYNTHESIS__
 void lt_kernel_cell_set_tp(struct lt_kernel_cell *k, const struct lt_tp_params *p)
 {
     k->use_tp = p != NULL;
     if (p) k->tp_params = *p;
     lt_kernel_cell_restart(k);
 }
+
+static int tp_start_run(struct lt_kernel_cell *k, uint64_t t0)
+{
+    if (!k->use_tp) return 0;
+    /* int16 columns whatever the network's activations: hits see the whole ADC range */
+    lt_pre_reset(&k->pre, k->tp_params.d, LT_TP_IN_SHIFT, INT16_MAX);
+    lt_tp_chain_reset(&k->tp, &k->tp_params, k->cell_id, k->map.n_wires, t0);
+    return 1;
+}
+
+static void tp_count(struct lt_kernel_cell *k, uint64_t dropped, uint64_t evicted)
+{
+    k->cand.dropped += k->tp.clus.dropped - dropped;
+    k->cand.evicted += k->tp.clus.evicted - evicted;
+}
+
+static int tp_columns(struct lt_kernel_cell *k, uint32_t ncols, struct lt_cand_sink *sink)
+{
+    if (!k->use_tp) return 0;
+    const uint64_t dropped = k->tp.clus.dropped, evicted = k->tp.clus.evicted;
+    lt_tp_chain_columns(&k->tp, k->xcols, ncols, sink);
+    tp_count(k, dropped, evicted);
+    return 1;
+}
+
+static int tp_flush(struct lt_kernel_cell *k, struct lt_cand_sink *sink)
+{
+    if (!k->use_tp) return 0;
+    const uint64_t dropped = k->tp.clus.dropped, evicted = k->tp.clus.evicted;
+    lt_tp_chain_flush(&k->tp, sink);
+    tp_count(k, dropped, evicted);
+    return 1;
+}
+
+static int tp_watermark(const struct lt_kernel_cell *k, uint64_t *wm)
+{
+    if (!k->use_tp) return 0;
+    *wm = lt_tp_chain_watermark(&k->tp);
+    return 1;
+}
+#else
+static int tp_start_run(struct lt_kernel_cell *k, uint64_t t0)
+{
+    (void)k, (void)t0;
+    return 0;
+}
+static int tp_columns(struct lt_kernel_cell *k, uint32_t ncols, struct lt_cand_sink *sink)
+{
+    (void)k, (void)ncols, (void)sink;
+    return 0;
+}
+static int tp_flush(struct lt_kernel_cell *k, struct lt_cand_sink *sink)
+{
+    (void)k, (void)sink;
+    return 0;
+}
+static int tp_watermark(const struct lt_kernel_cell *k, uint64_t *wm)
+{
+    (void)k, (void)wm;
+    return 0;
+}
+#endif
 
 static uint64_t frame_ts(const lt_wibeth_frame *f)
 {
@@ -50,12 +117,7 @@ static void start_run(struct lt_kernel_cell *k, const struct lt_kernel_net *net,
     k->hist.n_cols = 0;
     k->running = 1;
     k->next_tick = t0;
-    if (k->use_tp) {
-        /* int16 columns whatever the network's activations: hits see the whole ADC range */
-        lt_pre_reset(&k->pre, k->tp_params.d, LT_TP_IN_SHIFT, INT16_MAX);
-        lt_tp_chain_reset(&k->tp, &k->tp_params, k->cell_id, k->map.n_wires, t0);
-        return;
-    }
+    if (tp_start_run(k, t0)) return;
     lt_pre_reset(&k->pre, net->d, net->in_shift, lt_kernel_in_max(net));
     lt_cnn_reset(&k->cnn, net, k->map.n_wires);
     struct lt_cand_geom cg;
@@ -72,10 +134,28 @@ static void start_run(struct lt_kernel_cell *k, const struct lt_kernel_net *net,
 /* End of a run: emit what is open. */
 static void flush_run(struct lt_kernel_cell *k, struct lt_cand_sink *sink)
 {
-    if (k->use_tp)
-        lt_tp_chain_flush(&k->tp, sink);
-    else
-        lt_cand_flush(&k->cand, sink);
+    if (!tp_flush(k, sink)) lt_cand_flush(&k->cand, sink);
+}
+
+/* The network and the candidate stage (or the TP/TA chain) on one period's preprocessed columns
+ * k->xcols. Returns the score columns written to `scores` so far. */
+static uint64_t run_columns(struct lt_kernel_cell *k, const struct lt_kernel_net *net,
+                            uint32_t ncols, struct lt_cand_sink *sink, int16_t *scores,
+                            uint64_t scores_cap_cols, uint64_t ncol_out)
+{
+    if (tp_columns(k, ncols, sink)) return ncol_out;
+    for (uint32_t c = 0; c < LT_PRE_COLS_MAX; c++) {
+        if (c >= ncols) break;
+        memcpy(k->hist.x[k->hist.n_cols % LT_KERNEL_HIST_COLS], k->xcols[c],
+               k->map.n_wires * sizeof(int16_t));
+        k->hist.n_cols++;
+        if (!lt_cnn_push(&k->cnn, net, k->xcols[c], k->score)) continue;
+        if (scores && ncol_out < scores_cap_cols)
+            memcpy(scores + ncol_out * k->cnn.w_score, k->score, k->cnn.w_score * sizeof(int16_t));
+        ncol_out++;
+        lt_cand_push(&k->cand, k->score, &k->hist, sink);
+    }
+    return ncol_out;
 }
 
 void lt_kernel_process(struct lt_kernel_cell *k, const struct lt_kernel_net *net,
@@ -86,7 +166,6 @@ void lt_kernel_process(struct lt_kernel_cell *k, const struct lt_kernel_net *net
     struct lt_cand_sink sink = {out, max_out, 0};
     const uint32_t n_streams = k->map.n_streams;
     uint64_t ncol_out = 0;
-    const uint64_t tp_dropped = k->tp.clus.dropped, tp_evicted = k->tp.clus.evicted;
     for (uint32_t p = 0; p < LT_KERNEL_MAX_PERIODS; p++) {
         if (p >= n_periods) break;
         const lt_wibeth_frame *pf = &frames[(size_t)p * n_streams];
@@ -104,38 +183,37 @@ void lt_kernel_process(struct lt_kernel_cell *k, const struct lt_kernel_net *net
         k->periods++;
 
         uint32_t ncols = lt_pre_period(&k->pre, &k->map, pf, k->xcols);
-        if (k->use_tp) {
-            lt_tp_chain_columns(&k->tp, k->xcols, ncols, &sink);
-            continue;
-        }
-        for (uint32_t c = 0; c < LT_PRE_COLS_MAX; c++) {
-            if (c >= ncols) break;
-            memcpy(k->hist.x[k->hist.n_cols % LT_KERNEL_HIST_COLS], k->xcols[c],
-                   k->map.n_wires * sizeof(int16_t));
-            k->hist.n_cols++;
-            if (!lt_cnn_push(&k->cnn, net, k->xcols[c], k->score)) continue;
-            if (scores && ncol_out < scores_cap_cols)
-                memcpy(scores + ncol_out * k->cnn.w_score, k->score,
-                       k->cnn.w_score * sizeof(int16_t));
-            ncol_out++;
-            lt_cand_push(&k->cand, k->score, &k->hist, &sink);
-        }
+        ncol_out = run_columns(k, net, ncols, &sink, scores, scores_cap_cols, ncol_out);
     }
-    /* The backends read a cell's candidate counters from k->cand, whichever chain ran. */
-    k->cand.dropped += k->tp.clus.dropped - tp_dropped;
-    k->cand.evicted += k->tp.clus.evicted - tp_evicted;
     res->n_candidates = sink.n;
     res->score_columns = ncol_out;
-    res->watermark = !k->running ? 0
-                     : k->use_tp ? lt_tp_chain_watermark(&k->tp)
-                                 : lt_cand_watermark(&k->cand);
+    res->watermark = 0;
+    if (k->running && !tp_watermark(k, &res->watermark))
+        res->watermark = lt_cand_watermark(&k->cand);
+}
+
+void lt_kernel_process_sums(struct lt_kernel_cell *k, const struct lt_kernel_net *net, uint64_t t,
+                            uint32_t wsum[LT_PRE_COLS_MAX][LT_KERNEL_MAX_WIRES],
+                            struct lt_candidate *out, uint32_t max_out, struct lt_kernel_block *res)
+{
+    struct lt_cand_sink sink = {out, max_out, 0};
+    if (k->running && t != k->next_tick) {
+        flush_run(k, &sink);
+        k->time_gaps++;
+        k->running = 0;
+    }
+    if (!k->running) start_run(k, net, t);
+    k->next_tick = t + LT_TICKS_PER_FRAME;
+    k->periods++;
+    uint32_t ncols = lt_pre_columns(&k->pre, &k->map, wsum, k->xcols);
+    res->score_columns = run_columns(k, net, ncols, &sink, NULL, 0, 0);
+    res->n_candidates = sink.n;
+    if (!tp_watermark(k, &res->watermark)) res->watermark = lt_cand_watermark(&k->cand);
 }
 
 uint32_t lt_kernel_cell_flush(struct lt_kernel_cell *k, struct lt_candidate *out, uint32_t max_out)
 {
     struct lt_cand_sink sink = {out, max_out, 0};
-    const uint64_t tp_dropped = k->tp.clus.dropped;
     flush_run(k, &sink);
-    k->cand.dropped += k->tp.clus.dropped - tp_dropped;
     return sink.n;
 }

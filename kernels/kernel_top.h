@@ -10,7 +10,9 @@
 #include "candidates.h"
 #include "cnn.h"
 #include "preprocess.h"
+#ifndef __SYNTHESIS__
 #include "tp_chain.h"
+#endif
 
 struct lt_kernel_cell {
     uint32_t cell_id;
@@ -22,10 +24,14 @@ struct lt_kernel_cell {
     struct lt_xhist hist;
     int16_t xcols[LT_PRE_COLS_MAX][LT_KERNEL_MAX_WIRES]; /* one period's input columns */
     int16_t score[LT_KERNEL_MAX_WIRES];
-    /* kernel.algorithm: 0 = the network (cnn, cand), 1 = the TP/TA chain (tp) instead */
+#ifndef __SYNTHESIS__
+    /* kernel.algorithm: 0 = the network (cnn, cand), 1 = the TP/TA chain (tp) instead. Software
+     * only (DUNE runs TP generation in software): the card's kernel has neither the members nor
+     * the code, so its state is what it was. */
     uint8_t use_tp;
     struct lt_tp_params tp_params;
     struct lt_tp_chain tp;
+#endif
     uint8_t running;    /* a period has been seen since the last restart */
     uint64_t next_tick; /* expected timestamp of the next period */
     /* Cumulative counters (docs/kernel.md) */
@@ -46,10 +52,12 @@ struct lt_kernel_block {
 int lt_kernel_cell_init(struct lt_kernel_cell *k, uint32_t cell_id, const struct lt_cell_geom *g,
                         const struct lt_cand_params *params, char *err, size_t errlen);
 
+#ifndef __SYNTHESIS__
 /* Run the TP/TA baseline (tp_chain.h) instead of the network from the next period on, or the
  * network again when p is NULL; restarts the cell (open candidates are discarded). p must have
- * passed lt_tp_params_check. */
+ * passed lt_tp_params_check. Not on the card. */
 void lt_kernel_cell_set_tp(struct lt_kernel_cell *k, const struct lt_tp_params *p);
+#endif
 
 /* Forget the run (new weights or parameters): open candidates are discarded, so call
  * lt_kernel_cell_flush first when they matter. */
@@ -63,6 +71,14 @@ void lt_kernel_process(struct lt_kernel_cell *k, const struct lt_kernel_net *net
                        const lt_wibeth_frame *frames, uint32_t n_periods, struct lt_candidate *out,
                        uint32_t max_out, struct lt_kernel_block *res, int16_t *scores,
                        uint64_t scores_cap_cols);
+
+/* One frame period starting at tick t given as its collection-wire column sums wsum[c][wire]
+ * (what lt_pre_period unpacks from the frames: sum of the D samples of column c) instead of
+ * frames: the rest of the kernel (pedestals, network, candidates) as lt_kernel_process. For the
+ * fast background path of bench/bench_fakerate.c, which renders those sums directly. */
+void lt_kernel_process_sums(struct lt_kernel_cell *k, const struct lt_kernel_net *net, uint64_t t,
+                            uint32_t wsum[LT_PRE_COLS_MAX][LT_KERNEL_MAX_WIRES],
+                            struct lt_candidate *out, uint32_t max_out, struct lt_kernel_block *res);
 
 /* Emit every open candidate now (end of data). */
 uint32_t lt_kernel_cell_flush(struct lt_kernel_cell *k, struct lt_candidate *out, uint32_t max_out);

@@ -126,22 +126,29 @@ uint32_t lt_pre_period(struct lt_pre_state *st, const struct lt_pre_map *m,
                 if (c < ncols) st->wsum[c][j] = st->sums[c][ch];
         }
     }
+    return lt_pre_columns(st, m, st->wsum, x);
+}
+
+uint32_t lt_pre_columns(struct lt_pre_state *st, const struct lt_pre_map *m,
+                        uint32_t wsum[LT_PRE_COLS_MAX][LT_KERNEL_MAX_WIRES],
+                        int16_t x[LT_PRE_COLS_MAX][LT_KERNEL_MAX_WIRES])
+{
+    const uint32_t d = st->d, ncols = LT_WIBETH_SAMPLES >> d;
     /* Pedestal tracking and requantisation, column by column (the tracker is sequential in
      * time, parallel across wires). */
     for (uint32_t c = 0; c < LT_PRE_COLS_MAX; c++) {
         if (c >= ncols) break;
         if (!st->started) {
             for (uint32_t j = 0; j < LT_KERNEL_MAX_WIRES; j++)
-                if (j < m->n_wires) st->ped[j] = (int32_t)((st->wsum[c][j] << 4) >> d);
+                if (j < m->n_wires) st->ped[j] = (int32_t)((wsum[c][j] << 4) >> d);
             st->started = 1;
         }
 #ifndef __SYNTHESIS__
         if (st->column)
-            st->column(st->wsum[c], st->ped, x[c], m->n_wires, d, st->in_shift, st->x_max);
+            st->column(wsum[c], st->ped, x[c], m->n_wires, d, st->in_shift, st->x_max);
         else
 #endif
-            lt_pre_column_scalar(st->wsum[c], st->ped, x[c], m->n_wires, d, st->in_shift,
-                                 st->x_max);
+            lt_pre_column_scalar(wsum[c], st->ped, x[c], m->n_wires, d, st->in_shift, st->x_max);
     }
     return ncols;
 }

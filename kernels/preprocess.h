@@ -82,6 +82,13 @@ uint32_t lt_pre_period(struct lt_pre_state *st, const struct lt_pre_map *m,
                        const lt_wibeth_frame *frames,
                        int16_t x[LT_PRE_COLS_MAX][LT_KERNEL_MAX_WIRES]);
 
+/* The second half of lt_pre_period: pedestal tracking and requantisation of one period's column
+ * sums wsum[c][wire] (what the unpack makes; the fast background path of bench_fakerate makes
+ * them directly). Returns the number of columns, 64 / D. */
+uint32_t lt_pre_columns(struct lt_pre_state *st, const struct lt_pre_map *m,
+                        uint32_t wsum[LT_PRE_COLS_MAX][LT_KERNEL_MAX_WIRES],
+                        int16_t x[LT_PRE_COLS_MAX][LT_KERNEL_MAX_WIRES]);
+
 /* The arithmetic helpers of docs/kernel.md, shared by every stage. */
 static inline int32_t lt_round_shift32(int32_t a, uint32_t s)
 {

@@ -19,6 +19,10 @@
  * int16 and the threshold has a quarter-ADC resolution. */
 #define LT_TP_IN_SHIFT  2U
 #define LT_TP_X_PER_ADC 4
+/* Wires tested together for a quiet block: divides 48 (a FEMB's collection wires), so n_wires is
+ * always a whole number of blocks. */
+#define LT_TP_BLOCK 16U
+_Static_assert(LT_KERNEL_MAX_WIRES % LT_TP_BLOCK == 0 && 48 % LT_TP_BLOCK == 0, "whole blocks");
 
 /* One trigger primitive, in input columns of the run (column c starts at tick first_tick +
  * c * D * 32) and quarter-ADC units of the column means. */
@@ -46,7 +50,8 @@ struct lt_tp_hits_state {
     uint64_t split; /* cumulative: hits closed at max_tot */
 };
 
-/* Start a run: no hit open. thr_x in 1/4 ADC (> 0), max_tot >= 1 columns. */
+/* Start a run: no hit open. n_wires a multiple of LT_TP_BLOCK (a cell's 48 x n_fembs always is;
+ * columns are read in whole blocks), thr_x in 1/4 ADC (> 0), max_tot >= 1 columns. */
 void lt_tp_hits_reset(struct lt_tp_hits_state *st, uint32_t n_wires, int16_t thr_x,
                       uint32_t max_tot);
 

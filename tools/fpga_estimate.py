@@ -9,7 +9,9 @@ defined, as Vitis HLS does). docs/fpga.md explains every assumption; the synthes
 `make -C kernels/vitis hls` is the ground truth once someone runs it.
 
 Usage: tools/fpga_estimate.py [WEIGHTS] [--fembs 20] [--cells 150] [--cells-per-cu N]
-       [--wire-par P] [--block-periods 16] [--mhz 300] [--platform u55c|u250] [--json]
+       [--wire-par P] [--block-periods 16] [--mhz 300] [--platform u55c|u250]
+       [--act-bits 8|16] [--json]
+(--act-bits: the activation width to model; default: what the weights file says)
 """
 import argparse
 import json
@@ -40,18 +42,19 @@ DEVICES = {  # resources of the whole FPGA (datasheets); the shell takes a part 
 
 
 def read_net(path):
-    """Architecture of a weights file (docs/kernel.md, version 1)."""
+    """Architecture of a weights file (docs/kernel.md, versions 1 and 2)."""
     with open(path, "rb") as f:
         data = f.read()
     if len(data) < 52 or data[:8] != b"LARTRIGW":
         sys.exit(f"fpga_estimate: {path} is not a lartrig weights file")
-    version, d, in_shift, n_layers, _res, threshold = struct.unpack_from("<HBBBBh", data, 8)
-    if version != 1 or not 1 <= n_layers <= 6:
+    version, d, in_shift, n_layers, act_bits, threshold = struct.unpack_from("<HBBBBh", data, 8)
+    if version not in (1, 2) or not 1 <= n_layers <= 6:
         sys.exit(f"fpga_estimate: {path}: version {version}, {n_layers} layers not understood")
+    act_bits = 16 if version == 1 else act_bits
     names = ("cin", "cout", "kt", "kw", "shift", "relu", "pw", "pt")
     layers = [dict(zip(names, data[48 + 8 * i:56 + 8 * i])) for i in range(n_layers)]
     return {"d": d, "in_shift": in_shift, "threshold": threshold, "layers": layers,
-            "file_bytes": len(data)}
+            "act_bits": act_bits, "file_bytes": len(data)}
 
 
 def card_struct_sizes():
@@ -62,10 +65,12 @@ def card_struct_sizes():
     src = r"""
 #include <stdio.h>
 #include "kernel_top.h"
+#include "lartrig_xrt_abi.h"
 int main(void) {
-    printf("%zu %zu %zu %zu %zu %zu\n", sizeof(struct lt_kernel_cell), sizeof(struct lt_xhist),
+    printf("%zu %zu %zu %zu %zu %zu %zu\n", sizeof(struct lt_kernel_cell), sizeof(struct lt_xhist),
            sizeof(struct lt_cnn_state), sizeof(struct lt_pre_state), sizeof(struct lt_kernel_net),
-           sizeof(struct lt_pre_map));
+           sizeof(struct lt_pre_map),
+           (size_t)LT_XRT_MAX_CANDIDATES * sizeof(struct lt_candidate));
     return 0;
 }
 """
@@ -73,13 +78,14 @@ int main(void) {
         c, exe = os.path.join(tmp, "sizes.c"), os.path.join(tmp, "sizes")
         with open(c, "w") as f:
             f.write(src)
-        inc = [f"-I{ROOT}/{d}" for d in ("kernels", "lib/base", "lib/formats", "fpga")]
+        inc = [f"-I{ROOT}/{d}" for d in ("kernels", "kernels/vitis", "lib/base", "lib/formats",
+                                         "fpga")]
         r = subprocess.run([cc, "-std=c11", "-D__SYNTHESIS__", *inc, c, "-o", exe],
                            capture_output=True, text=True)
         if r.returncode:
             sys.exit("fpga_estimate: cannot compile against kernels/*.h:\n" + r.stderr)
         out = subprocess.run([exe], capture_output=True, text=True, check=True).stdout.split()
-    keys = ("cell", "xhist", "cnn", "pre", "net", "map")
+    keys = ("cell", "xhist", "cnn", "pre", "net", "map", "cand_buf")
     return dict(zip(keys, map(int, out)))
 
 
@@ -101,21 +107,30 @@ def estimate(net, sizes, fembs, wire_par, block_periods, mhz, resident):
     lb_bram18 = 0
     lut = 0
     conv_col = 0.0
+    act8 = net["act_bits"] == 8
     for i, L in enumerate(net["layers"]):
         macs = L["cin"] * L["kt"] * L["kw"]
         cycles = L["cout"] * math.ceil(w_in / P)         # (co, j) pipelined II=1, P wires/cycle
         pool = L["cout"] * math.ceil(w_in / L["pw"] / P)  # wire pool, then time pool
         conv_col += (cycles + pool) * rate
-        layer_dsp = P * macs                               # one DSP48E2 per int8 x int16 MAC
+        # int16 activations: one DSP48E2 per int8 x int16 MAC. 8-bit activations: two int8 x u8
+        # MACs per DSP48E2 when they share an operand (the activation, times the weights of two
+        # output channels or taps; Xilinx WP486's INT8 packing), and a layer with an odd count
+        # puts its last one in LUTs.
+        layer_dsp = P * (macs // 2 if act8 else macs)
+        lut_mul = P * (macs % 2) * 70 if act8 else 0       # an 8x8 multiplier in fabric
         dsp += layer_dsp
-        # Line buffer: kt columns x ceil(cin/2) channel pairs x padded row of 32-bit pairs,
-        # partitioned so P wires (+ kw-1 halo) of every tap are read each cycle: kt x pairs x
-        # (P + kw - 1) banks, each at least one BRAM18.
-        pairs = max(1, (L["cin"] + 1) // 2)
-        banks = L["kt"] * pairs * (P + L["kw"] - 1)
+        # Line buffer: kt columns x channel words (int16: pairs in 32 bits; 8 bits: quads in 32
+        # bits) x padded row, partitioned so P wires (+ kw-1 halo) of every tap are read each
+        # cycle: kt x words x (P + kw - 1) banks, each at least one BRAM18.
+        per_word = 4 if act8 else 2
+        words = max(1, (L["cin"] + per_word - 1) // per_word)
+        banks = L["kt"] * words * (P + L["kw"] - 1)
         bank_bits = math.ceil((w_in + 8) / P) * 32
         lb_bram18 += banks * max(1, math.ceil(bank_bits / BRAM18_BITS))
-        lut += P * (macs * 12 + 180)                       # tap muxing + requant/ReLU/sat lane
+        # tap muxing (8-bit operands need about 2/3 of the routing of 16-bit ones) + the
+        # requant/ReLU/saturation lane
+        lut += P * (macs * (8 if act8 else 12) + 180) + lut_mul
         layers.append({"layer": i, "cin": L["cin"], "cout": L["cout"], "kt": L["kt"],
                        "kw": L["kw"], "w_in": w_in, "runs_per_input_col": rate,
                        "cycles_per_run": cycles + pool, "dsp": layer_dsp, "lb_banks": banks})
@@ -140,12 +155,14 @@ def estimate(net, sizes, fembs, wire_par, block_periods, mhz, resident):
     uram = math.ceil(sizeof_state * 8 / URAM_BITS)
     net_bram18 = math.ceil(sizes["net"] * 8 / BRAM18_BITS)
     axi_bram18 = 5 * 4                                     # 5 AXI masters, read/write FIFOs
-    bram36 = math.ceil((lb_bram18 + net_bram18 + axi_bram18 + 8) / 2)
+    cand_bram18 = math.ceil(sizes["cand_buf"] * 8 / BRAM18_BITS)  # the block's candidates
+    bram36 = math.ceil((lb_bram18 + net_bram18 + axi_bram18 + cand_bram18) / 2)
     lut += 5 * 2000 + 6000 + 4000                          # AXI masters, control, unpack
 
     us = lambda c: c / mhz                                 # cycles -> microseconds
     return {
-        "clock_mhz": mhz, "wire_parallelism": P, "fembs": fembs, "streams": streams,
+        "clock_mhz": mhz, "wire_parallelism": P, "act_bits": net["act_bits"],
+        "initiation_interval": 1, "fembs": fembs, "streams": streams,
         "wires": wires, "downsample": D, "score_groups": w_score,
         "layers": layers,
         "cycles_per_column": col_cycles, "us_per_column": us(col_cycles),
@@ -162,7 +179,7 @@ def estimate(net, sizes, fembs, wire_par, block_periods, mhz, resident):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("weights", nargs="?", default=os.path.join(ROOT, "kernels/weights/default.ltw"))
+    ap.add_argument("weights", nargs="?", default=os.path.join(ROOT, "kernels/weights/cnn.ltw"))
     ap.add_argument("--fembs", type=int, default=20, help="FEMBs per cell (20 = full APA)")
     ap.add_argument("--cells", type=int, default=150, help="cells to serve (150 = a module)")
     ap.add_argument("--wire-par", type=int, default=0,
@@ -173,10 +190,14 @@ def main():
                     help="frame periods per block (32 = 1.05 ms of data)")
     ap.add_argument("--mhz", type=float, default=300.0)
     ap.add_argument("--platform", choices=sorted(DEVICES), default="u55c")
+    ap.add_argument("--act-bits", type=int, choices=(8, 16),
+                    help="model this activation width (default: the weights file's)")
     ap.add_argument("--json", action="store_true", help="machine-readable output")
     a = ap.parse_args()
 
     net = read_net(a.weights)
+    if a.act_bits:
+        net["act_bits"] = a.act_bits
     sizes = card_struct_sizes()
     dev = DEVICES[a.platform]
     resident = a.cells_per_cu == 1
@@ -209,7 +230,8 @@ def main():
         return
     print(f"lartrig FPGA estimate: {os.path.relpath(a.weights, ROOT)} on {a.platform} at "
           f"{a.mhz:.0f} MHz, cells of {a.fembs} FEMBs ({e['wires']} X wires, "
-          f"{e['streams']} streams), D = {e['downsample']}, {P} wire(s) per cycle")
+          f"{e['streams']} streams), D = {e['downsample']}, {P} wire(s) per cycle, "
+          f"{e['act_bits']}-bit activations, II = 1")
     print(f"{'layer':>5} {'Cin':>4} {'Cout':>4} {'kt':>3} {'kw':>3} {'W_in':>5} {'runs/col':>8} "
           f"{'cycles/run':>10} {'DSP':>6}")
     for L in e["layers"]:

@@ -314,6 +314,19 @@ static int cell_init(struct trigd_cells *cs, struct trigd_cell *c, uint32_t inde
     return trigd_cell_requests_init(c, err, errlen);
 }
 
+void trigd_kernel_tp_params(const struct trigd_kernel_config *k, struct lt_tp_params *out)
+{
+    *out = (struct lt_tp_params){
+        .d = k->tp.downsample,
+        .threshold_x = (int32_t)lround(k->tp.threshold_adc * LT_TP_X_PER_ADC),
+        .adj_wires = k->tp.adj_wires,
+        .adj_ticks = (uint32_t)k->tp.adj_ticks,
+        .min_hits = k->tp.min_hits,
+        .min_score = k->tp.min_score,
+        .score_unit = k->tp.score_unit,
+    };
+}
+
 int trigd_cells_create(const struct trigd_cells_config *cfg, const uint8_t *sel, void *zctx,
                        struct trigd_cells **out, char *err, size_t errlen)
 {
@@ -332,23 +345,15 @@ int trigd_cells_create(const struct trigd_cells_config *cfg, const uint8_t *sel,
         .threads = cfg->kernel.threads,
         .max_cells = cs->n,
         .max_block_periods = cfg->kernel.block_periods,
+        .max_candidates = cfg->kernel.max_candidates,
         .device_index = cfg->kernel.device_index,
         .xclbin_path = cfg->kernel.xclbin[0] ? cfg->kernel.xclbin : NULL,
         .kernel_name = cfg->kernel.kernel_name[0] ? cfg->kernel.kernel_name : NULL,
         .compute_units = cfg->kernel.compute_units,
         .cells_per_unit = cfg->kernel.cells_per_unit,
         .algorithm = cfg->kernel.algorithm,
-        .tp =
-            {
-                .d = cfg->kernel.tp.downsample,
-                .threshold_x = (int32_t)lround(cfg->kernel.tp.threshold_adc * LT_TP_X_PER_ADC),
-                .adj_wires = cfg->kernel.tp.adj_wires,
-                .adj_ticks = (uint32_t)cfg->kernel.tp.adj_ticks,
-                .min_hits = cfg->kernel.tp.min_hits,
-                .min_score = cfg->kernel.tp.min_score,
-                .score_unit = cfg->kernel.tp.score_unit,
-            },
     };
+    trigd_kernel_tp_params(&cfg->kernel, &ac.tp);
     int rc = lt_accel_open(&ac, &cs->accel, err, errlen);
     if (rc) goto fail;
     static struct lt_weights w; /* large; loaded once at start */

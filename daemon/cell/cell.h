@@ -40,6 +40,10 @@ struct trigd_kernel_config {
     } tp;
 };
 
+/* The TP/TA chain's parameters (kernels/tp_chain.h) from kernel.tp.* (also bench_fakerate). */
+struct lt_tp_params;
+void trigd_kernel_tp_params(const struct trigd_kernel_config *k, struct lt_tp_params *out);
+
 /* The cells' configuration slice (daemon/config/config_slices.h fills it; the pointers and
  * strings point into the parsed configuration, which outlives the cells). */
 struct trigd_cells_config {

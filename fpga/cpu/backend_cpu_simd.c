@@ -87,6 +87,10 @@ static uint32_t pair_taps(const struct lt_kernel_layer *L)
 
 #define Q8_FLAG_SIGNED    1 /* the layer's input is signed: xor 0x80 on load */
 #define Q8_FLAG_PAIR_SAFE 2 /* no vpmaddubsw pair sum can saturate: one instruction per quad */
+/* The rounding constant 2^(shift-1) is in the packed bias, so requantisation is one arithmetic
+ * shift: exact when |bias| + sum|w| * max|x| + 2^(shift-1) < 2^31 (no accumulator can wrap,
+ * checked at packing; a layer that could wrap keeps the two-shift formula). */
+#define Q8_FLAG_ROUND_FOLDED 4
 
 static int net_act8(const struct lt_kernel_net *net)
 {
@@ -139,9 +143,11 @@ static int pack_layer_q8(const struct lt_kernel_net *net, uint32_t l, int32_t *p
     const int sgn = l == 0 || !net->layer[l - 1].relu;
     int32_t *bias = packed + nt * cout, *flags = bias + cout;
     int32_t *hi = flags + 1, *lo = hi + nt * cout;
-    int safe = 1;
+    int safe = 1, fold = 1;
+    const uint64_t amax = sgn ? 128U : 255U, half = L->shift ? 1ULL << (L->shift - 1U) : 0U;
     for (uint32_t co = 0; co < cout; co++) {
         uint32_t wsum = 0;
+        uint64_t wabs = 0;
         for (uint32_t t = 0; t < nt; t++) {
             int8_t b[4], bh[4], bl[4];
             for (uint32_t k = 0; k < 4; k++) {
@@ -152,6 +158,7 @@ static int pack_layer_q8(const struct lt_kernel_net *net, uint32_t l, int32_t *p
                 bh[k] = (int8_t)(b[k] >> 4); /* arithmetic: -8 .. 7 */
                 bl[k] = (int8_t)(b[k] & 15); /* 0 .. 15 */
                 wsum += (uint32_t)(int32_t)b[k];
+                wabs += (uint64_t)(b[k] < 0 ? -b[k] : b[k]);
             }
             /* vpmaddubsw pairs bytes (0, 1) and (2, 3); u8 operands reach 255 */
             for (uint32_t k = 0; k < 4; k += 2) {
@@ -163,9 +170,15 @@ static int pack_layer_q8(const struct lt_kernel_net *net, uint32_t l, int32_t *p
             hi[t * cout + co] = quad(bh);
             lo[t * cout + co] = quad(bl);
         }
+        int64_t b0 = net->bias[l][co];
+        if ((uint64_t)(b0 < 0 ? -b0 : b0) + wabs * amax + half >= (1ULL << 31)) fold = 0;
         bias[co] = (int32_t)((uint32_t)net->bias[l][co] - (sgn ? 128U * wsum : 0U));
     }
-    *flags = (sgn ? Q8_FLAG_SIGNED : 0) | (safe ? Q8_FLAG_PAIR_SAFE : 0);
+    if (fold && half)
+        for (uint32_t co = 0; co < cout; co++)
+            bias[co] = (int32_t)((uint32_t)bias[co] + (uint32_t)half);
+    *flags = (sgn ? Q8_FLAG_SIGNED : 0) | (safe ? Q8_FLAG_PAIR_SAFE : 0) |
+             (fold ? Q8_FLAG_ROUND_FOLDED : 0);
     return safe;
 }
 
@@ -291,7 +304,7 @@ conv512_block(const struct lt_conv_job *job, const int16_t *const *tap_ptr, uint
     }
 }
 
-__attribute__((target("avx512f,avx512bw,avx512vnni"))) static void
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static int
 conv_avx512(const struct lt_conv_job *job, uint32_t layer_index)
 {
     (void)layer_index;
@@ -323,6 +336,7 @@ conv_avx512(const struct lt_conv_job *job, uint32_t layer_index)
             co += 1;
         }
     }
+    return 0;
 }
 
 /* ------------------------------------------------------------------ AVX2 conv */
@@ -362,8 +376,8 @@ conv256_block(const struct lt_conv_job *job, const int16_t *const *tap_ptr, uint
     }
 }
 
-__attribute__((target("avx2"))) static void conv_avx2(const struct lt_conv_job *job,
-                                                      uint32_t layer_index)
+__attribute__((target("avx2"))) static int conv_avx2(const struct lt_conv_job *job,
+                                                     uint32_t layer_index)
 {
     (void)layer_index;
     const struct lt_kernel_layer *L = job->L;
@@ -390,6 +404,7 @@ __attribute__((target("avx2"))) static void conv_avx2(const struct lt_conv_job *
             co += 1;
         }
     }
+    return 0;
 }
 
 /* ------------------------------------------------------------------ 8-bit convs and store */
@@ -515,72 +530,99 @@ static void q8_setup(const struct lt_conv_job *job, struct q8_layer *q)
     q->wlo = q->whi + q->ntaps * q->cout;
 }
 
-__attribute__((target("avx512f,avx512bw,avx512vnni"), always_inline)) static inline void
-conv512q_block(const struct lt_conv_job *job, const struct q8_layer *q, uint32_t co0, const int CB,
-               const int JB)
+/* Requantise (already wire-pooled) accumulators: one shift when the rounding constant is in the
+ * bias, clamp to [lo, top] (lo = 0 with ReLU), store n <= 16 int16 values. */
+__attribute__((target("avx512f,avx512bw,avx512vl"), always_inline)) static inline void
+finish512q(__m512i y, uint32_t s, int folded, __m512i lo, __m512i top, int16_t *dst, uint32_t n)
+{
+    if (s) {
+        __m512i h = _mm512_srai_epi32(y, (unsigned)s);
+        if (!folded)
+            h = _mm512_add_epi32(
+                h, _mm512_and_si512(_mm512_srai_epi32(y, (unsigned)(s - 1)), _mm512_set1_epi32(1)));
+        y = h;
+    }
+    y = _mm512_min_epi32(_mm512_max_epi32(y, lo), top);
+    _mm256_mask_storeu_epi16(dst, (__mmask16)(n >= 16 ? 0xFFFFU : (1U << n) - 1U),
+                             _mm512_cvtepi32_epi16(y));
+}
+
+/* CB output channels x 32 wires per step; the wire max-pool (pw = 1, 2, 4) is taken on the int32
+ * accumulators before requantising (requantisation is monotone, so the max commutes with it:
+ * exact), and the pooled values go straight to job->pool_out: no conv_out round trip, a half or
+ * a quarter of the requantisation work. */
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"), always_inline)) static inline void
+conv512q_block(const struct lt_conv_job *job, const struct q8_layer *q, uint32_t co0, const int CB)
 {
     const struct lt_kernel_layer *L = job->L;
-    const uint32_t s = L->shift, W = job->n_wires, cout = q->cout;
+    const uint32_t s = L->shift, W = job->n_wires, cout = q->cout, pw = L->pw, wo = W / pw;
+    const int folded = (q->flags & Q8_FLAG_ROUND_FOLDED) != 0;
     const __m512i lo = _mm512_set1_epi32(job->lo), top = _mm512_set1_epi32(job->hi);
     const __m512i flip = _mm512_set1_epi8((q->flags & Q8_FLAG_SIGNED) ? (char)0x80 : 0);
-    for (uint32_t j0 = 0; j0 < W; j0 += 16U * (uint32_t)JB) {
-        __m512i acc[2][16];
-#pragma GCC unroll 16
-        for (int c = 0; c < CB; c++) {
-            acc[0][c] = _mm512_set1_epi32(q->bias[co0 + c]);
-            if (JB == 2) acc[1][c] = acc[0][c];
-        }
+    const __m512i even =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    for (uint32_t j0 = 0; j0 < W; j0 += 32U) {
+        __m512i acc[2][8];
+#pragma GCC unroll 8
+        for (int c = 0; c < CB; c++) acc[0][c] = acc[1][c] = _mm512_set1_epi32(q->bias[co0 + c]);
         for (uint32_t t = 0; t < q->ntaps; t++) {
-            __m512i v0 =
-                _mm512_xor_si512(_mm512_loadu_si512((const void *)(q->tap_ptr[t] + 4U * j0)), flip);
-            __m512i v1 =
-                JB == 2
-                    ? _mm512_xor_si512(
-                          _mm512_loadu_si512((const void *)(q->tap_ptr[t] + 4U * j0 + 64U)), flip)
-                    : v0;
+            const uint8_t *p = q->tap_ptr[t] + 4U * j0;
+            __m512i v0 = _mm512_xor_si512(_mm512_loadu_si512((const void *)p), flip);
+            __m512i v1 = _mm512_xor_si512(_mm512_loadu_si512((const void *)(p + 64U)), flip);
             const int32_t *wp = q->w + t * cout + co0;
-#pragma GCC unroll 16
+#pragma GCC unroll 8
             for (int c = 0; c < CB; c++) {
                 __m512i wv = _mm512_set1_epi32(wp[c]);
                 acc[0][c] = _mm512_dpbusd_epi32(acc[0][c], v0, wv);
-                if (JB == 2) acc[1][c] = _mm512_dpbusd_epi32(acc[1][c], v1, wv);
+                acc[1][c] = _mm512_dpbusd_epi32(acc[1][c], v1, wv);
             }
         }
-#pragma GCC unroll 16
+        const uint32_t o0 = j0 / pw; /* first pooled output of this step */
+        const uint32_t n = wo - o0 < 32U / pw ? wo - o0 : 32U / pw;
+#pragma GCC unroll 8
         for (int c = 0; c < CB; c++) {
-            int16_t *dst = job->out + (co0 + c) * LT_KERNEL_WSTRIDE + j0;
-            finish512(acc[0][c], s, L->relu, lo, top, dst);
-            if (JB == 2) finish512(acc[1][c], s, L->relu, lo, top, dst + 16);
+            int16_t *dst = job->pool_out + (co0 + c) * LT_KERNEL_MAX_WIRES + o0;
+            if (pw == 1) {
+                finish512q(acc[0][c], s, folded, lo, top, dst, n);
+                if (n > 16) finish512q(acc[1][c], s, folded, lo, top, dst + 16, n - 16);
+                continue;
+            }
+            __m512i m = _mm512_max_epi32(_mm512_permutex2var_epi32(acc[0][c], even, acc[1][c]),
+                                         _mm512_permutex2var_epi32(acc[0][c], odd, acc[1][c]));
+            if (pw == 4) /* pairs of pairs: lanes 2i and 2i+1 of m, then the even lanes */
+                m = _mm512_permutexvar_epi32(
+                    even, _mm512_max_epi32(m, _mm512_srli_epi64(m, 32)) /* low lane of each */);
+            finish512q(m, s, folded, lo, top, dst, n);
         }
     }
 }
 
-__attribute__((target("avx512f,avx512bw,avx512vnni"))) static void
+/* Returns 1: the wire-pooled output is in job->pool_out (cnn.h). */
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) static int
 conv_avx512_q8(const struct lt_conv_job *job, uint32_t layer_index)
 {
     (void)layer_index;
     struct q8_layer q;
     q8_setup(job, &q);
     uint32_t co = 0;
-    while (co < q.cout) {
+    while (co < q.cout) { /* 2 x CB accumulators, 16 for CB = 8 (32 zmm) */
         uint32_t left = q.cout - co;
-        if (left >= 16) {
-            conv512q_block(job, &q, co, 16, 1);
-            co += 16;
-        } else if (left >= 8) {
-            conv512q_block(job, &q, co, 8, 2);
+        if (left >= 8) {
+            conv512q_block(job, &q, co, 8);
             co += 8;
         } else if (left >= 4) {
-            conv512q_block(job, &q, co, 4, 2);
+            conv512q_block(job, &q, co, 4);
             co += 4;
         } else if (left >= 2) {
-            conv512q_block(job, &q, co, 2, 2);
+            conv512q_block(job, &q, co, 2);
             co += 2;
         } else {
-            conv512q_block(job, &q, co, 1, 2);
+            conv512q_block(job, &q, co, 1);
             co += 1;
         }
     }
+    return 1;
 }
 
 /* AVX2: vpmaddubsw (u8 x s8 -> int16 pair sums, saturating) then vpmaddwd with ones (-> int32).
@@ -625,9 +667,10 @@ conv256q_block(const struct lt_conv_job *job, const struct q8_layer *q, uint32_t
             __m256i y = acc[c];
             if (s) {
                 __m256i hi = _mm256_srai_epi32(y, (int)s);
-                __m256i bit =
-                    _mm256_and_si256(_mm256_srai_epi32(y, (int)(s - 1)), _mm256_set1_epi32(1));
-                y = _mm256_add_epi32(hi, bit);
+                if (!(q->flags & Q8_FLAG_ROUND_FOLDED))
+                    hi = _mm256_add_epi32(hi, _mm256_and_si256(_mm256_srai_epi32(y, (int)(s - 1)),
+                                                               _mm256_set1_epi32(1)));
+                y = hi;
             }
             y = _mm256_min_epi32(_mm256_max_epi32(y, lo), top);
             __m256i p = _mm256_permute4x64_epi64(_mm256_packs_epi32(y, y), 0x08);
@@ -637,8 +680,8 @@ conv256q_block(const struct lt_conv_job *job, const struct q8_layer *q, uint32_t
     }
 }
 
-__attribute__((target("avx2"))) static void conv_avx2_q8(const struct lt_conv_job *job,
-                                                         uint32_t layer_index)
+__attribute__((target("avx2"))) static int conv_avx2_q8(const struct lt_conv_job *job,
+                                                        uint32_t layer_index)
 {
     (void)layer_index;
     struct q8_layer q;
@@ -669,6 +712,7 @@ __attribute__((target("avx2"))) static void conv_avx2_q8(const struct lt_conv_jo
         }
         co += cb;
     }
+    return 0;
 }
 
 /* ------------------------------------------------------------------ unpack */

@@ -175,6 +175,13 @@ int lt_xrt_open(const struct lt_accel_config *cfg, struct lt_xrt **out, char *er
                   LT_XRT_MAX_CUS);
         return LT_ERANGE;
     }
+    if (cfg->max_candidates > LT_XRT_MAX_CANDIDATES) {
+        lt_seterr(err, errlen,
+                  "xrt: max_candidates %u per block exceeds the card kernel's candidate buffer "
+                  "of %u per block (LT_XRT_MAX_CANDIDATES)",
+                  cfg->max_candidates, LT_XRT_MAX_CANDIDATES);
+        return LT_ERANGE;
+    }
     const char *kname =
         cfg->kernel_name && *cfg->kernel_name ? cfg->kernel_name : LT_XRT_KERNEL_NAME;
     /* File and environment first: both fail fast and clearly, before XRT is involved. */

@@ -1,7 +1,7 @@
-/* The contract between the host (fpga/xrt/backend_xrt.c) and the card (kernels/vitis/lartrig_top.c):
- * the kernel's name, its argument order, the flags and the layout of the output buffer. Both
- * sides include this one header, so a change here changes both; the test's xclbin generator
- * (tests/kernel/xclbin_gen.c) builds its kernel metadata from the same table.
+/* The contract between the host (fpga/xrt/backend_xrt.c) and the card
+ * (kernels/vitis/lartrig_top.c): the kernel's name, its argument order, the flags and the layout of
+ * the output buffer. Both sides include this one header, so a change here changes both; the test's
+ * xclbin generator (tests/kernel/xclbin_gen.c) builds its kernel metadata from the same table.
  *
  * Plain C, fixed-width types only: Vitis HLS and gcc must agree on every byte. */
 #ifndef LARTRIG_XRT_ABI_H
@@ -51,8 +51,11 @@ enum lt_xrt_arg {
  * the end of the block, echoing the block's sequence number: a host that reads a buffer the
  * kernel never wrote (a stale or never-run buffer) sees a wrong magic or sequence and says so
  * instead of reporting old candidates again. */
-#define LT_XRT_OUT_MAGIC      0x5258544CU /* "LTXR" little-endian */
-#define LT_XRT_MAX_CANDIDATES 512U
+#define LT_XRT_OUT_MAGIC 0x5258544CU /* "LTXR" little-endian */
+/* = the default of trigd's kernel.max_candidates (candidates collected per block), so a default
+ * configuration loses nothing on the card that the cpu backend would return; a larger
+ * kernel.max_candidates is refused when the xrt backend opens. 48 KiB of BRAM per CU. */
+#define LT_XRT_MAX_CANDIDATES 1024U
 
 struct lt_xrt_out_header {
     uint32_t magic;        /* LT_XRT_OUT_MAGIC */

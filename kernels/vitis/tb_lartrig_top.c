@@ -55,7 +55,7 @@ static void make_frames(void)
 
 int main(int argc, char **argv)
 {
-    const char *path = argc > 1 ? argv[1] : "../weights/default.ltw";
+    const char *path = argc > 1 ? argv[1] : "../weights/cnn.ltw";
     char err[256];
     struct lt_weights w;
     if (lt_weights_load(path, &w, err, sizeof err) != 0) {

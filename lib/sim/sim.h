@@ -113,6 +113,12 @@ int lt_sim_config_set(struct lt_sim_config *c, const char *name, double value, c
 int lt_sim_config_get(const struct lt_sim_config *c, const char *name, double *value);
 /* The i-th knob (NULL past the last): its name, meaning and range; for --help and docs. */
 const char *lt_sim_knob(unsigned i, const char **meaning, double *lo, double *hi);
+/* Multiply every noise component (white noise of both planes, board-coherent, low-frequency) by
+ * f; then validate (0 or LT_EINVAL). */
+int lt_sim_config_scale_noise(struct lt_sim_config *c, double f, char *err, size_t errlen);
+/* Multiply every radiological activity (39Ar, 42Ar, 85Kr, 222Rn) and the neutron capture rate by
+ * f; then validate. */
+int lt_sim_config_scale_backgrounds(struct lt_sim_config *c, double f, char *err, size_t errlen);
 /* Check ranges; 0 or LT_EINVAL with a message naming the field. */
 int lt_sim_config_validate(const struct lt_sim_config *c, char *err, size_t errlen);
 
@@ -160,6 +166,23 @@ void lt_sim_cell_render(struct lt_sim_cell *s, uint16_t (*adc)[LT_SAMPLES_PER_FR
  * after lt_sim_cell_render for that period (it takes the period's time from the render). */
 void lt_sim_cell_pack(const struct lt_sim_cell *s, const uint16_t (*adc)[LT_SAMPLES_PER_FRAME],
                       lt_wibeth_frame *frames);
+
+/* The fast background path (bench/bench_fakerate.c): render the next frame period as what the
+ * trigger kernel reads of it, the collection-wire column sums: sums[c * stride + wire] = the sum of
+ * the 2^d ADC samples of column c (c < 64 >> d) of collection wire `wire` (0 .. 48 * n_fembs - 1),
+ * the same sums the kernel's preprocess makes from the frames (kernels/preprocess.h). Events,
+ * their drift and their collection pulses (undershoot included) are the full simulation's;
+ * induction pulses are not made. Simplified: the white noise of a column is one Gaussian draw
+ * with the variance of the sum of 2^d rounded samples, 2^d (rms^2 + 1/12), instead of 2^d draws
+ * each rounded; the low-frequency noise is summed from its linear interpolation exactly, the
+ * board-coherent noise sample by sample; dead channels are flat; sticky-code channels are
+ * rendered sample by sample as in the full path; no 14-bit clamp except on the sum (docs/
+ * simulation.md "The fast background path"; tests/sim/test_sim_xsums.c compares it with the
+ * full render). Noise streams are its own: the values differ from lt_sim_cell_render's, the
+ * statistics do not. A cell is rendered one way only: LT_EINVAL when the full render was used
+ * first (and lt_sim_cell_render of a fast cell writes zeros), or for d > 6 or a stride below the
+ * wire count. Allocates nothing. */
+int lt_sim_cell_render_x_sums(struct lt_sim_cell *s, uint32_t d, uint32_t *sums, size_t stride);
 
 /* Queue an event. Its time must not precede the next frame period (LT_ERANGE); at most
  * LT_SIM_MAX_INJECT may wait (LT_EFULL). */

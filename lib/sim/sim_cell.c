@@ -119,6 +119,7 @@ void lt_sim_cell_destroy(struct lt_sim_cell *s)
     free(s->touched);
     free(s->touched_list);
     free(s->truth);
+    free(s->xs_sigma_q);
     free(s);
 }
 
@@ -203,11 +204,12 @@ int lt_sim_cell_create(const struct lt_sim_config *c, uint32_t cell, struct lt_s
     s->touched = calloc(n, 1);
     s->touched_list = calloc(n, sizeof *s->touched_list);
     s->truth = calloc(c->truth_capacity ? c->truth_capacity : 1, sizeof *s->truth);
+    s->xs_sigma_q = calloc(s->n_wires[LT_PLANE_X], sizeof *s->xs_sigma_q);
     if (!s->ped_q || !s->ped || !s->noise_ch_q || !s->ch_defect || !s->lf_state || !s->lf_q ||
         !s->lf_d || !s->ch_plane || !s->ch_femb || !s->stream_offline || !s->stream_crate ||
         !s->stream_slot || !s->stream_eth || !s->coh_state || !s->coh_q || !s->inject ||
         !s->steps || !s->pool || !s->active || !s->sig || !s->touched || !s->touched_list ||
-        !s->truth)
+        !s->truth || !s->xs_sigma_q)
         goto nomem;
     s->pool_cap = c->max_pulses;
 
@@ -276,6 +278,10 @@ double lt_sim_cell_pedestal(const struct lt_sim_cell *s, uint32_t ch)
 
 void lt_sim_cell_render(struct lt_sim_cell *s, uint16_t (*adc)[LT_SAMPLES_PER_FRAME])
 {
+    if (s->x_only) { /* rendered the fast way so far: not a full cell (sim.h) */
+        memset(adc, 0, (size_t)s->n_channels * sizeof *adc);
+        return;
+    }
     uint64_t p = s->next_sample;
     lt_sim_events_until(s, p + LT_SAMPLES_PER_FRAME + LT_SIM_LOOKAHEAD);
     lt_sim_signal_render(s, p);
@@ -284,6 +290,24 @@ void lt_sim_cell_render(struct lt_sim_cell *s, uint16_t (*adc)[LT_SAMPLES_PER_FR
     s->period_index = s->stats.frames;
     s->stats.frames++;
     s->next_sample = p + LT_SAMPLES_PER_FRAME;
+}
+
+int lt_sim_cell_render_x_sums(struct lt_sim_cell *s, uint32_t d, uint32_t *sums, size_t stride)
+{
+    if (d > 6 || stride < s->n_wires[LT_PLANE_X]) return LT_EINVAL;
+    /* A cell renders one way: switching after the first period would leave induction pulses
+     * queued (full -> fast) or missing (fast -> full). */
+    if (!s->x_only && s->stats.frames) return LT_EINVAL;
+    s->x_only = 1;
+    uint64_t p = s->next_sample;
+    lt_sim_events_until(s, p + LT_SAMPLES_PER_FRAME + LT_SIM_LOOKAHEAD);
+    lt_sim_signal_render_x_sums(s, p, d);
+    lt_sim_noise_render_x_sums(s, p, d, sums, stride);
+    s->period_sample = p;
+    s->period_index = s->stats.frames;
+    s->stats.frames++;
+    s->next_sample = p + LT_SAMPLES_PER_FRAME;
+    return 0;
 }
 
 int lt_sim_cell_inject(struct lt_sim_cell *s, const struct lt_sim_event *ev, char *err,

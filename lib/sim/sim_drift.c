@@ -58,7 +58,8 @@ void lt_sim_drift_deposit(struct lt_sim_cell *s, const struct lt_sim_step *st,
                           ? c->undershoot_tau_us * (double)LT_SAMPLE_RATE_HZ * 1e-6
                           : 0.0;
 
-    for (int p = 0; p < 3; p++) {
+    /* The fast background path renders the collection plane only: no induction pulses. */
+    for (int p = s->x_only ? LT_PLANE_X : 0; p < 3; p++) {
         double pitch = p == LT_PLANE_X ? LT_SIM_PITCH_X_MM : LT_SIM_PITCH_UV_MM;
         double wc = lt_sim_wire_coord((enum lt_plane)p, st->y, st->z);
         double sw = sig_t_mm / pitch;

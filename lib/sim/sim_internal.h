@@ -195,6 +195,12 @@ struct lt_sim_cell {
     uint32_t truth_head, truth_count;
 
     struct lt_sim_stats stats;
+
+    /* The fast background path (lt_sim_cell_render_x_sums): collection pulses only, and the
+     * white-noise rms of each collection column sum in 1/256 ADC, for column length 2^xs_d. */
+    int x_only;
+    uint32_t xs_d;
+    int32_t *xs_sigma_q; /* [n_wires[X]] */
 };
 
 /* sim_drift.c: drift one deposit to the wire planes and queue its pulses. t_arrival_ticks is the
@@ -211,11 +217,18 @@ void lt_sim_pulse_add(struct lt_sim_cell *s, uint32_t channel, double center_sam
 void lt_sim_tail_add(struct lt_sim_cell *s, uint32_t channel, double start_sample, float amp,
                      double tau_samples);
 void lt_sim_signal_render(struct lt_sim_cell *s, uint64_t period_sample);
+/* The same for the fast path: column sums of 2^d samples in sig[ch][0 .. 64 >> d), except on
+ * sticky-code channels (per sample, as above). */
+void lt_sim_signal_render_x_sums(struct lt_sim_cell *s, uint64_t period_sample, uint32_t d);
 void lt_sim_pulses_reset(struct lt_sim_cell *s);
 /* sim_noise.c */
 void lt_sim_noise_init(struct lt_sim_cell *s);
 void lt_sim_noise_render(struct lt_sim_cell *s, uint64_t period_sample,
                          uint16_t (*adc)[LT_SAMPLES_PER_FRAME]);
+/* The fast path's noise: collection-wire column sums of 2^d samples (sim.h,
+ * lt_sim_cell_render_x_sums), the rendered signal rows added and cleared. */
+void lt_sim_noise_render_x_sums(struct lt_sim_cell *s, uint64_t period_sample, uint32_t d,
+                                uint32_t *sums, size_t stride);
 /* sim_physics.c: fill s->steps for an event; returns the energy requested of the generator. */
 void lt_sim_physics_generate(struct lt_sim_cell *s, struct lt_sim_rng *r,
                              const struct lt_sim_event *ev);

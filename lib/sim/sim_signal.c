@@ -154,3 +154,62 @@ void lt_sim_signal_render(struct lt_sim_cell *s, uint64_t period_sample)
     }
     s->n_active = keep;
 }
+
+/* The fast background path (lt_sim_cell_render_x_sums): the active pulses of this period summed
+ * over columns of 2^d samples, sig[ch][c] for c < 64 >> d; a channel with sticky codes
+ * (per_sample[ch] != 0) keeps its per-sample row, since sticky codes act on single samples. An
+ * undershoot tail's column sum is its geometric series in closed form (the tails of big deposits
+ * last thousands of samples: most of the full render's work). */
+void lt_sim_signal_render_x_sums(struct lt_sim_cell *s, uint64_t period_sample, uint32_t d)
+{
+    uint32_t b = bucket_of(s, period_sample);
+    for (uint32_t i = s->bucket[b]; i != LT_SIM_NONE; i = s->pool[i].next)
+        s->active[s->n_active++] = i;
+    s->bucket[b] = LT_SIM_NONE;
+
+    const int64_t p0 = (int64_t)period_sample, p1 = p0 + LT_SAMPLES_PER_FRAME;
+    const int64_t n = 1 << d;
+    uint32_t keep = 0;
+    for (uint32_t a = 0; a < s->n_active; a++) {
+        uint32_t i = s->active[a];
+        struct lt_sim_pulse *p = &s->pool[i];
+        int64_t end = p->first + p->n;
+        int64_t k0 = p->first > p0 ? p->first : p0;
+        int64_t k1 = end < p1 ? end : p1;
+        if (k0 < k1) {
+            float *row = s->sig[p->channel];
+            touch(s, p->channel);
+            const int per_sample = s->ch_defect[p->channel] == LT_SIM_CH_STICKY;
+            if (p->shape == LT_SIM_PULSE_TAIL && !per_sample) {
+                double r = exp(-(double)p->inv_sigma);
+                for (int64_t c0 = k0; c0 < k1;) {
+                    int64_t col = (c0 - p0) / n, c1 = p0 + (col + 1) * n;
+                    if (c1 > k1) c1 = k1;
+                    double first =
+                        (double)p->amp * exp(-((double)(c0 - p->first) - p->center) * p->inv_sigma);
+                    row[col] += (float)(first * (1.0 - pow(r, (double)(c1 - c0))) / (1.0 - r));
+                    c0 = c1;
+                }
+            } else {
+                for (int64_t k = k0; k < k1; k++) {
+                    float x = ((float)(k - p->first) - p->center) * p->inv_sigma;
+                    float v;
+                    if (p->shape == LT_SIM_PULSE_BIPOLAR)
+                        v = p->amp * -x * expf(0.5f - 0.5f * x * x);
+                    else if (p->shape == LT_SIM_PULSE_TAIL)
+                        v = p->amp * expf(-x);
+                    else
+                        v = p->amp * expf(-0.5f * x * x);
+                    row[per_sample ? k - p0 : (k - p0) / n] += v;
+                }
+            }
+        }
+        if (end > p1) {
+            s->active[keep++] = i;
+        } else {
+            p->next = s->free_head;
+            s->free_head = i;
+        }
+    }
+    s->n_active = keep;
+}

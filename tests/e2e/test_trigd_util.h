@@ -107,13 +107,11 @@ static inline void print_log(const char *logfile)
 #define TRIGD_TEST_RUN_CONF                                                                        \
     "cells = ( { id = 0; }, { id = 1; }, { id = 2; }, { id = 3; } );\n"                            \
     "sim = { seed = 7; realtime_factor = 0.0; high_energy_rate_hz = 0.0;\n"                        \
-    "        radiological_scale = 0.0; /* injections only: 214Bi etc. would add triggers */\n"     \
     "        inject = ( { cell = 0; time_ms = 20.0; energy_mev = 2000.0; },\n"                     \
     "                   { cell = 2; time_ms = 60.0; energy_mev = 2000.0; },\n"                     \
     "                   { cell = 1; time_ms = 100.0; energy_mev = 2000.0; },\n"                    \
     "                   { cell = 3; time_ms = 100.0; energy_mev = 2000.0; } ); };\n"               \
-    "trigger = { coincidence = { enabled = true; min_cells = 2; min_score = 500; };\n"             \
-    "            single = { enabled = true; min_score = 2000; }; cell_timeout_ms = 20000; };\n"    \
+    "trigger = { cell_timeout_ms = 20000; }; /* the default trigger, default backgrounds */\n"     \
     "duration_s = 0.13;\n"
 
 #endif

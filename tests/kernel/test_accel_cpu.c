@@ -1,6 +1,6 @@
 /* The cpu backend of the accelerator interface: every instruction set this CPU offers (scalar,
  * AVX2, AVX-512) gives bit for bit the scores and candidates of the plain kernels/ code run
- * directly, on random data, several cells and worker threads, with the default weights and with
+ * directly, on random data, several cells and worker threads, with the trained CNN and with
  * random networks that exercise every line-buffer layout. Plus the interface's error paths and
  * counters (in-flight limit, nothing to collect, time gaps). */
 #include "accel.h"
@@ -158,7 +158,7 @@ static int isa_ok(const char *name)
 START_TEST(default_weights_all_isas)
 {
     char path[1024], err[256];
-    snprintf(path, sizeof(path), "%s/kernels/weights/default.ltw", LARTRIG_SOURCE_DIR);
+    snprintf(path, sizeof(path), "%s/kernels/weights/cnn.ltw", LARTRIG_SOURCE_DIR);
     ck_assert_msg(lt_weights_load(path, &WTS, err, sizeof(err)) == 0, "%s", err);
     make_data();
     const char *isas[] = {"scalar", "avx2", "avx512", "auto"};
@@ -231,7 +231,7 @@ END_TEST
 START_TEST(interface_errors_and_gaps)
 {
     char path[1024], err[256];
-    snprintf(path, sizeof(path), "%s/kernels/weights/default.ltw", LARTRIG_SOURCE_DIR);
+    snprintf(path, sizeof(path), "%s/kernels/weights/cnn.ltw", LARTRIG_SOURCE_DIR);
     ck_assert_int_eq(lt_weights_load(path, &WTS, err, sizeof(err)), 0);
     make_data();
     struct lt_accel_config cfg = {0};
@@ -282,13 +282,13 @@ START_TEST(interface_errors_and_gaps)
 }
 END_TEST
 
-/* Physics sanity of the committed default weights (hand-made until a trained file replaces it):
+/* Physics sanity of the trained CNN (kernels/weights/cnn.ltw, the default until issue 15):
  * white noise of ~3 ADC rms alone gives no candidate; a MIP-like track (20 ADC peak, 5 samples,
  * across all 144 wires at one time) gives one. */
 START_TEST(default_weights_quiet_on_noise_fire_on_track)
 {
     char path[1024], err[256];
-    snprintf(path, sizeof(path), "%s/kernels/weights/default.ltw", LARTRIG_SOURCE_DIR);
+    snprintf(path, sizeof(path), "%s/kernels/weights/cnn.ltw", LARTRIG_SOURCE_DIR);
     ck_assert_int_eq(lt_weights_load(path, &WTS, err, sizeof(err)), 0);
     if (strncmp(WTS.name, "hand-made", 9) != 0) {
         /* A trained network has its own physics checks (tools/train); these numbers are the
@@ -378,7 +378,7 @@ static void *produce(void *arg)
 START_TEST(concurrent_cells)
 {
     char path[1024], err[256];
-    snprintf(path, sizeof(path), "%s/kernels/weights/default.ltw", LARTRIG_SOURCE_DIR);
+    snprintf(path, sizeof(path), "%s/kernels/weights/cnn.ltw", LARTRIG_SOURCE_DIR);
     ck_assert_int_eq(lt_weights_load(path, &WTS, err, sizeof(err)), 0);
     make_data();
     struct lt_accel_config cfg = {0};

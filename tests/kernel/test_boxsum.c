@@ -1,7 +1,9 @@
 /* The 3x3 charge-sum baseline (kernels/weights/boxsum.ltw, written by tools/train/baselines.py):
- * the file loads, sees the same input columns as the default CNN (D, in_shift), and the kernel's
- * streaming network computes exactly the causal 3-column x 3-wire sum of its input (zero before
- * the run and beyond the edge wires), here against a direct sum on random columns. */
+ * the file loads, sees the same input columns as the trained CNN (cnn.ltw: D, in_shift), and the
+ * kernel's streaming network computes exactly the causal 3-column x 3-wire sum of its input (zero
+ * before the run and beyond the edge wires), here against a direct sum on random columns. The
+ * default weights (default.ltw, the working point of docs/training.md) are the same network with
+ * the working point's suggested threshold. */
 #include "cnn.h"
 #include "lt_error.h"
 #include "weights.h"
@@ -26,7 +28,7 @@ static void load(const char *file, struct lt_weights *out)
 START_TEST(boxsum_is_a_3x3_sum)
 {
     load("boxsum.ltw", &box);
-    load("default.ltw", &cnn);
+    load("cnn.ltw", &cnn);
     const struct lt_kernel_net *n = &box.net;
     ck_assert_uint_eq(n->n_layers, 1);
     ck_assert_uint_eq(n->d, cnn.net.d); /* the same input columns as the CNN */
@@ -56,11 +58,28 @@ START_TEST(boxsum_is_a_3x3_sum)
 }
 END_TEST
 
+START_TEST(default_is_the_same_sum)
+{
+    static struct lt_weights def;
+    load("boxsum.ltw", &box);
+    load("default.ltw", &def);
+    ck_assert_int_eq(def.net.threshold, 250);
+    /* everything but the suggested threshold is the baseline's network */
+    ck_assert_uint_eq(def.net.d, box.net.d);
+    ck_assert_uint_eq(def.net.in_shift, box.net.in_shift);
+    ck_assert_uint_eq(def.net.n_layers, 1);
+    ck_assert_mem_eq(&def.net.layer[0], &box.net.layer[0], sizeof def.net.layer[0]);
+    ck_assert_mem_eq(def.net.w[0], box.net.w[0], lt_kernel_layer_nweights(&box.net.layer[0]));
+    ck_assert_int_eq(def.net.bias[0][0], box.net.bias[0][0]);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("boxsum");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, boxsum_is_a_3x3_sum);
+    tcase_add_test(tc, default_is_the_same_sum);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -61,8 +61,8 @@ END_TEST
 
 START_TEST(stuck_channel_is_split)
 {
-    lt_tp_hits_reset(&HS, 4, 40, 8);
-    int16_t x[4] = {0, 500, 0, 0};
+    lt_tp_hits_reset(&HS, 16, 40, 8);
+    int16_t x[16] = {0, 500};
     uint32_t n = 0;
     for (int c = 0; c < 20; c++) {
         uint32_t k = lt_tp_hits_column(&HS, x, HOUT);

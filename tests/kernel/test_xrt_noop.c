@@ -9,8 +9,8 @@
  * was started with, and then compares what the host collects with the cpu backend, bit for bit.
  * That checks the host path and the card's argument/buffer contract; it does not check the FPGA
  * build itself (no Vitis here: docs/fpga.md). Where noted, the test writes a result buffer by
- * hand to exercise the host's checks. The xclbin is made by tests/kernel/xclbin_gen.c, since Debian's
- * xclbinutil does not work. */
+ * hand to exercise the host's checks. The xclbin is made by tests/kernel/xclbin_gen.c, since
+ * Debian's xclbinutil does not work. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -196,6 +196,15 @@ START_TEST(wrong_kernel_name)
     c.kernel_name = LT_XRT_KERNEL_NAME;
     c.compute_units = 3; /* the file has 2 */
     ck_assert_int_eq(open_err(&c), LT_ERANGE);
+    /* more candidates per block than the card's buffer holds (trigd's kernel.max_candidates) */
+    c.compute_units = 0;
+    c.max_candidates = LT_XRT_MAX_CANDIDATES + 1U;
+    ck_assert_int_eq(open_err(&c), LT_ERANGE);
+    ck_assert_ptr_nonnull(strstr(errbuf, "max_candidates"));
+    c.max_candidates = LT_XRT_MAX_CANDIDATES; /* the default kernel.max_candidates fits */
+    struct lt_accel *a = NULL;
+    ck_assert_msg(lt_accel_open(&c, &a, errbuf, sizeof errbuf) == 0, "%s", errbuf);
+    lt_accel_close(a);
 }
 END_TEST
 
@@ -288,7 +297,7 @@ static void make_data(void)
 static void load_default_weights(void)
 {
     char path[1024];
-    snprintf(path, sizeof path, "%s/kernels/weights/default.ltw", LARTRIG_SOURCE_DIR);
+    snprintf(path, sizeof path, "%s/kernels/weights/cnn.ltw", LARTRIG_SOURCE_DIR);
     ck_assert_msg(lt_weights_load(path, &WTS, errbuf, sizeof errbuf) == 0, "%s", errbuf);
 }
 

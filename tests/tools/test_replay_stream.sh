@@ -20,7 +20,7 @@ run=$tmp/run.h5
     --inject 0:he:1500:0.05 --inject 1:he:3000:0.12 --inject 0:he:800:0.2 --inject 1:he:2000:0.26 \
     >/dev/null || fail "trigctl sim exited $?"
 "$bin/daemon/trigd" --print-default-config |
-    sed -E 's/min_score = [0-9]+;/min_score = 1;/g; s/^  threshold = 0;/  threshold = 100;/' \
+    sed -E 's/min_score = [0-9]+;/min_score = 1;/g; s/^  threshold = 0;/  threshold = 200;/; s/min_adc_sum = [0-9]+;/min_adc_sum = 0;/' \
         >"$tmp/low.conf"
 
 # Same report and records as the reference, with rings + read-ahead of 12 MB for a 264 MB run.

@@ -2,8 +2,14 @@
 """Baseline networks in the CNN's own weights format, so they run through the same kernel,
 aggregator and readout as the CNN (issue 15: the CNN is always compared on the same data).
 
-  /usr/bin/python3 tools/train/baselines.py [--like kernels/weights/default.ltw]
-                   [--out kernels/weights/boxsum.ltw] [--threshold 400]
+  /usr/bin/python3 tools/train/baselines.py [--like kernels/weights/cnn.ltw]
+                   [--out kernels/weights/boxsum.ltw] [--threshold 400] [--name NAME]
+
+The default weights file kernels/weights/default.ltw is the same network with the working point's
+candidate threshold (docs/training.md "Working point"):
+
+  /usr/bin/python3 tools/train/baselines.py --out kernels/weights/default.ltw --threshold 250 \
+      --name "3x3 charge sum: default working point"
 
 boxsum: one layer, 1 -> 1 channel, 3 columns x 3 wires, every weight 1, no bias, no shift, no
 ReLU, no pool: the score of (column t, wire j) is the plain sum of the pedestal-subtracted input
@@ -34,15 +40,16 @@ def boxsum_net(d, in_shift, kt=3, kw=3):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--like", default=os.path.join(ROOT, "kernels/weights/default.ltw"))
+    ap.add_argument("--like", default=os.path.join(ROOT, "kernels/weights/cnn.ltw"))
     ap.add_argument("--out", default=os.path.join(ROOT, "kernels/weights/boxsum.ltw"))
     ap.add_argument("--threshold", type=int, default=400,
                     help="suggested candidate threshold (score units: the input x, 1/4 ADC with "
                     "in_shift 2, summed over 9 pixels)")
+    ap.add_argument("--name", default="3x3 charge sum baseline")
     a = ap.parse_args()
     like, _, like_name, _ = read_weights(a.like)
     net = boxsum_net(like.d, like.in_shift)
-    crc = write_weights(net, a.out, "3x3 charge sum baseline", a.threshold)
+    crc = write_weights(net, a.out, a.name, a.threshold)
     print(f"wrote {a.out}: 3x3 charge sum, D = {2 ** net.d} like '{like_name}', in_shift "
           f"{net.in_shift}, threshold {a.threshold}, CRC-32 {crc:08x}")
 

@@ -1,26 +1,38 @@
 #!/usr/bin/python3
-"""Quick trigger-level comparison of the CNN with the 3x3 charge-sum baseline (issue 15), both
-through trigd's own pipeline (`trigctl replay`: kernel, aggregator, readout, records) on the same
-simulated files of a held-out seed, judged by replay's trigger-level truth (docs/replay.md).
+"""Trigger-level comparison of the default trigger (since issue 15 the 3x3 charge sum at the working
+point of docs/training.md), the trained CNN, the 3x3 charge-sum baseline at its own threshold and
+(with --tp) the TP/TA baseline, all through trigd's own pipeline (`trigctl replay`: kernel,
+aggregator, readout, records) on the same simulated files of a held-out seed, judged by replay's
+trigger-level truth (docs/replay.md).
 
   /usr/bin/python3 tools/train/compare_baselines.py [--build build] [--out out/compare]
-                   [--energies 5,7,10] [--events 12] [--cells 2] [--seed 515151]
-                   [--boxsum-threshold 400] [--boxsum-single 400,800,1200,1600] [--reuse]
+                   [--energies 5,7,10] [--events 12] [--cells 2] [--seed 515151] [--plus30]
+                   [--cnn 200,1,2,200,1300,3500] [--boxsum-threshold 400]
+                   [--boxsum-single 400,800,1200,1600] [--reuse]
+                   [--tp] [--tp-single 150,200,250,300] [--tp-coincidence 100]
 
 Per energy: one run file of `cells` full cells (2560 channels) with `events` electrons of that
 energy injected per cell 15 ms apart, the cells staggered so that every event is alone in time
-(default backgrounds and detector effects of the simulator,
-no other signal), replayed with (a) the embedded trigd configuration (the CNN, default weights)
-and (b) the same configuration with kernel.weights = kernels/weights/boxsum.ltw, its kernel
-threshold (and coincidence min_score) from --boxsum-threshold and single.min_score from each
-value of --boxsum-single (the CNN's trigger thresholds are in CNN score units, meaningless for a
-charge sum). Prints efficiency with a 68% Clopper-Pearson interval per energy and trigger, and
-the fake triggers of each trigger over all files. A preliminary figure: small samples.
+(default backgrounds and detector effects of the simulator; `--plus30`: every background rate
+and every noise knob x 1.3; no other signal), replayed with (a) the embedded trigd configuration
+(default weights and thresholds), (b) the CNN (kernels/weights/cnn.ltw) with `--cnn` = kernel
+threshold, gap_w, gap_t, single.min_score, single.min_adc_sum, coincidence.min_score (its scores
+are logits x 64; the default is its setting at the fake-rate limit on the tuning seeds,
+docs/training.md "Working point"), (c) kernels/weights/boxsum.ltw with its kernel threshold (and
+coincidence min_score) from --boxsum-threshold and single.min_score from each value of
+--boxsum-single (min_adc_sum 0, gaps 1 / 2: the baseline as first compared). With --tp also (d)
+the TP/TA baseline (kernel.algorithm = "tp", docs/kernel.md "TP/TA baseline"): coincidence
+min_score from --tp-coincidence and single.min_score from each value of --tp-single, in its score
+units (10 ADC x samples: ~50 per MeV; min_adc_sum 0). Prints efficiency with a 68%
+Clopper-Pearson interval per energy and trigger, and the fake triggers of each trigger over all
+files. Small samples: the fake rates that matter (< 0.05 Hz per 150-cell module) cannot be
+measured here; docs/training.md says how the working point's rate was estimated.
 """
 import argparse
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import time
@@ -81,6 +93,30 @@ def interval(k, n, cl=0.68):
     return lo, hi
 
 
+def set_key(conf, path, value):
+    """conf (trigd --print-default-config: one key per line, groups opened by `name = {`) with
+    the key at dotted path set to value (written as in the file); fails if the key is not there."""
+    parts, pos = path.split("."), 0
+    for g in parts[:-1]:
+        m = re.compile(r"^\s*%s = \{\s*$" % re.escape(g), re.M).search(conf, pos)
+        assert m, f"no group {g} for {path}"
+        pos = m.end()
+    m = re.compile(r"^(\s*%s = ).*;$" % re.escape(parts[-1]), re.M).search(conf, pos)
+    assert m, f"no key {path}"
+    return conf[:m.start()] + m.group(1) + value + ";" + conf[m.end():]
+
+
+def derive(base, weights, threshold, gap_w, gap_t, single, adc, coinc):
+    """The printed embedded configuration with another network and its thresholds."""
+    for path, value in (("kernel.weights", '"%s"' % weights), ("kernel.threshold", threshold),
+                        ("kernel.gap_w", gap_w), ("kernel.gap_t", gap_t),
+                        ("trigger.single.min_score", single),
+                        ("trigger.single.min_adc_sum", adc),
+                        ("trigger.coincidence.min_score", coinc)):
+        base = set_key(base, path, str(value))
+    return base
+
+
 def run(cmd, **kw):
     print("+", " ".join(cmd), file=sys.stderr, flush=True)
     return subprocess.run(cmd, check=True, **kw)
@@ -94,9 +130,19 @@ def main():
     ap.add_argument("--events", type=int, default=12, help="per cell and energy")
     ap.add_argument("--cells", type=int, default=2)
     ap.add_argument("--seed", type=int, default=515151)
+    ap.add_argument("--plus30", action="store_true",
+                    help="every background rate and noise knob x 1.3 (the +30%% condition)")
+    ap.add_argument("--cnn", default="200,1,2,200,1300,3500",
+                    help="CNN: kernel threshold, gap_w, gap_t, single min_score, min_adc_sum, "
+                    "coincidence min_score")
     ap.add_argument("--boxsum-threshold", type=int, default=400)
     ap.add_argument("--boxsum-single", default="400,800,1200,1600",
                     help="single.min_score values to try for the charge sum (comma list)")
+    ap.add_argument("--tp", action="store_true", help="also the TP/TA baseline (kernel.algorithm tp)")
+    ap.add_argument("--tp-single", default="150,200,250,300",
+                    help="single.min_score values to try for the TP chain (comma list)")
+    ap.add_argument("--tp-coincidence", type=int, default=100,
+                    help="coincidence.min_score for the TP chain")
     ap.add_argument("--reuse", action="store_true", help="keep existing simulated files")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
@@ -104,29 +150,42 @@ def main():
     trigd = os.path.join(a.build, "daemon", "trigd")
     base = subprocess.run([trigd, "--print-default-config"], check=True, capture_output=True,
                           text=True).stdout
-    cnn_conf = os.path.join(a.out, "cnn.conf")
-    with open(cnn_conf, "w") as f:
-        f.write(base)
-    confs = [("cnn", cnn_conf)]
-    for single in [int(x) for x in a.boxsum_single.split(",")]:
-        box = base.replace("kernel = {", "kernel = { weights = \"%s\"; threshold = %d;" % (
-            os.path.join(ROOT, "kernels", "weights", "boxsum.ltw"), a.boxsum_threshold), 1)
-        box = box.replace("single = { enabled = true; min_score = 2000; }",
-                          "single = { enabled = true; min_score = %d; }" % single, 1)
-        box = box.replace("min_score = 500;", "min_score = %d;" % a.boxsum_threshold, 1)
-        assert box != base and "boxsum.ltw" in box, "could not derive the charge-sum config"
-        path = os.path.join(a.out, f"boxsum{single}.conf")
+    def write(name, text):
+        path = os.path.join(a.out, name + ".conf")
         with open(path, "w") as f:
-            f.write(box)
-        confs.append((f"boxsum single>{single}", path))
+            f.write(text)
+        return path
+    confs = [("default", write("default", base))]
+    cnn = [int(x) for x in a.cnn.split(",")]
+    confs.append(("cnn", write("cnn", derive(
+        base, os.path.join(ROOT, "kernels", "weights", "cnn.ltw"), *cnn))))
+    for single in [int(x) for x in a.boxsum_single.split(",")]:
+        box = derive(base, os.path.join(ROOT, "kernels", "weights", "boxsum.ltw"),
+                     a.boxsum_threshold, 1, 2, single, 0, a.boxsum_threshold)
+        confs.append((f"boxsum single>{single}", write(f"boxsum{single}", box)))
+    for single in [int(x) for x in a.tp_single.split(",")] if a.tp else []:
+        tp = set_key(base, "kernel.algorithm", '"tp"')
+        tp = set_key(tp, "trigger.single.min_score", str(single))
+        tp = set_key(tp, "trigger.single.min_adc_sum", "0")
+        tp = set_key(tp, "trigger.coincidence.min_score", str(a.tp_coincidence))
+        path = os.path.join(a.out, f"tp{single}.conf")
+        with open(path, "w") as f:
+            f.write(tp)
+        confs.append((f"tp single>{single}", path))
     rows = []
     for e in [float(x) for x in a.energies.split(",")]:
-        path = os.path.join(a.out, f"le{e:g}.h5")
+        path = os.path.join(a.out, f"le{e:g}{'_plus30' if a.plus30 else ''}.h5")
         seconds = 0.02 + 0.015 * a.events + 0.01
         if not (a.reuse and os.path.exists(path)):
             cmd = [trigctl, "sim", "-o", path, "--force", "--seed", str(a.seed + int(e * 10)),
                    "--cells", str(a.cells), "--channels", "2560", "--seconds", f"{seconds:.3f}",
                    "--le-rate", "0", "--he-rate", "0", "--cosmic-rate", "0"]
+            if a.plus30:
+                # simulator defaults x 1.3 (trigctl sim --help lists them); --background-scale
+                # applies after the knobs
+                cmd += ["--set", "noise_collection=3.9", "--set", "noise_induction=4.55",
+                        "--set", "coherent_noise=1.3", "--set", "lowfreq_noise=1.3",
+                        "--background-scale", "1.3"]
             for c in range(a.cells):
                 for k in range(a.events):
                     # cells staggered: each event alone in time, so no coincidence of two
@@ -137,7 +196,7 @@ def main():
             run(cmd, stdout=subprocess.DEVNULL)
             print(f"simulated {path} in {time.time() - t0:.0f} s", file=sys.stderr)
         for name, conf in confs:
-            rep = os.path.join(a.out, f"le{e:g}_{os.path.basename(conf)[:-5]}.json")
+            rep = os.path.join(a.out, f"{os.path.basename(path)[:-3]}_{os.path.basename(conf)[:-5]}.json")
             t0 = time.time()
             run([trigctl, "replay", path, "-c", conf, "--json", "-q", "--report", rep],
                 stdout=subprocess.DEVNULL)

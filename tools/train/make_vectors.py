@@ -3,7 +3,7 @@
 file or from the synthetic stand-in. train.py does this itself after training; use this when the
 weights file changes by other means.
 
-  /usr/bin/python3 tools/train/make_vectors.py --weights kernels/weights/default.ltw \
+  /usr/bin/python3 tools/train/make_vectors.py --weights kernels/weights/cnn.ltw \
       [--run runs/val.h5 | --synthetic-seed 7] [--out tests/data/kernel_vectors]
 """
 import argparse
@@ -19,7 +19,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--weights", default=os.path.join(ROOT, "kernels", "weights", "default.ltw"))
+    ap.add_argument("--weights", default=os.path.join(ROOT, "kernels", "weights", "cnn.ltw"))
     ap.add_argument("--run", help="run file (trigctl sim); its first cell is used")
     ap.add_argument("--synthetic-seed", type=int, default=7)
     ap.add_argument("--out", default=os.path.join(ROOT, "tests", "data", "kernel_vectors"))

@@ -2,7 +2,7 @@
 """Re-export a trained student (out/.../student.pt) to a weights file, optionally with another
 score scale or suggested threshold, without retraining.
 
-  /usr/bin/python3 tools/train/reexport.py out/train/student.pt kernels/weights/default.ltw \
+  /usr/bin/python3 tools/train/reexport.py out/train/student.pt kernels/weights/cnn.ltw \
       [--score-frac-bits 6] [--threshold T] [--name NAME]
 """
 import argparse

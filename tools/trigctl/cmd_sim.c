@@ -69,6 +69,8 @@ static void usage(FILE *f)
         "      --set NAME=VALUE      any simulator knob below (repeatable, applied in order)\n"
         "      --background-scale F  multiply every radiological rate and the neutron capture\n"
         "                            rate by F (e.g. 1.3), after the other options\n"
+        "      --noise-scale F       multiply every noise component (white on both planes,\n"
+        "                            board-coherent, low-frequency) by F, after the other options\n"
         "  -h, --help\n"
         "\nsimulator knobs (docs/simulation.md gives defaults and their sources):\n",
         LT_MAX_CELLS, LT_CHANNELS_PER_FEMB, LT_CHANNELS_PER_CELL, LT_CHANNELS_PER_CELL);
@@ -214,6 +216,7 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
         O_INJECT,
         O_SET,
         O_BKG_SCALE,
+        O_NOISE_SCALE,
     };
     static const struct option longopts[] = {
         {"output", required_argument, NULL, 'o'},
@@ -236,12 +239,13 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
         {"inject", required_argument, NULL, O_INJECT},
         {"set", required_argument, NULL, O_SET},
         {"background-scale", required_argument, NULL, O_BKG_SCALE},
+        {"noise-scale", required_argument, NULL, O_NOISE_SCALE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct lt_sim_config *c = &o->cfg;
     uint64_t u;
-    double d, bkg_scale = 1.0;
+    double d, bkg_scale = 1.0, noise_scale = 1.0;
     int opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
@@ -322,6 +326,9 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
         case O_BKG_SCALE:
             if (parse_double("--background-scale", optarg, 0, 100, &bkg_scale)) return 2;
             break;
+        case O_NOISE_SCALE:
+            if (parse_double("--noise-scale", optarg, 0, 100, &noise_scale)) return 2;
+            break;
         case 'h':
             usage(stdout);
             return 1;
@@ -335,14 +342,16 @@ static int parse_args(int argc, char **argv, struct sim_opts *o)
         return 2;
     }
     if (bkg_scale != 1.0) {
-        c->ar39_bq_per_kg *= bkg_scale;
-        c->ar42_bq_per_kg *= bkg_scale;
-        c->kr85_bq_per_kg *= bkg_scale;
-        c->rn222_bq_per_kg *= bkg_scale;
-        c->ncapture_rate_hz *= bkg_scale;
         char err[256];
-        if (lt_sim_config_validate(c, err, sizeof err)) {
+        if (lt_sim_config_scale_backgrounds(c, bkg_scale, err, sizeof err)) {
             fprintf(stderr, "trigctl sim: --background-scale: %s\n", err);
+            return 2;
+        }
+    }
+    if (noise_scale != 1.0) {
+        char err[256];
+        if (lt_sim_config_scale_noise(c, noise_scale, err, sizeof err)) {
+            fprintf(stderr, "trigctl sim: --noise-scale: %s\n", err);
             return 2;
         }
     }

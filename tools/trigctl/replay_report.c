@@ -100,7 +100,22 @@ static int64_t dead_ticks(const struct replay_trigger *t, size_t n)
     return (int64_t)dead;
 }
 
-static json_t *trigger_json(const struct replay_trigger *t, uint8_t cause, int fake)
+/* The decision's kept candidates as compact rows, so a trigger's thresholds can be studied
+ * offline (tools/train/compare_baselines.py): [cell, wire_start, wire_end, time_start,
+ * time_end, peak_score, adc_sum]. */
+static json_t *candidate_rows(const struct lt_candidate *c, uint32_t n)
+{
+    json_t *a = json_array();
+    for (uint32_t i = 0; a && i < n; i++)
+        json_array_append_new(a, json_pack("[i,i,i,I,I,i,I]", (int)c[i].cell,
+                                           (int)c[i].channel_start, (int)c[i].channel_end,
+                                           (json_int_t)c[i].time_start, (json_int_t)c[i].time_end,
+                                           (int)c[i].peak_score, (json_int_t)c[i].adc_sum));
+    return a;
+}
+
+static json_t *trigger_json(const struct replay_result *r, const struct replay_trigger *t,
+                            uint8_t cause, int fake)
 {
     json_t *o =
         json_pack("{s:I, s:f, s:[I,I], s:o, s:o, s:i, s:s, s:b, s:b}", "time_ticks",
@@ -109,6 +124,9 @@ static json_t *trigger_json(const struct replay_trigger *t, uint8_t cause, int f
                   "cells", cell_list(t), "candidates", (int)t->n_candidates, "cause",
                   cause_name(cause), "signal", cause == LT_TRIGGER_SIGNAL, "fake", fake);
     if (o && !t->inhibited) json_object_set_new(o, "number", json_integer((json_int_t)t->number));
+    if (o)
+        json_object_set_new(o, "candidate_rows",
+                            candidate_rows(r->cand + t->cand_first, t->cand_kept));
     return o;
 }
 
@@ -158,13 +176,13 @@ json_t *replay_report_json(const struct replay_result *r)
         if (t->inhibited) {
             inh_phys += phys;
             inh_fakes += fake;
-            json_array_append_new(inh, trigger_json(t, cause[k], fake));
+            json_array_append_new(inh, trigger_json(r, t, cause[k], fake));
             continue;
         }
         physics += phys;
         fakes += fake;
         fake_bkg += fake && cause[k] == LT_TRIGGER_BACKGROUND;
-        json_array_append_new(trigs, trigger_json(t, cause[k], fake));
+        json_array_append_new(trigs, trigger_json(r, t, cause[k], fake));
     }
     free(cause);
     cause = NULL;

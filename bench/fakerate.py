@@ -1,0 +1,325 @@
+#!/usr/bin/python3
+"""Module fake-trigger rate of each trigger, measured (issue 15 point 5): bench_fakerate
+(bench/bench_fakerate.c: the real kernel and the real module trigger on background-only data
+of a 150-cell module, fast background path) for every trigger in the nominal and the +30%
+condition, with the tail extrapolation next to each measurement.
+
+  /usr/bin/python3 bench/fakerate.py [--build build] [--out out/fakerate] [--cell-seconds 1000]
+                   [--threads 2] [--seed 9150001] [--triggers cnn,boxsum,tp] [--json FILE]
+
+Per trigger the module trigger is replayed (over the same candidates) for its configured
+thresholds and for a grid of thresholds T (single.min_score = coincidence.min_score = T); the
+table shows the configured point and the equal-rate point (the lowest T of the grid with no fake
+in the nominal sample, which tools/train/physics_report.py also uses). Also a library: the report
+imports trigger_configs, run, equal_rate_points, extrapolate, poisson_ul90 from here.
+"""
+import argparse
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, ".."))
+sys.path.insert(0, os.path.join(ROOT, "tools", "train"))
+
+CELLS_PER_MODULE = 150
+GRID_POINTS = 63  # thresholds per trigger (bench_fakerate takes 64 scan values: + configured)
+GRID_SPAN = 12.0  # grid from the kernel threshold to this many times it
+CONDITIONS = [  # (name, noise scale, background scale): issue 15's nominal and +30%
+    ("nominal", 1.0, 1.0),
+    ("+30%", 1.3, 1.3),
+]
+
+
+def weights_threshold(path):
+    from export import read_weights  # tools/train/export.py owns the weights format
+
+    _, thr, name, crc = read_weights(path)
+    return thr, name, crc
+
+
+def default_config(build):
+    trigd = os.path.join(build, "daemon", "trigd")
+    return subprocess.run([trigd, "--print-default-config"], check=True, capture_output=True,
+                          text=True).stdout
+
+
+def edit_config(text, values):
+    """Set keys ("kernel.threshold", "trigger.single.min_score", ...) of a configuration in the
+    layout `trigd --print-default-config` prints (one key per line inside `name = { ... };`
+    groups). Every key must exist exactly once: a missing one is an error, not a silent no-op."""
+    lines = text.split("\n")
+    stack, seen = [], set()
+    for i, line in enumerate(lines):
+        m = re.match(r"^(\s*)([A-Za-z_]\w*)\s*=\s*\{\s*$", line)
+        if m:
+            stack.append(m.group(2))
+            continue
+        if re.match(r"^\s*\}\s*;?\s*$", line) and stack:
+            stack.pop()
+            continue
+        m = re.match(r"^(\s*)([A-Za-z_]\w*)\s*=\s*(.*);\s*$", line)
+        if not m:
+            continue
+        key = ".".join(stack + [m.group(2)])
+        if key in values:
+            v = values[key]
+            if isinstance(v, str) and not v.startswith('"'):
+                v = f'"{v}"'
+            if isinstance(v, bool):
+                v = "true" if v else "false"
+            lines[i] = f"{m.group(1)}{m.group(2)} = {v};"
+            seen.add(key)
+    missing = set(values) - seen
+    if missing:
+        raise KeyError(f"configuration keys not found: {sorted(missing)}")
+    return "\n".join(lines)
+
+
+def trigger_definitions(build, names):
+    """The triggers compared: name -> dict(label, edits to trigd's embedded configuration,
+    weights path, kernel threshold). The CNN is the embedded configuration as it is (default
+    weights, the working point its owner set); the charge sum is the same pipeline with
+    kernels/weights/boxsum.ltw and its own kernel threshold; the TP chain is kernel.algorithm
+    "tp" when the build has it."""
+    base = default_config(build)
+    out = {}
+    for name in names:
+        if name == "cnn":
+            w = os.path.join(ROOT, "kernels", "weights", "default.ltw")
+            thr, wname, crc = weights_threshold(w)
+            edits = {"kernel.weights": w}
+            m = re.search(r"kernel = \{[^}]*?\n\s*threshold = (-?\d+);", base)
+            kthr = int(m.group(1)) if m and int(m.group(1)) else thr
+            out[name] = dict(label="CNN", edits=edits, weights=w, weights_name=wname,
+                             crc=f"{crc:08x}", kernel_threshold=kthr)
+        elif name == "boxsum":
+            w = os.path.join(ROOT, "kernels", "weights", "boxsum.ltw")
+            thr, wname, crc = weights_threshold(w)
+            edits = {"kernel.weights": w, "kernel.threshold": thr}
+            out[name] = dict(label="3x3 charge sum", edits=edits, weights=w, weights_name=wname,
+                             crc=f"{crc:08x}", kernel_threshold=thr)
+        elif name == "tp":
+            if not re.search(r"\n\s*algorithm = ", base):
+                continue  # a build without the TP chain (kernel.algorithm)
+            edits = {"kernel.algorithm": "tp"}
+            m = re.search(r"tp = \{[^}]*?min_score = (-?\d+);", base)
+            # Clusters scoring below kernel.tp.min_score are not emitted: its floor.
+            out[name] = dict(label="TP chain", edits=edits, weights=None,
+                             weights_name="(none: hit finding and clustering)", crc="-",
+                             kernel_threshold=int(m.group(1)))
+        else:
+            raise ValueError(f"unknown trigger {name}")
+    for t in out.values():
+        t["config_text"] = edit_config(base, t["edits"])
+        m = re.search(r"single = \{[^}]*?min_score = (-?\d+);", t["config_text"])
+        t["single_min_score"] = int(m.group(1))
+        m = re.search(r"coincidence = \{[^}]*?min_score = (-?\d+);", t["config_text"])
+        t["coincidence_min_score"] = int(m.group(1))
+    return out
+
+
+def write_config(trig, out_dir, name, single=None, coincidence=None):
+    """A configuration file of the trigger, with single/coincidence min_score replaced when
+    given. Returns its path."""
+    text = trig["config_text"]
+    edits = {}
+    if single is not None:
+        edits["trigger.single.min_score"] = int(single)
+    if coincidence is not None:
+        edits["trigger.coincidence.min_score"] = int(coincidence)
+    if edits:
+        text = edit_config(text, edits)
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, name + ".conf")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def grid(kthr):
+    """Thresholds scanned: geometric from the kernel threshold (no candidate below it) up."""
+    lo = max(1, kthr)
+    return sorted({int(round(lo * GRID_SPAN ** (i / (GRID_POINTS - 1)))) for i in range(GRID_POINTS)})
+
+
+def run(build, trigs, out_dir, cells, seconds, seed, noise, bkg, threads, tag):
+    """bench_fakerate over every trigger at once (one pass over the data): the configured point
+    first, then the grid (single = coincidence = T). Returns the parsed JSON."""
+    binary = os.path.join(build, "bench", "bench_fakerate")
+    cmd = [binary, "--cells", str(cells), "--seconds", f"{seconds:.6f}", "--seed", str(seed),
+           "--threads", str(threads), "--noise-scale", str(noise), "--background-scale", str(bkg)]
+    for name, t in trigs.items():
+        conf = write_config(t, out_dir, name)
+        g = grid(t["kernel_threshold"])
+        t["grid"] = g
+        cmd += ["-c", conf,
+                "--scan", "single.min_score=" + ",".join(str(v) for v in [t["single_min_score"]] + g),
+                "--scan", "coincidence.min_score=" +
+                ",".join(str(v) for v in [t["coincidence_min_score"]] + g)]
+    out = os.path.join(out_dir, f"fakerate_{tag}.json")
+    cmd += ["-o", out]
+    print("+", " ".join(os.path.relpath(c, ROOT) if c.startswith(ROOT) else c for c in cmd),
+          file=sys.stderr, flush=True)
+    t0 = time.time()
+    subprocess.run(cmd, check=True)
+    with open(out) as f:
+        res = json.load(f)
+    res["command"] = " ".join(os.path.relpath(c, ROOT) if c.startswith(ROOT) else c for c in cmd)
+    res["wall_total_s"] = time.time() - t0
+    res["load"] = os.getloadavg()
+    return res
+
+
+def short_command(cmd):
+    """The bench command with its long scan lists shortened (first, second, ..., last; count)."""
+    out = []
+    for part in cmd.split(" "):
+        if "=" in part and part.count(",") > 4:
+            k, v = part.split("=", 1)
+            vals = v.split(",")
+            part = f"{k}={vals[0]},{vals[1]},...,{vals[-1]}({len(vals)} values)"
+        out.append(part)
+    return " ".join(out)
+
+
+def poisson_ul90(n):
+    """90% CL upper limit on a Poisson mean, n observed (Neyman; bisection)."""
+    lo, hi = 0.0, n + 10.0 * math.sqrt(n + 1) + 10
+    for _ in range(200):
+        mu = (lo + hi) / 2
+        term = math.exp(-mu)
+        s = term
+        for k in range(1, n + 1):
+            term *= mu / k
+            s += term
+        if s > 0.10:
+            lo = mu
+        else:
+            hi = mu
+    return (lo + hi) / 2
+
+
+def extrapolate(trig_res, module_seconds, cells):
+    """Tail extrapolation of the lone-candidate rate: the module rate of candidates whose peak
+    score exceeds T (150 / cells x count / module seconds), its highest-scoring fifth (at least
+    10) fitted with an exponential in T. Returns a function T -> module rate, or None."""
+    peaks = sorted(trig_res["peaks"])
+    n_all = trig_res["candidates"]
+    if len(peaks) < 10:
+        return None, None
+    k = max(10, len(peaks) // 5)
+    tail = peaks[-k:]
+    scale = CELLS_PER_MODULE / cells / module_seconds
+    xs = [float(v) for v in tail]
+    ys = [math.log((len(tail) - i) * scale) for i in range(len(tail))]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    sxx = sum((x - mx) ** 2 for x in xs)
+    if sxx <= 0:
+        return None, None
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx
+    icpt = my - slope * mx
+    if slope >= 0:
+        return None, None
+    info = dict(n=n_all, n_tail=k, from_score=tail[0], decade=math.log(10) / -slope)
+    return (lambda T: math.exp(icpt + slope * T)), info
+
+
+def scan_rows(trig_res):
+    """[(single, coincidence, fakes, rate, ul)] in the bench's scan order (configured first)."""
+    rows = []
+    for s in trig_res["scan"]:
+        rows.append(dict(single=int(s["set"]["single.min_score"]),
+                         coincidence=int(s["set"]["coincidence.min_score"]),
+                         fakes=s["fakes"], rate=s["module_rate_hz"], ul=s["module_ul90_hz"],
+                         by=s["by_algorithm"]))
+    return rows
+
+
+def equal_rate_points(res):
+    """Per trigger: the lowest grid threshold T (single = coincidence = T) above which the
+    nominal sample holds no fake at all, i.e. every trigger at the same measured rate: none in
+    the sample. Returns name -> row."""
+    out = {}
+    for t in res["triggers"]:
+        grid_rows = scan_rows(t)[1:]
+        pick = None
+        for r in reversed(grid_rows):  # from the highest threshold down, while no fake
+            if r["fakes"]:
+                break
+            pick = r
+        out[t["config"]] = pick
+    return out
+
+
+def fmt_rate(x):
+    return "0" if x == 0 else f"{x:.2g}"
+
+
+def table(trigs, results):
+    """Markdown: per trigger and condition, configured and equal-rate points."""
+    nominal = results["nominal"]
+    eq = equal_rate_points(nominal)
+    L = ["| trigger | point | single / coincidence min_score | condition | fakes | cell-seconds "
+         "| module rate (Hz) | 90% CL limit (Hz) | tail extrapolation (Hz) |",
+         "|---|---|---|---|---|---|---|---|---|"]
+    for name, t in trigs.items():
+        for cond, res in results.items():
+            tr = next(x for x in res["triggers"] if x["config"].endswith(f"/{name}.conf"))
+            f, _ = extrapolate(tr, res["module_seconds"], res["cells"])
+            rows = scan_rows(tr)
+            pick = eq[next(x for x in nominal["triggers"]
+                           if x["config"].endswith(f"/{name}.conf"))["config"]]
+            # The embedded thresholds are in CNN score units: the configured point is the CNN's.
+            points = [("embedded default", rows[0])] if name == "cnn" else []
+            if pick:
+                points.append(("equal rate",
+                               next(r for r in rows[1:] if r["single"] == pick["single"])))
+            for pname, r in points:
+                ext = f(r["single"]) if f else None
+                L.append(f"| {t['label']} | {pname} | {r['single']} / {r['coincidence']} | {cond} | "
+                         f"{r['fakes']} | {res['cell_seconds']:.0f} | {fmt_rate(r['rate'])} | "
+                         f"{r['ul']:.2g} | {'-' if ext is None else format(ext, '.2g')} |")
+    return "\n".join(L)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "out", "fakerate"))
+    ap.add_argument("--cell-seconds", type=float, default=1000.0,
+                    help="per condition: 150 cells x this / 150 seconds each")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=9150001)
+    ap.add_argument("--triggers", default="cnn,boxsum,tp")
+    ap.add_argument("--json", help="also write every result here")
+    a = ap.parse_args()
+    trigs = trigger_definitions(a.build, a.triggers.split(","))
+    seconds = a.cell_seconds / CELLS_PER_MODULE + 0.005  # + the skipped start of each cell
+    results = {}
+    for k, (cond, noise, bkg) in enumerate(CONDITIONS):
+        results[cond] = run(a.build, trigs, a.out, CELLS_PER_MODULE, seconds, a.seed + k, noise,
+                            bkg, a.threads, cond.replace("%", "pct").replace("+", "plus"))
+        r = results[cond]
+        print(f"{cond}: {r['cell_seconds']:.0f} cell-seconds in {r['wall_total_s']:.0f} s wall "
+              f"({r['cpu_s']:.0f} s CPU, {r['threads']} threads; load {r['load'][0]:.1f})",
+              file=sys.stderr)
+    print(table(trigs, results))
+    for cond, r in results.items():
+        print(f"\n{cond}: `{short_command(r['command'])}`: {r['cell_seconds']:.0f} cell-seconds "
+              f"({r['cells']} cells x {r['module_seconds']:.3f} s) in {r['wall_total_s']:.0f} s "
+              f"wall, {r['cpu_s']:.0f} s CPU on {r['threads']} threads, load average "
+              f"{r['load'][0]:.1f}; events: " +
+              ", ".join(f"{k} {v}" for k, v in r["events"].items() if v))
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(dict(triggers={k: {x: y for x, y in v.items() if x != "config_text"}
+                                     for k, v in trigs.items()}, results=results), f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
