@@ -552,13 +552,14 @@ finish512q(__m512i y, uint32_t s, int folded, __m512i lo, __m512i top, int16_t *
  * exact), and the pooled values go straight to job->pool_out: no conv_out round trip, a half or
  * a quarter of the requantisation work. */
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"), always_inline)) static inline void
-conv512q_block(const struct lt_conv_job *job, const struct q8_layer *q, uint32_t co0, const int CB)
+conv512q_block(const struct lt_conv_job *job, const struct q8_layer *q, uint32_t co0, const int CB,
+               const int SIGNED)
 {
     const struct lt_kernel_layer *L = job->L;
     const uint32_t s = L->shift, W = job->n_wires, cout = q->cout, pw = L->pw, wo = W / pw;
     const int folded = (q->flags & Q8_FLAG_ROUND_FOLDED) != 0;
     const __m512i lo = _mm512_set1_epi32(job->lo), top = _mm512_set1_epi32(job->hi);
-    const __m512i flip = _mm512_set1_epi8((q->flags & Q8_FLAG_SIGNED) ? (char)0x80 : 0);
+    const __m512i flip = _mm512_set1_epi8((char)0x80); /* used when SIGNED */
     const __m512i even =
         _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
@@ -568,8 +569,12 @@ conv512q_block(const struct lt_conv_job *job, const struct q8_layer *q, uint32_t
         for (int c = 0; c < CB; c++) acc[0][c] = acc[1][c] = _mm512_set1_epi32(q->bias[co0 + c]);
         for (uint32_t t = 0; t < q->ntaps; t++) {
             const uint8_t *p = q->tap_ptr[t] + 4U * j0;
-            __m512i v0 = _mm512_xor_si512(_mm512_loadu_si512((const void *)p), flip);
-            __m512i v1 = _mm512_xor_si512(_mm512_loadu_si512((const void *)(p + 64U)), flip);
+            __m512i v0 = _mm512_loadu_si512((const void *)p);
+            __m512i v1 = _mm512_loadu_si512((const void *)(p + 64U));
+            if (SIGNED) {
+                v0 = _mm512_xor_si512(v0, flip);
+                v1 = _mm512_xor_si512(v1, flip);
+            }
             const int32_t *wp = q->w + t * cout + co0;
 #pragma GCC unroll 8
             for (int c = 0; c < CB; c++) {
@@ -605,22 +610,32 @@ conv_avx512_q8(const struct lt_conv_job *job, uint32_t layer_index)
     (void)layer_index;
     struct q8_layer q;
     q8_setup(job, &q);
+    const int sgn = (q.flags & Q8_FLAG_SIGNED) != 0;
     uint32_t co = 0;
     while (co < q.cout) { /* 2 x CB accumulators, 16 for CB = 8 (32 zmm) */
         uint32_t left = q.cout - co;
-        if (left >= 8) {
-            conv512q_block(job, &q, co, 8);
-            co += 8;
-        } else if (left >= 4) {
-            conv512q_block(job, &q, co, 4);
-            co += 4;
-        } else if (left >= 2) {
-            conv512q_block(job, &q, co, 2);
-            co += 2;
+        uint32_t cb = left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1;
+        /* constant CB and SIGNED per call, so the inner loops unroll without branches */
+        if (sgn) {
+            if (cb == 8)
+                conv512q_block(job, &q, co, 8, 1);
+            else if (cb == 4)
+                conv512q_block(job, &q, co, 4, 1);
+            else if (cb == 2)
+                conv512q_block(job, &q, co, 2, 1);
+            else
+                conv512q_block(job, &q, co, 1, 1);
         } else {
-            conv512q_block(job, &q, co, 1);
-            co += 1;
+            if (cb == 8)
+                conv512q_block(job, &q, co, 8, 0);
+            else if (cb == 4)
+                conv512q_block(job, &q, co, 4, 0);
+            else if (cb == 2)
+                conv512q_block(job, &q, co, 2, 0);
+            else
+                conv512q_block(job, &q, co, 1, 0);
         }
+        co += cb;
     }
     return 1;
 }
