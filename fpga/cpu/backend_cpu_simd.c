@@ -815,15 +815,19 @@ unpack_avx512(const lt_wibeth_frame *f, uint32_t d, uint64_t chmask, uint32_t ch
         if (!((chmask >> (16U * k)) & 0xFFFFU)) continue;
         const __m512i perm = _mm512_loadu_si512(UT.perm512[k]);
         const __m512i shift = _mm512_loadu_si512(UT.shift512[k]);
+        /* Each lane's field is masked in place (bits r .. r+13, r < 8) and summed there; one
+         * shift per column brings the sum down (32 x 16383 << 7 < 2^32): the shift leaves the
+         * per-sample loop. */
+        const __m512i fmask = _mm512_sllv_epi32(mask14, shift);
         const uint8_t *base = (const uint8_t *)f->adc_words[0] + UT.off512[k];
         for (uint32_t c = 0; c < ncols; c++) {
             __m512i acc = _mm512_setzero_si512();
             for (uint32_t s = c * D; s < (c + 1U) * D; s++) {
                 __m512i raw = _mm512_loadu_si512(base + s * 8U * LT_WIBETH_WORDS_PER_SAMPLE);
-                __m512i v = _mm512_srlv_epi32(_mm512_permutexvar_epi8(perm, raw), shift);
-                acc = _mm512_add_epi32(acc, _mm512_and_si512(v, mask14));
+                acc = _mm512_add_epi32(acc,
+                                       _mm512_and_si512(_mm512_permutexvar_epi8(perm, raw), fmask));
             }
-            _mm512_storeu_si512(dst + c * stride + 16U * k - ch0, acc);
+            _mm512_storeu_si512(dst + c * stride + 16U * k - ch0, _mm512_srlv_epi32(acc, shift));
         }
     }
 }
@@ -838,6 +842,7 @@ __attribute__((target("avx2"))) static void unpack_avx2(const lt_wibeth_frame *f
         if (!((chmask >> (8U * k)) & 0xFFU)) continue;
         const __m256i shuf = _mm256_loadu_si256((const __m256i *)UT.shuf256[k]);
         const __m256i shift = _mm256_loadu_si256((const __m256i *)UT.shift256[k]);
+        const __m256i fmask = _mm256_sllv_epi32(mask14, shift); /* as unpack_avx512 */
         const uint8_t *base = (const uint8_t *)f->adc_words[0] + UT.off256[k];
         for (uint32_t c = 0; c < ncols; c++) {
             __m256i acc = _mm256_setzero_si256();
@@ -845,10 +850,11 @@ __attribute__((target("avx2"))) static void unpack_avx2(const lt_wibeth_frame *f
                 __m128i raw =
                     _mm_loadu_si128((const __m128i *)(base + s * 8U * LT_WIBETH_WORDS_PER_SAMPLE));
                 __m256i both = _mm256_broadcastsi128_si256(raw);
-                __m256i v = _mm256_srlv_epi32(_mm256_shuffle_epi8(both, shuf), shift);
-                acc = _mm256_add_epi32(acc, _mm256_and_si256(v, mask14));
+                acc =
+                    _mm256_add_epi32(acc, _mm256_and_si256(_mm256_shuffle_epi8(both, shuf), fmask));
             }
-            _mm256_storeu_si256((__m256i *)(dst + c * stride + 8U * k - ch0), acc);
+            _mm256_storeu_si256((__m256i *)(dst + c * stride + 8U * k - ch0),
+                                _mm256_srlv_epi32(acc, shift));
         }
     }
 }
