@@ -8,7 +8,9 @@
  * once and shared by all cells of all records (the writers copy or write it; only the disk sees
  * the volume), so a 150-cell record needs 20 MB of RAM, not 3 GB.
  *
- * Output: one "RESULT mode=... GBps=..." line per run (bench/bench_writer.sh parses them).
+ * Output: one "RESULT mode=... GBps=..." line per run, then one "SUMMARY mode=... median_GBps=...
+ * min_GBps=... max_GBps=..." line per mode over the --repeat runs (default 5; the modes take turns
+ * within each repeat). bench/bench_writer.sh parses both.
  * --sample DIR writes a small deterministic file for tests/writer/test_recwriter_h5py.sh instead.
  */
 #include <errno.h>
@@ -132,11 +134,40 @@ static void clean_dir(const char *dir)
     if (system(cmd) != 0) fprintf(stderr, "bench_writer: cleaning %s failed\n", dir);
 }
 
-static void result(const struct bench *b, const char *mode, double secs, uint64_t bytes)
+/* Every run's GB/s per mode, for the summary (median and spread). */
+enum { M_URING, M_H5, M_DD, M_PWRITEV, N_MODES };
+static const char *const mode_names[N_MODES] = {"recwriter_io_uring", "hdf5_h5dwrite",
+                                                "dd_oflag_direct", "recwriter_pwritev"};
+static double *runs[N_MODES];
+static unsigned n_runs[N_MODES];
+
+static void result(const struct bench *b, int mode, double secs, uint64_t bytes)
 {
-    printf("RESULT mode=%s cells=%u records=%u bytes=%llu seconds=%.3f GBps=%.3f\n", mode, b->cells,
-           b->records, (unsigned long long)bytes, secs, (double)bytes / secs / 1e9);
+    const double gbps = (double)bytes / secs / 1e9;
+    printf("RESULT mode=%s cells=%u records=%u bytes=%llu seconds=%.3f GBps=%.3f\n",
+           mode_names[mode], b->cells, b->records, (unsigned long long)bytes, secs, gbps);
     fflush(stdout);
+    runs[mode][n_runs[mode]++] = gbps;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* One SUMMARY line per mode: median, min and max over the runs (the machine is shared: one run
+ * says little, the spread says how much). */
+static void summary(const struct bench *b)
+{
+    for (int m = 0; m < N_MODES; m++) {
+        unsigned n = n_runs[m];
+        if (!n) continue;
+        qsort(runs[m], n, sizeof *runs[m], cmp_double);
+        double med = n % 2 ? runs[m][n / 2] : (runs[m][n / 2 - 1] + runs[m][n / 2]) / 2;
+        printf("SUMMARY mode=%s cells=%u runs=%u median_GBps=%.3f min_GBps=%.3f max_GBps=%.3f\n",
+               mode_names[m], b->cells, n, med, runs[m][0], runs[m][n - 1]);
+    }
 }
 
 static int run_recwriter(struct bench *b, int force_pwritev)
@@ -170,8 +201,7 @@ static int run_recwriter(struct bench *b, int force_pwritev)
     int rc = lt_recwriter_stop(w, 600000);
     double t1 = lt_mono_s();
     if (rc < 0) return -1;
-    result(b, force_pwritev ? "recwriter_pwritev" : "recwriter_io_uring", t1 - t0,
-           b->record_bytes * b->records);
+    result(b, force_pwritev ? M_PWRITEV : M_URING, t1 - t0, b->record_bytes * b->records);
     return 0;
 }
 
@@ -216,7 +246,7 @@ static int run_h5dwrite(struct bench *b)
         goto fail;
     }
     free(in);
-    result(b, "hdf5_h5dwrite", lt_mono_s() - t0, b->record_bytes * b->records);
+    result(b, M_H5, lt_mono_s() - t0, b->record_bytes * b->records);
     return 0;
 fail:
     fprintf(stderr, "bench_writer: plain HDF5: %s\n", err);
@@ -241,7 +271,7 @@ static int run_dd(struct bench *b)
         fprintf(stderr, "bench_writer: dd failed (%d)\n", rc);
         return -1;
     }
-    result(b, "dd_oflag_direct", t1 - t0, count * bs);
+    result(b, M_DD, t1 - t0, count * bs);
     return 0;
 }
 
@@ -309,7 +339,7 @@ static int write_sample(const char *dir)
 static void usage(void)
 {
     fprintf(stderr, "usage: bench_writer --dir DIR [--cells 4] [--records 12] [--frames 70] "
-                    "[--repeat 1] [--modes uring,h5,dd,pwritev]\n"
+                    "[--repeat 5] [--modes uring,h5,dd,pwritev]\n"
                     "       [--slots 32] [--slot-kib 1024] [--no-sync]\n"
                     "       bench_writer --sample DIR\n");
 }
@@ -319,7 +349,7 @@ int main(int argc, char **argv)
     struct bench b = {.cells = 4,
                       .records = 12,
                       .frames = 70,
-                      .repeat = 1,
+                      .repeat = 5,
                       .slots = 32,
                       .slot_kib = 1024,
                       .sync_each_record = 1};
@@ -376,7 +406,10 @@ int main(int argc, char **argv)
     printf("INFO record_bytes=%llu fragments=%u frames_per_stream=%u total_bytes=%llu\n",
            (unsigned long long)b.record_bytes, b.cells * STREAMS_PER_CELL, b.frames,
            (unsigned long long)(b.record_bytes * b.records));
+    for (int m = 0; m < N_MODES; m++) runs[m] = calloc(b.repeat, sizeof *runs[m]);
     int rc = 0;
+    /* The modes take turns within each repeat, so a burst of load elsewhere on the machine
+     * falls on all of them rather than on one. */
     for (unsigned k = 0; k < b.repeat && rc == 0; k++) {
         if (strstr(modes, "uring")) {
             rc |= run_recwriter(&b, 0);
@@ -395,6 +428,8 @@ int main(int argc, char **argv)
             clean_dir(b.dir);
         }
     }
+    if (rc == 0) summary(&b);
+    for (int m = 0; m < N_MODES; m++) free(runs[m]);
     for (unsigned r = 0; r < b.records; r++) free(b.frags[r]);
     free(b.frags);
     free(b.recs);

@@ -161,9 +161,18 @@ def main():
     ap.add_argument("--update-doc", action="store_true")
     a = ap.parse_args()
     ensure_ort()
-    rows, notes = [], []
     peaks = mac_peak(a.build)
-    tmp = tempfile.mkdtemp(prefix="lartrig-peers-")
+    with tempfile.TemporaryDirectory(prefix="lartrig-peers-") as tmp:
+        rows = measure(a, tmp)
+    table = render(rows, peaks)
+    print(table)
+    if a.update_doc:
+        update_doc(table)
+
+
+def measure(a, tmp):
+    """Every row of the table: the C kernel, PyTorch and ORT per weights file."""
+    rows = []
     for wpath in a.weights:
         net, _, name, crc = export.read_weights(wpath)
         D = 1 << net.d
@@ -195,10 +204,7 @@ def main():
                     rows.append(dict(weights=tag,
                                      impl=f"ONNX Runtime {r['ort']} {kind}, opt {opt}, {what}",
                                      sps=WIRES * cols * D / s, gmac=macs * cols / s / 1e9, load=ld))
-    table = render(rows, peaks)
-    print(table)
-    if a.update_doc:
-        update_doc(table)
+    return rows
 
 
 def render(rows, peaks):

@@ -125,7 +125,7 @@ static const struct key_desc keys[] = {
     {"trigger.single.enabled", K_BOOL, F(trigger.single.enabled), 0, 0, NULL, "true"},
     {"trigger.single.min_score", K_I32, F(trigger.single.min_score), -32768, 32767, NULL, "550"},
     {"trigger.single.min_adc_sum", K_U32, F(trigger.single.min_adc_sum), 0, 4294967295.0, NULL,
-     "725"},
+     "800"},
     {"trigger.periodic.enabled", K_BOOL, F(trigger.periodic.enabled), 0, 0, NULL, "false"},
     {"trigger.periodic.period_ms", K_MS, F(trigger.periodic.period_ticks), 0.001, 1e9, NULL,
      "1000.0"},

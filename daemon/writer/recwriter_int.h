@@ -95,6 +95,10 @@ static inline int rw_io_fail(struct rw_io *io, int e)
  * caller then falls back to pwritev. */
 int rw_io_uring_init(struct rw_io *io, char *err, size_t errlen);
 int rw_io_pwritev_init(struct rw_io *io, char *err, size_t errlen);
+/* Writes all len bytes at off synchronously (pwritev, resuming short writes, counting errors as
+ * the backends do): the pwritev backend's write, and the io_uring backend's for the small
+ * buffered tails. 0 or LT_EIO with the errno in io->os_errno. */
+int rw_pwrite_all(struct rw_io *io, int fdsel, const uint8_t *buf, size_t len, uint64_t off);
 
 /* ---- HDF5 metadata (recwriter_h5.c) ---- */
 /* One dataset of a record: where its bytes go in the file. */

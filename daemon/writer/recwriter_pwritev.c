@@ -18,11 +18,8 @@ static int p_acquire(struct rw_io *io, unsigned *slot)
     return 0;
 }
 
-static int p_write(struct rw_io *io, unsigned slot, int fdsel, const uint8_t *buf, size_t len,
-                   uint64_t off, int flags)
+int rw_pwrite_all(struct rw_io *io, int fdsel, const uint8_t *buf, size_t len, uint64_t off)
 {
-    (void)slot;
-    (void)flags;
     struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
     while (iov.iov_len) {
         ssize_t n = pwritev(io->fd[fdsel], &iov, 1, (off_t)off);
@@ -47,6 +44,14 @@ static int p_write(struct rw_io *io, unsigned slot, int fdsel, const uint8_t *bu
         if (fdsel == RW_FD_DIRECT && ((off | iov.iov_len) & (RW_ALIGN - 1))) fdsel = RW_FD_BUFFERED;
     }
     return 0;
+}
+
+static int p_write(struct rw_io *io, unsigned slot, int fdsel, const uint8_t *buf, size_t len,
+                   uint64_t off, int flags)
+{
+    (void)slot;
+    (void)flags;
+    return rw_pwrite_all(io, fdsel, buf, len, off);
 }
 
 static int p_quiesce(struct rw_io *io)

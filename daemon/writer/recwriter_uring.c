@@ -203,6 +203,17 @@ static int u_write(struct rw_io *io, unsigned slot, int fdsel, const uint8_t *bu
                    uint64_t off, int flags)
 {
     struct uring_impl *u = io->impl;
+    /* A buffered tail (under a page, after a dataset's O_DIRECT body) is a copy into the page
+     * cache: ext4 cannot do that without blocking, so io_uring would hand every one to an io-wq
+     * worker (6,000 hand-offs per 150-cell record, serialised per file). Written here, now, it
+     * costs a syscall; the record's fdatasync covers it all the same. The tail linked to that
+     * fdatasync stays in the ring. */
+    if (fdsel == RW_FD_BUFFERED && len < RW_ALIGN && !(flags & RW_LINK_SYNC)) {
+        int ret = rw_pwrite_all(io, fdsel, buf, len, off);
+        /* The tail is a chunk's last write: with no body in flight the slot is free again. */
+        if (u->slot_refs[slot] == 0) u->free_slots[u->nfree_slots++] = slot;
+        return ret;
+    }
     struct uop *op = op_get(u);
     if (!op) return LT_EFULL; /* cannot happen: two ops per slot are reserved */
     *op = (struct uop){.kind = OP_WRITE,

@@ -643,58 +643,96 @@ conv_avx512_q8(const struct lt_conv_job *job, uint32_t layer_index)
 /* AVX2: vpmaddubsw (u8 x s8 -> int16 pair sums, saturating) then vpmaddwd with ones (-> int32).
  * Exact when the layer's weights cannot saturate a pair (Q8_FLAG_PAIR_SAFE); otherwise each quad
  * goes through the 4-bit halves of the weights, whose pair sums stay far inside int16
- * (255 * 15 * 2 and 255 * 8 * 2), recombined as 16 * high + low in int32. */
+ * (255 * 15 * 2 and 255 * 8 * 2), recombined as 16 * high + low in int32. As on AVX-512, the
+ * wire max-pool is taken on the accumulators (16 wires per step) and the pooled, requantised
+ * values go straight to job->pool_out. */
+__attribute__((target("avx2"), always_inline)) static inline void
+finish256q(__m256i y, uint32_t s, int folded, __m256i lo, __m256i top, int16_t *dst, uint32_t n)
+{
+    if (s) {
+        __m256i h = _mm256_srai_epi32(y, (int)s);
+        if (!folded)
+            h = _mm256_add_epi32(
+                h, _mm256_and_si256(_mm256_srai_epi32(y, (int)(s - 1)), _mm256_set1_epi32(1)));
+        y = h;
+    }
+    y = _mm256_min_epi32(_mm256_max_epi32(y, lo), top);
+    __m128i p = _mm256_castsi256_si128(_mm256_permute4x64_epi64(_mm256_packs_epi32(y, y), 0x08));
+    if (n >= 8) {
+        _mm_storeu_si128((__m128i *)dst, p);
+    } else { /* AVX2 has no masked 16-bit store; never write past the pooled row */
+        int16_t t[8];
+        _mm_storeu_si128((__m128i *)t, p);
+        memcpy(dst, t, n * sizeof(int16_t));
+    }
+}
+
+/* Max of lanes (2i, 2i+1) of the 16 int32 values a[0..7], b[0..7], in order (8 values). */
+__attribute__((target("avx2"), always_inline)) static inline __m256i pool2_256(__m256i a, __m256i b)
+{
+    __m256 fa = _mm256_castsi256_ps(a), fb = _mm256_castsi256_ps(b);
+    __m256i ev = _mm256_castps_si256(_mm256_shuffle_ps(fa, fb, 0x88)); /* a0 a2 b0 b2 | a4 .. */
+    __m256i od = _mm256_castps_si256(_mm256_shuffle_ps(fa, fb, 0xDD));
+    return _mm256_permute4x64_epi64(_mm256_max_epi32(ev, od), 0xD8);
+}
+
 __attribute__((target("avx2"), always_inline)) static inline void
 conv256q_block(const struct lt_conv_job *job, const struct q8_layer *q, uint32_t co0, const int CB,
                const int SAFE)
 {
     const struct lt_kernel_layer *L = job->L;
-    const uint32_t s = L->shift, W = job->n_wires, cout = q->cout;
+    const uint32_t s = L->shift, W = job->n_wires, cout = q->cout, pw = L->pw, wo = W / pw;
+    const int folded = (q->flags & Q8_FLAG_ROUND_FOLDED) != 0;
     const __m256i lo = _mm256_set1_epi32(job->lo), top = _mm256_set1_epi32(job->hi);
     const __m256i flip = _mm256_set1_epi8((q->flags & Q8_FLAG_SIGNED) ? (char)0x80 : 0);
     const __m256i ones = _mm256_set1_epi16(1), sixteen = _mm256_set1_epi16(16);
-    for (uint32_t j0 = 0; j0 < W; j0 += 8) {
-        __m256i acc[8];
-#pragma GCC unroll 16
-        for (int c = 0; c < CB; c++) acc[c] = _mm256_set1_epi32(q->bias[co0 + c]);
+    for (uint32_t j0 = 0; j0 < W; j0 += 16) {
+        __m256i acc[2][4];
+#pragma GCC unroll 4
+        for (int c = 0; c < CB; c++) acc[0][c] = acc[1][c] = _mm256_set1_epi32(q->bias[co0 + c]);
         for (uint32_t t = 0; t < q->ntaps; t++) {
-            __m256i v = _mm256_xor_si256(
-                _mm256_loadu_si256((const __m256i *)(q->tap_ptr[t] + 4U * j0)), flip);
-#pragma GCC unroll 16
+            const uint8_t *p = q->tap_ptr[t] + 4U * j0;
+            __m256i v0 = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)p), flip);
+            __m256i v1 = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(p + 32U)), flip);
+#pragma GCC unroll 4
             for (int c = 0; c < CB; c++) {
+                const uint32_t wi = t * cout + co0 + (uint32_t)c;
                 if (SAFE) {
-                    __m256i p =
-                        _mm256_maddubs_epi16(v, _mm256_set1_epi32(q->w[t * cout + co0 + c]));
-                    acc[c] = _mm256_add_epi32(acc[c], _mm256_madd_epi16(p, ones));
+                    __m256i w = _mm256_set1_epi32(q->w[wi]);
+                    acc[0][c] = _mm256_add_epi32(
+                        acc[0][c], _mm256_madd_epi16(_mm256_maddubs_epi16(v0, w), ones));
+                    acc[1][c] = _mm256_add_epi32(
+                        acc[1][c], _mm256_madd_epi16(_mm256_maddubs_epi16(v1, w), ones));
                 } else {
-                    __m256i ph =
-                        _mm256_maddubs_epi16(v, _mm256_set1_epi32(q->whi[t * cout + co0 + c]));
-                    __m256i pl =
-                        _mm256_maddubs_epi16(v, _mm256_set1_epi32(q->wlo[t * cout + co0 + c]));
-                    acc[c] =
-                        _mm256_add_epi32(acc[c], _mm256_add_epi32(_mm256_madd_epi16(ph, sixteen),
-                                                                  _mm256_madd_epi16(pl, ones)));
+                    __m256i wh = _mm256_set1_epi32(q->whi[wi]), wl = _mm256_set1_epi32(q->wlo[wi]);
+                    acc[0][c] = _mm256_add_epi32(
+                        acc[0][c],
+                        _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(v0, wh), sixteen),
+                                         _mm256_madd_epi16(_mm256_maddubs_epi16(v0, wl), ones)));
+                    acc[1][c] = _mm256_add_epi32(
+                        acc[1][c],
+                        _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(v1, wh), sixteen),
+                                         _mm256_madd_epi16(_mm256_maddubs_epi16(v1, wl), ones)));
                 }
             }
         }
-#pragma GCC unroll 16
+        const uint32_t o0 = j0 / pw, n = wo - o0 < 16U / pw ? wo - o0 : 16U / pw;
+#pragma GCC unroll 4
         for (int c = 0; c < CB; c++) {
-            __m256i y = acc[c];
-            if (s) {
-                __m256i hi = _mm256_srai_epi32(y, (int)s);
-                if (!(q->flags & Q8_FLAG_ROUND_FOLDED))
-                    hi = _mm256_add_epi32(hi, _mm256_and_si256(_mm256_srai_epi32(y, (int)(s - 1)),
-                                                               _mm256_set1_epi32(1)));
-                y = hi;
+            int16_t *dst = job->pool_out + (co0 + (uint32_t)c) * LT_KERNEL_MAX_WIRES + o0;
+            if (pw == 1) {
+                finish256q(acc[0][c], s, folded, lo, top, dst, n);
+                if (n > 8) finish256q(acc[1][c], s, folded, lo, top, dst + 8, n - 8);
+                continue;
             }
-            y = _mm256_min_epi32(_mm256_max_epi32(y, lo), top);
-            __m256i p = _mm256_permute4x64_epi64(_mm256_packs_epi32(y, y), 0x08);
-            _mm_storeu_si128((__m128i *)(job->out + (co0 + c) * LT_KERNEL_WSTRIDE + j0),
-                             _mm256_castsi256_si128(p));
+            __m256i m = pool2_256(acc[0][c], acc[1][c]);
+            if (pw == 4) m = pool2_256(m, m); /* the first 4 lanes */
+            finish256q(m, s, folded, lo, top, dst, n);
         }
     }
 }
 
+/* Returns 1: the wire-pooled output is in job->pool_out (cnn.h). */
 __attribute__((target("avx2"))) static int conv_avx2_q8(const struct lt_conv_job *job,
                                                         uint32_t layer_index)
 {
@@ -703,22 +741,18 @@ __attribute__((target("avx2"))) static int conv_avx2_q8(const struct lt_conv_job
     q8_setup(job, &q);
     const int safe = (q.flags & Q8_FLAG_PAIR_SAFE) != 0;
     uint32_t co = 0;
-    while (co < q.cout) {
+    while (co < q.cout) { /* 2 x CB accumulators of 16 ymm */
         uint32_t left = q.cout - co;
-        uint32_t cb = left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1;
+        uint32_t cb = left >= 4 ? 4 : left >= 2 ? 2 : 1;
         if (safe) {
-            if (cb == 8)
-                conv256q_block(job, &q, co, 8, 1);
-            else if (cb == 4)
+            if (cb == 4)
                 conv256q_block(job, &q, co, 4, 1);
             else if (cb == 2)
                 conv256q_block(job, &q, co, 2, 1);
             else
                 conv256q_block(job, &q, co, 1, 1);
         } else {
-            if (cb == 8)
-                conv256q_block(job, &q, co, 8, 0);
-            else if (cb == 4)
+            if (cb == 4)
                 conv256q_block(job, &q, co, 4, 0);
             else if (cb == 2)
                 conv256q_block(job, &q, co, 2, 0);
@@ -727,7 +761,7 @@ __attribute__((target("avx2"))) static int conv_avx2_q8(const struct lt_conv_job
         }
         co += cb;
     }
-    return 0;
+    return 1;
 }
 
 /* ------------------------------------------------------------------ unpack */
@@ -781,15 +815,19 @@ unpack_avx512(const lt_wibeth_frame *f, uint32_t d, uint64_t chmask, uint32_t ch
         if (!((chmask >> (16U * k)) & 0xFFFFU)) continue;
         const __m512i perm = _mm512_loadu_si512(UT.perm512[k]);
         const __m512i shift = _mm512_loadu_si512(UT.shift512[k]);
+        /* Each lane's field is masked in place (bits r .. r+13, r < 8) and summed there; one
+         * shift per column brings the sum down (32 x 16383 << 7 < 2^32): the shift leaves the
+         * per-sample loop. */
+        const __m512i fmask = _mm512_sllv_epi32(mask14, shift);
         const uint8_t *base = (const uint8_t *)f->adc_words[0] + UT.off512[k];
         for (uint32_t c = 0; c < ncols; c++) {
             __m512i acc = _mm512_setzero_si512();
             for (uint32_t s = c * D; s < (c + 1U) * D; s++) {
                 __m512i raw = _mm512_loadu_si512(base + s * 8U * LT_WIBETH_WORDS_PER_SAMPLE);
-                __m512i v = _mm512_srlv_epi32(_mm512_permutexvar_epi8(perm, raw), shift);
-                acc = _mm512_add_epi32(acc, _mm512_and_si512(v, mask14));
+                acc = _mm512_add_epi32(acc,
+                                       _mm512_and_si512(_mm512_permutexvar_epi8(perm, raw), fmask));
             }
-            _mm512_storeu_si512(dst + c * stride + 16U * k - ch0, acc);
+            _mm512_storeu_si512(dst + c * stride + 16U * k - ch0, _mm512_srlv_epi32(acc, shift));
         }
     }
 }
@@ -804,6 +842,7 @@ __attribute__((target("avx2"))) static void unpack_avx2(const lt_wibeth_frame *f
         if (!((chmask >> (8U * k)) & 0xFFU)) continue;
         const __m256i shuf = _mm256_loadu_si256((const __m256i *)UT.shuf256[k]);
         const __m256i shift = _mm256_loadu_si256((const __m256i *)UT.shift256[k]);
+        const __m256i fmask = _mm256_sllv_epi32(mask14, shift); /* as unpack_avx512 */
         const uint8_t *base = (const uint8_t *)f->adc_words[0] + UT.off256[k];
         for (uint32_t c = 0; c < ncols; c++) {
             __m256i acc = _mm256_setzero_si256();
@@ -811,10 +850,11 @@ __attribute__((target("avx2"))) static void unpack_avx2(const lt_wibeth_frame *f
                 __m128i raw =
                     _mm_loadu_si128((const __m128i *)(base + s * 8U * LT_WIBETH_WORDS_PER_SAMPLE));
                 __m256i both = _mm256_broadcastsi128_si256(raw);
-                __m256i v = _mm256_srlv_epi32(_mm256_shuffle_epi8(both, shuf), shift);
-                acc = _mm256_add_epi32(acc, _mm256_and_si256(v, mask14));
+                acc =
+                    _mm256_add_epi32(acc, _mm256_and_si256(_mm256_shuffle_epi8(both, shuf), fmask));
             }
-            _mm256_storeu_si256((__m256i *)(dst + c * stride + 8U * k - ch0), acc);
+            _mm256_storeu_si256((__m256i *)(dst + c * stride + 8U * k - ch0),
+                                _mm256_srlv_epi32(acc, shift));
         }
     }
 }

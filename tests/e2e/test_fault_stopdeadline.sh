@@ -9,6 +9,9 @@
 #    `trigctl inspect` and holds exactly the records counted as written;
 #  - every decision is accounted for: written + failed = triggers, failed > 0 (the records
 #    the full disk could not take), logged at ERR, exit status 1 (records were lost).
+# Then a module and a cell process over ipc with readout.reply_timeout_ms 10000: the cell, which
+# serves the module's last requests after SIGTERM (once for reply_timeout_ms + 0.5 s), ends
+# within the deadline as well.
 # Needs a private mount namespace (root, or an unprivileged user namespace) and tmpfs: exit 77
 # (ctest SKIP) saying why when this machine refuses them.
 set -uo pipefail
@@ -104,4 +107,33 @@ done
 ((n >= 1)) || die "no closed file"
 ((recs == written)) || { cat "$tmp/inspect.txt"; die "files hold $recs records, $written counted written"; }
 echo "ok   SIGTERM in $ms ms: $n file(s) renamed and verified ($recs records), $failed records counted as lost"
+
+# A cell process serves the module's last requests after SIGTERM, for readout.reply_timeout_ms
+# + 0.5 s before the deadline existed: with a 10 s reply timeout it must still end within the
+# deadline. A module and a cell process over ipc; the cell is stopped first, as in a deployment.
+sed -e "s|output_dir = \"$mnt\"|output_dir = \"$tmp\"|" \
+    -e 's|^monitor = .*|readout = { reply_timeout_ms = 10000; };\nendpoints = { candidates = "ipc://'"$tmp"'/cand"; requests = "ipc://'"$tmp"'/req"; };\nmonitor = { control_endpoint = "off"; status_endpoint = "off"; };|' \
+    "$tmp/trigd.conf" >"$tmp/split.conf"
+"$trigd" -c "$tmp/split.conf" --role module --status-interval 0 >"$tmp/module.log" 2>&1 &
+pid=$!
+for _ in $(seq 100); do grep -q "running: role module" "$tmp/module.log" && break; sleep 0.1; done
+"$trigd" -c "$tmp/split.conf" --role cell --status-interval 0 >"$tmp/cell.log" 2>&1 &
+cpid=$!
+for _ in $(seq 200); do grep -q "trigger 2 " "$tmp/module.log" && break; sleep 0.1; done
+grep -q "trigger 2 " "$tmp/module.log" || { cat "$tmp/module.log" "$tmp/cell.log"; kill -KILL "$cpid"; die "split pair does not decide"; }
+t0=$(date +%s%N)
+kill -TERM "$cpid"
+wait "$cpid"
+crc=$?
+t1=$(date +%s%N)
+cms=$(((t1 - t0) / 1000000))
+kill -TERM "$pid"
+wait "$pid"
+mrc=$?
+pid=
+echo "     cell process: SIGTERM -> exit $crc in $cms ms (reply_timeout_ms 10000); module exit $mrc"
+grep -q "serving data requests" "$tmp/cell.log" || { cat "$tmp/cell.log"; die "the cell did not serve the last requests"; }
+((crc == 0)) || { cat "$tmp/cell.log"; die "cell exit status $crc"; }
+((cms <= 2500)) || die "cell stop took $cms ms, more than stop_deadline_ms 1500 + 1000"
+echo "ok   a cell process ends within the deadline too ($cms ms)"
 exit 0

@@ -3,12 +3,14 @@
 
   /usr/bin/python3 tools/train/tune_working_point.py [--build build] [--out out/tune]
         [--weights kernels/weights/default.ltw] [--threshold 250] [--gaps 3,3]
-        [--scores 500,550,600] [--adc 700,725,750] [--reuse]
+        [--scores 500,550,600] [--adc 725,750,800] [--plus30] [--reuse]
 
 Simulates (tuning seeds only, never used for evaluation): 5, 7 and 10 MeV electrons (18 per cell,
 2 full cells, seeds 710005 / 710007 / 710010), and a background file with the rare radiological
 backgrounds enriched (seed 720001, 2 cells x 0.5 s: 222Rn chain x 300, 42Ar x 100 with every 42K
-in the argon, i.e. 42K x 500, neutron captures 200 Hz per cell, i.e. x 30 300). Each file is
+in the argon, i.e. 42K x 500, neutron captures 200 Hz per cell, i.e. x 30 300; with --plus30
+instead seed 720011 with every noise knob x 1.3 and every background rate x 1.3 after the
+enrichment, the +30% condition; the electron files stay nominal). Each file is
 replayed once through trigd's pipeline with a permissive trigger (the kernel network, threshold
 and gaps under study; single.min_score = the kernel threshold, min_adc_sum 0, no coincidence),
 so every candidate ends up in a decision; the decisions' `candidate_rows` (docs/replay.md) are
@@ -77,7 +79,8 @@ def main():
     ap.add_argument("--threshold", type=int, default=250, help="kernel candidate threshold")
     ap.add_argument("--gaps", default="3,3", help="kernel gap_w,gap_t")
     ap.add_argument("--scores", default="500,550,600", help="single.min_score values")
-    ap.add_argument("--adc", default="700,725,750", help="single.min_adc_sum values")
+    ap.add_argument("--adc", default="725,750,800", help="single.min_adc_sum values")
+    ap.add_argument("--plus30", action="store_true", help="the +30%% background file")
     ap.add_argument("--reuse", action="store_true", help="keep existing simulated files")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
@@ -98,7 +101,13 @@ def main():
             for k in range(18):
                 inj += ["--inject", f"{c}:le:{e}:{0.02 + 0.015 * k + 0.0075 * c:.4f}"]
         files[f"le{e}"] = (710000 + e, 0.3, inj)
-    files["bkg_rich"] = (720001, 0.5, BKG_SETS)
+    if a.plus30:
+        files["bkg_rich30"] = (720011, 0.5, BKG_SETS + [
+            "--set", "noise_collection=3.9", "--set", "noise_induction=4.55",
+            "--set", "coherent_noise=1.3", "--set", "lowfreq_noise=1.3",
+            "--background-scale", "1.3"])
+    else:
+        files["bkg_rich"] = (720001, 0.5, BKG_SETS)
     L = {}
     for name, (seed, seconds, extra) in files.items():
         h5 = os.path.join(a.out, name + ".h5")
@@ -130,7 +139,7 @@ def main():
             for name, (cs, tr, c, best, kind, n_over) in L.items():
                 p = (c[:, 5] >= S) & (c[:, 6] >= A)
                 for k in (4, 6, 7):
-                    fac = ENRICH[k] if name == "bkg_rich" else 1
+                    fac = ENRICH[k] if name.startswith("bkg_rich") else 1
                     pile = int((p & (kind == k) & (n_over >= 2)).sum()) if fac > 1 else 0
                     single = int((p & (kind == k)).sum()) - pile
                     rate += 150 * (single / fac + pile / fac / 100) / cs
