@@ -26,6 +26,11 @@ int lt_tp_params_check(const struct lt_tp_params *p, char *err, size_t errlen)
                   p->adj_ticks);
         return LT_ERANGE;
     }
+    if (p->settle_ticks > LT_TP_MAX_SETTLE_TICKS) {
+        lt_seterr(err, errlen, "kernel.tp.settle_us: %u ticks is longer than %u (100 ms)",
+                  p->settle_ticks, LT_TP_MAX_SETTLE_TICKS);
+        return LT_ERANGE;
+    }
     if (p->min_score < 0 || p->min_score > INT16_MAX || p->score_unit < 1) {
         lt_seterr(err, errlen, "kernel.tp.min_score %d (0..32767) or score_unit %u (>= 1) invalid",
                   p->min_score, p->score_unit);
@@ -40,6 +45,7 @@ void lt_tp_chain_reset(struct lt_tp_chain *t, const struct lt_tp_params *p, uint
     t->p = *p;
     t->ticks_per_col = LT_TICKS_PER_SAMPLE << p->d;
     t->first_tick = first_tick;
+    t->settle_cols = (p->settle_ticks + t->ticks_per_col - 1) / t->ticks_per_col;
     lt_tp_hits_reset(&t->hits, n_wires, (int16_t)p->threshold_x,
                      LT_TP_MAX_HIT_TICKS / t->ticks_per_col);
     struct lt_tp_cluster_params cp = {
@@ -55,6 +61,10 @@ void lt_tp_chain_reset(struct lt_tp_chain *t, const struct lt_tp_params *p, uint
     lt_tp_cluster_reset(&t->clus, &cp, &g);
 }
 
+/* What hit finding sees while the pedestal settles: nothing above threshold, so no hit opens and
+ * the watermark still moves on. */
+static const int16_t settling_column[LT_KERNEL_MAX_WIRES];
+
 void lt_tp_chain_columns(struct lt_tp_chain *t,
                          const int16_t x[LT_PRE_COLS_MAX][LT_KERNEL_MAX_WIRES], uint32_t ncols,
                          struct lt_cand_sink *sink)
@@ -62,7 +72,8 @@ void lt_tp_chain_columns(struct lt_tp_chain *t,
     for (uint32_t c = 0; c < LT_PRE_COLS_MAX; c++) {
         if (c >= ncols) break;
         uint64_t col = t->hits.next_col;
-        uint32_t n = lt_tp_hits_column(&t->hits, x[c], t->closed);
+        const int16_t *xc = col < t->settle_cols ? settling_column : x[c];
+        uint32_t n = lt_tp_hits_column(&t->hits, xc, t->closed);
         t->n_hits += n;
         for (uint32_t i = 0; i < LT_KERNEL_MAX_WIRES; i++) {
             if (i >= n) break;

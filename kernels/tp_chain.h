@@ -24,7 +24,13 @@ struct lt_tp_params {
     uint32_t min_hits;   /* clusters with fewer hits are not emitted */
     int32_t min_score;   /* clusters with a lower score are not emitted (0..32767) */
     uint32_t score_unit; /* ADC x samples per score unit (>= 1) */
+    /* No hits for this long after a (re)start: the pedestal is learnt from the first column and
+     * then moves by at most 1/16 ADC per column, so a first column off by noise (a noisy
+     * channel, an undershoot, a low-frequency swing) reads as a hit until the tracker has
+     * caught up. Ticks (0..LT_TP_MAX_SETTLE_TICKS). */
+    uint32_t settle_ticks;
 };
+#define LT_TP_MAX_SETTLE_TICKS 6250000U /* 100 ms */
 
 /* 0, or LT_ERANGE with a message naming the parameter. */
 int lt_tp_params_check(const struct lt_tp_params *p, char *err, size_t errlen);
@@ -38,6 +44,7 @@ struct lt_tp_chain {
     struct lt_tp_cluster_state clus;
     struct lt_tp_hit closed[LT_KERNEL_MAX_WIRES]; /* one column's closed hits */
     uint32_t ticks_per_col;
+    uint64_t settle_cols; /* columns 0 .. settle_cols-1 make no hits (lt_tp_params.settle_ticks) */
     uint64_t first_tick;
     uint64_t n_hits; /* cumulative trigger primitives */
 };

@@ -324,6 +324,7 @@ void trigd_kernel_tp_params(const struct trigd_kernel_config *k, struct lt_tp_pa
         .min_hits = k->tp.min_hits,
         .min_score = k->tp.min_score,
         .score_unit = k->tp.score_unit,
+        .settle_ticks = (uint32_t)k->tp.settle_ticks,
     };
 }
 

@@ -36,7 +36,8 @@ struct trigd_kernel_config {
         uint64_t adj_ticks;
         uint32_t min_hits;
         int32_t min_score;
-        uint32_t score_unit; /* ADC x samples per score unit */
+        uint32_t score_unit;   /* ADC x samples per score unit */
+        uint64_t settle_ticks; /* no hits this long after a start (pedestal settling) */
     } tp;
 };
 

@@ -82,6 +82,7 @@ static const struct key_desc keys[] = {
     {"kernel.tp.min_hits", K_U32, F(kernel.tp.min_hits), 1, 61440, NULL, "1"},
     {"kernel.tp.min_score", K_I32, F(kernel.tp.min_score), 0, 32767, NULL, "50"},
     {"kernel.tp.score_unit", K_U32, F(kernel.tp.score_unit), 1, 1000000, NULL, "10"},
+    {"kernel.tp.settle_us", K_US, F(kernel.tp.settle_ticks), 0, 100000, NULL, "500.0"},
 
     {"endpoints.candidates", K_STR, F(endpoints.candidates), 0, 0, NULL,
      "inproc://lartrig-candidates"},

@@ -49,7 +49,7 @@ static void base_config(void)
         trigd_config_load_string("cells = ( { id = 0; }, { id = 1; }, { id = 5; } );\n"
                                  "trigger = { watermark_slack_us = 0.0;\n"
                                  "  coincidence = { enabled = false; min_score = 0; };\n"
-                                 "  single = { enabled = true; min_score = 1000; }; };\n",
+                                 "  single = { enabled = true; min_score = 1000; min_adc_sum = 0; }; };\n",
                                  "test", &cfg, err, sizeof err),
         0);
     memset(&got, 0, sizeof got);

@@ -45,7 +45,7 @@ static void setup(void)
     ck_assert_msg(trigd_config_load_string("cells = ( { id = 2; }, { id = 4; } );\n"
                                            "trigger = { watermark_slack_us = 0.0;\n"
                                            "  coincidence = { enabled = false; min_score = 0; };\n"
-                                           "  single = { enabled = true; min_score = 1000; }; };\n",
+                                           "  single = { enabled = true; min_score = 1000; min_adc_sum = 0; }; };\n",
                                            "test", &cfg, err, sizeof err) == 0,
                   "%s", err);
     n_decisions = 0;

@@ -50,7 +50,7 @@ static void setup_with(const char *extra)
              "cells = ( { id = 0; }, { id = 1; } );\n"
              "trigger = { watermark_slack_us = 0.0; cell_timeout_ms = 100;\n"
              "  coincidence = { enabled = false; };\n"
-             "  single = { enabled = true; min_score = 1000; }; %s };\n",
+             "  single = { enabled = true; min_score = 1000; min_adc_sum = 0; }; %s };\n",
              extra);
     ck_assert_int_eq(trigd_config_load_string(text, "test", &cfg, err, sizeof err), 0);
     memset(&st, 0, sizeof st);

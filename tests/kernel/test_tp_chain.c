@@ -203,6 +203,32 @@ START_TEST(time_adjacency_limit)
 }
 END_TEST
 
+/* While the pedestal settles (settle_ticks after a start) no hit opens; pulses after the settling
+ * time are found as before. */
+START_TEST(no_hits_while_the_pedestal_settles)
+{
+    struct lt_tp_params p = TPP;
+    p.settle_ticks = 10U * 64U - 1U; /* rounds up to 10 columns */
+    memset(IMG, 0, sizeof IMG);
+    box(20, 0, 3, 200);  /* columns 0-2: a start that reads far above the pedestal */
+    box(40, 8, 4, 200);  /* columns 8-11: begins inside the settling time */
+    box(60, 25, 3, 200); /* columns 25-27 */
+    ck_assert_uint_eq(run_img(p, 64, 1), 2);
+    /* wire 40's hit opens at column 10, the first settled column: it is cut, not shifted */
+    ck_assert_uint_eq(OUT[0].channel_start, 40);
+    ck_assert_uint_eq(OUT[0].time_start, tick(10));
+    ck_assert_uint_eq(OUT[1].channel_start, 60);
+    ck_assert_uint_eq(OUT[1].time_start, tick(25));
+    /* and without settling, the start of the run is a hit */
+    p.settle_ticks = 0;
+    ck_assert_uint_eq(run_img(p, 64, 1), 3);
+    ck_assert_uint_eq(OUT[0].channel_start, 20);
+    p.settle_ticks = LT_TP_MAX_SETTLE_TICKS + 1U;
+    char err[128];
+    ck_assert_int_eq(lt_tp_params_check(&p, err, sizeof err), LT_ERANGE);
+}
+END_TEST
+
 /* A long hit that started while the cluster could still take it joins it, although it closes
  * long after the cluster's last hit; meanwhile the watermark stays at the cluster's start. */
 START_TEST(open_hit_keeps_cluster)
@@ -432,6 +458,7 @@ int main(void)
     tcase_add_test(tc, open_hit_keeps_cluster);
     tcase_add_test(tc, cuts_and_full_output);
     tcase_add_test(tc, drift_makes_no_candidate_pulse_makes_one);
+    tcase_add_test(tc, no_hits_while_the_pedestal_settles);
     tcase_add_test(tc, refused_where_it_cannot_run);
     tcase_add_test(tc, ta_algorithm_in_records);
     suite_add_tcase(s, tc);
