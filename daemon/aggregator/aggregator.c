@@ -221,13 +221,19 @@ static void add_candidates(struct trigd_agg *a, struct trigd_decision *d,
     }
 }
 
-static void issue(struct trigd_agg *a, struct trigd_decision *d)
+/* Issue (or drop: paused, inhibited) decision d; 0 when it is held instead because the readout
+ * or writer is busy and trigger.wait_when_busy asks to wait (force: never hold). */
+static int issue(struct trigd_agg *a, struct trigd_decision *d, int force)
 {
     if (a->paused && !(d->algorithms & (1U << LT_ALGO_MANUAL))) {
         a->st.paused++;
-        return;
+        return 1;
     }
     if (a->cb.accept && !a->cb.accept(a->cb.user)) {
+        if (a->cfg.trigger.wait_when_busy && !force) {
+            a->st.held_busy++;
+            return 0;
+        }
         a->st.inhibited++;
         for (unsigned k = 0; k < LT_ALGO_COUNT; k++)
             if (d->algorithms & (1U << k)) a->st.inhibited_by[k]++;
@@ -237,7 +243,7 @@ static void issue(struct trigd_agg *a, struct trigd_decision *d)
                            (unsigned long long)d->time, (unsigned long long)a->st.inhibited);
         d->trigger_number = 0;
         if (a->inhibited_fn) a->inhibited_fn(a->inhibited_user, d);
-        return;
+        return 1;
     }
     d->trigger_number = a->next_trigger++;
     d->horizon_ns = a->now_ns;
@@ -250,11 +256,13 @@ static void issue(struct trigd_agg *a, struct trigd_decision *d)
     for (unsigned k = 0; k < LT_ALGO_COUNT; k++)
         if (d->algorithms & (1U << k)) a->st.triggers[k]++;
     if (a->cb.emit) a->cb.emit(a->cb.user, d);
+    return 1;
 }
 
-static void pop_pending(struct trigd_agg *a)
+/* Issue the oldest pending decision and remove it; 0 (nothing removed) when it is held. */
+static int pop_pending(struct trigd_agg *a, int force)
 {
-    issue(a, &a->pending[0]);
+    if (!issue(a, &a->pending[0], force)) return 0;
     a->n_pending--;
     /* Rotate the struct storage rather than copying 48 KB decisions around. */
     for (uint32_t i = 0; i < a->n_pending; i++) {
@@ -263,6 +271,7 @@ static void pop_pending(struct trigd_agg *a)
         memcpy(dst, src, head);
         memcpy(dst->candidates, src->candidates, src->n_candidates * sizeof(struct lt_candidate));
     }
+    return 1;
 }
 
 static void on_fire(void *user, enum lt_algo algo, uint64_t t, const struct lt_candidate *c,
@@ -283,7 +292,7 @@ static void on_fire(void *user, enum lt_algo algo, uint64_t t, const struct lt_c
     }
     if (a->n_pending == PENDING_MAX) {
         a->st.pending_overflow++;
-        pop_pending(a);
+        pop_pending(a, 1); /* room is needed now: held or not, the oldest goes */
     }
     uint32_t pos = a->n_pending;
     while (pos > 0 && a->pending[pos - 1].time > t) pos--;
@@ -307,7 +316,8 @@ static void on_fire(void *user, enum lt_algo algo, uint64_t t, const struct lt_c
 static void issue_ready_upto(struct trigd_agg *a, uint64_t upto, int all)
 {
     uint64_t reach = a->cfg.post_ticks + trigd_algos_lookback(a->algos);
-    while (a->n_pending && (all || a->pending[0].time + reach < upto)) pop_pending(a);
+    while (a->n_pending && (all || a->pending[0].time + reach < upto))
+        if (!pop_pending(a, 0)) break; /* held (wait_when_busy): later ones wait behind it */
 }
 
 static void issue_ready(struct trigd_agg *a, int all)
@@ -469,6 +479,17 @@ void trigd_agg_flush(struct trigd_agg *a, uint64_t now_ns)
     if (h > a->max_watermark) h = a->max_watermark;
     if (h > a->horizon) merge_until(a, h);
     issue_ready(a, 1);
+}
+
+uint32_t trigd_agg_retry_held(struct trigd_agg *a, int all, int force)
+{
+    if (all) {
+        while (a->n_pending)
+            if (!pop_pending(a, force)) break;
+    } else {
+        issue_ready(a, 0);
+    }
+    return a->n_pending;
 }
 
 void trigd_agg_get_stats(const struct trigd_agg *a, struct trigd_agg_stats *st)

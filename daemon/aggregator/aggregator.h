@@ -93,6 +93,7 @@ struct trigd_agg_stats {
     uint64_t inhibited_by[LT_ALGO_COUNT];
     uint64_t paused;           /* decisions not issued because the operator paused triggering */
     uint64_t pending_overflow; /* decisions forced out early because the pending list was full */
+    uint64_t held_busy; /* times a decision was held (wait_when_busy) for a busy readout/writer */
     uint64_t window_overflows;
     uint64_t timer_skipped[LT_ALGO_COUNT]; /* periodic/random slots skipped after a gap */
     uint64_t missing_events, rejoin_events;
@@ -136,6 +137,12 @@ void trigd_agg_set_thresholds(struct trigd_agg *a, const struct trigd_trigger_co
 /* End of run: decide everything queued up to the lowest final watermark of the live cells (no
  * slack: nothing is on its way any more) and issue every pending decision. */
 void trigd_agg_flush(struct trigd_agg *a, uint64_t now_ns);
+/* With trigger.wait_when_busy, decisions held because the readout or writer was busy are issued
+ * as they make room: call this when they may have (each loop). all = 0: the decisions no later
+ * proposal can join (as new input would); all = 1 (after trigd_agg_flush): every pending one;
+ * force (the stop deadline): what still cannot be issued is inhibited, counted. Returns the
+ * decisions still pending. */
+uint32_t trigd_agg_retry_held(struct trigd_agg *a, int all, int force);
 
 void trigd_agg_get_stats(const struct trigd_agg *a, struct trigd_agg_stats *st);
 uint32_t trigd_agg_n_cells(const struct trigd_agg *a);

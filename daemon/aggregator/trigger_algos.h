@@ -68,6 +68,10 @@ struct trigd_trigger_config {
      * refused. */
     uint64_t max_time_lead_ticks;
     uint64_t max_sequence_gap;
+    /* When the readout or writer cannot take a decision: 0 = inhibit it (dead time, counted:
+     * a live detector cannot wait); 1 = hold it, in time order, until they can (an offline
+     * replay, whose sources then wait through the ring gate: nothing is lost to dead time). */
+    int wait_when_busy;
     struct trigd_coincidence_config coincidence;
     struct trigd_summed_config summed;
     struct trigd_single_config single;

@@ -113,6 +113,7 @@ static const struct key_desc keys[] = {
     /* A cell sends a message per kernel block (~0.5 ms of data): a million is minutes of lost
      * messages; a larger jump is a forged or corrupt number. */
     {"trigger.max_sequence_gap", K_U64, F(trigger.max_sequence_gap), 1, 1e15, NULL, "1000000"},
+    {"trigger.wait_when_busy", K_BOOL, F(trigger.wait_when_busy), 0, 0, NULL, "false"},
     {"trigger.coincidence.enabled", K_BOOL, F(trigger.coincidence.enabled), 0, 0, NULL, "true"},
     {"trigger.coincidence.min_cells", K_U32, F(trigger.coincidence.min_cells), 1, TRIGD_MAX_CELLS,
      NULL, "2"},

@@ -287,6 +287,7 @@ static void housekeeping(struct trigd_module *m, uint64_t now)
 {
     trigd_agg_poll(m->agg, now);
     trigd_readout_service(m->readout, now);
+    trigd_agg_retry_held(m->agg, 0, 0); /* decisions held for a busy readout/writer */
     trigd_module_ctl_service(&m->ctl, m->agg);
     uint64_t pre = m->cfg.aggregator.pre_ticks, from = trigd_agg_undecided_from(m->agg);
     from = from > pre ? from - pre : 0;
@@ -342,7 +343,9 @@ static void *module_main(void *arg)
         lt_mono_ns() + ((uint64_t)m->cfg.readout.reply_timeout_ms + DRAIN_WRITER_MS) * 1000000ULL;
     if (len && t0 + len * STOP_READOUT_PCT / 100 < deadline)
         deadline = t0 + len * STOP_READOUT_PCT / 100;
-    while (trigd_readout_in_flight(m->readout)) {
+    /* With trigger.wait_when_busy the flush may have held decisions: they go out as the
+     * readouts in flight complete. */
+    while (trigd_agg_retry_held(m->agg, 1, 0) || trigd_readout_in_flight(m->readout)) {
         zmq_pollitem_t items[1] = {{.socket = m->router, .events = ZMQ_POLLIN}};
         zmq_poll(items, 1, POLL_MS);
         atomic_fetch_add_explicit(&m->loops, 1, memory_order_relaxed);
@@ -350,8 +353,10 @@ static void *module_main(void *arg)
         uint64_t now = lt_mono_ns();
         trigd_readout_service(m->readout, now);
         if (now > deadline) {
-            /* The writer is stuck (e.g. the disk stays full): stop waiting; the sink's stop
-             * fails what it still holds, counted and logged. */
+            /* The writer is stuck (e.g. the disk stays full): stop waiting; decisions still
+             * held are inhibited and the sink's stop fails what it still holds, all counted
+             * and logged. */
+            trigd_agg_retry_held(m->agg, 1, 1);
             LT_ERR("shutdown: %u readouts still unwritten after %llu ms; giving up on them",
                    trigd_readout_in_flight(m->readout),
                    (unsigned long long)((now - t0) / 1000000ULL));

@@ -112,6 +112,10 @@ int lt_pipeline_config_use_run(struct lt_pipeline_config *pc, const char *path, 
     /* An offline run's records are reproducible from the run file: a sync per record buys
      * nothing unless asked for; each file is still synced when it is closed. */
     if (o) cfg->writer.sync_each_record = o->durable;
+    /* An offline run has no dead time of its own: a decision the readout or writer cannot take
+     * yet waits for them (its sources wait through the ring gate) instead of being inhibited,
+     * so what is measured does not depend on the machine's load. */
+    cfg->trigger.wait_when_busy = 1;
     /* Unpaced, a burst of triggers reaches the writer in a fraction of its data time, and a
      * daemon-sized queue would inhibit some of them, which a measurement should not do. Give the
      * readout and the writer deeper queues, bounded by the memory their records hold. */

@@ -45,13 +45,13 @@ static struct collected got;
 static void base_config(void)
 {
     char err[256];
-    ck_assert_int_eq(
-        trigd_config_load_string("cells = ( { id = 0; }, { id = 1; }, { id = 5; } );\n"
-                                 "trigger = { watermark_slack_us = 0.0;\n"
-                                 "  coincidence = { enabled = false; min_score = 0; };\n"
-                                 "  single = { enabled = true; min_score = 1000; min_adc_sum = 0; }; };\n",
-                                 "test", &cfg, err, sizeof err),
-        0);
+    ck_assert_int_eq(trigd_config_load_string(
+                         "cells = ( { id = 0; }, { id = 1; }, { id = 5; } );\n"
+                         "trigger = { watermark_slack_us = 0.0;\n"
+                         "  coincidence = { enabled = false; min_score = 0; };\n"
+                         "  single = { enabled = true; min_score = 1000; min_adc_sum = 0; }; };\n",
+                         "test", &cfg, err, sizeof err),
+                     0);
     memset(&got, 0, sizeof got);
     got.accept = 1;
 }
@@ -269,6 +269,49 @@ START_TEST(test_overlap_merge)
 }
 END_TEST
 
+/* trigger.wait_when_busy (replay): a decision the readout/writer cannot take is held, in order,
+ * not inhibited; later ones wait behind it; it goes out when they make room; at a stop
+ * deadline (force) what is still held is inhibited, counted. */
+START_TEST(test_wait_when_busy)
+{
+    base_config();
+    cfg.trigger.wait_when_busy = 1;
+    struct trigd_agg *a = make(0);
+    push(a, 0, MS(10), 5000);
+    push(a, 0, MS(20), 5000);
+    push(a, 0, MS(30), 5000);
+    got.accept = 0; /* writer full */
+    wm_all(a, MS(35));
+    ck_assert_int_eq(got.n, 0);
+    ck_assert_int_eq(got.n_inhibited, 0);
+    ck_assert_uint_eq(trigd_agg_retry_held(a, 0, 0), 3);    /* still busy: all three held */
+    ck_assert_uint_eq(trigd_agg_undecided_from(a), MS(10)); /* the ring keeps their data */
+    got.accept = 1;
+    ck_assert_uint_eq(trigd_agg_retry_held(a, 0, 0), 0);
+    ck_assert_int_eq(got.n, 3);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_uint_eq(got.d[i].time, MS(10 * (i + 1)));
+        ck_assert_uint_eq(got.d[i].trigger_number, (uint64_t)i + 1);
+    }
+    /* At the end: held at the flush, forced out as inhibited at the deadline. */
+    push(a, 0, MS(40), 5000);
+    push(a, 0, MS(50), 5000);
+    got.accept = 0;
+    wm_all(a, MS(60));
+    trigd_agg_flush(a, 0);
+    ck_assert_uint_eq(trigd_agg_retry_held(a, 1, 0), 2);
+    ck_assert_int_eq(got.n_inhibited, 0);
+    ck_assert_uint_eq(trigd_agg_retry_held(a, 1, 1), 0);
+    ck_assert_int_eq(got.n_inhibited, 2);
+    struct trigd_agg_stats st;
+    trigd_agg_get_stats(a, &st);
+    ck_assert_uint_eq(st.decisions, 3);
+    ck_assert_uint_eq(st.inhibited, 2);
+    ck_assert_uint_ge(st.held_busy, 2);
+    trigd_agg_destroy(a);
+}
+END_TEST
+
 START_TEST(test_inhibit)
 {
     base_config();
@@ -395,6 +438,7 @@ int main(void)
     tcase_add_test(tc, test_periodic_and_random);
     tcase_add_test(tc, test_overlap_merge);
     tcase_add_test(tc, test_inhibit);
+    tcase_add_test(tc, test_wait_when_busy);
     tcase_add_test(tc, test_missing_cell_and_rejoin);
     tcase_add_test(tc, test_counted_drops);
     suite_add_tcase(s, tc);

@@ -42,11 +42,12 @@ static struct trigd_agg *agg;
 static void setup(void)
 {
     char err[256];
-    ck_assert_msg(trigd_config_load_string("cells = ( { id = 2; }, { id = 4; } );\n"
-                                           "trigger = { watermark_slack_us = 0.0;\n"
-                                           "  coincidence = { enabled = false; min_score = 0; };\n"
-                                           "  single = { enabled = true; min_score = 1000; min_adc_sum = 0; }; };\n",
-                                           "test", &cfg, err, sizeof err) == 0,
+    ck_assert_msg(trigd_config_load_string(
+                      "cells = ( { id = 2; }, { id = 4; } );\n"
+                      "trigger = { watermark_slack_us = 0.0;\n"
+                      "  coincidence = { enabled = false; min_score = 0; };\n"
+                      "  single = { enabled = true; min_score = 1000; min_adc_sum = 0; }; };\n",
+                      "test", &cfg, err, sizeof err) == 0,
                   "%s", err);
     n_decisions = 0;
     trigd_config_aggregator(&cfg, &ac);
