@@ -203,15 +203,40 @@ static inline int trigd_e2e_main(char *dir, size_t dirlen, const char *name, int
         snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
         if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
     } else {
-        fprintf(stderr, "kept %s for inspection\n", dir);
+        fprintf(stderr, "kept %s for inspection; the end of its logs:\n", dir);
+        /* CI keeps only this output: show why, not only where. */
+        char cmd[600];
+        snprintf(cmd, sizeof cmd,
+                 "for f in %s/*.log; do [ -f \"$f\" ] && echo \"== $f\" && tail -n 25 \"$f\"; "
+                 "done >&2",
+                 dir);
+        if (system(cmd) != 0) fprintf(stderr, "(no logs)\n");
     }
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
-/* A loopback port for this test run (different per process and per call). */
+/* A loopback port for this test run (different per process and per call), free when chosen.
+ * Ports come from 10000-31999, below Linux's default ephemeral range (32768-60999): a port in
+ * that range can be taken at any moment as the local end of some other process's outgoing
+ * connection, and trigd's bind then fails (CI saw this once: the module never started). The
+ * port is probed with a bind without SO_REUSEADDR (so even a TIME_WAIT use counts as taken);
+ * another process can still take it before trigd binds, but no longer by chance. */
+#include <netinet/in.h>
+#include <sys/socket.h>
 static inline int test_port(int k)
 {
-    return 20000 + (int)((getpid() * 7 + k * 13) % 30000);
+    int port = 10000 + (int)((getpid() * 7 + k * 13) % 22000);
+    for (int tries = 0; tries < 200; tries++, port = 10000 + (port - 10000 + 97) % 22000) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        if (fd < 0) break;
+        struct sockaddr_in sa = {.sin_family = AF_INET,
+                                 .sin_port = htons((uint16_t)port),
+                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        int free_now = bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+        close(fd);
+        if (free_now) return port;
+    }
+    return port;
 }
 #endif
 
