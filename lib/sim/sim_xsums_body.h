@@ -26,7 +26,11 @@
 
 /* Vectors wider than the registers (8 x 64 bits): GCC notes that passing them by value would
  * change the ABI; every function taking them here is always_inline, so no call passes them. */
-#if defined(__GNUC__) && !defined(__clang__)
+#if defined(__clang__)
+#if __has_warning("-Wpsabi")
+#pragma clang diagnostic ignored "-Wpsabi"
+#endif
+#elif defined(__GNUC__)
 #pragma GCC diagnostic ignored "-Wpsabi"
 #endif
 
