@@ -150,6 +150,8 @@ p1=$(jq_py "d['aggregator']['triggers']['periodic']" <"$tmp/p1.json")
 d1=$(jq_py "d['aggregator']['paused_dropped']" <"$tmp/p1.json")
 [[ $p1 == "$p0" ]] || fail "periodic triggers issued while paused ($p0 -> $p1)"
 (( d1 > d0 )) || fail "no decisions counted as dropped while paused ($d0 -> $d1)"
+# trigd inhibits when busy (wait_when_busy is replay's): nothing is ever held here.
+[[ $(jq_py "d['aggregator']['decisions_held']" <"$tmp/p1.json") == 0 ]] || fail "decisions_held"
 # A manual trigger still goes out while paused.
 "$trigctl" trigger >/dev/null || fail "manual trigger while paused"
 "$trigctl" resume | grep -q running || fail "resume reply"
