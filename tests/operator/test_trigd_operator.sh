@@ -93,9 +93,11 @@ grep -q "run 42" "$tmp/table.txt" || fail "table lacks the run number"
 grep -q "state running" "$tmp/table.txt" || fail "table lacks state running"
 grep -qE "^ +1 " "$tmp/table.txt" || fail "table lacks cell 1"
 
-# Wait for a few periodic triggers, then check the document's fields.
-for _ in $(seq 100); do
-    n=$(status_json | jq_py "d['aggregator']['triggers']['periodic']")
+# Wait for a few periodic triggers and the first record on disk (a decision is written a
+# readout later: waiting for decisions alone raced the writer on a loaded machine), then check
+# the document's fields.
+for _ in $(seq 150); do
+    n=$(status_json | jq_py "min(d['aggregator']['triggers']['periodic'], 2 * d['writer']['records'])")
     (( n >= 2 )) && break
     sleep 0.2
 done
