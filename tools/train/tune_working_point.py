@@ -4,6 +4,12 @@
   /usr/bin/python3 tools/train/tune_working_point.py [--build build] [--out out/tune]
         [--weights kernels/weights/default.ltw] [--threshold 250] [--gaps 3,3]
         [--scores 500,550,600] [--adc 725,750,800] [--plus30] [--reuse]
+        [--tp] [--set KEY=VALUE ...] [--tag NAME]
+
+--tp tunes the TP chain (kernel.algorithm "tp"; --threshold is then kernel.tp.min_score and the
+scores are its units, use --adc 0); --set changes any other key of the replayed configuration
+(e.g. kernel.tp.downsample=2), --tag names its reports so that configurations can share the
+simulated files (--reuse).
 
 Simulates (tuning seeds only, never used for evaluation): 5, 7 and 10 MeV electrons (18 per cell,
 2 full cells, seeds 710005 / 710007 / 710010), and a background file with the rare radiological
