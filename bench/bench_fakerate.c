@@ -30,8 +30,8 @@
  * time per thread); the module trigger runs afterwards on the main thread. Output: JSON (stdout
  * or -o) with, per trigger and scan point, the decisions (fake triggers) by algorithm, the module
  * rate per second of module time and its 90% CL Poisson upper limit, and the candidates' peak
- * scores (for the tail extrapolation of bench/fakerate.py); wall and CPU time. Not part of CI:
- * bench/fakerate.py runs it (bench/README.md). */
+ * scores and (peak score, adc_sum) pairs (for the tail extrapolation of bench/fakerate.py); wall
+ * and CPU time. Not part of CI: bench/fakerate.py runs it (bench/README.md). */
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -60,6 +60,7 @@
 #define MAX_SCAN     64
 #define MAX_SCANKEYS 5
 #define BLOCK_CANDS  4096
+#define MAX_PAIRS    200000        /* candidates' (peak, adc_sum) in the output */
 #define BATCH        16            /* frame periods rendered before the kernels run over them */
 #define START_TICKS  (62500000ULL) /* 1 s: any nonzero, sample-aligned start */
 
@@ -447,6 +448,20 @@ static double poisson_ul90(uint64_t n)
     return 0.5 * (lo + hi);
 }
 
+/* A candidate's (peak score, adc_sum), ranked by how far it passes the configured single
+ * cuts: x = min(peak / min_score, adc_sum / min_adc_sum), the second only when min_adc_sum > 0. */
+struct pair {
+    int32_t peak;
+    uint32_t adc;
+    double x;
+};
+
+static int cmp_pair_desc(const void *a, const void *b)
+{
+    const struct pair *p = a, *q = b;
+    return p->x < q->x ? 1 : p->x > q->x ? -1 : 0;
+}
+
 static int cmp_int_desc(const void *a, const void *b)
 {
     int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
@@ -676,6 +691,27 @@ int main(int argc, char **argv)
         json_t *jpk = json_array();
         for (size_t k = 0; k < npk; k++) json_array_append_new(jpk, json_integer(pk[k]));
         free(pk);
+        /* (peak, adc_sum) of the candidates (at most MAX_PAIRS, those passing the configured
+         * single cuts by the widest margin), so the tail extrapolation can apply the cuts the
+         * trigger applies (bench/fakerate.py). */
+        const double s_min =
+            t->cfg.trigger.single.min_score > 0 ? t->cfg.trigger.single.min_score : 1;
+        const double a_min = t->cfg.trigger.single.min_adc_sum;
+        struct pair *pr = malloc((ncand ? ncand : 1) * sizeof *pr);
+        if (!pr) die("%s", "out of memory");
+        m = 0;
+        for (uint32_t c = 0; c < G.n_cells; c++)
+            for (size_t k = 0; k < t->cells[c].n; k++) {
+                const struct lt_candidate *cd = &t->cells[c].c[k];
+                double x = cd->peak_score / s_min;
+                if (a_min > 0 && cd->adc_sum / a_min < x) x = cd->adc_sum / a_min;
+                pr[m++] = (struct pair){cd->peak_score, cd->adc_sum, x};
+            }
+        if (ncand) qsort(pr, ncand, sizeof *pr, cmp_pair_desc);
+        json_t *jpr = json_array();
+        for (size_t k = 0; k < ncand && k < MAX_PAIRS; k++)
+            json_array_append_new(jpr, json_pack("[i, I]", (int)pr[k].peak, (json_int_t)pr[k].adc));
+        free(pr);
         json_t *jscan = json_array();
         for (uint32_t s = 0; s < t->n_scan; s++) {
             struct tally ty = {.list = json_array()};
@@ -705,7 +741,7 @@ int main(int argc, char **argv)
             jt,
             json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:i, s:{s:b, s:i, s:i}, s:{s:b, "
                       "s:i, s:f, s:i},"
-                      " s:{s:b, s:f, s:I}, s:I, s:I, s:I, s:f, s:o, s:o}",
+                      " s:{s:b, s:f, s:I}, s:I, s:I, s:I, s:f, s:o, s:o, s:o}",
                       "config", t->conf_path, "algorithm", t->is_tp ? "tp" : "cnn", "weights",
                       t->weights_path, "weights_name", t->w.name, "weights_crc", crc,
                       "kernel_threshold", (int)t->cp.threshold, "d", (int)t->d, "gap_w",
@@ -718,8 +754,8 @@ int main(int argc, char **argv)
                       "window_us", (double)tc->summed.window_ticks / 62.5, "threshold",
                       (json_int_t)tc->summed.threshold, "candidates", (json_int_t)ncand,
                       "candidates_evicted", (json_int_t)t->evicted, "candidates_dropped",
-                      (json_int_t)t->dropped, "kernel_cpu_s", t->kernel_cpu_s, "peaks", jpk, "scan",
-                      jscan));
+                      (json_int_t)t->dropped, "kernel_cpu_s", t->kernel_cpu_s, "peaks", jpk,
+                      "pairs", jpr, "scan", jscan));
     }
     double w_agg = lt_mono_s() - w_agg0;
     struct rusage ru;

@@ -6,8 +6,9 @@
  * cell's 960 x 1.953125 MHz = 1.875e9 samples/s, and the conv's multiply-accumulates/s. Then the
  * TP/TA baseline (kernel.algorithm = "tp") on the same frames at d = 0..3.
  *
- * Usage: bench_kernel [weights.ltw] [seconds-per-measurement (default 1)] [isa]
- * (default weights: $LARTRIG_SOURCE_DIR or . /kernels/weights/default.ltw) */
+ * Usage: bench_kernel [weights.ltw] [seconds-per-measurement (default 1)] [isa] [whole]
+ * (default weights: $LARTRIG_SOURCE_DIR or . /kernels/weights/default.ltw; "whole" times only the
+ * whole kernel and skips the TP/TA baseline, for profiling it with perf) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,12 +112,17 @@ static double time_kernel(struct lt_kernel_cell *k, double secs, uint64_t *cands
     return best;
 }
 
-static void measure(enum lt_cpu_isa isa, double secs, struct figures *fg)
+static void measure(enum lt_cpu_isa isa, double secs, int whole_only, struct figures *fg)
 {
     struct lt_kernel_cell *k = new_cell(isa);
 
     /* whole kernel, continuous time across repetitions */
     fg->kernel_s = time_kernel(k, secs, &fg->cands);
+    fg->pre_s = fg->cnn_s = fg->kernel_s;
+    if (whole_only) {
+        free(k);
+        return;
+    }
 
     /* preprocess alone */
     double best = 1e30;
@@ -171,6 +177,7 @@ int main(int argc, char **argv)
     printf("%-7s %10s %8s | %10s %8s | %10s %8s %9s\n", "isa", "kernel S/s", "x rt", "prep S/s",
            "x rt", "cnn S/s", "x rt", "GMAC/s");
     int only = argc > 3 ? lt_cpu_isa_parse(argv[3]) : -1; /* profile one isa */
+    int whole_only = argc > 4 && strcmp(argv[4], "whole") == 0;
     for (int i = 0; i <= 2; i++) {
         enum lt_cpu_isa isa = (enum lt_cpu_isa)i;
         if (only >= 0 && i != only) continue;
@@ -179,7 +186,7 @@ int main(int argc, char **argv)
             continue;
         }
         struct figures fg;
-        measure(isa, secs, &fg);
+        measure(isa, secs, whole_only, &fg);
         double ks = samples / fg.kernel_s, ps = samples / fg.pre_s, cs = samples / fg.cnn_s;
         printf("%-7s %10.3g %8.3f | %10.3g %8.3f | %10.3g %8.3f %9.2f\n", lt_cpu_isa_name(isa), ks,
                ks / CELL_SAMPLES_PER_S, ps, ps / CELL_SAMPLES_PER_S, cs, cs / CELL_SAMPLES_PER_S,
@@ -188,6 +195,7 @@ int main(int argc, char **argv)
     printf("\nS/s = input samples (wire x sample) per second; x rt = real-time factor for one cell "
            "(%.4g S/s)\n",
            CELL_SAMPLES_PER_S);
+    if (whole_only) return 0;
 
     /* The TP/TA baseline (kernel.algorithm = "tp", docs/kernel.md) on the same frames, at the
      * configuration's defaults but each downsampling d, with the best isa's preprocess. */

@@ -6,6 +6,8 @@ condition, with the tail extrapolation next to each measurement.
 
   /usr/bin/python3 bench/fakerate.py [--build build] [--out out/fakerate] [--cell-seconds 1000]
                    [--threads 2] [--seed 9150001] [--triggers cnn,boxsum,tp] [--json FILE]
+  /usr/bin/python3 bench/fakerate.py --combine RUN.json...   (bench_fakerate outputs of other
+                   seeds, same triggers and scans: every scan point over all of them)
 
 Per trigger the module trigger is replayed (over the same candidates) for its configured
 thresholds and for a grid of thresholds T (single.min_score = coincidence.min_score = T); the
@@ -28,7 +30,8 @@ sys.path.insert(0, os.path.join(ROOT, "tools", "train"))
 
 CELLS_PER_MODULE = 150
 GRID_POINTS = 63  # thresholds per trigger (bench_fakerate takes 64 scan values: + configured)
-GRID_SPAN = 12.0  # grid from the kernel threshold to this many times it
+GRID_SPAN = 24.0  # grid from the kernel threshold to this many times it (the CNN's kernel
+#                   threshold of 200 to 4800: above its equal-rate point, ~3300 in docs/physics.md)
 CONDITIONS = [  # (name, noise scale, background scale): issue 15's nominal and +30%
     ("nominal", 1.0, 1.0),
     ("+30%", 1.3, 1.3),
@@ -99,32 +102,41 @@ def _key(text, path):
 
 WEIGHTS = os.path.join(ROOT, "kernels", "weights")
 CNN_KERNEL = {"kernel.gap_w": 1, "kernel.gap_t": 2}  # the CNN's and the charge sum's grouping
+# The CNN's own setting, its best found in tuning (docs/training.md "Working point", the row
+# "CNN (cnn.ltw), 200, 1/2"; tools/train/compare_baselines.py --cnn): its configured point. The
+# equal-rate grid sets single = coincidence = T with min_adc_sum 0 like the other triggers.
+CNN_SETTING = dict(CNN_KERNEL, **{"kernel.threshold": 200, "trigger.single.min_score": 200,
+                                  "trigger.single.min_adc_sum": 1300,
+                                  "trigger.coincidence.min_score": 3500})
 
 
 def trigger_definitions(build, names):
     """The triggers compared: name -> dict(label, edits to trigd's embedded configuration,
-    weights, kernel threshold). "cnn": the trained network (kernels/weights/cnn.ltw, or
-    default.ltw while that is the CNN) at its weights' threshold; "boxsum": the 3x3 charge sum
-    (kernels/weights/boxsum.ltw) at its own; "tp": kernel.algorithm "tp" (when built); all with
-    min_adc_sum 0, so that the score thresholds alone decide. "default": trigd's embedded
-    configuration exactly as it is (the installed working point), fixed at its own thresholds;
-    left out when it is one of the others (then that one is marked is_default)."""
+    weights, kernel threshold). "cnn": the trained network, kernels/weights/cnn.ltw (never
+    default.ltw: that is the embedded default's, the charge sum since issue 15), at its own
+    setting (CNN_SETTING) as its configured point; "boxsum": the 3x3 charge sum
+    (kernels/weights/boxsum.ltw) at its weights' threshold; "tp": kernel.algorithm "tp" (when
+    built); their equal-rate grids have min_adc_sum 0, so that the score thresholds alone decide.
+    "default": trigd's embedded configuration exactly as it is (the installed working point),
+    fixed at its own thresholds and cuts; left out when it is one of the others (then that one
+    is marked is_default)."""
     base = default_config(build)
     out = {}
-    cnn_w = os.path.join(WEIGHTS, "cnn.ltw")
-    if not os.path.exists(cnn_w):
-        cnn_w = os.path.join(WEIGHTS, "default.ltw")  # before the CNN moved to cnn.ltw
     for name in names:
         if name in ("cnn", "boxsum"):
-            w = cnn_w if name == "cnn" else os.path.join(WEIGHTS, "boxsum.ltw")
+            w = os.path.join(WEIGHTS, "cnn.ltw" if name == "cnn" else "boxsum.ltw")
             thr, wname, crc = weights_threshold(w)
-            edits = dict(CNN_KERNEL, **{"kernel.weights": w, "kernel.threshold": thr,
-                                        "trigger.single.min_adc_sum": 0})
+            if name == "cnn":
+                edits = dict(CNN_SETTING, **{"kernel.weights": w})
+                thr = CNN_SETTING["kernel.threshold"]
+            else:
+                edits = dict(CNN_KERNEL, **{"kernel.weights": w, "kernel.threshold": thr,
+                                            "trigger.single.min_adc_sum": 0})
             if re.search(r"\n\s*algorithm = ", base):
                 edits["kernel.algorithm"] = "cnn"
             out[name] = dict(label="CNN" if name == "cnn" else "3x3 charge sum", edits=edits,
                              weights=w, weights_name=wname, crc=f"{crc:08x}",
-                             kernel_threshold=thr)
+                             kernel_threshold=thr, own_setting=name == "cnn")
         elif name == "tp":
             if not re.search(r"\n\s*algorithm = ", base):
                 continue  # a build without the TP chain (kernel.algorithm)
@@ -149,6 +161,7 @@ def trigger_definitions(build, names):
         t["config_text"] = edit_config(base, t["edits"])
         t["single_min_score"] = int(_key(t["config_text"], "trigger.single.min_score"))
         t["coincidence_min_score"] = int(_key(t["config_text"], "trigger.coincidence.min_score"))
+        t["single_min_adc_sum"] = int(_key(t["config_text"], "trigger.single.min_adc_sum"))
     if "default" in out:
         # The embedded configuration in effect equal to one of the others: that one is it.
         def effective(t):
@@ -165,15 +178,21 @@ def trigger_definitions(build, names):
     return out
 
 
-def write_config(trig, out_dir, name, single=None, coincidence=None):
+def write_config(trig, out_dir, name, single=None, coincidence=None, adc=None):
     """A configuration file of the trigger, with single/coincidence min_score replaced when
-    given. Returns its path."""
+    given, and single.min_adc_sum: adc when given, else, for a point of the equal-rate grid
+    (single given, the trigger not fixed), the grid's 0, so the file triggers as measured.
+    Returns its path."""
     text = trig["config_text"]
     edits = {}
     if single is not None:
         edits["trigger.single.min_score"] = int(single)
+        if adc is None and not trig.get("fixed"):
+            adc = 0
     if coincidence is not None:
         edits["trigger.coincidence.min_score"] = int(coincidence)
+    if adc is not None:
+        edits["trigger.single.min_adc_sum"] = int(adc)
     if edits:
         text = edit_config(text, edits)
     os.makedirs(out_dir, exist_ok=True)
@@ -191,7 +210,8 @@ def grid(kthr):
 
 def run(build, trigs, out_dir, cells, seconds, seed, noise, bkg, threads, tag):
     """bench_fakerate over every trigger at once (one pass over the data): the configured point
-    first, then the grid (single = coincidence = T). Returns the parsed JSON."""
+    first, then the grid (single = coincidence = T; min_adc_sum 0, except for a fixed trigger,
+    the embedded default, whose own cut stays). Returns the parsed JSON."""
     binary = os.path.join(build, "bench", "bench_fakerate")
     cmd = [binary, "--cells", str(cells), "--seconds", f"{seconds:.6f}", "--seed", str(seed),
            "--threads", str(threads), "--noise-scale", str(noise), "--background-scale", str(bkg)]
@@ -199,10 +219,13 @@ def run(build, trigs, out_dir, cells, seconds, seed, noise, bkg, threads, tag):
         conf = write_config(t, out_dir, name)
         g = grid(t["kernel_threshold"])
         t["grid"] = g
+        adc = t["single_min_adc_sum"]
         cmd += ["-c", conf,
                 "--scan", "single.min_score=" + ",".join(str(v) for v in [t["single_min_score"]] + g),
                 "--scan", "coincidence.min_score=" +
-                ",".join(str(v) for v in [t["coincidence_min_score"]] + g)]
+                ",".join(str(v) for v in [t["coincidence_min_score"]] + g),
+                "--scan", "single.min_adc_sum=" +
+                ",".join(str(v) for v in [adc] + [adc if t.get("fixed") else 0] * len(g))]
     out = os.path.join(out_dir, f"fakerate_{tag}.json")
     cmd += ["-o", out]
     print("+", " ".join(os.path.relpath(c, ROOT) if c.startswith(ROOT) else c for c in cmd),
@@ -247,28 +270,59 @@ def poisson_ul90(n):
 
 
 def extrapolate(trig_res, module_seconds, cells):
-    """Tail extrapolation of the lone-candidate rate: the module rate of candidates whose peak
-    score exceeds T (150 / cells x count / module seconds), its highest-scoring fifth (at least
-    10) fitted with an exponential in T. Returns a function T -> module rate, or None."""
-    peaks = sorted(trig_res["peaks"])
+    """Tail extrapolation of the lone-candidate rate: the module rate (150 / cells x count /
+    module seconds) of candidates that pass a `single` trigger's cuts, peak score >= T and
+    adc_sum >= A, the cuts the trigger applies. With A > 0 a candidate passes when
+    y = min(peak, adc_sum x T / A) >= T, so the highest-scoring fifth (at least 10) of y is
+    fitted with an exponential in y and evaluated at T (with A = 0, y is the peak score). Not in
+    it: the coincidence algorithm (pairs of candidates in two cells), and pile-up of candidates.
+    Returns (f, info): f(T, A=None) -> module rate, A None meaning the min_adc_sum of the scan
+    row whose single.min_score is T (the equal-rate grid's rows first, then the configured row);
+    or (None, None) with too few candidates. Uses the bench's (peak, adc_sum) pairs, its peaks
+    alone (A ignored) from an older bench."""
+    pairs = trig_res.get("pairs")
+    if pairs is None:
+        pairs = [(p, 0) for p in trig_res["peaks"]]
+    pairs = [(float(p), float(q)) for p, q in pairs]
     n_all = trig_res["candidates"]
-    if len(peaks) < 10:
+    if len(pairs) < 10:
         return None, None
-    k = max(10, len(peaks) // 5)
-    tail = peaks[-k:]
     scale = CELLS_PER_MODULE / cells / module_seconds
-    xs = [float(v) for v in tail]
-    ys = [math.log((len(tail) - i) * scale) for i in range(len(tail))]
-    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
-    sxx = sum((x - mx) ** 2 for x in xs)
-    if sxx <= 0:
+    rows = scan_rows(trig_res)
+
+    def cut_of(T):
+        for r in rows[1:] + rows[:1]:
+            if r["single"] == int(T):
+                return r["adc"]
+        return trig_res["single"]["min_adc_sum"]
+
+    def fit(T, A):
+        ys = sorted(p if A <= 0 or "pairs" not in trig_res else min(p, q * T / A)
+                    for p, q in pairs)
+        ys = ys[-20000:]  # as many as the bench's peak list held
+        k = max(10, len(ys) // 5)
+        tail = ys[-k:]
+        ls = [math.log((len(tail) - i) * scale) for i in range(len(tail))]
+        mx, my = sum(tail) / len(tail), sum(ls) / len(ls)
+        sxx = sum((x - mx) ** 2 for x in tail)
+        if sxx <= 0:
+            return None
+        slope = sum((x - mx) * (y - my) for x, y in zip(tail, ls)) / sxx
+        if slope >= 0:
+            return None
+        return slope, my - slope * mx, k, tail[0]
+
+    base = fit(1.0, 0)  # the peak-score tail (A = 0): what info describes
+    if base is None:
         return None, None
-    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx
-    icpt = my - slope * mx
-    if slope >= 0:
-        return None, None
-    info = dict(n=n_all, n_tail=k, from_score=tail[0], decade=math.log(10) / -slope)
-    return (lambda T: math.exp(icpt + slope * T)), info
+    info = dict(n=n_all, n_tail=base[2], from_score=base[3], decade=math.log(10) / -base[0])
+
+    def f(T, A=None):
+        A = cut_of(T) if A is None else A
+        r = base if A <= 0 else fit(float(T), float(A))
+        return None if r is None else math.exp(r[1] + r[0] * T)
+
+    return f, info
 
 
 def scan_rows(trig_res):
@@ -277,6 +331,8 @@ def scan_rows(trig_res):
     for s in trig_res["scan"]:
         rows.append(dict(single=int(s["set"]["single.min_score"]),
                          coincidence=int(s["set"]["coincidence.min_score"]),
+                         adc=int(s["set"].get("single.min_adc_sum",
+                                              trig_res["single"]["min_adc_sum"])),
                          fakes=s["fakes"], rate=s["module_rate_hz"], ul=s["module_ul90_hz"],
                          by=s["by_algorithm"]))
     return rows
@@ -306,8 +362,8 @@ def table(trigs, results):
     """Markdown: per trigger and condition, configured and equal-rate points."""
     nominal = results["nominal"]
     eq = equal_rate_points(nominal)
-    L = ["| trigger | point | single / coincidence min_score | condition | fakes | cell-seconds "
-         "| module rate (Hz) | 90% CL limit (Hz) | tail extrapolation (Hz) |",
+    L = ["| trigger | point | single min_score / min_adc_sum / coincidence min_score | condition "
+         "| fakes | cell-seconds | module rate (Hz) | 90% CL limit (Hz) | tail extrapolation (Hz) |",
          "|---|---|---|---|---|---|---|---|---|"]
     for name, t in trigs.items():
         for cond, res in results.items():
@@ -316,20 +372,93 @@ def table(trigs, results):
             rows = scan_rows(tr)
             pick = eq[next(x for x in nominal["triggers"]
                            if x["config"].endswith(f"/{name}.conf"))["config"]]
-            # The embedded thresholds are in CNN score units: the configured point is the CNN's.
-            points = [("embedded default", rows[0])] if t.get("is_default") or t.get("fixed") else []
+            # The configured point of a trigger with a setting of its own (the CNN's tuned one,
+            # the embedded default's installed one; the charge sum's and the TP chain's would be
+            # the default's thresholds in other units), then the equal-rate point.
+            points = []
+            if t.get("is_default") or t.get("fixed"):
+                points.append(("embedded default", rows[0]))
+            elif t.get("own_setting"):
+                points.append(("its own setting", rows[0]))
             if pick and not t.get("fixed"):
                 points.append(("equal rate",
                                next(r for r in rows[1:] if r["single"] == pick["single"])))
             for pname, r in points:
-                ext = f(r["single"]) if f else None
-                L.append(f"| {t['label']} | {pname} | {r['single']} / {r['coincidence']} | {cond} | "
+                ext = f(r["single"], r["adc"]) if f else None
+                L.append(f"| {t['label']} | {pname} | {r['single']} / {r['adc']} / "
+                         f"{r['coincidence']} | {cond} | "
                          f"{r['fakes']} | {res['cell_seconds']:.0f} | {fmt_rate(r['rate'])} | "
                          f"{r['ul']:.2g} | {'-' if ext is None else format(ext, '.2g')} |")
     return "\n".join(L)
 
 
+def combine(results):
+    """Bench results of independent runs (other seeds) of the same triggers and scans, over the
+    same number of cells, as one: module seconds, fakes, candidates and their (peak, adc_sum)
+    pairs added up; rates and 90% CL limits recomputed from the sums."""
+    import copy
+    out = copy.deepcopy(results[0])
+    cells = out["cells"]
+    for r in results[1:]:
+        if r["cells"] != cells or len(r["triggers"]) != len(out["triggers"]):
+            raise ValueError("runs of other cells or triggers cannot be combined")
+        for k in ("module_seconds", "cell_seconds", "cpu_s", "wall_s", "sim_cpu_s"):
+            out[k] += r[k]
+        for k, v in r["events"].items():
+            out["events"][k] = out["events"].get(k, 0) + v
+        for to, tr in zip(out["triggers"], r["triggers"]):
+            if [s["set"] for s in to["scan"]] != [s["set"] for s in tr["scan"]] or \
+                    to["weights_crc"] != tr["weights_crc"]:
+                raise ValueError(f"{tr['config']}: other weights or scan points")
+            for k in ("candidates", "candidates_evicted", "candidates_dropped", "kernel_cpu_s"):
+                to[k] += tr[k]
+            to["peaks"] = sorted(to["peaks"] + tr["peaks"], reverse=True)[:20000]
+            to["pairs"] = to.get("pairs", []) + tr.get("pairs", [])
+            for so, sr in zip(to["scan"], tr["scan"]):
+                so["fakes"] += sr["fakes"]
+                for a, n in sr["by_algorithm"].items():
+                    so["by_algorithm"][a] = so["by_algorithm"].get(a, 0) + n
+                so["first"] = (so["first"] + sr["first"])[:50]
+    scale = CELLS_PER_MODULE / cells / out["module_seconds"]
+    for to in out["triggers"]:
+        for so in to["scan"]:
+            so["module_rate_hz"] = so["fakes"] * scale
+            so["module_ul90_hz"] = poisson_ul90(so["fakes"]) * scale
+    out["seeds"] = [r["seed"] for r in results]
+    return out
+
+
+def print_combined(paths):
+    """--combine: every scan point of every trigger of the runs, combined (combine())."""
+    res = combine([json.load(open(p)) for p in paths])
+    print(f"{len(paths)} runs (seeds {', '.join(str(s) for s in res['seeds'])}): "
+          f"{res['cell_seconds']:.0f} cell-seconds ({res['cells']} cells x "
+          f"{res['module_seconds']:.3f} s), noise x {res['noise_scale']}, backgrounds x "
+          f"{res['background_scale']}; {res['cpu_s']:.0f} s CPU "
+          f"({res['cpu_s'] / res['cell_seconds']:.2f} per cell-second, simulation "
+          f"{res['sim_cpu_s'] / res['cell_seconds']:.2f}), {res['wall_s']:.0f} s wall; events: " +
+          ", ".join(f"{k} {v}" for k, v in res["events"].items() if v))
+    for tr in res["triggers"]:
+        f, info = extrapolate(tr, res["module_seconds"], res["cells"])
+        print(f"\n{tr['config']} ({tr['weights_name']}, kernel threshold "
+              f"{tr['kernel_threshold']}, gaps {tr['gap_w']}/{tr['gap_t']}): "
+              f"{tr['candidates']} candidates; kernel {tr['kernel_cpu_s'] / res['cell_seconds']:.2f}"
+              f" CPU-s per cell-second")
+        print("| single min_score / min_adc_sum / coincidence min_score | fakes (by algorithm) "
+              "| module rate (Hz) | 90% CL limit (Hz) | tail extrapolation (Hz) |")
+        print("|---|---|---|---|---|")
+        for r in scan_rows(tr):
+            ext = f(r["single"], r["adc"]) if f else None
+            by = ", ".join(f"{a} {n}" for a, n in r["by"].items())
+            print(f"| {r['single']} / {r['adc']} / {r['coincidence']} | {r['fakes']}"
+                  f"{f' ({by})' if by else ''} | {fmt_rate(r['rate'])} | {r['ul']:.2g} | "
+                  f"{'-' if ext is None else format(ext, '.2g')} |")
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--combine":
+        print_combined(sys.argv[2:])
+        return
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--out", default=os.path.join(ROOT, "out", "fakerate"))

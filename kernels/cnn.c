@@ -125,6 +125,7 @@ int lt_cnn_push(struct lt_cnn_state *st, const struct lt_kernel_net *net, const 
 {
     const int16_t *in = x;
     uint32_t in_stride = 0; /* layer 0 input has one channel */
+    int stored = 0;         /* the previous layer's conv stored this layer's input (returned 2) */
     for (uint32_t l = 0; l < LT_KERNEL_MAX_LAYERS; l++) {
         if (l >= net->n_layers) break;
         const struct lt_kernel_layer *L = &net->layer[l];
@@ -132,7 +133,9 @@ int lt_cnn_push(struct lt_cnn_state *st, const struct lt_kernel_net *net, const 
         const uint32_t w = ls->w_in, kt = L->kt;
         ls->head = ls->head + 1U >= kt ? 0 : ls->head + 1U;
 #ifndef __SYNTHESIS__
-        if (st->store)
+        if (stored) {
+            /* done */
+        } else if (st->store)
             st->store(&ls->lb[ls->head][0][0], in, in_stride, L->cin, w);
         else
 #endif
@@ -154,14 +157,30 @@ int lt_cnn_push(struct lt_cnn_state *st, const struct lt_kernel_net *net, const 
         job.pool_out = &st->pool_out[0][0];
         job.n_wires = w;
         lt_kernel_out_range(net, l, &job.lo, &job.hi);
-        int pooled = 0; /* the backend's conv did the wire pool too */
+        job.next_lb = NULL;
+        job.pending = &ls->pool_pending[0][0];
+        job.pt_phase = L->pt == 2 ? ls->pool_odd : 1U;
+        int pooled = 0; /* the backend's conv did the wire pool too (1), and more (2) */
 #ifndef __SYNTHESIS__
         if (st->conv) {
+            if (l + 1U < net->n_layers) { /* the slot the next layer's next column goes to */
+                struct lt_cnn_layer_state *nx = &st->layer[l + 1U];
+                job.next_lb =
+                    &nx->lb[nx->head + 1U >= net->layer[l + 1U].kt ? 0 : nx->head + 1U][0][0];
+            }
             job.packed = st->packed[l];
             pooled = st->conv(&job, l);
         } else
 #endif
             lt_conv_column_scalar(&job, l);
+        stored = pooled == 2;
+        if (stored) {
+            if (L->pt == 2) {
+                ls->pool_odd = !ls->pool_odd;
+                if (ls->pool_odd) return 0; /* the first column of the pair is pending */
+            }
+            continue;
+        }
 
         /* Max-pool along wires, then (pt = 2) along time. */
         const uint32_t wo = w / L->pw, cout = L->cout;

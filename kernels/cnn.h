@@ -31,9 +31,17 @@ struct lt_conv_job {
     int16_t *pool_out; /* a backend conv may write the wire-pooled output here instead (below) */
     int32_t lo, hi;    /* saturation range of the output (lt_kernel_out_range) */
     uint32_t n_wires;
+    /* For a backend conv that also does the time pool and the next layer's line-buffer store
+     * (return 2 below); the scalar path ignores them. */
+    void *next_lb;     /* the next layer's line-buffer slot for its next column; NULL: last layer */
+    int16_t *pending;  /* pending[co * LT_KERNEL_MAX_WIRES + j]: first column of a pt = 2 pool */
+    uint32_t pt_phase; /* pt = 2: 0 for the first column of the pair, 1 for the second */
 };
-/* A backend conv returns 0 when it wrote `out`, 1 when it also did the wire max-pool and wrote
- * pool_out[co * LT_KERNEL_MAX_WIRES + j] for j < n_wires / pw (what lt_pool_w_scalar gives). */
+/* A backend conv returns 0 when it wrote `out`; 1 when it also did the wire max-pool and wrote
+ * pool_out[co * LT_KERNEL_MAX_WIRES + j] for j < n_wires / pw (what lt_pool_w_scalar gives); 2
+ * (only when next_lb is set) when it did the wire pool, the time pool (pt = 2: phase 0 wrote
+ * `pending` only, phase 1 the max of both columns) and wrote the result into next_lb in the
+ * backend's own line-buffer layout, so the next layer's store is skipped. */
 typedef int (*lt_conv_fn)(const struct lt_conv_job *job, uint32_t layer_index);
 void lt_conv_column_scalar(const struct lt_conv_job *job, uint32_t layer_index);
 

@@ -120,6 +120,11 @@ static void start_run(struct lt_kernel_cell *k, const struct lt_kernel_net *net,
     if (tp_start_run(k, t0)) return;
     lt_pre_reset(&k->pre, net->d, net->in_shift, lt_kernel_in_max(net));
     lt_cnn_reset(&k->cnn, net, k->map.n_wires);
+    /* Columns go straight into the history when a period's worth written ahead cannot overwrite
+     * a column the candidate stage still reads (delay + prod(pt) back): every practical network;
+     * else through xcols and a copy. */
+    k->hist_direct = lt_kernel_delay(net) + lt_kernel_pool_t(net) + (LT_WIBETH_SAMPLES >> net->d) <=
+                     LT_KERNEL_HIST_COLS;
     struct lt_cand_geom cg;
     cg.cell = k->cell_id;
     cg.n_groups = k->cnn.w_score;
@@ -137,25 +142,66 @@ static void flush_run(struct lt_kernel_cell *k, struct lt_cand_sink *sink)
     if (!tp_flush(k, sink)) lt_cand_flush(&k->cand, sink);
 }
 
-/* The network and the candidate stage (or the TP/TA chain) on one period's preprocessed columns
- * k->xcols. Returns the score columns written to `scores` so far. */
-static uint64_t run_columns(struct lt_kernel_cell *k, const struct lt_kernel_net *net,
-                            uint32_t ncols, struct lt_cand_sink *sink, int16_t *scores,
-                            uint64_t scores_cap_cols, uint64_t ncol_out)
+/* Where the current period's input columns go: the network's straight into the input history
+ * when it can (hist_direct; the candidate stage's ADC sums read them there; a period's 64 / D
+ * columns start at a multiple of 64 / D, which divides LT_KERNEL_HIST_COLS, so they never wrap),
+ * else and for the TP chain into xcols. */
+static int16_t (*period_columns(struct lt_kernel_cell *k))[LT_KERNEL_MAX_WIRES]
 {
+#ifndef __SYNTHESIS__
+    if (k->use_tp) return k->xcols;
+#endif
+    return k->hist_direct ? &k->hist.x[k->hist.n_cols % LT_KERNEL_HIST_COLS] : k->xcols;
+}
+
+/* One frame period starting at tick t, from its frames (pf, all streams) or, when pf is NULL,
+ * from its column sums (wsum): time bookkeeping, preprocessing, then the network and the
+ * candidate stage (or the TP/TA chain) column by column. Returns the score columns written to
+ * `scores` so far. */
+static uint64_t run_period(struct lt_kernel_cell *k, const struct lt_kernel_net *net, uint64_t t,
+                           const lt_wibeth_frame *pf,
+                           uint32_t wsum[LT_PRE_COLS_MAX][LT_KERNEL_MAX_WIRES],
+                           struct lt_cand_sink *sink, int16_t *scores, uint64_t scores_cap_cols,
+                           uint64_t ncol_out)
+{
+    if (k->running && t != k->next_tick) {
+        /* Data are not contiguous: what is open belongs to the old run. */
+        flush_run(k, sink);
+        k->time_gaps++;
+        k->running = 0;
+    }
+    if (!k->running) start_run(k, net, t);
+    k->next_tick = t + LT_TICKS_PER_FRAME;
+    k->periods++;
+
+    int16_t(*x)[LT_KERNEL_MAX_WIRES] = period_columns(k);
+    const uint32_t ncols =
+        pf ? lt_pre_period(&k->pre, &k->map, pf, x) : lt_pre_columns(&k->pre, &k->map, wsum, x);
     if (tp_columns(k, ncols, sink)) return ncol_out;
     for (uint32_t c = 0; c < LT_PRE_COLS_MAX; c++) {
         if (c >= ncols) break;
-        memcpy(k->hist.x[k->hist.n_cols % LT_KERNEL_HIST_COLS], k->xcols[c],
-               k->map.n_wires * sizeof(int16_t));
+        if (!k->hist_direct)
+            memcpy(k->hist.x[k->hist.n_cols % LT_KERNEL_HIST_COLS], x[c],
+                   k->map.n_wires * sizeof(int16_t));
         k->hist.n_cols++;
-        if (!lt_cnn_push(&k->cnn, net, k->xcols[c], k->score)) continue;
+        if (!lt_cnn_push(&k->cnn, net, x[c], k->score)) continue;
         if (scores && ncol_out < scores_cap_cols)
             memcpy(scores + ncol_out * k->cnn.w_score, k->score, k->cnn.w_score * sizeof(int16_t));
         ncol_out++;
         lt_cand_push(&k->cand, k->score, &k->hist, sink);
     }
     return ncol_out;
+}
+
+/* What a call produced, and the watermark after it. */
+static void block_result(const struct lt_kernel_cell *k, const struct lt_cand_sink *sink,
+                         uint64_t ncol_out, struct lt_kernel_block *res)
+{
+    res->n_candidates = sink->n;
+    res->score_columns = ncol_out;
+    res->watermark = 0;
+    if (k->running && !tp_watermark(k, &res->watermark))
+        res->watermark = lt_cand_watermark(&k->cand);
 }
 
 void lt_kernel_process(struct lt_kernel_cell *k, const struct lt_kernel_net *net,
@@ -172,24 +218,9 @@ void lt_kernel_process(struct lt_kernel_cell *k, const struct lt_kernel_net *net
         uint64_t t = frame_ts(&pf[k->map.used_stream[0]]);
         for (uint32_t s = 0; s < LT_KERNEL_MAX_STREAMS; s++)
             if (s < n_streams && frame_ts(&pf[s]) != t) k->ts_mismatch++;
-        if (k->running && t != k->next_tick) {
-            /* Data are not contiguous: what is open belongs to the old run. */
-            flush_run(k, &sink);
-            k->time_gaps++;
-            k->running = 0;
-        }
-        if (!k->running) start_run(k, net, t);
-        k->next_tick = t + LT_TICKS_PER_FRAME;
-        k->periods++;
-
-        uint32_t ncols = lt_pre_period(&k->pre, &k->map, pf, k->xcols);
-        ncol_out = run_columns(k, net, ncols, &sink, scores, scores_cap_cols, ncol_out);
+        ncol_out = run_period(k, net, t, pf, NULL, &sink, scores, scores_cap_cols, ncol_out);
     }
-    res->n_candidates = sink.n;
-    res->score_columns = ncol_out;
-    res->watermark = 0;
-    if (k->running && !tp_watermark(k, &res->watermark))
-        res->watermark = lt_cand_watermark(&k->cand);
+    block_result(k, &sink, ncol_out, res);
 }
 
 void lt_kernel_process_sums(struct lt_kernel_cell *k, const struct lt_kernel_net *net, uint64_t t,
@@ -197,18 +228,7 @@ void lt_kernel_process_sums(struct lt_kernel_cell *k, const struct lt_kernel_net
                             struct lt_candidate *out, uint32_t max_out, struct lt_kernel_block *res)
 {
     struct lt_cand_sink sink = {out, max_out, 0};
-    if (k->running && t != k->next_tick) {
-        flush_run(k, &sink);
-        k->time_gaps++;
-        k->running = 0;
-    }
-    if (!k->running) start_run(k, net, t);
-    k->next_tick = t + LT_TICKS_PER_FRAME;
-    k->periods++;
-    uint32_t ncols = lt_pre_columns(&k->pre, &k->map, wsum, k->xcols);
-    res->score_columns = run_columns(k, net, ncols, &sink, NULL, 0, 0);
-    res->n_candidates = sink.n;
-    if (!tp_watermark(k, &res->watermark)) res->watermark = lt_cand_watermark(&k->cand);
+    block_result(k, &sink, run_period(k, net, t, NULL, wsum, &sink, NULL, 0, 0), res);
 }
 
 uint32_t lt_kernel_cell_flush(struct lt_kernel_cell *k, struct lt_candidate *out, uint32_t max_out)

@@ -32,8 +32,9 @@ struct lt_kernel_cell {
     struct lt_tp_params tp_params;
     struct lt_tp_chain tp;
 #endif
-    uint8_t running;    /* a period has been seen since the last restart */
-    uint64_t next_tick; /* expected timestamp of the next period */
+    uint8_t running;     /* a period has been seen since the last restart */
+    uint8_t hist_direct; /* preprocess writes the network's input into hist (kernel_top.c) */
+    uint64_t next_tick;  /* expected timestamp of the next period */
     /* Cumulative counters (docs/kernel.md) */
     uint64_t time_gaps;
     uint64_t ts_mismatch;
@@ -78,7 +79,8 @@ void lt_kernel_process(struct lt_kernel_cell *k, const struct lt_kernel_net *net
  * fast background path of bench/bench_fakerate.c, which renders those sums directly. */
 void lt_kernel_process_sums(struct lt_kernel_cell *k, const struct lt_kernel_net *net, uint64_t t,
                             uint32_t wsum[LT_PRE_COLS_MAX][LT_KERNEL_MAX_WIRES],
-                            struct lt_candidate *out, uint32_t max_out, struct lt_kernel_block *res);
+                            struct lt_candidate *out, uint32_t max_out,
+                            struct lt_kernel_block *res);
 
 /* Emit every open candidate now (end of data). */
 uint32_t lt_kernel_cell_flush(struct lt_kernel_cell *k, struct lt_candidate *out, uint32_t max_out);

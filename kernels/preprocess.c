@@ -114,7 +114,8 @@ uint32_t lt_pre_period(struct lt_pre_state *st, const struct lt_pre_map *m,
         uint32_t stride = m->used_direct[u] ? LT_KERNEL_MAX_WIRES : LT_WIBETH_CHANNELS;
 #ifndef __SYNTHESIS__
         if (st->unpack)
-            st->unpack(f, d, mask, ch0, dst, stride);
+            st->unpack(f, d, mask, ch0, dst, stride,
+                       u + 1U < m->n_used ? &frames[m->used_stream[u + 1U]] : NULL);
         else
 #endif
             lt_pre_unpack_sum_scalar(f, d, mask, ch0, dst, stride);

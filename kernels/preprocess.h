@@ -46,9 +46,11 @@ int lt_pre_map_build(struct lt_pre_map *m, const struct lt_cell_geom *g, char *e
  * channel ch, for every channel ch in chmask (all >= ch0). The scalar version is the reference
  * and writes exactly those; vectorised ones (installed by the cpu backend) may also write the other
  * channels of any 16-channel group that has one in chmask, which is why writing straight into
- * wire order (lt_pre_map.used_direct) needs whole groups. */
+ * wire order (lt_pre_map.used_direct) needs whole groups. `next` (NULL: none) is the frame the
+ * caller unpacks next: a vectorised version may prefetch it a little at a time meanwhile. */
 typedef void (*lt_pre_unpack_fn)(const lt_wibeth_frame *f, uint32_t d, uint64_t chmask,
-                                 uint32_t ch0, uint32_t *dst, uint32_t stride);
+                                 uint32_t ch0, uint32_t *dst, uint32_t stride,
+                                 const lt_wibeth_frame *next);
 void lt_pre_unpack_sum_scalar(const lt_wibeth_frame *f, uint32_t d, uint64_t chmask, uint32_t ch0,
                               uint32_t *dst, uint32_t stride);
 

@@ -483,6 +483,9 @@ void trigd_agg_flush(struct trigd_agg *a, uint64_t now_ns)
 
 uint32_t trigd_agg_retry_held(struct trigd_agg *a, int all, int force)
 {
+    /* Without wait_when_busy nothing is ever held: every ready decision went out (or was
+     * inhibited) when it became ready, so the module loop's call has nothing to do. */
+    if (!all && !a->cfg.trigger.wait_when_busy) return a->n_pending;
     if (all) {
         while (a->n_pending)
             if (!pop_pending(a, force)) break;

@@ -212,6 +212,9 @@ static json_t *aggregator_json(const struct trigd_module_stats *m, uint64_t manu
     const struct trigd_readout_stats *ro = &m->readout;
     json_t *missing = json_object_get(doc, "missing_cells");
     json_object_set_new(doc, "cells_missing", json_integer((json_int_t)json_array_size(missing)));
+    /* Not a loss: with trigger.wait_when_busy a decision waits for room instead of being
+     * inhibited; a count that keeps rising says the readout or writer is the bottleneck. */
+    json_object_set_new(doc, "decisions_held", json_integer(LD(a->held_busy)));
     /* Real losses, each on its own (docs/monitoring.md); triggers paused by the operator are
      * not a loss. */
     json_object_set_new(

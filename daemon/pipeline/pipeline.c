@@ -199,6 +199,7 @@ void lt_pipeline_stats(const struct lt_pipeline *p, struct lt_pipeline_stats *ou
         out->fragments_not_found = m.readout.fragments_not_found;
         out->fragments_incomplete = m.readout.fragments_incomplete;
         out->reply_timeouts = m.readout.reply_timeouts;
+        out->decisions_held = m.agg.held_busy;
     }
 }
 

@@ -164,6 +164,7 @@ struct lt_pipeline_stats {
     uint64_t fragments_not_found, fragments_incomplete;
     uint64_t reply_timeouts;
     uint64_t ring_gate_wait_ns; /* unpaced: the cells' data threads waited for the trigger */
+    uint64_t decisions_held;    /* trigger.wait_when_busy: times a decision waited for room */
 };
 void lt_pipeline_stats(const struct lt_pipeline *p, struct lt_pipeline_stats *out);
 /* The status log line(s): one per cell, one for the module (trigd --status-interval). */

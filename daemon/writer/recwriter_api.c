@@ -71,6 +71,7 @@ static void writer_free(struct lt_recwriter *w)
     free(w->dset);
     free(w->dset_ahead);
     free(w->geoids);
+    rw_files_close(&w->files);
     rw_queue_destroy(&w->q);
     pthread_mutex_destroy(&w->last_mu);
     free(w);
@@ -92,6 +93,7 @@ int lt_recwriter_start(struct lt_recwriter **out, const struct lt_recwriter_conf
     }
     struct lt_recwriter *w = calloc(1, sizeof *w);
     if (!w) return LT_ENOMEM;
+    w->files.dir_fd = -1;
     w->cfg = *c;
     if (copy_str(w->out_dir, sizeof w->out_dir - 256, c->out_dir, "out_dir", err, errlen) ||
         copy_str(w->env, sizeof w->env, c->env, "env", err, errlen) ||

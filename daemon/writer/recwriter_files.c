@@ -44,9 +44,11 @@ static int parse_name(const struct rw_files *f, const char *name, uint64_t *inde
 
 int rw_files_scan(struct rw_files *f, char *err, size_t errlen)
 {
-    DIR *d = opendir(f->dir);
+    f->dir_fd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = f->dir_fd >= 0 ? opendir(f->dir) : NULL;
     if (!d) {
         lt_seterr(err, errlen, "%s: %s", f->dir, strerror(errno));
+        rw_files_close(f);
         return LT_EIO;
     }
     int leftovers = 0;
@@ -84,51 +86,30 @@ void rw_files_next_names(struct rw_files *f)
     f->next_index++;
 }
 
-/* A descriptor shortage (EMFILE/ENFILE: other parts of the process hold them for a moment) is
- * retried, bounded: a file must not keep its in-progress name for it. */
-#define COMMIT_TRIES    40
-#define COMMIT_RETRY_MS 50
-
-static int fsync_path_once(const char *path, int flags, int *shortage, char *err, size_t errlen)
+static int fsync_fd(int fd, const char *what, char *err, size_t errlen)
 {
-    int fd = open(path, flags | O_CLOEXEC);
-    if (fd < 0) {
-        *shortage = errno == EMFILE || errno == ENFILE;
-        lt_seterr(err, errlen, "open %s for fsync: %s", path, strerror(errno));
-        return LT_EIO;
-    }
-    int r = 0;
     while (fsync(fd) < 0) {
         if (errno == EINTR) continue;
-        lt_seterr(err, errlen, "fsync %s: %s", path, strerror(errno));
-        r = LT_EIO;
-        break;
+        lt_seterr(err, errlen, "fsync %s: %s", what, strerror(errno));
+        return LT_EIO;
     }
-    close(fd);
-    return r;
+    return 0;
 }
 
-static int fsync_path(const char *path, int flags, char *err, size_t errlen)
+int rw_files_commit(const struct rw_files *f, int file_fd, char *err, size_t errlen)
 {
-    for (int i = 1;; i++) {
-        int shortage = 0;
-        int r = fsync_path_once(path, flags, &shortage, err, errlen);
-        if (r == 0 || !shortage || i == COMMIT_TRIES) return r;
-        LT_LOG_RATELIMITED(LT_LOG_ERR, 10, 3, "recwriter: %s: retrying (%d of %d)", err, i,
-                           COMMIT_TRIES);
-        struct timespec ts = {0, COMMIT_RETRY_MS * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-}
-
-int rw_files_commit(const struct rw_files *f, char *err, size_t errlen)
-{
-    int r = fsync_path(f->cur_writing, O_RDONLY, err, errlen);
+    int r = fsync_fd(file_fd, f->cur_writing, err, errlen);
     if (r < 0) return r;
     if (rename(f->cur_writing, f->cur_final) < 0) {
         lt_seterr(err, errlen, "rename to %s: %s", f->cur_final, strerror(errno));
         return LT_EIO;
     }
     /* The rename itself is only durable once the directory is synced. */
-    return fsync_path(f->dir, O_RDONLY | O_DIRECTORY, err, errlen);
+    return fsync_fd(f->dir_fd, f->dir, err, errlen);
+}
+
+void rw_files_close(struct rw_files *f)
+{
+    if (f->dir_fd >= 0) close(f->dir_fd);
+    f->dir_fd = -1;
 }

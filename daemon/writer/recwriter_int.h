@@ -136,14 +136,19 @@ struct rw_files {
     uint32_t run;
     uint64_t next_index;
     char cur_final[PATH_MAX], cur_writing[PATH_MAX];
+    int dir_fd; /* dir, open from the scan to rw_files_close, or -1: the commit opens nothing */
 };
-/* Scans dir: next_index = 1 + the highest index of this run (final or .writing); returns the
- * number of leftover .writing files of this run (reported, left alone) or a negative lt_error. */
+/* Opens dir (dir_fd) and scans it: next_index = 1 + the highest index of this run (final or
+ * .writing); returns the number of leftover .writing files of this run (reported, left alone)
+ * or a negative lt_error (dir_fd then -1). */
 int rw_files_scan(struct rw_files *f, char *err, size_t errlen);
+void rw_files_close(struct rw_files *f);      /* closes dir_fd; safe at -1 */
 void rw_files_next_names(struct rw_files *f); /* fills cur_final / cur_writing, bumps index */
-/* fsync(path), rename writing -> final, fsync(dir). 0 or LT_EIO with the failed step and its
- * errno in err. A shortage of descriptors (EMFILE/ENFILE) is retried for up to 2 s, logged. */
-int rw_files_commit(const struct rw_files *f, char *err, size_t errlen);
+/* fsync(file_fd) (a descriptor of cur_writing the caller still holds), rename writing -> final,
+ * fsync(dir_fd). Opens nothing, so a process out of descriptors (idle peers holding them all)
+ * still commits, without retries or waits. 0 or LT_EIO with the failed step and its errno in
+ * err. */
+int rw_files_commit(const struct rw_files *f, int file_fd, char *err, size_t errlen);
 
 /* ---- disk space (recwriter_space.c) ---- */
 /* Free bytes for unprivileged writers in dir into *free_bytes: 0, or LT_EIO (statvfs failed,

@@ -101,12 +101,13 @@ int rw_close_file(struct lt_recwriter *w)
     char err[256];
     int ret = rw_h5_close(w->h5, w->file_payload_bytes, err, sizeof err);
     w->h5 = -1;
-    /* HDF5 has written its last metadata through its own descriptor; ours sync it all. */
+    /* HDF5 has written its last metadata through its own descriptor; fsync through ours syncs
+     * the whole file, which is why ours stay open until the commit. */
+    if (ret == 0) ret = rw_files_commit(&w->files, w->fd_buf, err, sizeof err);
     if (w->fd_direct >= 0) close(w->fd_direct);
     close(w->fd_buf);
     w->fd_buf = w->fd_direct = -1;
     w->io.fd[0] = w->io.fd[1] = -1;
-    if (ret == 0) ret = rw_files_commit(&w->files, err, sizeof err);
     if (ret < 0) {
         atomic_fetch_add(&w->st.close_failures, 1);
         LT_ERR("recwriter: %s left with its in-progress name: %s", w->files.cur_writing, err);

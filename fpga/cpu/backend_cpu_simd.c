@@ -423,25 +423,47 @@ quads512(__m256i c0, __m256i c1, __m256i c2, __m256i c3)
     return _mm512_or_si512(r, _mm512_slli_epi32(_mm512_cvtepu16_epi32(c3), 24));
 }
 
-__attribute__((target("avx512f,avx512bw,avx512vl"))) static void
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi"))) static void
 lb_store_q8_avx512(int16_t *lb16, const int16_t *in, uint32_t stride, uint32_t cin, uint32_t w)
 {
     uint8_t *lb = (uint8_t *)lb16;
     if (cin == 1) {
         /* t[i] = x[i - 3], zero outside the wires; quad i (position WPAD - 3 + i) = t[i .. i+3];
-         * w + 7 quads (to WPAD + w + 3, the rightmost a kw <= 7 tap reads) */
-        int16_t t[LT_KERNEL_MAX_WIRES + 64];
+         * w + 7 quads (to WPAD + w + 3, the rightmost a kw <= 7 tap reads). The activations are
+         * in byte range: a window of 64 of them as bytes gives 48 quads, 16 per vpermb. */
+        int16_t t[LT_KERNEL_MAX_WIRES + 3 + 72]; /* windows read to i0 + 63 < w + 70 */
         memset(t, 0, 3 * sizeof(int16_t));
         memcpy(t + 3, in, w * sizeof(int16_t));
-        memset(t + 3 + w, 0, 48 * sizeof(int16_t));
+        memset(t + 3 + w, 0, 72 * sizeof(int16_t));
+        static const uint8_t qidx[3][64] = {
+#define Q8_QIDX(g)                                                                                 \
+    {16 * g + 0,  16 * g + 1,  16 * g + 2,  16 * g + 3,  16 * g + 1,  16 * g + 2,  16 * g + 3,     \
+     16 * g + 4,  16 * g + 2,  16 * g + 3,  16 * g + 4,  16 * g + 5,  16 * g + 3,  16 * g + 4,     \
+     16 * g + 5,  16 * g + 6,  16 * g + 4,  16 * g + 5,  16 * g + 6,  16 * g + 7,  16 * g + 5,     \
+     16 * g + 6,  16 * g + 7,  16 * g + 8,  16 * g + 6,  16 * g + 7,  16 * g + 8,  16 * g + 9,     \
+     16 * g + 7,  16 * g + 8,  16 * g + 9,  16 * g + 10, 16 * g + 8,  16 * g + 9,  16 * g + 10,    \
+     16 * g + 11, 16 * g + 9,  16 * g + 10, 16 * g + 11, 16 * g + 12, 16 * g + 10, 16 * g + 11,    \
+     16 * g + 12, 16 * g + 13, 16 * g + 11, 16 * g + 12, 16 * g + 13, 16 * g + 14, 16 * g + 12,    \
+     16 * g + 13, 16 * g + 14, 16 * g + 15, 16 * g + 13, 16 * g + 14, 16 * g + 15, 16 * g + 16,    \
+     16 * g + 14, 16 * g + 15, 16 * g + 16, 16 * g + 17, 16 * g + 15, 16 * g + 16, 16 * g + 17,    \
+     16 * g + 18}
+            Q8_QIDX(0), Q8_QIDX(1), Q8_QIDX(2)
+#undef Q8_QIDX
+        };
         uint8_t *row = lb + 4U * (LT_KERNEL_WPAD - 3U);
-        for (uint32_t i = 0; i < w + 7U; i += 16) {
-            __m512i qv = quads512(_mm256_loadu_si256((const __m256i *)(t + i)),
-                                  _mm256_loadu_si256((const __m256i *)(t + i + 1)),
-                                  _mm256_loadu_si256((const __m256i *)(t + i + 2)),
-                                  _mm256_loadu_si256((const __m256i *)(t + i + 3)));
-            uint32_t n = w + 7U - i < 16 ? w + 7U - i : 16;
-            _mm512_mask_storeu_epi32(row + 4U * i, (__mmask16)((1U << n) - 1U), qv);
+        const uint32_t nq = w + 7U;
+        for (uint32_t i0 = 0; i0 < nq; i0 += 48) {
+            __m512i win = _mm512_inserti64x4(
+                _mm512_castsi256_si512(
+                    _mm512_cvtepi16_epi8(_mm512_loadu_si512((const void *)(t + i0)))),
+                _mm512_cvtepi16_epi8(_mm512_loadu_si512((const void *)(t + i0 + 32))), 1);
+            for (uint32_t g = 0; g < 3U; g++) {
+                const uint32_t i = i0 + 16U * g;
+                if (i >= nq) break;
+                const uint32_t n = nq - i < 16 ? nq - i : 16;
+                _mm512_mask_storeu_epi32(row + 4U * i, (__mmask16)((1U << n) - 1U),
+                                         _mm512_permutexvar_epi8(_mm512_loadu_si512(qidx[g]), win));
+            }
         }
         return;
     }
@@ -530,35 +552,160 @@ static void q8_setup(const struct lt_conv_job *job, struct q8_layer *q)
     q->wlo = q->whi + q->ntaps * q->cout;
 }
 
-/* Requantise (already wire-pooled) accumulators: one shift when the rounding constant is in the
- * bias, clamp to [lo, top] (lo = 0 with ReLU), store n <= 16 int16 values. */
-__attribute__((target("avx512f,avx512bw,avx512vl"), always_inline)) static inline void
-finish512q(__m512i y, uint32_t s, int folded, __m512i lo, __m512i top, int16_t *dst, uint32_t n)
+/* The int8 convs' output stage, one piece for AVX-512 and AVX2 (256-bit code, which the AVX-512
+ * conv inlines: its target includes AVX2). acc[c][i], i < n: the wire-pooled int32 accumulators of
+ * output channel co0 + c at pooled wire o0 + i (the max commutes with requantisation, which is
+ * monotone: exact). Requantise (one shift when the rounding constant is in the bias), clamp to
+ * [lo, hi], then
+ *  - pt = 2, first column of the pair (job->pt_phase 0): keep the values in job->pending, done;
+ *  - pt = 2, second column: the max with the pending ones (the time pool);
+ *  - and write them to the next layer's line-buffer slot job->next_lb in the quad layout
+ *    (channel co at byte co % 4 of quad row co / 4, wire j at position WPAD + j; whole quads of
+ *    four channels as 32-bit lanes, others byte by byte; bytes of channels >= cout are never
+ *    written and stay the zeros of lt_cnn_reset), or, for the last layer (next_lb NULL), to
+ *    job->pool_out as int16.
+ * Every store stops at n values: nothing outside the layer's wires is touched. */
+#define Q8_OUT_MAX 32 /* pooled values per step: 32 wires of AVX-512 at pw = 1 */
+
+/* Store the low 16 bits of the 8 int32 lanes of y, n <= 8 of them. */
+__attribute__((target("avx2"), always_inline)) static inline void q8_store16(int16_t *dst,
+                                                                             __m256i y, uint32_t n)
 {
-    if (s) {
-        __m512i h = _mm512_srai_epi32(y, (unsigned)s);
-        if (!folded)
-            h = _mm512_add_epi32(
-                h, _mm512_and_si512(_mm512_srai_epi32(y, (unsigned)(s - 1)), _mm512_set1_epi32(1)));
-        y = h;
+    __m128i p = _mm256_castsi256_si128(_mm256_permute4x64_epi64(_mm256_packs_epi32(y, y), 0x08));
+    if (n >= 8) {
+        _mm_storeu_si128((__m128i *)dst, p);
+    } else { /* AVX2 has no masked 16-bit store */
+        int16_t t[8];
+        _mm_storeu_si128((__m128i *)t, p);
+        memcpy(dst, t, n * sizeof(int16_t));
     }
-    y = _mm512_min_epi32(_mm512_max_epi32(y, lo), top);
-    _mm256_mask_storeu_epi16(dst, (__mmask16)(n >= 16 ? 0xFFFFU : (1U << n) - 1U),
-                             _mm512_cvtepi32_epi16(y));
+}
+
+__attribute__((target("avx2"), always_inline)) static inline __m256i q8_load16(const int16_t *src,
+                                                                               uint32_t n)
+{
+    if (n >= 8) return _mm256_cvtepi16_epi32(_mm_loadu_si128((const __m128i *)src));
+    int16_t t[8] = {0};
+    memcpy(t, src, n * sizeof(int16_t));
+    return _mm256_cvtepi16_epi32(_mm_loadu_si128((const __m128i *)t));
+}
+
+enum q8_out_mode { Q8_HOLD, Q8_TPOOL_LB, Q8_LB, Q8_POOL_OUT };
+
+__attribute__((target("avx2"), always_inline)) static inline void
+q8_out_mode(const struct lt_conv_job *job, int folded, int32_t acc[][Q8_OUT_MAX], uint32_t co0,
+            const uint32_t cb, uint32_t o0, uint32_t n, const enum q8_out_mode mode)
+{
+    const uint32_t s = job->L->shift;
+    const __m256i lo = _mm256_set1_epi32(job->lo), top = _mm256_set1_epi32(job->hi);
+    const __m256i one = _mm256_set1_epi32(1), ff = _mm256_set1_epi32(0xFF);
+    uint8_t *lb = (uint8_t *)job->next_lb;
+    for (uint32_t i0 = 0; i0 < n; i0 += 8) {
+        const uint32_t m = n - i0;
+        __m256i y[8];
+#pragma GCC unroll 8
+        for (uint32_t c = 0; c < cb; c++) {
+            __m256i v = _mm256_loadu_si256((const __m256i *)(acc[c] + i0));
+            if (s) {
+                __m256i h = _mm256_srai_epi32(v, (int)s);
+                if (!folded)
+                    h = _mm256_add_epi32(h,
+                                         _mm256_and_si256(_mm256_srai_epi32(v, (int)(s - 1)), one));
+                v = h;
+            }
+            v = _mm256_min_epi32(_mm256_max_epi32(v, lo), top);
+            int16_t *pend = job->pending + (co0 + c) * LT_KERNEL_MAX_WIRES + o0 + i0;
+            if (mode == Q8_HOLD)
+                q8_store16(pend, v, m);
+            else if (mode == Q8_TPOOL_LB)
+                v = _mm256_max_epi32(v, q8_load16(pend, m));
+            else if (mode == Q8_POOL_OUT)
+                q8_store16(job->pool_out + (co0 + c) * LT_KERNEL_MAX_WIRES + o0 + i0, v, m);
+            y[c] = v;
+        }
+        if (mode == Q8_HOLD || mode == Q8_POOL_OUT) continue;
+        const uint32_t pos = 4U * (LT_KERNEL_WPAD + o0 + i0);
+        if (cb >= 4) { /* co0 is a multiple of 4: whole quads */
+#pragma GCC unroll 2
+            for (uint32_t qd = 0; qd < cb / 4U; qd++) {
+                __m256i b[3];
+                for (uint32_t k = 0; k < 3U; k++) /* a ReLU output is its own u8 byte */
+                    b[k] = job->lo < 0 ? _mm256_and_si256(y[4 * qd + k], ff) : y[4 * qd + k];
+                __m256i qv = _mm256_or_si256(b[0], _mm256_slli_epi32(b[1], 8));
+                qv = _mm256_or_si256(qv, _mm256_slli_epi32(b[2], 16));
+                qv = _mm256_or_si256(qv, _mm256_slli_epi32(y[4 * qd + 3], 24));
+                uint8_t *dst = lb + (co0 / 4U + qd) * 4U * LT_KERNEL_WSTRIDE + pos;
+                if (m >= 8) { /* (vpmaskmovd stores are slow on AMD) */
+                    _mm256_storeu_si256((__m256i *)dst, qv);
+                } else {
+                    int32_t t[8];
+                    _mm256_storeu_si256((__m256i *)t, qv);
+                    memcpy(dst, t, 4U * m);
+                }
+            }
+            continue;
+        }
+        for (uint32_t c = 0; c < cb; c++) {
+            int32_t t[8];
+            _mm256_storeu_si256((__m256i *)t, y[c]);
+            const uint32_t co = co0 + c;
+            uint8_t *row = lb + (co / 4U) * 4U * LT_KERNEL_WSTRIDE + pos + co % 4U;
+            for (uint32_t i = 0; i < 8U && i < m; i++) row[4U * i] = (uint8_t)t[i];
+        }
+    }
+}
+
+/* Whether the conv writes the next layer's line buffer (returns 2): the quad layout is the one of
+ * a layer with Cin >= 2; a next layer with Cin = 1 (wire quads) takes pool_out and its own
+ * store. */
+static int q8_fuses(const struct lt_conv_job *job)
+{
+    return job->next_lb && job->L->cout >= 2;
+}
+
+/* With a wire pool (pw >= 2) the time pool of a fusing conv is taken on the int32 accumulators,
+ * before requantising (exact, as for the wire pool): the first column's go to job->pending
+ * reinterpreted as int32 [co][LT_KERNEL_MAX_WIRES / 2] (w / pw <= 480 values of cout <= 16
+ * channels: the same bytes), the second column takes the max and requantises once. */
+static int q8_tpool32(const struct lt_conv_job *job)
+{
+    return q8_fuses(job) && job->L->pt == 2 && job->L->pw >= 2;
+}
+#define Q8_PEND32_ROW (LT_KERNEL_MAX_WIRES / 2U)
+
+/* acc_tpooled: the conv did the time pool on the accumulators (q8_tpool32; only called for the
+ * second column then). */
+__attribute__((target("avx2"), always_inline)) static inline int
+q8_out(const struct lt_conv_job *job, int folded, int32_t acc[][Q8_OUT_MAX], uint32_t co0,
+       const uint32_t cb, uint32_t o0, uint32_t n, int acc_tpooled)
+{
+    const struct lt_kernel_layer *L = job->L;
+    if (!q8_fuses(job)) {
+        q8_out_mode(job, folded, acc, co0, cb, o0, n, Q8_POOL_OUT);
+        return 1;
+    }
+    if (L->pt != 2 || acc_tpooled)
+        q8_out_mode(job, folded, acc, co0, cb, o0, n, Q8_LB);
+    else if (job->pt_phase == 0)
+        q8_out_mode(job, folded, acc, co0, cb, o0, n, Q8_HOLD);
+    else
+        q8_out_mode(job, folded, acc, co0, cb, o0, n, Q8_TPOOL_LB);
+    return 2;
 }
 
 /* CB output channels x 32 wires per step; the wire max-pool (pw = 1, 2, 4) is taken on the int32
  * accumulators before requantising (requantisation is monotone, so the max commutes with it:
  * exact), and the pooled values go straight to job->pool_out: no conv_out round trip, a half or
  * a quarter of the requantisation work. */
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"), always_inline)) static inline void
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"), always_inline)) static inline int
 conv512q_block(const struct lt_conv_job *job, const struct q8_layer *q, uint32_t co0, const int CB,
                const int SIGNED)
 {
     const struct lt_kernel_layer *L = job->L;
-    const uint32_t s = L->shift, W = job->n_wires, cout = q->cout, pw = L->pw, wo = W / pw;
+    const uint32_t W = job->n_wires, cout = q->cout, pw = L->pw, wo = W / pw;
     const int folded = (q->flags & Q8_FLAG_ROUND_FOLDED) != 0;
-    const __m512i lo = _mm512_set1_epi32(job->lo), top = _mm512_set1_epi32(job->hi);
+    const int tp32 = q8_tpool32(job), hold = tp32 && job->pt_phase == 0;
+    int ret = hold ? 2 : 1;
     const __m512i flip = _mm512_set1_epi8((char)0x80); /* used when SIGNED */
     const __m512i even =
         _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
@@ -585,12 +732,13 @@ conv512q_block(const struct lt_conv_job *job, const struct q8_layer *q, uint32_t
         }
         const uint32_t o0 = j0 / pw; /* first pooled output of this step */
         const uint32_t n = wo - o0 < 32U / pw ? wo - o0 : 32U / pw;
+        const __mmask16 nm = (__mmask16)(n >= 16 ? 0xFFFFU : (1U << n) - 1U);
+        int32_t buf[8][Q8_OUT_MAX];
 #pragma GCC unroll 8
         for (int c = 0; c < CB; c++) {
-            int16_t *dst = job->pool_out + (co0 + c) * LT_KERNEL_MAX_WIRES + o0;
             if (pw == 1) {
-                finish512q(acc[0][c], s, folded, lo, top, dst, n);
-                if (n > 16) finish512q(acc[1][c], s, folded, lo, top, dst + 16, n - 16);
+                _mm512_storeu_si512(buf[c], acc[0][c]);
+                _mm512_storeu_si512(buf[c] + 16, acc[1][c]);
                 continue;
             }
             __m512i m = _mm512_max_epi32(_mm512_permutex2var_epi32(acc[0][c], even, acc[1][c]),
@@ -598,12 +746,23 @@ conv512q_block(const struct lt_conv_job *job, const struct q8_layer *q, uint32_t
             if (pw == 4) /* pairs of pairs: lanes 2i and 2i+1 of m, then the even lanes */
                 m = _mm512_permutexvar_epi32(
                     even, _mm512_max_epi32(m, _mm512_srli_epi64(m, 32)) /* low lane of each */);
-            finish512q(m, s, folded, lo, top, dst, n);
+            if (tp32) {
+                int32_t *pend = (int32_t *)job->pending + (co0 + c) * Q8_PEND32_ROW + o0;
+                if (hold) {
+                    _mm512_mask_storeu_epi32(pend, nm, m);
+                    continue;
+                }
+                m = _mm512_max_epi32(m, _mm512_maskz_loadu_epi32(nm, pend));
+            }
+            _mm512_storeu_si512(buf[c], m);
         }
+        if (hold) continue;
+        ret = q8_out(job, folded, buf, co0, (uint32_t)CB, o0, n, tp32);
     }
+    return ret;
 }
 
-/* Returns 1: the wire-pooled output is in job->pool_out (cnn.h). */
+/* Returns what q8_out did: 1 (pool_out) or 2 (the next layer's line buffer; cnn.h). */
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni"))) static int
 conv_avx512_q8(const struct lt_conv_job *job, uint32_t layer_index)
 {
@@ -612,32 +771,33 @@ conv_avx512_q8(const struct lt_conv_job *job, uint32_t layer_index)
     q8_setup(job, &q);
     const int sgn = (q.flags & Q8_FLAG_SIGNED) != 0;
     uint32_t co = 0;
+    int ret = 1;
     while (co < q.cout) { /* 2 x CB accumulators, 16 for CB = 8 (32 zmm) */
         uint32_t left = q.cout - co;
         uint32_t cb = left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1;
         /* constant CB and SIGNED per call, so the inner loops unroll without branches */
         if (sgn) {
             if (cb == 8)
-                conv512q_block(job, &q, co, 8, 1);
+                ret = conv512q_block(job, &q, co, 8, 1);
             else if (cb == 4)
-                conv512q_block(job, &q, co, 4, 1);
+                ret = conv512q_block(job, &q, co, 4, 1);
             else if (cb == 2)
-                conv512q_block(job, &q, co, 2, 1);
+                ret = conv512q_block(job, &q, co, 2, 1);
             else
-                conv512q_block(job, &q, co, 1, 1);
+                ret = conv512q_block(job, &q, co, 1, 1);
         } else {
             if (cb == 8)
-                conv512q_block(job, &q, co, 8, 0);
+                ret = conv512q_block(job, &q, co, 8, 0);
             else if (cb == 4)
-                conv512q_block(job, &q, co, 4, 0);
+                ret = conv512q_block(job, &q, co, 4, 0);
             else if (cb == 2)
-                conv512q_block(job, &q, co, 2, 0);
+                ret = conv512q_block(job, &q, co, 2, 0);
             else
-                conv512q_block(job, &q, co, 1, 0);
+                ret = conv512q_block(job, &q, co, 1, 0);
         }
         co += cb;
     }
-    return 1;
+    return ret;
 }
 
 /* AVX2: vpmaddubsw (u8 x s8 -> int16 pair sums, saturating) then vpmaddwd with ones (-> int32).
@@ -646,27 +806,6 @@ conv_avx512_q8(const struct lt_conv_job *job, uint32_t layer_index)
  * (255 * 15 * 2 and 255 * 8 * 2), recombined as 16 * high + low in int32. As on AVX-512, the
  * wire max-pool is taken on the accumulators (16 wires per step) and the pooled, requantised
  * values go straight to job->pool_out. */
-__attribute__((target("avx2"), always_inline)) static inline void
-finish256q(__m256i y, uint32_t s, int folded, __m256i lo, __m256i top, int16_t *dst, uint32_t n)
-{
-    if (s) {
-        __m256i h = _mm256_srai_epi32(y, (int)s);
-        if (!folded)
-            h = _mm256_add_epi32(
-                h, _mm256_and_si256(_mm256_srai_epi32(y, (int)(s - 1)), _mm256_set1_epi32(1)));
-        y = h;
-    }
-    y = _mm256_min_epi32(_mm256_max_epi32(y, lo), top);
-    __m128i p = _mm256_castsi256_si128(_mm256_permute4x64_epi64(_mm256_packs_epi32(y, y), 0x08));
-    if (n >= 8) {
-        _mm_storeu_si128((__m128i *)dst, p);
-    } else { /* AVX2 has no masked 16-bit store; never write past the pooled row */
-        int16_t t[8];
-        _mm_storeu_si128((__m128i *)t, p);
-        memcpy(dst, t, n * sizeof(int16_t));
-    }
-}
-
 /* Max of lanes (2i, 2i+1) of the 16 int32 values a[0..7], b[0..7], in order (8 values). */
 __attribute__((target("avx2"), always_inline)) static inline __m256i pool2_256(__m256i a, __m256i b)
 {
@@ -676,14 +815,15 @@ __attribute__((target("avx2"), always_inline)) static inline __m256i pool2_256(_
     return _mm256_permute4x64_epi64(_mm256_max_epi32(ev, od), 0xD8);
 }
 
-__attribute__((target("avx2"), always_inline)) static inline void
+__attribute__((target("avx2"), always_inline)) static inline int
 conv256q_block(const struct lt_conv_job *job, const struct q8_layer *q, uint32_t co0, const int CB,
                const int SAFE)
 {
     const struct lt_kernel_layer *L = job->L;
-    const uint32_t s = L->shift, W = job->n_wires, cout = q->cout, pw = L->pw, wo = W / pw;
+    const uint32_t W = job->n_wires, cout = q->cout, pw = L->pw, wo = W / pw;
     const int folded = (q->flags & Q8_FLAG_ROUND_FOLDED) != 0;
-    const __m256i lo = _mm256_set1_epi32(job->lo), top = _mm256_set1_epi32(job->hi);
+    const int tp32 = q8_tpool32(job), hold = tp32 && job->pt_phase == 0;
+    int ret = hold ? 2 : 1;
     const __m256i flip = _mm256_set1_epi8((q->flags & Q8_FLAG_SIGNED) ? (char)0x80 : 0);
     const __m256i ones = _mm256_set1_epi16(1), sixteen = _mm256_set1_epi16(16);
     for (uint32_t j0 = 0; j0 < W; j0 += 16) {
@@ -717,22 +857,36 @@ conv256q_block(const struct lt_conv_job *job, const struct q8_layer *q, uint32_t
             }
         }
         const uint32_t o0 = j0 / pw, n = wo - o0 < 16U / pw ? wo - o0 : 16U / pw;
+        int32_t buf[4][Q8_OUT_MAX];
 #pragma GCC unroll 4
         for (int c = 0; c < CB; c++) {
-            int16_t *dst = job->pool_out + (co0 + (uint32_t)c) * LT_KERNEL_MAX_WIRES + o0;
             if (pw == 1) {
-                finish256q(acc[0][c], s, folded, lo, top, dst, n);
-                if (n > 8) finish256q(acc[1][c], s, folded, lo, top, dst + 8, n - 8);
+                _mm256_storeu_si256((__m256i *)buf[c], acc[0][c]);
+                _mm256_storeu_si256((__m256i *)(buf[c] + 8), acc[1][c]);
                 continue;
             }
             __m256i m = pool2_256(acc[0][c], acc[1][c]);
             if (pw == 4) m = pool2_256(m, m); /* the first 4 lanes */
-            finish256q(m, s, folded, lo, top, dst, n);
+            if (tp32) {                       /* n <= 8 values (pw >= 2) */
+                int32_t *pend = (int32_t *)job->pending + (co0 + (uint32_t)c) * Q8_PEND32_ROW + o0;
+                int32_t t[8];
+                if (hold) {
+                    _mm256_storeu_si256((__m256i *)t, m);
+                    memcpy(pend, t, n * sizeof(int32_t));
+                    continue;
+                }
+                memcpy(t, pend, n * sizeof(int32_t));
+                m = _mm256_max_epi32(m, _mm256_loadu_si256((const __m256i *)t));
+            }
+            _mm256_storeu_si256((__m256i *)buf[c], m);
         }
+        if (hold) continue;
+        ret = q8_out(job, folded, buf, co0, (uint32_t)CB, o0, n, tp32);
     }
+    return ret;
 }
 
-/* Returns 1: the wire-pooled output is in job->pool_out (cnn.h). */
+/* Returns what q8_out did: 1 (pool_out) or 2 (the next layer's line buffer; cnn.h). */
 __attribute__((target("avx2"))) static int conv_avx2_q8(const struct lt_conv_job *job,
                                                         uint32_t layer_index)
 {
@@ -741,27 +895,28 @@ __attribute__((target("avx2"))) static int conv_avx2_q8(const struct lt_conv_job
     q8_setup(job, &q);
     const int safe = (q.flags & Q8_FLAG_PAIR_SAFE) != 0;
     uint32_t co = 0;
+    int ret = 1;
     while (co < q.cout) { /* 2 x CB accumulators of 16 ymm */
         uint32_t left = q.cout - co;
         uint32_t cb = left >= 4 ? 4 : left >= 2 ? 2 : 1;
         if (safe) {
             if (cb == 4)
-                conv256q_block(job, &q, co, 4, 1);
+                ret = conv256q_block(job, &q, co, 4, 1);
             else if (cb == 2)
-                conv256q_block(job, &q, co, 2, 1);
+                ret = conv256q_block(job, &q, co, 2, 1);
             else
-                conv256q_block(job, &q, co, 1, 1);
+                ret = conv256q_block(job, &q, co, 1, 1);
         } else {
             if (cb == 4)
-                conv256q_block(job, &q, co, 4, 0);
+                ret = conv256q_block(job, &q, co, 4, 0);
             else if (cb == 2)
-                conv256q_block(job, &q, co, 2, 0);
+                ret = conv256q_block(job, &q, co, 2, 0);
             else
-                conv256q_block(job, &q, co, 1, 0);
+                ret = conv256q_block(job, &q, co, 1, 0);
         }
         co += cb;
     }
-    return 1;
+    return ret;
 }
 
 /* ------------------------------------------------------------------ unpack */
@@ -805,10 +960,93 @@ static void build_tables(void)
     }
 }
 
+/* All four 16-channel groups of the mask `groups` (bit k: group k) in one pass over the frame, D
+ * a compile-time constant: each sample's bytes are loaded once per distinct window offset (groups
+ * 2 and 3 share one) and feed every group's accumulator, so the frame is read once, in order, and
+ * the sample loop unrolls. Same arithmetic as the per-group loop below. */
+__attribute__((target("avx512f,avx512bw,avx512vbmi"), always_inline)) static inline void
+unpack512_fused(const lt_wibeth_frame *f, const uint32_t D, const uint32_t groups, uint32_t ch0,
+                uint32_t *dst, uint32_t stride, const lt_wibeth_frame *next)
+{
+    /* The next frame's 113 cache lines, two per sample (the hardware prefetcher restarts at every
+     * frame, and every 4 KB page; a burst of prefetches would stall on the miss buffers). */
+    const char *pf = next ? (const char *)next : (const char *)f;
+    const uint32_t ncols = LT_WIBETH_SAMPLES / D;
+    const __m512i mask14 = _mm512_set1_epi32(LT_WIBETH_ADC_MAX);
+    __m512i perm[4], shift[4], fmask[4];
+    for (uint32_t k = 0; k < 4; k++) {
+        perm[k] = _mm512_loadu_si512(UT.perm512[k]);
+        shift[k] = _mm512_loadu_si512(UT.shift512[k]);
+        fmask[k] = _mm512_sllv_epi32(mask14, shift[k]);
+    }
+    const uint8_t *adc = (const uint8_t *)f->adc_words[0];
+    for (uint32_t c = 0; c < ncols; c++) {
+        __m512i acc[4];
+        for (uint32_t k = 0; k < 4; k++) acc[k] = _mm512_setzero_si512();
+#pragma GCC unroll 32
+        for (uint32_t i = 0; i < D; i++) {
+            const uint8_t *smp = adc + (c * D + i) * 8U * LT_WIBETH_WORDS_PER_SAMPLE;
+            if (next) {
+                __builtin_prefetch(pf + 128U * (c * D + i), 0, 3);
+                __builtin_prefetch(pf + 128U * (c * D + i) + 64U, 0, 3);
+            }
+            /* UT.off512: 0, 28, 48, 48 */
+            __m512i w48 = _mm512_loadu_si512(smp + 48);
+            if (groups & 1U)
+                acc[0] = _mm512_add_epi32(
+                    acc[0],
+                    _mm512_and_si512(_mm512_permutexvar_epi8(perm[0], _mm512_loadu_si512(smp)),
+                                     fmask[0]));
+            if (groups & 2U)
+                acc[1] = _mm512_add_epi32(
+                    acc[1],
+                    _mm512_and_si512(_mm512_permutexvar_epi8(perm[1], _mm512_loadu_si512(smp + 28)),
+                                     fmask[1]));
+            if (groups & 4U)
+                acc[2] = _mm512_add_epi32(
+                    acc[2], _mm512_and_si512(_mm512_permutexvar_epi8(perm[2], w48), fmask[2]));
+            if (groups & 8U)
+                acc[3] = _mm512_add_epi32(
+                    acc[3], _mm512_and_si512(_mm512_permutexvar_epi8(perm[3], w48), fmask[3]));
+        }
+        for (uint32_t k = 0; k < 4; k++)
+            if (groups & (1U << k))
+                _mm512_storeu_si512(dst + c * stride + 16U * k - ch0,
+                                    _mm512_srlv_epi32(acc[k], shift[k]));
+    }
+}
+
 __attribute__((target("avx512f,avx512bw,avx512vbmi"))) static void
 unpack_avx512(const lt_wibeth_frame *f, uint32_t d, uint64_t chmask, uint32_t ch0, uint32_t *dst,
-              uint32_t stride)
+              uint32_t stride, const lt_wibeth_frame *next)
 {
+    uint32_t groups = 0;
+    for (uint32_t k = 0; k < 4; k++)
+        if ((chmask >> (16U * k)) & 0xFFFFU) groups |= 1U << k;
+    /* The channel map's X groups (1, 2, 3) and every D get the fused pass; other masks the
+     * group-by-group loop. */
+    if (groups == 0xEU) {
+        switch (d) {
+        case 0:
+            unpack512_fused(f, 1, 0xE, ch0, dst, stride, next);
+            return;
+        case 1:
+            unpack512_fused(f, 2, 0xE, ch0, dst, stride, next);
+            return;
+        case 2:
+            unpack512_fused(f, 4, 0xE, ch0, dst, stride, next);
+            return;
+        case 3:
+            unpack512_fused(f, 8, 0xE, ch0, dst, stride, next);
+            return;
+        case 4:
+            unpack512_fused(f, 16, 0xE, ch0, dst, stride, next);
+            return;
+        default:
+            unpack512_fused(f, 32, 0xE, ch0, dst, stride, next);
+            return;
+        }
+    }
     const uint32_t D = 1U << d, ncols = LT_WIBETH_SAMPLES >> d;
     const __m512i mask14 = _mm512_set1_epi32(LT_WIBETH_ADC_MAX);
     for (uint32_t k = 0; k < 4; k++) {
@@ -834,8 +1072,10 @@ unpack_avx512(const lt_wibeth_frame *f, uint32_t d, uint64_t chmask, uint32_t ch
 
 __attribute__((target("avx2"))) static void unpack_avx2(const lt_wibeth_frame *f, uint32_t d,
                                                         uint64_t chmask, uint32_t ch0,
-                                                        uint32_t *dst, uint32_t stride)
+                                                        uint32_t *dst, uint32_t stride,
+                                                        const lt_wibeth_frame *next)
 {
+    (void)next;
     const uint32_t D = 1U << d, ncols = LT_WIBETH_SAMPLES >> d;
     const __m256i mask14 = _mm256_set1_epi32(LT_WIBETH_ADC_MAX);
     for (uint32_t k = 0; k < 8; k++) {

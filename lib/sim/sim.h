@@ -175,10 +175,10 @@ void lt_sim_cell_pack(const struct lt_sim_cell *s, const uint16_t (*adc)[LT_SAMP
  * induction pulses are not made. Simplified: the white noise of a column is one Gaussian draw
  * with the variance of the sum of 2^d rounded samples, 2^d (rms^2 + 1/12), instead of 2^d draws
  * each rounded; the low-frequency noise is summed from its linear interpolation exactly, the
- * board-coherent noise sample by sample; dead channels are flat; sticky-code channels are
- * rendered sample by sample as in the full path; no 14-bit clamp except on the sum (docs/
- * simulation.md "The fast background path"; tests/sim/test_sim_xsums.c compares it with the
- * full render). Noise streams are its own: the values differ from lt_sim_cell_render's, the
+ * board-coherent noise sample by sample; dead channels are flat; on sticky-code channels the
+ * samples that stick are rendered one by one as in the full path; no 14-bit clamp except on the
+ * sum (why this is the same sum: lib/sim/sim_xsums.c; docs/simulation.md "The fast background
+ * path"; tests/sim/test_sim_xsums.c compares it with the full render). Noise streams are its own: the values differ from lt_sim_cell_render's, the
  * statistics do not. A cell is rendered one way only: LT_EINVAL when the full render was used
  * first (and lt_sim_cell_render of a fast cell writes zeros), or for d > 6 or a stride below the
  * wire count. Allocates nothing. */

@@ -119,7 +119,7 @@ void lt_sim_cell_destroy(struct lt_sim_cell *s)
     free(s->touched);
     free(s->touched_list);
     free(s->truth);
-    free(s->xs_sigma_q);
+    lt_sim_xs_destroy(s);
     free(s);
 }
 
@@ -204,12 +204,11 @@ int lt_sim_cell_create(const struct lt_sim_config *c, uint32_t cell, struct lt_s
     s->touched = calloc(n, 1);
     s->touched_list = calloc(n, sizeof *s->touched_list);
     s->truth = calloc(c->truth_capacity ? c->truth_capacity : 1, sizeof *s->truth);
-    s->xs_sigma_q = calloc(s->n_wires[LT_PLANE_X], sizeof *s->xs_sigma_q);
     if (!s->ped_q || !s->ped || !s->noise_ch_q || !s->ch_defect || !s->lf_state || !s->lf_q ||
         !s->lf_d || !s->ch_plane || !s->ch_femb || !s->stream_offline || !s->stream_crate ||
         !s->stream_slot || !s->stream_eth || !s->coh_state || !s->coh_q || !s->inject ||
         !s->steps || !s->pool || !s->active || !s->sig || !s->touched || !s->touched_list ||
-        !s->truth || !s->xs_sigma_q)
+        !s->truth)
         goto nomem;
     s->pool_cap = c->max_pulses;
 
@@ -219,6 +218,7 @@ int lt_sim_cell_create(const struct lt_sim_config *c, uint32_t cell, struct lt_s
         return rc;
     }
     lt_sim_noise_init(s);
+    if (lt_sim_xs_create(s)) goto nomem;
     lt_sim_pulses_reset(s);
 
     s->start_sample = c->start_ticks / LT_TICKS_PER_SAMPLE;
@@ -302,7 +302,7 @@ int lt_sim_cell_render_x_sums(struct lt_sim_cell *s, uint32_t d, uint32_t *sums,
     uint64_t p = s->next_sample;
     lt_sim_events_until(s, p + LT_SAMPLES_PER_FRAME + LT_SIM_LOOKAHEAD);
     lt_sim_signal_render_x_sums(s, p, d);
-    lt_sim_noise_render_x_sums(s, p, d, sums, stride);
+    lt_sim_xs_render(s, p, d, sums, stride);
     s->period_sample = p;
     s->period_index = s->stats.frames;
     s->stats.frames++;

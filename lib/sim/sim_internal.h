@@ -83,6 +83,50 @@ const int16_t *lt_sim_normal_table(void);
 #define LT_SIM_NORMAL_TAIL INT16_MIN
 int32_t lt_sim_normal_tail(struct lt_sim_rng *r);
 
+/* The fast path's noise table (sim_xsums_body.h): LT_SIM_XS_TABLE_SIZE bins of equal
+ * probability of N(0,1), entry i = (q_(i+1) - q_i) << 16 | (uint16_t)q_i in table units (the
+ * bin's lower quantile and its width): a draw is q_i + (width x f) >> 12 with 12 random bits f.
+ * Entries 0 and N-1 hold the sentinel LT_SIM_NORMAL_TAIL as q_i: draw lt_sim_xs_tail (exactly the
+ * Gaussian beyond, negative for entry 0) instead. Built once, read-only afterwards. */
+#define LT_SIM_XS_TABLE_BITS 12
+#define LT_SIM_XS_TABLE_SIZE (1U << LT_SIM_XS_TABLE_BITS)
+const int32_t *lt_sim_xs_table(void);
+int32_t lt_sim_xs_tail(struct lt_sim_rng *r, int negative);
+
+/* A standard normal in table units from 16 random bits; the rare outermost bins are drawn
+ * exactly from the tail with r2. */
+static inline int32_t lt_sim_table_z(const int16_t *tab, uint16_t idx, struct lt_sim_rng *r2)
+{
+    int32_t z = tab[idx];
+    if (__builtin_expect(z == LT_SIM_NORMAL_TAIL, 0)) z = lt_sim_normal_tail(r2);
+    return z;
+}
+
+/* Salts of the noise streams both renders name (sim_noise.c, sim_xsums.c). */
+#define LT_SIM_SALT_TAIL   0x7461696c73ULL
+#define LT_SIM_SALT_STICKY 0x737469636bULL
+
+/* Samples are fixed point in 1/256 ADC (LT_SIM_Q_SHIFT bits) until the final rounding. */
+#define LT_SIM_Q_SHIFT 8
+
+/* v in 1/256 ADC with the rounding half already added -> 14-bit ADC value, clamping counted.
+ * >> of a negative value is arithmetic in gcc and clang. */
+static inline uint16_t lt_sim_to_adc(int32_t v, uint64_t *clamped)
+{
+    int32_t a = v >> LT_SIM_Q_SHIFT;
+    *clamped += (uint64_t)((a < 0) | (a > (int32_t)LT_WIBETH_ADC_MAX));
+    a = a < 0 ? 0 : a;
+    a = a > (int32_t)LT_WIBETH_ADC_MAX ? (int32_t)LT_WIBETH_ADC_MAX : a;
+    return (uint16_t)a;
+}
+
+/* An ADC sticky code (ProtoDUNE-SP): the 6 least significant bits stuck at 000000 or 111111,
+ * whichever is nearer. */
+static inline uint16_t lt_sim_sticky_snap(uint16_t v)
+{
+    return (v & 63U) < 32U ? (uint16_t)(v & ~63U) : (uint16_t)(v | 63U);
+}
+
 /* ---- pending signals ----------------------------------------------------------------------- */
 
 /* One shaped pulse on one channel: a Gaussian (collection) or the bipolar derivative-of-Gaussian
@@ -196,11 +240,10 @@ struct lt_sim_cell {
 
     struct lt_sim_stats stats;
 
-    /* The fast background path (lt_sim_cell_render_x_sums): collection pulses only, and the
-     * white-noise rms of each collection column sum in 1/256 ADC, for column length 2^xs_d. */
+    /* The fast background path (lt_sim_cell_render_x_sums, sim_xsums.c): collection pulses
+     * only; its own state below. */
     int x_only;
-    uint32_t xs_d;
-    int32_t *xs_sigma_q; /* [n_wires[X]] */
+    struct lt_sim_xs *xs;
 };
 
 /* sim_drift.c: drift one deposit to the wire planes and queue its pulses. t_arrival_ticks is the
@@ -217,18 +260,15 @@ void lt_sim_pulse_add(struct lt_sim_cell *s, uint32_t channel, double center_sam
 void lt_sim_tail_add(struct lt_sim_cell *s, uint32_t channel, double start_sample, float amp,
                      double tau_samples);
 void lt_sim_signal_render(struct lt_sim_cell *s, uint64_t period_sample);
-/* The same for the fast path: column sums of 2^d samples in sig[ch][0 .. 64 >> d), except on
- * sticky-code channels (per sample, as above). */
+/* The same for the fast path: column sums of 2^d samples in xs->sig[c * nx + wire], except on
+ * sticky-code channels (per sample in sig[ch], as above). */
 void lt_sim_signal_render_x_sums(struct lt_sim_cell *s, uint64_t period_sample, uint32_t d);
 void lt_sim_pulses_reset(struct lt_sim_cell *s);
 /* sim_noise.c */
 void lt_sim_noise_init(struct lt_sim_cell *s);
 void lt_sim_noise_render(struct lt_sim_cell *s, uint64_t period_sample,
                          uint16_t (*adc)[LT_SAMPLES_PER_FRAME]);
-/* The fast path's noise: collection-wire column sums of 2^d samples (sim.h,
- * lt_sim_cell_render_x_sums), the rendered signal rows added and cleared. */
-void lt_sim_noise_render_x_sums(struct lt_sim_cell *s, uint64_t period_sample, uint32_t d,
-                                uint32_t *sums, size_t stride);
+
 /* sim_physics.c: fill s->steps for an event; returns the energy requested of the generator. */
 void lt_sim_physics_generate(struct lt_sim_cell *s, struct lt_sim_rng *r,
                              const struct lt_sim_event *ev);
@@ -244,5 +284,41 @@ enum lt_sim_defect { LT_SIM_CH_OK = 0, LT_SIM_CH_DEAD, LT_SIM_CH_NOISY, LT_SIM_C
 /* sim_event.c: turn s->steps into pulses and a truth row. */
 void lt_sim_event_emit(struct lt_sim_cell *s, uint32_t kind, lt_ticks time);
 void lt_sim_events_until(struct lt_sim_cell *s, uint64_t horizon_sample);
+
+/* ---- the fast background path (sim_xsums.c) -------------------------------------------------- */
+
+#define LT_SIM_XS_LANES 8 /* lanes of the vector generator and of every vector below */
+#define LT_SIM_XS_FEMBS                                                                            \
+    ((LT_FEMBS_PER_CELL + LT_SIM_XS_LANES - 1) / LT_SIM_XS_LANES * LT_SIM_XS_LANES)
+_Static_assert(LT_X_PER_FEMB % LT_SIM_XS_LANES == 0, "a lane block of wires is on one board");
+
+/* The fast path's state: per collection wire (nx of them) and per board. */
+struct lt_sim_xs {
+    uint32_t nx, x0; /* collection wires, offline channel of wire 0 */
+    uint32_t d;      /* the column length 2^d ibase and sgf hold; UINT32_MAX before the first */
+    int coh_started, lf_started;
+    float *sig;     /* [64 * nx]: this period's collection signal, column c of wire j at
+                     * c * nx + j, ADC; zero except on touched wires (cleared after use) */
+    int32_t *ibase; /* [nx] (pedestal - 1/2) x 2^d in 1/256 ADC (the 1/2 comes back as rounding) */
+    float *sgf;     /* [nx] white-noise rms of a column sum, 1/256 ADC */
+    float *lf_st;   /* [nx] low-frequency AR(1) state, ADC */
+    int32_t *lf0, *lfd;      /* [nx] this period's low-frequency start and change, 1/256 ADC */
+    uint32_t *dead, *sticky; /* wire lists */
+    uint32_t n_dead, n_sticky;
+    float coh_st[LT_SIM_XS_FEMBS];                        /* coherent AR(1) state per board, ADC */
+    float coh[LT_SAMPLES_PER_FRAME][LT_SIM_XS_FEMBS];     /* per sample, 1/256 ADC */
+    float coh_col[LT_SAMPLES_PER_FRAME][LT_SIM_XS_FEMBS]; /* per column, 1/256 ADC */
+    uint32_t stuck_cdf[LT_SAMPLES_PER_FRAME]; /* P(<= m samples of a period stick), 2^-32 */
+    float sqrt_n[LT_SAMPLES_PER_FRAME + 1];   /* sqrt(0 .. 64) */
+    int avx2; /* the AVX2 build of the noise loop runs (same values as the generic one) */
+};
+int lt_sim_xs_create(struct lt_sim_cell *s);
+void lt_sim_xs_destroy(struct lt_sim_cell *s);
+/* The noise of a period and the column sums (sim.h, lt_sim_cell_render_x_sums), the signal of
+ * xs->sig and the sticky channels' rows added and cleared. */
+void lt_sim_xs_render(struct lt_sim_cell *s, uint64_t period_sample, uint32_t d, uint32_t *sums,
+                      size_t stride);
+/* Tests: 1 runs the generic build of the noise loop even where AVX2 is there. */
+void lt_sim_xs_force_generic(struct lt_sim_cell *s, int on);
 
 #endif

@@ -119,3 +119,55 @@ const int16_t *lt_sim_normal_table(void)
     pthread_once(&normal_once, build_normal_table);
     return normal_table;
 }
+
+/* ---- the fast path's noise table (sim_xsums_body.h) ------------------------------------------ */
+
+static int32_t xs_table[LT_SIM_XS_TABLE_SIZE];
+static pthread_once_t xs_once = PTHREAD_ONCE_INIT;
+static double xs_tail_start, xs_scale;
+
+static void build_xs_table(void)
+{
+    /* Bin i of equal probability 1/N spans the quantiles q_i = Q(i / N) .. q_(i+1); a draw in it
+     * is q_i + (q_(i+1) - q_i) f with f uniform: the inverse CDF interpolated linearly, so a
+     * 16 KB table (it stays in the L1 cache, unlike lt_sim_normal_table's 128 KB) gives a
+     * continuous Gaussian. The two outermost bins (|z| > 3.35) are drawn exactly from the tail
+     * (lt_sim_xs_tail). The scale makes the variance exactly 1: a bin's uniform piece has second
+     * moment (q_i^2 + q_i q_(i+1) + q_(i+1)^2) / 3, each tail 1 + a phi(a) / p. */
+    static double q[LT_SIM_XS_TABLE_SIZE + 1];
+    const double p_bin = 1.0 / LT_SIM_XS_TABLE_SIZE;
+    for (uint32_t i = 1; i < LT_SIM_XS_TABLE_SIZE; i++) q[i] = inverse_normal_cdf(i * p_bin);
+    xs_tail_start = -q[1];
+    double m2 = 0.0;
+    for (uint32_t i = 1; i + 1 < LT_SIM_XS_TABLE_SIZE; i++)
+        m2 += p_bin * (q[i] * q[i] + q[i] * q[i + 1] + q[i + 1] * q[i + 1]) / 3.0;
+    double a = xs_tail_start, phi = exp(-0.5 * a * a) / sqrt(2.0 * M_PI);
+    m2 += 2.0 * p_bin * (1.0 + a * phi / p_bin);
+    xs_scale = LT_SIM_NORMAL_TABLE_ONE / sqrt(m2);
+    for (uint32_t i = 0; i < LT_SIM_XS_TABLE_SIZE; i++) {
+        if (i == 0 || i == LT_SIM_XS_TABLE_SIZE - 1) {
+            xs_table[i] = (int32_t)(uint16_t)LT_SIM_NORMAL_TAIL; /* slope 0, knot: sentinel */
+            continue;
+        }
+        int32_t k0 = (int32_t)lrint(q[i] * xs_scale), k1 = (int32_t)lrint(q[i + 1] * xs_scale);
+        xs_table[i] = (int32_t)((uint32_t)(k1 - k0) << 16 | (uint16_t)(int16_t)k0);
+    }
+}
+
+const int32_t *lt_sim_xs_table(void)
+{
+    pthread_once(&xs_once, build_xs_table);
+    return xs_table;
+}
+
+int32_t lt_sim_xs_tail(struct lt_sim_rng *r, int negative)
+{
+    double a = xs_tail_start, x; /* Marsaglia's tail method, as lt_sim_normal_tail */
+    do {
+        x = sqrt(a * a - 2.0 * log(lt_sim_uniform(r)));
+    } while (lt_sim_uniform(r) * x >= a);
+    double v = x * xs_scale;
+    if (v > 1e9) v = 1e9;
+    int32_t z = (int32_t)lrint(v);
+    return negative ? -z : z;
+}

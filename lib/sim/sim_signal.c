@@ -116,9 +116,16 @@ static inline void touch(struct lt_sim_cell *s, uint32_t ch)
     }
 }
 
-void lt_sim_signal_render(struct lt_sim_cell *s, uint64_t period_sample)
+/* The frame both renderers share: the pulses starting in this period join the active list, each
+ * active pulse's overlap [k0, k1) with the period (absolute samples; the period starts at p0)
+ * goes to body (only when not empty), and the pulses that end in this period return to the free
+ * list. static inline with the bodies below as constants: the compiler inlines each body. */
+typedef void (*pulse_body)(struct lt_sim_cell *s, const struct lt_sim_pulse *p, int64_t p0,
+                           int64_t k0, int64_t k1, uint32_t d);
+
+static inline void for_each_active_pulse(struct lt_sim_cell *s, uint64_t period_sample,
+                                         pulse_body body, uint32_t d)
 {
-    /* Pulses starting in this period join the active list. */
     uint32_t b = bucket_of(s, period_sample);
     for (uint32_t i = s->bucket[b]; i != LT_SIM_NONE; i = s->pool[i].next)
         s->active[s->n_active++] = i;
@@ -132,19 +139,7 @@ void lt_sim_signal_render(struct lt_sim_cell *s, uint64_t period_sample)
         int64_t end = p->first + p->n;
         int64_t k0 = p->first > p0 ? p->first : p0;
         int64_t k1 = end < p1 ? end : p1;
-        if (k0 < k1) {
-            float *row = s->sig[p->channel];
-            touch(s, p->channel);
-            for (int64_t k = k0; k < k1; k++) {
-                float x = ((float)(k - p->first) - p->center) * p->inv_sigma;
-                if (p->shape == LT_SIM_PULSE_BIPOLAR) /* lobes of +-amp at -+1 sigma */
-                    row[k - p0] += p->amp * -x * expf(0.5f - 0.5f * x * x);
-                else if (p->shape == LT_SIM_PULSE_TAIL)
-                    row[k - p0] += p->amp * expf(-x);
-                else
-                    row[k - p0] += p->amp * expf(-0.5f * x * x);
-            }
-        }
+        if (k0 < k1) body(s, p, p0, k0, k1, d);
         if (end > p1) {
             s->active[keep++] = i;
         } else {
@@ -155,61 +150,63 @@ void lt_sim_signal_render(struct lt_sim_cell *s, uint64_t period_sample)
     s->n_active = keep;
 }
 
-/* The fast background path (lt_sim_cell_render_x_sums): the active pulses of this period summed
- * over columns of 2^d samples, sig[ch][c] for c < 64 >> d; a channel with sticky codes
- * (per_sample[ch] != 0) keeps its per-sample row, since sticky codes act on single samples. An
- * undershoot tail's column sum is its geometric series in closed form (the tails of big deposits
- * last thousands of samples: most of the full render's work). */
+/* A pulse's value at sample k (absolute). */
+static inline float pulse_value(const struct lt_sim_pulse *p, int64_t k)
+{
+    float x = ((float)(k - p->first) - p->center) * p->inv_sigma;
+    if (p->shape == LT_SIM_PULSE_BIPOLAR) /* lobes of +-amp at -+1 sigma */
+        return p->amp * -x * expf(0.5f - 0.5f * x * x);
+    if (p->shape == LT_SIM_PULSE_TAIL) return p->amp * expf(-x);
+    return p->amp * expf(-0.5f * x * x);
+}
+
+/* The full render: every sample into the channel's signal row. */
+static void body_samples(struct lt_sim_cell *s, const struct lt_sim_pulse *p, int64_t p0,
+                         int64_t k0, int64_t k1, uint32_t d)
+{
+    (void)d;
+    float *row = s->sig[p->channel];
+    touch(s, p->channel);
+    for (int64_t k = k0; k < k1; k++) row[k - p0] += pulse_value(p, k);
+}
+
+/* The fast path: column sums of 2^d samples into xs->sig (c * nx + wire); a channel with sticky
+ * codes also keeps its per-sample row in sig[ch], since sticky codes act on single samples. An
+ * undershoot tail's column sum is its geometric series in closed form, stepped from column to
+ * column by one factor (the tails of big deposits last thousands of samples: most of the full
+ * render's work). */
+static void body_x_sums(struct lt_sim_cell *s, const struct lt_sim_pulse *p, int64_t p0, int64_t k0,
+                        int64_t k1, uint32_t d)
+{
+    touch(s, p->channel);
+    if (s->ch_defect[p->channel] == LT_SIM_CH_STICKY) body_samples(s, p, p0, k0, k1, d);
+    const struct lt_sim_xs *xs = s->xs;
+    float *col = xs->sig + (p->channel - xs->x0); /* column c at col[c * nx] */
+    const int64_t n = (int64_t)1 << d;
+    if (p->shape != LT_SIM_PULSE_TAIL) {
+        for (int64_t k = k0; k < k1; k++) col[((k - p0) >> d) * xs->nx] += pulse_value(p, k);
+        return;
+    }
+    /* sum_{k=c0}^{c1-1} v(k) = v(c0) (1 - r^(c1-c0)) / (1 - r), r = exp(-1/tau). */
+    const double r = exp(-(double)p->inv_sigma), g = 1.0 / (1.0 - r);
+    const double rn = exp(-(double)p->inv_sigma * (double)n); /* a whole column's factor */
+    double v = (double)p->amp * exp(-((double)(k0 - p->first) - p->center) * p->inv_sigma);
+    for (int64_t c0 = k0; c0 < k1;) {
+        int64_t c = (c0 - p0) >> d, c1 = p0 + (c + 1) * n;
+        if (c1 > k1) c1 = k1;
+        double rm = c1 - c0 == n ? rn : pow(r, (double)(c1 - c0)); /* r^(c1 - c0) */
+        col[c * xs->nx] += (float)(v * (1.0 - rm) * g);
+        v *= rm;
+        c0 = c1;
+    }
+}
+
+void lt_sim_signal_render(struct lt_sim_cell *s, uint64_t period_sample)
+{
+    for_each_active_pulse(s, period_sample, body_samples, 0);
+}
+
 void lt_sim_signal_render_x_sums(struct lt_sim_cell *s, uint64_t period_sample, uint32_t d)
 {
-    uint32_t b = bucket_of(s, period_sample);
-    for (uint32_t i = s->bucket[b]; i != LT_SIM_NONE; i = s->pool[i].next)
-        s->active[s->n_active++] = i;
-    s->bucket[b] = LT_SIM_NONE;
-
-    const int64_t p0 = (int64_t)period_sample, p1 = p0 + LT_SAMPLES_PER_FRAME;
-    const int64_t n = 1 << d;
-    uint32_t keep = 0;
-    for (uint32_t a = 0; a < s->n_active; a++) {
-        uint32_t i = s->active[a];
-        struct lt_sim_pulse *p = &s->pool[i];
-        int64_t end = p->first + p->n;
-        int64_t k0 = p->first > p0 ? p->first : p0;
-        int64_t k1 = end < p1 ? end : p1;
-        if (k0 < k1) {
-            float *row = s->sig[p->channel];
-            touch(s, p->channel);
-            const int per_sample = s->ch_defect[p->channel] == LT_SIM_CH_STICKY;
-            if (p->shape == LT_SIM_PULSE_TAIL && !per_sample) {
-                double r = exp(-(double)p->inv_sigma);
-                for (int64_t c0 = k0; c0 < k1;) {
-                    int64_t col = (c0 - p0) / n, c1 = p0 + (col + 1) * n;
-                    if (c1 > k1) c1 = k1;
-                    double first =
-                        (double)p->amp * exp(-((double)(c0 - p->first) - p->center) * p->inv_sigma);
-                    row[col] += (float)(first * (1.0 - pow(r, (double)(c1 - c0))) / (1.0 - r));
-                    c0 = c1;
-                }
-            } else {
-                for (int64_t k = k0; k < k1; k++) {
-                    float x = ((float)(k - p->first) - p->center) * p->inv_sigma;
-                    float v;
-                    if (p->shape == LT_SIM_PULSE_BIPOLAR)
-                        v = p->amp * -x * expf(0.5f - 0.5f * x * x);
-                    else if (p->shape == LT_SIM_PULSE_TAIL)
-                        v = p->amp * expf(-x);
-                    else
-                        v = p->amp * expf(-0.5f * x * x);
-                    row[per_sample ? k - p0 : (k - p0) / n] += v;
-                }
-            }
-        }
-        if (end > p1) {
-            s->active[keep++] = i;
-        } else {
-            p->next = s->free_head;
-            s->free_head = i;
-        }
-    }
-    s->n_active = keep;
+    for_each_active_pulse(s, period_sample, body_x_sums, d);
 }

@@ -159,23 +159,10 @@ static double mono_s(void)
 static int start_pair_on(const char *sub, const char *endpoint_extra, const char *cand_ep,
                          const char *req_ep, pid_t *pm, pid_t *pc_pid, char *log_m, char *log_c)
 {
-    char conf[600], text[4096];
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
+    char conf[600];
     snprintf(conf, sizeof conf, "%s/trigd.conf", sub);
-    snprintf(text, sizeof text,
-             "cells = ( { id = 0; }, { id = 1; } );\n"
-             "sim = { seed = 8; realtime_factor = 0.02; high_energy_rate_hz = 0.0;\n"
-             "        epoch_unix_s = %.3f; };\n"
-             "trigger = { cell_timeout_ms = 600; coincidence = { enabled = false; };\n"
-             "            single = { enabled = true; min_score = 30000; };\n"
-             "            periodic = { enabled = true; period_ms = 10.0; }; };\n"
-             "readout = { data_wait_ms = 800; reply_timeout_ms = 1500; };\n"
-             "endpoints = { candidates = \"%s\"; requests = \"%s\";%s};\n"
-             "writer = { output_dir = \"%s\"; };\n"
-             "monitor = { control_endpoint = \"off\"; status_endpoint = \"off\"; };\n",
-             (double)now.tv_sec + now.tv_nsec * 1e-9, cand_ep, req_ep, endpoint_extra, sub);
-    write_file(conf, text);
+    trigd_test_write_split_conf(conf, 2, 8, cand_ep, req_ep, endpoint_extra, sub,
+                                "enabled = true; min_score = 30000;");
     snprintf(log_m, 600, "%s/module.log", sub);
     snprintf(log_c, 600, "%s/cells.log", sub);
     const char *m_args[] = {"-c", conf, "--role", "module", "--status-interval", "0", NULL};

@@ -60,25 +60,10 @@ static unsigned long long last_count(const char *log, const char *fmt)
 
 START_TEST(test_paused_cell_missing_then_rejoins)
 {
-    char conf[512], text[4096];
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
+    char conf[512];
     snprintf(conf, sizeof conf, "%s/trigd.conf", dir);
-    snprintf(text, sizeof text,
-             "cells = ( { id = 0; }, { id = 1; }, { id = 2; }, { id = 3; } );\n"
-             "sim = { seed = 4; realtime_factor = 0.02; high_energy_rate_hz = 0.0;\n"
-             "        epoch_unix_s = %.3f; };\n"
-             "trigger = { cell_timeout_ms = 600; coincidence = { enabled = false; };\n"
-             "            single = { enabled = false; };\n"
-             "            periodic = { enabled = true; period_ms = 10.0; }; };\n"
-             "readout = { data_wait_ms = 800; reply_timeout_ms = 1500; };\n"
-             "endpoints = { candidates = \"tcp://127.0.0.1:%d\"; requests = "
-             "\"tcp://127.0.0.1:%d\";%s};\n"
-             "writer = { output_dir = \"%s\"; };\n"
-             "monitor = { control_endpoint = \"off\"; status_endpoint = \"off\"; };\n",
-             (double)now.tv_sec + now.tv_nsec * 1e-9, test_port(31), test_port(32),
-             trigd_test_curve(dir, 4), dir);
-    write_file(conf, text);
+    trigd_test_write_split_conf(conf, 4, 4, trigd_test_tcp(test_port(31)),
+                                trigd_test_tcp(test_port(32)), trigd_test_curve(dir, 4), dir, NULL);
     char log_m[512], log_a[512], log_b[512];
     snprintf(log_m, sizeof log_m, "%s/module.log", dir);
     snprintf(log_a, sizeof log_a, "%s/cellA.log", dir);

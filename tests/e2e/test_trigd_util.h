@@ -137,6 +137,50 @@ static inline int wait_for_log(const char *file, const char *needle, double time
     return 0;
 }
 
+/* The configuration of the split-run tests (a module and cell processes over real sockets):
+ * n_cells one-board simulated cells paced at 0.02 x real time from the wall clock (so a process
+ * that starts later joins at the same data time), periodic triggers every 10 ms and no physics
+ * trigger, a 600 ms cell timeout, readout waits short enough to see a cell go missing, no
+ * operator sockets. `endpoint_extra` goes inside `endpoints = { ... }` (keys, insecure);
+ * `single` inside `trigger.single = { ... }` (NULL: disabled). */
+static inline void trigd_test_write_split_conf(const char *path, unsigned n_cells, unsigned seed,
+                                               const char *cand_ep, const char *req_ep,
+                                               const char *endpoint_extra, const char *out_dir,
+                                               const char *single)
+{
+    char cells[512] = "", text[8192];
+    for (unsigned i = 0; i < n_cells; i++) {
+        size_t l = strlen(cells);
+        snprintf(cells + l, sizeof cells - l, "%s{ id = %u; }", i ? ", " : "", i);
+    }
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    snprintf(text, sizeof text,
+             "cells = ( %s );\n"
+             "sim = { seed = %u; realtime_factor = 0.02; high_energy_rate_hz = 0.0;\n"
+             "        epoch_unix_s = %.3f; };\n"
+             "trigger = { cell_timeout_ms = 600; coincidence = { enabled = false; };\n"
+             "            single = { %s };\n"
+             "            periodic = { enabled = true; period_ms = 10.0; }; };\n"
+             "readout = { data_wait_ms = 800; reply_timeout_ms = 1500; };\n"
+             "endpoints = { candidates = \"%s\"; requests = \"%s\";%s};\n"
+             "writer = { output_dir = \"%s\"; };\n"
+             "monitor = { control_endpoint = \"off\"; status_endpoint = \"off\"; };\n",
+             cells, seed, (double)now.tv_sec + now.tv_nsec * 1e-9,
+             single ? single : "enabled = false;", cand_ep, req_ep, endpoint_extra, out_dir);
+    write_file(path, text);
+}
+
+/* "tcp://127.0.0.1:<port>" in static storage, one of 4 rotating buffers. */
+static inline const char *trigd_test_tcp(int port)
+{
+    static char ep[4][64];
+    static unsigned k;
+    char *e = ep[k++ % 4];
+    snprintf(e, sizeof ep[0], "tcp://127.0.0.1:%d", port);
+    return e;
+}
+
 /* The highest trigger number the module has logged so far ("trigger N at ..."). */
 static inline unsigned long long last_trigger(const char *log)
 {

@@ -65,6 +65,7 @@ assert rd["frame_bytes"] == sum(c["frames"] * c["streams"] for c in rep["cells"]
 assert rd["frame_bytes"] <= rd["bytes"] < 1.05 * rd["frame_bytes"], rd
 st = rep["stages"]
 assert st["run_s"] > 0 and st["scan_s"] > 0 and st["open_s"] > 0, st
+assert isinstance(st["decisions_held"], int) and st["decisions_held"] >= 0, st
 print(f"ok   {io}: {rep['trigger_count']} triggers, {rep['records']} records as the reference; "
       f"ring {mem['ring_bytes']/1e6:.1f} MB + read-ahead {mem['read_ahead_bytes']/1e6:.1f} MB for "
       f"{rep['raw_bytes']/1e6:.0f} MB, {overwritten} frames overwritten, peak RSS "

@@ -133,18 +133,26 @@ START_TEST(helpers_return_lt_errors)
 
     struct rw_files f;
     memset(&f, 0, sizeof f);
+    snprintf(f.dir, sizeof f.dir, "%s", gone);
+    ck_assert_int_eq(rw_files_scan(&f, err, sizeof err), LT_EIO); /* no directory to hold */
+    ck_assert_msg(strstr(err, "no-such-dir") && f.dir_fd == -1, "%s", err);
     snprintf(f.dir, sizeof f.dir, "%s", dir);
+    ck_assert_int_ge(rw_files_scan(&f, err, sizeof err), 0);
     snprintf(f.cur_writing, sizeof f.cur_writing, "%s/x.hdf5.writing", dir);
     snprintf(f.cur_final, sizeof f.cur_final, "%s/x.hdf5", dir);
     err[0] = 0;
-    ck_assert_int_eq(rw_files_commit(&f, err, sizeof err), LT_EIO); /* nothing to commit */
-    ck_assert_msg(strstr(err, "x.hdf5.writing") && strstr(err, "No such file"), "%s", err);
+    ck_assert_int_eq(rw_files_commit(&f, -1, err, sizeof err), LT_EIO); /* no file to sync */
+    ck_assert_msg(strstr(err, "fsync") && strstr(err, "x.hdf5.writing"), "%s", err);
     int fd = open(f.cur_writing, O_WRONLY | O_CREAT | O_EXCL, 0644);
     ck_assert_int_ge(fd, 0);
-    close(fd);
-    ck_assert_msg(rw_files_commit(&f, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(rw_files_commit(&f, fd, err, sizeof err) == 0, "%s", err);
     ck_assert_int_eq(access(f.cur_final, F_OK), 0);
     ck_assert_int_ne(access(f.cur_writing, F_OK), 0);
+    ck_assert_int_eq(rw_files_commit(&f, fd, err, sizeof err), LT_EIO); /* renamed already */
+    ck_assert_msg(strstr(err, "rename to") && strstr(err, "No such file"), "%s", err);
+    close(fd);
+    rw_files_close(&f);
+    ck_assert_int_eq(f.dir_fd, -1);
     tu_rmrf(dir);
 }
 END_TEST

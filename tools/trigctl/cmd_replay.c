@@ -398,6 +398,7 @@ done:
     }
     if (pipe) lt_pipeline_stats(pipe, &st);
     meas.gate_wait_s = st.ring_gate_wait_ns * 1e-9;
+    meas.decisions_held = st.decisions_held;
     json_t *counters = pipe ? pipeline_json(&st) : NULL;
     /* A read that failed (an I/O error, a file truncated under us) stopped its cell: the run
      * is not complete, and no report may look as if it were. */

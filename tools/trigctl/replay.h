@@ -77,6 +77,7 @@ struct replay_memory {
 struct replay_measure {
     double scan_s, open_s, run_s, drain_s; /* wall time of each stage, one after the other */
     double read_wait_s, gate_wait_s;       /* summed over the cells' data threads */
+    uint64_t decisions_held;               /* times a decision waited for the readout/writer */
     double cpu_user_s, cpu_sys_s;          /* of the process */
     uint64_t bytes_read, frame_bytes;      /* from the files; frames delivered */
     const char *io;                        /* "io_uring", "pread" or "mixed" */

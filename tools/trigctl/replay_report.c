@@ -253,9 +253,10 @@ json_t *replay_report_json(const struct replay_result *r)
                                   (json_int_t)r->mem.read_ahead_bytes, "peak_rss_bytes",
                                   (json_int_t)r->mem.peak_rss_bytes));
     json_object_set_new(doc, "stages",
-                        json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "scan_s", m->scan_s,
-                                  "open_s", m->open_s, "run_s", m->run_s, "drain_s", m->drain_s,
-                                  "read_wait_s", m->read_wait_s, "ring_gate_wait_s", m->gate_wait_s,
+                        json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:f, s:f}", "scan_s",
+                                  m->scan_s, "open_s", m->open_s, "run_s", m->run_s, "drain_s",
+                                  m->drain_s, "read_wait_s", m->read_wait_s, "ring_gate_wait_s",
+                                  m->gate_wait_s, "decisions_held", (json_int_t)m->decisions_held,
                                   "cpu_user_s", m->cpu_user_s, "cpu_sys_s", m->cpu_sys_s));
     json_t *files = json_array();
     for (size_t i = 0; i < run->n_files; i++)
@@ -366,9 +367,10 @@ void replay_report_print(json_t *doc, const struct replay_result *r)
            r->wall_s, num(doc, "throughput"));
     const struct replay_measure *m = &r->m;
     printf("read: %.1f MB in %.2f s = %.0f MB/s (%s%s), waited %.2f s for reads, %.2f s for the "
-           "trigger\n",
+           "trigger (%llu decisions waited for the readout/writer)\n",
            m->bytes_read / 1e6, m->run_s, m->run_s > 0 ? m->bytes_read / 1e6 / m->run_s : 0.0,
-           m->io ? m->io : "", m->direct ? ", O_DIRECT" : "", m->read_wait_s, m->gate_wait_s);
+           m->io ? m->io : "", m->direct ? ", O_DIRECT" : "", m->read_wait_s, m->gate_wait_s,
+           (unsigned long long)m->decisions_held);
     printf("stages: scan %.2f s, open %.2f s, run %.2f s, drain %.2f s; cpu %.2f s user, %.2f s "
            "system\n",
            m->scan_s, m->open_s, m->run_s, m->drain_s, m->cpu_user_s, m->cpu_sys_s);
