@@ -6,6 +6,8 @@ condition, with the tail extrapolation next to each measurement.
 
   /usr/bin/python3 bench/fakerate.py [--build build] [--out out/fakerate] [--cell-seconds 1000]
                    [--threads 2] [--seed 9150001] [--triggers cnn,boxsum,tp] [--json FILE]
+  /usr/bin/python3 bench/fakerate.py --combine RUN.json...   (bench_fakerate outputs of other
+                   seeds, same triggers and scans: every scan point over all of them)
 
 Per trigger the module trigger is replayed (over the same candidates) for its configured
 thresholds and for a grid of thresholds T (single.min_score = coincidence.min_score = T); the
@@ -390,7 +392,73 @@ def table(trigs, results):
     return "\n".join(L)
 
 
+def combine(results):
+    """Bench results of independent runs (other seeds) of the same triggers and scans, over the
+    same number of cells, as one: module seconds, fakes, candidates and their (peak, adc_sum)
+    pairs added up; rates and 90% CL limits recomputed from the sums."""
+    import copy
+    out = copy.deepcopy(results[0])
+    cells = out["cells"]
+    for r in results[1:]:
+        if r["cells"] != cells or len(r["triggers"]) != len(out["triggers"]):
+            raise ValueError("runs of other cells or triggers cannot be combined")
+        for k in ("module_seconds", "cell_seconds", "cpu_s", "wall_s", "sim_cpu_s"):
+            out[k] += r[k]
+        for k, v in r["events"].items():
+            out["events"][k] = out["events"].get(k, 0) + v
+        for to, tr in zip(out["triggers"], r["triggers"]):
+            if [s["set"] for s in to["scan"]] != [s["set"] for s in tr["scan"]] or \
+                    to["weights_crc"] != tr["weights_crc"]:
+                raise ValueError(f"{tr['config']}: other weights or scan points")
+            for k in ("candidates", "candidates_evicted", "candidates_dropped", "kernel_cpu_s"):
+                to[k] += tr[k]
+            to["peaks"] = sorted(to["peaks"] + tr["peaks"], reverse=True)[:20000]
+            to["pairs"] = to.get("pairs", []) + tr.get("pairs", [])
+            for so, sr in zip(to["scan"], tr["scan"]):
+                so["fakes"] += sr["fakes"]
+                for a, n in sr["by_algorithm"].items():
+                    so["by_algorithm"][a] = so["by_algorithm"].get(a, 0) + n
+                so["first"] = (so["first"] + sr["first"])[:50]
+    scale = CELLS_PER_MODULE / cells / out["module_seconds"]
+    for to in out["triggers"]:
+        for so in to["scan"]:
+            so["module_rate_hz"] = so["fakes"] * scale
+            so["module_ul90_hz"] = poisson_ul90(so["fakes"]) * scale
+    out["seeds"] = [r["seed"] for r in results]
+    return out
+
+
+def print_combined(paths):
+    """--combine: every scan point of every trigger of the runs, combined (combine())."""
+    res = combine([json.load(open(p)) for p in paths])
+    print(f"{len(paths)} runs (seeds {', '.join(str(s) for s in res['seeds'])}): "
+          f"{res['cell_seconds']:.0f} cell-seconds ({res['cells']} cells x "
+          f"{res['module_seconds']:.3f} s), noise x {res['noise_scale']}, backgrounds x "
+          f"{res['background_scale']}; {res['cpu_s']:.0f} s CPU "
+          f"({res['cpu_s'] / res['cell_seconds']:.2f} per cell-second, simulation "
+          f"{res['sim_cpu_s'] / res['cell_seconds']:.2f}), {res['wall_s']:.0f} s wall; events: " +
+          ", ".join(f"{k} {v}" for k, v in res["events"].items() if v))
+    for tr in res["triggers"]:
+        f, info = extrapolate(tr, res["module_seconds"], res["cells"])
+        print(f"\n{tr['config']} ({tr['weights_name']}, kernel threshold "
+              f"{tr['kernel_threshold']}, gaps {tr['gap_w']}/{tr['gap_t']}): "
+              f"{tr['candidates']} candidates; kernel {tr['kernel_cpu_s'] / res['cell_seconds']:.2f}"
+              f" CPU-s per cell-second")
+        print("| single min_score / min_adc_sum / coincidence min_score | fakes (by algorithm) "
+              "| module rate (Hz) | 90% CL limit (Hz) | tail extrapolation (Hz) |")
+        print("|---|---|---|---|---|")
+        for r in scan_rows(tr):
+            ext = f(r["single"], r["adc"]) if f else None
+            by = ", ".join(f"{a} {n}" for a, n in r["by"].items())
+            print(f"| {r['single']} / {r['adc']} / {r['coincidence']} | {r['fakes']}"
+                  f"{f' ({by})' if by else ''} | {fmt_rate(r['rate'])} | {r['ul']:.2g} | "
+                  f"{'-' if ext is None else format(ext, '.2g')} |")
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--combine":
+        print_combined(sys.argv[2:])
+        return
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--out", default=os.path.join(ROOT, "out", "fakerate"))

@@ -171,7 +171,7 @@ static void body_samples(struct lt_sim_cell *s, const struct lt_sim_pulse *p, in
 }
 
 /* The fast path: column sums of 2^d samples into xs->sig (c * nx + wire); a channel with sticky
- * codes keeps its per-sample row in sig[ch], since sticky codes act on single samples. An
+ * codes also keeps its per-sample row in sig[ch], since sticky codes act on single samples. An
  * undershoot tail's column sum is its geometric series in closed form, stepped from column to
  * column by one factor (the tails of big deposits last thousands of samples: most of the full
  * render's work). */
@@ -179,10 +179,7 @@ static void body_x_sums(struct lt_sim_cell *s, const struct lt_sim_pulse *p, int
                         int64_t k1, uint32_t d)
 {
     touch(s, p->channel);
-    if (s->ch_defect[p->channel] == LT_SIM_CH_STICKY) {
-        body_samples(s, p, p0, k0, k1, d);
-        return;
-    }
+    if (s->ch_defect[p->channel] == LT_SIM_CH_STICKY) body_samples(s, p, p0, k0, k1, d);
     const struct lt_sim_xs *xs = s->xs;
     float *col = xs->sig + (p->channel - xs->x0); /* column c at col[c * nx] */
     const int64_t n = (int64_t)1 << d;

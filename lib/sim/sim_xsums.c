@@ -143,8 +143,8 @@ static inline int32_t round_f(float a)
     return a > 1e9f ? 1000000000 : (a < -1e9f ? -1000000000 : (int32_t)a);
 }
 
-/* A sticky-code wire's column sums (overwriting the vector loop's): sticky codes act on single
- * samples, so the samples that stick (each with sticky_probability, decided one by one as the
+/* A sticky-code wire's column sums where samples stick (overwriting the vector loop's): sticky
+ * codes act on single samples, so the samples that stick (each with sticky_probability, as the
  * full render decides) are rendered one by one, rounded and snapped; the others are summed as
  * any column: their correlated noise and signal (the column's minus the stuck samples') plus one
  * white-noise draw with their summed variance. */
@@ -188,13 +188,16 @@ static uint64_t xs_sticky(struct lt_sim_cell *s, uint32_t j, uint32_t d, uint32_
     }
     uint64_t clamped = 0;
     for (uint32_t c = 0; c < ncols; c++) {
+        const uint64_t colmask = n == 64 ? ~0ULL : ((1ULL << n) - 1) << (c * n);
+        /* No sample of this column sticks: it is an ordinary column, and the vector loop's sum
+         * (with this wire's signal column) stands. */
+        if (!(stuck & colmask)) continue;
         float lin = x->coh_col[c][f]; /* the column's coherent noise and signal, 1/256 ADC */
         if (sig)
             for (uint32_t k = c * n; k < (c + 1) * n; k++) lin += sig[k] * (float)q_one;
         int64_t lf =
             (int64_t)lf0 * n + (((int64_t)lfd * ((int64_t)c * n * n + n * (n - 1) / 2)) >> 6);
         uint32_t n_free = n, stuck_sum = 0;
-        const uint64_t colmask = n == 64 ? ~0ULL : ((1ULL << n) - 1) << (c * n);
         for (uint64_t w = stuck & colmask; w; w &= w - 1) {
             const uint32_t k = (uint32_t)__builtin_ctzll(w);
             const float a = x->coh[k][f] + (sig ? sig[k] * (float)q_one : 0.0f);
@@ -226,7 +229,6 @@ void lt_sim_xs_render(struct lt_sim_cell *s, uint64_t period_sample, uint32_t d,
      * exceed the ADC range many times over; 1e6 ADC keeps every sum below 2^31 in 1/256 ADC). */
     for (uint32_t i = 0; i < s->n_touched; i++) {
         const uint32_t ch = s->touched_list[i];
-        if (s->ch_defect[ch] == LT_SIM_CH_STICKY) continue;
         float *col = x->sig + (ch - x->x0);
         for (uint32_t c = 0; c < ncols; c++) {
             float a = col[(size_t)c * x->nx];
@@ -260,10 +262,8 @@ void lt_sim_xs_render(struct lt_sim_cell *s, uint64_t period_sample, uint32_t d,
     /* The signal rendered this period is consumed: clear it for the next. */
     for (uint32_t i = 0; i < s->n_touched; i++) {
         const uint32_t ch = s->touched_list[i], j = ch - x->x0;
-        if (s->ch_defect[ch] == LT_SIM_CH_STICKY)
-            memset(s->sig[ch], 0, sizeof s->sig[ch]);
-        else
-            for (uint32_t c = 0; c < ncols; c++) x->sig[(size_t)c * x->nx + j] = 0.0f;
+        if (s->ch_defect[ch] == LT_SIM_CH_STICKY) memset(s->sig[ch], 0, sizeof s->sig[ch]);
+        for (uint32_t c = 0; c < ncols; c++) x->sig[(size_t)c * x->nx + j] = 0.0f;
         s->touched[ch] = 0;
     }
     s->n_touched = 0;

@@ -3,8 +3,9 @@
  * samples (what bench/bench_fakerate's measurement rests on). Same seed, same cell: the same
  * pedestals, defects and events, independent noise draws. Checked, per wire and pooled:
  *  - noise only (white, board-coherent, low-frequency; dead, noisy and sticky channels): the mean
- *    of each wire's column sum, its variance, the lag-1 autocorrelation of the column sums and
- *    the correlation of neighbouring wires on one board; for the kernel's 16-sample columns with
+ *    of each wire's column sum, its variance, the lag-1 autocorrelation of the column sums, their
+ *    integrated autocorrelation time (the slow noise's memory) and the correlation of
+ *    neighbouring wires on one board; for the kernel's 16-sample columns with
  *    every component, with the correlated components one at a time (board-coherent,
  *    low-frequency, each with the white noise that dithers the rounding), and for the TP
  *    chain's 2-sample columns;
@@ -78,6 +79,8 @@ static uint32_t *render(const struct lt_sim_config *cfg, int fast)
 struct wire_stats {
     double mean[NX], var[NX];
     double rho1;   /* lag-1 autocorrelation of the column sums, pooled over live wires */
+    double tau;    /* integrated autocorrelation time of the column sums (pooled): a wire's
+                    * mean of n sums has the variance var tau / n */
     double rho_nb; /* correlation of wires j, j+1 on one board, pooled */
 };
 
@@ -111,6 +114,26 @@ static void stats(const uint32_t *sums, struct wire_stats *w)
     }
     w->rho1 = c1 / v1;
     w->rho_nb = cn / vn;
+    /* tau from batch means: 40 batches of n / 40 sums each, far longer than the slowest noise
+     * (the low-frequency AR(1), ~3 periods), so their means are independent. The lag-1
+     * correlation alone would miss the slow component's long memory. */
+    enum { B = 40 };
+    const size_t len = n / B;
+    double tsum = 0;
+    int tn = 0;
+    for (uint32_t j = 0; j < NX; j++) {
+        if (w->var[j] < 1.0) continue;
+        double m2 = 0;
+        for (int b = 0; b < B; b++) {
+            double a = 0;
+            for (size_t t = b * len; t < (b + 1) * len; t++) a += sums[t * NX + j];
+            a = a / len - w->mean[j];
+            m2 += a * a;
+        }
+        tsum += m2 / B * len / w->var[j];
+        tn++;
+    }
+    w->tau = tn ? tsum / tn : 1.0;
 }
 
 static void noise_only(struct lt_sim_config *c)
@@ -145,9 +168,8 @@ static void compare_noise(const struct lt_sim_config *cfg, const char *what, int
             dead++;
             continue;
         }
-        /* The difference of two means of n correlated column sums: its variance is
-         * 2 var / n_eff with n_eff = n (1 - rho) / (1 + rho) for a lag-1 correlation rho. */
-        const double n_eff = n_periods * NCOLS * (1.0 - a.rho1) / (1.0 + a.rho1);
+        /* The difference of two means of n correlated column sums: variance 2 var tau / n. */
+        const double n_eff = n_periods * NCOLS / (a.tau > b.tau ? a.tau : b.tau);
         double tol_mean = 5.0 * sqrt(2.0 * a.var[j] / n_eff) + 0.5;
         ck_assert_msg(fabs(a.mean[j] - b.mean[j]) < tol_mean,
                       "%s: wire %u: mean column sum %.2f full vs %.2f fast (tolerance %.2f)", what,
@@ -165,11 +187,15 @@ static void compare_noise(const struct lt_sim_config *cfg, const char *what, int
                   pooled_a / live, pooled_b / live);
     ck_assert_msg(fabs(a.rho1 - b.rho1) < 0.03, "%s: lag-1 autocorrelation %.3f full vs %.3f fast",
                   what, a.rho1, b.rho1);
+    ck_assert_msg(fabs(a.tau - b.tau) < 0.2 * a.tau,
+                  "%s: autocorrelation time %.1f full vs %.1f fast (columns)", what, a.tau, b.tau);
     ck_assert_msg(fabs(a.rho_nb - b.rho_nb) < 0.03,
                   "%s: neighbouring-wire correlation %.3f full vs %.3f fast", what, a.rho_nb,
                   b.rho_nb);
-    printf("%s: pooled variance %.1f full, %.1f fast; lag-1 %.3f, %.3f; neighbours %.3f, %.3f\n",
-           what, pooled_a / live, pooled_b / live, a.rho1, b.rho1, a.rho_nb, b.rho_nb);
+    printf("%s: pooled variance %.1f full, %.1f fast; lag-1 %.3f, %.3f; neighbours %.3f, %.3f; "
+           "autocorrelation time %.1f, %.1f columns\n",
+           what, pooled_a / live, pooled_b / live, a.rho1, b.rho1, a.rho_nb, b.rho_nb, a.tau,
+           b.tau);
     (void)dead;
     free(full);
     free(fast);
