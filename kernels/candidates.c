@@ -102,7 +102,7 @@ static uint32_t pixel_adc(const struct lt_cand_state *st, const struct lt_xhist 
     for (uint32_t q = 0; q < LT_KERNEL_MAX_POOL_T; q++) {
         uint64_t c = c_lo + q;
         if (c >= c_hi || c >= h->n_cols) break;
-        const int16_t *row = h->x[c % LT_KERNEL_HIST_COLS];
+        const int16_t *row = h->x[c & ((h->ring ? h->ring : LT_KERNEL_HIST_COLS) - 1U)];
         for (uint32_t k = 0; k < LT_KERNEL_MAX_POOL_W; k++) {
             if (k >= P) break;
             int16_t v = row[g * P + k];

@@ -15,11 +15,16 @@
 #define LT_KERNEL_HIST_COLS 256U
 _Static_assert(LT_KERNEL_HIST_COLS >= LT_KERNEL_MAX_DELAY + LT_KERNEL_MAX_POOL_T,
                "history must reach back over the receptive field");
+_Static_assert((LT_KERNEL_HIST_COLS & (LT_KERNEL_HIST_COLS - 1U)) == 0, "a power of two");
 
 /* The last LT_KERNEL_HIST_COLS input columns x (preprocess output), a ring indexed by column. */
 struct lt_xhist {
     int16_t x[LT_KERNEL_HIST_COLS][LT_KERNEL_MAX_WIRES];
     uint64_t n_cols; /* columns written since the run started */
+    /* Columns the ring uses: a power of two <= LT_KERNEL_HIST_COLS covering what the candidate
+     * stage reads back (kernel_top.c: a network's few columns stay in cache instead of cycling
+     * through 480 KB); 0 means LT_KERNEL_HIST_COLS. Column c is at x[c & (ring - 1)]. */
+    uint32_t ring;
 };
 
 struct lt_cand_params {

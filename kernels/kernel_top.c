@@ -122,9 +122,13 @@ static void start_run(struct lt_kernel_cell *k, const struct lt_kernel_net *net,
     lt_cnn_reset(&k->cnn, net, k->map.n_wires);
     /* Columns go straight into the history when a period's worth written ahead cannot overwrite
      * a column the candidate stage still reads (delay + prod(pt) back): every practical network;
-     * else through xcols and a copy. */
-    k->hist_direct = lt_kernel_delay(net) + lt_kernel_pool_t(net) + (LT_WIBETH_SAMPLES >> net->d) <=
-                     LT_KERNEL_HIST_COLS;
+     * else through xcols and a copy. The ring is only as long as that needs (a power of two, so
+     * a multiple of the period's 64 / D columns). */
+    const uint32_t need =
+        lt_kernel_delay(net) + lt_kernel_pool_t(net) + (LT_WIBETH_SAMPLES >> net->d);
+    k->hist_direct = need <= LT_KERNEL_HIST_COLS;
+    k->hist.ring = LT_KERNEL_HIST_COLS;
+    for (uint32_t r = LT_KERNEL_HIST_COLS; r >= need && r >= 1U; r >>= 1) k->hist.ring = r;
     struct lt_cand_geom cg;
     cg.cell = k->cell_id;
     cg.n_groups = k->cnn.w_score;
@@ -144,14 +148,14 @@ static void flush_run(struct lt_kernel_cell *k, struct lt_cand_sink *sink)
 
 /* Where the current period's input columns go: the network's straight into the input history
  * when it can (hist_direct; the candidate stage's ADC sums read them there; a period's 64 / D
- * columns start at a multiple of 64 / D, which divides LT_KERNEL_HIST_COLS, so they never wrap),
+ * columns start at a multiple of 64 / D, which divides the ring, so they never wrap),
  * else and for the TP chain into xcols. */
 static int16_t (*period_columns(struct lt_kernel_cell *k))[LT_KERNEL_MAX_WIRES]
 {
 #ifndef __SYNTHESIS__
     if (k->use_tp) return k->xcols;
 #endif
-    return k->hist_direct ? &k->hist.x[k->hist.n_cols % LT_KERNEL_HIST_COLS] : k->xcols;
+    return k->hist_direct ? &k->hist.x[k->hist.n_cols & (k->hist.ring - 1U)] : k->xcols;
 }
 
 /* One frame period starting at tick t, from its frames (pf, all streams) or, when pf is NULL,
@@ -181,7 +185,7 @@ static uint64_t run_period(struct lt_kernel_cell *k, const struct lt_kernel_net 
     for (uint32_t c = 0; c < LT_PRE_COLS_MAX; c++) {
         if (c >= ncols) break;
         if (!k->hist_direct)
-            memcpy(k->hist.x[k->hist.n_cols % LT_KERNEL_HIST_COLS], x[c],
+            memcpy(k->hist.x[k->hist.n_cols & (k->hist.ring - 1U)], x[c],
                    k->map.n_wires * sizeof(int16_t));
         k->hist.n_cols++;
         if (!lt_cnn_push(&k->cnn, net, x[c], k->score)) continue;
