@@ -31,6 +31,15 @@ int lt_tp_params_check(const struct lt_tp_params *p, char *err, size_t errlen)
                   p->settle_ticks, LT_TP_MAX_SETTLE_TICKS);
         return LT_ERANGE;
     }
+    if (p->group_wires > LT_KERNEL_MAX_WIRES || p->group_ticks > LT_TP_MAX_CLUSTER_TICKS ||
+        p->piece_min < 0 || p->piece_min > INT16_MAX) {
+        lt_seterr(err, errlen,
+                  "kernel.tp.group_wires %u (0..%u), group_time_us (%u ticks, at most %u) or "
+                  "group_min_piece %d (0..32767) out of range",
+                  p->group_wires, LT_KERNEL_MAX_WIRES, p->group_ticks, LT_TP_MAX_CLUSTER_TICKS,
+                  p->piece_min);
+        return LT_ERANGE;
+    }
     if (p->min_score < 0 || p->min_score > INT16_MAX || p->score_unit < 1) {
         lt_seterr(err, errlen, "kernel.tp.min_score %d (0..32767) or score_unit %u (>= 1) invalid",
                   p->min_score, p->score_unit);
@@ -55,6 +64,9 @@ void lt_tp_chain_reset(struct lt_tp_chain *t, const struct lt_tp_params *p, uint
         .min_hits = p->min_hits,
         .min_score = p->min_score,
         .score_unit = p->score_unit,
+        .group_wires = p->group_wires,
+        .group_cols = p->group_ticks / t->ticks_per_col,
+        .piece_min = p->piece_min,
     };
     struct lt_tp_cluster_geom g = {
         .cell = cell, .d = p->d, .ticks_per_col = t->ticks_per_col, .first_tick = first_tick};

@@ -29,6 +29,11 @@ struct lt_tp_params {
      * channel, an undershoot, a low-frequency swing) reads as a hit until the tracker has
      * caught up. Ticks (0..LT_TP_MAX_SETTLE_TICKS). */
     uint32_t settle_ticks;
+    /* Stage 2 (tp_cluster.h): pieces (clusters scoring >= piece_min) within group_wires wires
+     * and group_ticks of each other are summed into one candidate; group_wires 0 = off. */
+    uint32_t group_wires; /* 0..LT_KERNEL_MAX_WIRES */
+    uint32_t group_ticks; /* 0..LT_TP_MAX_CLUSTER_TICKS */
+    int32_t piece_min;    /* score units, 0..32767 */
 };
 #define LT_TP_MAX_SETTLE_TICKS 6250000U /* 100 ms */
 

@@ -18,6 +18,9 @@
 #include "tp_hits.h"
 
 #define LT_TP_MAX_CLUSTERS 128U
+/* Open groups of the second stage (below); when full, the group that ended earliest is emitted
+ * (counted in `evicted`). */
+#define LT_TP_MAX_GROUPS 64U
 /* 2 ms of data: a cluster longer than this is closed (a track along the drift takes 2.25 ms
  * across a whole drift volume; the aggregator waits watermark_slack_us = 2.5 ms for late
  * candidates, so a longer one would arrive late). */
@@ -29,6 +32,18 @@ struct lt_tp_cluster_params {
     uint32_t min_hits;   /* smaller clusters are not emitted */
     int32_t min_score;   /* clusters below this score are not emitted */
     uint32_t score_unit; /* ADC x samples per score unit (>= 1) */
+    /* Second stage, the pieces of one low-energy shower (0 group_wires = off): an electron of a
+     * few MeV leaves its track and, ~10-20 cm away, the blips of its bremsstrahlung photons;
+     * stage 1 (DUNE's adjacency) makes each a cluster of its own, and none of them alone
+     * stands out of the 214Bi spectrum. A closed cluster scoring >= piece_min is a piece; pieces
+     * whose boxes (wire range x column range) come within group_wires wires and group_cols
+     * columns of a group join it, and a group is what leaves as the candidate (score = summed
+     * ADC of its pieces; min_hits and min_score then apply to the group). Clusters below
+     * piece_min (39Ar, noise) are dropped, so they can neither join nor chain groups; widening
+     * the stage-1 adjacency instead chains noise hits across the plane. */
+    uint32_t group_wires;
+    uint32_t group_cols;
+    int32_t piece_min;
 };
 
 /* How columns map to time and charge. */
@@ -54,10 +69,12 @@ struct lt_tp_cluster_state {
     uint64_t max_cols; /* LT_TP_MAX_CLUSTER_TICKS in columns */
     struct lt_tp_cluster open[LT_TP_MAX_CLUSTERS];
     uint32_t n_open;
+    struct lt_tp_cluster group[LT_TP_MAX_GROUPS]; /* second stage, when group_wires > 0 */
+    uint32_t n_group;
     /* cumulative counters */
     uint64_t evicted;   /* closed early: the open list was full */
     uint64_t dropped;   /* emitted with no room in the output */
-    uint64_t below_cut; /* closed but not emitted (min_hits / min_score) */
+    uint64_t below_cut; /* closed but not emitted (min_hits / min_score; piece_min) */
 };
 
 void lt_tp_cluster_reset(struct lt_tp_cluster_state *st, const struct lt_tp_cluster_params *p,
@@ -75,7 +92,7 @@ void lt_tp_cluster_end_column(struct lt_tp_cluster_state *st, uint64_t col, int 
 /* Emit every open cluster (end of a run), in opening order. */
 void lt_tp_cluster_flush(struct lt_tp_cluster_state *st, struct lt_cand_sink *sink);
 
-/* The earliest first column of the open clusters, or UINT64_MAX when none is open. */
+/* The earliest first column of the open clusters and groups, or UINT64_MAX when none is open. */
 uint64_t lt_tp_cluster_min_start(const struct lt_tp_cluster_state *st);
 
 /* A cluster's score: ADC sum (ADC x samples) / score_unit, saturating at INT16_MAX. */

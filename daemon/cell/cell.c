@@ -325,6 +325,9 @@ void trigd_kernel_tp_params(const struct trigd_kernel_config *k, struct lt_tp_pa
         .min_score = k->tp.min_score,
         .score_unit = k->tp.score_unit,
         .settle_ticks = (uint32_t)k->tp.settle_ticks,
+        .group_wires = k->tp.group_wires,
+        .group_ticks = (uint32_t)k->tp.group_ticks,
+        .piece_min = k->tp.group_min_piece,
     };
 }
 
@@ -371,10 +374,12 @@ int trigd_cells_create(const struct trigd_cells_config *cfg, const uint8_t *sel,
     if (rc) goto fail;
     if (cfg->kernel.algorithm == LT_CAND_ALGO_TP)
         LT_INFO("kernel: TP/TA baseline (d %u, threshold %.2f ADC, adjacency %u wires %.1f us, "
-                "min_hits %u, min_score %d, score unit %u ADC x samples)",
+                "min_hits %u, min_score %d, score unit %u ADC x samples; groups of pieces >= "
+                "%d within %u wires %.1f us)",
                 ac.tp.d, cfg->kernel.tp.threshold_adc, ac.tp.adj_wires,
                 lt_ticks_to_seconds(ac.tp.adj_ticks) * 1e6, ac.tp.min_hits, ac.tp.min_score,
-                ac.tp.score_unit);
+                ac.tp.score_unit, ac.tp.piece_min, ac.tp.group_wires,
+                lt_ticks_to_seconds(ac.tp.group_ticks) * 1e6);
     else
         LT_INFO("kernel: threshold %d, gap_w %u, gap_t %u", thr, cfg->kernel.gap_w,
                 cfg->kernel.gap_t);

@@ -36,8 +36,11 @@ struct trigd_kernel_config {
         uint64_t adj_ticks;
         uint32_t min_hits;
         int32_t min_score;
-        uint32_t score_unit;   /* ADC x samples per score unit */
-        uint64_t settle_ticks; /* no hits this long after a start (pedestal settling) */
+        uint32_t score_unit;     /* ADC x samples per score unit */
+        uint64_t settle_ticks;   /* no hits this long after a start (pedestal settling) */
+        uint32_t group_wires;    /* stage 2: pieces this close in wires are summed (0 = off) */
+        uint64_t group_ticks;    /* and this close in time */
+        int32_t group_min_piece; /* clusters below this score are no pieces */
     } tp;
 };
 

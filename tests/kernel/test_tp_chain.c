@@ -203,6 +203,81 @@ START_TEST(time_adjacency_limit)
 }
 END_TEST
 
+/* Stage 2 (kernel.tp.group_*): a track and a blip 18 wires and 3 empty columns away are one
+ * candidate with their summed charge; a cluster below group_min_piece between two groups neither
+ * joins nor bridges them (with piece_min 0 it bridges all into one); one column further apart in
+ * time the blip stays alone; with group_wires 0 every cluster is its own candidate. */
+START_TEST(pieces_are_grouped)
+{
+    struct lt_tp_params p = TPP;
+    p.group_wires = 20;
+    p.group_ticks = 4U * 64U; /* 4 columns */
+    p.piece_min = 5;
+    memset(IMG, 0, sizeof IMG);
+    for (uint32_t w = 10; w <= 12; w++) box(w, 5, 4, 50); /* A: 3 x 200 -> 300 ADC x s, 30 */
+    box(30, 12, 3, 60);
+    box(31, 12, 3, 60);                      /* blip: 2 x 180 -> 180, 18; columns 9-11 empty */
+    box(45, 6, 1, 50);                       /* small: 50 -> 25 ADC x s, score 2 < piece_min */
+    box(60, 5, 4, 50);                       /* B: 29 wires from the blip */
+    box(61, 5, 4, 50);                       /*    2 x 200 -> 200, 20 */
+    ck_assert_uint_eq(run_img(p, 64, 0), 2); /* both groups closed before the end */
+    ck_assert_uint_eq(TC.clus.n_group, 0);
+    const struct lt_candidate *a = &OUT[0], *b = &OUT[1];
+    if (a->channel_start > b->channel_start) {
+        const struct lt_candidate *t = a;
+        a = b;
+        b = t;
+    }
+    ck_assert_uint_eq(a->channel_start, 10);
+    ck_assert_uint_eq(a->channel_end, 31);
+    ck_assert_uint_eq(a->time_start, tick(5));
+    ck_assert_uint_eq(a->time_end, tick(15) - 1U);
+    ck_assert_uint_eq(a->adc_sum, 480);
+    ck_assert_int_eq(a->peak_score, 48);
+    ck_assert_uint_eq(a->n_pixels, 5);
+    ck_assert_uint_eq(b->channel_start, 60);
+    ck_assert_uint_eq(b->adc_sum, 200);
+    ck_assert_uint_eq(b->n_pixels, 2);
+    /* without the piece cut the small cluster bridges the two groups */
+    p.piece_min = 0;
+    ck_assert_uint_eq(run_img(p, 64, 0), 1);
+    ck_assert_uint_eq(OUT[0].channel_start, 10);
+    ck_assert_uint_eq(OUT[0].channel_end, 61);
+    ck_assert_uint_eq(OUT[0].adc_sum, 480 + 25 + 200);
+    /* 4 empty columns: the blip is its own group */
+    p.piece_min = 5;
+    memset(IMG, 0, sizeof IMG);
+    for (uint32_t w = 10; w <= 12; w++) box(w, 5, 4, 50);
+    box(30, 13, 3, 60);
+    box(31, 13, 3, 60);
+    ck_assert_uint_eq(run_img(p, 64, 1), 2);
+    /* grouping off: each cluster alone */
+    p.group_wires = 0;
+    ck_assert_uint_eq(run_img(p, 64, 1), 2);
+    ck_assert_uint_eq(OUT[0].adc_sum + OUT[1].adc_sum, 480);
+    ck_assert(OUT[0].adc_sum == 180 || OUT[1].adc_sum == 180);
+    /* a group is held until no later piece can reach it: meanwhile the watermark stays at its
+     * start */
+    p.group_wires = 20;
+    p.group_ticks = 40U * 64U;
+    memset(IMG, 0, sizeof IMG);
+    for (uint32_t w = 10; w <= 12; w++) box(w, 5, 4, 50);
+    ck_assert_uint_eq(run_img(p, 64, 0), 0);
+    ck_assert_uint_eq(TC.clus.n_group, 1);
+    ck_assert_uint_eq(lt_tp_chain_watermark(&TC), tick(5));
+    struct lt_cand_sink sink = {OUT, 64, 0};
+    lt_tp_chain_flush(&TC, &sink);
+    ck_assert_uint_eq(sink.n, 1);
+    ck_assert_uint_eq(OUT[0].adc_sum, 300);
+    char err[160];
+    p.group_wires = LT_KERNEL_MAX_WIRES + 1U;
+    ck_assert_int_eq(lt_tp_params_check(&p, err, sizeof err), LT_ERANGE);
+    p.group_wires = 20;
+    p.piece_min = -1;
+    ck_assert_int_eq(lt_tp_params_check(&p, err, sizeof err), LT_ERANGE);
+}
+END_TEST
+
 /* While the pedestal settles (settle_ticks after a start) no hit opens; pulses after the settling
  * time are found as before. */
 START_TEST(no_hits_while_the_pedestal_settles)
@@ -455,6 +530,7 @@ int main(void)
     tcase_add_test(tc, two_groups_two_candidates);
     tcase_add_test(tc, wire_adjacency_limit);
     tcase_add_test(tc, time_adjacency_limit);
+    tcase_add_test(tc, pieces_are_grouped);
     tcase_add_test(tc, open_hit_keeps_cluster);
     tcase_add_test(tc, cuts_and_full_output);
     tcase_add_test(tc, drift_makes_no_candidate_pulse_makes_one);

@@ -12,7 +12,8 @@ grep -q '^XRT_COREUTIL_LIB:FILEPATH=/' "${LARTRIG_BINARY_DIR}/CMakeCache.txt" ||
 "$trigd" --print-default-config >"$tmp/base.conf"
 fail=0
 check() { # name, xclbin, expected message (the printed default lists every key once)
-    sed "s|backend = \"cpu\";|backend = \"xrt\";|; s|xclbin = \"\";|xclbin = \"$2\";|" \
+    # the network (the default TP chain runs on the cpu backend only, tests/tools/test_replay_tp.sh)
+    sed "s|backend = \"cpu\";|backend = \"xrt\";|; s|xclbin = \"\";|xclbin = \"$2\";|; s|algorithm = \"tp\";|algorithm = \"cnn\";|" \
         "$tmp/base.conf" >"$tmp/$1.conf"
     "$trigd" --check-config -c "$tmp/$1.conf" >/dev/null 2>&1 || { echo "FAIL $1: config rejected"; fail=1; return; }
     out=$(cd "$tmp" && timeout 60 "$trigd" -c "$1.conf" --duration 0.01 2>&1)

@@ -161,9 +161,13 @@ PY
     fail "replay report does not match the files"
 
 # Thresholds down in the 39Ar and noise (-c: the kernel's candidate threshold far below the one
-# the trained weights suggest, trigger thresholds at 1): many fake triggers, the same check.
+# the trained weights suggest, trigger thresholds at 1): many fake triggers, the same check. The
+# network's path (kernel.algorithm "cnn", the installed charge sum): the default TP chain with
+# every min_score at 1 would send each 39Ar hit as a candidate. The single trigger keeps the
+# charge sum's ADC-sum cut of its working point (800), as when it was the default: without it
+# nearly every window is read and the records outgrow the run.
 "$bin/daemon/trigd" --print-default-config |
-    sed -E 's/min_score = [0-9]+;/min_score = 1;/g; s/^  threshold = 0;/  threshold = 100;/' \
+    sed -E 's/min_score = [0-9]+;/min_score = 1;/g; s/^  threshold = 0;/  threshold = 100;/; s/^  algorithm = "tp";/  algorithm = "cnn";/; s/min_adc_sum = [0-9]+;/min_adc_sum = 800;/' \
         >"$tmp/low.conf"
 grep -q "min_score = 1;" "$tmp/low.conf" && grep -q "threshold = 100;" "$tmp/low.conf" ||
     fail "could not lower the thresholds"

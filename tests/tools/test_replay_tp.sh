@@ -26,11 +26,18 @@ run=$tmp/run.h5
 # The embedded configuration with the TP chain and trigger thresholds in its score units
 # (10 ADC x samples per unit: a 10 MeV electron scores ~500).
 "$bin/daemon/trigd" --print-default-config >"$tmp/base.conf"
-"$py" - "$tmp/base.conf" "$tmp/tp.conf" "$tmp/xrt.conf" <<'PY'
-import sys
+"$py" - "$tmp/base.conf" "$tmp/tp.conf" "$tmp/xrt.conf" "$tmp/cnn.conf" <<'PY'
+import re, sys
 s = open(sys.argv[1]).read()
-t = s.replace('algorithm = "cnn";', 'algorithm = "tp";', 1)
-import re
+# whichever the default algorithm is (the TP chain since it won the working point), both ways
+t, n0 = re.subn(r'\n  algorithm = "\w+";', '\n  algorithm = "tp";', s, count=1)
+c, n3 = re.subn(r'\n  algorithm = "\w+";', '\n  algorithm = "cnn";', s, count=1)
+assert n0 == 1 and n3 == 1, "no kernel.algorithm"
+# the network with the charge sum's working point (docs/training.md), in its own units
+c = re.sub(r"(single = \{\n    enabled = true;\n    min_score = )-?\d+;", r"\g<1>550;", c, count=1)
+c = re.sub(r"(\n    min_adc_sum = )\d+;", r"\g<1>800;", c, count=1)
+c = re.sub(r"(coincidence = \{[^}]*min_score = )-?\d+;", r"\g<1>650;", c, count=1)
+open(sys.argv[4], "w").write(c)
 # whatever the defaults are (in the default network's units): single.min_score 200, no ADC-sum cut
 t, n1 = re.subn(r"(single = \{\n    enabled = true;\n    min_score = )-?\d+;", r"\g<1>200;", t, count=1)
 t, n2 = re.subn(r"(\n    min_adc_sum = )\d+;", r"\g<1>0;", t, count=1)
@@ -43,7 +50,7 @@ PY
 
 "$trigctl" replay "$run" -c "$tmp/tp.conf" -o "$tmp/rec" --json -q >"$tmp/tp.json" 2>"$tmp/tp.err" ||
     { cat "$tmp/tp.err" >&2; fail "trigctl replay (tp) exited $?"; }
-"$trigctl" replay "$run" -o "$tmp/rec_cnn" --json -q >"$tmp/cnn.json" 2>"$tmp/cnn.err" ||
+"$trigctl" replay "$run" -c "$tmp/cnn.conf" -o "$tmp/rec_cnn" --json -q >"$tmp/cnn.json" 2>"$tmp/cnn.err" ||
     { cat "$tmp/cnn.err" >&2; fail "trigctl replay (cnn) exited $?"; }
 
 PYTHONPATH=$src/tests/hdf5:$src/tools/train "$py" - "$run" "$tmp" <<'PY'

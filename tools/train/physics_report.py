@@ -75,8 +75,10 @@ def fake_rates(a, trigs):
     for k, (cond, noise, bkg) in enumerate(fakerate.CONDITIONS):
         results[cond] = dict(triggers=[], runs=[])
         for gi, group in enumerate(g for g in groups if g):
-            cs = a.tp_cell_seconds if group == tp else (
-                a.fake_cell_seconds if k == 0 else a.hot_cell_seconds)
+            if group == tp:
+                cs = a.tp_cell_seconds if k == 0 else a.tp_hot_cell_seconds
+            else:
+                cs = a.fake_cell_seconds if k == 0 else a.hot_cell_seconds
             seconds = cs / a.fake_cells + 0.005
             sub = {n: trigs[n] for n in group}
             tag = cond.replace("%", "pct").replace("+", "plus") + "_" + "_".join(group)
@@ -186,6 +188,8 @@ def main():
     ap.add_argument("--hot-cell-seconds", type=float, help="the same at +30%% (default: as nominal)")
     ap.add_argument("--tp-cell-seconds", type=float,
                     help="the TP chain's samples (default: as nominal)")
+    ap.add_argument("--tp-hot-cell-seconds", type=float,
+                    help="the TP chain's samples at +30%% (default: as its nominal)")
     ap.add_argument("--events", type=int, default=36, help="per energy point (2 cells)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--reuse", action="store_true")
@@ -198,10 +202,11 @@ def main():
     a.electrons, a.high = ELECTRONS_MEV, HIGH_MEV
     if a.quick:
         a.fake_cells, a.fake_cell_seconds, a.events, a.channels = 6, 0.15, 2, 512
-        a.hot_cell_seconds = a.tp_cell_seconds = None
+        a.hot_cell_seconds = a.tp_cell_seconds = a.tp_hot_cell_seconds = None
         a.electrons, a.high = [10], [300]
     a.hot_cell_seconds = a.hot_cell_seconds or a.fake_cell_seconds
     a.tp_cell_seconds = a.tp_cell_seconds or a.fake_cell_seconds
+    a.tp_hot_cell_seconds = a.tp_hot_cell_seconds or a.tp_cell_seconds
     os.makedirs(a.out, exist_ok=True)
 
     trigs = fakerate.trigger_definitions(a.build, ["cnn", "boxsum", "tp", "default"])
@@ -288,6 +293,23 @@ def write_doc(a, trigs, fr, eq, eff, runs, tm):
             L.append(f"- **The CNN does not beat {labels} at 5-10 MeV at equal fake rate.** "
                      "Points where its 68% interval does not lie above the other's: " +
                      "; ".join(verdict) + ".")
+    # What wins: the most electrons found at 5-10 MeV together at equal fake rate, per condition.
+    for cond in conds:
+        tot = {}
+        for name in trigs:
+            rs = [eff.get((cond, name, "low_energy", e)) for e in low]
+            if all(rs):
+                tot[name] = (sum(r["found"] for r in rs), sum(r["total"] for r in rs))
+        cmp = [n for n in tot if not trigs[n].get("fixed")]
+        if len(cmp) > 1:
+            best = max(cmp, key=lambda n: tot[n][0])
+            rest = "; ".join(f"{trigs[n]['label']}"
+                             f"{' (at its own thresholds)' if trigs[n].get('fixed') else ''} "
+                             f"{tot[n][0]}" for n in tot if n != best)
+            L.append(f"- **What wins at {', '.join(f'{e:g}' for e in low)} MeV together, "
+                     f"{cond}, equal fake rate: {trigs[best]['label']}"
+                     f"{' (the embedded default)' if trigs[best].get('is_default') else ''}**, "
+                     f"{tot[best][0]} of {tot[best][1]} electrons found (others: {rest}).")
     for cond in conds:
         for name, t in trigs.items():
             he = [eff.get((cond, name, "high_energy", e)) for e in a.high]

@@ -4,6 +4,12 @@
   /usr/bin/python3 tools/train/tune_working_point.py [--build build] [--out out/tune]
         [--weights kernels/weights/default.ltw] [--threshold 250] [--gaps 3,3]
         [--scores 500,550,600] [--adc 725,750,800] [--plus30] [--reuse]
+        [--tp] [--set KEY=VALUE ...] [--tag NAME]
+
+--tp tunes the TP chain (kernel.algorithm "tp"; --threshold is then kernel.tp.min_score and the
+scores are its units, use --adc 0); --set changes any other key of the replayed configuration
+(e.g. kernel.tp.downsample=2), --tag names its reports so that configurations can share the
+simulated files (--reuse).
 
 Simulates (tuning seeds only, never used for evaluation): 5, 7 and 10 MeV electrons (18 per cell,
 2 full cells, seeds 710005 / 710007 / 710010), and a background file with the rare radiological
@@ -34,7 +40,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
-from compare_baselines import derive  # noqa: E402
+from compare_baselines import derive, set_key  # noqa: E402
 from truth import truth_rows  # noqa: E402
 
 WIRE_TOL, TIME_TOL = 4, 4096
@@ -81,6 +87,12 @@ def main():
     ap.add_argument("--scores", default="500,550,600", help="single.min_score values")
     ap.add_argument("--adc", default="725,750,800", help="single.min_adc_sum values")
     ap.add_argument("--plus30", action="store_true", help="the +30%% background file")
+    ap.add_argument("--tp", action="store_true",
+                    help="the TP chain (kernel.algorithm tp) instead of a network: --threshold is "
+                    "kernel.tp.min_score, --weights and --gaps are ignored")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="another configuration key (e.g. kernel.tp.adj_wires=20); repeatable")
+    ap.add_argument("--tag", default="", help="name of this configuration's replay reports")
     ap.add_argument("--reuse", action="store_true", help="keep existing simulated files")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
@@ -91,6 +103,14 @@ def main():
     conf = derive(base, os.path.abspath(a.weights), a.threshold, gw, gt, a.threshold, 0, 32767)
     conf = conf.replace("coincidence = {\n    enabled = true;", "coincidence = {\n    enabled = false;")
     tag = f"{os.path.basename(a.weights)[:-4]}_t{a.threshold}_g{gw}{gt}"
+    if a.tp:
+        conf = set_key(conf, "kernel.algorithm", '"tp"')
+        conf = set_key(conf, "kernel.tp.min_score", str(a.threshold))
+        tag = f"tp_t{a.threshold}"
+    for kv in a.set:
+        k, v = kv.split("=", 1)
+        conf = set_key(conf, k, v)
+    tag = a.tag or tag
     conf_path = os.path.join(a.out, tag + ".conf")
     with open(conf_path, "w") as f:
         f.write(conf)
@@ -149,8 +169,11 @@ def main():
                 rate += 150 * noise / cs_all
                 parts["noise"] = parts.get("noise", 0) + noise
             names = {4: "42Ar/42K", 6: "222Rn chain", 7: "n-capture"}
-            text = ", ".join(f"{names.get(k, k) if not isinstance(k, str) else names[int(k.split()[0])] + ' pile'}: {v}"
-                             for k, v in parts.items() if v)
+            def label(k):
+                if not isinstance(k, str):
+                    return names[k]
+                return names[int(k.split()[0])] + " pile" if k.endswith(" pile") else k
+            text = ", ".join(f"{label(k)}: {v}" for k, v in parts.items() if v)
             print(f"| | {S} | {A} | " + " | ".join(eff) + f" | {text or 'none'} | {rate:.3g} |")
 
 
