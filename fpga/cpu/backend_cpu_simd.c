@@ -82,8 +82,11 @@ static uint32_t pair_taps(const struct lt_kernel_layer *L)
  * flipped to x + 128 by xor 0x80 when loaded, and the bias corrected by -128 * sum(w[co]) at
  * packing (exact: the zero padding flips to 128 too, and the correction covers every tap).
  * Packed weights: [taps * cout quads][cout corrected biases][flags][taps * cout high-nibble
- * quads][taps * cout low-nibble quads]; w = 16 * (w >> 4) + (w & 15) for the AVX2 path that
- * cannot saturate (vpmaddubsw saturates a pair sum at int16; 255 * (|w1| + |w2|) may exceed it). */
+ * quads][taps * cout low-nibble quads][taps safe masks]; w = 16 * (w >> 4) + (w & 15) for the
+ * AVX2 path that cannot saturate (vpmaddubsw saturates a pair sum at int16; 255 * (|w1| + |w2|)
+ * may exceed it); bit co of safe mask t: neither pair of tap t's quad of channel co can
+ * saturate, so AVX2 takes the single instruction for that tap when every channel of its block
+ * is safe (a trained layer that is not safe as a whole mostly is tap by tap). */
 
 #define Q8_FLAG_SIGNED    1 /* the layer's input is signed: xor 0x80 on load */
 #define Q8_FLAG_PAIR_SAFE 2 /* no vpmaddubsw pair sum can saturate: one instruction per quad */
@@ -142,8 +145,9 @@ static int pack_layer_q8(const struct lt_kernel_net *net, uint32_t l, int32_t *p
     const uint32_t cout = L->cout, nt = quad_taps(L);
     const int sgn = l == 0 || !net->layer[l - 1].relu;
     int32_t *bias = packed + nt * cout, *flags = bias + cout;
-    int32_t *hi = flags + 1, *lo = hi + nt * cout;
+    int32_t *hi = flags + 1, *lo = hi + nt * cout, *smask = lo + nt * cout;
     int safe = 1, fold = 1;
+    for (uint32_t t = 0; t < nt; t++) smask[t] = 0;
     const uint64_t amax = sgn ? 128U : 255U, half = L->shift ? 1ULL << (L->shift - 1U) : 0U;
     for (uint32_t co = 0; co < cout; co++) {
         uint32_t wsum = 0;
@@ -161,11 +165,13 @@ static int pack_layer_q8(const struct lt_kernel_net *net, uint32_t l, int32_t *p
                 wabs += (uint64_t)(b[k] < 0 ? -b[k] : b[k]);
             }
             /* vpmaddubsw pairs bytes (0, 1) and (2, 3); u8 operands reach 255 */
+            int tap_safe = 1;
             for (uint32_t k = 0; k < 4; k += 2) {
                 int32_t pos = (b[k] > 0 ? b[k] : 0) + (b[k + 1] > 0 ? b[k + 1] : 0);
                 int32_t neg = (b[k] < 0 ? -b[k] : 0) + (b[k + 1] < 0 ? -b[k + 1] : 0);
-                if (255 * pos > 32767 || 255 * neg > 32768) safe = 0;
+                if (255 * pos > 32767 || 255 * neg > 32768) tap_safe = safe = 0;
             }
+            if (tap_safe) smask[t] |= (int32_t)(1U << co);
             packed[t * cout + co] = quad(b);
             hi[t * cout + co] = quad(bh);
             lo[t * cout + co] = quad(bl);
@@ -185,7 +191,7 @@ static int pack_layer_q8(const struct lt_kernel_net *net, uint32_t l, int32_t *p
 size_t lt_cpu_packed_size(const struct lt_kernel_net *net, uint32_t l)
 {
     const struct lt_kernel_layer *L = &net->layer[l];
-    if (net_act8(net)) return (size_t)quad_taps(L) * L->cout * 3U + L->cout + 1U;
+    if (net_act8(net)) return (size_t)quad_taps(L) * (L->cout * 3U + 1U) + L->cout + 1U;
     return (size_t)pair_taps(L) * L->cout;
 }
 
@@ -532,7 +538,7 @@ lb_store_q8_avx2(int16_t *lb16, const int16_t *in, uint32_t stride, uint32_t cin
 struct q8_layer {
     const uint8_t *tap_ptr[MAX_TAPS];
     uint32_t ntaps, cout;
-    const int32_t *w, *bias, *whi, *wlo;
+    const int32_t *w, *bias, *whi, *wlo, *smask;
     int flags;
 };
 
@@ -550,6 +556,7 @@ static void q8_setup(const struct lt_conv_job *job, struct q8_layer *q)
     q->flags = q->bias[q->cout];
     q->whi = q->bias + q->cout + 1;
     q->wlo = q->whi + q->ntaps * q->cout;
+    q->smask = q->wlo + q->ntaps * q->cout;
 }
 
 /* The int8 convs' output stage, one piece for AVX-512 and AVX2 (256-bit code, which the AVX-512
@@ -834,10 +841,12 @@ conv256q_block(const struct lt_conv_job *job, const struct q8_layer *q, uint32_t
             const uint8_t *p = q->tap_ptr[t] + 4U * j0;
             __m256i v0 = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)p), flip);
             __m256i v1 = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(p + 32U)), flip);
+            const uint32_t cbm = (1U << CB) - 1U;
+            const int fast = SAFE || (((uint32_t)q->smask[t] >> co0) & cbm) == cbm;
 #pragma GCC unroll 4
             for (int c = 0; c < CB; c++) {
                 const uint32_t wi = t * cout + co0 + (uint32_t)c;
-                if (SAFE) {
+                if (fast) {
                     __m256i w = _mm256_set1_epi32(q->w[wi]);
                     acc[0][c] = _mm256_add_epi32(
                         acc[0][c], _mm256_madd_epi16(_mm256_maddubs_epi16(v0, w), ones));
