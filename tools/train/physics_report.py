@@ -23,6 +23,7 @@ Every number in the report comes from these runs (nothing is typed in by hand):
 (tests/tools/test_physics_report.sh).
 """
 import argparse
+import concurrent.futures
 import hashlib
 import json
 import os
@@ -104,6 +105,30 @@ def fake_rates(a, trigs):
     return results
 
 
+def claimed(a, path, key, run_fn):
+    """Run run_fn, which makes `path`, and stamp it with key. With --reuse an existing result of
+    the same key is kept, and the work is claimed first (an O_EXCL file beside it), so that a
+    second report process on the same out directory (tools/train/physics_report_helper.py)
+    shares the runs instead of doing them twice: a claimed result is waited for. Returns True
+    when run here."""
+    if a.reuse:
+        while True:
+            if stamp_ok(path, key):
+                return False
+            try:
+                os.close(os.open(path + ".claim", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+                break
+            except FileExistsError:
+                time.sleep(1)
+    try:
+        run_fn()
+        write_stamp(path, key)
+    finally:
+        if a.reuse:
+            os.remove(path + ".claim")
+    return True
+
+
 def simulate(a, path, seed, kind, mev, n_events, noise, bkg):
     """A run file of 2 full cells: n_events per cell of (kind, mev), one every EVENT_GAP_S, the
     cells staggered so that every event is alone in time; default backgrounds and detector
@@ -120,49 +145,67 @@ def simulate(a, path, seed, kind, mev, n_events, noise, bkg):
             cmd += ["--inject", f"{c}:{kind}:{mev:g}:{t:.4f}"]
     key = json.dumps(cmd)
     t0 = time.time()
-    if not (a.reuse and stamp_ok(path, key)):
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-        write_stamp(path, key)
+    claimed(a, path, key, lambda: subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL))
     return cmd, time.time() - t0
+
+
+def replay_key(a, path, conf):
+    with open(conf) as f:
+        text = f.read()
+    with open(path + ".stamp") as f:
+        sim = f.read()
+    return json.dumps([conf, text, sim])
 
 
 def replay(a, path, conf, report):
     trigctl = os.path.join(a.build, "tools", "trigctl")
     cmd = [trigctl, "replay", path, "-c", conf, "--json", "-q", "--report", report]
     t0 = time.time()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    claimed(a, report, replay_key(a, path, conf),
+            lambda: subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL))
     with open(report) as f:
         return json.load(f), time.time() - t0
 
 
 def efficiencies(a, trigs, confs):
-    """rows[(cond, trigger, kind, mev)] = dict(found, total, lost, fakes, inhibited)."""
+    """rows[(cond, trigger, kind, mev)] = dict(found, total, lost, fakes, inhibited). The points
+    run a.jobs at a time (each simulates its file, then replays it per trigger); the runs of one
+    point are the same whatever the order."""
     rows, runs = {}, []
     points = [("le", "low_energy", e) for e in a.electrons] + \
              [("he", "high_energy", e) for e in a.high]
-    for ci, (cond, noise, bkg) in enumerate(fakerate.CONDITIONS):
-        for pi, (kshort, kind, mev) in enumerate(points):
-            seed = SEED_BASE + 100 + 20 * ci + pi
-            path = os.path.join(a.out, f"eff_{ci}_{kshort}{mev:g}.h5")
-            n = (a.events + 1) // 2
-            cmd, dt_sim = simulate(a, path, seed, kshort, mev, n, noise, bkg)
-            walls = {}
-            for name in trigs:
-                rep, dt = replay(a, path, confs[name], path[:-3] + f"_{name}.json")
-                walls[name] = dt
-                eff = [r for r in rep["efficiency"] if r["kind"] == kind]
-                rows[(cond, name, kind, mev)] = dict(
-                    found=sum(r["found"] for r in eff), total=sum(r["total"] for r in eff),
-                    lost=sum(r.get("lost_to_inhibit", 0) for r in eff),
-                    fakes=rep["fake_triggers"], inhibited=rep["inhibited_count"],
-                    data_s=rep["data_seconds"])
-            runs.append(dict(cond=cond, kind=kind, mev=mev, seed=seed, cmd=cmd, sim_s=dt_sim,
-                             replay_s=walls))
-            print(f"{cond} {kind} {mev:g} MeV: " + ", ".join(
-                f"{n} {rows[(cond, n, kind, mev)]['found']}/{rows[(cond, n, kind, mev)]['total']}"
-                for n in trigs), file=sys.stderr, flush=True)
-            if not a.keep_files:
-                os.remove(path)
+    work = [(ci, cond, noise, bkg, pi, kshort, kind, mev)
+            for ci, (cond, noise, bkg) in enumerate(fakerate.CONDITIONS)
+            for pi, (kshort, kind, mev) in enumerate(points)]
+
+    def one(w):
+        ci, cond, noise, bkg, pi, kshort, kind, mev = w
+        seed = SEED_BASE + 100 + 20 * ci + pi
+        path = os.path.join(a.out, f"eff_{ci}_{kshort}{mev:g}.h5")
+        n = (a.events + 1) // 2
+        cmd, dt_sim = simulate(a, path, seed, kshort, mev, n, noise, bkg)
+        walls, out = {}, {}
+        for name in trigs:
+            rep, dt = replay(a, path, confs[name], path[:-3] + f"_{name}.json")
+            walls[name] = dt
+            eff = [r for r in rep["efficiency"] if r["kind"] == kind]
+            out[(cond, name, kind, mev)] = dict(
+                found=sum(r["found"] for r in eff), total=sum(r["total"] for r in eff),
+                lost=sum(r.get("lost_to_inhibit", 0) for r in eff),
+                fakes=rep["fake_triggers"], inhibited=rep["inhibited_count"],
+                data_s=rep["data_seconds"])
+        print(f"{cond} {kind} {mev:g} MeV: " + ", ".join(
+            f"{n} {out[(cond, n, kind, mev)]['found']}/{out[(cond, n, kind, mev)]['total']}"
+            for n in trigs), file=sys.stderr, flush=True)
+        if not a.keep_files:
+            os.remove(path)
+        return out, dict(cond=cond, kind=kind, mev=mev, seed=seed, cmd=cmd, sim_s=dt_sim,
+                         replay_s=walls)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, a.jobs)) as ex:
+        for out, run in ex.map(one, work):  # in order of `work`
+            rows.update(out)
+            runs.append(run)
     return rows, runs
 
 
@@ -192,6 +235,8 @@ def main():
                     help="the TP chain's samples at +30%% (default: as its nominal)")
     ap.add_argument("--events", type=int, default=36, help="per energy point (2 cells)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--jobs", type=int, default=1,
+                    help="efficiency points simulated and replayed at the same time")
     ap.add_argument("--reuse", action="store_true")
     ap.add_argument("--keep-files", action="store_true", help="keep the efficiency run files")
     ap.add_argument("--quick", action="store_true", help="tiny samples: a smoke run")
