@@ -14,6 +14,9 @@
 #include "record_builder.h"
 
 enum slot_state { SLOT_FREE = 0, SLOT_REQUESTING, SLOT_BUILT, SLOT_WRITING };
+/* A cell's request in a slot: not sent (unreachable), sent, or held until the cell's first
+ * hello (start-up grace, below). */
+enum { SENT_NO = 0, SENT_YES = 1, SENT_AWAIT_HELLO = 2 };
 
 struct slot {
     enum slot_state state;
@@ -21,9 +24,10 @@ struct slot {
     uint64_t deadline_ns;
     uint32_t n_replied;
     uint32_t n_expected;      /* requests that went out (unroutable cells cannot answer) */
+    uint32_t n_waiting;       /* cells in SENT_AWAIT_HELLO */
     zmq_msg_t *reply;         /* per configured cell */
     uint8_t *have;            /* per cell: reply stored */
-    uint8_t *sent;            /* per cell: the request went out (only then is a reply taken) */
+    uint8_t *sent;            /* per cell: SENT_* (only a request that went out takes a reply) */
     uint32_t *sent_gen;       /* per cell: generation of the route it went out on */
     struct lt_msg_view *view; /* per cell: decoded reply */
     const struct lt_msg_view **view_ptr;
@@ -58,8 +62,29 @@ struct trigd_readout {
     struct slot *slots;
     uint32_t in_flight;
     uint64_t seq;
+    uint64_t t0_ns; /* the first time the readout was called (0 = not yet) */
+    int t0_set;
     uint8_t req_buf[LT_MSG_HEADER_SIZE + LT_MSG_REQUEST_SIZE];
 };
+
+/* Start-up grace: a cell's hello comes on the request socket, its candidates and heartbeats on
+ * another, so the first decisions can be made before a cell that is up has said hello (an
+ * unpaced file source decides its first trigger within a millisecond of start). During the
+ * first reply_timeout_ms a cell that has never said hello is waited for, up to the request's
+ * own deadline, instead of being reported unreachable at once; after that a cell without a
+ * route is unreachable at once (a cell that is not running must not hold every record). */
+static void note_time(struct trigd_readout *r, uint64_t now_ns)
+{
+    if (!r->t0_set) {
+        r->t0_ns = now_ns;
+        r->t0_set = 1;
+    }
+}
+
+static int in_startup_grace(const struct trigd_readout *r, uint64_t now_ns)
+{
+    return now_ns - r->t0_ns < (uint64_t)r->cfg.reply_timeout_ms * 1000000ULL;
+}
 
 static void record_done(struct lt_rw_record *rec, int status, void *user)
 {
@@ -198,8 +223,42 @@ static int send_request(struct trigd_readout *r, uint32_t idx, const struct trig
     return 0;
 }
 
+/* Send slot s's request to cell i, or report the cell unreachable. */
+static void try_send(struct trigd_readout *r, struct slot *s, uint32_t i)
+{
+    const struct trigd_decision *d = s->dec;
+    uint32_t cell = r->cfg.layout.cells[i].id;
+    s->sent[i] = send_request(r, i, d) == 0 ? SENT_YES : SENT_NO;
+    s->sent_gen[i] = r->routes[i].gen;
+    set_unreachable(r, cell, s->sent[i] != SENT_YES);
+    if (s->sent[i] == SENT_YES) {
+        s->n_expected++;
+        return;
+    }
+    /* Not silently "not found": the cell is listed unreachable (and missing) in status. */
+    r->st.requests_unroutable++;
+    LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 3,
+                       "trigger %llu: cell %u is unreachable for data requests (%s): reported "
+                       "missing; its fragments are flagged kDataNotFound",
+                       (unsigned long long)d->trigger_number, cell,
+                       r->routes[i].len ? zmq_strerror(zmq_errno()) : "it never said hello");
+}
+
+/* Requests held for a first hello: send those whose cell has a route now; at the deadline the
+ * others are unreachable. */
+static void send_awaited(struct trigd_readout *r, struct slot *s, uint64_t now_ns)
+{
+    for (uint32_t i = 0; s->n_waiting && i < r->cfg.layout.n_cells; i++) {
+        if (s->sent[i] != SENT_AWAIT_HELLO || (!r->routes[i].len && now_ns < s->deadline_ns))
+            continue;
+        s->n_waiting--;
+        try_send(r, s, i);
+    }
+}
+
 void trigd_readout_start(struct trigd_readout *r, const struct trigd_decision *d, uint64_t now_ns)
 {
+    note_time(r, now_ns);
     struct slot *s = NULL;
     for (uint32_t i = 0; i < r->n_slots; i++)
         if (r->slots[i].state == SLOT_FREE) {
@@ -219,22 +278,14 @@ void trigd_readout_start(struct trigd_readout *r, const struct trigd_decision *d
     atomic_store(&s->written, 0);
     r->in_flight++;
     s->n_expected = 0;
+    s->n_waiting = 0;
     for (uint32_t i = 0; i < r->cfg.layout.n_cells; i++) {
-        uint32_t cell = r->cfg.layout.cells[i].id;
-        s->sent[i] = send_request(r, i, d) == 0;
-        s->sent_gen[i] = r->routes[i].gen;
-        set_unreachable(r, cell, !s->sent[i]);
-        if (s->sent[i]) {
-            s->n_expected++;
+        if (!r->routes[i].len && in_startup_grace(r, now_ns)) {
+            s->sent[i] = SENT_AWAIT_HELLO;
+            s->n_waiting++;
             continue;
         }
-        /* Not silently "not found": the cell is listed unreachable (and missing) in status. */
-        r->st.requests_unroutable++;
-        LT_LOG_RATELIMITED(LT_LOG_WARNING, 10, 3,
-                           "trigger %llu: cell %u is unreachable for data requests (%s): reported "
-                           "missing; its fragments are flagged kDataNotFound",
-                           (unsigned long long)d->trigger_number, cell,
-                           r->routes[i].len ? zmq_strerror(zmq_errno()) : "it never said hello");
+        try_send(r, s, i);
     }
 }
 
@@ -283,11 +334,15 @@ static void on_hello(struct trigd_readout *r, const zmq_msg_t *identity, zmq_msg
     rt->gen++;
     LT_INFO("cell %u: data requests go to %s connection", v->hdr.cell,
             rt->gen == 1 ? "its" : "its new");
+    for (uint32_t i = 0; i < r->n_slots; i++) /* requests held for this hello go out now */
+        if (r->slots[i].state == SLOT_REQUESTING && r->slots[i].n_waiting)
+            send_awaited(r, &r->slots[i], now_ns);
 }
 
 void trigd_readout_on_reply(struct trigd_readout *r, const zmq_msg_t *identity, zmq_msg_t *payload,
                             uint64_t now_ns)
 {
+    note_time(r, now_ns);
     struct lt_msg_view v;
     char err[200];
     int rc = lt_msg_decode(zmq_msg_data(payload), zmq_msg_size(payload), &v, err, sizeof err);
@@ -338,7 +393,7 @@ void trigd_readout_on_reply(struct trigd_readout *r, const zmq_msg_t *identity, 
     for (uint32_t i = 0; i < r->n_slots; i++) {
         struct slot *s = &r->slots[i];
         if (s->state != SLOT_REQUESTING || s->dec->trigger_number != v.reply.request_id ||
-            !s->sent[idx] || s->sent_gen[idx] != r->routes[idx].gen || s->have[idx])
+            s->sent[idx] != SENT_YES || s->sent_gen[idx] != r->routes[idx].gen || s->have[idx])
             continue;
         zmq_msg_init(&s->reply[idx]);
         zmq_msg_move(&s->reply[idx], payload);
@@ -390,8 +445,9 @@ void trigd_readout_service(struct trigd_readout *r, uint64_t now_ns)
 {
     for (uint32_t i = 0; i < r->n_slots; i++) {
         struct slot *s = &r->slots[i];
+        if (s->state == SLOT_REQUESTING && s->n_waiting) send_awaited(r, s, now_ns);
         if (s->state == SLOT_REQUESTING &&
-            (s->n_replied >= s->n_expected || now_ns >= s->deadline_ns))
+            ((!s->n_waiting && s->n_replied >= s->n_expected) || now_ns >= s->deadline_ns))
             build(r, s);
         if (s->state == SLOT_BUILT) {
             int rc = r->sink->submit(r->sink, &s->parts.rec);

@@ -3,7 +3,10 @@
  * readout.reply_timeout_ms passes (then the missing cells' fragments are stored flagged
  * kDataNotFound); the record is assembled (record_builder.h) and handed to the record sink,
  * retried while the sink's queue is full. A fixed number of readouts (buffers.decision_queue)
- * may be in flight; the aggregator inhibits triggers while none is free. */
+ * may be in flight; the aggregator inhibits triggers while none is free. A cell is reached
+ * through the connection that last said hello as it; one that never did is unreachable at
+ * once, except during the first reply_timeout_ms (start-up), when its request waits for the
+ * hello until the request's deadline. */
 #ifndef TRIGD_READOUT_H
 #define TRIGD_READOUT_H
 

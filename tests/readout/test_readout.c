@@ -99,18 +99,29 @@ static void teardown(void)
     zmq_ctx_term(ctx);
 }
 
-static struct trigd_readout *make(void)
+/* Hand cell i's hello (received in setup) to the readout at time t. */
+static void deliver_hello(struct trigd_readout *r, int i, uint64_t t)
+{
+    trigd_readout_on_reply(r, &hello_id[i], &hello_body[i], t);
+    zmq_msg_close(&hello_id[i]);
+    zmq_msg_close(&hello_body[i]);
+}
+
+/* A readout that has heard the hellos of the first n_hello cells (the others' are still to be
+ * delivered with deliver_hello). */
+static struct trigd_readout *make_heard(int n_hello)
 {
     struct trigd_readout *r;
     char err[256];
     ck_assert_msg(trigd_readout_create(&rc, router, &sink.base, &r, err, sizeof err) == 0, "%s",
                   err);
-    for (int i = 0; i < 2; i++) {
-        trigd_readout_on_reply(r, &hello_id[i], &hello_body[i], 0);
-        zmq_msg_close(&hello_id[i]);
-        zmq_msg_close(&hello_body[i]);
-    }
+    for (int i = 0; i < n_hello; i++) deliver_hello(r, i, 0);
     return r;
+}
+
+static struct trigd_readout *make(void)
+{
+    return make_heard(2);
 }
 
 static struct trigd_decision *decision(uint64_t number, uint64_t t)
@@ -381,26 +392,61 @@ START_TEST(replies_only_from_the_route)
 }
 END_TEST
 
-/* A configured cell with no socket: its request fails at once (ROUTER_MANDATORY), so the record
- * does not wait for the time-out, and the cell's fragments are kDataNotFound. */
+/* A configured cell with no socket, after the start-up grace (reply_timeout_ms = 500 from the
+ * readout's first message): its request fails at once, so the record does not wait for the
+ * time-out, and the cell's fragments are kDataNotFound. */
 START_TEST(unroutable_cell)
 {
     setup(", { id = 5; n_fembs = 1; } ");
     struct trigd_readout *r = make();
     struct trigd_decision *d = decision(11, 300000);
-    trigd_readout_start(r, d, 0);
+    trigd_readout_start(r, d, 600 * MS);
     ck_assert_uint_eq(L(requests_unroutable), 1);
     struct lt_msg_data_request rq0 = take_request(0, d), rq1 = take_request(1, d);
     send_reply(0, &rq0, 1, 0, 0);
     send_reply(1, &rq1, 1, 0, 3);
-    route_one(r, 1 * MS);
-    route_one(r, 1 * MS);
-    trigd_readout_service(r, 2 * MS); /* long before the time-out */
+    route_one(r, 601 * MS);
+    route_one(r, 601 * MS);
+    trigd_readout_service(r, 602 * MS); /* long before the time-out */
     ck_assert_uint_eq(L(records_built), 1);
     ck_assert_uint_eq(L(fragments_not_found), 2);
     ck_assert_uint_eq(sink.rec[0]->n_frags, 2 + 4 + 2 + 1);
     sink.rec[0]->done(sink.rec[0], 0, sink.rec[0]->user);
-    trigd_readout_service(r, 3 * MS);
+    trigd_readout_service(r, 603 * MS);
+    trigd_readout_destroy(r);
+    teardown();
+}
+END_TEST
+
+/* Start-up: a decision made before a running cell's first hello (its candidates came on the
+ * other socket first; an unpaced file source decides within a millisecond) waits for the hello
+ * and gets the cell's data, instead of kDataNotFound; a cell that never says hello is
+ * unreachable at the request's deadline. */
+START_TEST(first_hello_after_the_first_decision)
+{
+    setup(", { id = 5; n_fembs = 1; } ");
+    struct trigd_readout *r = make_heard(1); /* cell 0 said hello; cell 3's is on its way */
+    struct trigd_decision *d = decision(21, 300000);
+    trigd_readout_start(r, d, 0);
+    ck_assert_uint_eq(L(requests_unroutable), 0);
+    struct lt_msg_data_request rq0 = take_request(0, d);
+    send_reply(0, &rq0, 1, 0, 0);
+    route_one(r, 1 * MS);
+    trigd_readout_service(r, 2 * MS);
+    ck_assert_uint_eq(L(records_built), 0); /* waiting for cells 3 and 5 */
+    deliver_hello(r, 1, 3 * MS);            /* cell 3: its request goes out now */
+    struct lt_msg_data_request rq1 = take_request(1, d);
+    send_reply(1, &rq1, 1, 0, 3);
+    route_one(r, 4 * MS);
+    trigd_readout_service(r, 5 * MS);
+    ck_assert_uint_eq(L(records_built), 0); /* cell 5 may still say hello */
+    trigd_readout_service(r, 500 * MS);     /* the request's deadline */
+    ck_assert_uint_eq(L(records_built), 1);
+    ck_assert_uint_eq(L(requests_unroutable), 1);           /* cell 5 only */
+    ck_assert_uint_eq(L(fragments_not_found), 2);           /* cell 5's two streams */
+    ck_assert_uint_eq(sink.rec[0]->n_frags, 2 + 4 + 2 + 1); /* cells 0 and 3 with data */
+    sink.rec[0]->done(sink.rec[0], 0, sink.rec[0]->user);
+    trigd_readout_service(r, 501 * MS);
     trigd_readout_destroy(r);
     teardown();
 }
@@ -461,6 +507,7 @@ int main(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, requests_replies_record);
     tcase_add_test(tc, timeout_late_and_bad_replies);
+    tcase_add_test(tc, first_hello_after_the_first_decision);
     tcase_add_test(tc, unroutable_cell);
     tcase_add_test(tc, replies_only_from_the_route);
     tcase_add_test(tc, full_refusing_sink_and_abandon);
