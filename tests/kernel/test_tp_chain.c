@@ -107,6 +107,15 @@ static void box(uint32_t wire, uint32_t c0, uint32_t n, int16_t a)
 }
 
 /* Run the image column by column (as periods of one column) and flush; returns candidates. */
+/* The first two candidates out, the one starting on the lower channel first (the chain emits
+ * clusters closed in the same column in no particular order). */
+static void lower_channel_first(const struct lt_candidate **a, const struct lt_candidate **b)
+{
+    int swap = OUT[0].channel_start > OUT[1].channel_start;
+    *a = &OUT[swap];
+    *b = &OUT[!swap];
+}
+
 static uint32_t run_img(struct lt_tp_params p, uint32_t max_out, int flush)
 {
     lt_tp_chain_reset(&TC, &p, 3, 96, FIRST_TICK);
@@ -133,12 +142,8 @@ START_TEST(two_groups_two_candidates)
     ck_assert_uint_eq(run_img(TPP, 64, 0), 2);            /* both closed before the end */
     ck_assert_uint_eq(TC.clus.n_open, 0);
     ck_assert_uint_eq(TC.n_hits, 5);
-    const struct lt_candidate *a = &OUT[0], *b = &OUT[1];
-    if (a->channel_start > b->channel_start) {
-        const struct lt_candidate *t = a;
-        a = b;
-        b = t;
-    }
+    const struct lt_candidate *a, *b;
+    lower_channel_first(&a, &b);
     ck_assert_uint_eq(a->cell, 3);
     ck_assert_uint_eq(a->channel_start, 10);
     ck_assert_uint_eq(a->channel_end, 12);
@@ -222,12 +227,8 @@ START_TEST(pieces_are_grouped)
     box(61, 5, 4, 50);                       /*    2 x 200 -> 200, 20 */
     ck_assert_uint_eq(run_img(p, 64, 0), 2); /* both groups closed before the end */
     ck_assert_uint_eq(TC.clus.n_group, 0);
-    const struct lt_candidate *a = &OUT[0], *b = &OUT[1];
-    if (a->channel_start > b->channel_start) {
-        const struct lt_candidate *t = a;
-        a = b;
-        b = t;
-    }
+    const struct lt_candidate *a, *b;
+    lower_channel_first(&a, &b);
     ck_assert_uint_eq(a->channel_start, 10);
     ck_assert_uint_eq(a->channel_end, 31);
     ck_assert_uint_eq(a->time_start, tick(5));
