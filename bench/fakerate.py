@@ -51,12 +51,10 @@ def default_config(build):
                           text=True).stdout
 
 
-def edit_config(text, values):
-    """Set keys ("kernel.threshold", "trigger.single.min_score", ...) of a configuration in the
-    layout `trigd --print-default-config` prints (one key per line inside `name = { ... };`
-    groups). Every key must exist exactly once: a missing one is an error, not a silent no-op."""
-    lines = text.split("\n")
-    stack, seen = [], set()
+def _leaves(lines):
+    """The key lines of a configuration in the layout `trigd --print-default-config` prints:
+    (line index, indent, name, dotted key path, value text) for each `name = value;` line."""
+    stack = []
     for i, line in enumerate(lines):
         m = re.match(r"^(\s*)([A-Za-z_]\w*)\s*=\s*\{\s*$", line)
         if m:
@@ -66,16 +64,24 @@ def edit_config(text, values):
             stack.pop()
             continue
         m = re.match(r"^(\s*)([A-Za-z_]\w*)\s*=\s*(.*);\s*$", line)
-        if not m:
-            continue
-        key = ".".join(stack + [m.group(2)])
+        if m:
+            yield i, m.group(1), m.group(2), ".".join(stack + [m.group(2)]), m.group(3)
+
+
+def edit_config(text, values):
+    """Set keys ("kernel.threshold", "trigger.single.min_score", ...) of a configuration in the
+    layout `trigd --print-default-config` prints (one key per line inside `name = { ... };`
+    groups). Every key must exist exactly once: a missing one is an error, not a silent no-op."""
+    lines = text.split("\n")
+    seen = set()
+    for i, indent, name, key, _ in _leaves(lines):
         if key in values:
             v = values[key]
             if isinstance(v, str) and not v.startswith('"'):
                 v = f'"{v}"'
             if isinstance(v, bool):
                 v = "true" if v else "false"
-            lines[i] = f"{m.group(1)}{m.group(2)} = {v};"
+            lines[i] = f"{indent}{name} = {v};"
             seen.add(key)
     missing = set(values) - seen
     if missing:
@@ -85,18 +91,9 @@ def edit_config(text, values):
 
 def _key(text, path):
     """The value of one key of a printed configuration (see edit_config), as text."""
-    stack = []
-    for line in text.split("\n"):
-        m = re.match(r"^\s*([A-Za-z_]\w*)\s*=\s*\{\s*$", line)
-        if m:
-            stack.append(m.group(1))
-            continue
-        if re.match(r"^\s*\}\s*;?\s*$", line) and stack:
-            stack.pop()
-            continue
-        m = re.match(r"^\s*([A-Za-z_]\w*)\s*=\s*(.*);\s*$", line)
-        if m and ".".join(stack + [m.group(1)]) == path:
-            return m.group(2).strip().strip('"')
+    for _, _, _, key, value in _leaves(text.split("\n")):
+        if key == path:
+            return value.strip().strip('"')
     return None
 
 
