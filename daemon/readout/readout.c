@@ -62,7 +62,7 @@ struct trigd_readout {
     struct slot *slots;
     uint32_t in_flight;
     uint64_t seq;
-    uint64_t t0_ns; /* the first time the readout was called (0 = not yet) */
+    uint64_t t0_ns; /* the first time the readout was called, once t0_set (0 is a valid time) */
     int t0_set;
     uint8_t req_buf[LT_MSG_HEADER_SIZE + LT_MSG_REQUEST_SIZE];
 };
