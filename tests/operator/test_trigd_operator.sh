@@ -97,7 +97,8 @@ grep -qE "^ +1 " "$tmp/table.txt" || fail "table lacks cell 1"
 # readout later: waiting for decisions alone raced the writer on a loaded machine), then check
 # the document's fields.
 for _ in $(seq 150); do
-    n=$(status_json | jq_py "min(d['aggregator']['triggers']['periodic'], 2 * d['writer']['records'])")
+    # "writer" is null until the writer has reported once.
+    n=$(status_json | jq_py "min(d['aggregator']['triggers']['periodic'], 2 * (d['writer'] or {}).get('records', 0))")
     (( n >= 2 )) && break
     sleep 0.2
 done
