@@ -272,9 +272,9 @@ def main():
                     help="the TP chain's samples (default: as nominal)")
     ap.add_argument("--tp-hot-cell-seconds", type=float,
                     help="the TP chain's samples at +30%% (default: as its nominal)")
-    ap.add_argument("--budget-cell-seconds", type=float, default=150.0,
+    ap.add_argument("--budget-cell-seconds", type=float, default=0.0,
                     help="the fake-rate budget's sample size by background kind, each kind "
-                    "its share of it (bench/fakerate.py BUDGET_KINDS; 0: no budget)")
+                    "its share of it (bench/fakerate.py BUDGET_KINDS; 0: no budget, e.g. 150)")
     ap.add_argument("--events", type=int, default=36, help="per energy point (2 cells)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--jobs", type=int, default=1,
