@@ -112,6 +112,18 @@ static uint64_t col_of(lt_ticks t)
     return t < START_TICKS ? 0 : (t - START_TICKS) / COL_TICKS;
 }
 
+/* P[(i+1)(C+1) + j+1] = the charge of wires [w0, w0+i] x columns [c0, c0+j] of the ring (a
+ * summed-area table: any window's sum is four lookups). P holds (W+1)(C+1), row 0 and column 0
+ * zero. */
+static void prefix_sums(double *P, int w0, int W, uint64_t c0, int C)
+{
+    for (int i = 0; i < W; i++)
+        for (int j = 0; j < C; j++)
+            P[(size_t)(i + 1) * (C + 1) + j + 1] =
+                ring[((c0 + j) % RING) * NW + w0 + i] + P[(size_t)i * (C + 1) + j + 1] +
+                P[(size_t)(i + 1) * (C + 1) + j] - P[(size_t)i * (C + 1) + j];
+}
+
 /* Largest window sum of each scale among the windows that overlap the box wires [bw0, bw1] x
  * columns [bc0, bc1] (an event's extent), or, with bw0 < 0, of all windows inside the region
  * wires [w0, w1) x columns [c0, c1). The region must hold every such window. */
@@ -124,11 +136,7 @@ static void window_max(int w0, int w1, uint64_t c0, uint64_t c1, int bw0, int bw
         perror("bench_spots");
         exit(1);
     }
-    for (int i = 0; i < W; i++)
-        for (int j = 0; j < C; j++)
-            P[(size_t)(i + 1) * (C + 1) + j + 1] =
-                ring[((c0 + j) % RING) * NW + w0 + i] + P[(size_t)i * (C + 1) + j + 1] +
-                P[(size_t)(i + 1) * (C + 1) + j] - P[(size_t)i * (C + 1) + j];
+    prefix_sums(P, w0, W, c0, C);
     for (int k = 0; k < N_SCALES; k++) {
         int ww = scale_w[k] < W ? scale_w[k] : W, wc = scale_c[k] < C ? scale_c[k] : C;
         int i0 = 0, i1 = W - ww, j0 = 0, j1 = C - wc; /* origins, region-relative, inclusive */
@@ -366,11 +374,7 @@ static int run_scan(const struct lt_sim_config *base, double seconds, int freque
             continue;
         }
         const uint64_t L = slab + (uint64_t)scale_c[N_SCALES - 1];
-        for (uint32_t i = 0; i < NW; i++)
-            for (uint64_t j = 0; j < L; j++)
-                P[(size_t)(i + 1) * (L + 1) + j + 1] =
-                    ring[((done_to + j) % RING) * NW + i] + P[(size_t)i * (L + 1) + j + 1] +
-                    P[(size_t)(i + 1) * (L + 1) + j] - P[(size_t)i * (L + 1) + j];
+        prefix_sums(P, 0, NW, done_to, (int)L);
         for (int k = 0; k < N_SCALES; k++) {
             /* origins stepped by a tenth of the window: the maximum is within a few % */
             const int ww = scale_w[k], wc = scale_c[k];
