@@ -482,7 +482,8 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: bench_fakerate -c trigger.conf [--scan KEY=v1,v2..]... [-c ...]...\n"
                "       [--cells 150] [--seconds S] [--skip-ms 5] [--seed N] [--threads 2]\n"
-               "       [--set KNOB=VALUE]... [--noise-scale F] [--background-scale F] [--full]\n"
+               "       [--set KNOB=VALUE]... [--enrich KNOB=FACTOR]... [--noise-scale F]\n"
+               "       [--background-scale F] [--full]\n"
                "       [--isa auto] [-o out.json]\n"
                "scan keys: single.min_score single.min_adc_sum coincidence.min_score\n"
                "           coincidence.min_cells summed.threshold\n");
@@ -567,6 +568,7 @@ int main(int argc, char **argv)
         O_SEED,
         O_THREADS,
         O_SET,
+        O_ENRICH,
         O_NSCALE,
         O_BSCALE,
         O_FULL,
@@ -580,6 +582,7 @@ int main(int argc, char **argv)
                                        {"seed", required_argument, NULL, O_SEED},
                                        {"threads", required_argument, NULL, O_THREADS},
                                        {"set", required_argument, NULL, O_SET},
+                                       {"enrich", required_argument, NULL, O_ENRICH},
                                        {"noise-scale", required_argument, NULL, O_NSCALE},
                                        {"background-scale", required_argument, NULL, O_BSCALE},
                                        {"full", no_argument, NULL, O_FULL},
@@ -619,6 +622,18 @@ int main(int argc, char **argv)
             char name[64];
             snprintf(name, sizeof name, "%.*s", (int)(eq - optarg), optarg);
             if (lt_sim_config_set(&G.sim, name, atof(eq + 1), err, sizeof err)) die("%s", err);
+            break;
+        }
+        case O_ENRICH: { /* a rate knob x FACTOR: one background kind raised for a budget run
+                          * (bench/fakerate.py); applied before --background-scale */
+            const char *eq = strchr(optarg, '=');
+            if (!eq) die("--enrich %s: expected KNOB=FACTOR", optarg);
+            char name[64];
+            snprintf(name, sizeof name, "%.*s", (int)(eq - optarg), optarg);
+            double v, f = atof(eq + 1);
+            if (lt_sim_config_get(&G.sim, name, &v) || !(f >= 0))
+                die("--enrich %s: unknown knob or bad factor", optarg);
+            if (lt_sim_config_set(&G.sim, name, v * f, err, sizeof err)) die("%s", err);
             break;
         }
         case O_NSCALE:

@@ -36,6 +36,8 @@ if "Smoke run" not in doc:
     fail("a --quick document must say it is a smoke run")
 nom = {"triggers": []}  # every nominal bench pass (one per column length)
 for path in glob.glob(os.path.join(out, "fakerate_nominal_*.json")):
+    if "_budget" in path:  # the budget samples (raised rates): checked below
+        continue
     nom["triggers"] += json.load(open(path))["triggers"]
 if not nom["triggers"]:
     fail("no nominal fake-rate result")
@@ -73,6 +75,29 @@ for name, T in eq.items():
     sc = next(s for s in row["scan"][1:] if int(s["set"]["single.min_score"]) == T)
     if not re.search(rf"\| {re.escape(labels[name])} \| equal rate \| {T} / {T} \| nominal \| {sc['fakes']}[ |]", doc):
         fail(f"{name}: fake count {sc['fakes']} at {T} not in the fake-rate table")
+# The fake-rate budget: every raised-rate sample of the embedded default in the table with its
+# own fakes (the configured row) and its exposure = rate factor x cell-seconds.
+if "## Fake-rate budget by background kind" not in doc:
+    fail("missing section: fake-rate budget")
+factors = {"0": 1000, "1": 1000, "2": 30, "3": 1}
+nb = 0
+for path in glob.glob(os.path.join(out, "fakerate_*_budget*_*.json")):
+    m = re.search(r"fakerate_(nominal|plus30pct)_budget(\d)_", path)
+    cond = "nominal" if m.group(1) == "nominal" else "+30%"
+    res = json.load(open(path))
+    row = next((t for t in res["triggers"] if t["config"].endswith("/default.conf")), None)
+    if row is None:
+        continue
+    fakes = row["scan"][0]["fakes"]
+    exp = factors[m.group(2)] * res["cell_seconds"]
+    pat = (rf"\| embedded default \| {row['single']['min_score']} \| {re.escape(cond)} \| [^|]+ \| "
+           rf"{factors[m.group(2)]} \| {res['cell_seconds']:.4g} \| {exp:.4g} \| {fakes} \|")
+    if not re.search(pat, doc):
+        fail(f"budget sample {os.path.basename(path)}: no table row with {fakes} fakes, "
+             f"exposure {exp:.4g}")
+    nb += 1
+if nb != 8:
+    fail(f"{nb} budget samples of the embedded default, expected 8 (4 kinds x 2 conditions)")
 # Efficiency cells from replay's JSON reports.
 n = 0
 for rep in glob.glob(os.path.join(out, "eff_*_*.json")):
