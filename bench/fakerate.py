@@ -246,9 +246,10 @@ def run(build, trigs, out_dir, cells, seconds, seed, noise, bkg, threads, tag, s
 # neutron captures in minutes (a plain sample of 1,000 cell-seconds holds about six). Two raised
 # decays meeting in one candidate are factor^2 more frequent than in the detector, and the few
 # fakes of the other kinds are counted as the raised kind's: both can only raise the estimate.
-# The factor is therefore kept where such pile-up stays rare: the 222Rn chain (~400 decays per
-# cell-second, betas up to 3.3 MeV) at x 30 has no candidate above 271 in 30 cell-seconds, but
-# at x 300 its pairs make 59 fakes above 275 in the same time. The rest (39Ar, 85Kr, noise and
+# The factor is therefore kept where such pile-up stays rare. The 222Rn chain (~400 decays per
+# cell-second, betas up to 3.3 MeV), embedded default at 275, nominal: x 300 made 59 fakes in 30
+# cell-seconds, x 30 made 4 in 150 (0.027/s): if all were pairs (rate^2), x 30 would make
+# 59/30/100 = 0.020/s, so at x 30 pairs may still make most of its fakes; its row is cautious. The rest (39Ar, 85Kr, noise and
 # channel effects; the raised kinds switched off) is a sample at its own rates; its betas end
 # below 0.7 MeV, so only noise and pile-up make its candidates. share: the sample's cell-seconds
 # as a fraction of the report's budget sample size.

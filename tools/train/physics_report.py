@@ -375,9 +375,11 @@ def write_budget(L, a, trigs, fr_budget, eq, conds):
              "its betas end below 0.7 MeV, so only noise and pile-up make its candidates. This "
              "is a measurement of each kind's fakes with the real kernel and module trigger, not "
              "a fit of a score tail; the plain samples above check it (their fakes must agree "
-             "with the sum within its statistics). Samples (TP chain group; 222Rn at x 30 "
-             "only, because at x 300 pairs of its decays in one spot already make most of "
-             "its fakes):\n")
+             "with the sum within its statistics). The 222Rn chain is raised x 30 only: "
+             "raised x 300, its fakes grew far faster than its rate (pairs of its decays in "
+             "one spot; the figures are in bench/fakerate.py beside BUDGET_KINDS), and at x 30 "
+             "such pairs may still make most of its fakes, so its row is the most cautious. "
+             "Samples (TP chain group):\n")
     group = [n for n in tp_group(trigs) if n in trigs]
     for cond in conds:
         for kind in fakerate.BUDGET_KINDS:
@@ -524,7 +526,8 @@ def write_doc(a, trigs, fr, fr_budget, eq, eff, runs, tm):
             rate, ul = budget_total(rows)
             top = max((r for r in rows if r["knob"]), key=lambda r: r["rate"])
             L.append(f"- {t['label']}, {cond}, fake rate by background kind (raised-rate "
-                     f"samples, below): {fakerate.fmt_rate(rate)} Hz from neutron captures, "
+                     "samples, below; an estimate from above, since a raised rate also raises "
+                     f"pile-up): {fakerate.fmt_rate(rate)} Hz from neutron captures, "
                      f"42Ar/42K and the 222Rn chain, < {ul:.2g} Hz with their 90% CL limits "
                      f"added ({'under' if ul < GOALS['fake_hz'] else 'not under'} the 0.05 Hz "
                      f"goal), most from {top['kind']} ({fakerate.fmt_rate(top['rate'])} Hz); "
