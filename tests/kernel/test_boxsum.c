@@ -1,5 +1,6 @@
 /* The 3x3 charge-sum baseline (kernels/weights/boxsum.ltw, written by tools/train/baselines.py):
- * the file loads, sees the same input columns as the trained CNN (cnn.ltw: D, in_shift), and the
+ * the file loads, sees the input columns it was compared on (D = 16 samples, in_shift 2: the first
+ * CNN's; cnn.ltw itself moved to D = 8 in session 5, docs/training.md), and the
  * kernel's streaming network computes exactly the causal 3-column x 3-wire sum of its input (zero
  * before the run and beyond the edge wires), here against a direct sum on random columns. The
  * default weights (default.ltw, the working point of docs/training.md) are the same network with
@@ -15,7 +16,7 @@
 #define W 96
 #define T 40
 
-static struct lt_weights box, cnn;
+static struct lt_weights box;
 static struct lt_cnn_state st;
 
 static void load(const char *file, struct lt_weights *out)
@@ -28,11 +29,10 @@ static void load(const char *file, struct lt_weights *out)
 START_TEST(boxsum_is_a_3x3_sum)
 {
     load("boxsum.ltw", &box);
-    load("cnn.ltw", &cnn);
     const struct lt_kernel_net *n = &box.net;
     ck_assert_uint_eq(n->n_layers, 1);
-    ck_assert_uint_eq(n->d, cnn.net.d); /* the same input columns as the CNN */
-    ck_assert_uint_eq(n->in_shift, cnn.net.in_shift);
+    ck_assert_uint_eq(n->d, 4); /* 16-sample columns in 1/4 ADC, as baselines.py writes it */
+    ck_assert_uint_eq(n->in_shift, 2);
     ck_assert_int_eq(n->threshold, 400);
     static int16_t x[T][W], score[W];
     uint32_t seed = 12345;

@@ -231,5 +231,42 @@ class TestFormats(unittest.TestCase):
                 export.read_weights(p)
 
 
+class TestSumNet(unittest.TestCase):
+    """sumnet.py's network (the committed cnn.ltw since session 5) computes, in the integer
+    model the C kernel is checked against, the windowed sum of each pixel's charge above the
+    cut (and below the clip), and screen_sums.py's fast score is the same map."""
+
+    def direct(self, x, t, c, kt, kw, shift):
+        y = np.maximum(x.astype(np.int64) - 4 * t, 0)
+        if c is not None:
+            y = np.minimum(y, 4 * (c - t))
+        W, T = y.shape
+        out = np.zeros_like(y)
+        for j in range(W):
+            for k in range(T):
+                out[j, k] = y[max(0, j - kw // 2):j + kw // 2 + 1, max(0, k - kt + 1):k + 1].sum()
+        return round_shift(out, shift)
+
+    def test_sum_net_is_the_clipped_window_sum(self):
+        import screen_sums
+        from sumnet import sum_net
+        rng = np.random.default_rng(5)
+        x = rng.integers(-60, 400, (24, 30)).astype(np.int16)
+        for t, c, (kt, kw), shift in ((6, None, (3, 5), 2), (4, 40, (5, 3), 0)):
+            net = sum_net(3, t, c, (kt, kw), shift2=shift)
+            want = self.direct(x, t, c, kt, kw, shift)
+            got = run_image(net, x).astype(np.int64)
+            np.testing.assert_array_equal(got, want)
+            # the fast screening score (whole-run box sums, no final shift) is the same map
+            fast = screen_sums.score(x, (4, t, c if c is not None else 1e6, [(kw, kt)]))
+            np.testing.assert_array_equal(round_shift(fast.astype(np.int64), shift), want)
+            with tempfile.TemporaryDirectory() as d:
+                path = os.path.join(d, "s.ltw")
+                export.write_weights(net, path, "sum", 200)
+                back, thr, name, _ = export.read_weights(path)
+                self.assertEqual((thr, name, back.d, len(back.layers)), (200, "sum", 3, 2))
+                np.testing.assert_array_equal(run_image(back, x), run_image(net, x))
+
+
 if __name__ == "__main__":
     unittest.main()
