@@ -524,14 +524,15 @@ def write_doc(a, trigs, fr, fr_budget, eq, eff, runs, tm):
             t = trigs[name]
             rows = fakerate.budget_rows(fr_budget[cond], name, budget_point(t, eq, name))
             rate, ul = budget_total(rows)
-            top = max((r for r in rows if r["knob"]), key=lambda r: r["rate"])
+            kinds = ", ".join(f"{r['kind']} {fakerate.fmt_rate(r['rate'])} Hz ({r['fakes']} "
+                              f"fakes in {r['exposure']:.3g} cell-s of exposure)"
+                              for r in rows if r["knob"])
             L.append(f"- {t['label']}, {cond}, fake rate by background kind (raised-rate "
-                     "samples, below; an estimate from above, since a raised rate also raises "
-                     f"pile-up): {fakerate.fmt_rate(rate)} Hz from neutron captures, "
-                     f"42Ar/42K and the 222Rn chain, < {ul:.2g} Hz with their 90% CL limits "
+                     "samples, below; each an estimate from above, since a raised rate also "
+                     f"raises pile-up, the 222Rn chain's most): {kinds}; together "
+                     f"{fakerate.fmt_rate(rate)} Hz, < {ul:.2g} Hz with their 90% CL limits "
                      f"added ({'under' if ul < GOALS['fake_hz'] else 'not under'} the 0.05 Hz "
-                     f"goal), most from {top['kind']} ({fakerate.fmt_rate(top['rate'])} Hz); "
-                     f"the rest: {rest_note(fr_budget[cond], name, budget_point(t, eq, name))}.")
+                     f"goal); the rest: {rest_note(fr_budget[cond], name, budget_point(t, eq, name))}.")
     L.append(f"- A fake rate below 0.05 Hz per module can be *shown* (90% CL, no fake seen) only "
              f"with > {fakerate.poisson_ul90(0) * 150 / 0.05:.0f} cell-seconds; this report "
              f"measures {', '.join(sorted({format(t['cell_seconds'], '.4g') for t in nominal['triggers']}))} "
