@@ -29,17 +29,13 @@ import argparse
 import os
 import sys
 
-import h5py
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 from data import read_run  # noqa: E402
-from truth import truth_rows  # noqa: E402
-
-ENRICH = {4: 500, 6: 300, 7: 30303}
-WIRE_TOL, TIME_TOL = 4, 4096
+from tune_working_point import ENRICH, TIME_TOL, WIRE_TOL  # noqa: E402  (one owner each)
 FILES = ["le5", "le7", "le10", "bkg_rich"]
 
 
