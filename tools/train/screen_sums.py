@@ -162,10 +162,10 @@ def evaluate(data, cfg, rate):
         pk = np.concatenate(pk)
         pk = pk[np.argsort(-pk[:, 2])][:400]
         ws, cs_, vals = pk[:, 0], pk[:, 1], pk[:, 2]
-        # attribute to truth: not signal kinds (1, 2, 3)
+        # attribute to truth: the enriched kinds above 0.5 MeV (signal maxima are skipped)
         m = np.isin(k, tuple(ENRICH)) & (e > 0.5)
         tc0, tc1 = colt(t0[m].astype(np.int64)), colt(t1[m].astype(np.int64))
-        mw0, mw1, mk, me = w0[m], w1[m], k[m], e[m]
+        mw0, mw1, mk = w0[m], w1[m], k[m]
         sig_m = np.isin(k, (1, 2, 3))
         sc0, sc1 = colt(t0[sig_m].astype(np.int64)), colt(t1[sig_m].astype(np.int64))
         sw0, sw1 = w0[sig_m], w1[sig_m]
