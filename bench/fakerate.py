@@ -99,12 +99,13 @@ def _key(text, path):
 
 WEIGHTS = os.path.join(ROOT, "kernels", "weights")
 CNN_KERNEL = {"kernel.gap_w": 1, "kernel.gap_t": 2}  # the CNN's and the charge sum's grouping
-# The CNN's own setting, its best found in tuning (docs/training.md "Working point", the row
-# "CNN (cnn.ltw), 200, 1/2"; tools/train/compare_baselines.py --cnn): its configured point. The
-# equal-rate grid sets single = coincidence = T with min_adc_sum 0 like the other triggers.
-CNN_SETTING = dict(CNN_KERNEL, **{"kernel.threshold": 200, "trigger.single.min_score": 200,
-                                  "trigger.single.min_adc_sum": 1300,
-                                  "trigger.coincidence.min_score": 3500})
+# The CNN's own setting: the working point its designer proposed for cnn.ltw v2 (docs/training.md
+# "Session 5: the CNN redesigned"), its configured point. The equal-rate grid sets single =
+# coincidence = T with min_adc_sum 0 like the other triggers. (The first CNN, cnn_v1.ltw, had
+# single 200 with min_adc_sum 1300 and coincidence 3500.)
+CNN_SETTING = dict(CNN_KERNEL, **{"kernel.threshold": 200, "trigger.single.min_score": 286,
+                                  "trigger.single.min_adc_sum": 0,
+                                  "trigger.coincidence.min_score": 286})
 
 
 def trigger_definitions(build, names):
