@@ -283,7 +283,7 @@ START_TEST(interface_errors_and_gaps)
 }
 END_TEST
 
-/* Physics sanity of the trained CNN (kernels/weights/cnn.ltw, the default until issue 15):
+/* Physics sanity of the CNN weights (kernels/weights/cnn.ltw):
  * white noise of ~3 ADC rms alone gives no candidate; a MIP-like track (20 ADC peak, 5 samples,
  * across all 144 wires at one time) gives one. */
 START_TEST(default_weights_quiet_on_noise_fire_on_track)
