@@ -477,14 +477,17 @@ def write_doc(a, trigs, fr, fr_budget, eq, eff, runs, tm):
                 tot[name] = (sum(r["found"] for r in rs), sum(r["total"] for r in rs))
         cmp = [n for n in tot if not trigs[n].get("fixed")]
         if len(cmp) > 1:
-            best = max(cmp, key=lambda n: tot[n][0])
+            top = max(tot[n][0] for n in cmp)
+            best = [n for n in cmp if tot[n][0] == top]  # more than one: a tie, said as such
+            names = " and ".join(f"{trigs[n]['label']}"
+                                 f"{' (the embedded default)' if trigs[n].get('is_default') else ''}"
+                                 for n in best)
             rest = "; ".join(f"{trigs[n]['label']}"
                              f"{' (at its own thresholds)' if trigs[n].get('fixed') else ''} "
-                             f"{tot[n][0]}" for n in tot if n != best)
+                             f"{tot[n][0]}" for n in tot if n not in best)
             L.append(f"- **What wins at {', '.join(f'{e:g}' for e in low)} MeV together, "
-                     f"{cond}, equal fake rate: {trigs[best]['label']}"
-                     f"{' (the embedded default)' if trigs[best].get('is_default') else ''}**, "
-                     f"{tot[best][0]} of {tot[best][1]} electrons found (others: {rest}).")
+                     f"{cond}, equal fake rate: {names}{', level' if len(best) > 1 else ''}**, "
+                     f"{top} of {tot[best[0]][1]} electrons found (others: {rest}).")
     for cond in conds:
         for name, t in trigs.items():
             he = [eff.get((cond, name, "high_energy", e)) for e in a.high]
