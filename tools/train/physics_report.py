@@ -64,6 +64,23 @@ def write_stamp(path, key):
         f.write(key)
 
 
+def bench_run(a, sub, path, seconds, seed, noise, bkg, tag, sim_args=()):
+    """One bench_fakerate pass over the triggers `sub` (fakerate.run), its result kept at `path`
+    and reused with --reuse when the same run (cells, seconds, seed, condition, simulator
+    options, each trigger's weights and configuration) made it."""
+    key = json.dumps([a.fake_cells, seconds, seed, noise, bkg] + ([sim_args] if sim_args else [])
+                     + [{n: (t["crc"], t["config_text"]) for n, t in sub.items()}])
+    if a.reuse and stamp_ok(path, key):
+        with open(path) as f:
+            return json.load(f)
+    r = fakerate.run(a.build, sub, a.out, a.fake_cells, seconds, seed, noise, bkg, a.threads, tag,
+                     sim_args)
+    with open(path, "w") as f:
+        json.dump(r, f)
+    write_stamp(path, key)
+    return r
+
+
 def tp_group(trigs):
     """The triggers that run the TP chain (4-sample columns: a bench pass of their own)."""
     return [n for n in trigs if trigs[n]["edits"].get("kernel.algorithm") == "tp"
@@ -89,18 +106,7 @@ def budget(a, trigs):
             tag = (cond.replace("%", "pct").replace("+", "plus") + "_budget" + str(i) + "_" +
                    "_".join(group))
             path = os.path.join(a.out, f"fakerate_{tag}.json.report")
-            key = json.dumps([a.fake_cells, seconds, seed, noise, bkg, sim_args,
-                              {n: (t["crc"], t["config_text"]) for n, t in sub.items()}])
-            if a.reuse and stamp_ok(path, key):
-                with open(path) as f:
-                    r = json.load(f)
-            else:
-                r = fakerate.run(a.build, sub, a.out, a.fake_cells, seconds, seed, noise, bkg,
-                                 a.threads, tag, sim_args)
-                with open(path, "w") as f:
-                    json.dump(r, f)
-                write_stamp(path, key)
-            out[cond][kind[0]] = r
+            out[cond][kind[0]] = bench_run(a, sub, path, seconds, seed, noise, bkg, tag, sim_args)
     return out
 
 
@@ -123,17 +129,7 @@ def fake_rates(a, trigs):
             sub = {n: trigs[n] for n in group}
             tag = cond.replace("%", "pct").replace("+", "plus") + "_" + "_".join(group)
             out = os.path.join(a.out, f"fakerate_{tag}.json")
-            key = json.dumps([a.fake_cells, seconds, SEED_BASE + 1 + k, noise, bkg,
-                              {n: (t["crc"], t["config_text"]) for n, t in sub.items()}])
-            if a.reuse and stamp_ok(out + ".report", key):
-                with open(out + ".report") as f:
-                    r = json.load(f)
-            else:
-                r = fakerate.run(a.build, sub, a.out, a.fake_cells, seconds, SEED_BASE + 1 + k,
-                                 noise, bkg, a.threads, tag)
-                with open(out + ".report", "w") as f:
-                    json.dump(r, f)
-                write_stamp(out + ".report", key)
+            r = bench_run(a, sub, out + ".report", seconds, SEED_BASE + 1 + k, noise, bkg, tag)
             for tr in r["triggers"]:
                 tr.update(cells=r["cells"], module_seconds=r["module_seconds"],
                           cell_seconds=r["cell_seconds"])
